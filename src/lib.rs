@@ -1,1 +1,5 @@
-pub mod x {}
+//! ssot-vault: an Obsidian vault as the single source of truth of a consultancy, kept in step
+//! with its business services. The binary is a thin shell over this library.
+
+pub mod fsutil;
+pub mod vault;
