@@ -1,5 +1,7 @@
 //! ssot-vault: an Obsidian vault as the single source of truth of a consultancy, kept in step
 //! with its business services. The binary is a thin shell over this library.
 
+pub mod cli;
+pub mod config;
 pub mod fsutil;
 pub mod vault;

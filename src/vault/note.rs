@@ -87,9 +87,7 @@ pub fn layout(text: &str) -> Result<Layout, LayoutError> {
         return Ok(Layout { bom, frontmatter: None, body_start: start });
     }
     let newline = if text[..after_first].ends_with("\r\n") { "\r\n" } else { "\n" };
-    let mut line_no = 1;
     for (line_start, line, next) in lines {
-        line_no += 1;
         if is_fence(line) {
             return Ok(Layout {
                 bom,

@@ -1,0 +1,12 @@
+//! `ssot-vault commit` (being built in the history module).
+
+use super::{CliError, Ctx, Outcome};
+
+/// Arguments of `commit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs `commit`.
+pub fn run(_ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
+    Err(CliError::new("not built yet"))
+}

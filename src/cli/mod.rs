@@ -1,0 +1,190 @@
+//! The command line: global options, one file per subcommand (`Args` + `run`), and the one error
+//! type with hints that the binary maps to exit codes.
+//!
+//! Exit codes: 0 success; 1 problems found (e.g. `check` found invalid notes, an edit was refused
+//! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+
+pub mod check;
+pub mod commit;
+pub mod init;
+pub mod log;
+pub mod new;
+pub mod set;
+pub mod status;
+
+/// ssot-vault: the Obsidian vault as the single source of truth of a consultancy.
+#[derive(Debug, Parser)]
+#[command(name = "ssot-vault", version, about, long_about = None)]
+pub struct Cli {
+    /// The vault folder (default: the current folder or the nearest parent holding ssot-vault.toml).
+    #[arg(long, global = true, env = "SSOT_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// Print data as JSON (for commands whose output is data).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault from the template, with git history.
+    Init(init::Args),
+    /// Create a note of a type from its template.
+    New(new::Args),
+    /// Set, append to or remove properties of a note, keeping its formatting.
+    Set(set::Args),
+    /// Validate every note; print one line per problem.
+    Check(check::Args),
+    /// Show uncommitted changes, field by field.
+    Status(status::Args),
+    /// Commit the vault's changes with a field-level audit message.
+    Commit(commit::Args),
+    /// Show the field-level history of the vault or of one note.
+    Log(log::Args),
+}
+
+/// What a successful command reports to the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the command ran and found problems.
+    Problems,
+}
+
+/// How a command failed: the message, a hint on what to do, and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// 1 (refused: problems in the input) or 2 (error).
+    pub code: u8,
+}
+
+impl CliError {
+    /// An error (exit 2).
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), hint: None, code: 2 }
+    }
+
+    /// A refusal because of problems in the vault's data (exit 1).
+    pub fn problem(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), hint: None, code: 1 }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\nhint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! from_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CliError {
+            fn from(e: $t) -> Self {
+                CliError::new(e.to_string())
+            }
+        }
+    )*};
+}
+from_error!(crate::fsutil::FsError, std::io::Error, serde_json::Error);
+
+impl From<config::ConfigError> for CliError {
+    fn from(e: config::ConfigError) -> Self {
+        let hint = match &e {
+            config::ConfigError::Parse { .. } => Some("fix the file; `ssot-vault init` writes a documented example"),
+            _ => None,
+        };
+        let err = CliError::new(e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+/// What every command gets: the global options.
+#[derive(Debug)]
+pub struct Ctx {
+    /// `--vault`.
+    pub vault: Option<PathBuf>,
+    /// `--json`.
+    pub json: bool,
+    /// Colours on stdout.
+    pub color: bool,
+}
+
+impl Ctx {
+    /// The vault root.
+    pub fn root(&self) -> Result<PathBuf, CliError> {
+        let start = match &self.vault {
+            Some(v) => v.clone(),
+            None => std::env::current_dir()?,
+        };
+        if let Some(v) = &self.vault
+            && !v.is_dir()
+        {
+            return Err(CliError::new(format!("{}: no such folder", v.display())));
+        }
+        Ok(config::find_root(&start)?)
+    }
+
+    /// The vault root and its configuration.
+    pub fn open(&self) -> Result<(PathBuf, Config), CliError> {
+        let root = self.root()?;
+        let config = Config::load(&root)?;
+        Ok((root, config))
+    }
+
+    /// Wraps `s` in an ANSI colour when colours are on.
+    pub fn paint(&self, s: &str, code: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
+    let ctx = Ctx { vault: cli.vault, json: cli.json, color };
+    let result = match &cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::New(a) => new::run(&ctx, a),
+        Command::Set(a) => set::run(&ctx, a),
+        Command::Check(a) => check::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
+        Command::Commit(a) => commit::run(&ctx, a),
+        Command::Log(a) => log::run(&ctx, a),
+    };
+    match result {
+        Ok(Outcome::Ok) => 0,
+        Ok(Outcome::Problems) => 1,
+        Err(e) => {
+            let prefix = if std::io::stderr().is_terminal() && color { "\x1b[31merror\x1b[0m" } else { "error" };
+            eprintln!("{prefix}: {e}");
+            e.code
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `ssot-vault.toml`: the vault's configuration, with defaults compiled in.
+//!
+//! The file lives at the vault root and marks it: commands find the vault by walking up from the
+//! current folder to the nearest `ssot-vault.toml`. Secrets never live here; services read theirs
+//! from the environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The configuration file's name.
+pub const FILE_NAME: &str = "ssot-vault.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[vault]`.
+    pub vault: VaultSection,
+    /// `[folders]`.
+    pub folders: Folders,
+    /// `[schema.<type>.fields]`: extra fields per note type.
+    pub schema: BTreeMap<String, TypeExtension>,
+    /// `[remotes.<name>]`: services, read by the sync engine.
+    pub remotes: BTreeMap<String, toml::Table>,
+    /// `[git]`.
+    pub git: GitSection,
+}
+
+/// `[vault]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultSection {
+    /// Glob patterns of files and folders never read.
+    pub ignore: Vec<String>,
+    /// The templates folder: indexed, never validated.
+    pub templates: String,
+}
+
+impl Default for VaultSection {
+    fn default() -> Self {
+        VaultSection { ignore: Vec::new(), templates: "Templates".into() }
+    }
+}
+
+/// `[folders]`: where each type of note lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Folders {
+    /// Clients.
+    pub client: String,
+    /// Experts.
+    pub expert: String,
+    /// Projects.
+    pub project: String,
+    /// Helpdesk tickets.
+    pub ticket: String,
+    /// Intake notes.
+    pub intake: String,
+    /// Archived work.
+    pub archive: String,
+}
+
+impl Default for Folders {
+    fn default() -> Self {
+        Folders {
+            client: "Clients".into(),
+            expert: "Experts".into(),
+            project: "Projects".into(),
+            ticket: "Helpdesk".into(),
+            intake: "Intake".into(),
+            archive: "Archive".into(),
+        }
+    }
+}
+
+impl Folders {
+    /// The folder of a note type.
+    pub fn for_type(&self, ty: &str) -> Option<&str> {
+        Some(match ty {
+            "client" => &self.client,
+            "expert" => &self.expert,
+            "project" => &self.project,
+            "ticket" => &self.ticket,
+            "intake" => &self.intake,
+            _ => return None,
+        })
+    }
+}
+
+/// `[git]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitSection {
+    /// Author name of commits the tool makes on its own (not `commit`, which uses git config).
+    pub author_name: Option<String>,
+    /// Author e-mail of those commits.
+    pub author_email: Option<String>,
+}
+
+/// `[schema.<type>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypeExtension {
+    /// Extra fields.
+    pub fields: BTreeMap<String, FieldDecl>,
+}
+
+/// A field declared in the configuration: `"type"` or a table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FieldDecl {
+    /// `name = "date"`.
+    Short(String),
+    /// `name = { type = "enum", values = [..], target = "client", required = true }`.
+    Full {
+        /// The type name.
+        #[serde(rename = "type")]
+        ty: String,
+        /// Allowed values of an enum.
+        #[serde(default)]
+        values: Vec<String>,
+        /// The note type a link must point to.
+        #[serde(default)]
+        target: Option<String>,
+        /// Whether the field is required.
+        #[serde(default)]
+        required: bool,
+    },
+}
+
+/// A configuration that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error(transparent)]
+    Io(#[from] crate::fsutil::FsError),
+    /// The TOML is invalid or holds unknown keys.
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its line.
+        message: String,
+    },
+    /// No vault was found.
+    #[error(
+        "no vault here: no {FILE_NAME} in {} or any folder above it (create one with `ssot-vault init DIR`, or pass --vault DIR)",
+        start.display()
+    )]
+    NotFound {
+        /// Where the search started.
+        start: PathBuf,
+    },
+}
+
+impl Config {
+    /// Reads `ssot-vault.toml` at `root`; a vault without one gets the defaults.
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        let path = root.join(FILE_NAME);
+        if !path.exists() {
+            return Ok(Config::default());
+        }
+        let bytes = crate::fsutil::read(&path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        Config::parse(&text).map_err(|message| ConfigError::Parse { path, message })
+    }
+
+    /// Parses configuration text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {msg}")
+                }
+                None => msg,
+            }
+        })
+    }
+}
+
+/// Finds the vault root: `start` or the nearest parent holding `ssot-vault.toml`.
+pub fn find_root(start: &Path) -> Result<PathBuf, ConfigError> {
+    let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+    let mut dir = Some(start.as_path());
+    while let Some(d) = dir {
+        if d.join(FILE_NAME).is_file() {
+            return Ok(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    Err(ConfigError::NotFound { start })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_config_parses() {
+        let c = Config::parse(include_str!("../vault-template/ssot-vault.toml")).unwrap();
+        assert_eq!(c.folders.client, "Clients");
+        assert!(c.remotes.values().all(|r| r.get("enabled").and_then(|v| v.as_bool()) == Some(false)));
+        assert_eq!(c.remotes.len(), 5);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = Config::parse("[vault]\nignore = []\ntypo = 1\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+    }
+
+    #[test]
+    fn extra_fields() {
+        let c = Config::parse("[schema.client.fields]\nvat = \"string\"\nseg = { type = \"enum\", values = [\"a\"] }\n").unwrap();
+        assert_eq!(c.schema["client"].fields.len(), 2);
+    }
+}
