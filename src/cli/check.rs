@@ -1,12 +1,48 @@
-//! `ssot-vault check`.
+//! `ssot-vault check`: validates every note and prints one line per problem,
+//! `path:line:col: error|warning: message`. Exit 0 clean (warnings allowed), 1 when any error
+//! is found, 2 when the vault cannot be read at all. Never writes.
 
 use super::{CliError, Ctx, Outcome};
+use crate::vault::check::check;
+use crate::vault::index::Index;
+use crate::vault::schema::{Schema, Severity};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Treat warnings as problems too (exit 1 when there are any).
+    #[arg(long)]
+    pub strict: bool,
+}
 
 /// Runs `check`.
-pub fn run(_ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError::new("not built yet"))
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    let (root, config) = ctx.open()?;
+    let schema = Schema::from_config(&config).map_err(|errs| {
+        CliError::new(format!("{}: invalid schema: {}", root.join(crate::config::FILE_NAME).display(), errs.join("; ")))
+    })?;
+    let index = Index::build(&root, &config);
+    let report = check(&index, &schema);
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for p in &report.problems {
+            let sev = match p.severity {
+                Severity::Error => ctx.paint("error", "31"),
+                Severity::Warning => ctx.paint("warning", "33"),
+            };
+            let _ = writeln!(out, "{}:{}:{}: {sev}: {}", p.path, p.line, p.col, p.message);
+        }
+        eprintln!(
+            "checked {} notes ({} managed): {} errors, {} warnings",
+            report.notes,
+            report.managed,
+            report.errors(),
+            report.warnings()
+        );
+    }
+    let failing = report.errors() > 0 || (args.strict && report.warnings() > 0);
+    Ok(if failing { Outcome::Problems } else { Outcome::Ok })
 }

@@ -140,16 +140,13 @@ pub struct Ctx {
 impl Ctx {
     /// The vault root.
     pub fn root(&self) -> Result<PathBuf, CliError> {
-        let start = match &self.vault {
-            Some(v) => v.clone(),
-            None => std::env::current_dir()?,
-        };
-        if let Some(v) = &self.vault
-            && !v.is_dir()
-        {
-            return Err(CliError::new(format!("{}: no such folder", v.display())));
+        match &self.vault {
+            // An explicit folder is the vault, with or without a configuration file.
+            Some(v) if v.is_dir() => Ok(std::path::absolute(v)?),
+            Some(v) => Err(CliError::new(format!("{}: no such folder", v.display()))
+                .hint("pass the vault's folder with --vault DIR")),
+            None => Ok(config::find_root(&std::env::current_dir()?)?),
         }
-        Ok(config::find_root(&start)?)
     }
 
     /// The vault root and its configuration.

@@ -118,12 +118,18 @@ impl Frontmatter {
     pub fn parse(text: &str, block: &Block) -> Result<Frontmatter, FrontmatterError> {
         let yaml_text = &text[block.yaml.clone()];
         let first_line = block.first_line;
-        check_placeholders(yaml_text, first_line)?;
-        let (scanned, scan_problem) = scan(text, block)?;
+        let placeholder = find_placeholder(yaml_text, first_line);
+        let (scanned, scan_problem) = match scan(text, block) {
+            Ok(s) => s,
+            Err(e) => return Err(placeholder.unwrap_or(e)),
+        };
         let parsed: yaml::Value = if yaml_text.trim().is_empty() {
             yaml::Value::Null
         } else {
             yaml::from_str(yaml_text).map_err(|e| {
+                if let Some(p) = placeholder.clone() {
+                    return p;
+                }
                 let (line, col) = e.location().map_or((0, 1), |l| (l.line(), l.column()));
                 FrontmatterError::Yaml {
                     line: first_line + line.saturating_sub(1),
@@ -163,10 +169,15 @@ impl Frontmatter {
                     "the layout of property `{key}` is not plain `key: value` YAML"
                 ));
             }
+            let mut odd_keys = false;
             let value = match sc {
-                Some(s) => convert(v, Some(s.quoted), &s.items_quoted),
-                None => convert(v, None, &[]),
+                Some(s) => convert(v, Some(s.quoted), &s.items_quoted, &mut odd_keys),
+                None => convert(v, None, &[], &mut odd_keys),
             };
+            if odd_keys && let Some(p) = placeholder.clone() {
+                // `created: {{date}}` reads as a nested map: an unfilled template.
+                return Err(p);
+            }
             let (line, span) = sc.map_or((first_line, block.yaml.start..block.yaml.start), |s| {
                 (s.line, s.span.clone())
             });
@@ -247,26 +258,28 @@ fn yaml_kind(v: &yaml::Value) -> &'static str {
     }
 }
 
-/// Reports `{{...}}` / `<% ... %>` template placeholders (Obsidian Templates / Templater).
-fn check_placeholders(yaml_text: &str, first_line: usize) -> Result<(), FrontmatterError> {
+/// Finds the first `{{...}}` / `<% ... %>` template placeholder (Obsidian Templates /
+/// Templater). It is an error only where it breaks the YAML (`created: {{date}}`); quoted or in
+/// a block scalar it is text.
+fn find_placeholder(yaml_text: &str, first_line: usize) -> Option<FrontmatterError> {
     for (i, line) in yaml_text.lines().enumerate() {
         for (open, close) in [("{{", "}}"), ("<%", "%>")] {
             if let Some(a) = line.find(open)
                 && let Some(b) = line[a..].find(close)
             {
-                return Err(FrontmatterError::Placeholder {
+                return Some(FrontmatterError::Placeholder {
                     line: first_line + i,
                     text: line[a..a + b + close.len()].to_string(),
                 });
             }
         }
     }
-    Ok(())
+    None
 }
 
 /// Converts a YAML value into ours. `quoted` says whether a scalar was written in quotes (then a
 /// date-like string stays a string); `None` means unknown.
-fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool]) -> Value {
+fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool], odd_keys: &mut bool) -> Value {
     match v {
         yaml::Value::Null => Value::Null,
         yaml::Value::Bool(b) => Value::Bool(b),
@@ -293,7 +306,7 @@ fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool]) -> Value
                     .enumerate()
                     .map(|(i, it)| {
                         let q = if known { Some(items_quoted[i]) } else { None };
-                        convert(it, q, &[])
+                        convert(it, q, &[], odd_keys)
                     })
                     .collect(),
             )
@@ -303,13 +316,18 @@ fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool]) -> Value
                 .map(|(k, v)| {
                     let k = match k {
                         yaml::Value::String(s) => s,
-                        other => yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                        yaml::Value::Number(n) => n.to_string(),
+                        yaml::Value::Bool(b) => b.to_string(),
+                        other => {
+                            *odd_keys = true;
+                            yaml::to_string(&other).unwrap_or_default().trim().to_string()
+                        }
                     };
-                    (k, convert(v, None, &[]))
+                    (k, convert(v, None, &[], odd_keys))
                 })
                 .collect(),
         ),
-        yaml::Value::Tagged(t) => convert(t.value, quoted, items_quoted),
+        yaml::Value::Tagged(t) => convert(t.value, quoted, items_quoted, odd_keys),
     }
 }
 
@@ -493,6 +511,8 @@ mod tests {
         assert!(matches!(e, FrontmatterError::NotAMap { found: "list", .. }), "{e:?}");
         let e = fm("---\ncreated: {{date}}\n---\n").unwrap_err();
         assert_eq!(e.position(), (2, 1));
+        assert!(matches!(e, FrontmatterError::Placeholder { .. }), "{e:?}");
+        assert!(fm("---\nq: |-\n  folder {{query.file.folder}}\n---\n").is_ok());
         let e = fm("---\na:\n\tb: 1\n---\n").unwrap_err();
         assert!(matches!(e, FrontmatterError::Yaml { .. }), "{e:?}");
     }

@@ -6,3 +6,7 @@ pub mod editor;
 pub mod frontmatter;
 pub mod note;
 pub mod value;
+pub mod id;
+pub mod schema;
+pub mod index;
+pub mod check;

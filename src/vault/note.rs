@@ -140,6 +140,9 @@ pub enum NoteError {
     /// The frontmatter does not parse.
     #[error(transparent)]
     Frontmatter(#[from] crate::vault::frontmatter::FrontmatterError),
+    /// The file cannot be read.
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
 }
 
 impl NoteError {
@@ -147,7 +150,7 @@ impl NoteError {
     pub fn position(&self) -> (usize, usize) {
         match self {
             NoteError::NotUtf8 { line, col } => (*line, *col),
-            NoteError::Binary => (1, 1),
+            NoteError::Binary | NoteError::Unreadable(_) => (1, 1),
             NoteError::Layout(LayoutError::Unclosed { line }) => (*line, 1),
             NoteError::Frontmatter(e) => e.position(),
         }

@@ -1,0 +1,243 @@
+//! Validation of a whole vault: every note read, every managed note checked against the schema,
+//! references and links resolved, identities checked for duplicates, and `.obsidian/types.json`
+//! compared with the schema. One problem per finding; a bad note never stops the others; nothing
+//! is ever written.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::index::{Index, Resolved};
+use super::note::line_col;
+use super::schema::{FieldType, Schema, Severity};
+use super::value::Value;
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Path relative to the vault root.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Notes read.
+    pub notes: usize,
+    /// Managed notes validated against the schema.
+    pub managed: usize,
+    /// Findings, sorted by path and line.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.problems.iter().filter(|p| p.severity == Severity::Error).count()
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.problems.len() - self.errors()
+    }
+}
+
+/// Checks the whole vault.
+pub fn check(index: &Index, schema: &Schema) -> Report {
+    let mut problems = Vec::new();
+    let mut managed = 0;
+    let mut push = |path: &str, line: usize, col: usize, severity: Severity, message: String| {
+        problems.push(Problem { path: path.to_string(), line, col, severity, message });
+    };
+    for err in &index.walk_errors {
+        push(&err.to_string(), 1, 1, Severity::Error, "cannot read this folder".into());
+    }
+    let mut ids: HashMap<&str, &str> = HashMap::new();
+    let mut seen_rel: HashMap<&str, ()> = HashMap::new();
+    for entry in &index.entries {
+        if seen_rel.insert(entry.rel.as_str(), ()).is_some() {
+            push(&entry.rel, 1, 1, Severity::Error, "this note exists twice, under two Unicode spellings of its name (NFC and NFD): merge them".into());
+        }
+        if entry.template {
+            continue;
+        }
+        let note = match &entry.note {
+            Ok(n) => n,
+            Err(e) => {
+                let (line, col) = e.position();
+                push(&entry.rel, line, col, Severity::Error, format!("{e}; the note is left as it is"));
+                continue;
+            }
+        };
+        let text = &note.text;
+        // Body links.
+        for link in &entry.body.links {
+            if link.target.is_empty() {
+                continue; // `[[#Heading]]`: this very note.
+            }
+            let msg = match index.resolve(&link.target) {
+                Resolved::Missing if link.embed => format!("embedded file `{}` is not in the vault", link.target),
+                Resolved::Missing => format!("link [[{}]] leads to no note", link.target),
+                Resolved::Ambiguous(hits) => ambiguous(index, &link.target, &hits),
+                _ => continue,
+            };
+            let (line, col) = line_col(text, link.offset);
+            push(&entry.rel, line, col, Severity::Warning, msg);
+        }
+        let Some(fm) = &note.frontmatter else { continue };
+        let ty_name = fm.get_str("type");
+        let ty = ty_name.and_then(|t| schema.get(t));
+        if ty.is_none() && fm.get("ssot_id").is_some_and(|v| !v.is_empty()) {
+            let line = fm.line_of("type").or(fm.line_of("ssot_id")).unwrap_or(1);
+            let names: Vec<&str> = schema.types.iter().map(|t| t.name.as_str()).collect();
+            push(
+                &entry.rel,
+                line,
+                1,
+                Severity::Error,
+                format!(
+                    "note has an ssot_id but its type `{}` is not one of {}",
+                    ty_name.unwrap_or("(none)"),
+                    names.join(", ")
+                ),
+            );
+        }
+        // Links in properties: typed references of managed notes are errors, others warnings.
+        for e in fm.entries() {
+            let field = ty.and_then(|t| t.field(&e.key));
+            let target_type = match field.map(|f| &f.ty) {
+                Some(FieldType::Link(t) | FieldType::Links(t)) => Some(t.as_deref()),
+                _ => None,
+            };
+            for item in e.value.items() {
+                let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else { continue };
+                let (severity, msg) = match (index.resolve(link.target), target_type) {
+                    (Resolved::Note(i), Some(Some(want))) => {
+                        let got = index.entries[i].note_type();
+                        if got == Some(want) {
+                            continue;
+                        }
+                        (
+                            Severity::Error,
+                            format!(
+                                "`{}` must link to a {want} note; [[{}]] is {}",
+                                e.key,
+                                link.target,
+                                got.map_or("not a managed note".to_string(), |g| format!("a {g}"))
+                            ),
+                        )
+                    }
+                    (Resolved::Note(_) | Resolved::File(_), _) => continue,
+                    (Resolved::Missing, t) => (
+                        if t.is_some() { Severity::Error } else { Severity::Warning },
+                        format!("`{}` links to [[{}]], which is not a note in the vault", e.key, link.target),
+                    ),
+                    (Resolved::Ambiguous(hits), t) => (
+                        if t.is_some() { Severity::Error } else { Severity::Warning },
+                        ambiguous(index, link.target, &hits),
+                    ),
+                };
+                push(&entry.rel, e.line, 1, severity, msg);
+            }
+        }
+        let Some(ty) = ty else { continue };
+        managed += 1;
+        for e in fm.entries() {
+            if e.value.items().iter().any(|v| v.as_str().is_some_and(|s| s.contains("{{") && s.contains("}}"))) {
+                push(&entry.rel, e.line, 1, Severity::Error, format!("`{}` still holds a template placeholder: fill it in", e.key));
+            }
+        }
+        for p in schema.check(ty, fm) {
+            push(&entry.rel, p.line, 1, p.severity, p.message);
+        }
+        if let Some(Value::Str(id)) = fm.get("ssot_id")
+            && !id.is_empty()
+        {
+            if let Some(first) = ids.get(id.as_str()) {
+                push(
+                    &entry.rel,
+                    fm.line_of("ssot_id").unwrap_or(1),
+                    1,
+                    Severity::Error,
+                    format!(
+                        "duplicate ssot_id {id}: {first} has the same one (a copied note?); give this note a new one with `ssot-vault set \"{}\" ssot_id=new`",
+                        entry.rel
+                    ),
+                );
+            } else {
+                ids.insert(id, &entry.rel);
+            }
+        }
+    }
+    if managed > 0 {
+        check_types_json(index, schema, &mut problems);
+    }
+    problems.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    Report { notes: index.entries.len(), managed, problems }
+}
+
+fn ambiguous(index: &Index, target: &str, hits: &[usize]) -> String {
+    let names: Vec<&str> = hits.iter().map(|i| index.entries[*i].rel.as_str()).collect();
+    format!("link [[{target}]] is ambiguous: {}; link with a path, e.g. [[{}]]", names.join(", "), {
+        let first = names.first().copied().unwrap_or(target);
+        first.strip_suffix(".md").unwrap_or(first).to_string()
+    })
+}
+
+/// Compares `.obsidian/types.json` with the schema (when the file exists).
+fn check_types_json(index: &Index, schema: &Schema, problems: &mut Vec<Problem>) {
+    let rel = ".obsidian/types.json";
+    let path = index.root.join(rel);
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let json: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(j) => j,
+        Err(e) => {
+            problems.push(Problem {
+                path: rel.into(),
+                line: e.line(),
+                col: e.column(),
+                severity: Severity::Warning,
+                message: format!("not valid JSON ({e}); Obsidian will rewrite it"),
+            });
+            return;
+        }
+    };
+    let types = json.get("types").and_then(|t| t.as_object());
+    let mut missing = Vec::new();
+    for (key, want) in schema.obsidian_types() {
+        let got = types.and_then(|t| t.get(&key)).and_then(|v| v.as_str());
+        let line = text.find(&format!("\"{key}\"")).map_or(1, |o| line_col(&text, o).0);
+        match got {
+            Some(g) if g == want => {}
+            Some(g) => problems.push(Problem {
+                path: rel.into(),
+                line,
+                col: 1,
+                severity: Severity::Warning,
+                message: format!("property `{key}` is `{g}` here but `{want}` in the schema: set it to \"{want}\""),
+            }),
+            None => missing.push(format!("\"{key}\": \"{want}\"")),
+        }
+    }
+    if !missing.is_empty() {
+        problems.push(Problem {
+            path: rel.into(),
+            line: 1,
+            col: 1,
+            severity: Severity::Warning,
+            message: format!(
+                "{} schema properties are missing, so Obsidian edits them as plain text: add {}",
+                missing.len(),
+                missing.join(", ")
+            ),
+        });
+    }
+}

@@ -1,0 +1,357 @@
+//! The index of a whole vault: every note walked, read and parsed (on all cores), with wikilinks
+//! resolved the way Obsidian resolves them.
+//!
+//! A note that cannot be read is kept in the index with its error, so that one bad note never
+//! stops a command: it is reported and left alone.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
+use walkdir::WalkDir;
+
+use crate::config::Config;
+
+use super::body::{self, Body};
+use super::note::{Note, NoteError};
+
+/// Folders never walked: git's, Obsidian's settings and trash, the tool's own state.
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".obsidian", ".trash", ".ssot"];
+
+/// One file of the vault.
+#[derive(Debug)]
+pub struct Entry {
+    /// Path relative to the vault root, `/`-separated, NFC.
+    pub rel: String,
+    /// Absolute path on disk (as spelled on disk).
+    pub path: PathBuf,
+    /// The parsed note, or why it cannot be read.
+    pub note: Result<Note, NoteError>,
+    /// Links, headings and tasks of the body (empty when the note cannot be read).
+    pub body: Body,
+    /// In the templates folder: indexed, never validated.
+    pub template: bool,
+}
+
+impl Entry {
+    /// The note's `type:` when it is one of the managed types' candidates.
+    pub fn note_type(&self) -> Option<&str> {
+        self.note.as_ref().ok()?.frontmatter.as_ref()?.get_str("type")
+    }
+
+    /// The file name without `.md`.
+    pub fn stem(&self) -> &str {
+        let name = self.rel.rsplit('/').next().unwrap_or(&self.rel);
+        name.strip_suffix(".md").unwrap_or(name)
+    }
+}
+
+/// How a wikilink resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// To this note (index into [`Index::entries`]).
+    Note(usize),
+    /// To a file that is not a note (attachment, `.base`, ...).
+    File(String),
+    /// To several notes of that name.
+    Ambiguous(Vec<usize>),
+    /// To nothing.
+    Missing,
+}
+
+/// An error reading the vault as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The walk failed at a path.
+    #[error("{}: {source}", path.display())]
+    Walk {
+        /// Where.
+        path: PathBuf,
+        /// The error.
+        source: walkdir::Error,
+    },
+}
+
+/// The whole vault.
+#[derive(Debug)]
+pub struct Index {
+    /// The vault root.
+    pub root: PathBuf,
+    /// The notes, sorted by `rel`.
+    pub entries: Vec<Entry>,
+    /// Files that are not notes (relative, NFC).
+    pub files: Vec<String>,
+    /// Walk errors (unreadable folders), reported and skipped.
+    pub walk_errors: Vec<IndexError>,
+    by_path: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    files_by_key: HashMap<String, String>,
+}
+
+/// Lowercased NFC, the key Obsidian compares names by.
+pub fn name_key(s: &str) -> String {
+    s.nfc().collect::<String>().to_lowercase()
+}
+
+impl Index {
+    /// Walks and parses the vault at `root`.
+    pub fn build(root: &Path, config: &Config) -> Index {
+        let ignore: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
+        let templates = config.vault.templates.trim_matches('/').to_string();
+        let mut paths = Vec::new();
+        let mut files = Vec::new();
+        let mut walk_errors = Vec::new();
+        let walker = WalkDir::new(root).follow_links(false).into_iter().filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
+                return false;
+            }
+            let rel = rel_of(root, e.path());
+            !ignore.iter().any(|g| g.matches(&rel) || (e.file_type().is_dir() && g.matches_dir(&rel)))
+        });
+        for item in walker {
+            match item {
+                Ok(e) if e.file_type().is_file() => {
+                    let rel = rel_of(root, e.path());
+                    if rel.rsplit('/').next().is_some_and(|n| n.starts_with(".ssot-tmp-")) {
+                        continue;
+                    }
+                    if rel.to_lowercase().ends_with(".md") {
+                        paths.push((rel, e.into_path()));
+                    } else {
+                        files.push(rel);
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                    walk_errors.push(IndexError::Walk { path, source: err });
+                }
+            }
+        }
+        paths.sort();
+        files.sort();
+        let entries = parse_all(paths, &templates);
+        let mut by_path = HashMap::with_capacity(entries.len());
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let lower = e.rel.to_lowercase();
+            by_path.insert(lower.strip_suffix(".md").unwrap_or(&lower).to_string(), i);
+            by_name.entry(e.stem().to_lowercase()).or_default().push(i);
+        }
+        let files_by_key = files.iter().map(|f| (f.to_lowercase(), f.clone())).collect();
+        Index { root: root.to_path_buf(), entries, files, walk_errors, by_path, by_name, files_by_key }
+    }
+
+    /// Resolves a wikilink target as Obsidian does: a path from the vault root, then a unique
+    /// path suffix, then a unique file name (case-insensitive, NFC); non-note files by name.
+    pub fn resolve(&self, target: &str) -> Resolved {
+        let t = name_key(target.trim().trim_start_matches('/'));
+        if t.is_empty() {
+            return Resolved::Missing;
+        }
+        let t = t.strip_suffix(".md").unwrap_or(&t);
+        if let Some(&i) = self.by_path.get(t) {
+            return Resolved::Note(i);
+        }
+        if t.contains('/') {
+            let suffix = format!("/{t}");
+            let hits: Vec<usize> = self
+                .by_path
+                .iter()
+                .filter(|(p, _)| p.ends_with(&suffix))
+                .map(|(_, i)| *i)
+                .collect();
+            return match hits.len() {
+                0 => self.resolve_file(t),
+                1 => Resolved::Note(hits[0]),
+                _ => Resolved::Ambiguous(hits),
+            };
+        }
+        match self.by_name.get(t).map(Vec::as_slice) {
+            Some([i]) => Resolved::Note(*i),
+            Some(many) if !many.is_empty() => Resolved::Ambiguous(many.to_vec()),
+            _ => self.resolve_file(t),
+        }
+    }
+
+    fn resolve_file(&self, t: &str) -> Resolved {
+        if let Some(f) = self.files_by_key.get(t) {
+            return Resolved::File(f.clone());
+        }
+        let suffix = format!("/{t}");
+        match self.files_by_key.iter().find(|(k, _)| k.ends_with(&suffix)) {
+            Some((_, f)) => Resolved::File(f.clone()),
+            None => Resolved::Missing,
+        }
+    }
+
+    /// Finds a note given on the command line: a path relative to the vault or to `cwd`, with or
+    /// without `.md`, or a note name.
+    pub fn find(&self, arg: &str, cwd: &Path) -> Option<usize> {
+        let p = Path::new(arg);
+        let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let candidates = [abs.clone(), abs.with_extension("md")];
+        for c in candidates {
+            if let Ok(c) = c.canonicalize()
+                && let Ok(root) = self.root.canonicalize()
+                && let Ok(rel) = c.strip_prefix(&root)
+            {
+                let rel = name_key(&rel.to_string_lossy().replace('\\', "/"));
+                if let Some(i) = self.entries.iter().position(|e| e.rel.to_lowercase() == rel) {
+                    return Some(i);
+                }
+            }
+        }
+        match self.resolve(arg) {
+            Resolved::Note(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// The `/`-separated NFC path of `path` relative to `root`.
+pub fn rel_of(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy();
+    let s = if std::path::MAIN_SEPARATOR == '/' { s.into_owned() } else { s.replace('\\', "/") };
+    s.nfc().collect()
+}
+
+/// Reads and parses every note, on all cores.
+fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let template_prefix = format!("{templates}/");
+    let parse_one = |(rel, path): (String, PathBuf)| {
+        let note = match std::fs::read(&path) {
+            Ok(bytes) => Note::parse(&bytes),
+            Err(e) => Err(io_note_error(&e)),
+        };
+        let body = match &note {
+            Ok(n) => body::parse(&n.text, n.layout.body_start),
+            Err(_) => Body::default(),
+        };
+        let template = !templates.is_empty() && rel.starts_with(&template_prefix);
+        Entry { rel, path, note, body, template }
+    };
+    if threads == 1 || paths.len() < 64 {
+        return paths.into_iter().map(parse_one).collect();
+    }
+    let mut chunks: Vec<Vec<(String, PathBuf)>> = Vec::new();
+    let mut it = paths.into_iter().peekable();
+    while it.peek().is_some() {
+        chunks.push(it.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(parse_one).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+fn io_note_error(e: &std::io::Error) -> NoteError {
+    NoteError::Unreadable(e.to_string())
+}
+
+/// A glob over `/`-separated relative paths: `*` within a segment, `**` across segments, `?` one
+/// character.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    parts: Vec<String>,
+}
+
+impl Glob {
+    /// Compiles a pattern.
+    pub fn new(pattern: &str) -> Glob {
+        let p = pattern.trim().trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        Glob { parts: p.split('/').map(|s| s.nfc().collect()).collect() }
+    }
+
+    /// True when the pattern matches the path.
+    pub fn matches(&self, rel: &str) -> bool {
+        let segs: Vec<&str> = rel.split('/').collect();
+        match_segs(&self.parts, &segs)
+    }
+
+    /// True when everything under the folder `rel` matches (so it need not be walked).
+    pub fn matches_dir(&self, rel: &str) -> bool {
+        self.matches(rel) || {
+            let segs: Vec<&str> = rel.split('/').collect();
+            self.parts.last().is_some_and(|l| l == "**") && match_segs(&self.parts[..self.parts.len() - 1], &segs)
+        }
+    }
+}
+
+fn match_segs(pat: &[String], segs: &[&str]) -> bool {
+    match pat.split_first() {
+        None => segs.is_empty(),
+        Some((p, rest)) if p == "**" => (0..=segs.len()).any(|i| match_segs(rest, &segs[i..])),
+        Some((p, rest)) => match segs.split_first() {
+            Some((s, srest)) => match_seg(p.as_bytes(), s.as_bytes()) && match_segs(rest, srest),
+            None => false,
+        },
+    }
+}
+
+fn match_seg(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| match_seg(rest, &s[i..])),
+        Some((b'?', rest)) => {
+            // One character: skip one UTF-8 sequence.
+            match s.first() {
+                Some(&c) => {
+                    let len = if c < 0x80 { 1 } else if c >= 0xF0 { 4 } else if c >= 0xE0 { 3 } else { 2 };
+                    s.len() >= len && match_seg(rest, &s[len..])
+                }
+                None => false,
+            }
+        }
+        Some((c, rest)) => s.first() == Some(c) && match_seg(rest, &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(Glob::new("Drafts/**").matches("Drafts/a/b.md"));
+        assert!(Glob::new("Drafts/**").matches_dir("Drafts"));
+        assert!(Glob::new("**/scratch *.md").matches("a/b/scratch 1.md"));
+        assert!(Glob::new("**/scratch *.md").matches("scratch 1.md"));
+        assert!(Glob::new("?ó.md").matches("żó.md"));
+        assert!(!Glob::new("*.md").matches("a/b.md"));
+    }
+
+    #[test]
+    fn resolves_like_obsidian() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |p: &str, t: &str| {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        };
+        w("Clients/Acme Corp.md", "x");
+        w("A/Dup.md", "x");
+        w("B/Dup.md", "x");
+        w("Files/plan.pdf", "x");
+        // NFD spelling on disk of "Złoty" (ó decomposed).
+        w("Clients/Zo\u{301}lty.md", "x");
+        let idx = Index::build(d.path(), &Config::default());
+        assert!(matches!(idx.resolve("acme corp"), Resolved::Note(_)));
+        assert!(matches!(idx.resolve("Clients/Acme Corp.md"), Resolved::Note(_)));
+        assert!(matches!(idx.resolve("Dup"), Resolved::Ambiguous(v) if v.len() == 2));
+        assert!(matches!(idx.resolve("A/Dup"), Resolved::Note(_)));
+        assert_eq!(idx.resolve("plan.pdf"), Resolved::File("Files/plan.pdf".into()));
+        assert_eq!(idx.resolve("Nope"), Resolved::Missing);
+        assert!(matches!(idx.resolve("Z\u{f3}lty"), Resolved::Note(_)), "NFC finds NFD");
+    }
+}
