@@ -40,7 +40,10 @@ pub struct VaultSection {
 
 impl Default for VaultSection {
     fn default() -> Self {
-        VaultSection { ignore: Vec::new(), templates: "Templates".into() }
+        VaultSection {
+            ignore: Vec::new(),
+            templates: "Templates".into(),
+        }
     }
 }
 
@@ -203,7 +206,11 @@ mod tests {
     fn template_config_parses() {
         let c = Config::parse(include_str!("../vault-template/ssot-vault.toml")).unwrap();
         assert_eq!(c.folders.client, "Clients");
-        assert!(c.remotes.values().all(|r| r.get("enabled").and_then(|v| v.as_bool()) == Some(false)));
+        assert!(
+            c.remotes
+                .values()
+                .all(|r| r.get("enabled").and_then(|v| v.as_bool()) == Some(false))
+        );
         assert_eq!(c.remotes.len(), 5);
     }
 

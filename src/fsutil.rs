@@ -29,7 +29,10 @@ pub enum FsError {
 
 /// Attaches `path` to an I/O error.
 pub fn io_err(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
-    move |source| FsError::Io { path: path.to_path_buf(), source }
+    move |source| FsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Reads a whole file.
@@ -40,13 +43,18 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
 /// Writes `new` to `path` atomically, but only if the file still holds `expected` (`None`: the
 /// file must not exist yet).
 pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> Result<(), FsError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let check = || -> Result<(), FsError> {
         match (fs::read(path), expected) {
             (Ok(now), Some(exp)) if now == exp => Ok(()),
             (Err(e), None) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             (Err(e), Some(_)) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path)(e)),
-            _ => Err(FsError::Changed { path: path.to_path_buf() }),
+            _ => Err(FsError::Changed {
+                path: path.to_path_buf(),
+            }),
         }
     };
     check()?;
@@ -66,10 +74,13 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
         }
         None => {
             // Never replace a file created meanwhile.
-            tmp.persist_noclobber(path).map_err(|e| match e.error.kind() {
-                io::ErrorKind::AlreadyExists => FsError::Changed { path: path.to_path_buf() },
-                _ => io_err(path)(e.error),
-            })?;
+            tmp.persist_noclobber(path)
+                .map_err(|e| match e.error.kind() {
+                    io::ErrorKind::AlreadyExists => FsError::Changed {
+                        path: path.to_path_buf(),
+                    },
+                    _ => io_err(path)(e.error),
+                })?;
         }
     }
     sync_dir(dir);
@@ -97,10 +108,20 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("a.md");
         write_if_unchanged(&p, None, b"one").unwrap();
-        assert!(matches!(write_if_unchanged(&p, None, b"x"), Err(FsError::Changed { .. })));
-        assert!(matches!(write_if_unchanged(&p, Some(b"zzz"), b"x"), Err(FsError::Changed { .. })));
+        assert!(matches!(
+            write_if_unchanged(&p, None, b"x"),
+            Err(FsError::Changed { .. })
+        ));
+        assert!(matches!(
+            write_if_unchanged(&p, Some(b"zzz"), b"x"),
+            Err(FsError::Changed { .. })
+        ));
         write_if_unchanged(&p, Some(b"one"), b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 }

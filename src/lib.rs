@@ -4,4 +4,6 @@
 pub mod cli;
 pub mod config;
 pub mod fsutil;
+pub mod history;
+pub mod template;
 pub mod vault;

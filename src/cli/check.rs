@@ -19,7 +19,11 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
     let schema = Schema::from_config(&config).map_err(|errs| {
-        CliError::new(format!("{}: invalid schema: {}", root.join(crate::config::FILE_NAME).display(), errs.join("; ")))
+        CliError::new(format!(
+            "{}: invalid schema: {}",
+            root.join(crate::config::FILE_NAME).display(),
+            errs.join("; ")
+        ))
     })?;
     let index = Index::build(&root, &config);
     let report = check(&index, &schema);
@@ -44,5 +48,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         );
     }
     let failing = report.errors() > 0 || (args.strict && report.warnings() > 0);
-    Ok(if failing { Outcome::Problems } else { Outcome::Ok })
+    Ok(if failing {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
 }

@@ -1,12 +1,48 @@
-//! `ssot-vault init`.
+//! `ssot-vault init [DIR]`: writes the vault template (embedded in the binary), a `.gitignore`,
+//! and makes the first git commit. Refuses a folder that is not empty.
+
+use std::path::PathBuf;
 
 use super::{CliError, Ctx, Outcome};
+use crate::fsutil;
+
+/// What `init` ignores in git: local sync state, Obsidian's per-device workspace, the trash.
+pub const GITIGNORE: &str = ".ssot/\n.obsidian/workspace*.json\n.trash/\n.ssot-tmp-*\n";
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The folder to create the vault in (default: the current folder). Must be empty or absent.
+    pub dir: Option<PathBuf>,
+}
 
 /// Runs `init`.
-pub fn run(_ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError::new("not built yet"))
+pub fn run(_ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(&dir).map_err(fsutil::io_err(&dir))?;
+        if entries.next().is_some() {
+            return Err(
+                CliError::new(format!("{}: the folder is not empty", dir.display()))
+                    .hint("give a new or empty folder: `ssot-vault init my-vault`"),
+            );
+        }
+    }
+    fsutil::create_dir_all(&dir)?;
+    for (rel, bytes) in crate::template::FILES {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fsutil::create_dir_all(parent)?;
+        }
+        fsutil::write_if_unchanged(&path, None, bytes)?;
+    }
+    fsutil::write_if_unchanged(&dir.join(".gitignore"), None, GITIGNORE.as_bytes())?;
+    crate::history::init_repo(&dir, "Create the vault from the ssot-vault template")
+        .map_err(|e| CliError::new(e.to_string()).hint("set your name for the audit log: git config --global user.name \"Your Name\" && git config --global user.email you@example.com"))?;
+    println!("created a vault in {}", dir.display());
+    println!("next: cd {} && ssot-vault check", dir.display());
+    Ok(Outcome::Ok)
 }

@@ -76,12 +76,20 @@ pub struct CliError {
 impl CliError {
     /// An error (exit 2).
     pub fn new(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, code: 2 }
+        CliError {
+            message: message.into(),
+            hint: None,
+            code: 2,
+        }
     }
 
     /// A refusal because of problems in the vault's data (exit 1).
     pub fn problem(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), hint: None, code: 1 }
+        CliError {
+            message: message.into(),
+            hint: None,
+            code: 1,
+        }
     }
 
     /// Adds a hint.
@@ -115,7 +123,9 @@ from_error!(crate::fsutil::FsError, std::io::Error, serde_json::Error);
 impl From<config::ConfigError> for CliError {
     fn from(e: config::ConfigError) -> Self {
         let hint = match &e {
-            config::ConfigError::Parse { .. } => Some("fix the file; `ssot-vault init` writes a documented example"),
+            config::ConfigError::Parse { .. } => {
+                Some("fix the file; `ssot-vault init` writes a documented example")
+            }
             _ => None,
         };
         let err = CliError::new(e.to_string());
@@ -158,14 +168,23 @@ impl Ctx {
 
     /// Wraps `s` in an ANSI colour when colours are on.
     pub fn paint(&self, s: &str, code: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
 }
 
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
-    let ctx = Ctx { vault: cli.vault, json: cli.json, color };
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    let ctx = Ctx {
+        vault: cli.vault,
+        json: cli.json,
+        color,
+    };
     let result = match &cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::New(a) => new::run(&ctx, a),
@@ -179,7 +198,11 @@ pub fn run(cli: Cli) -> u8 {
         Ok(Outcome::Ok) => 0,
         Ok(Outcome::Problems) => 1,
         Err(e) => {
-            let prefix = if std::io::stderr().is_terminal() && color { "\x1b[31merror\x1b[0m" } else { "error" };
+            let prefix = if std::io::stderr().is_terminal() && color {
+                "\x1b[31merror\x1b[0m"
+            } else {
+                "error"
+            };
             eprintln!("{prefix}: {e}");
             e.code
         }

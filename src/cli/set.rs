@@ -1,12 +1,166 @@
-//! `ssot-vault set`.
+//! `ssot-vault set <NOTE> key=value... [key+=item]... [--remove KEY]...`: edits the properties of
+//! any note with readable frontmatter, changing only the lines of the keys whose value changes.
+//! Values of managed notes are typed and validated by the schema; a value that does not fit is
+//! refused (exit 1) and the note is left as it is.
 
 use super::{CliError, Ctx, Outcome};
+use crate::vault::editor::Edit;
+use crate::vault::index::Index;
+use crate::vault::input::{parse_item, parse_value};
+use crate::vault::note::Note;
+use crate::vault::schema::{Schema, Severity};
+use crate::vault::{EditFileError, edit_file};
 
 /// Arguments of `set`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The note: a path (relative to the current folder or the vault) or a note name.
+    pub note: String,
+    /// `key=value` sets, `key+=item` appends to a list, `key=` empties. `ssot_id=new` makes an id.
+    #[arg(value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+    /// Remove a property.
+    #[arg(long = "remove", value_name = "KEY")]
+    pub remove: Vec<String>,
+}
 
 /// Runs `set`.
-pub fn run(_ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError::new("not built yet"))
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    let (root, config) = ctx.open()?;
+    let schema = Schema::from_config(&config).map_err(|e| CliError::new(e.join("; ")))?;
+    if args.assignments.is_empty() && args.remove.is_empty() {
+        return Err(CliError::new("nothing to set")
+            .hint("give `key=value` pairs, e.g. `ssot-vault set Acme status=active`"));
+    }
+    let path = resolve_note(ctx, &root, &config, &args.note)?;
+    let current = Note::parse(&crate::fsutil::read(&path)?).map_err(|e| {
+        let (l, c) = e.position();
+        CliError::problem(format!(
+            "{}:{l}:{c}: {e}; the note is left as it is",
+            path.display()
+        ))
+    })?;
+    let ty = current
+        .frontmatter
+        .as_ref()
+        .and_then(|f| f.get_str("type"))
+        .and_then(|t| schema.get(t));
+    let mut edits = Vec::new();
+    for a in &args.assignments {
+        let (key, value, append) = match a.split_once('=') {
+            Some((k, v)) if k.ends_with('+') => (k.trim_end_matches('+').trim(), v, true),
+            Some((k, v)) => (k.trim(), v, false),
+            None => {
+                return Err(CliError::new(format!("`{a}` is not key=value"))
+                    .hint("write `key=value`, `key+=item` or `key=`"));
+            }
+        };
+        if key.is_empty() {
+            return Err(CliError::new(format!("`{a}` has no key")));
+        }
+        let fty = ty.and_then(|t| t.field(key)).map(|f| &f.ty);
+        let parsed = if append {
+            parse_item(key, value, fty)
+        } else {
+            parse_value(key, value, fty)
+        };
+        let v = parsed.map_err(|m| CliError::problem(m).hint("the note is unchanged"))?;
+        edits.push(if append {
+            Edit::Append(key.to_string(), v)
+        } else {
+            Edit::Set(key.to_string(), v)
+        });
+    }
+    edits.extend(args.remove.iter().map(|k| Edit::Remove(k.clone())));
+
+    // Validate the result against the schema before writing.
+    if let Some(ty) = ty {
+        let preview =
+            crate::vault::editor::apply(&current.text, &edits).map_err(|e| edit_error(&path, e))?;
+        if let Some(text) = preview {
+            let after = Note::parse_text(text).map_err(|e| CliError::new(e.to_string()))?;
+            if let Some(fm) = &after.frontmatter {
+                let touched: Vec<usize> =
+                    edits.iter().filter_map(|e| fm.line_of(e.key())).collect();
+                let bad: Vec<String> = schema
+                    .check(ty, fm)
+                    .into_iter()
+                    .filter(|p| p.severity == Severity::Error && touched.contains(&p.line))
+                    .map(|p| p.message)
+                    .collect();
+                if !bad.is_empty() {
+                    return Err(CliError::problem(format!(
+                        "{}: {}",
+                        path.display(),
+                        bad.join("; ")
+                    ))
+                    .hint("the note is unchanged"));
+                }
+            }
+        }
+    }
+    let edited = edit_file(&path, &edits).map_err(|e| match e {
+        EditFileError::Edit { source, .. } => edit_error(&path, source),
+        other => CliError::new(other.to_string()),
+    })?;
+    let rel = crate::vault::index::rel_of(&root, &path);
+    match &edited.after {
+        None => println!("{rel}: unchanged"),
+        Some(after) => {
+            println!("{rel}: updated");
+            for e in &edits {
+                let key = e.key();
+                let old = edited.before.get(key);
+                let new = after.get(key);
+                if old != new {
+                    let show = |v: Option<&crate::vault::value::Value>| {
+                        v.map_or("(none)".to_string(), |v| v.to_string())
+                    };
+                    println!("  {key}: {} → {}", show(old), show(new));
+                }
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn edit_error(path: &std::path::Path, e: crate::vault::editor::EditError) -> CliError {
+    use crate::vault::editor::EditError;
+    match e {
+        EditError::Parse(p) => {
+            let (l, c) = p.position();
+            CliError::problem(format!(
+                "{}:{l}:{c}: {p}; the note is left as it is",
+                path.display()
+            ))
+        }
+        other => {
+            CliError::problem(format!("{}: {other}", path.display())).hint("the note is unchanged")
+        }
+    }
+}
+
+/// Finds the note named on the command line: an existing path first, else a name in the vault.
+pub fn resolve_note(
+    _ctx: &Ctx,
+    root: &std::path::Path,
+    config: &crate::config::Config,
+    arg: &str,
+) -> Result<std::path::PathBuf, CliError> {
+    let cwd = std::env::current_dir()?;
+    for base in [cwd.as_path(), root] {
+        for cand in [base.join(arg), base.join(format!("{arg}.md"))] {
+            if cand.is_file() {
+                return Ok(cand);
+            }
+        }
+    }
+    let index = Index::build(root, config);
+    match index.find(arg, &cwd) {
+        Some(i) => Ok(index.entries[i].path.clone()),
+        None => Err(
+            CliError::new(format!("no note `{arg}` in the vault {}", root.display()))
+                .hint("give the note's path or its exact name"),
+        ),
+    }
 }

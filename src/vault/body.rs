@@ -59,9 +59,11 @@ pub struct Body {
 impl Body {
     /// Tasks under the heading named `heading` (case-insensitive).
     pub fn tasks_under<'a>(&'a self, heading: &'a str) -> impl Iterator<Item = &'a Task> + 'a {
-        self.tasks
-            .iter()
-            .filter(move |t| t.heading.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(heading)))
+        self.tasks.iter().filter(move |t| {
+            t.heading
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(heading))
+        })
     }
 }
 
@@ -84,7 +86,11 @@ pub fn parse(text: &str, start: usize) -> Body {
                 if let Some((level, offset, text)) = heading.take() {
                     let text = text.trim().to_string();
                     current_heading = Some(text.clone());
-                    body.headings.push(Heading { level, text, offset: start + offset });
+                    body.headings.push(Heading {
+                        level,
+                        text,
+                        offset: start + offset,
+                    });
                 }
             }
             Event::Start(Tag::Item) => item_depth += 1,
@@ -111,11 +117,20 @@ pub fn parse(text: &str, start: usize) -> Body {
                 }
                 task = Some((checked, range.start, String::new()));
             }
-            Event::Start(Tag::Link { link_type: LinkType::WikiLink { .. }, .. })
-            | Event::Start(Tag::Image { link_type: LinkType::WikiLink { .. }, .. }) => {
+            Event::Start(Tag::Link {
+                link_type: LinkType::WikiLink { .. },
+                ..
+            })
+            | Event::Start(Tag::Image {
+                link_type: LinkType::WikiLink { .. },
+                ..
+            }) => {
                 let raw = &src[range.clone()];
                 let embed = raw.starts_with('!');
-                let inner = raw.trim_start_matches('!').trim_start_matches("[[").trim_end_matches("]]");
+                let inner = raw
+                    .trim_start_matches('!')
+                    .trim_start_matches("[[")
+                    .trim_end_matches("]]");
                 let w = split_link(inner);
                 body.links.push(Link {
                     target: w.target.to_string(),
@@ -164,12 +179,30 @@ mod tests {
     fn links_headings_tasks() {
         let t = "---\na: 1\n---\n# Top\nSee [[Acme Corp|Acme]] and ![[Plan.pdf]], [[Note#Part]].\n\n## Credentialing\n- [ ] NDA signed\n- [x] Contract with [[Acme Corp]]\n\n---\n`[[not a link]]`\n";
         let b = parse(t, 13);
-        let targets: Vec<_> = b.links.iter().map(|l| (l.target.as_str(), l.embed)).collect();
-        assert_eq!(targets, vec![("Acme Corp", false), ("Plan.pdf", true), ("Note", false), ("Acme Corp", false)]);
+        let targets: Vec<_> = b
+            .links
+            .iter()
+            .map(|l| (l.target.as_str(), l.embed))
+            .collect();
+        assert_eq!(
+            targets,
+            vec![
+                ("Acme Corp", false),
+                ("Plan.pdf", true),
+                ("Note", false),
+                ("Acme Corp", false)
+            ]
+        );
         assert_eq!(b.links[2].heading.as_deref(), Some("Part"));
         assert_eq!(&t[b.links[0].offset..b.links[0].offset + 2], "[[");
         assert_eq!(b.headings.len(), 2);
-        let tasks: Vec<_> = b.tasks_under("credentialing").map(|t| (t.checked, t.text.as_str())).collect();
-        assert_eq!(tasks, vec![(false, "NDA signed"), (true, "Contract with Acme Corp")]);
+        let tasks: Vec<_> = b
+            .tasks_under("credentialing")
+            .map(|t| (t.checked, t.text.as_str()))
+            .collect();
+        assert_eq!(
+            tasks,
+            vec![(false, "NDA signed"), (true, "Contract with Acme Corp")]
+        );
     }
 }

@@ -41,7 +41,10 @@ pub struct Report {
 impl Report {
     /// Number of errors.
     pub fn errors(&self) -> usize {
-        self.problems.iter().filter(|p| p.severity == Severity::Error).count()
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
     }
 
     /// Number of warnings.
@@ -55,10 +58,22 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
     let mut problems = Vec::new();
     let mut managed = 0;
     let mut push = |path: &str, line: usize, col: usize, severity: Severity, message: String| {
-        problems.push(Problem { path: path.to_string(), line, col, severity, message });
+        problems.push(Problem {
+            path: path.to_string(),
+            line,
+            col,
+            severity,
+            message,
+        });
     };
     for err in &index.walk_errors {
-        push(&err.to_string(), 1, 1, Severity::Error, "cannot read this folder".into());
+        push(
+            &err.to_string(),
+            1,
+            1,
+            Severity::Error,
+            "cannot read this folder".into(),
+        );
     }
     let mut ids: HashMap<&str, &str> = HashMap::new();
     let mut seen_rel: HashMap<&str, ()> = HashMap::new();
@@ -73,7 +88,13 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
             Ok(n) => n,
             Err(e) => {
                 let (line, col) = e.position();
-                push(&entry.rel, line, col, Severity::Error, format!("{e}; the note is left as it is"));
+                push(
+                    &entry.rel,
+                    line,
+                    col,
+                    Severity::Error,
+                    format!("{e}; the note is left as it is"),
+                );
                 continue;
             }
         };
@@ -84,7 +105,9 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                 continue; // `[[#Heading]]`: this very note.
             }
             let msg = match index.resolve(&link.target) {
-                Resolved::Missing if link.embed => format!("embedded file `{}` is not in the vault", link.target),
+                Resolved::Missing if link.embed => {
+                    format!("embedded file `{}` is not in the vault", link.target)
+                }
                 Resolved::Missing => format!("link [[{}]] leads to no note", link.target),
                 Resolved::Ambiguous(hits) => ambiguous(index, &link.target, &hits),
                 _ => continue,
@@ -92,7 +115,9 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
             let (line, col) = line_col(text, link.offset);
             push(&entry.rel, line, col, Severity::Warning, msg);
         }
-        let Some(fm) = &note.frontmatter else { continue };
+        let Some(fm) = &note.frontmatter else {
+            continue;
+        };
         let ty_name = fm.get_str("type");
         let ty = ty_name.and_then(|t| schema.get(t));
         if ty.is_none() && fm.get("ssot_id").is_some_and(|v| !v.is_empty()) {
@@ -118,7 +143,9 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                 _ => None,
             };
             for item in e.value.items() {
-                let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else { continue };
+                let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else {
+                    continue;
+                };
                 let (severity, msg) = match (index.resolve(link.target), target_type) {
                     (Resolved::Note(i), Some(Some(want))) => {
                         let got = index.entries[i].note_type();
@@ -137,11 +164,22 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                     }
                     (Resolved::Note(_) | Resolved::File(_), _) => continue,
                     (Resolved::Missing, t) => (
-                        if t.is_some() { Severity::Error } else { Severity::Warning },
-                        format!("`{}` links to [[{}]], which is not a note in the vault", e.key, link.target),
+                        if t.is_some() {
+                            Severity::Error
+                        } else {
+                            Severity::Warning
+                        },
+                        format!(
+                            "`{}` links to [[{}]], which is not a note in the vault",
+                            e.key, link.target
+                        ),
                     ),
                     (Resolved::Ambiguous(hits), t) => (
-                        if t.is_some() { Severity::Error } else { Severity::Warning },
+                        if t.is_some() {
+                            Severity::Error
+                        } else {
+                            Severity::Warning
+                        },
                         ambiguous(index, link.target, &hits),
                     ),
                 };
@@ -151,8 +189,17 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
         let Some(ty) = ty else { continue };
         managed += 1;
         for e in fm.entries() {
-            if e.value.items().iter().any(|v| v.as_str().is_some_and(|s| s.contains("{{") && s.contains("}}"))) {
-                push(&entry.rel, e.line, 1, Severity::Error, format!("`{}` still holds a template placeholder: fill it in", e.key));
+            if e.value.items().iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| s.contains("{{") && s.contains("}}"))
+            }) {
+                push(
+                    &entry.rel,
+                    e.line,
+                    1,
+                    Severity::Error,
+                    format!("`{}` still holds a template placeholder: fill it in", e.key),
+                );
             }
         }
         for p in schema.check(ty, fm) {
@@ -181,22 +228,35 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
         check_types_json(index, schema, &mut problems);
     }
     problems.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
-    Report { notes: index.entries.len(), managed, problems }
+    Report {
+        notes: index.entries.len(),
+        managed,
+        problems,
+    }
 }
 
 fn ambiguous(index: &Index, target: &str, hits: &[usize]) -> String {
-    let names: Vec<&str> = hits.iter().map(|i| index.entries[*i].rel.as_str()).collect();
-    format!("link [[{target}]] is ambiguous: {}; link with a path, e.g. [[{}]]", names.join(", "), {
-        let first = names.first().copied().unwrap_or(target);
-        first.strip_suffix(".md").unwrap_or(first).to_string()
-    })
+    let names: Vec<&str> = hits
+        .iter()
+        .map(|i| index.entries[*i].rel.as_str())
+        .collect();
+    format!(
+        "link [[{target}]] is ambiguous: {}; link with a path, e.g. [[{}]]",
+        names.join(", "),
+        {
+            let first = names.first().copied().unwrap_or(target);
+            first.strip_suffix(".md").unwrap_or(first).to_string()
+        }
+    )
 }
 
 /// Compares `.obsidian/types.json` with the schema (when the file exists).
 fn check_types_json(index: &Index, schema: &Schema, problems: &mut Vec<Problem>) {
     let rel = ".obsidian/types.json";
     let path = index.root.join(rel);
-    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
     let json: serde_json::Value = match serde_json::from_str(&text) {
         Ok(j) => j,
         Err(e) => {
@@ -214,7 +274,9 @@ fn check_types_json(index: &Index, schema: &Schema, problems: &mut Vec<Problem>)
     let mut missing = Vec::new();
     for (key, want) in schema.obsidian_types() {
         let got = types.and_then(|t| t.get(&key)).and_then(|v| v.as_str());
-        let line = text.find(&format!("\"{key}\"")).map_or(1, |o| line_col(&text, o).0);
+        let line = text
+            .find(&format!("\"{key}\""))
+            .map_or(1, |o| line_col(&text, o).0);
         match got {
             Some(g) if g == want => {}
             Some(g) => problems.push(Problem {

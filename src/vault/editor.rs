@@ -54,7 +54,9 @@ pub enum EditError {
         reason: String,
     },
     /// The edited text would not read back as intended.
-    #[error("edit refused: the result would not read back as intended ({0}); the note is unchanged")]
+    #[error(
+        "edit refused: the result would not read back as intended ({0}); the note is unchanged"
+    )]
     Verify(String),
 }
 
@@ -67,7 +69,8 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
         None => None,
     };
     if let Some(fm) = &fm {
-        fm.editable().map_err(|r| EditError::NotEditable(r.to_string()))?;
+        fm.editable()
+            .map_err(|r| EditError::NotEditable(r.to_string()))?;
     }
     let current: Vec<(String, Value)> = fm.as_ref().map(Frontmatter::to_map).unwrap_or_default();
     let mut target = current.clone();
@@ -145,8 +148,9 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
                 let Some(now) = now else { continue };
                 let old_text = &text[entry.span.clone()];
                 let first_line = old_text.lines().next().unwrap_or("");
-                let (_, rest) = split_key(first_line)
-                    .ok_or_else(|| EditError::NotEditable(format!("key line of `{}`", entry.key)))?;
+                let (_, rest) = split_key(first_line).ok_or_else(|| {
+                    EditError::NotEditable(format!("key line of `{}`", entry.key))
+                })?;
                 let key_text = &first_line[..first_line.len() - rest.len()];
                 let indent = list_indent(old_text).unwrap_or("  - ");
                 if let Some((_, items)) = appended.iter().find(|(k, _)| *k == entry.key)
@@ -188,7 +192,10 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
 /// Checks that `new` reads back as exactly `target` and keeps the body of `old`.
 fn verify(old: &str, new: &str, target: &[(String, Value)]) -> Result<(), EditError> {
     let lay = layout(new).map_err(|e| EditError::Verify(e.to_string()))?;
-    let block = lay.frontmatter.as_ref().ok_or_else(|| EditError::Verify("no frontmatter".into()))?;
+    let block = lay
+        .frontmatter
+        .as_ref()
+        .ok_or_else(|| EditError::Verify("no frontmatter".into()))?;
     let fm = Frontmatter::parse(new, block).map_err(|e| EditError::Verify(e.to_string()))?;
     let got = fm.to_map();
     if got != target {
@@ -234,7 +241,9 @@ fn list_indent(old: &str) -> Option<&str> {
 
 /// True when `old` is a block list whose items are one scalar per line.
 fn is_block_list(old: &str, value: &Value) -> bool {
-    let Value::List(items) = value else { return false };
+    let Value::List(items) = value else {
+        return false;
+    };
     let mut lines = old.lines();
     let first = lines.next().unwrap_or("");
     let after = split_key(first).map(|(_, r)| r.trim()).unwrap_or("x");
@@ -244,7 +253,9 @@ fn is_block_list(old: &str, value: &Value) -> bool {
     let item_lines: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
     item_lines.len() == items.len()
         && item_lines.iter().all(|l| l.trim_start().starts_with("- "))
-        && items.iter().all(|v| !matches!(v, Value::List(_) | Value::Map(_)))
+        && items
+            .iter()
+            .all(|v| !matches!(v, Value::List(_) | Value::Map(_)))
 }
 
 /// The ` # comment` after a single-line value, kept when the value is replaced.
@@ -277,7 +288,11 @@ fn yaml_scalar_eq(v: &yaml::Value, ours: &Value) -> bool {
 
 /// Writes a key the way YAML needs it.
 fn render_key(k: &str) -> String {
-    let mut s = if plain_ok(k) && !k.contains(':') { k.to_string() } else { quote(k) };
+    let mut s = if plain_ok(k) && !k.contains(':') {
+        k.to_string()
+    } else {
+        quote(k)
+    };
     s.push(':');
     s
 }
@@ -375,10 +390,18 @@ fn render_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     let s = format!("{f}");
-    if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+    if s.contains(['.', 'e', 'E']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
 }
 
 /// Double-quotes a string with YAML escapes.
@@ -414,7 +437,9 @@ pub(crate) fn plain_ok(s: &str) -> bool {
 
 /// Lexical rules for a plain scalar in block context.
 fn plain_ok_lexically(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if s.trim() != s || s.chars().any(|c| c.is_control() || c == '\u{feff}') {
         return false;
     }
@@ -439,8 +464,11 @@ fn looks_typed(s: &str) -> bool {
     }
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let numeric = !t.is_empty()
-        && t.chars().all(|c| c.is_ascii_digit() || "._:eE+-xXoObBabcdefABCDEF".contains(c))
-        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.');
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || "._:eE+-xXoObBabcdefABCDEF".contains(c))
+        && t.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.');
     numeric || s.parse::<f64>().is_ok()
 }
 
@@ -456,7 +484,10 @@ mod tests {
     fn set_changes_one_line() {
         let t = "---\n# c\nname: \"Acme\"  \nstatus: intake # keep\ntags:\n  - a\n---\nbody\n---\n";
         let out = set(t, "status", Value::Str("matching".into()));
-        assert_eq!(out, t.replace("status: intake # keep", "status: matching # keep"));
+        assert_eq!(
+            out,
+            t.replace("status: intake # keep", "status: matching # keep")
+        );
     }
 
     #[test]
@@ -469,16 +500,42 @@ mod tests {
     #[test]
     fn no_op_is_none() {
         let t = "---\na: 1\n---\n";
-        assert_eq!(apply(t, &[Edit::Set("a".into(), Value::Int(1))]).unwrap(), None);
+        assert_eq!(
+            apply(t, &[Edit::Set("a".into(), Value::Int(1))]).unwrap(),
+            None
+        );
         assert_eq!(apply(t, &[Edit::Remove("zz".into())]).unwrap(), None);
     }
 
     #[test]
     fn quoting_rules() {
-        for s in ["yes", "NO", "123", "+48123456789", "02134", "2024-05-01", "a: b", "x #y", "@at", "", " x", "1e5", "null", "[[X]]"] {
+        for s in [
+            "yes",
+            "NO",
+            "123",
+            "+48123456789",
+            "02134",
+            "2024-05-01",
+            "a: b",
+            "x #y",
+            "@at",
+            "",
+            " x",
+            "1e5",
+            "null",
+            "[[X]]",
+        ] {
             assert!(!plain_ok(s), "{s} must be quoted");
         }
-        for s in ["Acme Corp", "+48 601 234 567", "00-950 Warszawa", "Zażółć gęślą", "rust", "a#b", "http://x.y/z"] {
+        for s in [
+            "Acme Corp",
+            "+48 601 234 567",
+            "00-950 Warszawa",
+            "Zażółć gęślą",
+            "rust",
+            "a#b",
+            "http://x.y/z",
+        ] {
             assert!(plain_ok(s), "{s} may stay plain");
         }
     }
@@ -486,10 +543,14 @@ mod tests {
     #[test]
     fn append_extends_block_list() {
         let t = "---\ntags:\n- a\n- b\nx: 1\n---\n";
-        let out = apply(t, &[Edit::Append("tags".into(), Value::Str("c".into()))]).unwrap().unwrap();
+        let out = apply(t, &[Edit::Append("tags".into(), Value::Str("c".into()))])
+            .unwrap()
+            .unwrap();
         assert_eq!(out, "---\ntags:\n- a\n- b\n- c\nx: 1\n---\n");
         let t = "---\ntags: [a, b]\n---\n";
-        let out = apply(t, &[Edit::Append("tags".into(), Value::Str("c".into()))]).unwrap().unwrap();
+        let out = apply(t, &[Edit::Append("tags".into(), Value::Str("c".into()))])
+            .unwrap()
+            .unwrap();
         assert_eq!(out, "---\ntags:\n  - a\n  - b\n  - c\n---\n");
     }
 
@@ -509,6 +570,9 @@ mod tests {
     #[test]
     fn refuses_json_frontmatter() {
         let t = "---\n{\"a\": 1}\n---\n";
-        assert!(matches!(apply(t, &[Edit::Set("a".into(), Value::Int(2))]), Err(EditError::NotEditable(_))));
+        assert!(matches!(
+            apply(t, &[Edit::Set("a".into(), Value::Int(2))]),
+            Err(EditError::NotEditable(_))
+        ));
     }
 }

@@ -143,10 +143,18 @@ impl Frontmatter {
             yaml::Value::Mapping(m) => m,
             yaml::Value::Tagged(t) => match t.value {
                 yaml::Value::Mapping(m) => m,
-                _ => return Err(FrontmatterError::NotAMap { line: first_line, found: "tagged value" }),
+                _ => {
+                    return Err(FrontmatterError::NotAMap {
+                        line: first_line,
+                        found: "tagged value",
+                    });
+                }
             },
             other => {
-                return Err(FrontmatterError::NotAMap { line: first_line, found: yaml_kind(&other) });
+                return Err(FrontmatterError::NotAMap {
+                    line: first_line,
+                    found: yaml_kind(&other),
+                });
             }
         };
         let mut entries = Vec::with_capacity(map.len());
@@ -181,12 +189,23 @@ impl Frontmatter {
             let (line, span) = sc.map_or((first_line, block.yaml.start..block.yaml.start), |s| {
                 (s.line, s.span.clone())
             });
-            entries.push(Entry { key, value, line, span });
+            entries.push(Entry {
+                key,
+                value,
+                line,
+                span,
+            });
         }
         if !keys_match && not_editable.is_none() {
-            not_editable = Some("the frontmatter is not laid out as plain `key: value` lines".into());
+            not_editable =
+                Some("the frontmatter is not laid out as plain `key: value` lines".into());
         }
-        Ok(Frontmatter { entries, not_editable, yaml: block.yaml.clone(), newline: block.newline })
+        Ok(Frontmatter {
+            entries,
+            not_editable,
+            yaml: block.yaml.clone(),
+            newline: block.newline,
+        })
     }
 
     /// The properties in written order.
@@ -206,7 +225,9 @@ impl Frontmatter {
 
     /// The string value of `key`, if it is a non-empty string.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// The line of `key`, or of the block start.
@@ -234,7 +255,10 @@ impl Frontmatter {
 
     /// The properties as (key, value) pairs.
     pub fn to_map(&self) -> Vec<(String, Value)> {
-        self.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect()
     }
 }
 
@@ -279,7 +303,12 @@ fn find_placeholder(yaml_text: &str, first_line: usize) -> Option<FrontmatterErr
 
 /// Converts a YAML value into ours. `quoted` says whether a scalar was written in quotes (then a
 /// date-like string stays a string); `None` means unknown.
-fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool], odd_keys: &mut bool) -> Value {
+fn convert(
+    v: yaml::Value,
+    quoted: Option<bool>,
+    items_quoted: &[bool],
+    odd_keys: &mut bool,
+) -> Value {
     match v {
         yaml::Value::Null => Value::Null,
         yaml::Value::Bool(b) => Value::Bool(b),
@@ -320,7 +349,10 @@ fn convert(v: yaml::Value, quoted: Option<bool>, items_quoted: &[bool], odd_keys
                         yaml::Value::Bool(b) => b.to_string(),
                         other => {
                             *odd_keys = true;
-                            yaml::to_string(&other).unwrap_or_default().trim().to_string()
+                            yaml::to_string(&other)
+                                .unwrap_or_default()
+                                .trim()
+                                .to_string()
                         }
                     };
                     (k, convert(v, None, &[], odd_keys))
@@ -419,7 +451,8 @@ pub(crate) fn split_key(line: &str) -> Option<(String, &str)> {
                     },
                     '"' => {
                         let rest = line[1 + i + 1..].strip_prefix(':')?;
-                        return (rest.is_empty() || rest.starts_with([' ', '\t'])).then_some((key, rest));
+                        return (rest.is_empty() || rest.starts_with([' ', '\t']))
+                            .then_some((key, rest));
                     }
                     c => key.push(c),
                 }
@@ -439,7 +472,8 @@ pub(crate) fn split_key(line: &str) -> Option<(String, &str)> {
                         continue;
                     }
                     let rest = s[i + 1..].strip_prefix(':')?;
-                    return (rest.is_empty() || rest.starts_with([' ', '\t'])).then_some((key, rest));
+                    return (rest.is_empty() || rest.starts_with([' ', '\t']))
+                        .then_some((key, rest));
                 }
                 key.push(c);
                 i += c.len_utf8();
@@ -497,7 +531,13 @@ mod tests {
         let f = fm(t).unwrap();
         let tags = f.entry("tags").unwrap();
         assert_eq!(&t[tags.span.clone()], "tags:\n  - a\n  - \"2024-01-01\"\n");
-        assert_eq!(tags.value, Value::List(vec![Value::Str("a".into()), Value::Str("2024-01-01".into())]));
+        assert_eq!(
+            tags.value,
+            Value::List(vec![
+                Value::Str("a".into()),
+                Value::Str("2024-01-01".into())
+            ])
+        );
         assert_eq!(f.entry("name").unwrap().line, 7);
     }
 
@@ -508,7 +548,10 @@ mod tests {
         let e = fm("---\na: 1\nb: [\n---\n").unwrap_err();
         assert!(matches!(e, FrontmatterError::Yaml { .. }), "{e:?}");
         let e = fm("---\n- a\n- b\n---\n").unwrap_err();
-        assert!(matches!(e, FrontmatterError::NotAMap { found: "list", .. }), "{e:?}");
+        assert!(
+            matches!(e, FrontmatterError::NotAMap { found: "list", .. }),
+            "{e:?}"
+        );
         let e = fm("---\ncreated: {{date}}\n---\n").unwrap_err();
         assert_eq!(e.position(), (2, 1));
         assert!(matches!(e, FrontmatterError::Placeholder { .. }), "{e:?}");

@@ -45,7 +45,8 @@ fn blake_like(ms: u64, pid: u32) -> [u8; 16] {
 pub fn is_ulid(s: &str) -> bool {
     s.len() == 26
         && s.as_bytes()[0] <= b'7'
-        && s.bytes().all(|b| ALPHABET.contains(&b.to_ascii_uppercase()))
+        && s.bytes()
+            .all(|b| ALPHABET.contains(&b.to_ascii_uppercase()))
 }
 
 #[cfg(test)]
@@ -57,7 +58,10 @@ mod tests {
         let a = new_ulid();
         assert!(is_ulid(&a), "{a}");
         assert_eq!(ulid_from(0, [0; 10]), "00000000000000000000000000");
-        assert_eq!(ulid_from(u64::MAX, [0xFF; 10]), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+        assert_eq!(
+            ulid_from(u64::MAX, [0xFF; 10]),
+            "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"
+        );
         assert!(ulid_from(1, [0; 10]) < ulid_from(2, [0; 10]));
         assert!(!is_ulid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
         assert!(!is_ulid("01HXYZ"));

@@ -36,7 +36,12 @@ pub struct Entry {
 impl Entry {
     /// The note's `type:` when it is one of the managed types' candidates.
     pub fn note_type(&self) -> Option<&str> {
-        self.note.as_ref().ok()?.frontmatter.as_ref()?.get_str("type")
+        self.note
+            .as_ref()
+            .ok()?
+            .frontmatter
+            .as_ref()?
+            .get_str("type")
     }
 
     /// The file name without `.md`.
@@ -101,22 +106,31 @@ impl Index {
         let mut paths = Vec::new();
         let mut files = Vec::new();
         let mut walk_errors = Vec::new();
-        let walker = WalkDir::new(root).follow_links(false).into_iter().filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
-                return false;
-            }
-            let rel = rel_of(root, e.path());
-            !ignore.iter().any(|g| g.matches(&rel) || (e.file_type().is_dir() && g.matches_dir(&rel)))
-        });
+        let walker = WalkDir::new(root)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| {
+                if e.depth() == 0 {
+                    return true;
+                }
+                let name = e.file_name().to_string_lossy();
+                if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
+                    return false;
+                }
+                let rel = rel_of(root, e.path());
+                !ignore
+                    .iter()
+                    .any(|g| g.matches(&rel) || (e.file_type().is_dir() && g.matches_dir(&rel)))
+            });
         for item in walker {
             match item {
                 Ok(e) if e.file_type().is_file() => {
                     let rel = rel_of(root, e.path());
-                    if rel.rsplit('/').next().is_some_and(|n| n.starts_with(".ssot-tmp-")) {
+                    if rel
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.starts_with(".ssot-tmp-"))
+                    {
                         continue;
                     }
                     if rel.to_lowercase().ends_with(".md") {
@@ -127,7 +141,10 @@ impl Index {
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                    let path = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.to_path_buf());
                     walk_errors.push(IndexError::Walk { path, source: err });
                 }
             }
@@ -142,8 +159,19 @@ impl Index {
             by_path.insert(lower.strip_suffix(".md").unwrap_or(&lower).to_string(), i);
             by_name.entry(e.stem().to_lowercase()).or_default().push(i);
         }
-        let files_by_key = files.iter().map(|f| (f.to_lowercase(), f.clone())).collect();
-        Index { root: root.to_path_buf(), entries, files, walk_errors, by_path, by_name, files_by_key }
+        let files_by_key = files
+            .iter()
+            .map(|f| (f.to_lowercase(), f.clone()))
+            .collect();
+        Index {
+            root: root.to_path_buf(),
+            entries,
+            files,
+            walk_errors,
+            by_path,
+            by_name,
+            files_by_key,
+        }
     }
 
     /// Resolves a wikilink target as Obsidian does: a path from the vault root, then a unique
@@ -193,7 +221,11 @@ impl Index {
     /// without `.md`, or a note name.
     pub fn find(&self, arg: &str, cwd: &Path) -> Option<usize> {
         let p = Path::new(arg);
-        let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        };
         let candidates = [abs.clone(), abs.with_extension("md")];
         for c in candidates {
             if let Ok(c) = c.canonicalize()
@@ -201,7 +233,11 @@ impl Index {
                 && let Ok(rel) = c.strip_prefix(&root)
             {
                 let rel = name_key(&rel.to_string_lossy().replace('\\', "/"));
-                if let Some(i) = self.entries.iter().position(|e| e.rel.to_lowercase() == rel) {
+                if let Some(i) = self
+                    .entries
+                    .iter()
+                    .position(|e| e.rel.to_lowercase() == rel)
+                {
                     return Some(i);
                 }
             }
@@ -217,13 +253,19 @@ impl Index {
 pub fn rel_of(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     let s = rel.to_string_lossy();
-    let s = if std::path::MAIN_SEPARATOR == '/' { s.into_owned() } else { s.replace('\\', "/") };
+    let s = if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace('\\', "/")
+    };
     s.nfc().collect()
 }
 
 /// Reads and parses every note, on all cores.
 fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     let chunk = paths.len().div_ceil(threads).max(1);
     let template_prefix = format!("{templates}/");
     let parse_one = |(rel, path): (String, PathBuf)| {
@@ -236,7 +278,13 @@ fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
             Err(_) => Body::default(),
         };
         let template = !templates.is_empty() && rel.starts_with(&template_prefix);
-        Entry { rel, path, note, body, template }
+        Entry {
+            rel,
+            path,
+            note,
+            body,
+            template,
+        }
     };
     if threads == 1 || paths.len() < 64 {
         return paths.into_iter().map(parse_one).collect();
@@ -251,7 +299,10 @@ fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
             .into_iter()
             .map(|c| s.spawn(move || c.into_iter().map(parse_one).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     })
 }
 
@@ -269,8 +320,14 @@ pub struct Glob {
 impl Glob {
     /// Compiles a pattern.
     pub fn new(pattern: &str) -> Glob {
-        let p = pattern.trim().trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
-        Glob { parts: p.split('/').map(|s| s.nfc().collect()).collect() }
+        let p = pattern
+            .trim()
+            .trim_start_matches("./")
+            .trim_start_matches('/')
+            .trim_end_matches('/');
+        Glob {
+            parts: p.split('/').map(|s| s.nfc().collect()).collect(),
+        }
     }
 
     /// True when the pattern matches the path.
@@ -283,7 +340,8 @@ impl Glob {
     pub fn matches_dir(&self, rel: &str) -> bool {
         self.matches(rel) || {
             let segs: Vec<&str> = rel.split('/').collect();
-            self.parts.last().is_some_and(|l| l == "**") && match_segs(&self.parts[..self.parts.len() - 1], &segs)
+            self.parts.last().is_some_and(|l| l == "**")
+                && match_segs(&self.parts[..self.parts.len() - 1], &segs)
         }
     }
 }
@@ -307,7 +365,15 @@ fn match_seg(p: &[u8], s: &[u8]) -> bool {
             // One character: skip one UTF-8 sequence.
             match s.first() {
                 Some(&c) => {
-                    let len = if c < 0x80 { 1 } else if c >= 0xF0 { 4 } else if c >= 0xE0 { 3 } else { 2 };
+                    let len = if c < 0x80 {
+                        1
+                    } else if c >= 0xF0 {
+                        4
+                    } else if c >= 0xE0 {
+                        3
+                    } else {
+                        2
+                    };
                     s.len() >= len && match_seg(rest, &s[len..])
                 }
                 None => false,
@@ -347,11 +413,20 @@ mod tests {
         w("Clients/Zo\u{301}lty.md", "x");
         let idx = Index::build(d.path(), &Config::default());
         assert!(matches!(idx.resolve("acme corp"), Resolved::Note(_)));
-        assert!(matches!(idx.resolve("Clients/Acme Corp.md"), Resolved::Note(_)));
+        assert!(matches!(
+            idx.resolve("Clients/Acme Corp.md"),
+            Resolved::Note(_)
+        ));
         assert!(matches!(idx.resolve("Dup"), Resolved::Ambiguous(v) if v.len() == 2));
         assert!(matches!(idx.resolve("A/Dup"), Resolved::Note(_)));
-        assert_eq!(idx.resolve("plan.pdf"), Resolved::File("Files/plan.pdf".into()));
+        assert_eq!(
+            idx.resolve("plan.pdf"),
+            Resolved::File("Files/plan.pdf".into())
+        );
         assert_eq!(idx.resolve("Nope"), Resolved::Missing);
-        assert!(matches!(idx.resolve("Z\u{f3}lty"), Resolved::Note(_)), "NFC finds NFD");
+        assert!(
+            matches!(idx.resolve("Z\u{f3}lty"), Resolved::Note(_)),
+            "NFC finds NFD"
+        );
     }
 }

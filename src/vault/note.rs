@@ -35,7 +35,9 @@ pub struct Block {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
     /// A `---` fence opens the note but none closes it.
-    #[error("frontmatter block opened on line {line} is never closed: add a `---` line after the properties")]
+    #[error(
+        "frontmatter block opened on line {line} is never closed: add a `---` line after the properties"
+    )]
     Unclosed {
         /// Line of the opening fence.
         line: usize,
@@ -60,7 +62,11 @@ pub fn lines_in(text: &str, range: Range<usize>) -> impl Iterator<Item = (usize,
         let rest = &text[start..end];
         let (content_len, next) = match rest.find('\n') {
             Some(i) => {
-                let content = if i > 0 && rest.as_bytes()[i - 1] == b'\r' { i - 1 } else { i };
+                let content = if i > 0 && rest.as_bytes()[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
                 (content, start + i + 1)
             }
             None => (rest.len(), end),
@@ -77,21 +83,37 @@ pub fn layout(text: &str) -> Result<Layout, LayoutError> {
     let start = if bom { BOM.len() } else { 0 };
     let mut lines = lines_in(text, start..text.len());
     let Some((_, first, after_first)) = lines.next() else {
-        return Ok(Layout { bom, frontmatter: None, body_start: start });
+        return Ok(Layout {
+            bom,
+            frontmatter: None,
+            body_start: start,
+        });
     };
     if !is_fence(first) || after_first == text.len() && !text.ends_with('\n') {
         // `---` alone with nothing after it is a horizontal rule, not a block.
         if is_fence(first) {
             return Err(LayoutError::Unclosed { line: 1 });
         }
-        return Ok(Layout { bom, frontmatter: None, body_start: start });
+        return Ok(Layout {
+            bom,
+            frontmatter: None,
+            body_start: start,
+        });
     }
-    let newline = if text[..after_first].ends_with("\r\n") { "\r\n" } else { "\n" };
+    let newline = if text[..after_first].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     for (line_start, line, next) in lines {
         if is_fence(line) {
             return Ok(Layout {
                 bom,
-                frontmatter: Some(Block { yaml: after_first..line_start, first_line: 2, newline }),
+                frontmatter: Some(Block {
+                    yaml: after_first..line_start,
+                    first_line: 2,
+                    newline,
+                }),
                 body_start: next,
             });
         }
@@ -105,7 +127,11 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().filter(|c| *c != '\u{feff}').count() + 1;
+    let col = before[line_start..]
+        .chars()
+        .filter(|c| *c != '\u{feff}')
+        .count()
+        + 1;
     (line, col)
 }
 
@@ -168,7 +194,8 @@ impl Note {
             Err(e) => {
                 let valid = &bytes[..e.valid_up_to()];
                 let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-                let col = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+                let col =
+                    valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
                 return Err(NoteError::NotUtf8 { line, col });
             }
         };
@@ -182,7 +209,11 @@ impl Note {
             Some(b) => Some(crate::vault::frontmatter::Frontmatter::parse(&text, b)?),
             None => None,
         };
-        Ok(Note { text, layout, frontmatter })
+        Ok(Note {
+            text,
+            layout,
+            frontmatter,
+        })
     }
 
     /// The value of a property.
@@ -237,7 +268,10 @@ mod tests {
 
     #[test]
     fn unclosed() {
-        assert_eq!(layout("---\na: 1\n"), Err(LayoutError::Unclosed { line: 1 }));
+        assert_eq!(
+            layout("---\na: 1\n"),
+            Err(LayoutError::Unclosed { line: 1 })
+        );
         assert_eq!(layout("---"), Err(LayoutError::Unclosed { line: 1 }));
     }
 

@@ -61,7 +61,9 @@ impl FieldType {
             FieldType::DateTime => "datetime".into(),
             FieldType::List => "list".into(),
             FieldType::Link(t) => t.as_ref().map_or("link".into(), |t| format!("link → {t}")),
-            FieldType::Links(t) => t.as_ref().map_or("links".into(), |t| format!("links → {t}")),
+            FieldType::Links(t) => t
+                .as_ref()
+                .map_or("links".into(), |t| format!("links → {t}")),
             FieldType::Enum(v) => format!("enum: {}", v.join(" | ")),
         }
     }
@@ -123,8 +125,17 @@ impl NoteType {
 }
 
 /// The project statuses, in lifecycle order.
-pub const PROJECT_STATUSES: &[&str] =
-    &["intake", "matching", "proposed", "accepted", "credentialing", "active", "blocked", "done", "archived"];
+pub const PROJECT_STATUSES: &[&str] = &[
+    "intake",
+    "matching",
+    "proposed",
+    "accepted",
+    "credentialing",
+    "active",
+    "blocked",
+    "done",
+    "archived",
+];
 
 /// The whole schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +169,12 @@ type Spec = (&'static str, &'static str, bool, &'static str);
 
 const COMMON: &[Spec] = &[
     ("type", "type", true, "the note type"),
-    ("ssot_id", "ulid", true, "stable identity (ULID), written by the tool; never change it"),
+    (
+        "ssot_id",
+        "ulid",
+        true,
+        "stable identity (ULID), written by the tool; never change it",
+    ),
     ("created", "date", true, "creation date"),
     ("tags", "list", false, "Obsidian tags"),
     ("aliases", "list", false, "other names of the note"),
@@ -166,8 +182,18 @@ const COMMON: &[Spec] = &[
 
 const CLIENT: &[Spec] = &[
     ("name", "string", true, "contact person's full name"),
-    ("email", "string", true, "contact e-mail; one client per e-mail"),
-    ("phone", "string", false, "phone number (quoted, keeps `+` and leading zeros)"),
+    (
+        "email",
+        "string",
+        true,
+        "contact e-mail; one client per e-mail",
+    ),
+    (
+        "phone",
+        "string",
+        false,
+        "phone number (quoted, keeps `+` and leading zeros)",
+    ),
     ("company", "string", false, "company name"),
     ("tax_id", "string", false, "tax identification number (NIP)"),
     ("address", "string", false, "street address"),
@@ -177,24 +203,59 @@ const CLIENT: &[Spec] = &[
     ("size", "enum:micro,small,medium", false, "business size"),
     ("industry", "string", false, "industry"),
     ("language", "string", false, "preferred language"),
-    ("status", "enum:lead,active,inactive", false, "relationship status"),
-    ("hubspot_id", "string", false, "HubSpot record id, written by sync"),
+    (
+        "status",
+        "enum:lead,active,inactive",
+        false,
+        "relationship status",
+    ),
+    (
+        "hubspot_id",
+        "string",
+        false,
+        "HubSpot record id, written by sync",
+    ),
 ];
 
 const EXPERT: &[Spec] = &[
     ("name", "string", true, "full name"),
     ("email", "string", true, "e-mail"),
     ("phone", "string", false, "phone number"),
-    ("skills", "list", true, "skills, matched against projects' skills_required"),
+    (
+        "skills",
+        "list",
+        true,
+        "skills, matched against projects' skills_required",
+    ),
     ("languages", "list", false, "languages spoken"),
-    ("availability_hours", "number", false, "hours per week available"),
+    (
+        "availability_hours",
+        "number",
+        false,
+        "hours per week available",
+    ),
     ("rate", "number", false, "hourly rate"),
     ("currency", "string", false, "currency of the rate"),
     ("rating", "number", false, "rating, 0 to 5"),
     ("location", "string", false, "where the expert works from"),
-    ("status", "enum:available,busy,unavailable", false, "availability status"),
-    ("jira_account_id", "string", false, "Jira account, for access to project issues"),
-    ("hubspot_id", "string", false, "HubSpot record id, written by sync"),
+    (
+        "status",
+        "enum:available,busy,unavailable",
+        false,
+        "availability status",
+    ),
+    (
+        "jira_account_id",
+        "string",
+        false,
+        "Jira account, for access to project issues",
+    ),
+    (
+        "hubspot_id",
+        "string",
+        false,
+        "HubSpot record id, written by sync",
+    ),
 ];
 
 const PROJECT: &[Spec] = &[
@@ -206,7 +267,12 @@ const PROJECT: &[Spec] = &[
         true,
         "lifecycle status",
     ),
-    ("expert_status", "enum:proposed,accepted,declined", false, "the expert's answer"),
+    (
+        "expert_status",
+        "enum:proposed,accepted,declined",
+        false,
+        "the expert's answer",
+    ),
     ("summary", "string", false, "one-line summary"),
     ("skills_required", "list", false, "skills the project needs"),
     ("language", "string", false, "working language"),
@@ -217,13 +283,38 @@ const PROJECT: &[Spec] = &[
     ("priority", "enum:low,medium,high,urgent", false, "priority"),
     ("start", "date", false, "start date"),
     ("end", "date", false, "end date"),
-    ("blocked_reason", "string", false, "why the project is blocked"),
-    ("declined_experts", "links:expert", false, "experts who declined"),
+    (
+        "blocked_reason",
+        "string",
+        false,
+        "why the project is blocked",
+    ),
+    (
+        "declined_experts",
+        "links:expert",
+        false,
+        "experts who declined",
+    ),
     ("intake", "link:intake", false, "the intake it came from"),
     ("archived", "date", false, "when it was archived"),
-    ("jira_key", "string", false, "Jira issue key, written by sync"),
-    ("trello_card_id", "string", false, "Trello card id, written by sync"),
-    ("hubspot_id", "string", false, "HubSpot deal id, written by sync"),
+    (
+        "jira_key",
+        "string",
+        false,
+        "Jira issue key, written by sync",
+    ),
+    (
+        "trello_card_id",
+        "string",
+        false,
+        "Trello card id, written by sync",
+    ),
+    (
+        "hubspot_id",
+        "string",
+        false,
+        "HubSpot deal id, written by sync",
+    ),
 ];
 
 const TICKET: &[Spec] = &[
@@ -235,23 +326,48 @@ const TICKET: &[Spec] = &[
     ("expert", "link:expert", false, "the expert"),
     ("opened", "datetime", false, "when it was opened"),
     ("closed", "datetime", false, "when it was closed"),
-    ("trello_card_id", "string", false, "Trello card id, written by sync"),
+    (
+        "trello_card_id",
+        "string",
+        false,
+        "Trello card id, written by sync",
+    ),
 ];
 
 const INTAKE: &[Spec] = &[
-    ("status", "enum:new,accepted,rejected", true, "intake status"),
+    (
+        "status",
+        "enum:new,accepted,rejected",
+        true,
+        "intake status",
+    ),
     ("contact_name", "string", true, "who asked"),
     ("email", "string", true, "their e-mail"),
     ("phone", "string", false, "their phone"),
     ("company", "string", false, "their company"),
     ("tax_id", "string", false, "tax identification number"),
     ("need", "string", false, "what they need"),
-    ("skills_required", "list", false, "skills the need calls for"),
+    (
+        "skills_required",
+        "list",
+        false,
+        "skills the need calls for",
+    ),
     ("budget", "number", false, "budget"),
     ("deadline", "date", false, "deadline"),
     ("language", "string", false, "preferred language"),
-    ("submitted", "datetime", false, "when the form was submitted"),
-    ("form_response_id", "string", false, "Google Forms response id"),
+    (
+        "submitted",
+        "datetime",
+        false,
+        "when the form was submitted",
+    ),
+    (
+        "form_response_id",
+        "string",
+        false,
+        "Google Forms response id",
+    ),
     ("client", "link:client", false, "the client made from it"),
     ("project", "link:project", false, "the project made from it"),
 ];
@@ -265,16 +381,26 @@ fn builtin_type(name: &str, specific: &[Spec]) -> NoteType {
                 "type" => FieldType::Enum(vec![name.to_string()]),
                 "ulid" => FieldType::String,
                 t => match t.split_once(':') {
-                    Some(("enum", v)) => FieldType::Enum(v.split(',').map(str::to_string).collect()),
+                    Some(("enum", v)) => {
+                        FieldType::Enum(v.split(',').map(str::to_string).collect())
+                    }
                     Some(("link", to)) => FieldType::Link(Some(to.to_string())),
                     Some(("links", to)) => FieldType::Links(Some(to.to_string())),
                     _ => FieldType::parse(t, &[], None).unwrap_or(FieldType::String),
                 },
             };
-            Field { name: (*n).to_string(), ty, required: *req, doc: (*doc).to_string() }
+            Field {
+                name: (*n).to_string(),
+                ty,
+                required: *req,
+                doc: (*doc).to_string(),
+            }
         })
         .collect();
-    NoteType { name: name.to_string(), fields }
+    NoteType {
+        name: name.to_string(),
+        fields,
+    }
 }
 
 impl Schema {
@@ -305,9 +431,12 @@ impl Schema {
             for (name, decl) in &ext.fields {
                 let (tyname, values, target, required) = match decl {
                     FieldDecl::Short(t) => (t.as_str(), &[][..], None, false),
-                    FieldDecl::Full { ty, values, target, required } => {
-                        (ty.as_str(), values.as_slice(), target.clone(), *required)
-                    }
+                    FieldDecl::Full {
+                        ty,
+                        values,
+                        target,
+                        required,
+                    } => (ty.as_str(), values.as_slice(), target.clone(), *required),
                 };
                 match FieldType::parse(tyname, values, target) {
                     Ok(ft) => match nt.fields.iter_mut().find(|f| f.name == *name) {
@@ -328,7 +457,11 @@ impl Schema {
                 }
             }
         }
-        if errors.is_empty() { Ok(schema) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(schema)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The note type named `name`.
@@ -371,7 +504,11 @@ impl Schema {
                 }),
                 Some(e) if !e.value.is_empty() => {
                     if let Some((severity, message)) = check_value(field, &e.value) {
-                        out.push(FieldProblem { line: e.line, severity, message });
+                        out.push(FieldProblem {
+                            line: e.line,
+                            severity,
+                            message,
+                        });
                     }
                 }
                 _ => {}
@@ -395,7 +532,10 @@ impl Schema {
 
 fn missing_message(key: &str) -> String {
     match key {
-        "ssot_id" => "missing required property `ssot_id`: add one with `ssot-vault set <note> ssot_id=new`".into(),
+        "ssot_id" => {
+            "missing required property `ssot_id`: add one with `ssot-vault set <note> ssot_id=new`"
+                .into()
+        }
         _ => format!("missing required property `{key}`"),
     }
 }
@@ -407,9 +547,16 @@ pub fn check_value(field: &Field, v: &Value) -> Option<(Severity, String)> {
     match &field.ty {
         FieldType::String => match v {
             Value::Str(_) => None,
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Date(_) | Value::DateTime(_) => Some((
+            Value::Int(_)
+            | Value::Float(_)
+            | Value::Bool(_)
+            | Value::Date(_)
+            | Value::DateTime(_) => Some((
                 Severity::Warning,
-                format!("`{name}` is text but holds a {}: quote it (`{name}: \"{v}\"`) so it is kept as written", v.kind()),
+                format!(
+                    "`{name}` is text but holds a {}: quote it (`{name}: \"{v}\"`) so it is kept as written",
+                    v.kind()
+                ),
             )),
             _ => err(format!("`{name}` must be text, not a {}", v.kind())),
         },
@@ -433,27 +580,47 @@ pub fn check_value(field: &Field, v: &Value) -> Option<(Severity, String)> {
         FieldType::DateTime => match v {
             Value::DateTime(_) | Value::Date(_) => None,
             Value::Str(s) if is_datetime(s) => None,
-            _ => err(format!("`{name}` must be a date and time (YYYY-MM-DDTHH:MM), not `{v}`")),
+            _ => err(format!(
+                "`{name}` must be a date and time (YYYY-MM-DDTHH:MM), not `{v}`"
+            )),
         },
         FieldType::List => match v {
-            Value::List(items) if items.iter().all(|i| !matches!(i, Value::List(_) | Value::Map(_))) => None,
+            Value::List(items)
+                if items
+                    .iter()
+                    .all(|i| !matches!(i, Value::List(_) | Value::Map(_))) =>
+            {
+                None
+            }
             Value::Str(s) => Some((
                 Severity::Warning,
-                format!("`{name}` is a list but holds one text value `{s}`: write it as a list (`{name}:` then `  - item` lines)"),
+                format!(
+                    "`{name}` is a list but holds one text value `{s}`: write it as a list (`{name}:` then `  - item` lines)"
+                ),
             )),
-            _ => err(format!("`{name}` must be a list of values, not a {}", v.kind())),
+            _ => err(format!(
+                "`{name}` must be a list of values, not a {}",
+                v.kind()
+            )),
         },
         FieldType::Link(_) => match v {
             Value::Str(_) if v.as_link().is_some() => None,
-            _ => err(format!("`{name}` must be a link like \"[[Note name]]\", not `{v}`")),
+            _ => err(format!(
+                "`{name}` must be a link like \"[[Note name]]\", not `{v}`"
+            )),
         },
         FieldType::Links(_) => match v {
             Value::List(items) if items.iter().all(|i| i.as_link().is_some()) => None,
-            _ => err(format!("`{name}` must be a list of links like `  - \"[[Note name]]\"`")),
+            _ => err(format!(
+                "`{name}` must be a list of links like `  - \"[[Note name]]\"`"
+            )),
         },
         FieldType::Enum(values) => match v {
             Value::Str(s) if values.contains(s) => None,
-            _ => err(format!("`{name}` must be one of {}, not `{v}`", values.join(", "))),
+            _ => err(format!(
+                "`{name}` must be one of {}, not `{v}`",
+                values.join(", ")
+            )),
         },
     }
 }
@@ -468,12 +635,17 @@ mod tests {
         let fm = n.frontmatter.unwrap();
         let s = Schema::builtin();
         let ty = s.get(fm.get_str("type").unwrap()).unwrap();
-        s.check(ty, &fm).into_iter().map(|p| format!("{}:{:?}:{}", p.line, p.severity, p.message)).collect()
+        s.check(ty, &fm)
+            .into_iter()
+            .map(|p| format!("{}:{:?}:{}", p.line, p.severity, p.message))
+            .collect()
     }
 
     #[test]
     fn project_checks() {
-        let p = problems("---\ntype: project\nssot_id: 01JF0000000000000000000000\ncreated: 2026-01-01\nclient: Acme\nstatus: paused\nbudget: lots\n---\n");
+        let p = problems(
+            "---\ntype: project\nssot_id: 01JF0000000000000000000000\ncreated: 2026-01-01\nclient: Acme\nstatus: paused\nbudget: lots\n---\n",
+        );
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[0].contains("must be a link"));
         assert!(p[1].starts_with("6:Error:`status` must be one of intake"));
@@ -483,23 +655,35 @@ mod tests {
     #[test]
     fn missing_required_and_bad_id() {
         let p = problems("---\ntype: client\nssot_id: 123\nname: X\nphone: 601234567\n---\n");
-        assert!(p.iter().any(|m| m.contains("missing required property `created`")), "{p:?}");
-        assert!(p.iter().any(|m| m.contains("missing required property `email`")));
+        assert!(
+            p.iter()
+                .any(|m| m.contains("missing required property `created`")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.contains("missing required property `email`"))
+        );
         assert!(p.iter().any(|m| m.contains("not a ULID")));
         assert!(p.iter().any(|m| m.contains("Warning:`phone` is text")));
     }
 
     #[test]
     fn types_json_agrees_with_template() {
-        let tpl: serde_json::Value = serde_json::from_str(include_str!("../../vault-template/.obsidian/types.json")).unwrap();
+        let tpl: serde_json::Value =
+            serde_json::from_str(include_str!("../../vault-template/.obsidian/types.json"))
+                .unwrap();
         let tpl: BTreeMap<String, String> = tpl["types"]
             .as_object()
             .unwrap()
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
             .collect();
-        let ours: BTreeMap<String, String> =
-            Schema::builtin().obsidian_types().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        let ours: BTreeMap<String, String> = Schema::builtin()
+            .obsidian_types()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         assert_eq!(tpl, ours);
     }
 
@@ -509,6 +693,13 @@ mod tests {
         let e = Schema::from_config(&c).unwrap_err();
         assert_eq!(e.len(), 1, "{e:?}");
         let c = Config::parse("[schema.client.fields]\nvat = \"string\"\n").unwrap();
-        assert!(Schema::from_config(&c).unwrap().get("client").unwrap().field("vat").is_some());
+        assert!(
+            Schema::from_config(&c)
+                .unwrap()
+                .get("client")
+                .unwrap()
+                .field("vat")
+                .is_some()
+        );
     }
 }

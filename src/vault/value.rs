@@ -198,7 +198,11 @@ pub fn split_link(inner: &str) -> WikiTarget<'_> {
         Some((t, h)) => (t.trim(), Some(h.trim())),
         None => (rest.trim(), None),
     };
-    WikiTarget { target, heading, alias }
+    WikiTarget {
+        target,
+        heading,
+        alias,
+    }
 }
 
 /// Parses `YYYY-MM-DD` exactly.
@@ -207,7 +211,11 @@ pub fn parse_date(s: &str) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    if !b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit()) {
+    if !b
+        .iter()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
         return None;
     }
     s.parse::<Date>().ok()
@@ -237,7 +245,9 @@ pub fn is_datetime(s: &str) -> bool {
             .and_then(|p| p.parse::<u32>().ok())
             .is_some_and(|n| n <= max)
     };
-    ok_num(parts.next(), 23) && ok_num(parts.next(), 59) && parts.next().is_none_or(|p| ok_num(Some(p), 60))
+    ok_num(parts.next(), 23)
+        && ok_num(parts.next(), 59)
+        && parts.next().is_none_or(|p| ok_num(Some(p), 60))
         && parts.next().is_none()
 }
 
@@ -248,7 +258,10 @@ mod tests {
     #[test]
     fn links() {
         let l = parse_link("[[Acme Corp#Contacts|Acme]]").unwrap();
-        assert_eq!((l.target, l.heading, l.alias), ("Acme Corp", Some("Contacts"), Some("Acme")));
+        assert_eq!(
+            (l.target, l.heading, l.alias),
+            ("Acme Corp", Some("Contacts"), Some("Acme"))
+        );
         assert!(parse_link("[[a]] and [[b]]").is_none());
         assert!(parse_link("plain").is_none());
     }
