@@ -19,7 +19,57 @@ pub fn template_name(ty: &str) -> String {
     format!("{cap}.md")
 }
 
-/// Fills Obsidian's core template placeholders.
+/// Fills Obsidian's core template placeholders in a note: in the frontmatter the values are
+/// written so that the YAML stays valid (escaped inside quotes, quoted when bare text needs it),
+/// in the body as they are.
+pub fn fill_note(text: &str, title: &str, now: jiff::civil::DateTime) -> String {
+    let block = crate::vault::note::layout(text)
+        .ok()
+        .and_then(|l| l.frontmatter);
+    let Some(block) = block else {
+        return fill(text, title, now);
+    };
+    let mut out = String::with_capacity(text.len() + title.len());
+    out.push_str(&text[..block.yaml.start]);
+    for line in text[block.yaml.clone()].split_inclusive('\n') {
+        out.push_str(&fill_yaml_line(line, title, now));
+    }
+    out.push_str(&fill(&text[block.yaml.end..], title, now));
+    out
+}
+
+/// Fills the placeholders of one YAML line, minding the quotes they stand in.
+fn fill_yaml_line(line: &str, title: &str, now: jiff::civil::DateTime) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(a) = rest.find("{{") {
+        let Some(b) = rest[a..].find("}}") else { break };
+        let before = &rest[..a];
+        out.push_str(before);
+        let value = fill(&rest[a..a + b + 2], title, now);
+        let doubles = out.matches('"').count() - out.matches("\\\"").count();
+        let singles = out.matches('\'').count();
+        if doubles % 2 == 1 {
+            out.push_str(&value.replace('\\', "\\\\").replace('"', "\\\""));
+        } else if singles % 2 == 1 {
+            out.push_str(&value.replace('\'', "''"));
+        } else if before.trim_end().ends_with(':')
+            && rest[a + b + 2..].trim().is_empty()
+            && !crate::vault::editor::plain_ok(&value)
+            && crate::vault::value::parse_date(&value).is_none()
+            && !crate::vault::value::is_datetime(&value)
+        {
+            out.push_str(&crate::vault::editor::quote(&value));
+        } else {
+            out.push_str(&value);
+        }
+        rest = &rest[a + b + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fills Obsidian's core template placeholders in plain text.
 pub fn fill(text: &str, title: &str, now: jiff::civil::DateTime) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -85,5 +135,14 @@ mod tests {
         assert_eq!(t, "a X 2026-11-27 2026-11-27T09:05:07 09:05 {{other}}");
         assert!(file("ssot-vault.toml").is_some());
         assert_eq!(template_name("client"), "Client.md");
+        let t = fill_note(
+            "---\na: \"{{title}}\"\nb: {{title}}\nc: {{date}}\n---\n{{title}}\n",
+            "Say \"hi\": now",
+            now,
+        );
+        assert_eq!(
+            t,
+            "---\na: \"Say \\\"hi\\\": now\"\nb: \"Say \\\"hi\\\": now\"\nc: 2026-11-27\n---\nSay \"hi\": now\n"
+        );
     }
 }

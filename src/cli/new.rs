@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             .unwrap_or_else(|| format!("---\ntype: {}\n---\n", args.note_type)),
     };
     let now = jiff::ZonedDateTime::now();
-    let text = crate::template::fill(&template, &args.name, now.datetime());
+    let text = crate::template::fill_note(&template, &args.name, now.datetime());
 
     let mut edits = vec![
         Edit::Set("type".into(), Value::Str(args.note_type.clone())),

@@ -75,7 +75,7 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
             "cannot read this folder".into(),
         );
     }
-    let mut ids: HashMap<&str, &str> = HashMap::new();
+    let mut ids: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
     let mut seen_rel: HashMap<&str, ()> = HashMap::new();
     for entry in &index.entries {
         if seen_rel.insert(entry.rel.as_str(), ()).is_some() {
@@ -208,20 +208,31 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
         if let Some(Value::Str(id)) = fm.get("ssot_id")
             && !id.is_empty()
         {
-            if let Some(first) = ids.get(id.as_str()) {
-                push(
-                    &entry.rel,
-                    fm.line_of("ssot_id").unwrap_or(1),
-                    1,
-                    Severity::Error,
-                    format!(
-                        "duplicate ssot_id {id}: {first} has the same one (a copied note?); give this note a new one with `ssot-vault set \"{}\" ssot_id=new`",
-                        entry.rel
-                    ),
-                );
-            } else {
-                ids.insert(id, &entry.rel);
-            }
+            ids.entry(id.as_str())
+                .or_default()
+                .push((entry.rel.as_str(), fm.line_of("ssot_id").unwrap_or(1)));
+        }
+    }
+    for (id, holders) in &ids {
+        if holders.len() < 2 {
+            continue;
+        }
+        for (rel, line) in holders {
+            let others: Vec<&str> = holders
+                .iter()
+                .filter(|(r, _)| r != rel)
+                .map(|(r, _)| *r)
+                .collect();
+            push(
+                rel,
+                *line,
+                1,
+                Severity::Error,
+                format!(
+                    "duplicate ssot_id {id}: {} has the same one (a copied note?); give the copy a new one with `ssot-vault set \"<copy>\" ssot_id=new`",
+                    others.join(", ")
+                ),
+            );
         }
     }
     if managed > 0 {

@@ -111,6 +111,18 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
             }
         }
     }
+    // A key keeps its place in the block; new keys go at the end.
+    let mut ordered: Vec<(String, Value)> = current
+        .iter()
+        .filter_map(|(k, _)| target.iter().find(|(tk, _)| tk == k).cloned())
+        .collect();
+    ordered.extend(
+        target
+            .iter()
+            .filter(|(k, _)| !current.iter().any(|(ck, _)| ck == k))
+            .cloned(),
+    );
+    let target = ordered;
     if target == current {
         return Ok(None);
     }
@@ -155,6 +167,8 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
                 let indent = list_indent(old_text).unwrap_or("  - ");
                 if let Some((_, items)) = appended.iter().find(|(k, _)| *k == entry.key)
                     && is_block_list(old_text, &entry.value)
+                    && let Value::List(old_items) = &entry.value
+                    && *now == Value::List(old_items.iter().chain(items).cloned().collect())
                 {
                     // Extend the list in place: the existing lines stay as they are.
                     out.push_str(old_text);
@@ -405,7 +419,7 @@ fn render_float(f: f64) -> String {
 }
 
 /// Double-quotes a string with YAML escapes.
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -424,7 +438,7 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// True when `s` may be written without quotes and reads back as the same string.
-pub(crate) fn plain_ok(s: &str) -> bool {
+pub fn plain_ok(s: &str) -> bool {
     if !plain_ok_lexically(s) || looks_typed(s) || s.contains("[[") {
         return false;
     }
@@ -456,20 +470,43 @@ fn looks_typed(s: &str) -> bool {
         ".nan",
     ];
     let lower = s.to_ascii_lowercase();
-    if WORDS.contains(&lower.as_str()) {
-        return true;
-    }
-    if parse_date(s).is_some() || is_datetime(s) {
-        return true;
-    }
+    WORDS.contains(&lower.as_str()) || parse_date(s).is_some() || is_datetime(s) || looks_numeric(s)
+}
+
+/// YAML 1.1 and 1.2 numbers: decimal, `0x`/`0o`/`0b`, underscores, sexagesimal `1:20`, floats
+/// with exponents.
+fn looks_numeric(s: &str) -> bool {
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let numeric = !t.is_empty()
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || "._:eE+-xXoObBabcdefABCDEF".contains(c))
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == '.');
-    numeric || s.parse::<f64>().is_ok()
+    let digits =
+        |x: &str, ok: fn(char) -> bool| !x.is_empty() && x.chars().all(|c| ok(c) || c == '_');
+    if let Some(h) = t.strip_prefix("0x") {
+        return digits(h, |c| c.is_ascii_hexdigit());
+    }
+    if let Some(o) = t.strip_prefix("0o") {
+        return digits(o, |c| ('0'..='7').contains(&c));
+    }
+    if let Some(b) = t.strip_prefix("0b") {
+        return digits(b, |c| c == '0' || c == '1');
+    }
+    if t.contains(':') {
+        return t.split(':').all(|p| digits(p, |c| c.is_ascii_digit()));
+    }
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mantissa_ok = {
+        let (a, b) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let a_ok = a.chars().all(|c| c.is_ascii_digit() || c == '_');
+        let b_ok = b.chars().all(|c| c.is_ascii_digit() || c == '_');
+        a_ok && b_ok
+            && (a.chars().any(|c| c.is_ascii_digit()) || b.chars().any(|c| c.is_ascii_digit()))
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
 }
 
 #[cfg(test)]
