@@ -1,0 +1,1 @@
+mod sandbox_hubspot;
