@@ -42,6 +42,9 @@ pub struct FaultConfig {
     pub fail_status: Option<u16>,
     /// The next N requests have their connection dropped.
     pub drop_next: u32,
+    /// Dropped requests are handled first and only then lose their connection, so the write
+    /// happens but the client sees a transport error (for crash-safety and idempotency tests).
+    pub drop_after_handling: bool,
     /// The next N requests get 429.
     pub storm_next: u32,
     /// Every request gets 429 for this many milliseconds from when the config is set.
@@ -180,18 +183,21 @@ pub async fn fault_middleware(
         counts.total += 1;
         *counts.by_endpoint.entry(key).or_default() += 1;
     }
-    let decision = app
-        .faults
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .decide(&path);
+    let (decision, drop_after) = {
+        let mut f = app.faults.lock().unwrap_or_else(|e| e.into_inner());
+        (f.decide(&path), f.config.drop_after_handling)
+    };
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
     match decision.outcome {
         Outcome::Pass => next.run(req).await,
         Outcome::Drop => {
-            let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            let mut resp = if drop_after {
+                next.run(req).await
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            };
             resp.extensions_mut().insert(DropConnection);
             resp
         }
