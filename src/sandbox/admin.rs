@@ -49,11 +49,11 @@ fn bad(msg: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn parse(body: &[u8]) -> Result<Value, Response> {
+fn parse(body: &[u8]) -> Result<Value, String> {
     if body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 async fn requests(State(app): State<Arc<AppState>>) -> Response {
@@ -126,7 +126,7 @@ async fn get_settings(State(app): State<Arc<AppState>>) -> Response {
 async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let v = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     if let Some(n) = v.get("search_lag_ms").and_then(Value::as_i64) {
         app.search_lag_ms.store(n.max(0), Ordering::Relaxed);
@@ -185,7 +185,7 @@ async fn dump(State(app): State<Arc<AppState>>, Path(t): Path<String>) -> Respon
 async fn seed(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let v = match parse(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let t = match hubspot::object_type(v.get("type").and_then(Value::as_str).unwrap_or("contacts"))
     {

@@ -102,7 +102,7 @@ impl FaultState {
         }
         let mut d = Decision::default();
         let jitter = if c.latency_jitter_ms > 0 {
-            self.rng.next() % (c.latency_jitter_ms + 1)
+            self.rng.next_u64() % (c.latency_jitter_ms + 1)
         } else {
             0
         };
@@ -130,7 +130,7 @@ impl FaultState {
                 StatusCode::SERVICE_UNAVAILABLE,
                 StatusCode::GATEWAY_TIMEOUT,
             ];
-            d.outcome = Outcome::Status(CODES[(self.rng.next() % 4) as usize]);
+            d.outcome = Outcome::Status(CODES[(self.rng.next_u64() % 4) as usize]);
         }
         d
     }
@@ -300,7 +300,7 @@ impl XorShift {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -311,7 +311,7 @@ impl XorShift {
 
     /// A uniform float in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -74,6 +74,48 @@ impl Default for SandboxConfig {
     }
 }
 
+/// Command-line options of `ssot-vault sandbox` (flatten into the CLI's subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub addr: SocketAddr,
+    /// JSON file holding the sandbox state between runs.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Bearer token the HubSpot emulator accepts (empty: any token).
+    #[arg(long, env = "SSOT_SANDBOX_HUBSPOT_TOKEN", default_value = DEFAULT_HUBSPOT_TOKEN)]
+    pub hubspot_token: String,
+    /// Turn off the emulated rate limits.
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Delay before writes show up in search, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub search_lag_ms: u64,
+}
+
+impl SandboxArgs {
+    /// The server configuration these options describe.
+    pub fn config(&self) -> SandboxConfig {
+        let mut cfg = SandboxConfig {
+            hubspot_token: self.hubspot_token.clone(),
+            search_lag: Duration::from_millis(self.search_lag_ms),
+            state_file: self.state.clone(),
+            ..SandboxConfig::default()
+        };
+        if self.no_rate_limit {
+            cfg.hubspot_rate_limit = None;
+            cfg.search_rate_limit_per_sec = None;
+        }
+        cfg
+    }
+
+    /// Runs `ssot-vault sandbox`: serves until Ctrl-C, then saves the state.
+    pub async fn run(&self) -> io::Result<()> {
+        serve_forever(self.addr, self.config()).await
+    }
+}
+
 /// Shared server state (one per running sandbox).
 #[derive(Debug)]
 pub struct AppState {

@@ -599,8 +599,9 @@ async fn search_filters_sorts_paging_and_archived() {
 
 #[tokio::test]
 async fn search_index_lags_writes() {
+    // a long lag, crossed by moving the sandbox clock instead of sleeping
     let hs = Hs::start(SandboxConfig {
-        search_lag: Duration::from_millis(300),
+        search_lag: Duration::from_secs(60),
         ..quiet()
     })
     .await;
@@ -617,28 +618,68 @@ async fn search_index_lags_writes() {
         0,
         "not indexed yet"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        hs.get(&format!("/crm/v3/objects/contacts/{id}"))
+            .await
+            .status,
+        StatusCode::OK,
+        "reads are immediate"
+    );
+    let s = hs
+        .admin(
+            Method::POST,
+            "/settings",
+            Some(json!({"advance_clock_ms": 61_000})),
+        )
+        .await;
+    assert_eq!(s.body["clock_offset_ms"], 61_000);
     assert_eq!(search(&hs, "contacts", q.clone()).await.body["total"], 1);
-    hs.call(
-        Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"firstname": "New"}})),
-    )
-    .await;
+    let u = hs
+        .call(
+            Method::PATCH,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            Some(json!({"properties": {"firstname": "New"}})),
+        )
+        .await;
+    let modified = u.body["properties"]["lastmodifieddate"]
+        .as_str()
+        .expect("modified");
+    assert!(
+        modified
+            > c.body["properties"]["lastmodifieddate"]
+                .as_str()
+                .expect("created"),
+        "the sandbox clock dates writes"
+    );
     let r = search(&hs, "contacts", q.clone()).await;
     assert_eq!(
         r.body["results"][0]["properties"]["firstname"], "Old",
         "search still shows the indexed version"
     );
-    // the lag can be changed through the admin API
+    hs.admin(
+        Method::POST,
+        "/settings",
+        Some(json!({"advance_clock_ms": 61_000})),
+    )
+    .await;
+    assert_eq!(
+        search(&hs, "contacts", q.clone()).await.body["results"][0]["properties"]["firstname"],
+        "New"
+    );
+    // the lag can be changed through the admin API (0: search sees writes at once)
     let s = hs
         .admin(Method::POST, "/settings", Some(json!({"search_lag_ms": 0})))
         .await;
     assert_eq!(s.body["search_lag_ms"], 0);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    hs.call(
+        Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"firstname": "Newer"}})),
+    )
+    .await;
     assert_eq!(
         search(&hs, "contacts", q).await.body["results"][0]["properties"]["firstname"],
-        "New"
+        "Newer"
     );
 }
 

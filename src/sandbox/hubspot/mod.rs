@@ -30,7 +30,7 @@ use super::store::{HubspotData, Owner, Record};
 pub use properties::seed_data;
 
 /// Path prefixes served by this emulator (used to pick its fault renderer).
-pub const PREFIXES: [&str; 2] = ["/crm/", "/crm"];
+pub const PREFIXES: [&str; 1] = ["/crm/"];
 
 /// Builds the HubSpot routes with their gate (auth, rate limit) and the fault layer.
 pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -165,7 +165,7 @@ pub fn correlation_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut rng = super::faults::XorShift::new(super::faults::time_seed() ^ n.rotate_left(32));
-    let (a, b) = (rng.next(), rng.next());
+    let (a, b) = (rng.next_u64(), rng.next_u64());
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         a >> 32,
