@@ -130,6 +130,7 @@ pub struct AppState {
     pub(crate) renderers: Vec<(&'static str, FaultRenderer)>,
     pub(crate) hubspot_limiter: Mutex<Option<RateLimiter>>,
     pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
+    pub(crate) daily_requests: AtomicU64,
 }
 
 impl AppState {
@@ -150,6 +151,7 @@ impl AppState {
             hubspot_limiter: Mutex::new(
                 cfg.hubspot_rate_limit.map(|(n, w)| RateLimiter::new(n, w)),
             ),
+            daily_requests: AtomicU64::new(0),
             search_limiter: Mutex::new(
                 cfg.search_rate_limit_per_sec
                     .map(|n| RateLimiter::new(n, Duration::from_secs(1))),

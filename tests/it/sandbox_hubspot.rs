@@ -15,6 +15,7 @@ struct Hs {
     base: String,
 }
 
+#[derive(Debug)]
 struct Reply {
     status: StatusCode,
     headers: reqwest::header::HeaderMap,
@@ -886,8 +887,7 @@ async fn fail_next_storm_latency_and_drop() {
             Some(DEFAULT_HUBSPOT_TOKEN),
         )
         .await
-        .err()
-        .expect("dropped connection must be an error");
+        .expect_err("dropped connection must be an error");
     assert!(!err.is_status() && err.status().is_none(), "{err:?}");
     assert!(hs.sb.hubspot_records("contacts").is_empty());
     assert_eq!(
@@ -1098,4 +1098,51 @@ async fn state_persists_between_runs() {
         .await;
     assert!(n.body["id"].as_str().and_then(|s| s.parse::<u64>().ok()) > id.parse::<u64>().ok());
     hs.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_is_saved_after_changes_without_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("nested-ok.json");
+    let hs = Hs::start(SandboxConfig {
+        state_file: Some(file.clone()),
+        ..quiet()
+    })
+    .await;
+    hs.post(
+        "/crm/v3/objects/companies",
+        json!({"properties": {"name": "Saved"}}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let saved = std::fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        if saved.is_some_and(|v| {
+            v["hubspot"]["objects"]["companies"]
+                .as_object()
+                .is_some_and(|m| m.len() == 1)
+        }) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state file not written within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // a corrupt state file is reported, not silently replaced
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{not json").expect("write");
+    let err = Sandbox::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        SandboxConfig {
+            state_file: Some(bad),
+            ..quiet()
+        },
+    )
+    .await
+    .expect_err("corrupt state must fail");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }

@@ -29,6 +29,9 @@ use super::store::{HubspotData, Owner, Record};
 
 pub use properties::seed_data;
 
+/// The daily request allowance reported in `X-HubSpot-RateLimit-Daily` (Free/Starter tier).
+pub const DAILY_LIMIT: u64 = 250_000;
+
 /// Path prefixes served by this emulator (used to pick its fault renderer).
 pub const PREFIXES: [&str; 1] = ["/crm/"];
 
@@ -264,8 +267,14 @@ async fn gate(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Res
         .into_response(),
         _ => next.run(req).await,
     };
+    let daily_used = app.daily_requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let h = resp.headers_mut();
+    h.insert("x-hubspot-ratelimit-daily", HeaderValue::from(DAILY_LIMIT));
+    h.insert(
+        "x-hubspot-ratelimit-daily-remaining",
+        HeaderValue::from(DAILY_LIMIT.saturating_sub(daily_used)),
+    );
     if let Some(s) = status {
-        let h = resp.headers_mut();
         let num = |n: u128| {
             HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"))
         };
