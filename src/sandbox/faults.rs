@@ -73,8 +73,9 @@ impl FaultState {
     /// Builds the live state for a configuration (seeding the generator, starting a storm).
     pub fn new(config: FaultConfig) -> Self {
         let seed = config.seed.unwrap_or_else(time_seed);
-        let storm_until =
-            (config.storm_ms > 0).then(|| Instant::now() + Duration::from_millis(config.storm_ms));
+        let storm_until = (config.storm_ms > 0)
+            .then(|| Instant::now().checked_add(Duration::from_millis(config.storm_ms)))
+            .flatten();
         FaultState {
             config,
             storm_until,
@@ -102,11 +103,11 @@ impl FaultState {
         }
         let mut d = Decision::default();
         let jitter = if c.latency_jitter_ms > 0 {
-            self.rng.next_u64() % (c.latency_jitter_ms + 1)
+            self.rng.next_u64() % c.latency_jitter_ms.saturating_add(1)
         } else {
             0
         };
-        d.latency = Duration::from_millis(c.latency_ms + jitter);
+        d.latency = Duration::from_millis(c.latency_ms.saturating_add(jitter));
         if c.drop_next > 0 {
             c.drop_next -= 1;
             d.outcome = Outcome::Drop;

@@ -161,7 +161,7 @@ impl AppState {
 
     /// The sandbox clock (real time plus the admin offset), epoch ms.
     pub fn now_ms(&self) -> i64 {
-        store::real_now_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+        store::real_now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 
     /// Current search lag in ms.

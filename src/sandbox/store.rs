@@ -114,7 +114,7 @@ impl Record {
             Some(b) => b.search_view.clone(),
             None => None,
         };
-        self.indexed_at_ms = now_ms + lag_ms;
+        self.indexed_at_ms = now_ms.saturating_add(lag_ms);
         if lag_ms <= 0 {
             self.search_view = None;
         }

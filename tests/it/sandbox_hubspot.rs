@@ -1146,3 +1146,117 @@ async fn state_is_saved_after_changes_without_shutdown() {
     .expect_err("corrupt state must fail");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }
+
+#[tokio::test]
+async fn hostile_input_gets_4xx_never_a_panic() {
+    let hs = Hs::start(quiet()).await;
+    let posts = [
+        (
+            "/crm/v3/objects/contacts/batch/create",
+            json!({"inputs": "x"}),
+        ),
+        (
+            "/crm/v3/objects/contacts/batch/create",
+            json!({"inputs": [1, 2]}),
+        ),
+        (
+            "/crm/v3/objects/contacts/batch/upsert",
+            json!({"inputs": [{"id": {"a": 1}}]}),
+        ),
+        ("/crm/v3/objects/contacts/batch/read", json!({})),
+        (
+            "/crm/v3/objects/contacts/search",
+            json!({"filterGroups": [{"filters": [{"operator": "EQ"}]}]}),
+        ),
+        (
+            "/crm/v3/objects/contacts/search",
+            json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "NOPE", "value": "x"}]}]}),
+        ),
+        ("/crm/v3/objects/contacts/search", json!({"limit": -5})),
+        ("/crm/v3/objects/contacts/search", json!({"after": "-1"})),
+        (
+            "/crm/v3/objects/contacts/search",
+            json!({"filterGroups": "x"}),
+        ),
+        ("/crm/v3/objects/contacts", json!({"properties": "x"})),
+        (
+            "/crm/v3/objects/contacts",
+            json!({"associations": [{"to": {"id": "1"}, "types": [{"associationTypeId": 99999}]}]}),
+        ),
+        (
+            "/crm/v3/properties/contacts",
+            json!({"name": "Bad Name", "label": "x", "type": "string", "fieldType": "text", "groupName": "g"}),
+        ),
+        ("/crm/v3/properties/contacts", json!({"name": "x"})),
+        (
+            "/crm/v4/associations/contacts/companies/batch/associate/default",
+            json!({"inputs": [{}]}),
+        ),
+    ];
+    for (path, body) in posts {
+        let r = hs.post(path, body.clone()).await;
+        assert!(
+            r.status.is_client_error(),
+            "{path} {body} -> {} {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(r.body["status"], "error", "{path} {body}");
+    }
+    for path in [
+        "/crm/v3/owners?after=18446744073709551615",
+        "/crm/v3/owners?limit=abc",
+        "/crm/v3/objects/contacts?after=zz",
+        "/crm/v3/objects/contacts/99999999999999999999999",
+        "/crm/v4/objects/contacts/x/associations/companies",
+        "/crm/v3/objects/contacts/1?associations=widgets",
+    ] {
+        let r = hs.get(path).await;
+        assert!(
+            r.status.is_client_error() || r.status == StatusCode::OK,
+            "{path} -> {}",
+            r.status
+        );
+    }
+    let raw = hs
+        .client
+        .post(format!("{}/crm/v3/objects/contacts", hs.base))
+        .bearer_auth(DEFAULT_HUBSPOT_TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    let bad = hs
+        .admin(Method::POST, "/faults", Some(json!({"error_rate": 2.0})))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = hs
+        .admin(Method::POST, "/faults", Some(json!({"unknown": 1})))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let huge = hs.admin(Method::POST, "/faults", Some(json!({"storm_ms": u64::MAX, "latency_jitter_ms": u64::MAX, "path_prefix": "/nothing"}))).await;
+    assert_eq!(huge.status, StatusCode::OK);
+    let s = hs
+        .admin(
+            Method::POST,
+            "/settings",
+            Some(json!({"clock_offset_ms": i64::MAX, "search_lag_ms": i64::MAX})),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::OK);
+    assert_eq!(
+        hs.post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "z@x.io"}})
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        search(&hs, "contacts", json!({})).await.status,
+        StatusCode::OK
+    );
+}

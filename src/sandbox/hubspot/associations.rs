@@ -317,7 +317,7 @@ pub async fn owners(State(app): State<Arc<AppState>>, RawQuery(q): RawQuery) -> 
             })
             .map(owner_json)
             .collect();
-        let end = (after + limit).min(all.len());
+        let end = after.saturating_add(limit).min(all.len());
         let page = all.get(after.min(end)..end).unwrap_or_default().to_vec();
         (page, (end < all.len()).then_some(end))
     });
