@@ -736,7 +736,9 @@ pub fn batch_inputs(body: &Value) -> Result<&Vec<Value>, HsError> {
         )));
     }
     if inputs.iter().any(|i| !i.is_object()) {
-        return Err(HsError::validation("Invalid input JSON: each input must be an object"));
+        return Err(HsError::validation(
+            "Invalid input JSON: each input must be an object",
+        ));
     }
     Ok(inputs)
 }
