@@ -289,10 +289,13 @@ impl Sandbox {
             .store(lag.as_millis() as i64, Ordering::Relaxed);
     }
 
-    /// All records of a HubSpot object type (archived included), with every property.
+    /// All records of a HubSpot object type (archived included), with every property; empty for an
+    /// unknown type.
     pub fn hubspot_records(&self, object_type: &str) -> Vec<serde_json::Value> {
-        let t = hubspot::object_type(object_type).unwrap_or("contacts");
-        self.app.read_hubspot(|d| hubspot::dump(d, t))
+        match hubspot::object_type(object_type) {
+            Ok(t) => self.app.read_hubspot(|d| hubspot::dump(d, t)),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Stops serving, closes open connections and saves the state file.
