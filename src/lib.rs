@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod fsutil;
 pub mod history;
+pub mod sandbox;
 pub mod template;
 pub mod vault;

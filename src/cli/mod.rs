@@ -16,6 +16,7 @@ pub mod commit;
 pub mod init;
 pub mod log;
 pub mod new;
+pub mod sandbox;
 pub mod set;
 pub mod status;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Commit(commit::Args),
     /// Show the field-level history of the vault or of one note.
     Log(log::Args),
+    /// Serve the local emulators of the services (for demos and tests).
+    Sandbox(sandbox::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -193,6 +196,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Status(a) => status::run(&ctx, a),
         Command::Commit(a) => commit::run(&ctx, a),
         Command::Log(a) => log::run(&ctx, a),
+        Command::Sandbox(a) => sandbox::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,

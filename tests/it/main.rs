@@ -1,7 +1,9 @@
-//! The one integration test binary: drives the real `ssot-vault` binary on temporary vaults, and
-//! exercises the library on the shared corpora of real Obsidian vaults.
+//! The one integration test binary: drives the real `ssot-vault` binary on temporary vaults,
+//! exercises the library on the shared corpora of real Obsidian vaults, and talks real HTTP to
+//! the in-process service sandbox.
 
 mod common;
 mod core_cli;
 mod editor_props;
 mod fixtures;
+mod sandbox_hubspot;

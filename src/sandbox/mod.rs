@@ -1,0 +1,388 @@
+//! The sandbox: local HTTP emulators of the services ssot-vault syncs with, served by one axum
+//! server so tests, `demo` and `ssot-vault sandbox` exercise the real wire contract offline.
+//!
+//! Emulators are mounted under their real paths (HubSpot at `/crm/...`); the admin API lives under
+//! `/__sandbox/...` (no auth, never rate-limited or faulted). Connections are served by our own
+//! accept loop over hyper so a fault can close a connection without any response, which a client
+//! sees as a connection error rather than an HTTP status.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use ssot_vault::sandbox::{Sandbox, SandboxConfig};
+//! let sb = Sandbox::start("127.0.0.1:0".parse().unwrap(), SandboxConfig::default()).await?;
+//! let base = sb.base_url(); // use instead of https://api.hubapi.com
+//! # let _ = base;
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod faults;
+pub mod hubspot;
+pub mod store;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt;
+
+use faults::{DropConnection, FaultRenderer, FaultState, RateLimiter};
+pub use faults::{FaultConfig, RequestCounts};
+use store::{HubspotData, State};
+
+/// Bearer token the sandbox accepts by default.
+pub const DEFAULT_HUBSPOT_TOKEN: &str = "sandbox-hubspot-token";
+
+/// How the sandbox is set up.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Accepted HubSpot bearer token; an empty string accepts any non-empty token.
+    pub hubspot_token: String,
+    /// HubSpot's rolling limit: `(requests, window)` per token; `None` disables it.
+    pub hubspot_rate_limit: Option<(u32, Duration)>,
+    /// Search requests allowed per second per token (search is exempt from the other limit).
+    pub search_rate_limit_per_sec: Option<u32>,
+    /// How long a write takes to show up in search results (eventual consistency).
+    pub search_lag: Duration,
+    /// JSON file the state is loaded from at start and saved to on changes and at shutdown.
+    pub state_file: Option<PathBuf>,
+    /// Faults active from the start.
+    pub faults: FaultConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            hubspot_token: DEFAULT_HUBSPOT_TOKEN.to_owned(),
+            hubspot_rate_limit: Some((100, Duration::from_secs(10))),
+            search_rate_limit_per_sec: Some(4),
+            search_lag: Duration::ZERO,
+            state_file: None,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// Command-line options of `ssot-vault sandbox` (flatten into the CLI's subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub addr: SocketAddr,
+    /// JSON file holding the sandbox state between runs.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Bearer token the HubSpot emulator accepts (empty: any token).
+    #[arg(long, env = "SSOT_SANDBOX_HUBSPOT_TOKEN", default_value = DEFAULT_HUBSPOT_TOKEN)]
+    pub hubspot_token: String,
+    /// Turn off the emulated rate limits.
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Delay before writes show up in search, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub search_lag_ms: u64,
+}
+
+impl SandboxArgs {
+    /// The server configuration these options describe.
+    pub fn config(&self) -> SandboxConfig {
+        let mut cfg = SandboxConfig {
+            hubspot_token: self.hubspot_token.clone(),
+            search_lag: Duration::from_millis(self.search_lag_ms),
+            state_file: self.state.clone(),
+            ..SandboxConfig::default()
+        };
+        if self.no_rate_limit {
+            cfg.hubspot_rate_limit = None;
+            cfg.search_rate_limit_per_sec = None;
+        }
+        cfg
+    }
+
+    /// Runs `ssot-vault sandbox`: serves until Ctrl-C, then saves the state.
+    pub async fn run(&self) -> io::Result<()> {
+        serve_forever(self.addr, self.config()).await
+    }
+}
+
+/// Shared server state (one per running sandbox).
+#[derive(Debug)]
+pub struct AppState {
+    state: Mutex<State>,
+    generation: AtomicU64,
+    clock_offset_ms: AtomicI64,
+    search_lag_ms: AtomicI64,
+    hubspot_token: String,
+    state_file: Option<PathBuf>,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) counts: Mutex<RequestCounts>,
+    pub(crate) renderers: Vec<(&'static str, FaultRenderer)>,
+    pub(crate) hubspot_limiter: Mutex<Option<RateLimiter>>,
+    pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
+    pub(crate) daily_requests: AtomicU64,
+}
+
+impl AppState {
+    fn new(cfg: &SandboxConfig, state: State) -> Self {
+        AppState {
+            state: Mutex::new(state),
+            generation: AtomicU64::new(0),
+            clock_offset_ms: AtomicI64::new(0),
+            search_lag_ms: AtomicI64::new(cfg.search_lag.as_millis() as i64),
+            hubspot_token: cfg.hubspot_token.clone(),
+            state_file: cfg.state_file.clone(),
+            faults: Mutex::new(FaultState::new(cfg.faults.clone())),
+            counts: Mutex::new(RequestCounts::default()),
+            renderers: hubspot::PREFIXES
+                .iter()
+                .map(|p| (*p, hubspot::render_fault as FaultRenderer))
+                .collect(),
+            hubspot_limiter: Mutex::new(
+                cfg.hubspot_rate_limit.map(|(n, w)| RateLimiter::new(n, w)),
+            ),
+            daily_requests: AtomicU64::new(0),
+            search_limiter: Mutex::new(
+                cfg.search_rate_limit_per_sec
+                    .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
+            ),
+        }
+    }
+
+    /// The sandbox clock (real time plus the admin offset), epoch ms.
+    pub fn now_ms(&self) -> i64 {
+        store::real_now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Current search lag in ms.
+    pub fn lag_ms(&self) -> i64 {
+        self.search_lag_ms.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a change on the HubSpot data and marks the state for saving.
+    pub fn with_hubspot<R>(&self, f: impl FnOnce(&mut HubspotData) -> R) -> R {
+        let r = f(&mut self.lock().hubspot);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the HubSpot data.
+    pub fn read_hubspot<R>(&self, f: impl FnOnce(&HubspotData) -> R) -> R {
+        f(&self.lock().hubspot)
+    }
+
+    /// Replaces the whole state (admin reset).
+    fn replace_state(&self, s: State) {
+        *self.lock() = s;
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Saves the state file now (no-op without one).
+    pub fn save(&self) -> io::Result<()> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let snapshot = self.lock().clone();
+        snapshot.save(path)?;
+        Ok(())
+    }
+}
+
+/// A fresh state: the seeded HubSpot account and nothing else.
+pub fn fresh_state() -> State {
+    State {
+        version: 1,
+        hubspot: hubspot::seed_data(),
+    }
+}
+
+/// The full router of a sandbox.
+fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .merge(hubspot::router(app.clone()))
+        .nest("/__sandbox", admin::router())
+        .with_state(app)
+}
+
+/// A running sandbox server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    app: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+    saver: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `addr` (port 0 picks a free port), loads the state file if any, and serves.
+    pub async fn start(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<Sandbox> {
+        let state = match &cfg.state_file {
+            Some(p) => State::load(p)?.unwrap_or_else(fresh_state),
+            None => fresh_state(),
+        };
+        let app = Arc::new(AppState::new(&cfg, state));
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(accept_loop(listener, router(app.clone()), stop_rx.clone()));
+        let saver = app
+            .state_file
+            .is_some()
+            .then(|| tokio::spawn(save_loop(app.clone(), stop_rx)));
+        Ok(Sandbox {
+            addr,
+            app,
+            stop,
+            server: Some(server),
+            saver,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL replacing `https://api.hubapi.com`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shared state, for in-process inspection.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.app
+    }
+
+    /// Replaces the fault configuration (same as `POST /__sandbox/faults`).
+    pub fn set_faults(&self, cfg: FaultConfig) {
+        *self.app.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::new(cfg);
+    }
+
+    /// Request counters (same as `GET /__sandbox/requests`).
+    pub fn request_counts(&self) -> RequestCounts {
+        self.app
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the search lag.
+    pub fn set_search_lag(&self, lag: Duration) {
+        self.app
+            .search_lag_ms
+            .store(lag.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    /// All records of a HubSpot object type (archived included), with every property; empty for an
+    /// unknown type.
+    pub fn hubspot_records(&self, object_type: &str) -> Vec<serde_json::Value> {
+        match hubspot::object_type(object_type) {
+            Ok(t) => self.app.read_hubspot(|d| hubspot::dump(d, t)),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Stops serving, closes open connections and saves the state file.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+        if let Some(h) = self.saver.take() {
+            let _ = h.await;
+        }
+        if let Err(e) = self.app.save() {
+            eprintln!("sandbox: could not save state: {e}");
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Serves until Ctrl-C (for `ssot-vault sandbox`), then saves the state file.
+pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<()> {
+    let sb = Sandbox::start(addr, cfg).await?;
+    println!(
+        "sandbox listening on {} (HubSpot at {0}/crm/v3/..., admin at {0}/__sandbox/)",
+        sb.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    sb.shutdown().await;
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let router = router.clone();
+                conns.spawn(serve_connection(stream, router));
+            }
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let router = router.clone();
+        async move {
+            let Ok(resp) = router.oneshot(req.map(axum::body::Body::new)).await;
+            if resp.extensions().get::<DropConnection>().is_some() {
+                // An error from the service makes hyper close the connection without a response.
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "sandbox: dropped connection",
+                ));
+            }
+            Ok(resp)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
+}
+
+async fn save_loop(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let mut saved = app.generation.load(Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = app.generation.load(Ordering::Relaxed);
+        if now != saved {
+            let a = app.clone();
+            match tokio::task::spawn_blocking(move || a.save()).await {
+                Ok(Ok(())) => saved = now,
+                Ok(Err(e)) => eprintln!("sandbox: could not save state: {e}"),
+                Err(_) => {}
+            }
+        }
+    }
+}
