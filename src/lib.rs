@@ -4,4 +4,5 @@
 pub mod cli;
 pub mod config;
 pub mod fsutil;
+pub mod history;
 pub mod vault;
