@@ -53,17 +53,28 @@ pub struct CommitInfo {
 }
 
 /// Creates a repository (branch `main`) at `root` and commits everything not ignored (write
-/// `.gitignore` first) with `message` and the trailer `Ssot-Source: vault`. The first commit is
-/// made even when the folder is empty. Returns the commit id.
+/// `.gitignore` first) with `message` and the trailer `Ssot-Source: vault`. A repository that
+/// exists but has no commit yet (a bare `git init`) is used as it is; one with commits is an
+/// error. The first commit is made even when the folder is empty. Returns the commit id.
 pub fn init_repo(root: &Path, message: &str) -> Result<String, HistoryError> {
-    if Repository::open(root).is_ok() {
-        return Err(HistoryError::AlreadyARepo {
-            path: root.to_path_buf(),
-        });
-    }
-    let mut opts = RepositoryInitOptions::new();
-    opts.initial_head("main").mkdir(true);
-    let repo = Repository::init_opts(root, &opts).map_err(git_err(root, "init"))?;
+    let repo = match Repository::open(root) {
+        Ok(repo) => {
+            if head_tree(&repo, root)?.is_some() || repo.is_bare() {
+                return Err(HistoryError::AlreadyARepo {
+                    path: root.to_path_buf(),
+                });
+            }
+            // No commit yet: the first one goes on `main`, whatever the default branch was.
+            repo.set_head("refs/heads/main")
+                .map_err(git_err(root, "set HEAD to main"))?;
+            repo
+        }
+        Err(_) => {
+            let mut opts = RepositoryInitOptions::new();
+            opts.initial_head("main").mkdir(true);
+            Repository::init_opts(root, &opts).map_err(git_err(root, "init"))?
+        }
+    };
     let req = CommitRequest {
         message: Some(message.to_string()),
         source: "vault".into(),

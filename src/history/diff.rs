@@ -292,7 +292,7 @@ mod tests {
         let nd = d("---\na: 1\n---\n", "---\na: [1\n---\n");
         assert!(nd.fields.is_empty());
         let u = nd.unreadable.unwrap_or_default();
-        assert!(u.starts_with("new version, line 2"), "{u}");
+        assert!(u.starts_with("new version, line 3: invalid YAML"), "{u}");
         let nd = note_changes(Some(b"---\na: 1\n"), Some(b"\x00"));
         let u = nd.unreadable.unwrap_or_default();
         assert!(

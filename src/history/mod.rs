@@ -44,7 +44,7 @@ pub enum HistoryError {
         path: PathBuf,
     },
     /// `init_repo` on a folder that already is a repository.
-    #[error("{}: already a git repository", path.display())]
+    #[error("{}: already a git repository with commits", path.display())]
     AlreadyARepo {
         /// The vault root.
         path: PathBuf,
