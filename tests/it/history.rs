@@ -282,6 +282,17 @@ fn log_shows_a_field_history_across_commits_authors_and_sources() {
         .expect("commit")
         .expect("something to commit");
     assert_eq!(info.summary, "Update 1 note: Website redesign");
+    // git itself reads the trailers (libgit2's trailer parser, as `git interpret-trailers`).
+    let parsed = git2::message_trailers_strs(&v.head_message()).expect("trailers");
+    let pairs: Vec<(&str, &str)> = parsed.iter().collect();
+    assert_eq!(
+        pairs,
+        [
+            ("Ssot-Source", "hubspot"),
+            ("Ssot-Run", "run-7"),
+            ("Ssot-Transition", "matching→active")
+        ]
+    );
     assert_eq!(v.commit_count(), 4);
 
     let out = v.ok(&["log", note, "--field", "status"]);
@@ -477,4 +488,28 @@ fn commit_without_an_author_says_how_to_set_one() {
         "{err}"
     );
     assert_eq!(v.commit_count(), 1);
+}
+
+#[test]
+fn unborn_head_status_commit_and_log() {
+    let v = Vault::bare();
+    Repository::init(v.root()).expect("git init");
+    assert_eq!(v.ok(&["log"]), "no recorded changes\n");
+    let out = v.ok(&["status"]);
+    assert!(
+        out.starts_with("A .gitignore\nA Clients/Acme Corp.md\n  + type: client\n"),
+        "{out}"
+    );
+    let out = v.ok(&["commit"]);
+    assert!(
+        out.ends_with(": Add 2 notes: Acme Corp, Website redesign\n"),
+        "{out}"
+    );
+    assert_eq!(v.commit_count(), 1);
+    assert_eq!(v.ok(&["status"]), "nothing to commit\n");
+    let log = v.ok(&["log", "--field", "status"]);
+    assert!(
+        log.contains("Anna Nowak (vault)") && log.contains("+ status: intake"),
+        "{log}"
+    );
 }
