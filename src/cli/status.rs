@@ -1,4 +1,9 @@
-//! `ssot-vault status` (being built in the history module).
+//! `ssot-vault status`: the vault's uncommitted changes, note by note and field by field.
+//!
+//! Also home of the conversion of history errors into CLI errors with hints, shared by `status`,
+//! `commit` and `log`.
+
+use crate::history::{self, HistoryError, NoteStatus};
 
 use super::{CliError, Ctx, Outcome};
 
@@ -6,7 +11,68 @@ use super::{CliError, Ctx, Outcome};
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
+impl From<HistoryError> for CliError {
+    fn from(e: HistoryError) -> Self {
+        let hint = match &e {
+            HistoryError::NotARepo { .. } => Some(
+                "create a vault with `ssot-vault init`, or run `git init` in this folder and commit once",
+            ),
+            HistoryError::NoAuthor { .. } => Some(
+                "git config --global user.name \"Your Name\" && git config --global user.email you@example.com",
+            ),
+            _ => None,
+        };
+        let err = CliError::new(e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
 /// Runs `status`.
-pub fn run(_ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
-    Err(CliError::new("not built yet"))
+pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
+    let (root, _config) = ctx.open()?;
+    let changes = history::status(&root)?;
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&changes)?);
+        return Ok(Outcome::Ok);
+    }
+    if changes.is_empty() {
+        println!("nothing to commit");
+        return Ok(Outcome::Ok);
+    }
+    print!("{}", render(ctx, &changes));
+    Ok(Outcome::Ok)
+}
+
+/// The text form: `M path` then the changes, indented.
+pub fn render(ctx: &Ctx, changes: &[NoteStatus]) -> String {
+    let mut out = String::new();
+    for c in changes {
+        let letter = c.kind.letter().to_string();
+        let colour = match c.kind {
+            history::ChangeKind::Added => "32",
+            history::ChangeKind::Modified => "33",
+            history::ChangeKind::Deleted => "31",
+            history::ChangeKind::Renamed => "36",
+        };
+        out.push_str(&format!(
+            "{} {}\n",
+            ctx.paint(&letter, colour),
+            c.display_path()
+        ));
+        if let Some(d) = &c.diff
+            && c.kind != history::ChangeKind::Deleted
+        {
+            for line in d.lines() {
+                let line = match line.strip_prefix("unreadable: ") {
+                    Some(rest) => format!("{}: {rest}", ctx.paint("unreadable", "31")),
+                    None => line,
+                };
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    out
 }

@@ -6,4 +6,5 @@ mod common;
 mod core_cli;
 mod editor_props;
 mod fixtures;
+mod history;
 mod sandbox_hubspot;
