@@ -20,9 +20,18 @@ pub struct Args {
 
 /// Runs `log`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
-    let (root, _config) = ctx.open()?;
+    let (root, config) = ctx.open()?;
     let note = match &args.note {
-        Some(n) => Some(resolve_note(&root, n)?),
+        Some(n) => Some(
+            match super::find_note(&root, &config, &n.to_string_lossy()) {
+                Ok(abs) => abs
+                    .strip_prefix(&root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(abs),
+                // A deleted note: its old path.
+                Err(_) => resolve_note(&root, n)?,
+            },
+        ),
         None => None,
     };
     let entries = history::log(&root, note.as_deref(), args.field.as_deref())?;

@@ -212,3 +212,23 @@ pub fn run(cli: Cli) -> u8 {
         }
     }
 }
+
+/// Finds the note named on the command line: an existing path first, else a name in the vault.
+pub fn find_note(root: &std::path::Path, config: &Config, arg: &str) -> Result<PathBuf, CliError> {
+    let cwd = std::env::current_dir()?;
+    for base in [cwd.as_path(), root] {
+        for cand in [base.join(arg), base.join(format!("{arg}.md"))] {
+            if cand.is_file() {
+                return Ok(cand);
+            }
+        }
+    }
+    let index = crate::vault::index::Index::build(root, config);
+    match index.find(arg, &cwd) {
+        Some(i) => Ok(index.entries[i].path.clone()),
+        None => Err(
+            CliError::new(format!("no note `{arg}` in the vault {}", root.display()))
+                .hint("give the note's path or its exact name"),
+        ),
+    }
+}

@@ -5,7 +5,6 @@
 
 use super::{CliError, Ctx, Outcome};
 use crate::vault::editor::Edit;
-use crate::vault::index::Index;
 use crate::vault::input::{parse_item, parse_value};
 use crate::vault::note::Note;
 use crate::vault::schema::{Schema, Severity};
@@ -32,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         return Err(CliError::new("nothing to set")
             .hint("give `key=value` pairs, e.g. `ssot-vault set Acme status=active`"));
     }
-    let path = resolve_note(ctx, &root, &config, &args.note)?;
+    let path = super::find_note(&root, &config, &args.note)?;
     let current = Note::parse(&crate::fsutil::read(&path)?).map_err(|e| {
         let (l, c) = e.position();
         CliError::problem(format!(
@@ -137,30 +136,5 @@ fn edit_error(path: &std::path::Path, e: crate::vault::editor::EditError) -> Cli
         other => {
             CliError::problem(format!("{}: {other}", path.display())).hint("the note is unchanged")
         }
-    }
-}
-
-/// Finds the note named on the command line: an existing path first, else a name in the vault.
-pub fn resolve_note(
-    _ctx: &Ctx,
-    root: &std::path::Path,
-    config: &crate::config::Config,
-    arg: &str,
-) -> Result<std::path::PathBuf, CliError> {
-    let cwd = std::env::current_dir()?;
-    for base in [cwd.as_path(), root] {
-        for cand in [base.join(arg), base.join(format!("{arg}.md"))] {
-            if cand.is_file() {
-                return Ok(cand);
-            }
-        }
-    }
-    let index = Index::build(root, config);
-    match index.find(arg, &cwd) {
-        Some(i) => Ok(index.entries[i].path.clone()),
-        None => Err(
-            CliError::new(format!("no note `{arg}` in the vault {}", root.display()))
-                .hint("give the note's path or its exact name"),
-        ),
     }
 }
