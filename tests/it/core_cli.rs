@@ -366,3 +366,29 @@ fn check_skips_ignored_and_template_folders() {
         .code(0)
         .stdout("");
 }
+
+#[test]
+fn readme_documents_every_schema_field_and_command() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for ty in ssot_vault::vault::schema::Schema::builtin().types {
+        for f in &ty.fields {
+            assert!(
+                readme.contains(&format!("| `{}` |", f.name)),
+                "README lacks field {}.{}",
+                ty.name,
+                f.name
+            );
+        }
+    }
+    use clap::CommandFactory;
+    for sub in ssot_vault::cli::Cli::command().get_subcommands() {
+        if !sub.is_hide_set() {
+            assert!(
+                readme.contains(&format!("| `{}", sub.get_name())),
+                "README lacks command {}",
+                sub.get_name()
+            );
+        }
+    }
+}

@@ -222,3 +222,43 @@ fn no_op_round_trip_over_every_corpus_note_is_byte_identical() {
     }
     assert!(checked > 100, "only {checked} corpus notes round-tripped");
 }
+
+fn note_like() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("---".to_string()),
+        Just("...".to_string()),
+        "[a-z]{1,6}: [a-z0-9\\[\\]{}\"' #:-]{0,12}",
+        "  - [a-z\"\\[\\]]{0,8}",
+        "\t[a-z]{1,4}: x",
+        "- \\[[ x]\\] [a-z\\[\\]]{0,10}",
+        "[#]{1,3} [a-zżó]{0,8}",
+        "[\\[\\]!|#a-z ]{0,16}",
+    ];
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(line, 0..12),
+    )
+        .prop_map(|(bom, crlf, lines)| {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            format!("{}{}", if bom { "\u{feff}" } else { "" }, lines.join(nl))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Reading never panics, whatever the bytes; an edit of a readable note either succeeds and
+    /// reads back, or is refused.
+    #[test]
+    fn reading_and_editing_never_panic(text in note_like(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let _ = Note::parse(&bytes);
+        if let Ok(note) = Note::parse(text.as_bytes()) {
+            let _ = ssot_vault::vault::body::parse(&note.text, note.layout.body_start);
+            if let Ok(Some(out)) = apply(&text, &[Edit::Set("status".into(), Value::Str("active".into()))]) {
+                let again = Note::parse_text(out).unwrap();
+                prop_assert_eq!(again.get("status"), Some(&Value::Str("active".into())));
+            }
+        }
+    }
+}
