@@ -13,6 +13,7 @@ use crate::config::{self, Config};
 
 pub mod check;
 pub mod commit;
+pub mod generate;
 pub mod init;
 pub mod log;
 pub mod new;
@@ -51,6 +52,9 @@ pub enum Command {
     Commit(commit::Args),
     /// Show the field-level history of the vault or of one note.
     Log(log::Args),
+    /// Generate a realistic vault of N notes, for benchmarks and demos.
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -193,6 +197,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Status(a) => status::run(&ctx, a),
         Command::Commit(a) => commit::run(&ctx, a),
         Command::Log(a) => log::run(&ctx, a),
+        Command::Generate(a) => generate::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,
