@@ -1381,7 +1381,7 @@ fn project_note(w: &World, i: usize, rng: &mut Rng) -> String {
         let _ = writeln!(
             f,
             "blocked_reason: {}",
-            scalar(*rng.pick(&[
+            scalar(rng.pick::<&str>(&[
                 "waiting for the client's content",
                 "waiting for access to production",
                 "invoice overdue",
@@ -1566,7 +1566,7 @@ pub fn generate(root: &Path, opts: &GenOptions) -> io::Result<GenStats> {
 
     let world = build_world(opts);
     // One stream of randomness per note, so that a note's text does not depend on the others'.
-    let mut seeds = Rng::new(opts.seed ^ 0x5EED_0F_0A17);
+    let mut seeds = Rng::new(opts.seed ^ 0x005E_ED0F_0A17);
     let folders = [
         ("Clients", world.clients.len()),
         ("Experts", world.experts.len()),
