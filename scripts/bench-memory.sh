@@ -33,12 +33,17 @@ git -C "$vault" status --porcelain >/dev/null
 measure() {
     local label="$1"
     shift
-    local log="$work/time.log" rc=0
+    local log="$work/time.log" rc=0 start end
+    start="$EPOCHREALTIME"
     /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/stderr.log" || rc=$?
-    local wall rss
+    end="$EPOCHREALTIME"
+    local wall rss ms
+    # GNU time's "Elapsed (wall clock)" has 10 ms steps; bash's clock gives milliseconds.
     wall="$(sed -n 's/^.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")"
+    ms="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", (b - a) * 1000 }')"
     rss="$(sed -n 's/^.*Maximum resident set size (kbytes): //p' "$log")"
-    printf '%-28s wall %-9s peak RSS %6.1f MB  (exit %s)\n' "$label" "$wall" "$(echo "$rss" | awk '{print $1/1024}')" "$rc"
+    printf '%-24s wall %6s ms (%s)  peak RSS %6.1f MB  (exit %s)\n' "$label" "$ms" "$wall" \
+        "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$rc"
     if [[ $rc -ge 2 ]]; then
         sed 's/^/    /' "$work/stderr.log" | head -n 3
     fi
