@@ -1,1 +1,116 @@
-fn main() {}
+//! Benchmarks of whole-vault operations on a generated 10,000-note vault with git history.
+//!
+//! The vault is generated once per process (in a temporary folder, removed at the end) and shared
+//! by every benchmark. `git_status_10k` is the baseline: `ssot-vault status` must stay within 3×
+//! of `git status --porcelain` on the same vault.
+//!
+//! Run: `cargo bench --bench vault`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ssot_vault::config::Config;
+use ssot_vault::r#gen::{GenOptions, generate};
+use ssot_vault::vault::check::check;
+use ssot_vault::vault::index::Index;
+use ssot_vault::vault::schema::Schema;
+
+const NOTES: usize = 10_000;
+
+static VAULT: OnceLock<tempfile::TempDir> = OnceLock::new();
+
+/// The shared vault, generated on first use.
+fn vault() -> &'static Path {
+    VAULT
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("ssot-bench-")
+                .tempdir()
+                .expect("temporary folder");
+            let opts = GenOptions {
+                notes: NOTES,
+                seed: 1,
+                with_git: true,
+            };
+            generate(dir.path(), &opts).expect("generate the bench vault");
+            // Files written in the same second as the git index are "racily clean" and would be
+            // re-hashed by every status: wait, then let git refresh its index once, as it does
+            // for any user after the first `git status`.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            git_status(dir.path());
+            dir
+        })
+        .path()
+}
+
+fn git_status(root: &Path) -> usize {
+    let out = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(root)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git status failed");
+    out.stdout.len()
+}
+
+/// What `ssot-vault status` does on an unchanged vault.
+///
+/// Until the history module lands, this is libgit2's status (untracked files included, as
+/// `status` needs them). After the merge, switch to the real thing:
+/// `ssot_vault::history::status(root).expect("status").len()`.
+fn ssot_status(root: &Path) -> usize {
+    ssot_vault::history::status(root).expect("status").len()
+}
+
+fn config(root: &Path) -> Config {
+    Config::load(root).expect("configuration")
+}
+
+/// `ssot-vault check`: index the vault, then validate every note.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn check_10k(bencher: divan::Bencher) {
+    let root = vault();
+    let config = config(root);
+    let schema = Schema::from_config(&config).expect("schema");
+    bencher.bench(|| {
+        let index = Index::build(root, &config);
+        let report = check(&index, &schema);
+        assert_eq!(report.errors(), 0);
+        report.problems.len()
+    });
+}
+
+/// Walking and parsing the vault alone.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn index_10k(bencher: divan::Bencher) {
+    let root = vault();
+    let config = config(root);
+    bencher.bench(|| Index::build(root, &config).entries.len());
+}
+
+/// `ssot-vault status` on a vault without changes.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn status_10k_unchanged(bencher: divan::Bencher) {
+    let root = vault();
+    bencher.bench(|| {
+        let n = ssot_status(root);
+        assert_eq!(n, 0, "the vault is unchanged");
+        n
+    });
+}
+
+/// The baseline: `git status --porcelain` in the same vault.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn git_status_10k(bencher: divan::Bencher) {
+    let root = vault();
+    bencher.bench(|| git_status(root));
+}
+
+fn main() {
+    divan::main();
+    // Remove the vault (a static is never dropped).
+    if let Some(dir) = VAULT.get() {
+        let path: PathBuf = dir.path().to_path_buf();
+        let _ = std::fs::remove_dir_all(path);
+    }
+}

@@ -4,6 +4,8 @@
 pub mod cli;
 pub mod config;
 pub mod fsutil;
+// `gen` is a reserved word since edition 2024, hence the raw identifier.
+pub mod r#gen;
 pub mod history;
 pub mod sandbox;
 pub mod template;

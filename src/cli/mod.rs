@@ -13,6 +13,7 @@ use crate::config::{self, Config};
 
 pub mod check;
 pub mod commit;
+pub mod generate;
 pub mod init;
 pub mod log;
 pub mod new;
@@ -54,6 +55,9 @@ pub enum Command {
     Log(log::Args),
     /// Serve the local emulators of the services (for demos and tests).
     Sandbox(sandbox::Args),
+    /// Generate a realistic vault of N notes, for benchmarks and demos.
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -197,6 +201,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Commit(a) => commit::run(&ctx, a),
         Command::Log(a) => log::run(&ctx, a),
         Command::Sandbox(a) => sandbox::run(&ctx, a),
+        Command::Generate(a) => generate::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,
