@@ -54,10 +54,6 @@ fn git_status(root: &Path) -> usize {
 }
 
 /// What `ssot-vault status` does on an unchanged vault.
-///
-/// Until the history module lands, this is libgit2's status (untracked files included, as
-/// `status` needs them). After the merge, switch to the real thing:
-/// `ssot_vault::history::status(root).expect("status").len()`.
 fn ssot_status(root: &Path) -> usize {
     ssot_vault::history::status(root).expect("status").len()
 }

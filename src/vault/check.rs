@@ -53,49 +53,49 @@ impl Report {
     }
 }
 
-/// Checks the whole vault.
-pub fn check(index: &Index, schema: &Schema) -> Report {
-    let mut problems = Vec::new();
-    let mut managed = 0;
-    let mut push = |path: &str, line: usize, col: usize, severity: Severity, message: String| {
-        problems.push(Problem {
+/// What one note contributes to the report.
+#[derive(Debug, Default)]
+struct EntryCheck<'a> {
+    problems: Vec<Problem>,
+    managed: bool,
+    id: Option<(&'a str, usize)>,
+}
+
+impl EntryCheck<'_> {
+    fn push(&mut self, path: &str, line: usize, col: usize, severity: Severity, message: String) {
+        self.problems.push(Problem {
             path: path.to_string(),
             line,
             col,
             severity,
             message,
         });
-    };
-    for err in &index.walk_errors {
-        push(
-            &err.to_string(),
-            1,
-            1,
-            Severity::Error,
-            "cannot read this folder".into(),
-        );
     }
-    let mut ids: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
-    let mut seen_rel: HashMap<&str, ()> = HashMap::new();
-    for entry in &index.entries {
-        if seen_rel.insert(entry.rel.as_str(), ()).is_some() {
-            push(&entry.rel, 1, 1, Severity::Error, "this note exists twice, under two Unicode spellings of its name (NFC and NFD): merge them".into());
-        }
+}
+
+/// Checks one note (not the vault-wide rules: duplicate ids, types.json).
+fn check_entry<'a>(
+    index: &'a Index,
+    schema: &Schema,
+    entry: &'a super::index::Entry,
+) -> EntryCheck<'a> {
+    let mut out = EntryCheck::default();
+    {
         if entry.template {
-            continue;
+            return out;
         }
         let note = match &entry.note {
             Ok(n) => n,
             Err(e) => {
                 let (line, col) = e.position();
-                push(
+                out.push(
                     &entry.rel,
                     line,
                     col,
                     Severity::Error,
                     format!("{e}; the note is left as it is"),
                 );
-                continue;
+                return out;
             }
         };
         let text = &note.text;
@@ -113,17 +113,17 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                 _ => continue,
             };
             let (line, col) = line_col(text, link.offset);
-            push(&entry.rel, line, col, Severity::Warning, msg);
+            out.push(&entry.rel, line, col, Severity::Warning, msg);
         }
         let Some(fm) = &note.frontmatter else {
-            continue;
+            return out;
         };
         let ty_name = fm.get_str("type");
         let ty = ty_name.and_then(|t| schema.get(t));
         if ty.is_none() && fm.get("ssot_id").is_some_and(|v| !v.is_empty()) {
             let line = fm.line_of("type").or(fm.line_of("ssot_id")).unwrap_or(1);
             let names: Vec<&str> = schema.types.iter().map(|t| t.name.as_str()).collect();
-            push(
+            out.push(
                 &entry.rel,
                 line,
                 1,
@@ -183,17 +183,17 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                         ambiguous(index, link.target, &hits),
                     ),
                 };
-                push(&entry.rel, e.line, 1, severity, msg);
+                out.push(&entry.rel, e.line, 1, severity, msg);
             }
         }
-        let Some(ty) = ty else { continue };
-        managed += 1;
+        let Some(ty) = ty else { return out };
+        out.managed = true;
         for e in fm.entries() {
             if e.value.items().iter().any(|v| {
                 v.as_str()
                     .is_some_and(|s| s.contains("{{") && s.contains("}}"))
             }) {
-                push(
+                out.push(
                     &entry.rel,
                     e.line,
                     1,
@@ -203,14 +203,82 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
             }
         }
         for p in schema.check(ty, fm) {
-            push(&entry.rel, p.line, 1, p.severity, p.message);
+            out.push(&entry.rel, p.line, 1, p.severity, p.message);
         }
         if let Some(Value::Str(id)) = fm.get("ssot_id")
             && !id.is_empty()
         {
-            ids.entry(id.as_str())
-                .or_default()
-                .push((entry.rel.as_str(), fm.line_of("ssot_id").unwrap_or(1)));
+            out.id = Some((id.as_str(), fm.line_of("ssot_id").unwrap_or(1)));
+        }
+    }
+    out
+}
+
+fn push_problem(
+    problems: &mut Vec<Problem>,
+    path: &str,
+    line: usize,
+    col: usize,
+    severity: Severity,
+    message: String,
+) {
+    problems.push(Problem {
+        path: path.to_string(),
+        line,
+        col,
+        severity,
+        message,
+    });
+}
+
+/// Checks the whole vault.
+pub fn check(index: &Index, schema: &Schema) -> Report {
+    let mut problems = Vec::new();
+    let mut managed = 0;
+    for err in &index.walk_errors {
+        push_problem(
+            &mut problems,
+            &err.to_string(),
+            1,
+            1,
+            Severity::Error,
+            "cannot read this folder".into(),
+        );
+    }
+    let mut seen_rel: HashMap<&str, ()> = HashMap::new();
+    for entry in &index.entries {
+        if seen_rel.insert(entry.rel.as_str(), ()).is_some() {
+            push_problem(&mut problems, &entry.rel, 1, 1, Severity::Error, "this note exists twice, under two Unicode spellings of its name (NFC and NFD): merge them".into());
+        }
+    }
+    // The notes are independent: check them on all cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = index.entries.len().div_ceil(threads).max(256);
+    let results: Vec<EntryCheck<'_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = index
+            .entries
+            .chunks(chunk)
+            .map(|c| {
+                s.spawn(move || {
+                    c.iter()
+                        .map(|e| check_entry(index, schema, e))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut ids: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
+    for (entry, r) in index.entries.iter().zip(results) {
+        managed += usize::from(r.managed);
+        problems.extend(r.problems);
+        if let Some((id, line)) = r.id {
+            ids.entry(id).or_default().push((entry.rel.as_str(), line));
         }
     }
     for (id, holders) in &ids {
@@ -223,7 +291,8 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
                 .filter(|(r, _)| r != rel)
                 .map(|(r, _)| *r)
                 .collect();
-            push(
+            push_problem(
+                &mut problems,
                 rel,
                 *line,
                 1,
