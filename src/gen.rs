@@ -668,59 +668,7 @@ const SPAN_DAYS: i64 = 1_050;
 /// The date of the bench commit (2026-11-27T12:00:00Z).
 const COMMIT_TIME: i64 = 1_795_780_800;
 
-/// xorshift64*, seeded through splitmix64.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 11) % n.max(1) as u64) as usize
-    }
-
-    /// A number in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() >> 11) as i64 % (hi - lo + 1).max(1)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        (self.next() >> 11) % 100 < percent
-    }
-
-    /// `k` distinct items of `items`, in the order of `items`.
-    fn sample<'a>(&mut self, items: &[&'a str], k: usize) -> Vec<&'a str> {
-        let mut chosen: Vec<usize> = Vec::with_capacity(k);
-        while chosen.len() < k.min(items.len()) {
-            let i = self.below(items.len());
-            if !chosen.contains(&i) {
-                chosen.push(i);
-            }
-        }
-        chosen.sort_unstable();
-        chosen.into_iter().map(|i| items[i]).collect()
-    }
-}
+use crate::rng::Rng;
 
 /// Unique note names, compared as Obsidian compares them (case-insensitive, NFC).
 #[derive(Debug, Default)]
@@ -944,7 +892,7 @@ fn build_world(opts: &GenOptions) -> World {
         let base = format!("{} {}", clients[client].short, PROJECT_KINDS[kind].0);
         let year = 2024 + created / 365;
         let name = names.take(base.clone(), &[format!("{base} {year}")]);
-        let mut roll = (rng.next() >> 11) % total_weight;
+        let mut roll = (rng.next_u64() >> 11) % total_weight;
         let mut status = "active";
         for (s, w) in STATUS_WEIGHTS {
             if roll < *w {
@@ -1016,7 +964,7 @@ fn ulid(rng: &mut Rng, day: i64, serial: usize) -> String {
     let mut random = [0u8; 10];
     // The serial number makes every id unique; the rest is random.
     random[..4].copy_from_slice(&(serial as u32).to_be_bytes());
-    random[4..].copy_from_slice(&rng.next().to_be_bytes()[..6]);
+    random[4..].copy_from_slice(&rng.next_u64().to_be_bytes()[..6]);
     ulid_from(ms, random)
 }
 
@@ -1575,7 +1523,7 @@ pub fn generate(root: &Path, opts: &GenOptions) -> io::Result<GenStats> {
     ];
     for (folder, count) in folders {
         for i in 0..count {
-            let mut rng = Rng::new(seeds.next());
+            let mut rng = Rng::new(seeds.next_u64());
             let (name, text) = match folder {
                 "Clients" => (&world.clients[i].name, client_note(&world, i, &mut rng)),
                 "Experts" => (&world.experts[i].name, expert_note(&world, i, &mut rng)),

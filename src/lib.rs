@@ -7,6 +7,7 @@ pub mod fsutil;
 // `gen` is a reserved word since edition 2024, hence the raw identifier.
 pub mod r#gen;
 pub mod history;
+pub mod rng;
 pub mod sandbox;
 pub mod template;
 pub mod vault;

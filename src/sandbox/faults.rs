@@ -60,7 +60,7 @@ pub struct FaultState {
     pub config: FaultConfig,
     /// End of the 429 storm started by `storm_ms`.
     pub storm_until: Option<Instant>,
-    rng: XorShift,
+    rng: Rng,
 }
 
 impl Default for FaultState {
@@ -79,7 +79,7 @@ impl FaultState {
         FaultState {
             config,
             storm_until,
-            rng: XorShift::new(seed),
+            rng: Rng::new(seed),
         }
     }
 
@@ -286,43 +286,7 @@ impl RateLimiter {
     }
 }
 
-/// A tiny xorshift64* generator: reproducible, no dependency.
-#[derive(Debug, Clone)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    /// A generator from a seed (0 is replaced by a fixed non-zero constant).
-    pub fn new(seed: u64) -> Self {
-        XorShift(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A uniform float in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A seed from the clock, for runs without an explicit seed.
-pub fn time_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-}
+use crate::rng::{Rng, time_seed};
 
 #[cfg(test)]
 mod tests {

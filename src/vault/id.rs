@@ -11,9 +11,11 @@ pub fn new_ulid() -> String {
         .map_or(0, |d| d.as_millis() as u64);
     let mut random = [0u8; 10];
     if getrandom::fill(&mut random).is_err() {
-        // No OS randomness: fall back to a hash of time and process, still unique in practice.
-        let seed = blake_like(ms, std::process::id());
-        random.copy_from_slice(&seed[..10]);
+        // No OS randomness: fall back to the clock and the process, still unique in practice.
+        let mut rng = crate::rng::Rng::new(crate::rng::time_seed());
+        let (a, b) = (rng.next_u64().to_le_bytes(), rng.next_u64().to_le_bytes());
+        random[..8].copy_from_slice(&a);
+        random[8..].copy_from_slice(&b[..2]);
     }
     ulid_from(ms, random)
 }
@@ -27,18 +29,6 @@ pub fn ulid_from(ms: u64, random: [u8; 10]) -> String {
     (0..26)
         .map(|i| ALPHABET[((value >> (125 - 5 * i)) & 0x1F) as usize] as char)
         .collect()
-}
-
-fn blake_like(ms: u64, pid: u32) -> [u8; 16] {
-    let mut x = ms ^ (u64::from(pid) << 32) ^ 0x9E37_79B9_7F4A_7C15;
-    let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes());
-    }
-    out
 }
 
 /// True for a well-formed ULID (upper case, as we write them; lower case is accepted too).

@@ -167,7 +167,7 @@ pub type HsResult = Result<Response, HsError>;
 pub fn correlation_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut rng = super::faults::XorShift::new(super::faults::time_seed() ^ n.rotate_left(32));
+    let mut rng = crate::rng::Rng::new(crate::rng::time_seed() ^ n.rotate_left(32));
     let (a, b) = (rng.next_u64(), rng.next_u64());
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
