@@ -8,3 +8,4 @@ pub mod history;
 pub mod sandbox;
 pub mod template;
 pub mod vault;
+pub mod workflow;
