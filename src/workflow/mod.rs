@@ -27,7 +27,7 @@ pub use lifecycle::{
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
     /// A status change the lifecycle does not allow (exit 1).
-    #[error("{}: {refusal}", path.display())]
+    #[error("{}: {refusal}", notes::stem(path))]
     Refused {
         /// The project note.
         path: PathBuf,
