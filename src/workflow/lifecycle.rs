@@ -538,12 +538,18 @@ pub fn path(from: Status, to: Status, facts: &Facts) -> Result<Vec<&'static Tran
     };
     // A way exists, but a guard fails on it: name the first one.
     if let Some(p) = search(from, to, |_| true) {
-        for t in p {
+        let via = if p.len() > 1 {
+            let stops: Vec<&str> = p[..p.len() - 1].iter().map(|t| t.to.as_str()).collect();
+            format!("{from}→{to} goes through {}: ", stops.join(", "))
+        } else {
+            String::new()
+        };
+        for t in &p {
             for g in t.guards {
                 if let Err(detail) = g.judge(facts) {
                     return Err(refuse(
                         Some(*g),
-                        format!("{} requires {}: {detail}", t.to, g.requirement()),
+                        format!("{via}{} requires {}: {detail}", t.to, g.requirement()),
                     ));
                 }
             }
@@ -697,7 +703,7 @@ mod tests {
         let e = path(Status::Blocked, Status::Done, &f).unwrap_err();
         assert_eq!(
             e.message,
-            "active requires an empty blocked_reason: blocked_reason is still `waiting`"
+            "blocked→done goes through active: active requires an empty blocked_reason: blocked_reason is still `waiting`"
         );
     }
 
