@@ -31,6 +31,28 @@ use crate::vault::index::name_key;
 use crate::vault::note::Note;
 use crate::vault::value::Value;
 
+/// Where matching reads properties from: a parsed note, or the quick reader's map.
+pub trait Props {
+    /// The value of `key`.
+    fn prop(&self, key: &str) -> Option<&Value>;
+}
+
+impl Props for Note {
+    fn prop(&self, key: &str) -> Option<&Value> {
+        self.get(key)
+    }
+}
+
+/// Properties read by [`quick_props`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Quick(pub Vec<(String, Value)>);
+
+impl Props for Quick {
+    fn prop(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
 /// Project statuses that book the expert's time.
 pub const BOOKED: [&str; 4] = ["accepted", "credentialing", "active", "blocked"];
 
@@ -171,7 +193,7 @@ pub fn load(root: &Path, config: &Config) -> Result<Pool, WorkflowError> {
     let mut pool = Pool::default();
     for (path, res) in read_all(root, &experts, |_| true) {
         match res {
-            Ok(Some(n)) if n.get("type").and_then(Value::as_str) == Some("expert") => {
+            Ok(Some(n)) if n.prop("type").and_then(Value::as_str) == Some("expert") => {
                 pool.experts.push(expert_card(&path, root, &n));
             }
             Ok(_) => {}
@@ -180,7 +202,7 @@ pub fn load(root: &Path, config: &Config) -> Result<Pool, WorkflowError> {
     }
     for (path, res) in read_all(root, &projects, may_book) {
         match res {
-            Ok(Some(n)) if n.get("type").and_then(Value::as_str) == Some("project") => {
+            Ok(Some(n)) if n.prop("type").and_then(Value::as_str) == Some("project") => {
                 let c = project_card(&path, root, &n);
                 if BOOKED.contains(&c.status.as_str()) && c.expert.is_some() {
                     pool.booked.push(c);
@@ -211,7 +233,7 @@ fn md_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-type Read = (PathBuf, Result<Option<Note>, String>);
+type Read = (PathBuf, Result<Option<Quick>, String>);
 
 /// Reads and parses the files on all cores; `wanted` sees the raw text first and may skip the
 /// YAML (`Ok(None)`).
@@ -240,13 +262,145 @@ fn read_all(root: &Path, paths: &[PathBuf], wanted: fn(&str) -> bool) -> Vec<Rea
     })
 }
 
-fn read_one(path: &Path, wanted: fn(&str) -> bool) -> Result<Option<Note>, String> {
+fn read_one(path: &Path, wanted: fn(&str) -> bool) -> Result<Option<Quick>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     if !wanted(&text) {
         return Ok(None);
     }
-    Note::parse_text(text).map(Some).map_err(|e| e.to_string())
+    if let Some(q) = quick_props(&text) {
+        return Ok(Some(q));
+    }
+    let note = Note::parse_text(text).map_err(|e| e.to_string())?;
+    Ok(Some(Quick(
+        note.frontmatter.map(|f| f.to_map()).unwrap_or_default(),
+    )))
+}
+
+/// Reads a frontmatter written the plain way — `key: value` lines with plain, double- or
+/// single-quoted scalars and block lists of such scalars — without the YAML parser, typing the
+/// values as the parser would (numbers, dates, null). `None` when the note has anything else
+/// (flow collections, block scalars, anchors, tags, comments, escapes, nested maps, duplicate
+/// keys, tabs): the caller then parses it fully.
+pub fn quick_props(text: &str) -> Option<Quick> {
+    let layout = crate::vault::note::layout(text).ok()?;
+    let block = layout.frontmatter?;
+    let yaml = &text[block.yaml];
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let mut list: Option<Vec<Value>> = None;
+    for raw in yaml.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.contains('\t') {
+            return None;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(item) = line
+            .strip_prefix("  - ")
+            .or_else(|| line.strip_prefix("- "))
+        {
+            let items = list.as_mut()?;
+            items.push(quick_scalar(item)?);
+            continue;
+        }
+        if let Some(items) = list.take()
+            && !items.is_empty()
+        {
+            out.last_mut()?.1 = Value::List(items);
+        }
+        if line.starts_with([' ', '#', '-']) {
+            return None;
+        }
+        let (key, rest) = line.split_once(':')?;
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            || out.iter().any(|(k, _)| k == key)
+        {
+            return None;
+        }
+        let value = if rest.is_empty() {
+            list = Some(Vec::new());
+            Value::Null
+        } else {
+            let v = rest.strip_prefix(' ')?;
+            if v.trim() == "[]" {
+                Value::List(Vec::new())
+            } else {
+                quick_scalar(v)?
+            }
+        };
+        out.push((key.to_string(), value));
+    }
+    if let Some(items) = list.take() {
+        let last = out.last_mut()?;
+        last.1 = if items.is_empty() {
+            Value::Null
+        } else {
+            Value::List(items)
+        };
+    }
+    Some(Quick(out))
+}
+
+/// One scalar the quick reader is sure of, else `None`.
+fn quick_scalar(v: &str) -> Option<Value> {
+    let v = v.trim_end();
+    if let Some(inner) = v.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        if inner.contains(['"', '\\']) {
+            return None;
+        }
+        return Some(Value::Str(inner.to_string()));
+    }
+    if let Some(inner) = v.strip_prefix('\'') {
+        let inner = inner.strip_suffix('\'')?;
+        if inner.contains('\'') {
+            return None;
+        }
+        return Some(Value::Str(inner.to_string()));
+    }
+    if v.is_empty()
+        || v.starts_with([
+            '[', '{', '|', '>', '&', '*', '!', '%', '@', '`', '?', ',', '#',
+        ])
+        || v.contains(" #")
+        || v.contains(": ")
+        || v.ends_with(':')
+    {
+        return None;
+    }
+    if matches!(v, "~" | "null" | "Null" | "NULL") {
+        return Some(Value::Null);
+    }
+    if matches!(v, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+        return None;
+    }
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().ok().map(Value::Int);
+    }
+    if let Some((a, b)) = digits.split_once('.')
+        && !a.is_empty()
+        && !b.is_empty()
+        && a.bytes().all(|c| c.is_ascii_digit())
+        && b.bytes().all(|c| c.is_ascii_digit())
+    {
+        return v.parse().ok().map(Value::Float);
+    }
+    if let Some(d) = crate::vault::value::parse_date(v) {
+        return Some(Value::Date(d));
+    }
+    // Anything else that YAML might read as a number or a time is left to the parser.
+    if v.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+' || c == '-')
+        && v.chars()
+            .all(|c| c.is_ascii_hexdigit() || "+-.:_ xXoOtT".contains(c))
+    {
+        return None;
+    }
+    Some(Value::Str(v.to_string()))
 }
 
 /// False only when the frontmatter's `status:` line plainly names a status that books nobody.
@@ -272,8 +426,8 @@ fn rel(root: &Path, p: &Path) -> String {
     crate::vault::index::rel_of(root, p)
 }
 
-fn strings(n: &Note, key: &str) -> Vec<String> {
-    n.get(key)
+fn strings(n: &impl Props, key: &str) -> Vec<String> {
+    n.prop(key)
         .map(|v| {
             v.items()
                 .into_iter()
@@ -284,14 +438,14 @@ fn strings(n: &Note, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn text(n: &Note, key: &str) -> Option<String> {
-    n.get(key)
+fn text(n: &impl Props, key: &str) -> Option<String> {
+    n.prop(key)
         .filter(|v| !v.is_empty())
         .map(|v| v.to_string().trim().to_string())
 }
 
-fn number(n: &Note, key: &str) -> Option<f64> {
-    n.get(key).and_then(|v| match v {
+fn number(n: &impl Props, key: &str) -> Option<f64> {
+    n.prop(key).and_then(|v| match v {
         Value::Str(s) => s.trim().parse().ok(),
         v => v.as_f64(),
     })
@@ -311,7 +465,7 @@ fn key(target: &str) -> String {
 }
 
 /// The expert card of a note.
-pub fn expert_card(path: &Path, root: &Path, n: &Note) -> ExpertCard {
+pub fn expert_card(path: &Path, root: &Path, n: &impl Props) -> ExpertCard {
     ExpertCard {
         name: super::notes::stem(path),
         path: rel(root, path),
@@ -326,24 +480,24 @@ pub fn expert_card(path: &Path, root: &Path, n: &Note) -> ExpertCard {
 }
 
 /// The project card of a note.
-pub fn project_card(path: &Path, root: &Path, n: &Note) -> ProjectCard {
+pub fn project_card(path: &Path, root: &Path, n: &impl Props) -> ProjectCard {
     ProjectCard {
         name: super::notes::stem(path),
         path: rel(root, path),
         status: text(n, "status").unwrap_or_default(),
-        expert: n.get("expert").filter(|v| !v.is_empty()).map(target),
+        expert: n.prop("expert").filter(|v| !v.is_empty()).map(target),
         skills_required: strings(n, "skills_required"),
         language: text(n, "language"),
         budget: number(n, "budget"),
         currency: text(n, "currency"),
         estimate_hours: number(n, "estimate_hours"),
         start: n
-            .get("start")
+            .prop("start")
             .and_then(Value::as_date)
-            .or_else(|| n.get("created").and_then(Value::as_date)),
-        deadline: n.get("deadline").and_then(Value::as_date),
+            .or_else(|| n.prop("created").and_then(Value::as_date)),
+        deadline: n.prop("deadline").and_then(Value::as_date),
         declined: n
-            .get("declined_experts")
+            .prop("declined_experts")
             .map(|v| {
                 v.items()
                     .into_iter()
@@ -713,6 +867,40 @@ mod tests {
             r.candidates[0].components[0].detail,
             "1 of 2 required: PHP; missing ux"
         );
+    }
+
+    #[test]
+    fn quick_reader_agrees_with_the_parser() {
+        let samples = [
+            include_str!("../../vault-template/Experts/Anna Nowak.md"),
+            include_str!("../../vault-template/Experts/Tomasz Wiśniewski.md"),
+            include_str!("../../vault-template/Projects/Złoty Kłos online shop.md"),
+            "---\r\ntype: project\r\nexpert: \"[[A B]]\"\r\nlist:\r\n- x\r\n- 'y z'\r\nempty:\r\nn: -3\r\nf: 4.50\r\nz: ~\r\nno: no\r\n---\r\nbody",
+            "---\nskills: []\nlast:\n  - a\n---\n",
+        ];
+        for s in samples {
+            let note = Note::parse(s.as_bytes()).unwrap();
+            let full = note.frontmatter.unwrap().to_map();
+            let quick = quick_props(s).unwrap_or_else(|| panic!("quick read fails on {s}"));
+            assert_eq!(quick.0, full, "{s}");
+        }
+        // A postcode like 02-383 could be read otherwise: left to the parser.
+        let client = include_str!("../../vault-template/Clients/Piekarnia Złoty Kłos.md");
+        assert_eq!(quick_props(client), None);
+        for odd in [
+            "---\na: 0x1A\n---\n",
+            "---\na: 1e3\n---\n",
+            "---\na: \"x\\\"y\"\n---\n",
+            "---\na: b # c\n---\n",
+            "---\na:\n  b: 1\n---\n",
+            "---\na: [x, y]\n---\n",
+            "---\na: |\n  text\n---\n",
+            "---\na: 1\na: 2\n---\n",
+            "---\na: true\n---\n",
+            "---\na: 12:30\n---\n",
+        ] {
+            assert_eq!(quick_props(odd), None, "{odd}");
+        }
     }
 
     #[test]
