@@ -138,6 +138,9 @@ pub struct Bundle {
     pub history: Vec<ChangeRecord>,
 }
 
+/// A value element being read from XML: its name and attributes.
+type Open = (String, Vec<(String, String)>);
+
 /// One CSV row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Row {
@@ -398,7 +401,7 @@ pub fn from_xml(text: &str) -> Result<Bundle, String> {
         history: Vec::new(),
     };
     // The element whose text is being collected, its attributes, and the text so far.
-    let mut open: Option<(String, Vec<(String, String)>)> = None;
+    let mut open: Option<Open> = None;
     let mut buf = String::new();
     loop {
         let ev = r
@@ -416,36 +419,28 @@ pub fn from_xml(text: &str) -> Result<Bundle, String> {
                     close(&mut b, Some(v), String::new())?;
                 }
             }
-            Event::Text(t) => {
-                if open.is_some() {
-                    buf.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0));
-                }
+            Event::Text(t) if open.is_some() => {
+                buf.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0));
             }
-            Event::GeneralRef(g) => {
-                if open.is_some() {
-                    let c = match g.resolve_char_ref().map_err(|e| e.to_string())? {
-                        Some(c) => c,
-                        None => match &*g {
-                            "amp" => '&',
-                            "lt" => '<',
-                            "gt" => '>',
-                            "quot" => '"',
-                            "apos" => '\'',
-                            other => return Err(format!("unknown entity &{other};")),
-                        },
-                    };
-                    buf.push(c);
-                }
+            Event::GeneralRef(g) if open.is_some() => {
+                let c = match g.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => c,
+                    None => match &*g {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => return Err(format!("unknown entity &{other};")),
+                    },
+                };
+                buf.push(c);
             }
-            Event::CData(c) => {
-                if open.is_some() {
-                    buf.push_str(&c.xml_content(quick_xml::XmlVersion::Implicit1_0));
-                }
+            Event::CData(c) if open.is_some() => {
+                buf.push_str(&c.xml_content(quick_xml::XmlVersion::Implicit1_0));
             }
-            Event::End(_) => {
-                if open.is_some() {
-                    close(&mut b, open.take(), std::mem::take(&mut buf))?;
-                }
+            Event::End(_) if open.is_some() => {
+                close(&mut b, open.take(), std::mem::take(&mut buf))?;
             }
             Event::Eof => break,
             _ => {}
@@ -455,10 +450,7 @@ pub fn from_xml(text: &str) -> Result<Bundle, String> {
 }
 
 /// Handles an opening tag; returns the value element to collect text for.
-fn start(
-    b: &mut Bundle,
-    e: &BytesStart<'_>,
-) -> Result<Option<(String, Vec<(String, String)>)>, String> {
+fn start(b: &mut Bundle, e: &BytesStart<'_>) -> Result<Option<Open>, String> {
     let name = e.name().as_ref().to_string();
     let a = attrs(e)?;
     match name.as_str() {
@@ -491,11 +483,7 @@ fn start(
 }
 
 /// Stores the text of a value element.
-fn close(
-    b: &mut Bundle,
-    open: Option<(String, Vec<(String, String)>)>,
-    text: String,
-) -> Result<(), String> {
+fn close(b: &mut Bundle, open: Option<Open>, text: String) -> Result<(), String> {
     let Some((name, a)) = open else {
         return Ok(());
     };
