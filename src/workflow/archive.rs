@@ -633,6 +633,13 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
             (from, dir.join(file))
         })
         .collect();
+    let mut seen = std::collections::HashSet::new();
+    if let Some((from, _)) = targets.iter().find(|(_, to)| !seen.insert(to.clone())) {
+        return Err(WorkflowError::Problem(format!(
+            "{}: another note of the project has the same file name; rename one first",
+            from.display()
+        )));
+    }
     if dir.exists() {
         return Err(WorkflowError::Problem(format!(
             "{}: the archive folder exists already; rename the project or move that folder",
@@ -644,37 +651,46 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
     crate::fsutil::create_dir_all(&dir)?;
     let csv_path = dir.join(format!("{name}.csv"));
     let xml_path = dir.join(format!("{name}.xml"));
-    let csv_bytes = to_csv(&bundle).map_err(|source| WorkflowError::Csv {
-        path: csv_path.clone(),
-        source,
-    })?;
-    let xml_bytes = to_xml(&bundle).map_err(|e| WorkflowError::Xml {
-        path: xml_path.clone(),
-        message: e.to_string(),
-    })?;
-    crate::fsutil::write_if_unchanged(&csv_path, None, &csv_bytes)?;
-    crate::fsutil::write_if_unchanged(&xml_path, None, &xml_bytes)?;
-    // Both files must read back to the bundle.
-    let back_csv =
-        from_csv(&crate::fsutil::read(&csv_path)?).map_err(|message| WorkflowError::Xml {
+    // Until the project note is written, a failure leaves no trace: the folder goes again.
+    let exported = (|| -> Result<(), WorkflowError> {
+        let csv_bytes = to_csv(&bundle).map_err(|source| WorkflowError::Csv {
             path: csv_path.clone(),
-            message,
+            source,
         })?;
-    let xml_text = String::from_utf8_lossy(&crate::fsutil::read(&xml_path)?).into_owned();
-    let back_xml = from_xml(&xml_text).map_err(|message| WorkflowError::Xml {
-        path: xml_path.clone(),
-        message,
-    })?;
-    for (p, back) in [(&csv_path, &back_csv), (&xml_path, &back_xml)] {
-        if back != &bundle {
-            return Err(WorkflowError::Xml {
-                path: p.clone(),
-                message: "the export does not read back to the same data".into(),
-            });
+        let xml_bytes = to_xml(&bundle).map_err(|e| WorkflowError::Xml {
+            path: xml_path.clone(),
+            message: e.to_string(),
+        })?;
+        crate::fsutil::write_if_unchanged(&csv_path, None, &csv_bytes)?;
+        crate::fsutil::write_if_unchanged(&xml_path, None, &xml_bytes)?;
+        // Both files must read back to the bundle.
+        let back_csv = from_csv(&crate::fsutil::read(&csv_path)?);
+        let xml_text = String::from_utf8_lossy(&crate::fsutil::read(&xml_path)?).into_owned();
+        let back_xml = from_xml(&xml_text);
+        for (p, back) in [(&csv_path, back_csv), (&xml_path, back_xml)] {
+            match back {
+                Ok(b) if b == bundle => {}
+                Ok(_) => {
+                    return Err(WorkflowError::ReadBack {
+                        path: p.clone(),
+                        message: "different data".into(),
+                    });
+                }
+                Err(message) => {
+                    return Err(WorkflowError::ReadBack {
+                        path: p.clone(),
+                        message,
+                    });
+                }
+            }
         }
-    }
 
-    project::write(&l, &planned)?;
+        project::write(&l, &planned)
+    })();
+    if let Err(e) = exported {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
     let mut moved = Vec::new();
     for (from, to) in &targets {
         std::fs::rename(from, to).map_err(crate::fsutil::io_err(from))?;

@@ -191,7 +191,7 @@ pub fn load(root: &Path, config: &Config) -> Result<Pool, WorkflowError> {
     let experts = md_files(&root.join(&config.folders.expert));
     let projects = md_files(&root.join(&config.folders.project));
     let mut pool = Pool::default();
-    for (path, res) in read_all(root, &experts, |_| true) {
+    for (path, res) in read_all(&experts, |_| true) {
         match res {
             Ok(Some(n)) if n.prop("type").and_then(Value::as_str) == Some("expert") => {
                 pool.experts.push(expert_card(&path, root, &n));
@@ -200,7 +200,7 @@ pub fn load(root: &Path, config: &Config) -> Result<Pool, WorkflowError> {
             Err(e) => pool.unreadable.push((rel(root, &path), e)),
         }
     }
-    for (path, res) in read_all(root, &projects, may_book) {
+    for (path, res) in read_all(&projects, may_book) {
         match res {
             Ok(Some(n)) if n.prop("type").and_then(Value::as_str) == Some("project") => {
                 let c = project_card(&path, root, &n);
@@ -237,8 +237,7 @@ type Read = (PathBuf, Result<Option<Quick>, String>);
 
 /// Reads and parses the files on all cores; `wanted` sees the raw text first and may skip the
 /// YAML (`Ok(None)`).
-fn read_all(root: &Path, paths: &[PathBuf], wanted: fn(&str) -> bool) -> Vec<Read> {
-    let _ = root;
+fn read_all(paths: &[PathBuf], wanted: fn(&str) -> bool) -> Vec<Read> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

@@ -67,9 +67,17 @@ pub enum WorkflowError {
         /// Why.
         source: csv::Error,
     },
-    /// Writing or reading the XML export failed.
+    /// Writing the XML export failed.
     #[error("{}: {message}", path.display())]
     Xml {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// An export file does not read back to the data written.
+    #[error("{}: the export does not read back: {message}", path.display())]
+    ReadBack {
         /// The file.
         path: PathBuf,
         /// Why.

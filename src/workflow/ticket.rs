@@ -226,28 +226,23 @@ pub fn open(
             project.display()
         )));
     }
+    if from == Party::Team {
+        return Err(WorkflowError::Problem(
+            "a ticket is opened by the client or the expert (--from client|expert)".into(),
+        ));
+    }
     let client = p.link("client");
     let expert = p.link("expert");
     let author = match (author, from) {
         (Some(a), _) => a.to_string(),
-        (None, Party::Client) => client.clone().unwrap_or_else(|| "client".into()),
         (None, Party::Expert) => expert.clone().ok_or_else(|| {
             WorkflowError::Problem(format!(
                 "{}: the project has no expert to open a ticket",
                 project.display()
             ))
         })?,
-        (None, Party::Team) => {
-            return Err(WorkflowError::Problem(
-                "a ticket is opened by the client or the expert".into(),
-            ));
-        }
+        (None, _) => client.clone().unwrap_or_else(|| "client".into()),
     };
-    if from == Party::Team {
-        return Err(WorkflowError::Problem(
-            "a ticket is opened by the client or the expert".into(),
-        ));
-    }
     if text.trim().is_empty() {
         return Err(WorkflowError::Problem("the message is empty".into()));
     }
