@@ -23,7 +23,7 @@ pub struct Args {
 /// Runs `match`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
-    let path = super::find_note(&root, &config, &args.project)?;
+    let path = super::project::find_project(&root, &config, &args.project)?;
     let l = notes::load(&path, Some("project"))?;
     let card = matching::project_card(&path, &root, &l.note);
     let pool = matching::load(&root, &config)?;

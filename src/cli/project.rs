@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         | Action::Unblock { project }
         | Action::Done { project } => project,
     };
-    let path = super::find_note(&root, &config, name)?;
+    let path = find_project(&root, &config, name)?;
     let l = notes::load(&path, Some("project"))?;
     let moved = match &args.action {
         Action::Accept { .. } => project::accept(&root, &config, &l)?,
@@ -75,6 +75,25 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     };
     report(ctx, &root, &moved)?;
     Ok(Outcome::Ok)
+}
+
+/// Finds a project note: `<project folder>/<arg>.md` first (no vault walk), else as
+/// [`super::find_note`] does.
+pub fn find_project(
+    root: &std::path::Path,
+    config: &crate::config::Config,
+    arg: &str,
+) -> Result<std::path::PathBuf, CliError> {
+    let name = arg.trim_end_matches(".md");
+    if !name.contains(['/', '\\']) {
+        let cand = root
+            .join(&config.folders.project)
+            .join(format!("{name}.md"));
+        if cand.is_file() {
+            return Ok(cand);
+        }
+    }
+    super::find_note(root, config, arg)
 }
 
 /// Prints a move: the note, the steps, the effects the services will carry out, the commit.

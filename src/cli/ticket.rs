@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             message,
             author,
         } => {
-            let p = super::find_note(&root, &config, project)?;
+            let p = super::project::find_project(&root, &config, project)?;
             let t = ticket::open(
                 &root,
                 &config,
