@@ -26,6 +26,36 @@ pub struct Config {
     pub remotes: BTreeMap<String, toml::Table>,
     /// `[git]`.
     pub git: GitSection,
+    /// `[workflow]`: the project lifecycle.
+    pub workflow: WorkflowSection,
+}
+
+/// `[workflow]`: settings of the project lifecycle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowSection {
+    /// The tasks of a project's `## Credentialing` section, written when the expert accepts;
+    /// the project becomes active only when every one is checked.
+    pub credentialing: Vec<String>,
+}
+
+/// The credentialing tasks of a vault without a `[workflow] credentialing` list.
+pub const DEFAULT_CREDENTIALING: &[&str] = &[
+    "Contract signed",
+    "NDA signed",
+    "Invoicing details received",
+    "Access to systems granted",
+];
+
+impl Default for WorkflowSection {
+    fn default() -> Self {
+        WorkflowSection {
+            credentialing: DEFAULT_CREDENTIALING
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// `[vault]`.
@@ -212,6 +242,14 @@ mod tests {
                 .all(|r| r.get("enabled").and_then(|v| v.as_bool()) == Some(false))
         );
         assert_eq!(c.remotes.len(), 5);
+        assert_eq!(c.workflow.credentialing.len(), 4);
+    }
+
+    #[test]
+    fn credentialing_list() {
+        let c = Config::parse("[workflow]\ncredentialing = [\"NDA\"]\n").unwrap();
+        assert_eq!(c.workflow.credentialing, vec!["NDA".to_string()]);
+        assert_eq!(Config::default().workflow.credentialing.len(), 4);
     }
 
     #[test]

@@ -11,3 +11,4 @@ pub mod rng;
 pub mod sandbox;
 pub mod template;
 pub mod vault;
+pub mod workflow;

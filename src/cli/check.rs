@@ -1,6 +1,7 @@
 //! `ssot-vault check`: validates every note and prints one line per problem,
 //! `path:line:col: error|warning: message`. Exit 0 clean (warnings allowed), 1 when any error
-//! is found, 2 when the vault cannot be read at all. Never writes.
+//! is found, 2 when the vault cannot be read at all. Never writes. Project status changes made
+//! by hand since the last commit are judged by the lifecycle's guards (`crate::workflow::audit`).
 
 use super::{CliError, Ctx, Outcome};
 use crate::vault::check::check;
@@ -26,7 +27,16 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         ))
     })?;
     let index = Index::build(&root, &config);
-    let report = check(&index, &schema);
+    let mut report = check(&index, &schema);
+    // Hand-made status changes since the last commit must follow the project lifecycle.
+    let illegal = crate::workflow::audit::transitions(&root, &config, &index)
+        .map_err(|e| CliError::new(e.to_string()))?;
+    if !illegal.is_empty() {
+        report.problems.extend(illegal);
+        report
+            .problems
+            .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    }
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

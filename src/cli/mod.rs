@@ -11,15 +11,20 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 
+pub mod archive;
 pub mod check;
 pub mod commit;
 pub mod generate;
 pub mod init;
+pub mod intake;
 pub mod log;
+pub mod matching;
 pub mod new;
+pub mod project;
 pub mod sandbox;
 pub mod set;
 pub mod status;
+pub mod ticket;
 
 /// ssot-vault: the Obsidian vault as the single source of truth of a consultancy.
 #[derive(Debug, Parser)]
@@ -55,6 +60,17 @@ pub enum Command {
     Log(log::Args),
     /// Serve the local emulators of the services (for demos and tests).
     Sandbox(sandbox::Args),
+    /// Accept an intake: find or make the client, make the project.
+    Intake(intake::Args),
+    /// Rank the experts for a project, each score explained; --assign proposes one.
+    #[command(name = "match")]
+    Match(matching::Args),
+    /// Move a project through its lifecycle (accept, decline, activate, block, unblock, done).
+    Project(project::Args),
+    /// Helpdesk tickets: new, reply, close.
+    Ticket(ticket::Args),
+    /// Export a done project to Archive/ (CSV and XML) and move its notes there.
+    Archive(archive::Args),
     /// Generate a realistic vault of N notes, for benchmarks and demos.
     #[command(hide = true)]
     Generate(generate::Args),
@@ -143,6 +159,28 @@ impl From<config::ConfigError> for CliError {
     }
 }
 
+impl From<crate::workflow::WorkflowError> for CliError {
+    fn from(e: crate::workflow::WorkflowError) -> Self {
+        use crate::workflow::WorkflowError as W;
+        let hint = match &e {
+            W::Refused { .. } => {
+                Some("the note is unchanged; `ssot-vault check` shows what the project still needs")
+            }
+            W::Note { .. } | W::Edit { .. } => Some("the note is unchanged"),
+            _ => None,
+        };
+        let err = if e.is_problem() {
+            CliError::problem(e.to_string())
+        } else {
+            CliError::new(e.to_string())
+        };
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
 /// What every command gets: the global options.
 #[derive(Debug)]
 pub struct Ctx {
@@ -201,6 +239,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Commit(a) => commit::run(&ctx, a),
         Command::Log(a) => log::run(&ctx, a),
         Command::Sandbox(a) => sandbox::run(&ctx, a),
+        Command::Intake(a) => intake::run(&ctx, a),
+        Command::Match(a) => matching::run(&ctx, a),
+        Command::Project(a) => project::run(&ctx, a),
+        Command::Ticket(a) => ticket::run(&ctx, a),
+        Command::Archive(a) => archive::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
     };
     match result {

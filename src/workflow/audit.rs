@@ -1,0 +1,190 @@
+//! Guards for hand edits: each project note's status in the work tree is compared with its
+//! status in the last commit (HEAD, read with git2), and a change the lifecycle does not allow is
+//! reported as an error at the `status:` line, with the reason. A project note that is not in
+//! HEAD (by path, nor by `ssot_id` after a move) is judged as coming from `intake`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+
+use super::lifecycle::{self, Facts, Status};
+use crate::config::Config;
+use crate::vault::check::Problem;
+use crate::vault::index::{Entry, Index, Resolved};
+use crate::vault::note::Note;
+use crate::vault::schema::Severity;
+use crate::vault::value::Value;
+
+/// Why the committed state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Git failed.
+    #[error("{}: git {action} failed: {}", repo.display(), source.message())]
+    Git {
+        /// The vault.
+        repo: std::path::PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The error.
+        source: git2::Error,
+    },
+}
+
+/// The problems of hand-made status changes since HEAD. A vault without git or without a commit
+/// has nothing to compare with: no problems.
+pub fn transitions(
+    root: &Path,
+    config: &Config,
+    index: &Index,
+) -> Result<Vec<Problem>, AuditError> {
+    let git = |action: &'static str| {
+        move |source| AuditError::Git {
+            repo: root.to_path_buf(),
+            action,
+            source,
+        }
+    };
+    let Ok(repo) = Repository::open(root) else {
+        return Ok(Vec::new());
+    };
+    let tree = match repo.head() {
+        Ok(h) => h.peel_to_tree().map_err(git("read HEAD"))?,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut by_id: Option<HashMap<String, String>> = None;
+    let mut out = Vec::new();
+    for (i, entry) in index.entries.iter().enumerate() {
+        if entry.template || entry.note_type() != Some("project") {
+            continue;
+        }
+        let Ok(note) = &entry.note else { continue };
+        let Some(fm) = &note.frontmatter else {
+            continue;
+        };
+        let Some(now) = fm.get_str("status").and_then(Status::parse) else {
+            continue; // the schema check reports it
+        };
+        let committed = match tree.get_path(Path::new(&entry.rel)) {
+            // Unchanged since HEAD: nothing to judge, no need to read the blob.
+            Ok(e)
+                if git2::Oid::hash_object(ObjectType::Blob, note.text.as_bytes())
+                    .is_ok_and(|id| id == e.id()) =>
+            {
+                Some(now)
+            }
+            Ok(e) => blob_status(&repo, e.id()),
+            Err(_) => {
+                let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree));
+                fm.get_str("ssot_id")
+                    .and_then(|id| map.get(id))
+                    .and_then(|s| Status::parse(s))
+            }
+        };
+        let before = committed.unwrap_or(Status::Intake);
+        let line = fm.line_of("status").unwrap_or(1);
+        if before != now {
+            let mut facts = Facts::of(note, &entry.body);
+            facts.open_tickets = open_tickets(index, i);
+            let stem = entry.stem();
+            let dir = root.join(&config.folders.archive).join(stem);
+            facts.exported = dir.join(format!("{stem}.csv")).is_file()
+                && dir.join(format!("{stem}.xml")).is_file();
+            if let Err(r) = lifecycle::path(before, now, &facts) {
+                let since = if committed.is_some() {
+                    "since the last commit"
+                } else {
+                    "for a new project, which starts at intake"
+                };
+                out.push(Problem {
+                    path: entry.rel.clone(),
+                    line,
+                    col: 1,
+                    severity: Severity::Error,
+                    message: format!(
+                        "illegal status change {before}→{now} {since}: {}",
+                        r.message
+                    ),
+                });
+            }
+        }
+        let es = fm.get_str("expert_status").unwrap_or("");
+        let hint = match (now, es) {
+            (Status::Proposed, "accepted") => Some("project accept"),
+            (Status::Proposed, "declined") => Some("project decline"),
+            _ => None,
+        };
+        if let Some(cmd) = hint {
+            out.push(Problem {
+                path: entry.rel.clone(),
+                line,
+                col: 1,
+                severity: Severity::Warning,
+                message: format!(
+                    "expert_status is {es} but the project is still proposed: run `ssot-vault {cmd} \"{}\"`",
+                    entry.stem()
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The status of a committed note.
+fn blob_status(repo: &Repository, id: git2::Oid) -> Option<Status> {
+    let blob = repo.find_blob(id).ok()?;
+    let note = Note::parse(blob.content()).ok()?;
+    note.get("status")
+        .and_then(Value::as_str)
+        .and_then(Status::parse)
+}
+
+/// `ssot_id` → status of every project note in HEAD (for notes moved since).
+fn committed_projects(repo: &Repository, tree: &git2::Tree<'_>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+        if e.kind() == Some(ObjectType::Blob)
+            && e.name().is_ok_and(|n| n.to_lowercase().ends_with(".md"))
+            && let Ok(blob) = repo.find_blob(e.id())
+            && let Ok(note) = Note::parse(blob.content())
+            && note.get("type").and_then(Value::as_str) == Some("project")
+            && let (Some(id), Some(st)) = (
+                note.get("ssot_id").and_then(Value::as_str),
+                note.get("status").and_then(Value::as_str),
+            )
+        {
+            out.insert(id.to_string(), st.to_string());
+        }
+        TreeWalkResult::Ok
+    });
+    out
+}
+
+/// Names of the tickets linked to the project `project` (an index entry) that are not closed.
+pub fn open_tickets(index: &Index, project: usize) -> Vec<String> {
+    index
+        .entries
+        .iter()
+        .filter(|e| !e.template && e.note_type() == Some("ticket"))
+        .filter(|e| links_to(index, e, "project") == Some(project))
+        .filter(|e| {
+            e.note
+                .as_ref()
+                .ok()
+                .and_then(|n| n.get("status"))
+                .and_then(Value::as_str)
+                != Some("closed")
+        })
+        .map(|e| e.stem().to_string())
+        .collect()
+}
+
+/// The entry the link property `key` of `e` resolves to.
+pub fn links_to(index: &Index, e: &Entry, key: &str) -> Option<usize> {
+    let v = e.note.as_ref().ok()?.get(key)?;
+    let t = v.as_link()?;
+    match index.resolve(t.target) {
+        Resolved::Note(i) => Some(i),
+        _ => None,
+    }
+}

@@ -1,0 +1,407 @@
+//! Helpdesk tickets: `type: ticket` notes linked to a project, opened by the client or the
+//! expert, `status` open → answered → closed, with a `## Conversation` section of timestamped
+//! messages, each under its own heading:
+//!
+//! ```markdown
+//! ## Conversation
+//!
+//! ### 2026-05-01T10:15:00 · client · Piekarnia Złoty Kłos
+//!
+//! The payment page shows an error.
+//! ```
+//!
+//! The conversation is append-only: a reply is added at the end of the section. A reply from the
+//! side that opened the ticket makes it `open` again, one from the other side (or the team)
+//! `answered`; a closed ticket takes no replies.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::WorkflowError;
+use super::credentialing::newline_of;
+use super::notes::{self, Loaded, link_to};
+use crate::config::Config;
+use crate::vault::editor::{Edit, apply};
+use crate::vault::value::Value;
+
+/// The heading of the conversation section.
+pub const HEADING: &str = "Conversation";
+
+/// Who writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The project's client.
+    Client,
+    /// The project's expert.
+    Expert,
+    /// The consultancy's own team.
+    Team,
+}
+
+impl Party {
+    /// The word used in notes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Client => "client",
+            Party::Expert => "expert",
+            Party::Team => "team",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Party> {
+        match s.trim() {
+            "client" => Some(Party::Client),
+            "expert" => Some(Party::Expert),
+            "team" => Some(Party::Team),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// When: `YYYY-MM-DDTHH:MM:SS`.
+    pub at: String,
+    /// Which side.
+    pub party: Party,
+    /// Who.
+    pub author: String,
+    /// The text.
+    pub text: String,
+}
+
+impl Message {
+    /// The message as markdown (heading, blank line, text), in the note's line endings.
+    pub fn render(&self, nl: &str) -> String {
+        let text: Vec<String> = self
+            .text
+            .trim()
+            .lines()
+            .map(|l| {
+                if l.starts_with('#') {
+                    format!("\\{l}")
+                } else {
+                    l.trim_end_matches('\r').to_string()
+                }
+            })
+            .collect();
+        format!(
+            "### {} · {} · {}{nl}{nl}{}{nl}",
+            self.at,
+            self.party,
+            self.author.replace(['\r', '\n'], " "),
+            text.join(nl)
+        )
+    }
+}
+
+/// The messages of the `## Conversation` section of a note's text, in order.
+pub fn conversation(text: &str) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    let mut inside = false;
+    let mut body: Vec<&str> = Vec::new();
+    let flush = |out: &mut Vec<Message>, body: &mut Vec<&str>| {
+        if let Some(m) = out.last_mut() {
+            let t: Vec<String> = body
+                .iter()
+                .map(|l| match l.strip_prefix("\\#") {
+                    Some(rest) => format!("#{rest}"),
+                    None => l.to_string(),
+                })
+                .collect();
+            m.text = t.join("\n").trim().to_string();
+        }
+        body.clear();
+    };
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(h) = line.strip_prefix("## ") {
+            if inside {
+                break;
+            }
+            inside = h.trim().eq_ignore_ascii_case(HEADING);
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with("# ") {
+            break;
+        }
+        if let Some(h) = line.strip_prefix("### ") {
+            let parts: Vec<&str> = h.splitn(3, " · ").collect();
+            if let [at, party, author] = parts.as_slice()
+                && let Some(party) = Party::parse(party)
+            {
+                flush(&mut out, &mut body);
+                out.push(Message {
+                    at: at.trim().to_string(),
+                    party,
+                    author: author.trim().to_string(),
+                    text: String::new(),
+                });
+                continue;
+            }
+        }
+        if !out.is_empty() {
+            body.push(line);
+        }
+    }
+    flush(&mut out, &mut body);
+    out
+}
+
+/// The text with `message` added at the end of the conversation section (the section is made at
+/// the end of the note when missing).
+pub fn append_message(text: &str, message: &Message) -> String {
+    let nl = newline_of(text);
+    let block = message.render(nl);
+    let mut offset = 0;
+    let mut start = None;
+    let mut end = None;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_end_matches(['\r', '\n']);
+        if start.is_some() && (l.starts_with("# ") || l.starts_with("## ")) {
+            end = Some(offset);
+            break;
+        }
+        if start.is_none()
+            && l.strip_prefix("## ")
+                .is_some_and(|h| h.trim().eq_ignore_ascii_case(HEADING))
+        {
+            start = Some(offset);
+        }
+        offset += line.len();
+    }
+    match (start, end) {
+        (None, _) => {
+            let mut t = text.to_string();
+            super::credentialing::append_block(&mut t, &format!("## {HEADING}{nl}{nl}"), nl);
+            t.push_str(&block);
+            t
+        }
+        (Some(_), None) => {
+            let mut t = text.to_string();
+            super::credentialing::append_block(&mut t, &block, nl);
+            t
+        }
+        (Some(_), Some(end)) => {
+            let head = text[..end].trim_end_matches(['\r', '\n']);
+            format!("{head}{nl}{nl}{block}{nl}{}", &text[end..])
+        }
+    }
+}
+
+/// The ticket's status.
+fn status(l: &Loaded) -> String {
+    l.text("status").unwrap_or_default()
+}
+
+/// Opens a ticket on the project note at `project`: `from` the client or the expert, with its
+/// first message. Returns the ticket's path.
+pub fn open(
+    root: &Path,
+    config: &Config,
+    project: &Path,
+    from: Party,
+    subject: &str,
+    text: &str,
+    author: Option<&str>,
+) -> Result<PathBuf, WorkflowError> {
+    let p = notes::load(project, Some("project"))?;
+    let pstatus = p.text("status").unwrap_or_default();
+    if pstatus == "archived" {
+        return Err(WorkflowError::Problem(format!(
+            "{}: the project is archived: it takes no new tickets",
+            project.display()
+        )));
+    }
+    if from == Party::Team {
+        return Err(WorkflowError::Problem(
+            "a ticket is opened by the client or the expert (--from client|expert)".into(),
+        ));
+    }
+    let client = p.link("client");
+    let expert = p.link("expert");
+    let author = match (author, from) {
+        (Some(a), _) => a.to_string(),
+        (None, Party::Expert) => expert.clone().ok_or_else(|| {
+            WorkflowError::Problem(format!(
+                "{}: the project has no expert to open a ticket",
+                project.display()
+            ))
+        })?,
+        (None, _) => client.clone().unwrap_or_else(|| "client".into()),
+    };
+    if text.trim().is_empty() {
+        return Err(WorkflowError::Problem("the message is empty".into()));
+    }
+    let now = notes::now_minutes();
+    let mut edits = vec![
+        Edit::Set("project".into(), link_to(&p.name())),
+        Edit::Set("from".into(), Value::Str(from.as_str().into())),
+        Edit::Set("status".into(), Value::Str("open".into())),
+        Edit::Set("subject".into(), Value::Str(subject.trim().into())),
+        Edit::Set("opened".into(), Value::DateTime(now.clone())),
+    ];
+    if let Some(c) = &client {
+        edits.push(Edit::Set("client".into(), link_to(c)));
+    }
+    if let Some(e) = &expert {
+        edits.push(Edit::Set("expert".into(), link_to(e)));
+    }
+    let msg = Message {
+        at: now,
+        party: from,
+        author,
+        text: text.trim().to_string(),
+    };
+    let body = format!("## {HEADING}\n\n{}", msg.render("\n"));
+    let path = notes::create(root, config, "ticket", subject, &edits, Some(&body))?;
+    notes::commit(
+        root,
+        config,
+        &format!("Ticket {}: opened by the {from}", notes::stem(&path)),
+        &[],
+    )?;
+    Ok(path)
+}
+
+/// Adds a reply to the ticket at `path`; returns its status before and after.
+pub fn reply(
+    root: &Path,
+    config: &Config,
+    path: &Path,
+    from: Party,
+    author: Option<&str>,
+    text: &str,
+) -> Result<(String, String), WorkflowError> {
+    let l = notes::load(path, Some("ticket"))?;
+    let before = status(&l);
+    if before == "closed" {
+        return Err(WorkflowError::Problem(format!(
+            "{}: the ticket is closed: it takes no replies",
+            path.display()
+        )));
+    }
+    if text.trim().is_empty() {
+        return Err(WorkflowError::Problem("the message is empty".into()));
+    }
+    let opener = l.text("from").and_then(|s| Party::parse(&s));
+    let after = if Some(from) == opener {
+        "open"
+    } else {
+        "answered"
+    };
+    let author = match (author, from) {
+        (Some(a), _) => a.to_string(),
+        (None, Party::Client) => l.link("client").unwrap_or_else(|| "client".into()),
+        (None, Party::Expert) => l.link("expert").unwrap_or_else(|| "expert".into()),
+        (None, Party::Team) => config
+            .git
+            .author_name
+            .clone()
+            .or_else(|| std::env::var("GIT_AUTHOR_NAME").ok())
+            .unwrap_or_else(|| "team".into()),
+    };
+    let msg = Message {
+        at: notes::now_minutes(),
+        party: from,
+        author,
+        text: text.trim().to_string(),
+    };
+    let edited = apply(
+        &l.note.text,
+        &[Edit::Set("status".into(), Value::Str(after.into()))],
+    )
+    .map_err(|source| WorkflowError::Edit {
+        path: path.to_path_buf(),
+        source,
+    })?
+    .unwrap_or_else(|| l.note.text.clone());
+    let text = append_message(&edited, &msg);
+    crate::fsutil::write_if_unchanged(path, Some(&l.bytes), text.as_bytes())?;
+    notes::commit(
+        root,
+        config,
+        &format!("Ticket {}: reply from the {from}", l.name()),
+        &[],
+    )?;
+    Ok((before, after.to_string()))
+}
+
+/// Closes the ticket at `path` (`status: closed`, `closed:` now).
+pub fn close(root: &Path, config: &Config, path: &Path) -> Result<(), WorkflowError> {
+    let l = notes::load(path, Some("ticket"))?;
+    if status(&l) == "closed" {
+        return Err(WorkflowError::Problem(format!(
+            "{}: the ticket is closed already",
+            path.display()
+        )));
+    }
+    crate::vault::edit_file(
+        path,
+        &[
+            Edit::Set("status".into(), Value::Str("closed".into())),
+            Edit::Set("closed".into(), Value::DateTime(notes::now_minutes())),
+        ],
+    )
+    .map_err(|e| WorkflowError::Problem(e.to_string()))?;
+    notes::commit(root, config, &format!("Ticket {}: closed", l.name()), &[])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(at: &str, party: Party, text: &str) -> Message {
+        Message {
+            at: at.into(),
+            party,
+            author: "Ala Kot".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn append_and_read_back() {
+        let t = "---\ntype: ticket\n---\n## Conversation\n\n";
+        let a = msg(
+            "2026-05-01T10:00:00",
+            Party::Client,
+            "Hello\n# not a heading",
+        );
+        let t = append_message(t, &a);
+        let b = msg("2026-05-01T11:00:00", Party::Team, "Hi");
+        let t = append_message(&t, &b);
+        assert_eq!(
+            t,
+            "---\ntype: ticket\n---\n## Conversation\n\n### 2026-05-01T10:00:00 · client · Ala Kot\n\nHello\n\\# not a heading\n\n### 2026-05-01T11:00:00 · team · Ala Kot\n\nHi\n"
+        );
+        assert_eq!(conversation(&t), vec![a, b]);
+    }
+
+    #[test]
+    fn inserts_before_the_next_section() {
+        let t = "---\na: 1\n---\n## Conversation\n\n### 2026-05-01T10:00:00 · expert · X\n\nQ\n\n## Notes\n\nmine\n";
+        let t2 = append_message(t, &msg("2026-05-02T09:00:00", Party::Client, "A"));
+        assert!(
+            t2.ends_with(
+                "Q\n\n### 2026-05-02T09:00:00 · client · Ala Kot\n\nA\n\n## Notes\n\nmine\n"
+            ),
+            "{t2}"
+        );
+        assert_eq!(conversation(&t2).len(), 2);
+    }
+}
