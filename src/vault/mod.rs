@@ -75,3 +75,4 @@ pub fn edit_file(path: &Path, edits: &[editor::Edit]) -> Result<Edited, EditFile
         after: Some(after),
     })
 }
+pub mod create;

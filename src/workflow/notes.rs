@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::WorkflowError;
 use crate::config::Config;
 use crate::history::{CommitInfo, CommitRequest};
-use crate::vault::editor::{Edit, apply};
+use crate::vault::editor::Edit;
 use crate::vault::note::Note;
 use crate::vault::value::Value;
 
@@ -79,28 +79,14 @@ pub fn load(path: &Path, ty: Option<&str>) -> Result<Loaded, WorkflowError> {
     })
 }
 
-/// A file name from a note name: NFC, without `\ / : * ? " < > |`, control characters and
-/// leading dots; `None` when nothing is left.
-pub fn file_stem(name: &str) -> Option<String> {
-    let cleaned: String = name
-        .nfc()
-        .filter(|c| {
-            !matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|') && !c.is_control()
-        })
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_string();
-    let cleaned: String = cleaned.chars().take(200).collect();
-    (!cleaned.is_empty()).then_some(cleaned)
-}
+pub use crate::vault::create::file_stem;
 
 /// The wikilink value `"[[name]]"`.
 pub fn link_to(name: &str) -> Value {
     Value::Str(format!("[[{name}]]"))
 }
 
-/// Creates a note of type `ty` named `name` in its folder from the vault's template (else the
-/// built-in one), with a new `ssot_id`, `created`, and `edits` applied; a clash of names gets a
-/// ` 2`, ` 3`… suffix. `body` replaces the template's body when given. Returns its path.
+/// Creates a note of type `ty` named `name` (see [`crate::vault::create::create`]).
 pub fn create(
     root: &Path,
     config: &Config,
@@ -109,53 +95,10 @@ pub fn create(
     edits: &[Edit],
     body: Option<&str>,
 ) -> Result<PathBuf, WorkflowError> {
-    let stem = file_stem(name).ok_or_else(|| {
-        WorkflowError::Problem(format!(
-            "`{name}` leaves no usable file name for a {ty} note"
-        ))
-    })?;
-    let folder = config.folders.for_type(ty).unwrap_or(".");
-    let dir = root.join(folder);
-    crate::fsutil::create_dir_all(&dir)?;
-    let tpl_name = crate::template::template_name(ty);
-    let own = root.join(&config.vault.templates).join(&tpl_name);
-    let template = match std::fs::read(&own) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(_) => crate::template::file(&format!("Templates/{tpl_name}"))
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_else(|| format!("---\ntype: {ty}\n---\n")),
-    };
-    let now = jiff::ZonedDateTime::now();
-    let mut text = crate::template::fill_note(&template, name, now.datetime());
-    if let Some(body) = body
-        && let Ok(l) = crate::vault::note::layout(&text)
-    {
-        text.truncate(l.body_start);
-        text.push_str(body);
-    }
-    let mut all = vec![
-        Edit::Set("type".into(), Value::Str(ty.into())),
-        Edit::Set("ssot_id".into(), Value::Str(crate::vault::id::new_ulid())),
-        Edit::Set("created".into(), Value::Date(now.date())),
-    ];
-    all.extend(edits.iter().cloned());
-    let text = apply(&text, &all)
-        .map_err(|e| WorkflowError::Problem(format!("{}: {e}", own.display())))?
-        .unwrap_or(text);
-    let mut n = 1;
-    loop {
-        let file = if n == 1 {
-            format!("{stem}.md")
-        } else {
-            format!("{stem} {n}.md")
-        };
-        let path = dir.join(file);
-        match crate::fsutil::write_if_unchanged(&path, None, text.as_bytes()) {
-            Ok(()) => return Ok(path),
-            Err(crate::fsutil::FsError::Changed { .. }) if n < 1000 => n += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    crate::vault::create::create(root, config, ty, name, edits, body).map_err(|e| match e {
+        crate::vault::create::CreateError::Fs(f) => f.into(),
+        other => WorkflowError::Problem(other.to_string()),
+    })
 }
 
 /// Commits every change of the vault with `summary`, `Ssot-Source: vault` and one

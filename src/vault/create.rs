@@ -1,0 +1,160 @@
+//! Creating a managed note: from the type's template (the vault's `Templates/<Type>.md`, else the
+//! built-in one), with placeholders filled, a new `ssot_id` and `created`, in the type's folder,
+//! under a file name made from the note's name that never overwrites another note.
+
+use std::path::{Component, Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::Config;
+
+use super::editor::{Edit, EditError, apply};
+use super::value::Value;
+
+/// Why a note could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The name leaves no usable file name.
+    #[error("`{0}` leaves no usable file name: use letters or digits in the name")]
+    BadName(String),
+    /// The configured folder is outside the vault.
+    #[error("folder `{0}` in ssot-vault.toml leaves the vault: use a folder inside it")]
+    FolderOutside(String),
+    /// The template does not take the edits.
+    #[error("{}: {source}", path.display())]
+    Template {
+        /// The template used.
+        path: PathBuf,
+        /// Why.
+        source: EditError,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+}
+
+/// A file name from a note name: NFC, without `\ / : * ? " < > |`, control characters and
+/// leading dots, at most 200 characters; `None` when nothing is left.
+pub fn file_stem(name: &str) -> Option<String> {
+    let cleaned: String = name
+        .nfc()
+        .filter(|c| {
+            !matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|') && !c.is_control()
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_string();
+    let cleaned: String = cleaned.chars().take(200).collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// The folder of note type `ty`, refusing one that leaves the vault.
+pub fn type_folder(root: &Path, config: &Config, ty: &str) -> Result<PathBuf, CreateError> {
+    let folder = config.folders.for_type(ty).unwrap_or(".");
+    let p = Path::new(folder);
+    if p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(CreateError::FolderOutside(folder.to_string()));
+    }
+    Ok(root.join(p))
+}
+
+/// The text of a new note of type `ty` named `name`: the template filled, `type`, a new
+/// `ssot_id`, `created` and `edits` set; `body` replaces the template's body when given.
+pub fn note_text(
+    root: &Path,
+    config: &Config,
+    ty: &str,
+    name: &str,
+    edits: &[Edit],
+    body: Option<&str>,
+) -> Result<String, CreateError> {
+    let tpl_name = crate::template::template_name(ty);
+    let own = root.join(&config.vault.templates).join(&tpl_name);
+    let template = match std::fs::read(&own) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => crate::template::file(&format!("Templates/{tpl_name}"))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_else(|| format!("---\ntype: {ty}\n---\n")),
+    };
+    let now = jiff::ZonedDateTime::now();
+    let mut text = crate::template::fill_note(&template, name, now.datetime());
+    if let Some(body) = body
+        && let Ok(l) = super::note::layout(&text)
+    {
+        text.truncate(l.body_start);
+        text.push_str(body);
+    }
+    let mut all = vec![
+        Edit::Set("type".into(), Value::Str(ty.into())),
+        Edit::Set("ssot_id".into(), Value::Str(super::id::new_ulid())),
+        Edit::Set("created".into(), Value::Date(now.date())),
+    ];
+    all.extend(edits.iter().cloned());
+    Ok(apply(&text, &all)
+        .map_err(|source| CreateError::Template { path: own, source })?
+        .unwrap_or(text))
+}
+
+/// Writes `text` as a new note named `name` in `dir`; a clash gets a ` 2`, ` 3`… suffix, never
+/// an overwrite. Returns the path.
+pub fn write_new(dir: &Path, name: &str, text: &str) -> Result<PathBuf, CreateError> {
+    let stem = file_stem(name).ok_or_else(|| CreateError::BadName(name.to_string()))?;
+    crate::fsutil::create_dir_all(dir)?;
+    let mut n = 1;
+    loop {
+        let file = if n == 1 {
+            format!("{stem}.md")
+        } else {
+            format!("{stem} {n}.md")
+        };
+        let path = dir.join(file);
+        match crate::fsutil::write_if_unchanged(&path, None, text.as_bytes()) {
+            Ok(()) => return Ok(path),
+            Err(crate::fsutil::FsError::Changed { .. }) if n < 1000 => n += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Creates a note of type `ty` named `name` in its folder (see [`note_text`], [`write_new`]).
+pub fn create(
+    root: &Path,
+    config: &Config,
+    ty: &str,
+    name: &str,
+    edits: &[Edit],
+    body: Option<&str>,
+) -> Result<PathBuf, CreateError> {
+    file_stem(name).ok_or_else(|| CreateError::BadName(name.to_string()))?;
+    let dir = type_folder(root, config, ty)?;
+    let text = note_text(root, config, ty, name, edits, body)?;
+    write_new(&dir, name, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(file_stem("Zażółć: a/b?").as_deref(), Some("Zażółć ab"));
+        assert_eq!(file_stem("../..").as_deref(), None);
+        assert_eq!(file_stem(".hidden").as_deref(), Some("hidden"));
+        assert_eq!(file_stem("Zo\u{301}").as_deref(), Some("Z\u{f3}"));
+    }
+
+    #[test]
+    fn never_overwrites_and_never_leaves_the_vault() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::default();
+        let a = create(d.path(), &c, "client", "Acme", &[], None).unwrap();
+        let b = create(d.path(), &c, "client", "Acme", &[], None).unwrap();
+        assert_eq!(a.file_name().unwrap(), "Acme.md");
+        assert_eq!(b.file_name().unwrap(), "Acme 2.md");
+        let mut c2 = Config::default();
+        c2.folders.client = "../out".into();
+        assert!(matches!(
+            create(d.path(), &c2, "client", "X", &[], None),
+            Err(CreateError::FolderOutside(_))
+        ));
+    }
+}
