@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod fsutil;
 pub mod history;
 pub mod sandbox;

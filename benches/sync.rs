@@ -1,0 +1,3 @@
+//! Sync benchmarks (filled in with the engine).
+
+fn main() {}
