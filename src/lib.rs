@@ -7,5 +7,6 @@ pub mod connectors;
 pub mod fsutil;
 pub mod history;
 pub mod sandbox;
+pub mod sync;
 pub mod template;
 pub mod vault;

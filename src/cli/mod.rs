@@ -16,9 +16,11 @@ pub mod commit;
 pub mod init;
 pub mod log;
 pub mod new;
+pub mod resolve;
 pub mod sandbox;
 pub mod set;
 pub mod status;
+pub mod sync;
 
 /// ssot-vault: the Obsidian vault as the single source of truth of a consultancy.
 #[derive(Debug, Parser)]
@@ -54,6 +56,10 @@ pub enum Command {
     Log(log::Args),
     /// Serve the local emulators of the services (for demos and tests).
     Sandbox(sandbox::Args),
+    /// Keep the vault and the enabled services in step, both ways.
+    Sync(sync::Args),
+    /// Settle a sync conflict recorded in a note.
+    Resolve(resolve::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -197,6 +203,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Commit(a) => commit::run(&ctx, a),
         Command::Log(a) => log::run(&ctx, a),
         Command::Sandbox(a) => sandbox::run(&ctx, a),
+        Command::Sync(a) => sync::run(&ctx, a),
+        Command::Resolve(a) => resolve::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,
