@@ -98,13 +98,14 @@ pub fn field_edits(
     fields: &BTreeMap<String, Option<String>>,
 ) -> Vec<Edit> {
     let nt = schema.get(&binding.note_type);
-    fields
+    binding
+        .fields
         .iter()
-        .filter_map(|(k, v)| {
-            let spec = binding.field(k)?;
-            let ty = nt.and_then(|n| n.field(k)).map(|f| &f.ty);
+        .filter_map(|spec| {
+            let v = fields.get(&spec.key)?;
+            let ty = nt.and_then(|n| n.field(&spec.key)).map(|f| &f.ty);
             Some(Edit::Set(
-                k.clone(),
+                spec.key.clone(),
                 canonical::to_vault(&spec.conv, v.as_deref(), ty),
             ))
         })

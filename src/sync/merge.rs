@@ -137,10 +137,11 @@ mod tests {
                 FieldMerge::Pull(x) => (x.clone(), r.clone()),
             };
             let again = merge_field(Some(base.as_deref()), v2.as_deref(), r2.as_deref(), B, p);
-            match m {
-                FieldMerge::Conflict { .. } => prop_assert!(matches!(again, FieldMerge::Conflict { .. })),
-                _ => prop_assert!(matches!(again, FieldMerge::Agree(_))),
-            }
+            let settled = match m {
+                FieldMerge::Conflict { .. } => matches!(again, FieldMerge::Conflict { .. }),
+                _ => matches!(again, FieldMerge::Agree(_)),
+            };
+            prop_assert!(settled);
         }
     }
 }

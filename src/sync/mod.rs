@@ -408,6 +408,7 @@ pub async fn run<C: Connector>(
             remote: &remote_records,
             full: pulled.full,
             gone: &gone,
+            open_conflicts: &st.conflicts,
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,
@@ -442,6 +443,7 @@ pub async fn run<C: Connector>(
         &mut st,
         &plan,
         &notes,
+        &index,
         &run_id,
         &jr,
         &mut report,
@@ -512,6 +514,7 @@ async fn apply_plan<C: Connector>(
     st: &mut SyncState,
     plan: &Plan,
     notes: &[VaultNote],
+    index: &Index,
     run_id: &str,
     jr: &journal::Journal,
     report: &mut SyncReport,
@@ -538,6 +541,20 @@ async fn apply_plan<C: Connector>(
                     continue;
                 }
                 let path = note_path(&rp.rel);
+                // The plan was made from the note as the run read it: edited since, it is left
+                // alone this run and merges next run.
+                let original = index
+                    .entries
+                    .binary_search_by(|e| e.rel.as_str().cmp(rp.rel.as_str()))
+                    .ok()
+                    .and_then(|i| index.entries[i].note.as_ref().ok())
+                    .map(|n| n.text.as_bytes());
+                if original.is_some_and(|o| crate::fsutil::read(&path).ok().as_deref() != Some(o)) {
+                    tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
+                    report.skipped_changed.push(rp.rel.clone());
+                    skipped.insert(rp.ssot_id.clone());
+                    continue;
+                }
                 let mut edits = Vec::new();
                 if rp.action == Action::MarkArchived {
                     edits.push(Edit::Set(

@@ -64,6 +64,9 @@ pub struct PlanInput<'a> {
     pub full: bool,
     /// Remote ids known to be archived or deleted remotely.
     pub gone: &'a BTreeSet<String>,
+    /// The remote's values of open conflicts (`ssot_id` → key → canonical, empty = none): the
+    /// remote's value of a conflicting field when its record is not pulled again.
+    pub open_conflicts: &'a BTreeMap<String, BTreeMap<String, String>>,
     /// Policy.
     pub policy: Policy,
 }
@@ -315,9 +318,24 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             continue;
         }
         // The remote's fields now: pulled, else unchanged since the base.
-        let remote_fields: Option<&BTreeMap<String, String>> = match (pulled, base) {
-            (Some(p), _) => Some(&p.fields),
-            (None, Some(b)) if !b.remote_id.is_empty() => Some(&b.fields),
+        let remote_fields: Option<BTreeMap<String, String>> = match (pulled, base) {
+            (Some(p), _) => Some(p.fields.clone()),
+            (None, Some(b)) if !b.remote_id.is_empty() => {
+                let mut f = b.fields.clone();
+                for (k, v) in input
+                    .open_conflicts
+                    .get(&note.ssot_id)
+                    .into_iter()
+                    .flatten()
+                {
+                    if v.is_empty() {
+                        f.remove(k);
+                    } else {
+                        f.insert(k.clone(), v.clone());
+                    }
+                }
+                Some(f)
+            }
             _ => None,
         };
         let Some(remote_fields) = remote_fields.filter(|_| rid.is_some()) else {
@@ -398,6 +416,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             || !rp.settled.is_empty()
             || open_unrecorded
             || !rp.remote_has_ssot_id
+            || !rp.conflicts.is_empty()
             || base.is_none_or(|b| b.fields != new_base || b.remote_id.is_empty());
         if changed {
             out.push(rp);

@@ -8,3 +8,4 @@ mod editor_props;
 mod fixtures;
 mod history;
 mod sandbox_hubspot;
+mod sync_hubspot;

@@ -74,6 +74,8 @@ pub struct Hubspot {
     bindings: Vec<Binding>,
     state: HubspotState,
     last_search: Option<Instant>,
+    /// Archived record ids per object type, listed once per run.
+    archived_ids: BTreeMap<String, BTreeSet<String>>,
 }
 
 fn now_ms() -> i64 {
@@ -124,6 +126,7 @@ impl Hubspot {
             bindings,
             state: HubspotState::default(),
             last_search: None,
+            archived_ids: BTreeMap::new(),
         })
     }
 
@@ -753,24 +756,25 @@ impl Connector for Hubspot {
         let Some(object) = self.map(note_type).map(|m| m.object) else {
             return Ok(Vec::new());
         };
-        let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.client.list_archived(object, after.as_deref()).await?;
-            for obj in &page.results {
-                if let Some(id) = obj.get("id").and_then(Value::as_str)
-                    && wanted.contains(id)
-                {
-                    out.push(id.to_string());
+        if !self.archived_ids.contains_key(object) {
+            let mut all = BTreeSet::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = self.client.list_archived(object, after.as_deref()).await?;
+                for obj in &page.results {
+                    if let Some(id) = obj.get("id").and_then(Value::as_str) {
+                        all.insert(id.to_string());
+                    }
+                }
+                match page.after {
+                    Some(a) => after = Some(a),
+                    None => break,
                 }
             }
-            match page.after {
-                Some(a) => after = Some(a),
-                None => break,
-            }
+            self.archived_ids.insert(object.to_string(), all);
         }
-        Ok(out)
+        let all = &self.archived_ids[object];
+        Ok(ids.iter().filter(|i| all.contains(*i)).cloned().collect())
     }
 
     async fn upsert(
