@@ -13,6 +13,8 @@ use crate::config::{self, Config};
 
 pub mod check;
 pub mod commit;
+pub mod demo;
+pub mod doctor;
 pub mod init;
 pub mod log;
 pub mod new;
@@ -60,6 +62,10 @@ pub enum Command {
     Sync(sync::Args),
     /// Settle a sync conflict recorded in a note.
     Resolve(resolve::Args),
+    /// Show the whole product offline: a sample vault synced with the in-process sandbox.
+    Demo(demo::Args),
+    /// Check configuration, credentials, each enabled service and git.
+    Doctor(doctor::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -205,6 +211,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Sandbox(a) => sandbox::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
+        Command::Demo(a) => demo::run(&ctx, a),
+        Command::Doctor(a) => doctor::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,

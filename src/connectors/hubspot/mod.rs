@@ -191,9 +191,7 @@ impl Hubspot {
         let map = self.map(&note_type).filter(|m| m.object == object)?;
         let mut fields = BTreeMap::new();
         for pm in &map.props {
-            if pm.spec.direction == crate::connectors::Direction::Push {
-                continue;
-            }
+            // Push-only fields are read too: the merge then sees them equal and sends nothing.
             if let Some(v) = mapping::read_field(pm, props) {
                 fields.insert(pm.spec.key.clone(), v);
             }
