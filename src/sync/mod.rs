@@ -242,6 +242,7 @@ fn vault_note(
             .collect(),
         archived_mark: note.get(archived_key).is_some_and(|v| !v.is_empty()),
         links,
+        text_hash: plan::text_hash(note.text.as_bytes()),
     }
 }
 
@@ -307,6 +308,8 @@ pub async fn run<C: Connector>(
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let (notes, unreadable) = collect_notes(&index, &bindings, &schema, &remote);
     report.unreadable = unreadable;
+    // The index is large (every note parsed): only what the plan needs is kept.
+    drop(index);
     // 3. The remote's changes.
     let pulled = connector.pull(st.cursor.as_ref()).await?;
     tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
@@ -433,7 +436,7 @@ pub async fn run<C: Connector>(
     // 5. Apply.
     let jr = journal::Journal::open(root, &remote, &run_id)?;
     jr.log("start", json!({"records": report.plan.records.len()}))?;
-    let plan = report.plan.clone();
+    let plan = std::mem::take(&mut report.plan);
     apply_plan(
         root,
         config,
@@ -443,12 +446,16 @@ pub async fn run<C: Connector>(
         &mut st,
         &plan,
         &notes,
-        &index,
         &run_id,
         &jr,
         &mut report,
     )
     .await?;
+    // The vault's and the remote's copies are no longer needed: free them before the commit.
+    drop(notes);
+    drop(remote_records);
+    drop(history_base);
+    report.plan = plan;
     st.cursor = Some(pulled.cursor);
     if archived_checked || pulled.full {
         st.archived_checked_ms = Some(now_ms());
@@ -457,6 +464,7 @@ pub async fn run<C: Connector>(
     st.last_run = Some(run_id.clone());
     st.version = 1;
     st.save(root, &remote)?;
+    drop(st);
     jr.log("saved", json!({}))?;
     // 6. One commit for the run's vault changes.
     let summary = summary(&report);
@@ -514,7 +522,6 @@ async fn apply_plan<C: Connector>(
     st: &mut SyncState,
     plan: &Plan,
     notes: &[VaultNote],
-    index: &Index,
     run_id: &str,
     jr: &journal::Journal,
     report: &mut SyncReport,
@@ -524,6 +531,8 @@ async fn apply_plan<C: Connector>(
     let note_path = |rel: &str| root.join(rel);
     let today = today();
     let progress = progress_bar(plan.records.len());
+    let by_sid: BTreeMap<&str, &VaultNote> =
+        notes.iter().map(|n| (n.ssot_id.as_str(), n)).collect();
     // Where each record's note now lives (new notes get theirs when written).
     let mut rels: BTreeMap<String, String> = BTreeMap::new();
     // Records whose note edit failed: nothing else happens to them this run.
@@ -543,13 +552,10 @@ async fn apply_plan<C: Connector>(
                 let path = note_path(&rp.rel);
                 // The plan was made from the note as the run read it: edited since, it is left
                 // alone this run and merges next run.
-                let original = index
-                    .entries
-                    .binary_search_by(|e| e.rel.as_str().cmp(rp.rel.as_str()))
-                    .ok()
-                    .and_then(|i| index.entries[i].note.as_ref().ok())
-                    .map(|n| n.text.as_bytes());
-                if original.is_some_and(|o| crate::fsutil::read(&path).ok().as_deref() != Some(o)) {
+                let original = by_sid.get(rp.ssot_id.as_str()).map(|n| n.text_hash);
+                if original.is_some_and(|o| {
+                    crate::fsutil::read(&path).ok().map(|b| plan::text_hash(&b)) != Some(o)
+                }) {
                     tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
                     report.skipped_changed.push(rp.rel.clone());
                     skipped.insert(rp.ssot_id.clone());

@@ -36,6 +36,18 @@ pub struct VaultNote {
     pub archived_mark: bool,
     /// Link fields: (key, target note type, target `ssot_id`s).
     pub links: Vec<(String, String, Vec<String>)>,
+    /// A hash of the note's bytes as read: an edit made during the run is detected by it.
+    pub text_hash: u64,
+}
+
+/// The hash of a note's bytes (FNV-1a, 64 bits).
+pub fn text_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// The policy of a plan.

@@ -765,3 +765,56 @@ async fn kill_9_mid_sync_then_resume_makes_no_duplicate_and_loses_no_edit() {
     );
     assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_credentials_the_service_and_git() {
+    let e = Env::new("").await;
+    let o = e.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("ok   hubspot: HubSpot at"), "{}", out(&o));
+    assert!(
+        !out(&o).contains(DEFAULT_HUBSPOT_TOKEN),
+        "the token is never printed"
+    );
+    let v = e.v.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("--vault")
+            .arg(&v)
+            .arg("doctor")
+            .env("HUBSPOT_TOKEN", "wrong")
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("FAIL hubspot: healthcheck"), "{}", out(&o));
+    assert!(!out(&o).contains("wrong"), "{}", out(&o));
+}
+
+#[test]
+fn demo_syncs_both_ways_and_records_a_conflict() {
+    let t = tempfile::tempdir().expect("tmp");
+    let dir = t.path().join("demo");
+    let o = bin()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&dir)
+        .env_remove("GIT_AUTHOR_NAME")
+        .output()
+        .expect("demo");
+    assert!(o.status.success(), "{}", out(&o));
+    let note = std::fs::read_to_string(dir.join(PROJECT)).expect("project");
+    assert!(
+        note.contains("sync_conflicts:\n  - \"summary | vault: "),
+        "{note}"
+    );
+    let client = std::fs::read_to_string(dir.join(CLIENT)).expect("client");
+    assert!(client.contains("city: Kraków"), "{client}");
+    let log = git(&dir, &["log", "--format=%an %s"]);
+    assert!(
+        log.contains("ssot-vault (hubspot) Sync with hubspot"),
+        "{log}"
+    );
+}
