@@ -163,6 +163,41 @@ pub enum FieldDecl {
     },
 }
 
+/// What the sync engine does when a field changed on both sides to different values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The vault value stays; the conflict is recorded in the note (`sync_conflicts`) until
+    /// `ssot-vault resolve` settles it.
+    #[default]
+    Manual,
+    /// The vault value is pushed.
+    VaultWins,
+    /// The remote value is written into the note.
+    RemoteWins,
+}
+
+/// The settings every remote shares, read by the sync engine (each connector reads its own
+/// section with these keys plus its own; see `connectors::<service>::config`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteCommon {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `conflict_policy`.
+    pub conflict_policy: ConflictPolicy,
+    /// `archive_deleted_notes`: a deleted note archives its record.
+    pub archive_deleted_notes: bool,
+    /// `max_archive_share`: a plan archiving more than this share of the records is refused
+    /// without `--force`.
+    pub max_archive_share: f64,
+    /// `check_archived_minutes`: how often records archived remotely are looked for (0: every run).
+    pub check_archived_minutes: u64,
+    /// Author of the sync commits (`ssot-vault (hubspot)`).
+    pub author_name: String,
+    /// Author e-mail of the sync commits.
+    pub author_email: String,
+}
+
 /// A configuration that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

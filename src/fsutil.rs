@@ -87,6 +87,25 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
     Ok(())
 }
 
+/// Writes `new` to `path` atomically (temporary file, flush, rename), whatever the file holds now.
+/// For the tool's own state files, never for notes.
+pub fn write_atomic(path: &Path, new: &[u8]) -> Result<(), FsError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ssot-tmp-")
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    tmp.write_all(new).map_err(io_err(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Flushes a folder's entries (the rename) to disk; best effort.
 fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {

@@ -3,12 +3,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod fsutil;
 // `gen` is a reserved word since edition 2024, hence the raw identifier.
 pub mod r#gen;
 pub mod history;
 pub mod rng;
 pub mod sandbox;
+pub mod sync;
 pub mod template;
 pub mod vault;
 pub mod workflow;

@@ -14,6 +14,8 @@ use crate::config::{self, Config};
 pub mod archive;
 pub mod check;
 pub mod commit;
+pub mod demo;
+pub mod doctor;
 pub mod generate;
 pub mod init;
 pub mod intake;
@@ -21,9 +23,11 @@ pub mod log;
 pub mod matching;
 pub mod new;
 pub mod project;
+pub mod resolve;
 pub mod sandbox;
 pub mod set;
 pub mod status;
+pub mod sync;
 pub mod ticket;
 
 /// ssot-vault: the Obsidian vault as the single source of truth of a consultancy.
@@ -74,6 +78,14 @@ pub enum Command {
     /// Generate a realistic vault of N notes, for benchmarks and demos.
     #[command(hide = true)]
     Generate(generate::Args),
+    /// Keep the vault and the enabled services in step, both ways.
+    Sync(sync::Args),
+    /// Settle a sync conflict recorded in a note.
+    Resolve(resolve::Args),
+    /// Show the whole product offline: a sample vault synced with the in-process sandbox.
+    Demo(demo::Args),
+    /// Check configuration, credentials, each enabled service and git.
+    Doctor(doctor::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -245,6 +257,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Ticket(a) => ticket::run(&ctx, a),
         Command::Archive(a) => archive::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
+        Command::Sync(a) => sync::run(&ctx, a),
+        Command::Resolve(a) => resolve::run(&ctx, a),
+        Command::Demo(a) => demo::run(&ctx, a),
+        Command::Doctor(a) => doctor::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,

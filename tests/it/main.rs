@@ -8,4 +8,5 @@ mod editor_props;
 mod fixtures;
 mod history;
 mod sandbox_hubspot;
+mod sync_hubspot;
 mod workflow;

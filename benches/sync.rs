@@ -1,0 +1,253 @@
+//! Sync benchmarks: the real `ssot-vault` binary syncing generated vaults with the in-process
+//! HubSpot sandbox.
+//!
+//! - `initial_1000_clients`: requests of a first sync of 1,000 clients (≤ 15) and of an
+//!   unchanged resync (≤ 1 per object type), from the sandbox's counters;
+//! - `real_limit_2000_with_5xx`: 2,000 clients at HubSpot's real limit (100 requests / 10 s) with
+//!   10 % injected 5xx: every record correct, none duplicated;
+//! - `notes_10000`: time and peak memory (VmHWM of the process) of a first sync of 10,000 notes
+//!   against the sandbox without limits.
+//!
+//! `cargo bench --bench sync`; figures are printed to stderr and asserted.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig, Sandbox, SandboxConfig};
+
+fn main() {
+    divan::main();
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ssot-vault"));
+    c.env("GIT_AUTHOR_NAME", "Bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+        .env("GIT_COMMITTER_NAME", "Bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+        .env("NO_COLOR", "1");
+    c
+}
+
+struct Env {
+    rt: tokio::runtime::Runtime,
+    sb: Option<Sandbox>,
+    _tmp: tempfile::TempDir,
+    v: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(sb) = self.sb.take() {
+            self.rt.block_on(sb.shutdown());
+        }
+    }
+}
+
+/// A vault of `n` generated clients (no template samples), HubSpot enabled at a new sandbox.
+fn env(n: usize, cfg: SandboxConfig) -> Env {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sb = rt
+        .block_on(Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg))
+        .expect("sandbox");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let v = tmp.path().join("vault");
+    assert!(
+        bin()
+            .arg("init")
+            .arg(&v)
+            .output()
+            .expect("init")
+            .status
+            .success()
+    );
+    for d in ["Clients", "Experts", "Projects"] {
+        for e in std::fs::read_dir(v.join(d)).expect("dir").flatten() {
+            std::fs::remove_file(e.path()).expect("rm sample");
+        }
+    }
+    for i in 0..n {
+        std::fs::write(
+            v.join(format!("Clients/Client {i:05}.md")),
+            format!(
+                "---\ntype: client\nssot_id: {}\ncreated: 2026-11-20\nname: Client {i:05}\nemail: client{i}@example.com\nphone: \"+48 600 {:03} {:03}\"\ncity: Town {}\ncountry: Poland\nstatus: active\n---\n## Notes\n\nGenerated for the benchmark.\n",
+                ssot_vault::vault::id::ulid_from(1_700_000_000_000 + i as u64, [7; 10]),
+                i % 1000,
+                i / 1000,
+                i % 50
+            ),
+        )
+        .expect("write");
+    }
+    let p = v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&p).expect("config");
+    let text = text.replacen(
+        "enabled = false\nbase_url = \"https://api.hubapi.com\"",
+        &format!("enabled = true\nbase_url = \"{}\"\nretry_base_ms = 200\nretry_max_ms = 10000\nmax_retries = 20", sb.base_url()),
+        1,
+    );
+    std::fs::write(&p, text).expect("write config");
+    assert!(
+        bin()
+            .arg("--vault")
+            .arg(&v)
+            .arg("commit")
+            .output()
+            .expect("commit")
+            .status
+            .success()
+    );
+    Env {
+        rt,
+        sb: Some(sb),
+        _tmp: tmp,
+        v,
+    }
+}
+
+impl Env {
+    fn sb(&self) -> &Sandbox {
+        self.sb.as_ref().expect("sandbox")
+    }
+
+    /// Runs `sync`; returns (wall time, peak RSS in bytes).
+    fn sync(&self) -> (Duration, u64) {
+        let start = Instant::now();
+        let mut child = bin()
+            .arg("--vault")
+            .arg(&self.v)
+            .arg("sync")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let status_path = format!("/proc/{}/status", child.id());
+        let mut peak = 0u64;
+        let status = loop {
+            if let Ok(s) = std::fs::read_to_string(&status_path) {
+                peak = peak.max(vm_hwm(&s));
+            }
+            if let Some(st) = child.try_wait().expect("wait") {
+                break st;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(status.success(), "sync failed");
+        (start.elapsed(), peak)
+    }
+
+    fn requests(&self) -> u64 {
+        self.sb().request_counts().total
+    }
+
+    fn assert_all_synced(&self, n: usize) {
+        let live: Vec<serde_json::Value> = self
+            .sb()
+            .hubspot_records("contacts")
+            .into_iter()
+            .filter(|r| r["archived"] != serde_json::json!(true))
+            .collect();
+        let mut sids: Vec<&str> = live
+            .iter()
+            .filter_map(|r| r["properties"]["ssot_id"].as_str())
+            .collect();
+        sids.sort_unstable();
+        sids.dedup();
+        assert_eq!(live.len(), n, "every client once");
+        assert_eq!(sids.len(), n, "no duplicate");
+        for r in live.iter().step_by(97) {
+            let name = r["properties"]["firstname"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+                + " "
+                + r["properties"]["lastname"].as_str().unwrap_or("");
+            let note =
+                std::fs::read_to_string(self.v.join(format!("Clients/{name}.md"))).expect("note");
+            assert!(
+                note.contains(&format!(
+                    "hubspot_id: \"{}\"",
+                    r["id"].as_str().unwrap_or("")
+                )),
+                "{name}"
+            );
+        }
+    }
+}
+
+fn vm_hwm(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn unlimited() -> SandboxConfig {
+    SandboxConfig {
+        hubspot_rate_limit: None,
+        search_rate_limit_per_sec: None,
+        ..SandboxConfig::default()
+    }
+}
+
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn initial_1000_clients(b: divan::Bencher) {
+    b.with_inputs(|| env(1000, unlimited())).bench_local_values(|e| {
+        e.sync();
+        let first = e.requests();
+        e.assert_all_synced(1000);
+        e.sync();
+        let second = e.requests() - first;
+        eprintln!("initial sync of 1,000 clients: {first} HubSpot requests; unchanged resync: {second} (contacts + deals)");
+        assert!(first <= 15, "{:?}", e.sb().request_counts());
+        assert!(second <= 2, "{:?}", e.sb().request_counts());
+        e
+    });
+}
+
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn real_limit_2000_with_5xx(b: divan::Bencher) {
+    b.with_inputs(|| {
+        let e = env(2000, SandboxConfig::default());
+        e.sb().set_faults(FaultConfig {
+            error_rate: 0.10,
+            seed: Some(42),
+            ..FaultConfig::default()
+        });
+        e
+    })
+    .bench_local_values(|e| {
+        let (t, _) = e.sync();
+        e.assert_all_synced(2000);
+        eprintln!(
+            "2,000 clients at 100 requests / 10 s with 10 % 5xx: {:.1} s, {} requests, all correct, none duplicated",
+            t.as_secs_f64(),
+            e.requests()
+        );
+        e
+    });
+}
+
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn notes_10000(b: divan::Bencher) {
+    b.with_inputs(|| env(10_000, unlimited())).bench_local_values(|e| {
+        let (t, peak) = e.sync();
+        e.assert_all_synced(10_000);
+        let (t2, peak2) = e.sync();
+        eprintln!(
+            "10,000 notes: first sync {:.1} s, peak memory {:.1} MB; unchanged resync {:.2} s, {:.1} MB",
+            t.as_secs_f64(),
+            peak as f64 / 1e6,
+            t2.as_secs_f64(),
+            peak2 as f64 / 1e6
+        );
+        assert!(peak < 100_000_000, "peak memory {peak} bytes");
+        e
+    });
+}

@@ -1,0 +1,145 @@
+//! `ssot-vault doctor`: checks what a sync needs, one line per check: the configuration is
+//! valid, each enabled service has its credentials and answers its healthcheck, the sync state is
+//! readable, and git is in a state to commit. Exit 1 when a check fails.
+
+use crate::connectors::Connector;
+use crate::connectors::hubspot::{self, HubspotConfig};
+use crate::sync::state::SyncState;
+use crate::vault::schema::Schema;
+
+use super::{CliError, Ctx, Outcome};
+
+/// Arguments of `doctor`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+fn line(ok: bool, what: &str) {
+    println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+}
+
+/// Runs `doctor`.
+pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
+    super::sync::init_tracing();
+    let mut failed = false;
+    let (root, config) = match ctx.open() {
+        Ok(v) => v,
+        Err(e) => {
+            line(false, &format!("configuration: {e}"));
+            return Ok(Outcome::Problems);
+        }
+    };
+    line(
+        true,
+        &format!(
+            "configuration: {}",
+            root.join(crate::config::FILE_NAME).display()
+        ),
+    );
+    let schema = match Schema::from_config(&config) {
+        Ok(s) => {
+            line(true, "schema");
+            s
+        }
+        Err(e) => {
+            line(false, &format!("schema: {}", e.join("; ")));
+            return Ok(Outcome::Problems);
+        }
+    };
+    for (name, _) in config.remotes.iter() {
+        if name != hubspot::NAME {
+            let enabled = config.remotes[name]
+                .get("enabled")
+                .and_then(|v| v.as_bool())
+                == Some(true);
+            if enabled {
+                line(
+                    false,
+                    &format!("{name}: enabled, but no connector exists for it yet"),
+                );
+                failed = true;
+            }
+            continue;
+        }
+        let cfg = match HubspotConfig::from_config(&config) {
+            Ok(c) => c,
+            Err(e) => {
+                line(false, &e.to_string());
+                failed = true;
+                continue;
+            }
+        };
+        if !cfg.enabled {
+            println!("-    {name}: disabled");
+            continue;
+        }
+        line(true, &format!("{name}: configuration ({})", cfg.base_url));
+        if crate::connectors::Secret::from_env(&cfg.token_env).is_none() {
+            line(
+                false,
+                &format!(
+                    "{name}: credentials: set the environment variable {}",
+                    cfg.token_env
+                ),
+            );
+            failed = true;
+            continue;
+        }
+        line(
+            true,
+            &format!("{name}: credentials in {} (***)", cfg.token_env),
+        );
+        let mut cfg = cfg;
+        cfg.max_retries = cfg.max_retries.min(2);
+        let health = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::new(e.to_string()))
+            .and_then(|rt| {
+                rt.block_on(async {
+                    let mut c = hubspot::Hubspot::from_env(cfg, &schema)
+                        .map_err(|e| CliError::new(e.to_string()))?;
+                    c.healthcheck()
+                        .await
+                        .map_err(|e| CliError::new(e.to_string()))
+                })
+            });
+        match health {
+            Ok(h) => line(true, &format!("{name}: {h}")),
+            Err(e) => {
+                line(false, &format!("{name}: healthcheck: {e}"));
+                failed = true;
+            }
+        }
+        match SyncState::load(&root, name) {
+            Ok(s) => line(
+                true,
+                &format!("{name}: sync state ({} synced notes)", s.base.len()),
+            ),
+            Err(e) => {
+                line(false, &format!("{name}: {e}"));
+                failed = true;
+            }
+        }
+        if let Some(run) = crate::sync::journal::interrupted(&root, name) {
+            println!("note {name}: run {run} was interrupted; the next sync repairs it");
+        }
+    }
+    match crate::history::status(&root) {
+        Ok(changes) => line(
+            true,
+            &format!(
+                "git: repository at the vault root, {} uncommitted note changes",
+                changes.len()
+            ),
+        ),
+        Err(e) => {
+            line(false, &format!("git: {e}"));
+            failed = true;
+        }
+    }
+    Ok(if failed {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}

@@ -1,0 +1,269 @@
+//! `ssot-vault sync [--remote NAME] [--dry-run] [--force] [--check-archived] [--json]`: keeps the
+//! vault and each enabled service in step, both ways (see `crate::sync`).
+//!
+//! Exit codes: 0 in step; 1 problems left (unresolved conflicts, records the service refused, a
+//! plan refused by the archive share rail); 2 error (configuration, credentials, the service
+//! failing after its retries, I/O).
+
+use std::path::Path;
+
+use crate::config::{Config, RemoteCommon};
+use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
+use crate::vault::schema::Schema;
+
+use super::{CliError, Ctx, Outcome};
+
+/// Arguments of `sync`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Sync only this remote (default: every enabled one).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Print the plan (vault edits and remote calls) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply a plan that archives more records than `max_archive_share` allows.
+    #[arg(long)]
+    pub force: bool,
+    /// Look for records archived remotely now, whatever `check_archived_minutes` says.
+    #[arg(long)]
+    pub check_archived: bool,
+}
+
+/// Remotes with a connector.
+pub const SUPPORTED: &[&str] = &[hubspot::NAME];
+
+/// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .try_init();
+}
+
+/// The remotes to sync: the one asked for, or every enabled supported one.
+pub fn remotes(config: &Config, only: Option<&str>) -> Result<Vec<String>, CliError> {
+    if let Some(r) = only {
+        if !SUPPORTED.contains(&r) {
+            return Err(
+                CliError::new(format!("no connector for the remote `{r}` yet"))
+                    .hint(format!("supported: {}", SUPPORTED.join(", "))),
+            );
+        }
+        return Ok(vec![r.to_string()]);
+    }
+    let enabled: Vec<String> = SUPPORTED
+        .iter()
+        .filter(|n| {
+            config
+                .remotes
+                .get(**n)
+                .and_then(|t| t.get("enabled"))
+                .and_then(|v| v.as_bool())
+                == Some(true)
+        })
+        .map(|s| s.to_string())
+        .collect();
+    if enabled.is_empty() {
+        return Err(CliError::new("no remote is enabled").hint(
+            "set `enabled = true` under [remotes.hubspot] in ssot-vault.toml, or try `ssot-vault demo`",
+        ));
+    }
+    Ok(enabled)
+}
+
+/// A HubSpot connector from the vault's configuration (token from the environment).
+pub fn hubspot_connector(
+    config: &Config,
+    schema: &Schema,
+) -> Result<(Hubspot, RemoteCommon), CliError> {
+    let cfg = HubspotConfig::from_config(config).map_err(|e| {
+        CliError::new(e.to_string())
+            .hint("see the commented [remotes.hubspot] section of the template")
+    })?;
+    let common = cfg.common();
+    let conn = Hubspot::from_env(cfg, schema).map_err(|e| {
+        CliError::new(e.to_string())
+            .hint("create a private app in HubSpot (Settings → Integrations → Private apps) and export its token")
+    })?;
+    Ok((conn, common))
+}
+
+/// Syncs one remote (async, for `sync` and `demo`).
+pub async fn sync_remote(
+    root: &Path,
+    config: &Config,
+    remote: &str,
+    opts: &SyncOptions,
+) -> Result<SyncReport, CliError> {
+    let schema = Schema::from_config(config).map_err(|e| {
+        CliError::new(format!(
+            "invalid schema in ssot-vault.toml: {}",
+            e.join("; ")
+        ))
+    })?;
+    match remote {
+        hubspot::NAME => {
+            let (mut conn, common) = hubspot_connector(config, &schema)?;
+            sync::run(root, config, &mut conn, &common, opts)
+                .await
+                .map_err(sync_error)
+        }
+        other => Err(CliError::new(format!(
+            "no connector for the remote `{other}` yet"
+        ))),
+    }
+}
+
+fn sync_error(e: SyncError) -> CliError {
+    match e {
+        SyncError::ArchiveShare { .. } => CliError::problem(e.to_string()).hint(
+            "check that no folder was moved or deleted by mistake; run again with --force to archive them",
+        ),
+        SyncError::Connector(_) => CliError::new(e.to_string())
+            .hint("the run stopped safely; run `ssot-vault sync` again to finish (it resumes without duplicates)"),
+        other => CliError::new(other.to_string()),
+    }
+}
+
+/// Runs `sync`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    init_tracing();
+    let (root, config) = ctx.open()?;
+    let remotes = remotes(&config, args.remote.as_deref())?;
+    let opts = SyncOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        check_archived: args.check_archived,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut problems = false;
+    let mut reports = Vec::new();
+    for r in &remotes {
+        let report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
+        problems |= report.conflicts > 0 || !report.refused.is_empty();
+        if !ctx.json {
+            print_report(&report, args.dry_run);
+        }
+        reports.push(report);
+    }
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn fields(m: &std::collections::BTreeMap<String, Option<String>>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k} = {}", v.as_deref().unwrap_or("(empty)")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Prints the plan and what was done.
+pub fn print_report(r: &SyncReport, dry_run: bool) {
+    let name = &r.remote;
+    if dry_run {
+        println!("{name}: plan (dry run, nothing changed)");
+    }
+    for rp in &r.plan.records {
+        let note = if rp.rel.is_empty() {
+            &rp.title
+        } else {
+            &rp.rel
+        };
+        match rp.action {
+            Action::Create => println!("  create   {note} → {name}: {}", fields(&rp.push)),
+            Action::NewNote => println!(
+                "  new note {note} ← {name} {}: {}",
+                rp.remote_id.as_deref().unwrap_or(""),
+                fields(&rp.pull)
+            ),
+            Action::Update => {
+                if !rp.push.is_empty() {
+                    println!("  push     {note} → {name}: {}", fields(&rp.push));
+                }
+                if !rp.pull.is_empty() {
+                    println!("  pull     {note} ← {name}: {}", fields(&rp.pull));
+                }
+                for c in &rp.conflicts {
+                    println!(
+                        "  conflict {note}: {} (vault: {}, {name}: {})",
+                        c.key, c.shown.0, c.shown.1
+                    );
+                }
+                if rp.write_remote_id && rp.push.is_empty() && rp.pull.is_empty() {
+                    println!(
+                        "  link     {note} ↔ {name} {}",
+                        rp.remote_id.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Action::MarkArchived => {
+                println!("  archived {note}: the {name} record is archived; note marked")
+            }
+            Action::ArchiveRemote => println!(
+                "  archive  {name} {} (its note was deleted)",
+                rp.remote_id.as_deref().unwrap_or("")
+            ),
+            Action::Forget => println!(
+                "  forget   {name} {} (its note was deleted; record left as it is)",
+                rp.remote_id.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    if dry_run {
+        println!(
+            "{name}: {} to do, {} unchanged, {} requests",
+            r.plan.records.len(),
+            r.plan.unchanged,
+            r.http.requests
+        );
+        return;
+    }
+    println!(
+        "{name}: {} created and {} updated in {name}, {} notes updated, {} new notes, {} marked archived, {} archived in {name}, {} unchanged; {} requests ({} retried)",
+        r.created_remote,
+        r.updated_remote,
+        r.notes_updated,
+        r.notes_created,
+        r.notes_marked_archived,
+        r.archived_remote,
+        r.plan.unchanged,
+        r.http.requests,
+        r.http.retries
+    );
+    if let Some(c) = &r.vault_commit {
+        println!("{name}: pending vault edits committed first as {c}");
+    }
+    if let Some(c) = &r.commit {
+        println!("{name}: vault changes committed as {c} (run {})", r.run_id);
+    }
+    if r.conflicts > 0 {
+        println!(
+            "{name}: {} conflicts recorded in `sync_conflicts`; settle each with `ssot-vault resolve NOTE KEY --take vault|remote`",
+            r.conflicts
+        );
+    }
+    for s in &r.skipped_changed {
+        println!("{name}: {s} changed during the sync; it merges next run");
+    }
+    for (sid, m) in &r.refused {
+        println!("{name}: refused {sid}: {m}");
+    }
+    for u in &r.unreadable {
+        println!("{name}: {u} cannot be read; left alone (see `ssot-vault check`)");
+    }
+}

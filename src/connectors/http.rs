@@ -1,0 +1,512 @@
+//! The one HTTP client of every connector: reqwest over rustls (ring), a token bucket at the
+//! service's documented rate, request timeouts, and retries with exponential backoff and full
+//! jitter on 429, 5xx, timeouts and dropped connections, honouring `Retry-After`.
+//!
+//! Credentials are [`Secret`]s: they print as `***` in `Debug` and `Display`, so they never reach
+//! logs or error messages; error messages name the method and path, never the query string.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+
+/// A credential: shown as `***`, exposed only to build a request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself (only to put it on the wire).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Reads a secret from an environment variable (`None` when unset or empty).
+    pub fn from_env(var: &str) -> Option<Secret> {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret(v.trim().to_string()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a client talks to one service.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The service's name, for messages (`hubspot`).
+    pub service: String,
+    /// Base URL without a trailing slash.
+    pub base_url: String,
+    /// Bearer token.
+    pub bearer: Option<Secret>,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff delay (doubled each retry, full jitter).
+    pub retry_base: Duration,
+    /// Longest backoff delay (and longest `Retry-After` honoured).
+    pub retry_max: Duration,
+    /// Client-side rate: at most this many requests per window (`None`: unlimited).
+    pub rate: Option<(u32, Duration)>,
+}
+
+impl HttpConfig {
+    /// Defaults for a service at `base_url`.
+    pub fn new(service: &str, base_url: &str) -> Self {
+        HttpConfig {
+            service: service.to_string(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            bearer: None,
+            timeout: Duration::from_secs(30),
+            max_retries: 8,
+            retry_base: Duration::from_millis(500),
+            retry_max: Duration::from_secs(30),
+            rate: None,
+        }
+    }
+}
+
+/// Why a request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The client could not be built.
+    #[error("{service}: cannot build the HTTP client: {message}")]
+    Build {
+        /// The service.
+        service: String,
+        /// Why.
+        message: String,
+    },
+    /// Transport failure (connection, timeout) after all retries.
+    #[error("{service}: {method} {path}: {message} (after {attempts} attempts)")]
+    Transport {
+        /// The service.
+        service: String,
+        /// The method.
+        method: String,
+        /// The path (no query string).
+        path: String,
+        /// What happened.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The service kept answering with a retryable status.
+    #[error("{service}: {method} {path}: HTTP {status} (after {attempts} attempts): {body}")]
+    Exhausted {
+        /// The service.
+        service: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// The last status.
+        status: u16,
+        /// The last body (truncated).
+        body: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A non-retryable error status.
+    #[error("{service}: {method} {path}: HTTP {status}: {body}")]
+    Status {
+        /// The service.
+        service: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// The status.
+        status: u16,
+        /// The body (truncated).
+        body: String,
+    },
+    /// The body is not the JSON expected.
+    #[error("{service}: {method} {path}: invalid JSON in the answer: {message}")]
+    Json {
+        /// The service.
+        service: String,
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Counters of a client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HttpStats {
+    /// Requests sent (attempts, retries included).
+    pub requests: u64,
+    /// Retries among them.
+    pub retries: u64,
+    /// 429 answers seen.
+    pub throttled: u64,
+}
+
+/// An answer: status and JSON body (`Null` when empty).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    capacity: f64,
+    tokens: f64,
+    per_sec: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(n: u32, window: Duration) -> Self {
+        let capacity = f64::from(n.max(1));
+        Bucket {
+            capacity,
+            tokens: capacity,
+            per_sec: capacity / window.as_secs_f64().max(0.001),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token; returns how long to wait first.
+    fn take(&mut self) -> Duration {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.per_sec)
+        }
+    }
+
+    fn drain(&mut self) {
+        self.tokens = self.tokens.min(0.0);
+    }
+}
+
+/// The HTTP client of one service.
+#[derive(Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    cfg: HttpConfig,
+    bucket: Option<Mutex<Bucket>>,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    rng: AtomicU64,
+}
+
+/// True for statuses worth retrying.
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || matches!(status.as_u16(), 500 | 502 | 503 | 504 | 408)
+}
+
+fn truncate(s: &str) -> String {
+    let mut out: String = s.chars().take(500).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+impl Http {
+    /// Builds a client.
+    pub fn new(cfg: HttpConfig) -> Result<Http, HttpError> {
+        super::install_crypto();
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("ssot-vault/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Build {
+                service: cfg.service.clone(),
+                message: e.to_string(),
+            })?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9E37_79B9, |d| d.as_nanos() as u64)
+            | 1;
+        Ok(Http {
+            client,
+            bucket: cfg.rate.map(|(n, w)| Mutex::new(Bucket::new(n, w))),
+            cfg,
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            rng: AtomicU64::new(seed),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HttpConfig {
+        &self.cfg
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> HttpStats {
+        HttpStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    fn random(&self) -> f64 {
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self
+            .cfg
+            .retry_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.cfg.retry_max);
+        // Full jitter, but never less than a tenth of the step.
+        cap.mul_f64(0.1 + 0.9 * self.random())
+    }
+
+    async fn pace(&self) {
+        let wait = match &self.bucket {
+            Some(b) => b.lock().map(|mut b| b.take()).unwrap_or(Duration::ZERO),
+            None => Duration::ZERO,
+        };
+        if !wait.is_zero() {
+            tracing::debug!(service = %self.cfg.service, wait_ms = wait.as_millis() as u64, "rate limit: waiting");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends a request with a JSON body (or none) and returns the status and JSON answer. Statuses
+    /// other than 2xx that are not retried (404, 409, 400…) come back as an [`Answer`] for the
+    /// caller to read; retryable failures are retried and become errors when retries run out.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, HttpError> {
+        let url = format!("{}{}", self.cfg.base_url, path);
+        let mut attempt: u32 = 0;
+        loop {
+            self.pace().await;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut req = self.client.request(method.clone(), &url);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(token) = &self.cfg.bearer {
+                req = req.bearer_auth(token.expose());
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let started = Instant::now();
+            let result = req.send().await;
+            let wait = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .map(Duration::from_secs_f64);
+                    let text = match resp.text().await {
+                        Ok(t) => t,
+                        Err(e) if attempt < self.cfg.max_retries => {
+                            tracing::warn!(service = %self.cfg.service, %method, path, error = %e, "body lost; retrying");
+                            attempt += 1;
+                            self.retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(self.backoff(attempt)).await;
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(HttpError::Transport {
+                                service: self.cfg.service.clone(),
+                                method: method.to_string(),
+                                path: path.to_string(),
+                                message: e.to_string(),
+                                attempts: attempt + 1,
+                            });
+                        }
+                    };
+                    tracing::debug!(service = %self.cfg.service, %method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "answer");
+                    if status.is_success() || !retryable(status) {
+                        if !status.is_success() && status != StatusCode::NOT_FOUND {
+                            tracing::debug!(service = %self.cfg.service, %method, path, status = status.as_u16(), body = %truncate(&text), "error answer");
+                        }
+                        let body = if text.trim().is_empty() {
+                            serde_json::Value::Null
+                        } else {
+                            serde_json::from_str(&text).map_err(|e| HttpError::Json {
+                                service: self.cfg.service.clone(),
+                                method: method.to_string(),
+                                path: path.to_string(),
+                                message: e.to_string(),
+                            })?
+                        };
+                        return Ok(Answer { status, body });
+                    }
+                    if attempt >= self.cfg.max_retries {
+                        return Err(HttpError::Exhausted {
+                            service: self.cfg.service.clone(),
+                            method: method.to_string(),
+                            path: path.to_string(),
+                            status: status.as_u16(),
+                            body: truncate(&text),
+                            attempts: attempt + 1,
+                        });
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.throttled.fetch_add(1, Ordering::Relaxed);
+                        if let Some(b) = &self.bucket
+                            && let Ok(mut b) = b.lock()
+                        {
+                            b.drain();
+                        }
+                    }
+                    tracing::info!(service = %self.cfg.service, %method, path, status = status.as_u16(), attempt, "retrying");
+                    let backoff = self.backoff(attempt);
+                    match retry_after {
+                        Some(ra) => ra.min(self.cfg.retry_max).max(backoff.min(ra)),
+                        None => backoff,
+                    }
+                }
+                Err(e) => {
+                    if attempt >= self.cfg.max_retries {
+                        return Err(HttpError::Transport {
+                            service: self.cfg.service.clone(),
+                            method: method.to_string(),
+                            path: path.to_string(),
+                            message: describe(&e),
+                            attempts: attempt + 1,
+                        });
+                    }
+                    tracing::info!(service = %self.cfg.service, %method, path, error = %describe(&e), attempt, "transport error; retrying");
+                    self.backoff(attempt)
+                }
+            };
+            attempt += 1;
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Like [`Http::send`], but a non-2xx answer is an error.
+    pub async fn send_ok(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, HttpError> {
+        let a = self.send(method.clone(), path, query, body).await?;
+        if a.status.is_success() {
+            Ok(a.body)
+        } else {
+            Err(self.status_error(&method, path, &a))
+        }
+    }
+
+    /// The error for an unexpected answer.
+    pub fn status_error(&self, method: &Method, path: &str, a: &Answer) -> HttpError {
+        let msg = a
+            .body
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| a.body.to_string());
+        HttpError::Status {
+            service: self.cfg.service.clone(),
+            method: method.to_string(),
+            path: path.to_string(),
+            status: a.status.as_u16(),
+            body: truncate(&msg),
+        }
+    }
+}
+
+/// A transport error without the URL (which may hold query credentials).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_request() {
+        "connection lost"
+    } else {
+        "transport error"
+    };
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("pat-na1-123");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        let cfg = HttpConfig {
+            bearer: Some(s),
+            ..HttpConfig::new("hubspot", "http://x/")
+        };
+        assert!(!format!("{cfg:?}").contains("pat-na1"));
+        assert_eq!(cfg.base_url, "http://x");
+    }
+
+    #[test]
+    fn bucket_paces() {
+        let mut b = Bucket::new(2, Duration::from_secs(1));
+        assert_eq!(b.take(), Duration::ZERO);
+        assert_eq!(b.take(), Duration::ZERO);
+        let w = b.take();
+        assert!(w > Duration::from_millis(400) && w <= Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,206 @@
+//! `[remotes.hubspot]` in `ssot-vault.toml`, typed, with every default compiled in.
+//!
+//! ```toml
+//! [remotes.hubspot]
+//! enabled = true
+//! base_url = "https://api.hubapi.com"
+//! token_env = "HUBSPOT_TOKEN"          # the private app token is read from this variable
+//! conflict_policy = "manual"           # manual | vault-wins | remote-wins
+//! archive_deleted_notes = false        # a deleted note archives its record
+//! max_archive_share = 0.2              # refuse plans archiving more than this share
+//!
+//! [remotes.hubspot.fields.client]      # frontmatter key = HubSpot property ("" unmaps a key)
+//! industry = "industry_custom"
+//!
+//! [remotes.hubspot.tables.project.status]   # vault value = remote value
+//! blocked = "contractsent"
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::{ConflictPolicy, RemoteCommon};
+
+/// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
+pub const NAME: &str = "hubspot";
+
+/// `[remotes.hubspot]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubspotConfig {
+    /// Sync with HubSpot at all.
+    pub enabled: bool,
+    /// API root; point it at `ssot-vault sandbox` for a dry rehearsal.
+    pub base_url: String,
+    /// Environment variable holding the private app access token.
+    pub token_env: String,
+    /// Conflict policy.
+    pub conflict_policy: ConflictPolicy,
+    /// A deleted note archives its record.
+    pub archive_deleted_notes: bool,
+    /// Largest share of records one run may archive without `--force`.
+    pub max_archive_share: f64,
+    /// Minutes between looks for records archived in HubSpot (0: every run; costs one listing per
+    /// object type).
+    pub check_archived_minutes: u64,
+    /// Seconds the incremental pull re-reads before its cursor (search is eventually consistent).
+    pub overlap_seconds: u64,
+    /// Client-side limit: requests per 10 seconds (HubSpot's Free/Starter limit is 100).
+    pub requests_per_10s: u32,
+    /// Timeout of one request, in seconds.
+    pub timeout_seconds: f64,
+    /// Retries of a failed request (429, 5xx, timeouts, dropped connections).
+    pub max_retries: u32,
+    /// First retry delay in milliseconds (doubled each retry, with jitter).
+    pub retry_base_ms: u64,
+    /// Longest retry delay in milliseconds.
+    pub retry_max_ms: u64,
+    /// Records per batch call (HubSpot's maximum is 100).
+    pub batch_size: usize,
+    /// Author of sync commits.
+    pub author_name: String,
+    /// Author e-mail of sync commits.
+    pub author_email: String,
+    /// Note type of contacts created in HubSpot without an `ssot_role` (`client` or `expert`).
+    pub default_contact_type: String,
+    /// Create a company for clients with `company` set, associated with their contact.
+    pub companies: bool,
+    /// Field maps per note type: frontmatter key → HubSpot property (overrides the defaults; an
+    /// empty property unmaps the key). `name` may map to `firstname+lastname`.
+    pub fields: BTreeMap<String, BTreeMap<String, String>>,
+    /// Value tables per note type and key: vault value → HubSpot value.
+    pub tables: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+impl Default for HubspotConfig {
+    fn default() -> Self {
+        HubspotConfig {
+            enabled: false,
+            base_url: "https://api.hubapi.com".into(),
+            token_env: "HUBSPOT_TOKEN".into(),
+            conflict_policy: ConflictPolicy::Manual,
+            archive_deleted_notes: false,
+            max_archive_share: 0.2,
+            check_archived_minutes: 60,
+            overlap_seconds: 300,
+            requests_per_10s: 100,
+            timeout_seconds: 30.0,
+            max_retries: 8,
+            retry_base_ms: 500,
+            retry_max_ms: 30_000,
+            batch_size: 100,
+            author_name: "ssot-vault (hubspot)".into(),
+            author_email: "ssot-vault@localhost".into(),
+            default_contact_type: "client".into(),
+            companies: true,
+            fields: BTreeMap::new(),
+            tables: BTreeMap::new(),
+        }
+    }
+}
+
+/// The configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[remotes.hubspot] in ssot-vault.toml: {0}")]
+pub struct HubspotConfigError(pub String);
+
+impl HubspotConfig {
+    /// Reads the `[remotes.hubspot]` table (defaults when absent).
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, HubspotConfigError> {
+        match config.remotes.get(NAME) {
+            None => Ok(HubspotConfig::default()),
+            Some(t) => Self::from_table(t),
+        }
+    }
+
+    /// Reads a `[remotes.hubspot]` table.
+    pub fn from_table(table: &toml::Table) -> Result<Self, HubspotConfigError> {
+        let cfg: HubspotConfig = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| HubspotConfigError(e.message().to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), HubspotConfigError> {
+        if !(0.0..=1.0).contains(&self.max_archive_share) {
+            return Err(HubspotConfigError(
+                "max_archive_share must be between 0 and 1".into(),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 100 {
+            return Err(HubspotConfigError(
+                "batch_size must be between 1 and 100 (HubSpot's limit)".into(),
+            ));
+        }
+        if !matches!(self.default_contact_type.as_str(), "client" | "expert") {
+            return Err(HubspotConfigError(
+                "default_contact_type must be `client` or `expert`".into(),
+            ));
+        }
+        for ty in self.fields.keys().chain(self.tables.keys()) {
+            if !matches!(ty.as_str(), "client" | "expert" | "project") {
+                return Err(HubspotConfigError(format!(
+                    "unknown note type `{ty}` (HubSpot syncs client, expert and project)"
+                )));
+            }
+        }
+        if url_ok(&self.base_url) {
+            Ok(())
+        } else {
+            Err(HubspotConfigError(format!(
+                "base_url `{}` is not an http(s) URL",
+                self.base_url
+            )))
+        }
+    }
+
+    /// The settings the engine reads.
+    pub fn common(&self) -> RemoteCommon {
+        RemoteCommon {
+            enabled: self.enabled,
+            conflict_policy: self.conflict_policy,
+            archive_deleted_notes: self.archive_deleted_notes,
+            max_archive_share: self.max_archive_share,
+            check_archived_minutes: self.check_archived_minutes,
+            author_name: self.author_name.clone(),
+            author_email: self.author_email.clone(),
+        }
+    }
+}
+
+fn url_ok(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_section_parses() {
+        let c =
+            crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
+                .unwrap();
+        let h = HubspotConfig::from_config(&c).unwrap();
+        assert!(!h.enabled);
+        assert_eq!(h.base_url, "https://api.hubapi.com");
+        assert_eq!(h.conflict_policy, ConflictPolicy::Manual);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let t: toml::Table = toml::from_str("enabeld = true").unwrap();
+        assert!(HubspotConfig::from_table(&t).is_err());
+        let t: toml::Table = toml::from_str("max_archive_share = 2.0").unwrap();
+        assert!(HubspotConfig::from_table(&t).is_err());
+        let t: toml::Table = toml::from_str(
+            "conflict_policy = \"remote-wins\"\n[fields.client]\nphone = \"mobilephone\"",
+        )
+        .unwrap();
+        let c = HubspotConfig::from_table(&t).unwrap();
+        assert_eq!(c.conflict_policy, ConflictPolicy::RemoteWins);
+        assert_eq!(c.fields["client"]["phone"], "mobilephone");
+    }
+}

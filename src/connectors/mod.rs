@@ -1,0 +1,288 @@
+//! Connectors: one per service (HubSpot now; Jira, Trello, Sheets and Forms next), all behind the
+//! [`Connector`] trait, all talking through the one HTTP layer in [`http`].
+//!
+//! # The record model
+//!
+//! The sync engine never sees a service's wire format. A connector translates each remote record
+//! into a [`RemoteRecord`]: the note type it belongs to, its remote id, the note's `ssot_id` when
+//! the record carries it (the crash-safe identity), and its **fields in canonical form**, keyed by
+//! the vault's frontmatter keys. Canonical values are plain strings compared byte for byte by the
+//! three-way merge: numbers normalised (`1500`, `12.5`), dates `YYYY-MM-DD`, lists joined by `;`,
+//! enums through the mapping table in the *remote's* terms (so a table that maps two vault values
+//! to one remote value never ping-pongs). [`canonical`] converts vault values into that form and
+//! back; each connector's `mapping.rs` converts the service's values.
+//!
+//! A [`Binding`] says which note type maps to which remote kind, through which fields, in which
+//! direction. Body sections (a Trello checklist ↔ a `## Credentialing` task list, comments ↔ a
+//! `## Conversation`) travel in [`RemoteRecord::sections`] as item lists merged item by item;
+//! service actions that are not field writes (Jira transitions, attachments) are produced by a
+//! connector from field changes inside [`Connector::upsert`], in the order the service needs.
+//!
+//! Change feeds differ per service, so the cursor is opaque JSON kept by the engine and handed
+//! back to the connector ([`Connector::pull`]).
+
+pub mod canonical;
+pub mod http;
+pub mod hubspot;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use http::{Http, HttpConfig, HttpError, HttpStats, Secret};
+
+/// Which way a mapped field travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Both ways (three-way merged).
+    Both,
+    /// Vault → service only (the service's value is never written into the note).
+    Push,
+    /// Service → vault only.
+    Pull,
+}
+
+/// How a field's vault value becomes canonical (see [`canonical`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conv {
+    /// Text, trimmed.
+    Text,
+    /// A number, normalised.
+    Number,
+    /// A date, `YYYY-MM-DD`.
+    Date,
+    /// A list, items joined by `;`.
+    List,
+    /// `true` / `false`.
+    Bool,
+    /// An enum through a table of (vault value, remote value); unknown values pass as they are.
+    Table(Vec<(String, String)>),
+    /// The note's title (its file name without `.md`); push only.
+    Title,
+}
+
+/// One mapped field of a binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The frontmatter key (`title` for [`Conv::Title`]).
+    pub key: String,
+    /// The remote field (for messages and the plan; the connector's mapping owns the details).
+    pub remote: String,
+    /// How values are made canonical.
+    pub conv: Conv,
+    /// Which way it travels.
+    pub direction: Direction,
+}
+
+/// A note type kept in step with a kind of remote record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The note type (`client`, `expert`, `project`, ...).
+    pub note_type: String,
+    /// The remote kind (`contacts`, `deals`, a Jira project, a Trello board, a sheet tab).
+    pub kind: String,
+    /// The frontmatter key holding the remote id (`hubspot_id`).
+    pub id_key: String,
+    /// The mapped fields.
+    pub fields: Vec<FieldSpec>,
+    /// Link fields whose targets are associated remotely (push only), e.g. a project's `client`.
+    pub links: Vec<String>,
+    /// Whether records created remotely become new notes.
+    pub pull_new: bool,
+}
+
+impl Binding {
+    /// The spec of a mapped key.
+    pub fn field(&self, key: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+}
+
+/// An item of a synced body section (a checklist item, a comment).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SectionItem {
+    /// A stable key (checklist item text, comment id).
+    pub key: String,
+    /// The item's text.
+    pub text: String,
+    /// Checked state of a task item.
+    pub checked: Option<bool>,
+    /// Author and time of a comment (append-only sections are merged by union on these).
+    pub stamp: Option<String>,
+}
+
+/// A remote record in the engine's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RemoteRecord {
+    /// The note type it belongs to.
+    pub note_type: String,
+    /// The remote id.
+    pub id: String,
+    /// The note's `ssot_id` stored remotely, when set.
+    pub ssot_id: Option<String>,
+    /// Mapped fields, canonical, keyed by frontmatter key; absent = empty.
+    pub fields: BTreeMap<String, String>,
+    /// A title for a new note made from this record.
+    pub title: Option<String>,
+    /// Last modification, epoch ms (service time).
+    pub modified_ms: Option<i64>,
+    /// Archived (deleted) remotely.
+    pub archived: bool,
+    /// Synced body sections by heading (unused by HubSpot).
+    pub sections: BTreeMap<String, Vec<SectionItem>>,
+}
+
+/// A write of one note's fields to its remote record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upsert {
+    /// The note type (selects the binding).
+    pub note_type: String,
+    /// The note's `ssot_id`: every create is an upsert keyed by it.
+    pub ssot_id: String,
+    /// The known remote id (`None`: create, or find by `ssot_id`).
+    pub remote_id: Option<String>,
+    /// Whether the remote record already carries the `ssot_id` (else it is set by this write).
+    pub remote_has_ssot_id: bool,
+    /// Fields to write, canonical; `None` clears the field.
+    pub fields: BTreeMap<String, Option<String>>,
+    /// Link fields resolved to the target's remote ids: (key, target note type, remote ids).
+    pub links: Vec<(String, String, Vec<String>)>,
+}
+
+/// What became of one [`Upsert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written.
+    Written {
+        /// The note's `ssot_id`.
+        ssot_id: String,
+        /// The remote id.
+        remote_id: String,
+        /// A new record was created.
+        created: bool,
+        /// The record's mapped fields as the service now holds them, when it said.
+        fields: Option<BTreeMap<String, String>>,
+    },
+    /// The record is gone remotely (archived or deleted).
+    Gone {
+        /// The note's `ssot_id`.
+        ssot_id: String,
+        /// The remote id that was not found.
+        remote_id: String,
+    },
+    /// The service refused this record (the others were written).
+    Refused {
+        /// The note's `ssot_id`.
+        ssot_id: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Records changed since a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Pulled {
+    /// The records (deduplicated by remote id).
+    pub records: Vec<RemoteRecord>,
+    /// The cursor to hand back next time (store it only once the run's changes are safe).
+    pub cursor: serde_json::Value,
+    /// Whether this was a full read (no cursor): every live record is in `records`.
+    pub full: bool,
+}
+
+/// A connector failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The HTTP layer failed (after its retries).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The service answered something we cannot use.
+    #[error("{service}: {message}")]
+    Protocol {
+        /// The service.
+        service: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration is unusable.
+    #[error("{service}: configuration: {message}")]
+    Config {
+        /// The service.
+        service: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No credentials.
+    #[error("{service}: no credentials: set the environment variable {var}")]
+    NoCredentials {
+        /// The service.
+        service: String,
+        /// The variable to set.
+        var: String,
+    },
+}
+
+/// What a healthcheck found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// A one-line description (`HubSpot at https://…: token accepted`).
+    pub detail: String,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// A service the vault is kept in step with.
+///
+/// Methods take `&mut self`: the engine drives one connector at a time, and a connector keeps its
+/// own state (what it created, its change-feed bookkeeping) which the engine persists through
+/// [`Connector::save_state`] once a run's changes are safe.
+#[allow(async_fn_in_trait)]
+pub trait Connector {
+    /// The remote's name in `ssot-vault.toml` (`hubspot`); also the `Ssot-Source` trailer.
+    fn name(&self) -> &str;
+    /// The note types this connector syncs, in write order (targets of links first).
+    fn bindings(&self) -> &[Binding];
+    /// Restores the connector's own state saved by a previous run.
+    fn load_state(&mut self, state: serde_json::Value);
+    /// The connector's own state, to save after the run.
+    fn save_state(&self) -> serde_json::Value;
+    /// Records changed since `cursor` (`None`: everything).
+    async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError>;
+    /// Records by remote id (missing ones are left out).
+    async fn fetch(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<RemoteRecord>, ConnectorError>;
+    /// Ids of records archived remotely among `ids` (may cost a listing; the engine calls it only
+    /// when configured to).
+    async fn archived(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, ConnectorError>;
+    /// Writes a batch (any size; the connector splits it), each create keyed by `ssot_id`.
+    async fn upsert(
+        &mut self,
+        run_id: &str,
+        batch: &[Upsert],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError>;
+    /// Archives records by remote id.
+    async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError>;
+    /// Checks the credentials and that the service answers.
+    async fn healthcheck(&mut self) -> Result<Health, ConnectorError>;
+    /// Request statistics of this run.
+    fn stats(&self) -> HttpStats;
+}
+
+/// Installs the rustls crypto provider (ring) once; every HTTP client needs it.
+pub fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

@@ -1,0 +1,877 @@
+//! The two-way sync engine, the same for every service.
+//!
+//! A run: commit pending vault edits (`Ssot-Source: vault`); read the vault; pull the remote's
+//! changes since the cursor; make the [`plan`] (pure: per-field three-way [`merge`] against the
+//! base in [`state`]); then [`apply`] it: note edits (compare-and-swap), new notes, remote writes
+//! (every create an upsert keyed by `ssot_id`), remote ids written back, archives; save the base
+//! and cursor; make one git commit (`Ssot-Source: <remote>`, `Ssot-Run: <id>`). The [`journal`]
+//! records each step. A crash anywhere is repaired by the next run, which plans again.
+
+pub mod apply;
+pub mod journal;
+pub mod merge;
+pub mod plan;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::{Config, RemoteCommon};
+use crate::connectors::{
+    Binding, Connector, ConnectorError, HttpStats, Upsert, WriteOutcome, canonical,
+};
+use crate::history::{self, CommitRequest, HistoryError};
+use crate::vault::editor::Edit;
+use crate::vault::index::{Index, Resolved};
+use crate::vault::note::Note;
+use crate::vault::schema::Schema;
+use crate::vault::value::Value;
+
+pub use plan::{Action, Plan, PlanInput, Policy, RecordPlan, VaultNote};
+pub use state::{BaseEntry, SyncState};
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Print the plan, change nothing.
+    pub dry_run: bool,
+    /// Allow a plan archiving more than the configured share of records.
+    pub force: bool,
+    /// Look for records archived remotely this run, whatever the interval.
+    pub check_archived: bool,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The service failed.
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    /// Git failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// The state could not be read or written.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    /// The schema in the configuration is invalid.
+    #[error("invalid schema in ssot-vault.toml: {0}")]
+    Schema(String),
+    /// The plan archives too many records.
+    #[error(
+        "the plan would archive {archives} of {known} {remote} records ({share:.0} %), more than the {max:.0} % allowed; nothing was changed"
+    )]
+    ArchiveShare {
+        /// The remote.
+        remote: String,
+        /// Archives planned.
+        archives: usize,
+        /// Records known.
+        known: usize,
+        /// Share in percent.
+        share: f64,
+        /// Allowed share in percent.
+        max: f64,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// The remote.
+    pub remote: String,
+    /// The run id.
+    pub run_id: String,
+    /// The plan.
+    pub plan: Plan,
+    /// Whether anything was applied (false for `--dry-run`).
+    pub applied: bool,
+    /// Records created remotely.
+    pub created_remote: usize,
+    /// Records updated remotely.
+    pub updated_remote: usize,
+    /// Notes updated from the remote.
+    pub notes_updated: usize,
+    /// Notes created from remote records.
+    pub notes_created: usize,
+    /// Notes marked archived.
+    pub notes_marked_archived: usize,
+    /// Records archived remotely.
+    pub archived_remote: usize,
+    /// Open conflicts.
+    pub conflicts: usize,
+    /// Notes skipped because they changed during the run.
+    pub skipped_changed: Vec<String>,
+    /// Records the service refused: (ssot_id, message).
+    pub refused: Vec<(String, String)>,
+    /// Notes that could not be read (left alone).
+    pub unreadable: Vec<String>,
+    /// The commit of the pending vault edits, if one was made.
+    pub vault_commit: Option<String>,
+    /// The sync commit, if one was made.
+    pub commit: Option<String>,
+    /// HTTP counters.
+    pub http: HttpStats,
+    /// The previous run was interrupted (its id).
+    pub resumed_after: Option<String>,
+}
+
+/// A new run id: UTC time plus a random suffix.
+pub fn new_run_id() -> String {
+    let now = jiff::Timestamp::now();
+    let mut b = [0u8; 3];
+    let _ = getrandom::fill(&mut b);
+    format!(
+        "{}-{:02x}{:02x}{:02x}",
+        now.strftime("%Y%m%dT%H%M%SZ"),
+        b[0],
+        b[1],
+        b[2]
+    )
+}
+
+/// Today's date (local time zone), `YYYY-MM-DD`.
+pub fn today() -> String {
+    jiff::ZonedDateTime::now().date().to_string()
+}
+
+/// The synced notes of the vault, in the engine's terms, and the notes that cannot be read.
+pub fn collect_notes(
+    index: &Index,
+    bindings: &[Binding],
+    schema: &Schema,
+    remote: &str,
+) -> (Vec<VaultNote>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    let archived_key = apply::archived_key(remote);
+    for e in &index.entries {
+        if e.template {
+            continue;
+        }
+        let note = match &e.note {
+            Ok(n) => n,
+            Err(_) => {
+                bad.push(e.rel.clone());
+                continue;
+            }
+        };
+        let Some(ty) = e.note_type() else { continue };
+        let Some(b) = bindings.iter().find(|b| b.note_type == ty) else {
+            continue;
+        };
+        let Some(sid) = note.get("ssot_id").and_then(Value::as_str).map(str::trim) else {
+            continue;
+        };
+        if sid.is_empty() {
+            continue;
+        }
+        out.push(vault_note(
+            index,
+            note,
+            &e.rel,
+            e.stem(),
+            b,
+            schema,
+            remote,
+            &archived_key,
+            sid,
+        ));
+    }
+    (out, bad)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vault_note(
+    index: &Index,
+    note: &Note,
+    rel: &str,
+    stem: &str,
+    b: &Binding,
+    _schema: &Schema,
+    remote: &str,
+    archived_key: &str,
+    sid: &str,
+) -> VaultNote {
+    let fields = b
+        .fields
+        .iter()
+        .filter_map(|f| {
+            canonical::from_vault(&f.conv, note.get(&f.key), stem).map(|v| (f.key.clone(), v))
+        })
+        .collect();
+    let links = b
+        .links
+        .iter()
+        .map(|key| {
+            let mut targets = Vec::new();
+            let mut target_type = String::new();
+            for item in note.get(key).map(|v| v.items()).unwrap_or_default() {
+                let Some(l) = item.as_link() else { continue };
+                if let Resolved::Note(i) = index.resolve(l.target)
+                    && let Ok(n) = &index.entries[i].note
+                    && let Some(s) = n.get("ssot_id").and_then(Value::as_str)
+                {
+                    target_type = index.entries[i].note_type().unwrap_or_default().to_string();
+                    targets.push(s.to_string());
+                }
+            }
+            (key.clone(), target_type, targets)
+        })
+        .filter(|(_, _, t)| !t.is_empty())
+        .collect();
+    VaultNote {
+        ssot_id: sid.to_string(),
+        note_type: b.note_type.clone(),
+        rel: rel.to_string(),
+        title: stem.to_string(),
+        remote_id: note
+            .get(&b.id_key)
+            .map(|v| v.to_string())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty() && s != "(empty)"),
+        fields,
+        conflicts: apply::recorded_conflicts(note.get(apply::CONFLICTS_KEY), remote)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect(),
+        archived_mark: note.get(archived_key).is_some_and(|v| !v.is_empty()),
+        links,
+        text_hash: plan::text_hash(note.text.as_bytes()),
+    }
+}
+
+/// Canonical mapped fields of a note's text (for bases rebuilt from history).
+fn fields_of_text(text: &str, b: &Binding, stem: &str) -> Option<BTreeMap<String, String>> {
+    let note = Note::parse(text.as_bytes()).ok()?;
+    Some(
+        b.fields
+            .iter()
+            .filter_map(|f| {
+                canonical::from_vault(&f.conv, note.get(&f.key), stem).map(|v| (f.key.clone(), v))
+            })
+            .collect(),
+    )
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Runs one sync of `connector` with the vault at `root`.
+pub async fn run<C: Connector>(
+    root: &Path,
+    config: &Config,
+    connector: &mut C,
+    common: &RemoteCommon,
+    opts: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let remote = connector.name().to_string();
+    let run_id = new_run_id();
+    let schema = Schema::from_config(config).map_err(|e| SyncError::Schema(e.join("; ")))?;
+    let mut report = SyncReport {
+        remote: remote.clone(),
+        run_id: run_id.clone(),
+        ..SyncReport::default()
+    };
+    // 1. Pending vault edits get their own commit, so the log tells who changed what.
+    if !opts.dry_run {
+        let pending = history::commit(
+            root,
+            &CommitRequest {
+                message: None,
+                source: "vault".into(),
+                trailers: Vec::new(),
+                author: None,
+            },
+        );
+        match pending {
+            Ok(c) => report.vault_commit = c.map(|c| c.short_id),
+            Err(HistoryError::NotARepo { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut st = SyncState::load(root, &remote)?;
+    connector.load_state(st.connector.clone());
+    report.resumed_after = journal::interrupted(root, &remote);
+    if let Some(r) = &report.resumed_after {
+        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
+    }
+    // 2. The vault, read before the remote: an edit made while the run talks to the service is
+    //    seen by the compare-and-swap and never overwritten.
+    let index = Index::build(root, config);
+    let bindings: Vec<Binding> = connector.bindings().to_vec();
+    let (notes, unreadable) = collect_notes(&index, &bindings, &schema, &remote);
+    report.unreadable = unreadable;
+    // The index is large (every note parsed): only what the plan needs is kept.
+    drop(index);
+    // 3. The remote's changes.
+    let pulled = connector.pull(st.cursor.as_ref()).await?;
+    tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
+    let mut remote_records = pulled.records;
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    let interval_ms =
+        i64::try_from(common.check_archived_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
+    let check_due = opts.check_archived
+        || st
+            .archived_checked_ms
+            .is_none_or(|t| now_ms().saturating_sub(t) >= interval_ms);
+    let mut archived_checked = false;
+    if check_due && !pulled.full {
+        for b in &bindings {
+            let ids: Vec<String> = st
+                .base
+                .values()
+                .filter(|e| {
+                    e.note_type == b.note_type
+                        && !e.deleted
+                        && !e.archived
+                        && !e.remote_id.is_empty()
+                })
+                .map(|e| e.remote_id.clone())
+                .collect();
+            if !ids.is_empty() {
+                gone.extend(connector.archived(&b.note_type, &ids).await?);
+            }
+        }
+        archived_checked = true;
+    }
+    // Notes with a remote id but no base, not seen in an incremental pull: read them.
+    if !pulled.full {
+        let seen: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
+        let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for n in &notes {
+            if let Some(r) = &n.remote_id
+                && !seen.contains(r.as_str())
+                && st
+                    .base
+                    .get(&n.ssot_id)
+                    .is_none_or(|b| b.remote_id.is_empty())
+                && !n.archived_mark
+            {
+                want.entry(n.note_type.clone()).or_default().push(r.clone());
+            }
+        }
+        for (ty, ids) in want {
+            let got = connector.fetch(&ty, &ids).await?;
+            let found: BTreeSet<String> = got.iter().map(|r| r.id.clone()).collect();
+            gone.extend(ids.into_iter().filter(|i| !found.contains(i)));
+            remote_records.extend(got);
+        }
+    }
+    // Bases lost with `.ssot/`: rebuilt from the notes' last sync commits.
+    let mut history_base: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    {
+        let pulled_sids: BTreeSet<&str> = remote_records
+            .iter()
+            .filter_map(|r| r.ssot_id.as_deref())
+            .collect();
+        let pulled_ids: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
+        let need: Vec<&VaultNote> = notes
+            .iter()
+            .filter(|n| {
+                st.base
+                    .get(&n.ssot_id)
+                    .is_none_or(|b| b.remote_id.is_empty())
+            })
+            .filter(|n| {
+                pulled_sids.contains(n.ssot_id.as_str())
+                    || n.remote_id
+                        .as_deref()
+                        .is_some_and(|r| pulled_ids.contains(r))
+            })
+            .collect();
+        if !need.is_empty() {
+            let rels: Vec<String> = need.iter().map(|n| n.rel.clone()).collect();
+            let texts = state::base_from_history(root, &remote, &rels);
+            for n in need {
+                if let (Some(text), Some(b)) = (
+                    texts.get(&n.rel),
+                    bindings.iter().find(|b| b.note_type == n.note_type),
+                ) && let Some(f) = fields_of_text(text, b, &n.title)
+                {
+                    history_base.insert(n.ssot_id.clone(), f);
+                }
+            }
+        }
+    }
+    // 4. The plan.
+    let plan = plan::plan(
+        &remote,
+        &PlanInput {
+            bindings: &bindings,
+            notes: &notes,
+            base: &st.base,
+            history_base: &history_base,
+            remote: &remote_records,
+            full: pulled.full,
+            gone: &gone,
+            open_conflicts: &st.conflicts,
+            policy: Policy {
+                conflict: common.conflict_policy,
+                archive_deleted_notes: common.archive_deleted_notes,
+            },
+        },
+    );
+    report.conflicts = plan.conflicts();
+    if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
+        return Err(SyncError::ArchiveShare {
+            remote,
+            archives: plan.archives(),
+            known: plan.known_records,
+            share: plan.archive_share() * 100.0,
+            max: common.max_archive_share * 100.0,
+        });
+    }
+    report.plan = plan;
+    if opts.dry_run {
+        report.http = connector.stats();
+        return Ok(report);
+    }
+    // 5. Apply.
+    let jr = journal::Journal::open(root, &remote, &run_id)?;
+    jr.log("start", json!({"records": report.plan.records.len()}))?;
+    let plan = std::mem::take(&mut report.plan);
+    apply_plan(
+        root,
+        config,
+        &schema,
+        &bindings,
+        connector,
+        &mut st,
+        &plan,
+        &notes,
+        &run_id,
+        &jr,
+        &mut report,
+    )
+    .await?;
+    // The vault's and the remote's copies are no longer needed: free them before the commit.
+    drop(notes);
+    drop(remote_records);
+    drop(history_base);
+    report.plan = plan;
+    st.cursor = Some(pulled.cursor);
+    if archived_checked || pulled.full {
+        st.archived_checked_ms = Some(now_ms());
+    }
+    st.connector = connector.save_state();
+    st.last_run = Some(run_id.clone());
+    st.version = 1;
+    st.save(root, &remote)?;
+    drop(st);
+    jr.log("saved", json!({}))?;
+    // 6. One commit for the run's vault changes.
+    let summary = summary(&report);
+    let commit = history::commit(
+        root,
+        &CommitRequest {
+            message: Some(summary),
+            source: remote.clone(),
+            trailers: vec![(history::TRAILER_RUN.to_string(), run_id.clone())],
+            author: Some((common.author_name.clone(), common.author_email.clone())),
+        },
+    );
+    match commit {
+        Ok(c) => report.commit = c.map(|c| c.short_id),
+        Err(HistoryError::NotARepo { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    jr.log("end", json!({"commit": report.commit}))?;
+    report.applied = true;
+    report.http = connector.stats();
+    Ok(report)
+}
+
+/// The commit summary of a run.
+pub fn summary(r: &SyncReport) -> String {
+    let mut parts = Vec::new();
+    if r.notes_updated > 0 {
+        parts.push(format!("{} notes updated", r.notes_updated));
+    }
+    if r.notes_created > 0 {
+        parts.push(format!("{} new notes", r.notes_created));
+    }
+    if r.notes_marked_archived > 0 {
+        parts.push(format!("{} marked archived", r.notes_marked_archived));
+    }
+    if r.conflicts > 0 {
+        parts.push(format!("{} conflicts", r.conflicts));
+    }
+    if r.created_remote > 0 {
+        parts.push(format!("{} records created", r.created_remote));
+    }
+    if parts.is_empty() {
+        parts.push("remote ids written back".into());
+    }
+    format!("Sync with {}: {}", r.remote, parts.join(", "))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_plan<C: Connector>(
+    root: &Path,
+    config: &Config,
+    schema: &Schema,
+    bindings: &[Binding],
+    connector: &mut C,
+    st: &mut SyncState,
+    plan: &Plan,
+    notes: &[VaultNote],
+    run_id: &str,
+    jr: &journal::Journal,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let remote = report.remote.clone();
+    let binding = |ty: &str| bindings.iter().find(|b| b.note_type == ty);
+    let note_path = |rel: &str| root.join(rel);
+    let today = today();
+    let progress = progress_bar(plan.records.len());
+    let by_sid: BTreeMap<&str, &VaultNote> =
+        notes.iter().map(|n| (n.ssot_id.as_str(), n)).collect();
+    // Where each record's note now lives (new notes get theirs when written).
+    let mut rels: BTreeMap<String, String> = BTreeMap::new();
+    // Records whose note edit failed: nothing else happens to them this run.
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    let mut pulled_ok: BTreeSet<String> = BTreeSet::new();
+    // a. Note edits and new notes.
+    for rp in &plan.records {
+        let Some(b) = binding(&rp.note_type) else {
+            continue;
+        };
+        match rp.action {
+            Action::Update | Action::MarkArchived => {
+                rels.insert(rp.ssot_id.clone(), rp.rel.clone());
+                if !rp.needs_note_edit() {
+                    continue;
+                }
+                let path = note_path(&rp.rel);
+                // The plan was made from the note as the run read it: edited since, it is left
+                // alone this run and merges next run.
+                let original = by_sid.get(rp.ssot_id.as_str()).map(|n| n.text_hash);
+                if original.is_some_and(|o| {
+                    crate::fsutil::read(&path).ok().map(|b| plan::text_hash(&b)) != Some(o)
+                }) {
+                    tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
+                    report.skipped_changed.push(rp.rel.clone());
+                    skipped.insert(rp.ssot_id.clone());
+                    continue;
+                }
+                let mut edits = Vec::new();
+                if rp.action == Action::MarkArchived {
+                    edits.push(Edit::Set(
+                        apply::archived_key(&remote),
+                        crate::vault::value::parse_date(&today)
+                            .map_or(Value::Str(today.clone()), Value::Date),
+                    ));
+                } else {
+                    edits.extend(apply::field_edits(b, schema, &rp.pull));
+                    if rp.write_remote_id
+                        && let Some(id) = &rp.remote_id
+                    {
+                        edits.push(Edit::Set(b.id_key.clone(), Value::Str(id.clone())));
+                    }
+                    let current = crate::fsutil::read(&path)
+                        .ok()
+                        .and_then(|bytes| Note::parse(&bytes).ok())
+                        .and_then(|n| n.get(apply::CONFLICTS_KEY).cloned());
+                    let open: Vec<String> = rp
+                        .conflicts
+                        .iter()
+                        .map(|c| apply::conflict_entry(&remote, c))
+                        .collect();
+                    if let Some(e) = apply::conflict_edits(current.as_ref(), &remote, &open) {
+                        edits.push(e);
+                    }
+                }
+                match apply::edit_note(&path, &edits) {
+                    Ok(changed) => {
+                        if changed && !rp.pull.is_empty() {
+                            report.notes_updated += 1;
+                        }
+                        pulled_ok.insert(rp.ssot_id.clone());
+                        if rp.action == Action::MarkArchived {
+                            report.notes_marked_archived += 1;
+                            let e = st.base.entry(rp.ssot_id.clone()).or_default();
+                            e.note_type = rp.note_type.clone();
+                            e.remote_id = rp.remote_id.clone().unwrap_or_default();
+                            e.archived = true;
+                            tracing::warn!(note = %rp.rel, "record archived in {remote}: note marked");
+                        }
+                    }
+                    Err(apply::ApplyError::Changed { .. }) => {
+                        tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
+                        report.skipped_changed.push(rp.rel.clone());
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "note not written");
+                        report.skipped_changed.push(rp.rel.clone());
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                }
+            }
+            Action::NewNote => {
+                let folder = config
+                    .folders
+                    .for_type(&rp.note_type)
+                    .unwrap_or(&rp.note_type)
+                    .to_string();
+                match apply::create_note(root, &folder, b, schema, rp, &today) {
+                    Ok(rel) => {
+                        report.notes_created += 1;
+                        rels.insert(rp.ssot_id.clone(), rel);
+                        pulled_ok.insert(rp.ssot_id.clone());
+                        let e = st.base.entry(rp.ssot_id.clone()).or_default();
+                        e.note_type = rp.note_type.clone();
+                        e.remote_id = rp.remote_id.clone().unwrap_or_default();
+                        e.remote_has_ssot_id = rp.remote_has_ssot_id;
+                        e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "new note not written");
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(p) = &progress {
+            p.inc(1);
+        }
+    }
+    jr.log("notes", json!({"updated": report.notes_updated, "created": report.notes_created, "skipped": report.skipped_changed.len()}))?;
+    // b. Remote writes, link targets first.
+    let mut remote_ids: BTreeMap<String, String> = BTreeMap::new();
+    for n in notes {
+        if let Some(r) = &n.remote_id {
+            remote_ids.insert(n.ssot_id.clone(), r.clone());
+        }
+    }
+    for (sid, e) in &st.base {
+        if !e.remote_id.is_empty() {
+            remote_ids
+                .entry(sid.clone())
+                .or_insert_with(|| e.remote_id.clone());
+        }
+    }
+    let mut written: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    for b in bindings {
+        let batch: Vec<(&RecordPlan, Upsert)> = plan
+            .records
+            .iter()
+            .filter(|rp| {
+                rp.note_type == b.note_type && rp.needs_push() && !skipped.contains(&rp.ssot_id)
+            })
+            .map(|rp| {
+                let links = rp
+                    .links
+                    .iter()
+                    .map(|(k, t, sids)| {
+                        (
+                            k.clone(),
+                            t.clone(),
+                            sids.iter()
+                                .filter_map(|s| remote_ids.get(s).cloned())
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                (
+                    rp,
+                    Upsert {
+                        note_type: rp.note_type.clone(),
+                        ssot_id: rp.ssot_id.clone(),
+                        remote_id: rp.remote_id.clone(),
+                        remote_has_ssot_id: rp.remote_has_ssot_id,
+                        fields: rp.push.clone(),
+                        links,
+                    },
+                )
+            })
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        jr.log("push", json!({"type": b.note_type, "records": batch.len()}))?;
+        let ups: Vec<Upsert> = batch.iter().map(|(_, u)| u.clone()).collect();
+        let outcomes = connector.upsert(run_id, &ups).await?;
+        for o in outcomes {
+            match o {
+                WriteOutcome::Written {
+                    ssot_id,
+                    remote_id,
+                    created,
+                    ..
+                } => {
+                    remote_ids.insert(ssot_id.clone(), remote_id.clone());
+                    written.insert(ssot_id, (remote_id, created));
+                }
+                WriteOutcome::Gone { ssot_id, remote_id } => {
+                    let e = st.base.entry(ssot_id.clone()).or_default();
+                    e.note_type = b.note_type.clone();
+                    e.remote_id = remote_id;
+                    e.archived = true;
+                    if let Some(rel) = rels.get(&ssot_id)
+                        && apply::edit_note(
+                            &note_path(rel),
+                            &[Edit::Set(
+                                apply::archived_key(&remote),
+                                crate::vault::value::parse_date(&today)
+                                    .map_or(Value::Str(today.clone()), Value::Date),
+                            )],
+                        )
+                        .is_ok()
+                    {
+                        report.notes_marked_archived += 1;
+                    }
+                }
+                WriteOutcome::Refused { ssot_id, message } => {
+                    tracing::warn!(%ssot_id, %message, "refused by {remote}");
+                    report.refused.push((ssot_id, message));
+                }
+            }
+        }
+        jr.log(
+            "pushed",
+            json!({"type": b.note_type, "written": written.len()}),
+        )?;
+        if let Some(p) = &progress {
+            p.inc(batch.len() as u64);
+        }
+    }
+    // c. Base, remote ids written back.
+    for rp in &plan.records {
+        let Some(b) = binding(&rp.note_type) else {
+            continue;
+        };
+        match rp.action {
+            Action::Update | Action::Create | Action::NewNote => {
+                if skipped.contains(&rp.ssot_id) {
+                    continue;
+                }
+                let w = written.get(&rp.ssot_id);
+                if rp.needs_push() && w.is_none() {
+                    // Not written (refused or gone): only the pulled part counts.
+                    if rp.action == Action::Update
+                        && pulled_ok.contains(&rp.ssot_id)
+                        && let Some(e) = st.base.get_mut(&rp.ssot_id)
+                    {
+                        let mut f = e.fields.clone();
+                        for (k, v) in rp.pull.iter().chain(&rp.agreed) {
+                            match v {
+                                Some(v) => f.insert(k.clone(), v.clone()),
+                                None => f.remove(k),
+                            };
+                        }
+                        e.fields = f;
+                    }
+                    continue;
+                }
+                if let Some((_, true)) = w {
+                    report.created_remote += 1;
+                } else if w.is_some() {
+                    report.updated_remote += 1;
+                }
+                let rid = w
+                    .map(|(r, _)| r.clone())
+                    .or_else(|| rp.remote_id.clone())
+                    .unwrap_or_default();
+                let e = st.base.entry(rp.ssot_id.clone()).or_default();
+                e.note_type = rp.note_type.clone();
+                e.remote_id = rid.clone();
+                e.remote_has_ssot_id = rp.remote_has_ssot_id || w.is_some();
+                e.fields = rp.new_base(&rp.push, &rp.pull);
+                e.deleted = false;
+                if rp.conflicts.is_empty() {
+                    st.conflicts.remove(&rp.ssot_id);
+                } else {
+                    st.conflicts.insert(
+                        rp.ssot_id.clone(),
+                        rp.conflicts
+                            .iter()
+                            .map(|c| (c.key.clone(), c.remote.clone().unwrap_or_default()))
+                            .collect(),
+                    );
+                }
+                // The remote id goes into the note (creates).
+                if rp.action == Action::Create
+                    && !rid.is_empty()
+                    && let Some(rel) = rels.get(&rp.ssot_id).or(Some(&rp.rel))
+                {
+                    let mut edits = vec![Edit::Set(b.id_key.clone(), Value::Str(rid.clone()))];
+                    if !rp.settled.is_empty() {
+                        let current = crate::fsutil::read(&note_path(rel))
+                            .ok()
+                            .and_then(|bytes| Note::parse(&bytes).ok())
+                            .and_then(|n| n.get(apply::CONFLICTS_KEY).cloned());
+                        if let Some(e) = apply::conflict_edits(current.as_ref(), &remote, &[]) {
+                            edits.push(e);
+                        }
+                    }
+                    if let Err(e) = apply::edit_note(&note_path(rel), &edits) {
+                        tracing::info!(error = %e, "remote id not written back yet; next run writes it");
+                    }
+                }
+            }
+            Action::Forget => {
+                let e = st.base.entry(rp.ssot_id.clone()).or_default();
+                e.deleted = true;
+                tracing::info!(ssot_id = %rp.ssot_id, "note deleted from the vault; its {remote} record is left as it is");
+            }
+            _ => {}
+        }
+    }
+    // d. Archives of deleted notes.
+    let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for rp in plan
+        .records
+        .iter()
+        .filter(|r| r.action == Action::ArchiveRemote)
+    {
+        if let Some(id) = &rp.remote_id {
+            by_type
+                .entry(rp.note_type.as_str())
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    for (ty, ids) in by_type {
+        jr.log("archive", json!({"type": ty, "records": ids.len()}))?;
+        connector.archive(ty, &ids).await?;
+        report.archived_remote += ids.len();
+        for rp in plan
+            .records
+            .iter()
+            .filter(|r| r.action == Action::ArchiveRemote && r.note_type == ty)
+        {
+            if let Some(e) = st.base.get_mut(&rp.ssot_id) {
+                e.deleted = true;
+                e.archived = true;
+            }
+        }
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    Ok(())
+}
+
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if len < 200 || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let p = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+    {
+        p.set_style(style);
+    }
+    p.set_message("syncing");
+    Some(p)
+}

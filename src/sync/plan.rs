@@ -1,0 +1,549 @@
+//! The plan: from the vault now, the last-synced base and the remote records pulled since the
+//! cursor, what to write where. Pure (no I/O), so it is property-tested; `--dry-run` prints it.
+//!
+//! Records are matched to notes by `ssot_id` first, then by remote id (the note's `hubspot_id`
+//! or the base's). A remote record that was not pulled is unchanged since the base, so the base
+//! stands for it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::config::ConflictPolicy;
+use crate::connectors::{Binding, Conv, Direction, RemoteRecord, canonical};
+
+use super::merge::{FieldMerge, merge_field};
+use super::state::BaseEntry;
+
+/// A synced note as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VaultNote {
+    /// `ssot_id`.
+    pub ssot_id: String,
+    /// The note type.
+    pub note_type: String,
+    /// Path relative to the vault root.
+    pub rel: String,
+    /// The title (file name without `.md`).
+    pub title: String,
+    /// The remote id written in the note (`hubspot_id`).
+    pub remote_id: Option<String>,
+    /// Mapped fields, canonical (absent: empty).
+    pub fields: BTreeMap<String, String>,
+    /// Keys with a recorded conflict for this remote (from `sync_conflicts`).
+    pub conflicts: BTreeSet<String>,
+    /// The note is marked as archived remotely: left alone.
+    pub archived_mark: bool,
+    /// Link fields: (key, target note type, target `ssot_id`s).
+    pub links: Vec<(String, String, Vec<String>)>,
+    /// A hash of the note's bytes as read: an edit made during the run is detected by it.
+    pub text_hash: u64,
+}
+
+/// The hash of a note's bytes (FNV-1a, 64 bits).
+pub fn text_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The policy of a plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// Conflict policy.
+    pub conflict: ConflictPolicy,
+    /// A deleted note archives its record.
+    pub archive_deleted_notes: bool,
+}
+
+/// Everything the plan is made from.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    /// The connector's bindings.
+    pub bindings: &'a [Binding],
+    /// The synced notes of the vault.
+    pub notes: &'a [VaultNote],
+    /// The base per `ssot_id`.
+    pub base: &'a BTreeMap<String, BaseEntry>,
+    /// Bases rebuilt from git history for notes without one: `ssot_id` → fields.
+    pub history_base: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// Records pulled since the cursor (or all of them when `full`).
+    pub remote: &'a [RemoteRecord],
+    /// Every live remote record was pulled.
+    pub full: bool,
+    /// Remote ids known to be archived or deleted remotely.
+    pub gone: &'a BTreeSet<String>,
+    /// The remote's values of open conflicts (`ssot_id` → key → canonical, empty = none): the
+    /// remote's value of a conflicting field when its record is not pulled again.
+    pub open_conflicts: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// Policy.
+    pub policy: Policy,
+}
+
+/// What happens to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// A note without a record: create it remotely (upsert by `ssot_id`).
+    Create,
+    /// Note and record both exist: push and pull fields.
+    Update,
+    /// A record without a note: create the note.
+    NewNote,
+    /// The record is gone remotely: mark the note.
+    MarkArchived,
+    /// The note was deleted: archive the record.
+    ArchiveRemote,
+    /// The note was deleted and archiving is off: forget the record.
+    Forget,
+}
+
+/// One field in conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldConflict {
+    /// The key.
+    pub key: String,
+    /// The vault's value (canonical).
+    pub vault: Option<String>,
+    /// The remote's value (canonical).
+    pub remote: Option<String>,
+    /// Both as shown to people: `vault` and `remote` in the vault's terms.
+    pub shown: (String, String),
+}
+
+/// The plan of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordPlan {
+    /// What happens.
+    pub action: Action,
+    /// `ssot_id` (for a new note: the record's, or one derived from its remote id).
+    pub ssot_id: String,
+    /// Note type.
+    pub note_type: String,
+    /// Path of the note (new notes: empty, chosen when written).
+    pub rel: String,
+    /// Title (new notes: from the record).
+    pub title: String,
+    /// Remote id, when known.
+    pub remote_id: Option<String>,
+    /// Whether the record already carries the `ssot_id`.
+    pub remote_has_ssot_id: bool,
+    /// Write the remote id into the note.
+    pub write_remote_id: bool,
+    /// Fields to send (`None` clears).
+    pub push: BTreeMap<String, Option<String>>,
+    /// Fields to write into the note (`None` clears).
+    pub pull: BTreeMap<String, Option<String>>,
+    /// Fields equal on both sides.
+    pub agreed: BTreeMap<String, Option<String>>,
+    /// Unresolved conflicts (manual policy).
+    pub conflicts: Vec<FieldConflict>,
+    /// Keys whose recorded conflict is gone (remove them from `sync_conflicts`).
+    pub settled: Vec<String>,
+    /// Link fields: (key, target note type, target `ssot_id`s).
+    pub links: Vec<(String, String, Vec<String>)>,
+    /// Base fields to keep for keys neither agreed nor moved (conflicts).
+    pub base_kept: BTreeMap<String, String>,
+}
+
+impl RecordPlan {
+    /// The base after this record is applied: agreed fields, kept conflict bases, and the pushed
+    /// and pulled fields that were actually written.
+    pub fn new_base(
+        &self,
+        pushed: &BTreeMap<String, Option<String>>,
+        pulled: &BTreeMap<String, Option<String>>,
+    ) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = self.base_kept.clone();
+        for (k, v) in self.agreed.iter().chain(pushed).chain(pulled) {
+            match v {
+                Some(v) => {
+                    out.insert(k.clone(), v.clone());
+                }
+                None => {
+                    out.remove(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the record needs a remote write.
+    pub fn needs_push(&self) -> bool {
+        match self.action {
+            Action::Create => true,
+            Action::Update | Action::NewNote => !self.push.is_empty() || !self.remote_has_ssot_id,
+            _ => false,
+        }
+    }
+
+    /// Whether the note needs an edit.
+    pub fn needs_note_edit(&self) -> bool {
+        match self.action {
+            Action::Update => {
+                !self.pull.is_empty()
+                    || self.write_remote_id
+                    || !self.settled.is_empty()
+                    || !self.conflicts.is_empty()
+            }
+            Action::NewNote | Action::MarkArchived => true,
+            _ => false,
+        }
+    }
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Records with something to do, in binding order (link targets first).
+    pub records: Vec<RecordPlan>,
+    /// Records known (base entries not deleted), for the archive share.
+    pub known_records: usize,
+    /// Records with nothing to do.
+    pub unchanged: usize,
+}
+
+impl Plan {
+    /// Remote archives the plan would make.
+    pub fn archives(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.action == Action::ArchiveRemote)
+            .count()
+    }
+
+    /// Share of known records the plan would archive.
+    pub fn archive_share(&self) -> f64 {
+        if self.known_records == 0 {
+            0.0
+        } else {
+            self.archives() as f64 / self.known_records as f64
+        }
+    }
+
+    /// Whether the plan does nothing.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Count of records per action.
+    pub fn count(&self, a: Action) -> usize {
+        self.records.iter().filter(|r| r.action == a).count()
+    }
+
+    /// Number of unresolved conflicts.
+    pub fn conflicts(&self) -> usize {
+        self.records.iter().map(|r| r.conflicts.len()).sum()
+    }
+}
+
+/// An `ssot_id` for a note made from a record that has none, derived from its remote id (so the
+/// plan stays pure and a repeated run derives the same id).
+pub fn derived_ssot_id(remote: &str, note_type: &str, id: &str, ms: i64) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in remote
+        .bytes()
+        .chain([0])
+        .chain(note_type.bytes())
+        .chain([0])
+        .chain(id.bytes())
+    {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+    }
+    let bytes = h.to_be_bytes();
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&bytes[..10]);
+    crate::vault::id::ulid_from(u64::try_from(ms.max(0)).unwrap_or(0), random)
+}
+
+fn shown(conv: &Conv, v: Option<&str>) -> String {
+    match v {
+        None => "(empty)".into(),
+        Some(s) => canonical::to_vault(conv, Some(s), None).to_string(),
+    }
+}
+
+/// Makes the plan.
+pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
+    let binding = |ty: &str| input.bindings.iter().find(|b| b.note_type == ty);
+    let mut by_sid: BTreeMap<&str, &RemoteRecord> = BTreeMap::new();
+    let mut by_rid: BTreeMap<&str, &RemoteRecord> = BTreeMap::new();
+    for r in input.remote {
+        if let Some(s) = &r.ssot_id {
+            by_sid.insert(s.as_str(), r);
+        }
+        by_rid.insert(r.id.as_str(), r);
+    }
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut seen_sids: BTreeSet<&str> = BTreeSet::new();
+    let mut out: Vec<RecordPlan> = Vec::new();
+    let mut unchanged = 0usize;
+    for note in input.notes {
+        let Some(b) = binding(&note.note_type) else {
+            continue;
+        };
+        seen_sids.insert(note.ssot_id.as_str());
+        let base = input.base.get(&note.ssot_id);
+        if note.archived_mark || base.is_some_and(|b| b.archived) {
+            continue;
+        }
+        let rid = note
+            .remote_id
+            .clone()
+            .or_else(|| base.map(|b| b.remote_id.clone()).filter(|s| !s.is_empty()));
+        let pulled = by_sid
+            .get(note.ssot_id.as_str())
+            .copied()
+            .or_else(|| rid.as_deref().and_then(|r| by_rid.get(r).copied()));
+        if let Some(p) = pulled {
+            used.insert(p.id.as_str());
+        }
+        let rid = pulled.map(|p| p.id.clone()).or(rid);
+        let mut rp = RecordPlan {
+            action: Action::Update,
+            ssot_id: note.ssot_id.clone(),
+            note_type: note.note_type.clone(),
+            rel: note.rel.clone(),
+            title: note.title.clone(),
+            remote_id: rid.clone(),
+            remote_has_ssot_id: pulled.map_or(base.is_some_and(|b| b.remote_has_ssot_id), |p| {
+                p.ssot_id.as_deref() == Some(note.ssot_id.as_str())
+            }),
+            write_remote_id: false,
+            push: BTreeMap::new(),
+            pull: BTreeMap::new(),
+            agreed: BTreeMap::new(),
+            conflicts: Vec::new(),
+            settled: Vec::new(),
+            links: note.links.clone(),
+            base_kept: BTreeMap::new(),
+        };
+        if let Some(r) = &rid
+            && input.gone.contains(r)
+        {
+            rp.action = Action::MarkArchived;
+            out.push(rp);
+            continue;
+        }
+        // The remote's fields now: pulled, else unchanged since the base.
+        let remote_fields: Option<BTreeMap<String, String>> = match (pulled, base) {
+            (Some(p), _) => Some(p.fields.clone()),
+            (None, Some(b)) if !b.remote_id.is_empty() => {
+                let mut f = b.fields.clone();
+                for (k, v) in input
+                    .open_conflicts
+                    .get(&note.ssot_id)
+                    .into_iter()
+                    .flatten()
+                {
+                    if v.is_empty() {
+                        f.remove(k);
+                    } else {
+                        f.insert(k.clone(), v.clone());
+                    }
+                }
+                Some(f)
+            }
+            _ => None,
+        };
+        let Some(remote_fields) = remote_fields.filter(|_| rid.is_some()) else {
+            if rid.is_some() && input.full {
+                // Known remote id, but the full read did not see it: gone remotely.
+                rp.action = Action::MarkArchived;
+                out.push(rp);
+                continue;
+            }
+            if rid.is_some() {
+                // Not seen and no base: the engine fetches such records before planning; if it
+                // still has nothing, leave the note for the next run.
+                unchanged += 1;
+                continue;
+            }
+            rp.action = Action::Create;
+            for f in &b.fields {
+                if f.direction == Direction::Pull {
+                    continue;
+                }
+                if let Some(v) = note.fields.get(&f.key) {
+                    rp.push.insert(f.key.clone(), Some(v.clone()));
+                }
+            }
+            rp.settled = note.conflicts.iter().cloned().collect();
+            out.push(rp);
+            continue;
+        };
+        let base_fields: Option<&BTreeMap<String, String>> = base
+            .filter(|b| !b.remote_id.is_empty())
+            .map(|b| &b.fields)
+            .or_else(|| input.history_base.get(&note.ssot_id));
+        for f in &b.fields {
+            let v = note.fields.get(&f.key).map(String::as_str);
+            let r = remote_fields.get(&f.key).map(String::as_str);
+            let bs = base_fields.map(|m| m.get(&f.key).map(String::as_str));
+            match merge_field(bs, v, r, f.direction, input.policy.conflict) {
+                FieldMerge::Agree(x) => {
+                    rp.agreed.insert(f.key.clone(), x);
+                }
+                FieldMerge::Push(x) => {
+                    rp.push.insert(f.key.clone(), x);
+                }
+                FieldMerge::Pull(x) => {
+                    rp.pull.insert(f.key.clone(), x);
+                }
+                FieldMerge::Conflict { vault, remote } => {
+                    if let Some(Some(old)) = bs {
+                        rp.base_kept.insert(f.key.clone(), old.to_string());
+                    }
+                    rp.conflicts.push(FieldConflict {
+                        key: f.key.clone(),
+                        shown: (
+                            shown(&f.conv, vault.as_deref()),
+                            shown(&f.conv, remote.as_deref()),
+                        ),
+                        vault,
+                        remote,
+                    });
+                }
+            }
+        }
+        rp.settled = note
+            .conflicts
+            .iter()
+            .filter(|k| !rp.conflicts.iter().any(|c| &c.key == *k))
+            .cloned()
+            .collect();
+        let open_unrecorded = rp
+            .conflicts
+            .iter()
+            .any(|c| !note.conflicts.contains(&c.key));
+        rp.write_remote_id = note.remote_id != rid;
+        let new_base = rp.new_base(&BTreeMap::new(), &BTreeMap::new());
+        let changed = !rp.push.is_empty()
+            || !rp.pull.is_empty()
+            || rp.write_remote_id
+            || !rp.settled.is_empty()
+            || open_unrecorded
+            || !rp.remote_has_ssot_id
+            || !rp.conflicts.is_empty()
+            || base.is_none_or(|b| b.fields != new_base || b.remote_id.is_empty());
+        if changed {
+            out.push(rp);
+        } else {
+            unchanged += 1;
+        }
+    }
+    // Records without a note.
+    for r in input.remote {
+        if used.contains(r.id.as_str()) || r.archived {
+            continue;
+        }
+        if let Some(s) = &r.ssot_id
+            && (seen_sids.contains(s.as_str())
+                || input.base.get(s).is_some_and(|b| b.deleted || b.archived))
+        {
+            continue;
+        }
+        if input
+            .base
+            .values()
+            .any(|b| b.remote_id == r.id && (b.deleted || b.archived))
+        {
+            continue;
+        }
+        let Some(b) = binding(&r.note_type).filter(|b| b.pull_new) else {
+            continue;
+        };
+        let ssot_id = r.ssot_id.clone().unwrap_or_else(|| {
+            derived_ssot_id(remote_name, &r.note_type, &r.id, r.modified_ms.unwrap_or(0))
+        });
+        if input
+            .base
+            .get(&ssot_id)
+            .is_some_and(|e| !e.deleted && !e.archived)
+            && !seen_sids.contains(ssot_id.as_str())
+        {
+            // The note was deleted: handled below with the other deleted notes.
+            continue;
+        }
+        let pull: BTreeMap<String, Option<String>> = b
+            .fields
+            .iter()
+            .filter(|f| f.direction != Direction::Push)
+            .filter_map(|f| {
+                r.fields
+                    .get(&f.key)
+                    .map(|v| (f.key.clone(), Some(v.clone())))
+            })
+            .collect();
+        out.push(RecordPlan {
+            action: Action::NewNote,
+            remote_has_ssot_id: r.ssot_id.is_some(),
+            ssot_id,
+            note_type: r.note_type.clone(),
+            rel: String::new(),
+            title: r
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", r.note_type, r.id)),
+            remote_id: Some(r.id.clone()),
+            write_remote_id: true,
+            push: BTreeMap::new(),
+            pull,
+            agreed: BTreeMap::new(),
+            conflicts: Vec::new(),
+            settled: Vec::new(),
+            links: Vec::new(),
+            base_kept: BTreeMap::new(),
+        });
+    }
+    // Notes deleted from the vault.
+    let mut known = 0usize;
+    for (sid, e) in input.base {
+        if e.deleted || e.archived {
+            continue;
+        }
+        known += 1;
+        if seen_sids.contains(sid.as_str()) || binding(&e.note_type).is_none() {
+            continue;
+        }
+        let action = if input.policy.archive_deleted_notes && !input.gone.contains(&e.remote_id) {
+            Action::ArchiveRemote
+        } else {
+            Action::Forget
+        };
+        out.push(RecordPlan {
+            action,
+            ssot_id: sid.clone(),
+            note_type: e.note_type.clone(),
+            rel: String::new(),
+            title: String::new(),
+            remote_id: Some(e.remote_id.clone()),
+            remote_has_ssot_id: e.remote_has_ssot_id,
+            write_remote_id: false,
+            push: BTreeMap::new(),
+            pull: BTreeMap::new(),
+            agreed: BTreeMap::new(),
+            conflicts: Vec::new(),
+            settled: Vec::new(),
+            links: Vec::new(),
+            base_kept: BTreeMap::new(),
+        });
+    }
+    let order = |ty: &str| {
+        input
+            .bindings
+            .iter()
+            .position(|b| b.note_type == ty)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by_key(|r| order(&r.note_type));
+    Plan {
+        records: out,
+        known_records: known,
+        unchanged,
+    }
+}

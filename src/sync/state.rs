@@ -1,0 +1,171 @@
+//! Sync state under `.ssot/<remote>/`: the base (each synced note's mapped fields as they were
+//! when the note and the remote last agreed), the change-feed cursor and the connector's own
+//! bookkeeping, in one JSON file written atomically once a run's changes are safe.
+//!
+//! `.ssot/` is local and git-ignored. Losing it costs time, never data: the next run reads the
+//! whole remote, matches records to notes by `ssot_id` and remote id, and takes the base of each
+//! note from its last sync commit in git ([`base_from_history`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{self, FsError};
+
+/// The state folder at the vault root.
+pub const DIR: &str = ".ssot";
+
+/// One synced note's base.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaseEntry {
+    /// The note type.
+    pub note_type: String,
+    /// The remote id.
+    pub remote_id: String,
+    /// Whether the remote record carries the `ssot_id`.
+    pub remote_has_ssot_id: bool,
+    /// Mapped fields, canonical, as last agreed (absent: empty).
+    pub fields: BTreeMap<String, String>,
+    /// The note was deleted from the vault and its record left alone: never re-create the note.
+    pub deleted: bool,
+    /// The record was archived remotely and the note marked.
+    pub archived: bool,
+}
+
+/// The state of one remote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncState {
+    /// Format version.
+    pub version: u32,
+    /// The change-feed cursor (connector-specific).
+    pub cursor: Option<serde_json::Value>,
+    /// The connector's own state.
+    pub connector: serde_json::Value,
+    /// Base per `ssot_id`.
+    pub base: BTreeMap<String, BaseEntry>,
+    /// Unresolved conflicts: `ssot_id` → key → the remote's canonical value.
+    pub conflicts: BTreeMap<String, BTreeMap<String, String>>,
+    /// When records archived remotely were last looked for (epoch ms).
+    pub archived_checked_ms: Option<i64>,
+    /// The last run that finished.
+    pub last_run: Option<String>,
+}
+
+/// State could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// I/O.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// The file is not valid state.
+    #[error("{}: invalid sync state ({message}); delete the file to rebuild it from git and the service", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The state file of a remote.
+pub fn path(root: &Path, remote: &str) -> PathBuf {
+    root.join(DIR).join(remote).join("state.json")
+}
+
+impl SyncState {
+    /// Loads the state (empty when there is none).
+    pub fn load(root: &Path, remote: &str) -> Result<SyncState, StateError> {
+        let p = path(root, remote);
+        if !p.exists() {
+            return Ok(SyncState {
+                version: 1,
+                ..SyncState::default()
+            });
+        }
+        let bytes = fsutil::read(&p)?;
+        serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+            path: p,
+            message: e.to_string(),
+        })
+    }
+
+    /// Saves the state atomically.
+    pub fn save(&self, root: &Path, remote: &str) -> Result<(), StateError> {
+        let p = path(root, remote);
+        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Invalid {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        fsutil::write_atomic(&p, &bytes)?;
+        Ok(())
+    }
+}
+
+/// The text of each wanted note (by vault-relative path) at the newest commit whose
+/// `Ssot-Source` trailer is `source` and which touched it: the note as it stood right after its
+/// last sync, from which a lost base is rebuilt. Paths not found are left out.
+pub fn base_from_history(root: &Path, source: &str, wanted: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if wanted.is_empty() {
+        return out;
+    }
+    let Ok(repo) = git2::Repository::open(root) else {
+        return out;
+    };
+    let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) else {
+        return out;
+    };
+    let Ok(mut walk) = repo.revwalk() else {
+        return out;
+    };
+    let _ = walk.set_sorting(git2::Sort::TIME);
+    let _ = walk.simplify_first_parent();
+    if walk.push(head.id()).is_err() {
+        return out;
+    }
+    let mut left: std::collections::BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
+    for oid in walk.flatten() {
+        if left.is_empty() {
+            break;
+        }
+        let Ok(commit) = repo.find_commit(oid) else {
+            continue;
+        };
+        let msg = commit.message().unwrap_or("");
+        let from_source = crate::history::trailers::parse(msg)
+            .iter()
+            .any(|(k, v)| k == crate::history::TRAILER_SOURCE && v == source);
+        if !from_source {
+            continue;
+        }
+        let Ok(tree) = commit.tree() else { continue };
+        let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        let Ok(diff) = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None) else {
+            continue;
+        };
+        let mut touched = Vec::new();
+        for d in diff.deltas() {
+            if let Some(p) = d.new_file().path() {
+                let p = p.to_string_lossy().replace('\\', "/");
+                if left.contains(p.as_str()) {
+                    touched.push(p);
+                }
+            }
+        }
+        for p in touched {
+            if let Ok(entry) = tree.get_path(Path::new(&p))
+                && let Ok(blob) = repo.find_blob(entry.id())
+            {
+                out.insert(
+                    p.clone(),
+                    String::from_utf8_lossy(blob.content()).into_owned(),
+                );
+            }
+            left.remove(p.as_str());
+        }
+    }
+    out
+}

@@ -1,0 +1,820 @@
+//! The sync engine end to end: the real `ssot-vault` binary syncing a vault made by `init` with
+//! the in-process HubSpot sandbox over real HTTP. Every test asserts the sandbox's records and the
+//! notes' bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig, Sandbox, SandboxConfig};
+
+use crate::common::{bin, init_vault, snapshot_tree, write};
+
+struct Env {
+    sb: Sandbox,
+    _tmp: tempfile::TempDir,
+    v: PathBuf,
+    http: reqwest::Client,
+}
+
+fn quiet() -> SandboxConfig {
+    SandboxConfig {
+        hubspot_rate_limit: None,
+        search_rate_limit_per_sec: None,
+        ..SandboxConfig::default()
+    }
+}
+
+/// Points the vault's `[remotes.hubspot]` at the sandbox, with fast retries.
+fn configure(v: &Path, base: &str, extra: &str) {
+    let p = v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&p).expect("config");
+    let start = text.find("[remotes.hubspot]").expect("hubspot section");
+    let end = start + text[start..].find("[remotes.jira]").expect("jira section");
+    let section = format!(
+        "[remotes.hubspot]\nenabled = true\nbase_url = \"{base}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n\n"
+    );
+    std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
+        .expect("write config");
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable HubSpot"]);
+}
+
+fn git(v: &Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(v)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+impl Env {
+    async fn new(extra: &str) -> Env {
+        Env::with(quiet(), extra).await
+    }
+
+    async fn with(cfg: SandboxConfig, extra: &str) -> Env {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sb = Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg)
+            .await
+            .expect("sandbox");
+        let (tmp, v) = init_vault();
+        configure(&v, &sb.base_url(), extra);
+        Env {
+            sb,
+            _tmp: tmp,
+            v,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let v = self.v.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            bin()
+                .arg("--vault")
+                .arg(&v)
+                .args(&args)
+                .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+                .output()
+                .expect("run")
+        })
+        .await
+        .expect("join")
+    }
+
+    async fn sync(&self) -> Output {
+        let o = self.run(&["sync"]).await;
+        assert!(
+            o.status.success(),
+            "sync failed: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    }
+
+    async fn hs(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.sb.base_url()))
+            .bearer_auth(DEFAULT_HUBSPOT_TOKEN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("send");
+        let text = resp.text().await.expect("text");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Live records of an object type.
+    fn live(&self, object: &str) -> Vec<Value> {
+        self.sb
+            .hubspot_records(object)
+            .into_iter()
+            .filter(|r| r["archived"] != json!(true))
+            .collect()
+    }
+
+    fn record_by_ssot(&self, object: &str, sid: &str) -> Value {
+        let hits: Vec<Value> = self
+            .live(object)
+            .into_iter()
+            .filter(|r| r["properties"]["ssot_id"] == json!(sid))
+            .collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "exactly one {object} with ssot_id {sid}: {hits:?}"
+        );
+        hits[0].clone()
+    }
+
+    fn note(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.v.join(rel)).expect("note")
+    }
+
+    fn prop(&self, rel: &str, key: &str) -> Option<String> {
+        let text = self.note(rel);
+        text.lines().find_map(|l| {
+            l.strip_prefix(&format!("{key}: "))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+    }
+
+    fn requests(&self) -> u64 {
+        self.sb.request_counts().total
+    }
+}
+
+const CLIENT: &str = "Clients/Piekarnia Złoty Kłos.md";
+const EXPERT: &str = "Experts/Anna Nowak.md";
+const PROJECT: &str = "Projects/Złoty Kłos online shop.md";
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_creates_records_and_an_unchanged_resync_costs_one_request_per_type() {
+    let e = Env::new("").await;
+    let before = snapshot_tree(&e.v);
+    let dry = e.run(&["sync", "--dry-run"]).await;
+    assert!(dry.status.success(), "{}", out(&dry));
+    assert!(
+        out(&dry).contains("create   Clients/Piekarnia Złoty Kłos.md"),
+        "{}",
+        out(&dry)
+    );
+    assert_eq!(snapshot_tree(&e.v), before, "--dry-run changes nothing");
+    assert!(e.live("contacts").is_empty() && e.live("deals").is_empty());
+
+    e.sync().await;
+    assert_eq!(e.live("contacts").len(), 3);
+    assert_eq!(e.live("deals").len(), 1);
+    let sid = e.prop(CLIENT, "ssot_id").expect("ssot_id");
+    let contact = e.record_by_ssot("contacts", &sid);
+    assert_eq!(
+        e.prop(CLIENT, "hubspot_id"),
+        contact["id"].as_str().map(str::to_string)
+    );
+    assert_eq!(contact["properties"]["firstname"], "Piekarnia Złoty");
+    assert_eq!(contact["properties"]["lastname"], "Kłos");
+    assert_eq!(contact["properties"]["ssot_role"], "client");
+    assert_eq!(contact["properties"]["lifecyclestage"], "customer");
+    let anna = e.record_by_ssot("contacts", &e.prop(EXPERT, "ssot_id").expect("id"));
+    assert_eq!(
+        anna["properties"]["ssot_skills"],
+        "php;wordpress;woocommerce;ux;payments"
+    );
+    let deal = e.record_by_ssot("deals", &e.prop(PROJECT, "ssot_id").expect("id"));
+    assert_eq!(deal["properties"]["dealname"], "Złoty Kłos online shop");
+    assert_eq!(deal["properties"]["dealstage"], "qualifiedtobuy");
+    assert_eq!(e.live("companies").len(), 1, "the client's company");
+    // The deal is associated with the client's contact.
+    let assoc = e
+        .hs(
+            reqwest::Method::GET,
+            &format!(
+                "/crm/v4/objects/deals/{}/associations/contacts",
+                deal["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        assoc
+            .to_string()
+            .contains(contact["id"].as_str().expect("id")),
+        "{assoc}"
+    );
+    // One commit, by the sync, with its trailers.
+    let log = git(&e.v, &["log", "-1", "--format=%an%n%B"]);
+    assert!(
+        log.starts_with("ssot-vault (hubspot)\nSync with hubspot"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Ssot-Source: hubspot") && log.contains("Ssot-Run: "),
+        "{log}"
+    );
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
+
+    // Unchanged vault and HubSpot: one search per object type, no commit.
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    let n = e.requests();
+    e.sync().await;
+    assert_eq!(e.requests() - n, 2, "{:?}", e.sb.request_counts());
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head);
+    let n = e.requests();
+    e.sync().await;
+    assert_eq!(e.requests() - n, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_flow_both_ways_and_a_remote_change_is_a_one_line_diff() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    // HubSpot → vault.
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Kraków"}})),
+    )
+    .await;
+    let before = e.note(CLIENT);
+    e.sync().await;
+    let after = e.note(CLIENT);
+    assert_eq!(after, before.replace("city: Warszawa", "city: Kraków"));
+    let diff = git(&e.v, &["show", "--format=", "-U0", "HEAD", "--", CLIENT]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed, ["-city: Warszawa", "+city: Kraków"], "{diff}");
+    // Vault → HubSpot; the vault edit is committed first as Ssot-Source: vault.
+    let o = e.run(&["set", CLIENT, "phone=+48 600 100 200"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let n = e.requests();
+    e.sync().await;
+    let c = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("id"));
+    assert_eq!(c["properties"]["phone"], "+48 600 100 200");
+    assert_eq!(c["properties"]["city"], "Kraków");
+    assert!(e.requests() - n <= 4, "{:?}", e.sb.request_counts());
+    let log = git(&e.v, &["log", "-1", "--format=%B"]);
+    assert!(log.contains("Ssot-Source: vault"), "{log}");
+    // A list field and a table-mapped enum, remote → vault.
+    let deal = e.prop(PROJECT, "hubspot_id").expect("deal id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/deals/{deal}"),
+        Some(json!({"properties": {"dealstage": "closedwon"}})),
+    )
+    .await;
+    let aid = e.prop(EXPERT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{aid}"),
+        Some(json!({"properties": {"ssot_skills": "php;rust"}})),
+    )
+    .await;
+    e.sync().await;
+    assert_eq!(e.prop(PROJECT, "status").as_deref(), Some("done"));
+    assert!(
+        e.note(EXPERT).contains("skills:\n  - php\n  - rust\n"),
+        "{}",
+        e.note(EXPERT)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_made_in_hubspot_become_notes_in_their_folders() {
+    let e = Env::new("").await;
+    e.sync().await;
+    e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl", "city": "Gdańsk"}})))
+        .await;
+    e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Jan", "lastname": "Bąk", "email": "jan@bak.pl", "ssot_role": "expert", "ssot_skills": "go;k8s"}})))
+        .await;
+    e.hs(reqwest::Method::POST, "/crm/v3/objects/deals", Some(json!({"properties": {"dealname": "Sklep Lis", "dealstage": "appointmentscheduled", "amount": "12000"}})))
+        .await;
+    e.sync().await;
+    let ewa = e.note("Clients/Ewa Lis.md");
+    assert!(ewa.starts_with("---\ntype: client\nssot_id: "), "{ewa}");
+    assert!(
+        ewa.contains("\nname: Ewa Lis\nemail: ewa@lis.pl\ncity: Gdańsk\nhubspot_id: "),
+        "{ewa}"
+    );
+    let jan = e.note("Experts/Jan Bąk.md");
+    assert!(jan.contains("skills:\n  - go\n  - k8s\n"), "{jan}");
+    let shop = e.note("Projects/Sklep Lis.md");
+    assert!(shop.contains("status: intake\nbudget: 12000\n"), "{shop}");
+    // The records now carry the notes' ssot_ids; nothing was duplicated.
+    let sid = e.prop("Clients/Ewa Lis.md", "ssot_id").expect("sid");
+    e.record_by_ssot("contacts", &sid);
+    assert_eq!(e.live("contacts").len(), 5);
+    assert_eq!(e.live("deals").len(), 2);
+    let o = e.run(&["check"]).await;
+    assert!(
+        !out(&o).contains("Ewa Lis.md"),
+        "a pulled client is valid: {}",
+        out(&o)
+    );
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    e.sync().await;
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
+}
+
+async fn make_conflict(e: &Env) {
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Gdynia"}})),
+    )
+    .await;
+    let o = e.run(&["set", CLIENT, "city=Sopot"]).await;
+    assert!(o.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_manual_recorded_then_resolved_either_way() {
+    let e = Env::new("").await;
+    e.sync().await;
+    make_conflict(&e).await;
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(
+        e.prop(CLIENT, "city").as_deref(),
+        Some("Sopot"),
+        "the vault value stays"
+    );
+    assert!(
+        e.note(CLIENT)
+            .contains("sync_conflicts:\n  - \"city | vault: Sopot | hubspot: Gdynia\"\n"),
+        "{}",
+        e.note(CLIENT)
+    );
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        "Gdynia"
+    );
+    // The note still parses (check sees no unreadable note).
+    let o = e.run(&["check"]).await;
+    assert!(!out(&o).contains("cannot"), "{}", out(&o));
+    // A second sync leaves it as it is.
+    let before = e.note(CLIENT);
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(e.note(CLIENT), before);
+    // Take the remote's value.
+    let o = e
+        .run(&["resolve", CLIENT, "city", "--take", "remote"])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(e.prop(CLIENT, "city").as_deref(), Some("Gdynia"));
+    assert!(!e.note(CLIENT).contains("sync_conflicts"));
+    e.sync().await;
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        "Gdynia"
+    );
+    // Again, taking the vault's value this time: it is pushed.
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Hel"}})),
+    )
+    .await;
+    assert!(e.run(&["set", CLIENT, "city=Puck"]).await.status.success());
+    assert_eq!(e.run(&["sync"]).await.status.code(), Some(1));
+    let o = e
+        .run(&["resolve", "Piekarnia Złoty Kłos", "city", "--take", "vault"])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    e.sync().await;
+    assert_eq!(e.prop(CLIENT, "city").as_deref(), Some("Puck"));
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        "Puck"
+    );
+    assert!(!e.note(CLIENT).contains("sync_conflicts"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_vault_wins_and_remote_wins() {
+    for (policy, expect) in [("vault-wins", "Sopot"), ("remote-wins", "Gdynia")] {
+        let e = Env::new(&format!("conflict_policy = \"{policy}\"")).await;
+        e.sync().await;
+        make_conflict(&e).await;
+        let o = e.run(&["sync"]).await;
+        assert_eq!(o.status.code(), Some(0), "{policy}: {}", out(&o));
+        assert_eq!(e.prop(CLIENT, "city").as_deref(), Some(expect), "{policy}");
+        let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+        assert_eq!(
+            e.record_by_ssot("contacts", &sid)["properties"]["city"],
+            expect,
+            "{policy}"
+        );
+        assert!(!e.note(CLIENT).contains("sync_conflicts"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_both_ways_and_the_share_rail() {
+    let e = Env::new("archive_deleted_notes = true\ncheck_archived_minutes = 0").await;
+    e.sync().await;
+    // Archived in HubSpot: the note is marked, never deleted.
+    let tomasz = "Experts/Tomasz Wiśniewski.md";
+    let id = e.prop(tomasz, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        None,
+    )
+    .await;
+    let before = e.note(tomasz);
+    e.sync().await;
+    let after = e.note(tomasz);
+    assert!(
+        after.starts_with(&before[..before.find("\n---\n").expect("fence")]),
+        "{after}"
+    );
+    assert!(after.contains("\nhubspot_archived: "), "{after}");
+    assert_eq!(e.live("contacts").len(), 2, "no re-creation");
+    // Deleted in the vault: 1 of 3 live records is over 20 %: refused without --force.
+    std::fs::remove_file(e.v.join(EXPERT)).expect("rm");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("would archive 1 of"), "{}", out(&o));
+    assert_eq!(e.live("contacts").len(), 2, "nothing archived");
+    let o = e.run(&["sync", "--force"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(e.live("contacts").len(), 1);
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    e.sync().await;
+    assert_eq!(e.live("contacts").len(), 1);
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head);
+    assert!(!e.v.join(EXPERT).exists(), "never re-created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_notes_leave_records_alone_by_default() {
+    let e = Env::new("").await;
+    e.sync().await;
+    std::fs::remove_file(e.v.join(EXPERT)).expect("rm");
+    e.sync().await;
+    assert_eq!(e.live("contacts").len(), 3);
+    e.sync().await;
+    assert!(!e.v.join(EXPERT).exists());
+}
+
+/// Syncs under a fault and checks the outcome is exactly the fault-free one.
+async fn assert_converges(e: &Env) {
+    let o = e.sync().await;
+    assert_eq!(e.live("contacts").len(), 3, "{}", out(&o));
+    assert_eq!(e.live("deals").len(), 1);
+    for rel in [CLIENT, EXPERT, PROJECT] {
+        let sid = e.prop(rel, "ssot_id").expect("sid");
+        let object = if rel == PROJECT { "deals" } else { "contacts" };
+        let r = e.record_by_ssot(object, &sid);
+        assert_eq!(
+            e.prop(rel, "hubspot_id"),
+            r["id"].as_str().map(str::to_string),
+            "{rel}"
+        );
+    }
+    e.sb.set_faults(FaultConfig::default());
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    e.sync().await;
+    assert_eq!(
+        git(&e.v, &["rev-parse", "HEAD"]),
+        head,
+        "nothing left to do"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_429_storm() {
+    let e = Env::with(SandboxConfig::default(), "").await;
+    e.sb.set_faults(FaultConfig {
+        storm_next: 6,
+        ..FaultConfig::default()
+    });
+    assert_converges(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_5xx() {
+    let e = Env::new("").await;
+    e.sb.set_faults(FaultConfig {
+        error_rate: 0.4,
+        seed: Some(7),
+        ..FaultConfig::default()
+    });
+    assert_converges(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_dropped_connections_after_the_write() {
+    let e = Env::new("").await;
+    e.sb.set_faults(FaultConfig {
+        drop_rate: 0.4,
+        drop_after_handling: true,
+        seed: Some(3),
+        ..FaultConfig::default()
+    });
+    assert_converges(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_timeouts() {
+    let e = Env::new("").await;
+    e.sb.set_faults(FaultConfig {
+        latency_ms: 1500,
+        ..FaultConfig::default()
+    });
+    let sb_faults = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        e.sb.set_faults(FaultConfig::default());
+    };
+    let (o, ()) = tokio::join!(e.run(&["sync"]), sb_faults);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("retried"), "{}", out(&o));
+    assert_converges(&e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Łódź"}})),
+    )
+    .await;
+    assert!(
+        e.run(&["set", EXPERT, "phone=+48 111 222 333"])
+            .await
+            .status
+            .success()
+    );
+    let before = snapshot_tree(&e.v);
+    let records = e.sb.hubspot_records("contacts");
+    let o = e.run(&["sync", "--dry-run"]).await;
+    assert!(o.status.success());
+    let text = out(&o);
+    assert!(
+        text.contains("pull     Clients/Piekarnia Złoty Kłos.md ← hubspot: city = Łódź"),
+        "{text}"
+    );
+    assert!(
+        text.contains("push     Experts/Anna Nowak.md → hubspot: phone = +48 111 222 333"),
+        "{text}"
+    );
+    assert_eq!(snapshot_tree(&e.v), before);
+    assert_eq!(e.sb.hubspot_records("contacts"), records);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_state_folder_costs_no_duplicate_no_conflict_no_edit() {
+    let e = Env::new("").await;
+    e.sync().await;
+    // An edit on each side, then `.ssot/` is lost.
+    assert!(
+        e.run(&["set", CLIENT, "phone=+48 500 600 700"])
+            .await
+            .status
+            .success()
+    );
+    let aid = e.prop(EXPERT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{aid}"),
+        Some(json!({"properties": {"city": "Poznań"}})),
+    )
+    .await;
+    std::fs::remove_dir_all(e.v.join(".ssot")).expect("rm .ssot");
+    let o = e.sync().await;
+    assert!(!out(&o).contains("conflict"), "{}", out(&o));
+    assert_eq!(e.live("contacts").len(), 3);
+    assert_eq!(e.live("deals").len(), 1);
+    assert_eq!(e.prop(EXPERT, "location").as_deref(), Some("Poznań"));
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"],
+        "+48 500 600 700"
+    );
+    assert!(!e.note(CLIENT).contains("sync_conflicts"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_edited_during_the_sync_is_never_clobbered() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Gdańsk"}})),
+    )
+    .await;
+    // Searches are slow: the user edits the note while the sync waits for HubSpot.
+    e.sb.set_faults(FaultConfig {
+        latency_ms: 700,
+        path_prefix: Some("/crm/v3/objects/contacts/search".into()),
+        ..FaultConfig::default()
+    });
+    let searches = || {
+        e.sb.request_counts()
+            .by_endpoint
+            .get("POST /crm/v3/objects/{type}/search")
+            .copied()
+            .unwrap_or(0)
+    };
+    let seen = searches();
+    let edit = async {
+        while searches() == seen {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let p = e.v.join(CLIENT);
+        let text = std::fs::read_to_string(&p).expect("read");
+        std::fs::write(&p, text.replace("size: small", "size: medium")).expect("write");
+    };
+    let (o, ()) = tokio::join!(e.run(&["sync"]), edit);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("changed during the sync"), "{}", out(&o));
+    let text = e.note(CLIENT);
+    assert!(
+        text.contains("size: medium") && text.contains("city: Warszawa"),
+        "{text}"
+    );
+    e.sb.set_faults(FaultConfig::default());
+    e.sync().await;
+    let text = e.note(CLIENT);
+    assert!(
+        text.contains("size: medium") && text.contains("city: Gdańsk"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_sync_then_resume_makes_no_duplicate_and_loses_no_edit() {
+    let e = Env::new("batch_size = 5").await;
+    for i in 0..60 {
+        write(
+            &e.v,
+            &format!("Clients/Client {i:02}.md"),
+            format!(
+                "---\ntype: client\nssot_id: 01KAAAAAAAAAAAAAAAAAAA{i:04}\ncreated: 2026-11-20\nname: Client {i:02}\nemail: c{i}@example.com\ncity: Town {i}\n---\n"
+            ),
+        );
+    }
+    e.sb.set_faults(FaultConfig {
+        latency_ms: 60,
+        ..FaultConfig::default()
+    });
+    let v = e.v.clone();
+    let mut child = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+            .arg("--vault")
+            .arg(&v)
+            .arg("sync")
+            .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+            .env("GIT_AUTHOR_NAME", "Test User")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test User")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    })
+    .await
+    .expect("join");
+    // Kill it once some records are written.
+    for _ in 0..200 {
+        let upserts =
+            e.sb.request_counts()
+                .by_endpoint
+                .iter()
+                .filter(|(k, _)| k.contains("batch/upsert"))
+                .map(|(_, n)| *n)
+                .sum::<u64>();
+        if upserts >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let written = e.live("contacts").len();
+    assert!(
+        written > 0 && written < 63,
+        "killed mid-sync ({written} written)"
+    );
+    // An edit made after the crash, then the resume.
+    e.sb.set_faults(FaultConfig::default());
+    assert!(
+        e.run(&["set", "Client 00", "city=Resumed"])
+            .await
+            .status
+            .success()
+    );
+    e.sync().await;
+    let live = e.live("contacts");
+    assert_eq!(live.len(), 63, "every client once");
+    let mut sids: Vec<&str> = live
+        .iter()
+        .filter_map(|r| r["properties"]["ssot_id"].as_str())
+        .collect();
+    sids.sort_unstable();
+    sids.dedup();
+    assert_eq!(sids.len(), 63, "no duplicate");
+    for i in 0..60 {
+        let rel = format!("Clients/Client {i:02}.md");
+        let r = e.record_by_ssot("contacts", &format!("01KAAAAAAAAAAAAAAAAAAA{i:04}"));
+        assert_eq!(
+            e.prop(&rel, "hubspot_id"),
+            r["id"].as_str().map(str::to_string),
+            "{rel}"
+        );
+    }
+    assert_eq!(
+        e.record_by_ssot("contacts", "01KAAAAAAAAAAAAAAAAAAA0000")["properties"]["city"],
+        "Resumed"
+    );
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_credentials_the_service_and_git() {
+    let e = Env::new("").await;
+    let o = e.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("ok   hubspot: HubSpot at"), "{}", out(&o));
+    assert!(
+        !out(&o).contains(DEFAULT_HUBSPOT_TOKEN),
+        "the token is never printed"
+    );
+    let v = e.v.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("--vault")
+            .arg(&v)
+            .arg("doctor")
+            .env("HUBSPOT_TOKEN", "wrong")
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("FAIL hubspot: healthcheck"), "{}", out(&o));
+    assert!(!out(&o).contains("wrong"), "{}", out(&o));
+}
+
+#[test]
+fn demo_syncs_both_ways_and_records_a_conflict() {
+    let t = tempfile::tempdir().expect("tmp");
+    let dir = t.path().join("demo");
+    let o = bin()
+        .arg("demo")
+        .arg("--dir")
+        .arg(&dir)
+        .env_remove("GIT_AUTHOR_NAME")
+        .output()
+        .expect("demo");
+    assert!(o.status.success(), "{}", out(&o));
+    let note = std::fs::read_to_string(dir.join(PROJECT)).expect("project");
+    assert!(
+        note.contains("sync_conflicts:\n  - \"summary | vault: "),
+        "{note}"
+    );
+    let client = std::fs::read_to_string(dir.join(CLIENT)).expect("client");
+    assert!(client.contains("city: Kraków"), "{client}");
+    let log = git(&dir, &["log", "--format=%an %s"]);
+    assert!(
+        log.contains("ssot-vault (hubspot) Sync with hubspot"),
+        "{log}"
+    );
+}
