@@ -192,6 +192,9 @@ pub struct RemoteCommon {
     pub max_archive_share: f64,
     /// `check_archived_minutes`: how often records archived remotely are looked for (0: every run).
     pub check_archived_minutes: u64,
+    /// `full_pull_hours`: how often every record is read again, not only the changed ones (0:
+    /// never; `sync --full` forces it).
+    pub full_pull_hours: u64,
     /// Author of the sync commits (`ssot-vault (hubspot)`).
     pub author_name: String,
     /// Author e-mail of the sync commits.

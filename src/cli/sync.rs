@@ -29,6 +29,10 @@ pub struct Args {
     /// Look for records archived remotely now, whatever `check_archived_minutes` says.
     #[arg(long)]
     pub check_archived: bool,
+    /// Read every record again, not only those changed since the last run (also done every
+    /// `full_pull_hours`).
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Remotes with a connector.
@@ -140,6 +144,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         dry_run: args.dry_run,
         force: args.force,
         check_archived: args.check_archived,
+        full: args.full,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

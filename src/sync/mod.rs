@@ -42,6 +42,8 @@ pub struct SyncOptions {
     pub force: bool,
     /// Look for records archived remotely this run, whatever the interval.
     pub check_archived: bool,
+    /// Read every record again, not only those changed since the cursor.
+    pub full: bool,
 }
 
 /// Why a run failed.
@@ -311,7 +313,15 @@ pub async fn run<C: Connector>(
     // The index is large (every note parsed): only what the plan needs is kept.
     drop(index);
     // 3. The remote's changes.
-    let pulled = connector.pull(st.cursor.as_ref()).await?;
+    let full_interval_ms =
+        i64::try_from(common.full_pull_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+    let full_due = opts.full
+        || (common.full_pull_hours > 0
+            && st
+                .full_pulled_ms
+                .is_none_or(|t| now_ms().saturating_sub(t) >= full_interval_ms));
+    let cursor = if full_due { None } else { st.cursor.as_ref() };
+    let pulled = connector.pull(cursor).await?;
     tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
     let mut remote_records = pulled.records;
     let mut gone: BTreeSet<String> = BTreeSet::new();
@@ -459,6 +469,9 @@ pub async fn run<C: Connector>(
     st.cursor = Some(pulled.cursor);
     if archived_checked || pulled.full {
         st.archived_checked_ms = Some(now_ms());
+    }
+    if pulled.full {
+        st.full_pulled_ms = Some(now_ms());
     }
     st.connector = connector.save_state();
     st.last_run = Some(run_id.clone());

@@ -50,6 +50,9 @@ pub struct SyncState {
     pub conflicts: BTreeMap<String, BTreeMap<String, String>>,
     /// When records archived remotely were last looked for (epoch ms).
     pub archived_checked_ms: Option<i64>,
+    /// When every record was last read (epoch ms).
+    #[serde(default)]
+    pub full_pulled_ms: Option<i64>,
     /// The last run that finished.
     pub last_run: Option<String>,
 }

@@ -818,3 +818,48 @@ fn demo_syncs_both_ways_and_records_a_conflict() {
         "{log}"
     );
 }
+
+/// The incremental pull leaves out records whose last write was one of our runs unless they
+/// changed after that run's writes ended; an edit made in HubSpot while our run was still writing
+/// is caught by the periodic full re-read (`full_pull_hours`, or `sync --full`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pull_catches_an_edit_made_during_our_own_writes() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    // Stretch our last run's write phase over the coming edit, as if HubSpot's user had saved the
+    // record in the second between our write and the end of our run.
+    let state_path = e.v.join(".ssot/hubspot/state.json");
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(&state_path).expect("state")).expect("json");
+    let later = jiff::Timestamp::now().as_millisecond() + 3_600_000;
+    let runs = state["connector"]["runs"]["contacts"]
+        .as_array_mut()
+        .expect("runs");
+    assert!(!runs.is_empty());
+    for r in runs.iter_mut() {
+        r["end_ms"] = json!(later);
+    }
+    std::fs::write(&state_path, serde_json::to_vec(&state).expect("json")).expect("write state");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        Some(json!({"properties": {"city": "Gdańsk"}})),
+    )
+    .await;
+    e.sync().await;
+    assert_eq!(
+        e.prop(CLIENT, "city").as_deref(),
+        Some("Warszawa"),
+        "the incremental pull cannot see it"
+    );
+    let o = e.run(&["sync", "--full"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(
+        e.prop(CLIENT, "city").as_deref(),
+        Some("Gdańsk"),
+        "the full pull does"
+    );
+    let c = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("sid"));
+    assert_eq!(c["properties"]["city"], "Gdańsk");
+}

@@ -44,6 +44,10 @@ pub struct HubspotConfig {
     /// Minutes between looks for records archived in HubSpot (0: every run; costs one listing per
     /// object type).
     pub check_archived_minutes: u64,
+    /// Hours between full re-reads of every record (0: never). The incremental pull leaves out
+    /// records whose last write was one of our recent runs; an edit made in HubSpot during the
+    /// few seconds of our own writes to that record would otherwise wait for the next change.
+    pub full_pull_hours: u64,
     /// Seconds the incremental pull re-reads before its cursor (search is eventually consistent).
     pub overlap_seconds: u64,
     /// Client-side limit: requests per 10 seconds (HubSpot's Free/Starter limit is 100).
@@ -83,6 +87,7 @@ impl Default for HubspotConfig {
             archive_deleted_notes: false,
             max_archive_share: 0.2,
             check_archived_minutes: 60,
+            full_pull_hours: 24,
             overlap_seconds: 300,
             requests_per_10s: 100,
             timeout_seconds: 30.0,
@@ -164,6 +169,7 @@ impl HubspotConfig {
             archive_deleted_notes: self.archive_deleted_notes,
             max_archive_share: self.max_archive_share,
             check_archived_minutes: self.check_archived_minutes,
+            full_pull_hours: self.full_pull_hours,
             author_name: self.author_name.clone(),
             author_email: self.author_email.clone(),
         }
