@@ -1200,11 +1200,8 @@ fn expert_note(w: &World, i: usize, rng: &mut Rng) -> String {
         "email: {}.{}{}@{domain}",
         fold(first),
         fold(last),
-        if rng.chance(30) {
-            format!("{}", rng.range(1, 99))
-        } else {
-            String::new()
-        }
+        // Unique: a CRM keys contacts by e-mail.
+        i + 1
     );
     let _ = writeln!(f, "phone: {}", phone(rng, e.polish));
     list(&mut f, "skills", &e.skills);

@@ -138,6 +138,40 @@ pub fn edit_note(path: &Path, edits: &[Edit]) -> Result<bool, ApplyError> {
     }
 }
 
+/// Applies independent note edits on several threads (each write atomic and flushed, as
+/// [`edit_note`] does); returns each path with its outcome, in the given order.
+pub fn edit_notes_parallel(
+    jobs: Vec<(std::path::PathBuf, Vec<Edit>)>,
+) -> Vec<(std::path::PathBuf, Result<bool, ApplyError>)> {
+    const THREADS: usize = 8;
+    if jobs.len() < 2 * THREADS {
+        return jobs
+            .into_iter()
+            .map(|(p, e)| {
+                let r = edit_note(&p, &e);
+                (p, r)
+            })
+            .collect();
+    }
+    let chunk = jobs.len().div_ceil(THREADS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|c| {
+                s.spawn(move || {
+                    c.iter()
+                        .map(|(p, e)| (p.clone(), edit_note(p, e)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// Writes a new note for a record made remotely: frontmatter with `type`, `ssot_id`, `created`,
 /// the pulled fields and the remote id, in the type's folder, never over an existing file.
 /// Returns the vault-relative path.

@@ -310,6 +310,9 @@ pub async fn run<C: Connector>(
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let (notes, unreadable) = collect_notes(&index, &bindings, &schema, &remote);
     report.unreadable = unreadable;
+    // The lifecycle's guards hold for the services too: a project status changed in the vault
+    // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
+    let illegal = illegal_status_changes(root, config, &index, &st, &bindings);
     // The index is large (every note parsed): only what the plan needs is kept.
     drop(index);
     // 3. The remote's changes.
@@ -428,6 +431,21 @@ pub async fn run<C: Connector>(
             },
         },
     );
+    let mut plan = plan;
+    for rp in &mut plan.records {
+        if let Some(ill) = illegal.get(&rp.ssot_id)
+            && rp.push.remove("status").is_some()
+        {
+            rp.base_kept.insert("status".into(), ill.base.clone());
+            report.refused.push((
+                rp.ssot_id.clone(),
+                format!(
+                    "status {}→{} of {} not sent: {}",
+                    ill.from, ill.to, rp.rel, ill.reason
+                ),
+            ));
+        }
+    }
     report.conflicts = plan.conflicts();
     if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
         return Err(SyncError::ArchiveShare {
@@ -758,6 +776,7 @@ async fn apply_plan<C: Connector>(
         }
     }
     // c. Base, remote ids written back.
+    let mut writebacks: Vec<(std::path::PathBuf, Vec<Edit>)> = Vec::new();
     for rp in &plan.records {
         let Some(b) = binding(&rp.note_type) else {
             continue;
@@ -826,9 +845,7 @@ async fn apply_plan<C: Connector>(
                             edits.push(e);
                         }
                     }
-                    if let Err(e) = apply::edit_note(&note_path(rel), &edits) {
-                        tracing::info!(error = %e, "remote id not written back yet; next run writes it");
-                    }
+                    writebacks.push((note_path(rel), edits));
                 }
             }
             Action::Forget => {
@@ -837,6 +854,13 @@ async fn apply_plan<C: Connector>(
                 tracing::info!(ssot_id = %rp.ssot_id, "note deleted from the vault; its {remote} record is left as it is");
             }
             _ => {}
+        }
+    }
+    // Each write-back is an atomic, flushed write of its own: done on several threads, so that
+    // the disk's flushes overlap instead of queueing one after another.
+    for (path, result) in apply::edit_notes_parallel(writebacks) {
+        if let Err(e) = result {
+            tracing::info!(path = %path.display(), error = %e, "remote id not written back yet; next run writes it");
         }
     }
     // d. Archives of deleted notes.
@@ -887,4 +911,73 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     }
     p.set_message("syncing");
     Some(p)
+}
+
+/// A project status change the lifecycle refuses.
+struct IllegalChange {
+    /// The base's canonical status (kept as the base).
+    base: String,
+    /// The last synced status, in the vault's words.
+    from: String,
+    /// The status in the note.
+    to: String,
+    /// Why the lifecycle refuses it.
+    reason: String,
+}
+
+/// Projects whose vault status differs from the last synced one by a change the lifecycle
+/// refuses, by `ssot_id`.
+fn illegal_status_changes(
+    root: &Path,
+    config: &Config,
+    index: &Index,
+    st: &SyncState,
+    bindings: &[Binding],
+) -> BTreeMap<String, IllegalChange> {
+    use crate::workflow::lifecycle::Status;
+    let mut out = BTreeMap::new();
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == "project")
+        .and_then(|b| b.field("status"))
+    else {
+        return out;
+    };
+    for (i, e) in index.entries.iter().enumerate() {
+        if e.template || e.note_type() != Some("project") {
+            continue;
+        }
+        let Ok(note) = &e.note else { continue };
+        let Some(sid) = note.get("ssot_id").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(now) = note
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(Status::parse)
+        else {
+            continue;
+        };
+        let Some(base) = st.base.get(sid).and_then(|b| b.fields.get("status")) else {
+            continue;
+        };
+        let from_vault = crate::connectors::canonical::to_vault(&spec.conv, Some(base), None);
+        let Some(from) = from_vault.as_str().and_then(Status::parse) else {
+            continue;
+        };
+        if from != now
+            && let Err(r) = crate::workflow::audit::judge(root, config, index, i, from, now)
+        {
+            out.insert(
+                sid.to_string(),
+                IllegalChange {
+                    base: base.clone(),
+                    from: from.as_str().to_string(),
+                    to: now.as_str().to_string(),
+                    reason: r.message,
+                },
+            );
+        }
+    }
+    out
 }

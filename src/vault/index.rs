@@ -99,8 +99,13 @@ pub fn name_key(s: &str) -> String {
 }
 
 impl Index {
-    /// Walks and parses the vault at `root`.
+    /// Walks and parses the vault at `root`: every note with its body.
     pub fn build(root: &Path, config: &Config) -> Index {
+        Index::build_with(root, config, Depth::Full)
+    }
+
+    /// Walks and parses the vault at `root` as deep as `depth` says.
+    pub fn build_with(root: &Path, config: &Config, depth: Depth) -> Index {
         let ignore: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
         let templates = config.vault.templates.trim_matches('/').to_string();
         let mut paths = Vec::new();
@@ -151,7 +156,7 @@ impl Index {
         }
         paths.sort();
         files.sort();
-        let entries = parse_all(paths, &templates);
+        let entries = parse_all(paths, &templates, depth);
         let mut by_path = HashMap::with_capacity(entries.len());
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
@@ -261,8 +266,18 @@ pub fn rel_of(root: &Path, path: &Path) -> String {
     s.nfc().collect()
 }
 
+/// How much of each note the index reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Frontmatter and body (links, headings, tasks).
+    Full,
+    /// Frontmatter only: bodies are not parsed (`Entry::body` has nothing). For the sync engine,
+    /// which reads the properties of every note of a large vault.
+    Frontmatter,
+}
+
 /// Reads and parses every note, on all cores.
-fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
+fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str, depth: Depth) -> Vec<Entry> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -273,9 +288,9 @@ fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
             Ok(bytes) => Note::parse(&bytes),
             Err(e) => Err(io_note_error(&e)),
         };
-        let body = match &note {
-            Ok(n) => body::parse(&n.text, n.layout.body_start),
-            Err(_) => Body::default(),
+        let body = match (&note, depth) {
+            (Ok(n), Depth::Full) => body::parse(&n.text, n.layout.body_start),
+            _ => Body::default(),
         };
         let template = !templates.is_empty() && rel.starts_with(&template_prefix);
         Entry {

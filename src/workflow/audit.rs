@@ -31,6 +31,27 @@ pub enum AuditError {
     },
 }
 
+/// Judges the status change `before → now` of the project at `index.entries[i]` by the
+/// lifecycle's guards, with every fact (tickets, export) gathered from the vault.
+pub fn judge(
+    root: &Path,
+    config: &Config,
+    index: &Index,
+    i: usize,
+    before: Status,
+    now: Status,
+) -> Result<(), lifecycle::Refusal> {
+    let entry = &index.entries[i];
+    let Ok(note) = &entry.note else { return Ok(()) };
+    let mut facts = Facts::of(note, &entry.body);
+    facts.open_tickets = open_tickets(index, i);
+    let stem = entry.stem();
+    let dir = root.join(&config.folders.archive).join(stem);
+    facts.exported =
+        dir.join(format!("{stem}.csv")).is_file() && dir.join(format!("{stem}.xml")).is_file();
+    lifecycle::path(before, now, &facts).map(|_| ())
+}
+
 /// The problems of hand-made status changes since HEAD. A vault without git or without a commit
 /// has nothing to compare with: no problems.
 pub fn transitions(
@@ -83,30 +104,24 @@ pub fn transitions(
         };
         let before = committed.unwrap_or(Status::Intake);
         let line = fm.line_of("status").unwrap_or(1);
-        if before != now {
-            let mut facts = Facts::of(note, &entry.body);
-            facts.open_tickets = open_tickets(index, i);
-            let stem = entry.stem();
-            let dir = root.join(&config.folders.archive).join(stem);
-            facts.exported = dir.join(format!("{stem}.csv")).is_file()
-                && dir.join(format!("{stem}.xml")).is_file();
-            if let Err(r) = lifecycle::path(before, now, &facts) {
-                let since = if committed.is_some() {
-                    "since the last commit"
-                } else {
-                    "for a new project, which starts at intake"
-                };
-                out.push(Problem {
-                    path: entry.rel.clone(),
-                    line,
-                    col: 1,
-                    severity: Severity::Error,
-                    message: format!(
-                        "illegal status change {before}→{now} {since}: {}",
-                        r.message
-                    ),
-                });
-            }
+        if before != now
+            && let Err(r) = judge(root, config, index, i, before, now)
+        {
+            let since = if committed.is_some() {
+                "since the last commit"
+            } else {
+                "for a new project, which starts at intake"
+            };
+            out.push(Problem {
+                path: entry.rel.clone(),
+                line,
+                col: 1,
+                severity: Severity::Error,
+                message: format!(
+                    "illegal status change {before}→{now} {since}: {}",
+                    r.message
+                ),
+            });
         }
         let es = fm.get_str("expert_status").unwrap_or("");
         let hint = match (now, es) {

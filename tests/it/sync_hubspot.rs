@@ -863,3 +863,48 @@ async fn a_full_pull_catches_an_edit_made_during_our_own_writes() {
     let c = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("sid"));
     assert_eq!(c["properties"]["city"], "Gdańsk");
 }
+
+/// The lifecycle's guards hold for the services: a status changed by hand in a way the lifecycle
+/// refuses is not carried to HubSpot (exit 1, the reason named), and the rest of the note is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_illegal_status_change_is_not_carried_to_hubspot() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let sid = e.prop(PROJECT, "ssot_id").expect("sid");
+    let stage_before = e.record_by_ssot("deals", &sid)["properties"]["dealstage"].clone();
+    let text = e.note(PROJECT);
+    assert!(text.contains("status: matching\n"));
+    std::fs::write(
+        e.v.join(PROJECT),
+        text.replace("status: matching\n", "status: active\n")
+            .replace("budget: 45000\n", "budget: 47000\n"),
+    )
+    .expect("edit");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("status matching→active"), "{}", out(&o));
+    let deal = e.record_by_ssot("deals", &sid);
+    assert_eq!(
+        deal["properties"]["dealstage"], stage_before,
+        "the illegal status stays home"
+    );
+    assert_eq!(
+        deal["properties"]["amount"], "47000",
+        "the other field goes"
+    );
+    // Still refused on the next run (the base keeps the last legal status).
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(
+        e.record_by_ssot("deals", &sid)["properties"]["dealstage"],
+        stage_before
+    );
+    // Put back by hand: nothing is refused any more.
+    std::fs::write(
+        e.v.join(PROJECT),
+        e.note(PROJECT)
+            .replace("status: active\n", "status: matching\n"),
+    )
+    .expect("edit");
+    e.sync().await;
+}

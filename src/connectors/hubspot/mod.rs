@@ -471,11 +471,15 @@ impl Hubspot {
                 format!("{op} {object}: HTTP {}: {msg}", a.status.as_u16()),
             ));
         }
+        // HubSpot fails a whole batch for one bad input: split it in halves until the bad inputs
+        // stand alone, so that one refusal costs a few requests, not one per input.
         let mut results = Vec::new();
         let mut missing = Vec::new();
         let mut refused = Vec::new();
-        for one in inputs {
-            let (r, m, f) = Box::pin(self.send_batch(object, op, vec![one])).await?;
+        let mut inputs = inputs;
+        let second = inputs.split_off(inputs.len() / 2);
+        for half in [inputs, second] {
+            let (r, m, f) = Box::pin(self.send_batch(object, op, half)).await?;
             results.extend(r);
             missing.extend(m);
             refused.extend(f);
