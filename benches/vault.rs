@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use ssot_vault::config::Config;
 use ssot_vault::r#gen::{GenOptions, generate};
-use ssot_vault::vault::check::check;
 use ssot_vault::vault::index::Index;
 use ssot_vault::vault::schema::Schema;
 
@@ -62,15 +61,14 @@ fn config(root: &Path) -> Config {
     Config::load(root).expect("configuration")
 }
 
-/// `ssot-vault check`: index the vault, then validate every note.
+/// `ssot-vault check`: index the vault, validate every note, judge hand-made status changes.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn check_10k(bencher: divan::Bencher) {
     let root = vault();
     let config = config(root);
     let schema = Schema::from_config(&config).expect("schema");
     bencher.bench(|| {
-        let index = Index::build(root, &config);
-        let report = check(&index, &schema);
+        let report = ssot_vault::cli::check::vault_report(root, &config, &schema).expect("check");
         assert_eq!(report.errors(), 0);
         report.problems.len()
     });

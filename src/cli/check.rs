@@ -16,6 +16,25 @@ pub struct Args {
     pub strict: bool,
 }
 
+/// Everything `check` reports on the vault at `root`: the notes against the schema, and the
+/// project status changes made by hand since the last commit against the lifecycle.
+pub fn vault_report(
+    root: &std::path::Path,
+    config: &crate::config::Config,
+    schema: &Schema,
+) -> Result<crate::vault::check::Report, crate::workflow::audit::AuditError> {
+    let index = Index::build(root, config);
+    let mut report = check(&index, schema);
+    let illegal = crate::workflow::audit::transitions(root, config, &index)?;
+    if !illegal.is_empty() {
+        report.problems.extend(illegal);
+        report
+            .problems
+            .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    }
+    Ok(report)
+}
+
 /// Runs `check`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
@@ -26,17 +45,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             errs.join("; ")
         ))
     })?;
-    let index = Index::build(&root, &config);
-    let mut report = check(&index, &schema);
-    // Hand-made status changes since the last commit must follow the project lifecycle.
-    let illegal = crate::workflow::audit::transitions(&root, &config, &index)
-        .map_err(|e| CliError::new(e.to_string()))?;
-    if !illegal.is_empty() {
-        report.problems.extend(illegal);
-        report
-            .problems
-            .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
-    }
+    let report = vault_report(&root, &config, &schema).map_err(|e| CliError::new(e.to_string()))?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -143,7 +143,7 @@ pub fn edit_note(path: &Path, edits: &[Edit]) -> Result<bool, ApplyError> {
 pub fn edit_notes_parallel(
     jobs: Vec<(std::path::PathBuf, Vec<Edit>)>,
 ) -> Vec<(std::path::PathBuf, Result<bool, ApplyError>)> {
-    const THREADS: usize = 8;
+    const THREADS: usize = 2;
     if jobs.len() < 2 * THREADS {
         return jobs
             .into_iter()

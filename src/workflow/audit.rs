@@ -74,6 +74,7 @@ pub fn transitions(
         Err(_) => return Ok(Vec::new()),
     };
     let mut by_id: Option<HashMap<String, String>> = None;
+    let mut folders: HashMap<String, Option<git2::Tree<'_>>> = HashMap::new();
     let mut out = Vec::new();
     for (i, entry) in index.entries.iter().enumerate() {
         if entry.template || entry.note_type() != Some("project") {
@@ -86,16 +87,34 @@ pub fn transitions(
         let Some(now) = fm.get_str("status").and_then(Status::parse) else {
             continue; // the schema check reports it
         };
-        let committed = match tree.get_path(Path::new(&entry.rel)) {
+        // The folder's tree is read once (a large tree read per note would cost seconds).
+        let (dir, name) = entry
+            .rel
+            .rsplit_once('/')
+            .unwrap_or(("", entry.rel.as_str()));
+        let folder = folders.entry(dir.to_string()).or_insert_with(|| {
+            if dir.is_empty() {
+                Some(tree.clone())
+            } else {
+                tree.get_path(Path::new(dir))
+                    .ok()
+                    .and_then(|e| e.to_object(&repo).ok())
+                    .and_then(|o| o.into_tree().ok())
+            }
+        });
+        let in_head = folder
+            .as_ref()
+            .and_then(|t| t.get_name(name).map(|e| e.id()));
+        let committed = match in_head {
             // Unchanged since HEAD: nothing to judge, no need to read the blob.
-            Ok(e)
+            Some(id)
                 if git2::Oid::hash_object(ObjectType::Blob, note.text.as_bytes())
-                    .is_ok_and(|id| id == e.id()) =>
+                    .is_ok_and(|h| h == id) =>
             {
                 Some(now)
             }
-            Ok(e) => blob_status(&repo, e.id()),
-            Err(_) => {
+            Some(id) => blob_status(&repo, id),
+            None => {
                 let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree));
                 fm.get_str("ssot_id")
                     .and_then(|id| map.get(id))
