@@ -143,33 +143,8 @@ pub fn edit_note(path: &Path, edits: &[Edit]) -> Result<bool, ApplyError> {
 pub fn edit_notes_parallel(
     jobs: Vec<(std::path::PathBuf, Vec<Edit>)>,
 ) -> Vec<(std::path::PathBuf, Result<bool, ApplyError>)> {
-    const THREADS: usize = 2;
-    if jobs.len() < 2 * THREADS {
-        return jobs
-            .into_iter()
-            .map(|(p, e)| {
-                let r = edit_note(&p, &e);
-                (p, r)
-            })
-            .collect();
-    }
-    let chunk = jobs.len().div_ceil(THREADS);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|c| {
-                s.spawn(move || {
-                    c.iter()
-                        .map(|(p, e)| (p.clone(), edit_note(p, e)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    // Two threads: the flushes overlap, and few threads keep the allocator's arenas (memory) few.
+    crate::par::map(&jobs, 2, 16, |(p, e)| (p.clone(), edit_note(p, e)))
 }
 
 /// Writes a new note for a record made remotely: frontmatter with `type`, `ssot_id`, `created`,

@@ -252,27 +252,8 @@ pub fn check(index: &Index, schema: &Schema) -> Report {
         }
     }
     // The notes are independent: check them on all cores.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = index.entries.len().div_ceil(threads).max(256);
-    let results: Vec<EntryCheck<'_>> = std::thread::scope(|s| {
-        let handles: Vec<_> = index
-            .entries
-            .chunks(chunk)
-            .map(|c| {
-                s.spawn(move || {
-                    c.iter()
-                        .map(|e| check_entry(index, schema, e))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+    let results: Vec<EntryCheck<'_>> =
+        crate::par::map(&index.entries, 0, 256, |e| check_entry(index, schema, e));
     let mut ids: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
     for (entry, r) in index.entries.iter().zip(results) {
         managed += usize::from(r.managed);

@@ -278,13 +278,9 @@ pub enum Depth {
 
 /// Reads and parses every note, on all cores.
 fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str, depth: Depth) -> Vec<Entry> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = paths.len().div_ceil(threads).max(1);
     let template_prefix = format!("{templates}/");
-    let parse_one = |(rel, path): (String, PathBuf)| {
-        let note = match std::fs::read(&path) {
+    crate::par::map(&paths, 0, 64, |(rel, path)| {
+        let note = match std::fs::read(path) {
             Ok(bytes) => Note::parse(&bytes),
             Err(e) => Err(io_note_error(&e)),
         };
@@ -294,30 +290,12 @@ fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str, depth: Depth) -> Ve
         };
         let template = !templates.is_empty() && rel.starts_with(&template_prefix);
         Entry {
-            rel,
-            path,
+            rel: rel.clone(),
+            path: path.clone(),
             note,
             body,
             template,
         }
-    };
-    if threads == 1 || paths.len() < 64 {
-        return paths.into_iter().map(parse_one).collect();
-    }
-    let mut chunks: Vec<Vec<(String, PathBuf)>> = Vec::new();
-    let mut it = paths.into_iter().peekable();
-    while it.peek().is_some() {
-        chunks.push(it.by_ref().take(chunk).collect());
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || c.into_iter().map(parse_one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
     })
 }
 

@@ -238,27 +238,7 @@ type Read = (PathBuf, Result<Option<Quick>, String>);
 /// Reads and parses the files on all cores; `wanted` sees the raw text first and may skip the
 /// YAML (`Ok(None)`).
 fn read_all(paths: &[PathBuf], wanted: fn(&str) -> bool) -> Vec<Read> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let chunk = paths.len().div_ceil(threads).max(64);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| (p.clone(), read_one(p, wanted)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    crate::par::map(paths, 0, 64, |p| (p.clone(), read_one(p, wanted)))
 }
 
 fn read_one(path: &Path, wanted: fn(&str) -> bool) -> Result<Option<Quick>, String> {
