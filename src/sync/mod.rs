@@ -11,6 +11,8 @@ pub mod apply;
 pub mod journal;
 pub mod merge;
 pub mod plan;
+#[cfg(test)]
+mod plan_props;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
