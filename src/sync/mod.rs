@@ -27,7 +27,7 @@ use crate::connectors::{
 };
 use crate::history::{self, CommitRequest, HistoryError};
 use crate::vault::editor::Edit;
-use crate::vault::index::{Index, Resolved};
+use crate::vault::index::{Depth, Index, Resolved};
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
 use crate::vault::value::Value;
@@ -308,7 +308,9 @@ pub async fn run<C: Connector>(
     }
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
-    let index = Index::build(root, config);
+    //    Frontmatter only: the engine reads properties, and the lifecycle's guards parse the body
+    //    of the few projects whose status changed.
+    let index = Index::build_with(root, config, Depth::Frontmatter);
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let (notes, unreadable) = collect_notes(&index, &bindings, &schema, &remote);
     report.unreadable = unreadable;

@@ -88,6 +88,8 @@ pub struct Index {
     pub files: Vec<String>,
     /// Walk errors (unreadable folders), reported and skipped.
     pub walk_errors: Vec<IndexError>,
+    /// How deep the notes were read: with [`Depth::Frontmatter`] every `Entry::body` is empty.
+    pub depth: Depth,
     by_path: HashMap<String, usize>,
     by_name: HashMap<String, Vec<usize>>,
     files_by_key: HashMap<String, String>,
@@ -173,6 +175,7 @@ impl Index {
             entries,
             files,
             walk_errors,
+            depth,
             by_path,
             by_name,
             files_by_key,
