@@ -5,7 +5,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=vault-template");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vault-template");
+    // Read when the script runs (not compiled in): a build script binary may be reused for
+    // another checkout of the same sources.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo");
+    let root = Path::new(&manifest).join("vault-template");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
