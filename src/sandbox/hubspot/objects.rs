@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::associations::{attach_associations, parse_create_associations};
 use super::{
-    Change, HsError, HsResult, Query, Selection, apply_changes, batch_inputs, batch_response,
-    check_unique, find_by_prop, id_of, is_unique, names_from, object_type, parse_body,
-    parse_changes, render, set_system_props, type_word,
+    Change, HsError, HsResult, Query, Selection, UniqueIndex, apply_changes, batch_inputs,
+    batch_response, check_unique, find_by_prop, id_of, is_unique, names_from, object_type,
+    parse_body, parse_changes, render, set_system_props, type_word,
 };
 use crate::sandbox::AppState;
 use crate::sandbox::store::{HubspotData, Record};
@@ -114,7 +114,14 @@ pub async fn create(
     let out = app.with_hubspot(|data| {
         let changes = parse_changes(data, t, body.get("properties"))?;
         let assocs = parse_create_associations(data, t, body.get("associations"))?;
-        check_unique(data, t, None, &changes, &mut Vec::new())?;
+        check_unique(
+            data,
+            &UniqueIndex::build(data, t),
+            t,
+            None,
+            &changes,
+            &mut Vec::new(),
+        )?;
         let id = insert_new(data, t, &changes, now, lag);
         for (to_type, to_id) in assocs {
             data.associations
@@ -160,7 +167,14 @@ pub async fn update(
             .ok_or_else(|| not_found(t, &id))?
             .id;
         let changes = parse_changes(data, t, body.get("properties"))?;
-        check_unique(data, t, Some(rid), &changes, &mut Vec::new())?;
+        check_unique(
+            data,
+            &UniqueIndex::build(data, t),
+            t,
+            Some(rid),
+            &changes,
+            &mut Vec::new(),
+        )?;
         update_existing(data, t, rid, &changes, now, lag);
         Ok::<_, HsError>(Value::Object(rendered(data, t, rid, &Selection::All)))
     })?;
@@ -260,12 +274,13 @@ pub async fn batch_create(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
+        let index = UniqueIndex::build(data, t);
         let mut claimed = Vec::new();
         let mut planned = Vec::new();
         for input in inputs {
             let changes = parse_changes(data, t, input.get("properties"))?;
             let assocs = parse_create_associations(data, t, input.get("associations"))?;
-            check_unique(data, t, None, &changes, &mut claimed)?;
+            check_unique(data, &index, t, None, &changes, &mut claimed)?;
             planned.push((changes, assocs));
         }
         let mut results = Vec::new();
@@ -344,6 +359,7 @@ pub async fn batch_update(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
+        let index = UniqueIndex::build(data, t);
         let mut claimed = Vec::new();
         let mut planned = Vec::new();
         let mut missing = Vec::new();
@@ -362,7 +378,7 @@ pub async fn batch_update(
                     "Duplicate IDs found in batch input: [{id}]"
                 )));
             }
-            check_unique(data, t, Some(rid), &changes, &mut claimed)?;
+            check_unique(data, &index, t, Some(rid), &changes, &mut claimed)?;
             planned.push((rid, changes));
         }
         let mut results = Vec::new();
@@ -385,6 +401,7 @@ pub async fn batch_upsert(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
+        let index = UniqueIndex::build(data, t);
         let mut claimed = Vec::new();
         let mut seen = Vec::new();
         let mut planned = Vec::new();
@@ -396,7 +413,11 @@ pub async fn batch_upsert(
             }
             seen.push((id_prop, id.clone()));
             let mut changes = parse_changes(data, t, input.get("properties"))?;
-            let existing = find_by_prop(data, t, id_prop, &id).map(|r| r.id);
+            let existing = if id_prop == "hs_object_id" || !is_unique(data, t, id_prop) {
+                find_by_prop(data, t, id_prop, &id).map(|r| r.id)
+            } else {
+                index.get(id_prop, &id)
+            };
             if existing.is_none() {
                 if id_prop == "hs_object_id" {
                     return Err(HsError::not_found(format!(
@@ -412,7 +433,7 @@ pub async fn batch_upsert(
                 changes.retain(|(k, _)| k != id_prop);
                 changes.push((id_prop.to_owned(), Some(id.clone())));
             }
-            check_unique(data, t, existing, &changes, &mut claimed)?;
+            check_unique(data, &index, t, existing, &changes, &mut claimed)?;
             planned.push((existing, changes));
         }
         let mut results = Vec::new();
