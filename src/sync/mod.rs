@@ -13,6 +13,7 @@ pub mod merge;
 pub mod plan;
 #[cfg(test)]
 mod plan_props;
+pub mod read;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +28,6 @@ use crate::connectors::{
 };
 use crate::history::{self, CommitRequest, HistoryError};
 use crate::vault::editor::Edit;
-use crate::vault::index::{Depth, Index, Resolved};
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
 use crate::vault::value::Value;
@@ -144,112 +144,6 @@ pub fn today() -> String {
     jiff::ZonedDateTime::now().date().to_string()
 }
 
-/// The synced notes of the vault, in the engine's terms, and the notes that cannot be read.
-pub fn collect_notes(
-    index: &Index,
-    bindings: &[Binding],
-    schema: &Schema,
-    remote: &str,
-) -> (Vec<VaultNote>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut bad = Vec::new();
-    let archived_key = apply::archived_key(remote);
-    for e in &index.entries {
-        if e.template {
-            continue;
-        }
-        let note = match &e.note {
-            Ok(n) => n,
-            Err(_) => {
-                bad.push(e.rel.clone());
-                continue;
-            }
-        };
-        let Some(ty) = e.note_type() else { continue };
-        let Some(b) = bindings.iter().find(|b| b.note_type == ty) else {
-            continue;
-        };
-        let Some(sid) = note.get("ssot_id").and_then(Value::as_str).map(str::trim) else {
-            continue;
-        };
-        if sid.is_empty() {
-            continue;
-        }
-        out.push(vault_note(
-            index,
-            note,
-            &e.rel,
-            e.stem(),
-            b,
-            schema,
-            remote,
-            &archived_key,
-            sid,
-        ));
-    }
-    (out, bad)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn vault_note(
-    index: &Index,
-    note: &Note,
-    rel: &str,
-    stem: &str,
-    b: &Binding,
-    _schema: &Schema,
-    remote: &str,
-    archived_key: &str,
-    sid: &str,
-) -> VaultNote {
-    let fields = b
-        .fields
-        .iter()
-        .filter_map(|f| {
-            canonical::from_vault(&f.conv, note.get(&f.key), stem).map(|v| (f.key.clone(), v))
-        })
-        .collect();
-    let links = b
-        .links
-        .iter()
-        .map(|key| {
-            let mut targets = Vec::new();
-            let mut target_type = String::new();
-            for item in note.get(key).map(|v| v.items()).unwrap_or_default() {
-                let Some(l) = item.as_link() else { continue };
-                if let Resolved::Note(i) = index.resolve(l.target)
-                    && let Ok(n) = &index.entries[i].note
-                    && let Some(s) = n.get("ssot_id").and_then(Value::as_str)
-                {
-                    target_type = index.entries[i].note_type().unwrap_or_default().to_string();
-                    targets.push(s.to_string());
-                }
-            }
-            (key.clone(), target_type, targets)
-        })
-        .filter(|(_, _, t)| !t.is_empty())
-        .collect();
-    VaultNote {
-        ssot_id: sid.to_string(),
-        note_type: b.note_type.clone(),
-        rel: rel.to_string(),
-        title: stem.to_string(),
-        remote_id: note
-            .get(&b.id_key)
-            .map(|v| v.to_string())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s != "(empty)"),
-        fields,
-        conflicts: apply::recorded_conflicts(note.get(apply::CONFLICTS_KEY), remote)
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect(),
-        archived_mark: note.get(archived_key).is_some_and(|v| !v.is_empty()),
-        links,
-        text_hash: plan::text_hash(note.text.as_bytes()),
-    }
-}
-
 /// Canonical mapped fields of a note's text (for bases rebuilt from history).
 fn fields_of_text(text: &str, b: &Binding, stem: &str) -> Option<BTreeMap<String, String>> {
     let note = Note::parse(text.as_bytes()).ok()?;
@@ -310,15 +204,13 @@ pub async fn run<C: Connector>(
     //    seen by the compare-and-swap and never overwritten.
     //    Frontmatter only: the engine reads properties, and the lifecycle's guards parse the body
     //    of the few projects whose status changed.
-    let index = Index::build_with(root, config, Depth::Frontmatter);
     let bindings: Vec<Binding> = connector.bindings().to_vec();
-    let (notes, unreadable) = collect_notes(&index, &bindings, &schema, &remote);
-    report.unreadable = unreadable;
+    let read = read::read_vault(root, config, &bindings, &remote);
+    report.unreadable = read.unreadable;
     // The lifecycle's guards hold for the services too: a project status changed in the vault
     // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
-    let illegal = illegal_status_changes(root, config, &index, &st, &bindings);
-    // The index is large (every note parsed): only what the plan needs is kept.
-    drop(index);
+    let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
+    let notes = read.notes;
     // 3. The remote's changes.
     let full_interval_ms =
         i64::try_from(common.full_pull_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
@@ -547,6 +439,10 @@ pub fn summary(r: &SyncReport) -> String {
     format!("Sync with {}: {}", r.remote, parts.join(", "))
 }
 
+/// How many upserts the engine hands a connector at once: a multiple of HubSpot's batch of 100
+/// (and of Jira's 50, Trello's and Sheets' 1), so chunks never split a service batch.
+const PUSH_CHUNK: usize = 500;
+
 #[allow(clippy::too_many_arguments)]
 async fn apply_plan<C: Connector>(
     root: &Path,
@@ -695,89 +591,115 @@ async fn apply_plan<C: Connector>(
         }
     }
     let mut written: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let mut created_pull: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
     for b in bindings {
-        let batch: Vec<(&RecordPlan, Upsert)> = plan
+        let todo: Vec<&RecordPlan> = plan
             .records
             .iter()
             .filter(|rp| {
                 rp.note_type == b.note_type && rp.needs_push() && !skipped.contains(&rp.ssot_id)
             })
-            .map(|rp| {
-                let links = rp
-                    .links
-                    .iter()
-                    .map(|(k, t, sids)| {
-                        (
-                            k.clone(),
-                            t.clone(),
-                            sids.iter()
-                                .filter_map(|s| remote_ids.get(s).cloned())
-                                .collect(),
-                        )
-                    })
-                    .collect();
-                (
-                    rp,
-                    Upsert {
-                        note_type: rp.note_type.clone(),
-                        ssot_id: rp.ssot_id.clone(),
-                        remote_id: rp.remote_id.clone(),
-                        remote_has_ssot_id: rp.remote_has_ssot_id,
-                        fields: rp.push.clone(),
-                        links,
-                    },
-                )
-            })
             .collect();
-        if batch.is_empty() {
+        if todo.is_empty() {
             continue;
         }
-        jr.log("push", json!({"type": b.note_type, "records": batch.len()}))?;
-        let ups: Vec<Upsert> = batch.iter().map(|(_, u)| u.clone()).collect();
-        let outcomes = connector.upsert(run_id, &ups).await?;
-        for o in outcomes {
-            match o {
-                WriteOutcome::Written {
-                    ssot_id,
-                    remote_id,
-                    created,
-                    ..
-                } => {
-                    remote_ids.insert(ssot_id.clone(), remote_id.clone());
-                    written.insert(ssot_id, (remote_id, created));
-                }
-                WriteOutcome::Gone { ssot_id, remote_id } => {
-                    let e = st.base.entry(ssot_id.clone()).or_default();
-                    e.note_type = b.note_type.clone();
-                    e.remote_id = remote_id;
-                    e.archived = true;
-                    if let Some(rel) = rels.get(&ssot_id)
-                        && apply::edit_note(
-                            &note_path(rel),
-                            &[Edit::Set(
-                                apply::archived_key(&remote),
-                                crate::vault::value::parse_date(&today)
-                                    .map_or(Value::Str(today.clone()), Value::Date),
-                            )],
-                        )
-                        .is_ok()
-                    {
-                        report.notes_marked_archived += 1;
+        jr.log("push", json!({"type": b.note_type, "records": todo.len()}))?;
+        // Fields the service owns, as a record created this run holds them.
+        let pull_keys: Vec<String> = b
+            .fields
+            .iter()
+            .filter(|f| f.direction == crate::connectors::Direction::Pull)
+            .map(|f| f.key.clone())
+            .collect();
+        // Upserts are built a chunk at a time (a multiple of every service's batch size), so a
+        // first sync of many notes never holds all their writes and answers at once.
+        for chunk in todo.chunks(PUSH_CHUNK) {
+            let ups: Vec<Upsert> = chunk
+                .iter()
+                .map(|rp| Upsert {
+                    note_type: rp.note_type.clone(),
+                    ssot_id: rp.ssot_id.clone(),
+                    remote_id: rp.remote_id.clone(),
+                    remote_has_ssot_id: rp.remote_has_ssot_id,
+                    fields: rp.push.clone(),
+                    links: rp
+                        .links
+                        .iter()
+                        .map(|(k, t, sids)| {
+                            (
+                                k.clone(),
+                                t.clone(),
+                                sids.iter()
+                                    .filter_map(|s| remote_ids.get(s).cloned())
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
+            let creates: BTreeSet<&str> = chunk
+                .iter()
+                .filter(|rp| rp.action == Action::Create)
+                .map(|rp| rp.ssot_id.as_str())
+                .collect();
+            let outcomes = connector.upsert(run_id, &ups).await?;
+            drop(ups);
+            for o in outcomes {
+                match o {
+                    WriteOutcome::Written {
+                        ssot_id,
+                        remote_id,
+                        created,
+                        fields,
+                    } => {
+                        if let Some(fields) = fields
+                            && !pull_keys.is_empty()
+                            && creates.contains(ssot_id.as_str())
+                        {
+                            created_pull.insert(
+                                ssot_id.clone(),
+                                pull_keys
+                                    .iter()
+                                    .map(|k| (k.clone(), fields.get(k).cloned()))
+                                    .collect(),
+                            );
+                        }
+                        remote_ids.insert(ssot_id.clone(), remote_id.clone());
+                        written.insert(ssot_id, (remote_id, created));
+                    }
+                    WriteOutcome::Gone { ssot_id, remote_id } => {
+                        let e = st.base.entry(ssot_id.clone()).or_default();
+                        e.note_type = b.note_type.clone();
+                        e.remote_id = remote_id;
+                        e.archived = true;
+                        if let Some(rel) = rels.get(&ssot_id)
+                            && apply::edit_note(
+                                &note_path(rel),
+                                &[Edit::Set(
+                                    apply::archived_key(&remote),
+                                    crate::vault::value::parse_date(&today)
+                                        .map_or(Value::Str(today.clone()), Value::Date),
+                                )],
+                            )
+                            .is_ok()
+                        {
+                            report.notes_marked_archived += 1;
+                        }
+                    }
+                    WriteOutcome::Refused { ssot_id, message } => {
+                        tracing::warn!(%ssot_id, %message, "refused by {remote}");
+                        report.refused.push((ssot_id, message));
                     }
                 }
-                WriteOutcome::Refused { ssot_id, message } => {
-                    tracing::warn!(%ssot_id, %message, "refused by {remote}");
-                    report.refused.push((ssot_id, message));
-                }
+            }
+            if let Some(p) = &progress {
+                p.inc(chunk.len() as u64);
             }
         }
         jr.log(
             "pushed",
             json!({"type": b.note_type, "written": written.len()}),
         )?;
-        if let Some(p) = &progress {
-            p.inc(batch.len() as u64);
-        }
     }
     // c. Base, remote ids written back.
     let mut writebacks: Vec<(std::path::PathBuf, Vec<Edit>)> = Vec::new();
@@ -821,7 +743,14 @@ async fn apply_plan<C: Connector>(
                 e.note_type = rp.note_type.clone();
                 e.remote_id = rid.clone();
                 e.remote_has_ssot_id = rp.remote_has_ssot_id || w.is_some();
-                e.fields = rp.new_base(&rp.push, &rp.pull);
+                // A created record's fields the service owns: as it returned them, else empty.
+                let mut pull = rp.pull.clone();
+                if rp.action == Action::Create
+                    && let Some(actual) = created_pull.remove(&rp.ssot_id)
+                {
+                    pull.extend(actual);
+                }
+                e.fields = rp.new_base(&rp.push, &pull);
                 e.deleted = false;
                 if rp.conflicts.is_empty() {
                     st.conflicts.remove(&rp.ssot_id);
@@ -840,6 +769,7 @@ async fn apply_plan<C: Connector>(
                     && let Some(rel) = rels.get(&rp.ssot_id).or(Some(&rp.rel))
                 {
                     let mut edits = vec![Edit::Set(b.id_key.clone(), Value::Str(rid.clone()))];
+                    edits.extend(apply::field_edits(b, schema, &pull));
                     if !rp.settled.is_empty() {
                         let current = crate::fsutil::read(&note_path(rel))
                             .ok()
@@ -929,12 +859,12 @@ struct IllegalChange {
     reason: String,
 }
 
-/// Projects whose vault status differs from the last synced one by a change the lifecycle
-/// refuses, by `ssot_id`.
+/// Project status moves since the last sync that the lifecycle's guards refuse, by `ssot_id`.
+/// A move the service cannot see (two statuses mapped to one pipeline stage) is not one.
 fn illegal_status_changes(
     root: &Path,
     config: &Config,
-    index: &Index,
+    projects: &[read::ProjectRead],
     st: &SyncState,
     bindings: &[Binding],
 ) -> BTreeMap<String, IllegalChange> {
@@ -947,33 +877,45 @@ fn illegal_status_changes(
     else {
         return out;
     };
-    for (i, e) in index.entries.iter().enumerate() {
-        if e.template || e.note_type() != Some("project") {
+    for p in projects {
+        let Some(now) = Status::parse(&p.status) else {
+            continue;
+        };
+        let Some(base) = st.base.get(&p.ssot_id).and_then(|b| b.fields.get("status")) else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&p.rel);
+        if canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem).as_ref()
+            == Some(base)
+        {
             continue;
         }
-        let Ok(note) = &e.note else { continue };
-        let Some(sid) = note.get("ssot_id").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some(now) = note
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(Status::parse)
-        else {
-            continue;
-        };
-        let Some(base) = st.base.get(sid).and_then(|b| b.fields.get("status")) else {
-            continue;
-        };
-        let from_vault = crate::connectors::canonical::to_vault(&spec.conv, Some(base), None);
+        let from_vault = canonical::to_vault(&spec.conv, Some(base), None);
         let Some(from) = from_vault.as_str().and_then(Status::parse) else {
             continue;
         };
-        if from != now
-            && let Err(r) = crate::workflow::audit::judge(root, config, index, i, from, now)
-        {
+        if from == now {
+            continue;
+        }
+        // Only a project whose status moved is read whole (its body holds the credentialing
+        // list); read as it is now, it is judged as the sync would carry it.
+        let Some(note) = crate::fsutil::read(&p.path)
+            .ok()
+            .and_then(|b| Note::parse(&b).ok())
+        else {
+            continue;
+        };
+        if let Err(r) = crate::workflow::audit::judge(
+            root,
+            config,
+            &note,
+            stem,
+            p.open_tickets.clone(),
+            from,
+            now,
+        ) {
             out.insert(
-                sid.to_string(),
+                p.ssot_id.clone(),
                 IllegalChange {
                     base: base.clone(),
                     from: from.as_str().to_string(),

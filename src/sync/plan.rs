@@ -365,11 +365,17 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             }
             rp.action = Action::Create;
             for f in &b.fields {
-                if f.direction == Direction::Pull {
-                    continue;
-                }
-                if let Some(v) = note.fields.get(&f.key) {
-                    rp.push.insert(f.key.clone(), Some(v.clone()));
+                match (f.direction, note.fields.get(&f.key)) {
+                    // A field the service owns starts as the new record has it: empty (the apply
+                    // takes the created record's value instead when the service returns it).
+                    (Direction::Pull, Some(_)) => {
+                        rp.pull.insert(f.key.clone(), None);
+                    }
+                    (Direction::Pull, None) => {}
+                    (_, Some(v)) => {
+                        rp.push.insert(f.key.clone(), Some(v.clone()));
+                    }
+                    (_, None) => {}
                 }
             }
             rp.settled = note.conflicts.iter().cloned().collect();
@@ -469,10 +475,12 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             // The note was deleted: handled below with the other deleted notes.
             continue;
         }
+        // A new note takes every mapped field of the record, those the vault owns from then on
+        // included (the note had no value to keep); a title becomes the file name instead.
         let pull: BTreeMap<String, Option<String>> = b
             .fields
             .iter()
-            .filter(|f| f.direction != Direction::Push)
+            .filter(|f| f.conv != Conv::Title)
             .filter_map(|f| {
                 r.fields
                     .get(&f.key)

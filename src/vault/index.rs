@@ -46,8 +46,7 @@ impl Entry {
 
     /// The file name without `.md`.
     pub fn stem(&self) -> &str {
-        let name = self.rel.rsplit('/').next().unwrap_or(&self.rel);
-        name.strip_suffix(".md").unwrap_or(name)
+        stem_of(&self.rel)
     }
 }
 
@@ -90,6 +89,24 @@ pub struct Index {
     pub walk_errors: Vec<IndexError>,
     /// How deep the notes were read: with [`Depth::Frontmatter`] every `Entry::body` is empty.
     pub depth: Depth,
+    names: Names,
+}
+
+/// The vault's files as walked, before any note is read.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// The notes: (path relative to the vault, NFC; path on disk), sorted.
+    pub notes: Vec<(String, PathBuf)>,
+    /// Files that are not notes (relative, NFC), sorted.
+    pub files: Vec<String>,
+    /// Walk errors (unreadable folders), reported and skipped.
+    pub errors: Vec<IndexError>,
+}
+
+/// Wikilink resolution over the walked paths alone (no note needs to be read): the position of
+/// a note is its position in [`Walk::notes`] (and in [`Index::entries`]).
+#[derive(Debug, Default)]
+pub struct Names {
     by_path: HashMap<String, usize>,
     by_name: HashMap<String, Vec<usize>>,
     files_by_key: HashMap<String, String>,
@@ -108,74 +125,147 @@ impl Index {
 
     /// Walks and parses the vault at `root` as deep as `depth` says.
     pub fn build_with(root: &Path, config: &Config, depth: Depth) -> Index {
-        let ignore: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
+        let walk = walk(root, config);
+        let names = Names::new(&walk);
         let templates = config.vault.templates.trim_matches('/').to_string();
-        let mut paths = Vec::new();
-        let mut files = Vec::new();
-        let mut walk_errors = Vec::new();
-        let walker = WalkDir::new(root)
-            .follow_links(false)
-            .into_iter()
-            .filter_entry(|e| {
-                if e.depth() == 0 {
-                    return true;
-                }
-                let name = e.file_name().to_string_lossy();
-                if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
-                    return false;
-                }
-                let rel = rel_of(root, e.path());
-                !ignore
-                    .iter()
-                    .any(|g| g.matches(&rel) || (e.file_type().is_dir() && g.matches_dir(&rel)))
-            });
-        for item in walker {
-            match item {
-                Ok(e) if e.file_type().is_file() => {
-                    let rel = rel_of(root, e.path());
-                    if rel
-                        .rsplit('/')
-                        .next()
-                        .is_some_and(|n| n.starts_with(".ssot-tmp-"))
-                    {
-                        continue;
-                    }
-                    if rel.to_lowercase().ends_with(".md") {
-                        paths.push((rel, e.into_path()));
-                    } else {
-                        files.push(rel);
-                    }
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    let path = err
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| root.to_path_buf());
-                    walk_errors.push(IndexError::Walk { path, source: err });
-                }
-            }
-        }
-        paths.sort();
-        files.sort();
-        let entries = parse_all(paths, &templates, depth);
-        let mut by_path = HashMap::with_capacity(entries.len());
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            let lower = e.rel.to_lowercase();
-            by_path.insert(lower.strip_suffix(".md").unwrap_or(&lower).to_string(), i);
-            by_name.entry(e.stem().to_lowercase()).or_default().push(i);
-        }
-        let files_by_key = files
-            .iter()
-            .map(|f| (f.to_lowercase(), f.clone()))
-            .collect();
+        let entries = parse_all(walk.notes, &templates, depth);
         Index {
             root: root.to_path_buf(),
             entries,
-            files,
-            walk_errors,
+            files: walk.files,
+            walk_errors: walk.errors,
             depth,
+            names,
+        }
+    }
+
+    /// Resolves a wikilink target as Obsidian does (see [`Names::resolve`]).
+    pub fn resolve(&self, target: &str) -> Resolved {
+        self.names.resolve(target)
+    }
+
+    /// Finds a note given on the command line: a path relative to the vault or to `cwd`, with or
+    /// without `.md`, or a note name.
+    pub fn find(&self, arg: &str, cwd: &Path) -> Option<usize> {
+        let p = Path::new(arg);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        };
+        let candidates = [abs.clone(), abs.with_extension("md")];
+        for c in candidates {
+            if let Ok(c) = c.canonicalize()
+                && let Ok(root) = self.root.canonicalize()
+                && let Ok(rel) = c.strip_prefix(&root)
+            {
+                let rel = name_key(&rel.to_string_lossy().replace('\\', "/"));
+                if let Some(i) = self
+                    .entries
+                    .iter()
+                    .position(|e| e.rel.to_lowercase() == rel)
+                {
+                    return Some(i);
+                }
+            }
+        }
+        match self.resolve(arg) {
+            Resolved::Note(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// The `/`-separated NFC path of `path` relative to `root`.
+pub fn rel_of(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let s = rel.to_string_lossy();
+    let s = if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace('\\', "/")
+    };
+    s.nfc().collect()
+}
+
+/// Walks the vault at `root`: its notes and other files, skipping git's, Obsidian's and the
+/// tool's folders, the configured ignore globs and the tool's own temporary files.
+pub fn walk(root: &Path, config: &Config) -> Walk {
+    let ignore: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
+    let mut out = Walk::default();
+    let walker = WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
+                return false;
+            }
+            let rel = rel_of(root, e.path());
+            !ignore
+                .iter()
+                .any(|g| g.matches(&rel) || (e.file_type().is_dir() && g.matches_dir(&rel)))
+        });
+    for item in walker {
+        match item {
+            Ok(e) if e.file_type().is_file() => {
+                let rel = rel_of(root, e.path());
+                if rel
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with(".ssot-tmp-"))
+                {
+                    continue;
+                }
+                if rel.to_lowercase().ends_with(".md") {
+                    out.notes.push((rel, e.into_path()));
+                } else {
+                    out.files.push(rel);
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                out.errors.push(IndexError::Walk { path, source: err });
+            }
+        }
+    }
+    out.notes.sort();
+    out.files.sort();
+    out
+}
+
+/// The file name of a relative path without `.md`.
+pub fn stem_of(rel: &str) -> &str {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name.strip_suffix(".md").unwrap_or(name)
+}
+
+impl Names {
+    /// The names of the walked notes and files.
+    pub fn new(walk: &Walk) -> Names {
+        let mut by_path = HashMap::with_capacity(walk.notes.len());
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(walk.notes.len());
+        for (i, (rel, _)) in walk.notes.iter().enumerate() {
+            let lower = rel.to_lowercase();
+            by_path.insert(lower.strip_suffix(".md").unwrap_or(&lower).to_string(), i);
+            by_name
+                .entry(stem_of(rel).to_lowercase())
+                .or_default()
+                .push(i);
+        }
+        let files_by_key = walk
+            .files
+            .iter()
+            .map(|f| (f.to_lowercase(), f.clone()))
+            .collect();
+        Names {
             by_path,
             by_name,
             files_by_key,
@@ -224,49 +314,6 @@ impl Index {
             None => Resolved::Missing,
         }
     }
-
-    /// Finds a note given on the command line: a path relative to the vault or to `cwd`, with or
-    /// without `.md`, or a note name.
-    pub fn find(&self, arg: &str, cwd: &Path) -> Option<usize> {
-        let p = Path::new(arg);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            cwd.join(p)
-        };
-        let candidates = [abs.clone(), abs.with_extension("md")];
-        for c in candidates {
-            if let Ok(c) = c.canonicalize()
-                && let Ok(root) = self.root.canonicalize()
-                && let Ok(rel) = c.strip_prefix(&root)
-            {
-                let rel = name_key(&rel.to_string_lossy().replace('\\', "/"));
-                if let Some(i) = self
-                    .entries
-                    .iter()
-                    .position(|e| e.rel.to_lowercase() == rel)
-                {
-                    return Some(i);
-                }
-            }
-        }
-        match self.resolve(arg) {
-            Resolved::Note(i) => Some(i),
-            _ => None,
-        }
-    }
-}
-
-/// The `/`-separated NFC path of `path` relative to `root`.
-pub fn rel_of(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let s = rel.to_string_lossy();
-    let s = if std::path::MAIN_SEPARATOR == '/' {
-        s.into_owned()
-    } else {
-        s.replace('\\', "/")
-    };
-    s.nfc().collect()
 }
 
 /// How much of each note the index reads.

@@ -31,9 +31,26 @@ pub enum AuditError {
     },
 }
 
-/// Judges the status change `before → now` of the project at `index.entries[i]` by the
-/// lifecycle's guards, with every fact (tickets, export) gathered from the vault.
+/// Whether the project note `note` (named `stem`, with these open tickets) may have moved from
+/// `before` to `now` by the lifecycle's guards. Its body is parsed here (for the credentialing
+/// list); the archive export is looked for on disk.
 pub fn judge(
+    root: &Path,
+    config: &Config,
+    note: &Note,
+    stem: &str,
+    open_tickets: Vec<String>,
+    before: Status,
+    now: Status,
+) -> Result<(), lifecycle::Refusal> {
+    let mut facts = Facts::of_note(note);
+    facts.open_tickets = open_tickets;
+    facts.exported = exported(root, config, stem);
+    lifecycle::path(before, now, &facts).map(|_| ())
+}
+
+/// [`judge`] for the project at `index.entries[i]`, with its open tickets from the index.
+fn judge_entry(
     root: &Path,
     config: &Config,
     index: &Index,
@@ -49,11 +66,14 @@ pub fn judge(
         Depth::Frontmatter => Facts::of_note(note),
     };
     facts.open_tickets = open_tickets(index, i);
-    let stem = entry.stem();
-    let dir = root.join(&config.folders.archive).join(stem);
-    facts.exported =
-        dir.join(format!("{stem}.csv")).is_file() && dir.join(format!("{stem}.xml")).is_file();
+    facts.exported = exported(root, config, entry.stem());
     lifecycle::path(before, now, &facts).map(|_| ())
+}
+
+/// Whether the archive export (CSV and XML) of the project named `stem` is on disk.
+fn exported(root: &Path, config: &Config, stem: &str) -> bool {
+    let dir = root.join(&config.folders.archive).join(stem);
+    dir.join(format!("{stem}.csv")).is_file() && dir.join(format!("{stem}.xml")).is_file()
 }
 
 /// The problems of hand-made status changes since HEAD. A vault without git or without a commit
@@ -128,7 +148,7 @@ pub fn transitions(
         let before = committed.unwrap_or(Status::Intake);
         let line = fm.line_of("status").unwrap_or(1);
         if before != now
-            && let Err(r) = judge(root, config, index, i, before, now)
+            && let Err(r) = judge_entry(root, config, index, i, before, now)
         {
             let since = if committed.is_some() {
                 "since the last commit"
