@@ -9,6 +9,8 @@ use std::path::Path;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::{ConnectorError, HttpError};
+use crate::secrets::{self, CredentialSource};
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
 use crate::vault::schema::Schema;
 
@@ -81,21 +83,26 @@ pub fn remotes(config: &Config, only: Option<&str>) -> Result<Vec<String>, CliEr
     Ok(enabled)
 }
 
-/// A HubSpot connector from the vault's configuration (token from the environment).
+/// A HubSpot connector from the vault's configuration, its token from the environment or the OS
+/// keyring (see `crate::secrets`), and where the token came from.
 pub fn hubspot_connector(
     config: &Config,
     schema: &Schema,
-) -> Result<(Hubspot, RemoteCommon), CliError> {
+) -> Result<(Hubspot, RemoteCommon, CredentialSource), CliError> {
     let cfg = HubspotConfig::from_config(config).map_err(|e| {
         CliError::new(e.to_string())
             .hint("see the commented [remotes.hubspot] section of the template")
     })?;
     let common = cfg.common();
-    let conn = Hubspot::from_env(cfg, schema).map_err(|e| {
-        CliError::new(e.to_string())
-            .hint("create a private app in HubSpot (Settings → Integrations → Private apps) and export its token")
+    let (token, source) = secrets::resolve(&cfg.credential_spec()).map_err(|e| {
+        CliError::new(e.to_string()).hint(
+            "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+        )
     })?;
-    Ok((conn, common))
+    let conn = Hubspot::new(cfg, schema, token)
+        .map_err(|e| CliError::new(e.to_string()))?
+        .with_source(source.clone());
+    Ok((conn, common, source))
 }
 
 /// Syncs one remote (async, for `sync` and `demo`).
@@ -113,10 +120,10 @@ pub async fn sync_remote(
     })?;
     match remote {
         hubspot::NAME => {
-            let (mut conn, common) = hubspot_connector(config, &schema)?;
+            let (mut conn, common, source) = hubspot_connector(config, &schema)?;
             sync::run(root, config, &mut conn, &common, opts)
                 .await
-                .map_err(sync_error)
+                .map_err(|e| sync_error(e, &source))
         }
         other => Err(CliError::new(format!(
             "no connector for the remote `{other}` yet"
@@ -124,7 +131,15 @@ pub async fn sync_remote(
     }
 }
 
-fn sync_error(e: SyncError) -> CliError {
+fn sync_error(e: SyncError, source: &CredentialSource) -> CliError {
+    if let SyncError::Connector(ConnectorError::Http(HttpError::Status {
+        status: 401 | 403, ..
+    })) = &e
+    {
+        return CliError::new(e.to_string()).hint(format!(
+            "the service refused the token from {source}; store the right one (`ssot-vault auth set`, or the environment variable, which wins over the keyring) and run `ssot-vault doctor`"
+        ));
+    }
     match e {
         SyncError::ArchiveShare { .. } => CliError::problem(e.to_string()).hint(
             "check that no folder was moved or deleted by mistake; run again with --force to archive them",
