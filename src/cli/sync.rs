@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::{ConnectorError, HttpError};
-use crate::secrets::{self, CredentialSource};
+use crate::secrets::CredentialSource;
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
 use crate::vault::schema::Schema;
 
@@ -84,25 +84,23 @@ pub fn remotes(config: &Config, only: Option<&str>) -> Result<Vec<String>, CliEr
 }
 
 /// A HubSpot connector from the vault's configuration, its token from the environment or the OS
-/// keyring (see `crate::secrets`), and where the token came from.
+/// keyring (see `crate::secrets`; [`Hubspot::credential_source`] says which).
 pub fn hubspot_connector(
     config: &Config,
     schema: &Schema,
-) -> Result<(Hubspot, RemoteCommon, CredentialSource), CliError> {
+) -> Result<(Hubspot, RemoteCommon), CliError> {
     let cfg = HubspotConfig::from_config(config).map_err(|e| {
         CliError::new(e.to_string())
             .hint("see the commented [remotes.hubspot] section of the template")
     })?;
     let common = cfg.common();
-    let (token, source) = secrets::resolve(&cfg.credential_spec()).map_err(|e| {
-        CliError::new(e.to_string()).hint(
+    let conn = Hubspot::from_credentials(cfg, schema).map_err(|e| match e {
+        ConnectorError::NoCredentials { .. } => CliError::new(e.to_string()).hint(
             "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
-        )
+        ),
+        other => CliError::new(other.to_string()),
     })?;
-    let conn = Hubspot::new(cfg, schema, token)
-        .map_err(|e| CliError::new(e.to_string()))?
-        .with_source(source.clone());
-    Ok((conn, common, source))
+    Ok((conn, common))
 }
 
 /// Syncs one remote (async, for `sync` and `demo`).
@@ -120,10 +118,11 @@ pub async fn sync_remote(
     })?;
     match remote {
         hubspot::NAME => {
-            let (mut conn, common, source) = hubspot_connector(config, &schema)?;
+            let (mut conn, common) = hubspot_connector(config, &schema)?;
+            let source = conn.credential_source().cloned();
             sync::run(root, config, &mut conn, &common, opts)
                 .await
-                .map_err(|e| sync_error(e, &source))
+                .map_err(|e| sync_error(e, source.as_ref()))
         }
         other => Err(CliError::new(format!(
             "no connector for the remote `{other}` yet"
@@ -131,10 +130,13 @@ pub async fn sync_remote(
     }
 }
 
-fn sync_error(e: SyncError, source: &CredentialSource) -> CliError {
-    if let SyncError::Connector(ConnectorError::Http(HttpError::Status {
-        status: 401 | 403, ..
-    })) = &e
+fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
+    if let (
+        SyncError::Connector(ConnectorError::Http(HttpError::Status {
+            status: 401 | 403, ..
+        })),
+        Some(source),
+    ) = (&e, source)
     {
         return CliError::new(e.to_string()).hint(format!(
             "the service refused the token from {source}; store the right one (`ssot-vault auth set`, or the environment variable, which wins over the keyring) and run `ssot-vault doctor`"

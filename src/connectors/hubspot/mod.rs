@@ -144,6 +144,11 @@ impl Hubspot {
         Ok(Self::new(cfg, schema, token)?.with_source(source))
     }
 
+    /// Where the token came from, when known.
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        self.source.as_ref()
+    }
+
     /// Records where the token came from (named when the service refuses it).
     pub fn with_source(mut self, source: CredentialSource) -> Hubspot {
         self.source = Some(source);
