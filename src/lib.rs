@@ -11,6 +11,7 @@ pub mod history;
 pub mod par;
 pub mod rng;
 pub mod sandbox;
+pub mod secrets;
 pub mod sync;
 pub mod template;
 pub mod vault;

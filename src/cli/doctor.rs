@@ -1,9 +1,11 @@
 //! `ssot-vault doctor`: checks what a sync needs, one line per check: the configuration is
-//! valid, each enabled service has its credentials and answers its healthcheck, the sync state is
+//! valid, each enabled service has its credentials (and where they come from: the environment or
+//! the OS keyring; never their value) and answers its healthcheck, the sync state is
 //! readable, and git is in a state to commit. Exit 1 when a check fails.
 
 use crate::connectors::Connector;
 use crate::connectors::hubspot::{self, HubspotConfig};
+use crate::secrets::{self, KEYRING_SERVICE};
 use crate::sync::state::SyncState;
 use crate::vault::schema::Schema;
 
@@ -73,21 +75,26 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             continue;
         }
         line(true, &format!("{name}: configuration ({})", cfg.base_url));
-        if crate::connectors::Secret::from_env(&cfg.token_env).is_none() {
+        let spec = cfg.credential_spec();
+        let lookup = secrets::lookup(&spec);
+        if let Some(problem) = &lookup.keyring_problem {
+            println!(
+                "note {name}: keyring entry {KEYRING_SERVICE}/{} not read: {problem}",
+                spec.keyring_entry
+            );
+        }
+        let Some((token, source)) = lookup.found else {
             line(
                 false,
                 &format!(
-                    "{name}: credentials: set the environment variable {}",
-                    cfg.token_env
+                    "{name}: credentials: set the environment variable {}, or run `ssot-vault auth set {name}`",
+                    spec.env_var
                 ),
             );
             failed = true;
             continue;
-        }
-        line(
-            true,
-            &format!("{name}: credentials in {} (***)", cfg.token_env),
-        );
+        };
+        line(true, &format!("{name}: credentials from {source} (***)"));
         let mut cfg = cfg;
         cfg.max_retries = cfg.max_retries.min(2);
         let health = tokio::runtime::Builder::new_current_thread()
@@ -96,8 +103,9 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             .map_err(|e| CliError::new(e.to_string()))
             .and_then(|rt| {
                 rt.block_on(async {
-                    let mut c = hubspot::Hubspot::from_env(cfg, &schema)
-                        .map_err(|e| CliError::new(e.to_string()))?;
+                    let mut c = hubspot::Hubspot::new(cfg, &schema, token)
+                        .map_err(|e| CliError::new(e.to_string()))?
+                        .with_source(source);
                     c.healthcheck()
                         .await
                         .map_err(|e| CliError::new(e.to_string()))

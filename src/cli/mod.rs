@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config};
 
 pub mod archive;
+pub mod auth;
 pub mod check;
 pub mod commit;
 pub mod demo;
@@ -86,6 +87,8 @@ pub enum Command {
     Demo(demo::Args),
     /// Check configuration, credentials, each enabled service and git.
     Doctor(doctor::Args),
+    /// Keep a service's token in the OS keyring: set (from stdin), status, remove.
+    Auth(auth::Args),
 }
 
 /// What a successful command reports to the shell.
@@ -261,6 +264,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Doctor(a) => doctor::run(&ctx, a),
+        Command::Auth(a) => auth::run(&ctx, a),
     };
     match result {
         Ok(Outcome::Ok) => 0,

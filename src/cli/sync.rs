@@ -9,6 +9,8 @@ use std::path::Path;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::{ConnectorError, HttpError};
+use crate::secrets::CredentialSource;
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
 use crate::vault::schema::Schema;
 
@@ -81,7 +83,8 @@ pub fn remotes(config: &Config, only: Option<&str>) -> Result<Vec<String>, CliEr
     Ok(enabled)
 }
 
-/// A HubSpot connector from the vault's configuration (token from the environment).
+/// A HubSpot connector from the vault's configuration, its token from the environment or the OS
+/// keyring (see `crate::secrets`; [`Hubspot::credential_source`] says which).
 pub fn hubspot_connector(
     config: &Config,
     schema: &Schema,
@@ -91,9 +94,11 @@ pub fn hubspot_connector(
             .hint("see the commented [remotes.hubspot] section of the template")
     })?;
     let common = cfg.common();
-    let conn = Hubspot::from_env(cfg, schema).map_err(|e| {
-        CliError::new(e.to_string())
-            .hint("create a private app in HubSpot (Settings → Integrations → Private apps) and export its token")
+    let conn = Hubspot::from_credentials(cfg, schema).map_err(|e| match e {
+        ConnectorError::NoCredentials { .. } => CliError::new(e.to_string()).hint(
+            "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+        ),
+        other => CliError::new(other.to_string()),
     })?;
     Ok((conn, common))
 }
@@ -114,9 +119,10 @@ pub async fn sync_remote(
     match remote {
         hubspot::NAME => {
             let (mut conn, common) = hubspot_connector(config, &schema)?;
+            let source = conn.credential_source().cloned();
             sync::run(root, config, &mut conn, &common, opts)
                 .await
-                .map_err(sync_error)
+                .map_err(|e| sync_error(e, source.as_ref()))
         }
         other => Err(CliError::new(format!(
             "no connector for the remote `{other}` yet"
@@ -124,7 +130,18 @@ pub async fn sync_remote(
     }
 }
 
-fn sync_error(e: SyncError) -> CliError {
+fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
+    if let (
+        SyncError::Connector(ConnectorError::Http(HttpError::Status {
+            status: 401 | 403, ..
+        })),
+        Some(source),
+    ) = (&e, source)
+    {
+        return CliError::new(e.to_string()).hint(format!(
+            "the service refused the token from {source}; store the right one (`ssot-vault auth set`, or the environment variable, which wins over the keyring) and run `ssot-vault doctor`"
+        ));
+    }
     match e {
         SyncError::ArchiveShare { .. } => CliError::problem(e.to_string()).hint(
             "check that no folder was moved or deleted by mistake; run again with --force to archive them",

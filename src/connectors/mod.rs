@@ -212,14 +212,26 @@ pub enum ConnectorError {
         /// What is wrong.
         message: String,
     },
-    /// No credentials.
-    #[error("{service}: no credentials: set the environment variable {var}")]
+    /// No credentials: neither in the environment nor in the OS keyring (see `crate::secrets`).
+    #[error(
+        "{service}: no credentials: set the environment variable {var}, or store the token in the OS keyring with `ssot-vault auth set {service}`{}",
+        keyring_note(.keyring)
+    )]
     NoCredentials {
-        /// The service.
+        /// The service (also the remote's name for `auth set`).
         service: String,
         /// The variable to set.
         var: String,
+        /// Why the OS keyring could not be consulted, when it could not.
+        keyring: Option<String>,
     },
+}
+
+fn keyring_note(problem: &Option<String>) -> String {
+    match problem {
+        Some(p) => format!(" ({p})"),
+        None => String::new(),
+    }
 }
 
 /// What a healthcheck found.

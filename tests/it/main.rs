@@ -2,6 +2,7 @@
 //! exercises the library on the shared corpora of real Obsidian vaults, and talks real HTTP to
 //! the in-process service sandbox.
 
+mod auth;
 mod common;
 mod core_cli;
 mod editor_props;

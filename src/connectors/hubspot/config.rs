@@ -4,7 +4,8 @@
 //! [remotes.hubspot]
 //! enabled = true
 //! base_url = "https://api.hubapi.com"
-//! token_env = "HUBSPOT_TOKEN"          # the private app token is read from this variable
+//! token_env = "HUBSPOT_TOKEN"          # the private app token is read from this variable,
+//! keyring_entry = "hubspot"            # else from the OS keyring entry ssot-vault/<this>
 //! conflict_policy = "manual"           # manual | vault-wins | remote-wins
 //! archive_deleted_notes = false        # a deleted note archives its record
 //! max_archive_share = 0.2              # refuse plans archiving more than this share
@@ -33,8 +34,12 @@ pub struct HubspotConfig {
     pub enabled: bool,
     /// API root; point it at `ssot-vault sandbox` for a dry rehearsal.
     pub base_url: String,
-    /// Environment variable holding the private app access token.
+    /// Environment variable holding the private app access token (consulted first).
     pub token_env: String,
+    /// The OS keyring entry (user name under the service `ssot-vault`) holding the token when
+    /// the variable is unset; written by `ssot-vault auth set hubspot`. Two vaults syncing two
+    /// HubSpot accounts use two entries.
+    pub keyring_entry: String,
     /// Conflict policy.
     pub conflict_policy: ConflictPolicy,
     /// A deleted note archives its record.
@@ -83,6 +88,7 @@ impl Default for HubspotConfig {
             enabled: false,
             base_url: "https://api.hubapi.com".into(),
             token_env: "HUBSPOT_TOKEN".into(),
+            keyring_entry: NAME.into(),
             conflict_policy: ConflictPolicy::Manual,
             archive_deleted_notes: false,
             max_archive_share: 0.2,
@@ -139,6 +145,10 @@ impl HubspotConfig {
                 "batch_size must be between 1 and 100 (HubSpot's limit)".into(),
             ));
         }
+        crate::secrets::check_entry_name(&self.keyring_entry).map_err(HubspotConfigError)?;
+        if self.token_env.trim().is_empty() {
+            return Err(HubspotConfigError("token_env must not be empty".into()));
+        }
         if !matches!(self.default_contact_type.as_str(), "client" | "expert") {
             return Err(HubspotConfigError(
                 "default_contact_type must be `client` or `expert`".into(),
@@ -158,6 +168,15 @@ impl HubspotConfig {
                 "base_url `{}` is not an http(s) URL",
                 self.base_url
             )))
+        }
+    }
+
+    /// Where the token is looked up (see `crate::secrets`).
+    pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
+        crate::secrets::CredentialSpec {
+            remote: NAME.into(),
+            env_var: self.token_env.clone(),
+            keyring_entry: self.keyring_entry.clone(),
         }
     }
 
@@ -208,5 +227,12 @@ mod tests {
         let c = HubspotConfig::from_table(&t).unwrap();
         assert_eq!(c.conflict_policy, ConflictPolicy::RemoteWins);
         assert_eq!(c.fields["client"]["phone"], "mobilephone");
+        assert_eq!(c.keyring_entry, "hubspot");
+        let t: toml::Table = toml::from_str("keyring_entry = \"hubspot-eu\"").unwrap();
+        let spec = HubspotConfig::from_table(&t).unwrap().credential_spec();
+        assert_eq!(spec.keyring_entry, "hubspot-eu");
+        assert_eq!(spec.env_var, "HUBSPOT_TOKEN");
+        let t: toml::Table = toml::from_str("keyring_entry = \"\"").unwrap();
+        assert!(HubspotConfig::from_table(&t).is_err());
     }
 }

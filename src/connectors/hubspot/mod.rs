@@ -28,6 +28,7 @@ use crate::connectors::http::{Http, HttpConfig, HttpStats, Secret};
 use crate::connectors::{
     Binding, Connector, ConnectorError, Health, Pulled, RemoteRecord, Upsert, WriteOutcome,
 };
+use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
 
 use client::{Client, MAX_BATCH, SEARCH_CAP, SEARCH_LIMIT};
@@ -76,6 +77,8 @@ pub struct Hubspot {
     last_search: Option<Instant>,
     /// Archived record ids per object type, listed once per run.
     archived_ids: BTreeMap<String, BTreeSet<String>>,
+    /// Where the token came from, when known.
+    source: Option<CredentialSource>,
 }
 
 fn now_ms() -> i64 {
@@ -100,8 +103,8 @@ fn modified_prop(object: &str) -> &'static str {
 }
 
 impl Hubspot {
-    /// A connector from its configuration and token (the token comes from the environment
-    /// variable `cfg.token_env`; see [`Hubspot::from_env`]).
+    /// A connector from its configuration and token (see [`Hubspot::from_credentials`] for the
+    /// token looked up in the environment or the OS keyring).
     pub fn new(
         cfg: HubspotConfig,
         schema: &Schema,
@@ -127,17 +130,29 @@ impl Hubspot {
             state: HubspotState::default(),
             last_search: None,
             archived_ids: BTreeMap::new(),
+            source: None,
         })
     }
 
-    /// A connector whose token is read from the configured environment variable.
-    pub fn from_env(cfg: HubspotConfig, schema: &Schema) -> Result<Hubspot, ConnectorError> {
-        let token =
-            Secret::from_env(&cfg.token_env).ok_or_else(|| ConnectorError::NoCredentials {
-                service: NAME.into(),
-                var: cfg.token_env.clone(),
-            })?;
-        Self::new(cfg, schema, token)
+    /// A connector whose token is looked up as `crate::secrets` says: the configured environment
+    /// variable (`token_env`), else the OS keyring entry (`keyring_entry`).
+    pub fn from_credentials(
+        cfg: HubspotConfig,
+        schema: &Schema,
+    ) -> Result<Hubspot, ConnectorError> {
+        let (token, source) = crate::secrets::resolve(&cfg.credential_spec())?;
+        Ok(Self::new(cfg, schema, token)?.with_source(source))
+    }
+
+    /// Where the token came from, when known.
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        self.source.as_ref()
+    }
+
+    /// Records where the token came from (named when the service refuses it).
+    pub fn with_source(mut self, source: CredentialSource) -> Hubspot {
+        self.source = Some(source);
+        self
     }
 
     /// The mapping in use.
@@ -820,11 +835,13 @@ impl Connector for Hubspot {
             }),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(self.proto(
                 NAME,
-                format!(
-                    "the token in {} was refused (HTTP {})",
-                    self.cfg.token_env,
-                    a.status.as_u16()
-                ),
+                match &self.source {
+                    Some(source) => format!(
+                        "the token from {source} was refused (HTTP {})",
+                        a.status.as_u16()
+                    ),
+                    None => format!("the token was refused (HTTP {})", a.status.as_u16()),
+                },
             )),
             s => Err(self.proto(NAME, format!("unexpected HTTP {}", s.as_u16()))),
         }

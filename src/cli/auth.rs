@@ -1,0 +1,262 @@
+//! `ssot-vault auth set|status|remove`: a remote's token in the OS keyring (see `crate::secrets`).
+//!
+//! `set REMOTE` reads the token from standard input (one line, trimmed; never from the command
+//! line, so it never lands in the shell's history or in `ps`), `status [REMOTE]` says where each
+//! configured remote's credential comes from (the environment variable, which wins, or the
+//! keyring; never the value), `remove REMOTE` deletes the keyring entry. The entry is
+//! `ssot-vault/<keyring_entry>`, `keyring_entry` from `[remotes.<name>]` (default: the remote's
+//! name).
+//!
+//! Exit codes: 0 done; 2 error (unknown remote, empty token, no usable keyring, a build without
+//! the `keyring` feature for `set` and `remove`).
+
+use std::io::{BufRead, IsTerminal};
+
+use serde::Serialize;
+
+use super::{CliError, Ctx, Outcome};
+use crate::config::Config;
+use crate::connectors::Secret;
+use crate::connectors::hubspot::{self, HubspotConfig};
+use crate::secrets::{self, CredentialSource, CredentialSpec, KEYRING_SERVICE, Keyring};
+
+/// Arguments of `auth`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// The `auth` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Store a remote's token in the OS keyring, read from standard input (never from the
+    /// command line).
+    Set {
+        /// The remote (`hubspot`).
+        remote: String,
+    },
+    /// Show where each configured remote's credential comes from (never the value).
+    Status {
+        /// Only this remote.
+        remote: Option<String>,
+    },
+    /// Delete a remote's token from the OS keyring.
+    Remove {
+        /// The remote (`hubspot`).
+        remote: String,
+    },
+}
+
+/// The remotes whose credentials `auth` knows about.
+const KNOWN: &[&str] = &[hubspot::NAME];
+
+fn spec_of(config: &Config, remote: &str) -> Result<(CredentialSpec, bool), CliError> {
+    if !KNOWN.contains(&remote) {
+        return Err(
+            CliError::new(format!("unknown remote `{remote}`")).hint(format!(
+                "known remotes: {} (a `[remotes.<name>]` section of ssot-vault.toml with a connector)",
+                KNOWN.join(", ")
+            )),
+        );
+    }
+    let cfg = HubspotConfig::from_config(config).map_err(|e| {
+        CliError::new(e.to_string())
+            .hint("see the commented [remotes.hubspot] section of the template")
+    })?;
+    Ok((cfg.credential_spec(), cfg.enabled))
+}
+
+fn not_built(spec: &CredentialSpec) -> CliError {
+    CliError::new("this build of ssot-vault has no OS keyring support").hint(format!(
+        "rebuild with the `keyring` feature (`cargo install --path . --features keyring`), or set the environment variable {}",
+        spec.env_var
+    ))
+}
+
+fn keyring_error(spec: &CredentialSpec, e: secrets::KeyringError) -> CliError {
+    match e {
+        secrets::KeyringError::NotBuilt => not_built(spec),
+        other => CliError::new(format!(
+            "{}: keyring entry {KEYRING_SERVICE}/{}: {other}",
+            spec.remote, spec.keyring_entry
+        ))
+        .hint(format!(
+            "use the environment variable {} instead (it is read first)",
+            spec.env_var
+        )),
+    }
+}
+
+/// Reads the token: hidden at a terminal, else one line of standard input.
+fn read_token(remote: &str) -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("{remote} token (input hidden), then Enter: ");
+        #[cfg(feature = "keyring")]
+        {
+            return rpassword::read_password()
+                .map_err(|e| CliError::new(format!("cannot read the token: {e}")));
+        }
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::new(format!("cannot read the token from standard input: {e}")))?;
+    Ok(line)
+}
+
+fn set(config: &Config, remote: &str) -> Result<Outcome, CliError> {
+    let (spec, _) = spec_of(config, remote)?;
+    if !Keyring::built() {
+        return Err(not_built(&spec));
+    }
+    let token = read_token(remote)?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(
+            CliError::new(format!("{remote}: no token on standard input")).hint(format!(
+                "pipe it in, e.g. `ssot-vault auth set {remote} < token.txt`, or paste it at the prompt"
+            )),
+        );
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(CliError::new(format!(
+            "{remote}: the token contains spaces or control characters"
+        ))
+        .hint("give the token alone, on one line"));
+    }
+    let kr = Keyring::native();
+    kr.set(&spec.keyring_entry, &Secret::new(token))
+        .map_err(|e| keyring_error(&spec, e))?;
+    println!(
+        "{remote}: token stored in {}, backed by {}",
+        CredentialSource::Keyring(spec.keyring_entry.clone()),
+        Keyring::describe()
+    );
+    if Secret::from_env(&spec.env_var).is_some() {
+        println!(
+            "note: {} is set in this environment and is used before the keyring",
+            spec.env_var
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn remove(config: &Config, remote: &str) -> Result<Outcome, CliError> {
+    let (spec, _) = spec_of(config, remote)?;
+    if !Keyring::built() {
+        return Err(not_built(&spec));
+    }
+    let kr = Keyring::native();
+    let removed = kr
+        .remove(&spec.keyring_entry)
+        .map_err(|e| keyring_error(&spec, e))?;
+    let entry = CredentialSource::Keyring(spec.keyring_entry.clone());
+    if removed {
+        println!("{remote}: token removed from {entry}");
+    } else {
+        println!("{remote}: no token in {entry}: nothing to remove");
+    }
+    Ok(Outcome::Ok)
+}
+
+/// One remote in `auth status --json`.
+#[derive(Debug, Serialize)]
+struct StatusJson {
+    remote: String,
+    enabled: bool,
+    /// `env`, `keyring` or `missing`.
+    source: &'static str,
+    env_var: String,
+    keyring_service: &'static str,
+    keyring_entry: String,
+    /// The keyring also holds a token, unused because the variable wins.
+    keyring_shadowed: bool,
+    keyring_problem: Option<String>,
+}
+
+fn status(ctx: &Ctx, config: &Config, only: Option<&str>) -> Result<Outcome, CliError> {
+    let names: Vec<&str> = match only {
+        Some(r) => vec![r],
+        None => KNOWN
+            .iter()
+            .copied()
+            .filter(|n| config.remotes.contains_key(*n))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        let (spec, enabled) = spec_of(config, name)?;
+        let lookup = secrets::lookup(&spec);
+        let mut problem = lookup.keyring_problem.clone();
+        let (source, shadowed) = match &lookup.found {
+            Some((_, CredentialSource::Env(_))) => {
+                // Say so when the keyring holds a token the variable hides.
+                let shadowed = match Keyring::native().get(&spec.keyring_entry) {
+                    Ok(found) => found.is_some(),
+                    Err(secrets::KeyringError::NotBuilt) => false,
+                    Err(e) => {
+                        problem = Some(e.to_string());
+                        false
+                    }
+                };
+                ("env", shadowed)
+            }
+            Some((_, CredentialSource::Keyring(_))) => ("keyring", false),
+            None => ("missing", false),
+        };
+        if !ctx.json {
+            let state = if enabled { "" } else { " (disabled)" };
+            match &lookup.found {
+                Some((_, src)) => println!("{name}{state}: credentials from {src} (***)"),
+                None => println!(
+                    "{name}{state}: no credentials: set the environment variable {}, or run `ssot-vault auth set {name}`",
+                    spec.env_var
+                ),
+            }
+            if shadowed {
+                println!(
+                    "  note: {} also holds a token; {} wins",
+                    CredentialSource::Keyring(spec.keyring_entry.clone()),
+                    spec.env_var
+                );
+            }
+            if let Some(p) = &problem {
+                println!(
+                    "  note: keyring entry {KEYRING_SERVICE}/{} not read: {p}",
+                    spec.keyring_entry
+                );
+            }
+        }
+        out.push(StatusJson {
+            remote: name.to_string(),
+            enabled,
+            source,
+            env_var: spec.env_var.clone(),
+            keyring_service: KEYRING_SERVICE,
+            keyring_entry: spec.keyring_entry.clone(),
+            keyring_shadowed: shadowed,
+            keyring_problem: problem,
+        });
+    }
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if out.is_empty() {
+        println!("no remote is configured in ssot-vault.toml");
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Runs `auth`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    super::sync::init_tracing();
+    let (_root, config) = ctx.open()?;
+    match &args.action {
+        Action::Set { remote } => set(&config, remote),
+        Action::Status { remote } => status(ctx, &config, remote.as_deref()),
+        Action::Remove { remote } => remove(&config, remote),
+    }
+}
