@@ -908,3 +908,72 @@ async fn an_illegal_status_change_is_not_carried_to_hubspot() {
     .expect("edit");
     e.sync().await;
 }
+
+/// One-way fields settle in the run that creates: a note's service-owned field takes the value
+/// the service gave the new record, and a note made from a record takes the vault-owned fields
+/// of that record too. The next sync has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_way_fields_settle_in_the_first_sync() {
+    let e = Env::new(
+        "[remotes.hubspot.fields.client]\ncreated = \"createdate\"\n\n[remotes.hubspot.directions.client]\ncreated = \"pull\"\nphone = \"push\"",
+    )
+    .await;
+    e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl", "phone": "+48 500 100 200"}})))
+        .await;
+    assert_eq!(e.prop(CLIENT, "created").as_deref(), Some("2026-11-20"));
+    e.sync().await;
+    // The created contact's `createdate` (HubSpot's, read-only) came back into the note.
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    let rec = e.record_by_ssot("contacts", &sid);
+    let createdate = rec["properties"]["createdate"]
+        .as_str()
+        .expect("createdate")
+        .to_string();
+    assert_eq!(
+        e.prop(CLIENT, "created").as_deref(),
+        Some(&createdate[..10]),
+        "{}",
+        e.note(CLIENT)
+    );
+    // The contact made in HubSpot became a note with its phone, which the vault owns from now.
+    let ewa = e.note("Clients/Ewa Lis.md");
+    assert!(ewa.contains("\nphone: "), "{ewa}");
+    assert_eq!(
+        e.prop("Clients/Ewa Lis.md", "phone").as_deref(),
+        Some("+48 500 100 200")
+    );
+    // Settled: the second sync changes nothing.
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    let before = snapshot_tree(&e.v);
+    e.sync().await;
+    assert_eq!(
+        git(&e.v, &["rev-parse", "HEAD"]),
+        head,
+        "settled in one run"
+    );
+    let after = snapshot_tree(&e.v);
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(k, v)| !k.starts_with(".ssot/") && before.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    // The vault owns `phone`: a HubSpot edit of it is overwritten by the note's value.
+    let ewa_id = e.prop("Clients/Ewa Lis.md", "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{ewa_id}"),
+        Some(json!({"properties": {"phone": "+48 999 999 999"}})),
+    )
+    .await;
+    e.sync().await;
+    assert_eq!(
+        e.prop("Clients/Ewa Lis.md", "phone").as_deref(),
+        Some("+48 500 100 200")
+    );
+    let sid = e.prop("Clients/Ewa Lis.md", "ssot_id").expect("sid");
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"],
+        json!("+48 500 100 200")
+    );
+}

@@ -13,6 +13,9 @@
 //! [remotes.hubspot.fields.client]      # frontmatter key = HubSpot property ("" unmaps a key)
 //! industry = "industry_custom"
 //!
+//! [remotes.hubspot.directions.client]  # both (default) | push (vault owns) | pull (HubSpot owns)
+//! created = "pull"
+//!
 //! [remotes.hubspot.tables.project.status]   # vault value = remote value
 //! blocked = "contractsent"
 //! ```
@@ -80,6 +83,10 @@ pub struct HubspotConfig {
     pub fields: BTreeMap<String, BTreeMap<String, String>>,
     /// Value tables per note type and key: vault value → HubSpot value.
     pub tables: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// Which way a mapped key travels, per note type: `both` (the default), `push` (the vault
+    /// owns it: HubSpot's value is never written into the note) or `pull` (HubSpot owns it, e.g.
+    /// `createdate`: the note's value is never sent).
+    pub directions: BTreeMap<String, BTreeMap<String, crate::connectors::Direction>>,
 }
 
 impl Default for HubspotConfig {
@@ -107,6 +114,7 @@ impl Default for HubspotConfig {
             companies: true,
             fields: BTreeMap::new(),
             tables: BTreeMap::new(),
+            directions: BTreeMap::new(),
         }
     }
 }
@@ -154,7 +162,22 @@ impl HubspotConfig {
                 "default_contact_type must be `client` or `expert`".into(),
             ));
         }
-        for ty in self.fields.keys().chain(self.tables.keys()) {
+        for (ty, keys) in &self.directions {
+            if keys
+                .get("title")
+                .is_some_and(|d| *d != crate::connectors::Direction::Push)
+            {
+                return Err(HubspotConfigError(format!(
+                    "directions.{ty}.title: a title is the note's file name and travels to HubSpot only (`push`)"
+                )));
+            }
+        }
+        for ty in self
+            .fields
+            .keys()
+            .chain(self.tables.keys())
+            .chain(self.directions.keys())
+        {
             if !matches!(ty.as_str(), "client" | "expert" | "project") {
                 return Err(HubspotConfigError(format!(
                     "unknown note type `{ty}` (HubSpot syncs client, expert and project)"

@@ -177,7 +177,11 @@ pub fn build(cfg: &HubspotConfig, schema: &Schema) -> Vec<TypeMap> {
                     let direction = if k == "title" {
                         Direction::Push
                     } else {
-                        Direction::Both
+                        cfg.directions
+                            .get(*ty)
+                            .and_then(|d| d.get(&k))
+                            .copied()
+                            .unwrap_or(Direction::Both)
                     };
                     Some(PropMap {
                         spec: FieldSpec {
