@@ -57,70 +57,78 @@ fn env(n: usize, cfg: SandboxConfig) -> Env {
 
 /// [`env`] with more `[remotes.hubspot]` settings.
 fn env_with(n: usize, cfg: SandboxConfig, extra: &str) -> Env {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sb = rt
-        .block_on(Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg))
-        .expect("sandbox");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let v = tmp.path().join("vault");
-    assert!(
-        bin()
-            .arg("init")
-            .arg(&v)
-            .output()
-            .expect("init")
-            .status
-            .success()
-    );
-    for d in ["Clients", "Experts", "Projects"] {
-        for e in std::fs::read_dir(v.join(d)).expect("dir").flatten() {
-            std::fs::remove_file(e.path()).expect("rm sample");
+    Env::start(cfg, extra, |v| {
+        assert!(
+            bin()
+                .arg("init")
+                .arg(v)
+                .output()
+                .expect("init")
+                .status
+                .success()
+        );
+        for d in ["Clients", "Experts", "Projects"] {
+            for e in std::fs::read_dir(v.join(d)).expect("dir").flatten() {
+                std::fs::remove_file(e.path()).expect("rm sample");
+            }
         }
-    }
-    for i in 0..n {
-        std::fs::write(
-            v.join(format!("Clients/Client {i:05}.md")),
-            format!(
-                "---\ntype: client\nssot_id: {}\ncreated: 2026-11-20\nname: Client {i:05}\nemail: client{i}@example.com\nphone: \"+48 600 {:03} {:03}\"\ncity: Town {}\ncountry: Poland\nstatus: active\n---\n## Notes\n\nGenerated for the benchmark.\n",
-                ssot_vault::vault::id::ulid_from(1_700_000_000_000 + i as u64, [7; 10]),
-                i % 1000,
-                i / 1000,
-                i % 50
-            ),
-        )
-        .expect("write");
-    }
-    let p = v.join("ssot-vault.toml");
-    let text = std::fs::read_to_string(&p).expect("config");
-    let text = text.replacen(
-        "enabled = false\nbase_url = \"https://api.hubapi.com\"",
-        &format!("enabled = true\nbase_url = \"{}\"\nretry_base_ms = 200\nretry_max_ms = 10000\nmax_retries = 20\n{extra}", sb.base_url()),
-        1,
-    );
-    std::fs::write(&p, text).expect("write config");
-    assert!(
-        bin()
-            .arg("--vault")
-            .arg(&v)
-            .arg("commit")
-            .output()
-            .expect("commit")
-            .status
-            .success()
-    );
-    Env {
-        rt,
-        sb: Some(sb),
-        _tmp: tmp,
-        v,
-    }
+        for i in 0..n {
+            std::fs::write(
+                v.join(format!("Clients/Client {i:05}.md")),
+                format!(
+                    "---\ntype: client\nssot_id: {}\ncreated: 2026-11-20\nname: Client {i:05}\nemail: client{i}@example.com\nphone: \"+48 600 {:03} {:03}\"\ncity: Town {}\ncountry: Poland\nstatus: active\n---\n## Notes\n\nGenerated for the benchmark.\n",
+                    ssot_vault::vault::id::ulid_from(1_700_000_000_000 + i as u64, [7; 10]),
+                    i % 1000,
+                    i / 1000,
+                    i % 50
+                ),
+            )
+            .expect("write");
+        }
+    })
 }
 
 impl Env {
+    /// A new sandbox and a vault made by `make_vault` in a temporary folder, with HubSpot enabled
+    /// at the sandbox (plus `extra` settings) and committed.
+    fn start(cfg: SandboxConfig, extra: &str, make_vault: impl FnOnce(&std::path::Path)) -> Env {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sb = rt
+            .block_on(Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg))
+            .expect("sandbox");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let v = tmp.path().join("vault");
+        make_vault(&v);
+        let p = v.join("ssot-vault.toml");
+        let text = std::fs::read_to_string(&p).expect("config");
+        let text = text.replacen(
+            "enabled = false\nbase_url = \"https://api.hubapi.com\"",
+            &format!("enabled = true\nbase_url = \"{}\"\nretry_base_ms = 200\nretry_max_ms = 10000\nmax_retries = 20\n{extra}", sb.base_url()),
+            1,
+        );
+        std::fs::write(&p, text).expect("write config");
+        assert!(
+            bin()
+                .arg("--vault")
+                .arg(&v)
+                .arg("commit")
+                .output()
+                .expect("commit")
+                .status
+                .success()
+        );
+        Env {
+            rt,
+            sb: Some(sb),
+            _tmp: tmp,
+            v,
+        }
+    }
+
     fn sb(&self) -> &Sandbox {
         self.sb.as_ref().expect("sandbox")
     }
@@ -287,49 +295,17 @@ fn notes_10000_unpaced(b: divan::Bencher) {
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn generated_vault_10000(b: divan::Bencher) {
     b.with_inputs(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let sb = rt
-            .block_on(Sandbox::start("127.0.0.1:0".parse().expect("addr"), unlimited()))
-            .expect("sandbox");
-        let tmp = tempfile::tempdir().expect("tmp");
-        let v = tmp.path().join("vault");
-        assert!(
-            bin()
-                .args(["generate", "--notes", "10000", "--git"])
-                .arg(&v)
-                .output()
-                .expect("generate")
-                .status
-                .success()
-        );
-        let p = v.join("ssot-vault.toml");
-        let text = std::fs::read_to_string(&p).expect("config");
-        let text = text.replacen(
-            "enabled = false\nbase_url = \"https://api.hubapi.com\"",
-            &format!("enabled = true\nbase_url = \"{}\"", sb.base_url()),
-            1,
-        );
-        std::fs::write(&p, text).expect("write config");
-        assert!(
-            bin()
-                .arg("--vault")
-                .arg(&v)
-                .arg("commit")
-                .output()
-                .expect("commit")
-                .status
-                .success()
-        );
-        Env {
-            rt,
-            sb: Some(sb),
-            _tmp: tmp,
-            v,
-        }
+        Env::start(unlimited(), "", |v| {
+            assert!(
+                bin()
+                    .args(["generate", "--notes", "10000", "--git"])
+                    .arg(v)
+                    .output()
+                    .expect("generate")
+                    .status
+                    .success()
+            );
+        })
     })
     .bench_local_values(|e| {
         let (t, peak) = e.sync();
