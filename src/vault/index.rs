@@ -87,8 +87,6 @@ pub struct Index {
     pub files: Vec<String>,
     /// Walk errors (unreadable folders), reported and skipped.
     pub walk_errors: Vec<IndexError>,
-    /// How deep the notes were read: with [`Depth::Frontmatter`] every `Entry::body` is empty.
-    pub depth: Depth,
     names: Names,
 }
 
@@ -120,21 +118,15 @@ pub fn name_key(s: &str) -> String {
 impl Index {
     /// Walks and parses the vault at `root`: every note with its body.
     pub fn build(root: &Path, config: &Config) -> Index {
-        Index::build_with(root, config, Depth::Full)
-    }
-
-    /// Walks and parses the vault at `root` as deep as `depth` says.
-    pub fn build_with(root: &Path, config: &Config, depth: Depth) -> Index {
         let walk = walk(root, config);
         let names = Names::new(&walk);
         let templates = config.vault.templates.trim_matches('/').to_string();
-        let entries = parse_all(walk.notes, &templates, depth);
+        let entries = parse_all(walk.notes, &templates);
         Index {
             root: root.to_path_buf(),
             entries,
             files: walk.files,
             walk_errors: walk.errors,
-            depth,
             names,
         }
     }
@@ -316,27 +308,17 @@ impl Names {
     }
 }
 
-/// How much of each note the index reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Depth {
-    /// Frontmatter and body (links, headings, tasks).
-    Full,
-    /// Frontmatter only: bodies are not parsed (`Entry::body` has nothing). For the sync engine,
-    /// which reads the properties of every note of a large vault.
-    Frontmatter,
-}
-
 /// Reads and parses every note, on all cores.
-fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str, depth: Depth) -> Vec<Entry> {
+fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
     let template_prefix = format!("{templates}/");
     crate::par::map(&paths, 0, 64, |(rel, path)| {
         let note = match std::fs::read(path) {
             Ok(bytes) => Note::parse(&bytes),
             Err(e) => Err(io_note_error(&e)),
         };
-        let body = match (&note, depth) {
-            (Ok(n), Depth::Full) => body::parse(&n.text, n.layout.body_start),
-            _ => Body::default(),
+        let body = match &note {
+            Ok(n) => body::parse(&n.text, n.layout.body_start),
+            Err(_) => Body::default(),
         };
         let template = !templates.is_empty() && rel.starts_with(&template_prefix);
         Entry {

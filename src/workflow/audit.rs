@@ -11,7 +11,7 @@ use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
 use super::lifecycle::{self, Facts, Status};
 use crate::config::Config;
 use crate::vault::check::Problem;
-use crate::vault::index::{Depth, Entry, Index, Resolved};
+use crate::vault::index::{Entry, Index, Resolved};
 use crate::vault::note::Note;
 use crate::vault::schema::Severity;
 use crate::vault::value::Value;
@@ -60,11 +60,7 @@ fn judge_entry(
 ) -> Result<(), lifecycle::Refusal> {
     let entry = &index.entries[i];
     let Ok(note) = &entry.note else { return Ok(()) };
-    let mut facts = match index.depth {
-        Depth::Full => Facts::of(note, &entry.body),
-        // The body was not parsed with the index: parse this one note's.
-        Depth::Frontmatter => Facts::of_note(note),
-    };
+    let mut facts = Facts::of(note, &entry.body);
     facts.open_tickets = open_tickets(index, i);
     facts.exported = exported(root, config, entry.stem());
     lifecycle::path(before, now, &facts).map(|_| ())
