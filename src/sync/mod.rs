@@ -202,8 +202,8 @@ pub async fn run<C: Connector>(
     }
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
-    //    Frontmatter only: the engine reads properties, and the lifecycle's guards parse the body
-    //    of the few projects whose status changed.
+    //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
+    //    lifecycle's guards read whole only the few projects whose status moved.
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let read = read::read_vault(root, config, &bindings, &remote);
     report.unreadable = read.unreadable;
