@@ -2,7 +2,7 @@
 //! vault and each enabled service in step, both ways (see `crate::sync`).
 //!
 //! Exit codes: 0 in step; 1 problems left (unresolved conflicts, records the service refused, a
-//! plan refused by the archive share rail); 2 error (configuration, credentials, the service
+//! plan refused by the archive share rail, notes that cannot be read and were left out); 2 error (configuration, credentials, the service
 //! failing after its retries, I/O).
 
 use std::path::Path;
@@ -171,7 +171,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let mut reports = Vec::new();
     for r in &remotes {
         let report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
-        problems |= report.conflicts > 0 || !report.refused.is_empty();
+        problems |=
+            report.conflicts > 0 || !report.refused.is_empty() || !report.unreadable.is_empty();
         if !ctx.json {
             print_report(&report, args.dry_run);
         }
@@ -286,6 +287,6 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
         println!("{name}: refused {sid}: {m}");
     }
     for u in &r.unreadable {
-        println!("{name}: {u} cannot be read; left alone (see `ssot-vault check`)");
+        println!("{name}: {u}: left alone, never written (see `ssot-vault check`)");
     }
 }

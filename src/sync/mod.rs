@@ -113,7 +113,7 @@ pub struct SyncReport {
     pub skipped_changed: Vec<String>,
     /// Records the service refused: (ssot_id, message).
     pub refused: Vec<(String, String)>,
-    /// Notes that could not be read (left alone).
+    /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
     /// The commit of the pending vault edits, if one was made.
     pub vault_commit: Option<String>,

@@ -28,7 +28,7 @@ use super::plan::{VaultNote, text_hash};
 pub struct VaultRead {
     /// The synced notes (a binding for their type and an `ssot_id`), in path order.
     pub notes: Vec<VaultNote>,
-    /// Notes that cannot be read (relative paths): reported, never written.
+    /// Notes that cannot be read, as `path:line:col: why`: reported, never written.
     pub unreadable: Vec<String>,
     /// Every project note: its status as written and its open tickets.
     pub projects: Vec<ProjectRead>,
@@ -55,7 +55,8 @@ type RawLinks = Vec<(String, Vec<String>)>;
 /// One note reduced; `None` parts when the note is not of that kind.
 #[derive(Debug, Default)]
 struct Reduced {
-    unreadable: bool,
+    /// Why the note cannot be read: `line:col: message`.
+    unreadable: Option<String>,
     note_type: Option<String>,
     ssot_id: Option<String>,
     /// The synced note, its links still unresolved.
@@ -77,11 +78,14 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
         if !templates.is_empty() && rel.starts_with(&template_prefix) {
             return Reduced::default();
         }
-        let Ok(bytes) = std::fs::read(path) else {
-            return Reduced {
-                unreadable: true,
-                ..Reduced::default()
-            };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                return Reduced {
+                    unreadable: Some(format!("1:1: cannot read the file: {e}")),
+                    ..Reduced::default()
+                };
+            }
         };
         match Note::parse(&bytes) {
             Ok(note) => reduce(
@@ -92,10 +96,13 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 &archived_key,
                 text_hash(&bytes),
             ),
-            Err(_) => Reduced {
-                unreadable: true,
-                ..Reduced::default()
-            },
+            Err(e) => {
+                let (line, col) = e.position();
+                Reduced {
+                    unreadable: Some(format!("{line}:{col}: {e}")),
+                    ..Reduced::default()
+                }
+            }
         }
     });
     let target = |raw: &str| match names.resolve(raw) {
@@ -106,8 +113,8 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
     let mut open_tickets: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
     for (i, r) in reduced.iter().enumerate() {
         let rel = &walk.notes[i].0;
-        if r.unreadable {
-            out.unreadable.push(rel.clone());
+        if let Some(why) = &r.unreadable {
+            out.unreadable.push(format!("{rel}:{why}"));
         }
         if let Some(t) = &r.open_ticket_of
             && let Some((p, _)) = target(t)

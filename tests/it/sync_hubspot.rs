@@ -977,3 +977,25 @@ async fn one_way_fields_settle_in_the_first_sync() {
         json!("+48 500 100 200")
     );
 }
+
+/// A note that does not parse is reported `path:line:col`, never written, and the run goes on
+/// with the other notes (exit 1: a problem is left).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_note_is_reported_and_left_alone_while_the_others_sync() {
+    let e = Env::new("").await;
+    let broken = "---\ntype: client\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC99Z\nname: [unclosed\nemail: x@y.pl\n---\nBody.\n";
+    write(&e.v, "Clients/Broken.md", broken);
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("Clients/Broken.md:5:6: invalid YAML"),
+        "reported with its line: {}",
+        out(&o)
+    );
+    assert_eq!(e.note("Clients/Broken.md"), broken, "never written");
+    // The other notes were synced.
+    assert_eq!(e.live("contacts").len(), 3, "{}", out(&o));
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    e.record_by_ssot("contacts", &sid);
+    assert!(e.prop(CLIENT, "hubspot_id").is_some());
+}
