@@ -150,6 +150,27 @@ pub struct RecordPlan {
 }
 
 impl RecordPlan {
+    /// A plan of `action` for the record of `ssot_id`, with nothing to move yet.
+    pub fn new(action: Action, ssot_id: String, note_type: String) -> RecordPlan {
+        RecordPlan {
+            action,
+            ssot_id,
+            note_type,
+            rel: String::new(),
+            title: String::new(),
+            remote_id: None,
+            remote_has_ssot_id: false,
+            write_remote_id: false,
+            push: BTreeMap::new(),
+            pull: BTreeMap::new(),
+            agreed: BTreeMap::new(),
+            conflicts: Vec::new(),
+            settled: Vec::new(),
+            links: Vec::new(),
+            base_kept: BTreeMap::new(),
+        }
+    }
+
     /// The base after this record is applied: agreed fields, kept conflict bases, and the pushed
     /// and pulled fields that were actually written.
     pub fn new_base(
@@ -304,23 +325,14 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         }
         let rid = pulled.map(|p| p.id.clone()).or(rid);
         let mut rp = RecordPlan {
-            action: Action::Update,
-            ssot_id: note.ssot_id.clone(),
-            note_type: note.note_type.clone(),
             rel: note.rel.clone(),
             title: note.title.clone(),
             remote_id: rid.clone(),
             remote_has_ssot_id: pulled.map_or(base.is_some_and(|b| b.remote_has_ssot_id), |p| {
                 p.ssot_id.as_deref() == Some(note.ssot_id.as_str())
             }),
-            write_remote_id: false,
-            push: BTreeMap::new(),
-            pull: BTreeMap::new(),
-            agreed: BTreeMap::new(),
-            conflicts: Vec::new(),
-            settled: Vec::new(),
             links: note.links.clone(),
-            base_kept: BTreeMap::new(),
+            ..RecordPlan::new(Action::Update, note.ssot_id.clone(), note.note_type.clone())
         };
         if let Some(r) = &rid
             && input.gone.contains(r)
@@ -488,24 +500,15 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             })
             .collect();
         out.push(RecordPlan {
-            action: Action::NewNote,
             remote_has_ssot_id: r.ssot_id.is_some(),
-            ssot_id,
-            note_type: r.note_type.clone(),
-            rel: String::new(),
             title: r
                 .title
                 .clone()
                 .unwrap_or_else(|| format!("{} {}", r.note_type, r.id)),
             remote_id: Some(r.id.clone()),
             write_remote_id: true,
-            push: BTreeMap::new(),
             pull,
-            agreed: BTreeMap::new(),
-            conflicts: Vec::new(),
-            settled: Vec::new(),
-            links: Vec::new(),
-            base_kept: BTreeMap::new(),
+            ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
         });
     }
     // Notes deleted from the vault.
@@ -524,21 +527,9 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             Action::Forget
         };
         out.push(RecordPlan {
-            action,
-            ssot_id: sid.clone(),
-            note_type: e.note_type.clone(),
-            rel: String::new(),
-            title: String::new(),
             remote_id: Some(e.remote_id.clone()),
             remote_has_ssot_id: e.remote_has_ssot_id,
-            write_remote_id: false,
-            push: BTreeMap::new(),
-            pull: BTreeMap::new(),
-            agreed: BTreeMap::new(),
-            conflicts: Vec::new(),
-            settled: Vec::new(),
-            links: Vec::new(),
-            base_kept: BTreeMap::new(),
+            ..RecordPlan::new(action, sid.clone(), e.note_type.clone())
         });
     }
     let order = |ty: &str| {

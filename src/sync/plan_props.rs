@@ -518,6 +518,24 @@ fn target(w: &World, n: usize, e: &EditSpec) -> Option<(String, String, String, 
     Some((sid, rid, f.key.clone(), f.direction))
 }
 
+/// `start` with the `first` edits made and synced, then the `then` edits made and synced.
+fn edited_in_turns(
+    start: &World,
+    n: usize,
+    first: &[EditSpec],
+    then: &[EditSpec],
+    r: Run,
+) -> World {
+    let mut w = start.clone();
+    for turn in [first, then] {
+        for e in turn {
+            do_edit(&mut w, n, e);
+        }
+        w.sync(r);
+    }
+    w
+}
+
 fn do_edit(w: &mut World, n: usize, e: &EditSpec) {
     if let Some((sid, rid, key, _)) = target(w, n, e) {
         if e.3 {
@@ -578,25 +596,8 @@ proptest! {
         }
         together.sync(r);
 
-        let mut vault_first = start.clone();
-        for e in &vault {
-            do_edit(&mut vault_first, n, e);
-        }
-        vault_first.sync(r);
-        for e in &remote {
-            do_edit(&mut vault_first, n, e);
-        }
-        vault_first.sync(r);
-
-        let mut remote_first = start.clone();
-        for e in &remote {
-            do_edit(&mut remote_first, n, e);
-        }
-        remote_first.sync(r);
-        for e in &vault {
-            do_edit(&mut remote_first, n, e);
-        }
-        remote_first.sync(r);
+        let vault_first = edited_in_turns(&start, n, &vault, &remote, r);
+        let remote_first = edited_in_turns(&start, n, &remote, &vault, r);
 
         prop_assert_eq!(together.seen(), vault_first.seen());
         prop_assert_eq!(together.seen(), remote_first.seen());

@@ -114,6 +114,16 @@ impl Env {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// Changes properties of a HubSpot record, as someone working in HubSpot would.
+    async fn patch(&self, object: &str, id: &str, body: Value) -> Value {
+        self.hs(
+            reqwest::Method::PATCH,
+            &format!("/crm/v3/objects/{object}/{id}"),
+            Some(body),
+        )
+        .await
+    }
+
     /// Live records of an object type.
     fn live(&self, object: &str) -> Vec<Value> {
         self.sb
@@ -248,12 +258,8 @@ async fn changes_flow_both_ways_and_a_remote_change_is_a_one_line_diff() {
     e.sync().await;
     let id = e.prop(CLIENT, "hubspot_id").expect("id");
     // HubSpot → vault.
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Kraków"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Kraków"}}))
+        .await;
     let before = e.note(CLIENT);
     e.sync().await;
     let after = e.note(CLIENT);
@@ -281,17 +287,17 @@ async fn changes_flow_both_ways_and_a_remote_change_is_a_one_line_diff() {
     assert!(log.contains("Ssot-Source: vault"), "{log}");
     // A list field and a table-mapped enum, remote → vault.
     let deal = e.prop(PROJECT, "hubspot_id").expect("deal id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/deals/{deal}"),
-        Some(json!({"properties": {"dealstage": "closedwon"}})),
+    e.patch(
+        "deals",
+        &deal,
+        json!({"properties": {"dealstage": "closedwon"}}),
     )
     .await;
     let aid = e.prop(EXPERT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{aid}"),
-        Some(json!({"properties": {"ssot_skills": "php;rust"}})),
+    e.patch(
+        "contacts",
+        &aid,
+        json!({"properties": {"ssot_skills": "php;rust"}}),
     )
     .await;
     e.sync().await;
@@ -342,12 +348,8 @@ async fn records_made_in_hubspot_become_notes_in_their_folders() {
 
 async fn make_conflict(e: &Env) {
     let id = e.prop(CLIENT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Gdynia"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Gdynia"}}))
+        .await;
     let o = e.run(&["set", CLIENT, "city=Sopot"]).await;
     assert!(o.status.success());
 }
@@ -397,12 +399,8 @@ async fn conflicts_manual_recorded_then_resolved_either_way() {
     );
     // Again, taking the vault's value this time: it is pushed.
     let id = e.prop(CLIENT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Hel"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Hel"}}))
+        .await;
     assert!(e.run(&["set", CLIENT, "city=Puck"]).await.status.success());
     assert_eq!(e.run(&["sync"]).await.status.code(), Some(1));
     let o = e
@@ -511,37 +509,50 @@ async fn assert_converges(e: &Env) {
     );
 }
 
+/// A first sync against a sandbox (`cfg`) failing with `faults` ends as a fault-free one.
+async fn converges_under(cfg: SandboxConfig, faults: FaultConfig) {
+    let e = Env::with(cfg, "").await;
+    e.sb.set_faults(faults);
+    assert_converges(&e).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_a_429_storm() {
-    let e = Env::with(SandboxConfig::default(), "").await;
-    e.sb.set_faults(FaultConfig {
-        storm_next: 6,
-        ..FaultConfig::default()
-    });
-    assert_converges(&e).await;
+    converges_under(
+        SandboxConfig::default(),
+        FaultConfig {
+            storm_next: 6,
+            ..FaultConfig::default()
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_5xx() {
-    let e = Env::new("").await;
-    e.sb.set_faults(FaultConfig {
-        error_rate: 0.4,
-        seed: Some(7),
-        ..FaultConfig::default()
-    });
-    assert_converges(&e).await;
+    converges_under(
+        quiet(),
+        FaultConfig {
+            error_rate: 0.4,
+            seed: Some(7),
+            ..FaultConfig::default()
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_dropped_connections_after_the_write() {
-    let e = Env::new("").await;
-    e.sb.set_faults(FaultConfig {
-        drop_rate: 0.4,
-        drop_after_handling: true,
-        seed: Some(3),
-        ..FaultConfig::default()
-    });
-    assert_converges(&e).await;
+    converges_under(
+        quiet(),
+        FaultConfig {
+            drop_rate: 0.4,
+            drop_after_handling: true,
+            seed: Some(3),
+            ..FaultConfig::default()
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,12 +577,8 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
     let e = Env::new("").await;
     e.sync().await;
     let id = e.prop(CLIENT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Łódź"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Łódź"}}))
+        .await;
     assert!(
         e.run(&["set", EXPERT, "phone=+48 111 222 333"])
             .await
@@ -607,12 +614,8 @@ async fn losing_the_state_folder_costs_no_duplicate_no_conflict_no_edit() {
             .success()
     );
     let aid = e.prop(EXPERT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{aid}"),
-        Some(json!({"properties": {"city": "Poznań"}})),
-    )
-    .await;
+    e.patch("contacts", &aid, json!({"properties": {"city": "Poznań"}}))
+        .await;
     std::fs::remove_dir_all(e.v.join(".ssot")).expect("rm .ssot");
     let o = e.sync().await;
     assert!(!out(&o).contains("conflict"), "{}", out(&o));
@@ -632,12 +635,8 @@ async fn a_note_edited_during_the_sync_is_never_clobbered() {
     let e = Env::new("").await;
     e.sync().await;
     let id = e.prop(CLIENT, "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Gdańsk"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Gdańsk"}}))
+        .await;
     // Searches are slow: the user edits the note while the sync waits for HubSpot.
     e.sb.set_faults(FaultConfig {
         latency_ms: 700,
@@ -841,12 +840,8 @@ async fn a_full_pull_catches_an_edit_made_during_our_own_writes() {
         r["end_ms"] = json!(later);
     }
     std::fs::write(&state_path, serde_json::to_vec(&state).expect("json")).expect("write state");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{id}"),
-        Some(json!({"properties": {"city": "Gdańsk"}})),
-    )
-    .await;
+    e.patch("contacts", &id, json!({"properties": {"city": "Gdańsk"}}))
+        .await;
     e.sync().await;
     assert_eq!(
         e.prop(CLIENT, "city").as_deref(),
@@ -960,10 +955,10 @@ async fn one_way_fields_settle_in_the_first_sync() {
     assert!(changed.is_empty(), "{changed:?}");
     // The vault owns `phone`: a HubSpot edit of it is overwritten by the note's value.
     let ewa_id = e.prop("Clients/Ewa Lis.md", "hubspot_id").expect("id");
-    e.hs(
-        reqwest::Method::PATCH,
-        &format!("/crm/v3/objects/contacts/{ewa_id}"),
-        Some(json!({"properties": {"phone": "+48 999 999 999"}})),
+    e.patch(
+        "contacts",
+        &ewa_id,
+        json!({"properties": {"phone": "+48 999 999 999"}}),
     )
     .await;
     e.sync().await;

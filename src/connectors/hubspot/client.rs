@@ -24,6 +24,26 @@ pub struct SearchPage {
     pub total: Option<u64>,
 }
 
+impl SearchPage {
+    /// A page of a search or list answer: `results`, `paging.next.after` (a string, or a number as
+    /// some answers give it) and `total` when present.
+    fn of(v: &Value) -> SearchPage {
+        SearchPage {
+            results: v
+                .get("results")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            after: v.pointer("/paging/next/after").and_then(|a| match a {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }),
+            total: v.get("total").and_then(Value::as_u64),
+        }
+    }
+}
+
 /// The HubSpot client.
 #[derive(Debug)]
 pub struct Client {
@@ -39,19 +59,7 @@ impl Client {
             .http
             .send_ok(Method::POST, &path, &[], Some(body))
             .await?;
-        Ok(SearchPage {
-            results: v
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            after: v.pointer("/paging/next/after").and_then(|a| match a {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
-            total: v.get("total").and_then(Value::as_u64),
-        })
+        Ok(SearchPage::of(&v))
     }
 
     /// `POST /crm/v3/objects/{object}/batch/{op}` with `inputs` (at most [`MAX_BATCH`]); the raw
@@ -120,18 +128,7 @@ impl Client {
             q.push(("after", a.to_string()));
         }
         let v = self.http.send_ok(Method::GET, &path, &q, None).await?;
-        Ok(SearchPage {
-            results: v
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            after: v
-                .pointer("/paging/next/after")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            total: None,
-        })
+        Ok(SearchPage::of(&v))
     }
 
     /// Default associations `from → to` for pairs of record ids (v4 batch).

@@ -638,50 +638,70 @@ fn fold(prop: &str, v: &str) -> String {
     }
 }
 
-/// Checks unique properties of a write against other live records (through `index`, built
-/// before any of the request's writes) and against `claimed` (values already taken by earlier
-/// inputs of the same batch, which this call extends).
-pub fn check_unique(
-    data: &HubspotData,
-    index: &UniqueIndex,
-    t: &str,
-    self_id: Option<u64>,
-    changes: &[Change],
-    claimed: &mut Vec<(String, String, String)>,
-) -> Result<(), HsError> {
-    for (prop, value) in changes {
-        let Some(value) = value else { continue };
-        if !is_unique(data, t, prop) {
-            continue;
+/// The uniqueness check of one request: the live records' unique values ([`UniqueIndex`], built
+/// before any of the request's writes) and the values already claimed by its earlier inputs.
+#[derive(Debug)]
+pub struct UniqueCheck {
+    index: UniqueIndex,
+    claimed: Vec<(String, String, String)>,
+}
+
+impl UniqueCheck {
+    /// The check of a request writing records of `t`.
+    pub fn new(data: &HubspotData, t: &str) -> UniqueCheck {
+        UniqueCheck {
+            index: UniqueIndex::build(data, t),
+            claimed: Vec::new(),
         }
-        let key = (
-            prop.clone(),
-            value.to_ascii_lowercase(),
-            self_id.map(|i| i.to_string()).unwrap_or_default(),
-        );
-        if claimed
-            .iter()
-            .any(|(p, v, owner)| p == prop && *v == key.1 && (owner.is_empty() || *owner != key.2))
-        {
-            return Err(HsError::conflict(format!(
-                "Duplicate value \"{value}\" for unique property {prop} in the same request"
-            )));
-        }
-        if let Some(other) = index.get(prop, value).filter(|id| Some(*id) != self_id) {
-            let message = if prop == "email" {
-                format!("Contact already exists. Existing ID: {other}")
-            } else {
-                format!(
-                    "A {} with {prop} \"{value}\" already exists (unique property). Existing ID: {other}",
-                    type_word(t).to_ascii_lowercase(),
-                )
-            };
-            return Err(HsError::conflict(message.clone())
-                .with_errors(vec![json!({"message": message, "in": prop})]));
-        }
-        claimed.push(key);
     }
-    Ok(())
+
+    /// The live record whose unique `prop` holds `value` (before this request's writes).
+    pub fn find(&self, prop: &str, value: &str) -> Option<u64> {
+        self.index.get(prop, value)
+    }
+
+    /// Checks the unique properties of one input's write (to the record `self_id`, `None` for a
+    /// new one) against other live records and the request's earlier inputs, and claims them.
+    pub fn check(
+        &mut self,
+        data: &HubspotData,
+        t: &str,
+        self_id: Option<u64>,
+        changes: &[Change],
+    ) -> Result<(), HsError> {
+        for (prop, value) in changes {
+            let Some(value) = value else { continue };
+            if !is_unique(data, t, prop) {
+                continue;
+            }
+            let key = (
+                prop.clone(),
+                value.to_ascii_lowercase(),
+                self_id.map(|i| i.to_string()).unwrap_or_default(),
+            );
+            if self.claimed.iter().any(|(p, v, owner)| {
+                p == prop && *v == key.1 && (owner.is_empty() || *owner != key.2)
+            }) {
+                return Err(HsError::conflict(format!(
+                    "Duplicate value \"{value}\" for unique property {prop} in the same request"
+                )));
+            }
+            if let Some(other) = self.find(prop, value).filter(|id| Some(*id) != self_id) {
+                let message = if prop == "email" {
+                    format!("Contact already exists. Existing ID: {other}")
+                } else {
+                    format!(
+                        "A {} with {prop} \"{value}\" already exists (unique property). Existing ID: {other}",
+                        type_word(t).to_ascii_lowercase(),
+                    )
+                };
+                return Err(HsError::conflict(message.clone())
+                    .with_errors(vec![json!({"message": message, "in": prop})]));
+            }
+            self.claimed.push(key);
+        }
+        Ok(())
+    }
 }
 
 /// Applies validated changes to a record and refreshes its system properties.
@@ -810,6 +830,11 @@ pub fn id_of(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The `id` of a batch input, which every batch but create requires.
+pub fn input_id(input: &Value) -> Result<String, HsError> {
+    id_of(input).ok_or_else(|| HsError::validation("Invalid input JSON: each input needs an `id`"))
 }
 
 /// Snapshot of all records of a type, with every property (admin dump).

@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::associations::{attach_associations, parse_create_associations};
 use super::{
-    Change, HsError, HsResult, Query, Selection, UniqueIndex, apply_changes, batch_inputs,
-    batch_response, check_unique, find_by_prop, id_of, is_unique, names_from, object_type,
-    parse_body, parse_changes, render, set_system_props, type_word,
+    Change, HsError, HsResult, Query, Selection, UniqueCheck, apply_changes, batch_inputs,
+    batch_response, find_by_prop, input_id, is_unique, names_from, object_type, parse_body,
+    parse_changes, render, set_system_props, type_word,
 };
 use crate::sandbox::AppState;
 use crate::sandbox::store::{HubspotData, Record};
@@ -114,14 +114,7 @@ pub async fn create(
     let out = app.with_hubspot(|data| {
         let changes = parse_changes(data, t, body.get("properties"))?;
         let assocs = parse_create_associations(data, t, body.get("associations"))?;
-        check_unique(
-            data,
-            &UniqueIndex::build(data, t),
-            t,
-            None,
-            &changes,
-            &mut Vec::new(),
-        )?;
+        UniqueCheck::new(data, t).check(data, t, None, &changes)?;
         let id = insert_new(data, t, &changes, now, lag);
         for (to_type, to_id) in assocs {
             data.associations
@@ -167,14 +160,7 @@ pub async fn update(
             .ok_or_else(|| not_found(t, &id))?
             .id;
         let changes = parse_changes(data, t, body.get("properties"))?;
-        check_unique(
-            data,
-            &UniqueIndex::build(data, t),
-            t,
-            Some(rid),
-            &changes,
-            &mut Vec::new(),
-        )?;
+        UniqueCheck::new(data, t).check(data, t, Some(rid), &changes)?;
         update_existing(data, t, rid, &changes, now, lag);
         Ok::<_, HsError>(Value::Object(rendered(data, t, rid, &Selection::All)))
     })?;
@@ -274,13 +260,12 @@ pub async fn batch_create(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
-        let index = UniqueIndex::build(data, t);
-        let mut claimed = Vec::new();
+        let mut unique = UniqueCheck::new(data, t);
         let mut planned = Vec::new();
         for input in inputs {
             let changes = parse_changes(data, t, input.get("properties"))?;
             let assocs = parse_create_associations(data, t, input.get("associations"))?;
-            check_unique(data, &index, t, None, &changes, &mut claimed)?;
+            unique.check(data, t, None, &changes)?;
             planned.push((changes, assocs));
         }
         let mut results = Vec::new();
@@ -336,9 +321,7 @@ pub async fn batch_read(
         let mut results = Vec::new();
         let mut missing = Vec::new();
         for input in inputs {
-            let id = id_of(input).ok_or_else(|| {
-                HsError::validation("Invalid input JSON: each input needs an `id`")
-            })?;
+            let id = input_id(input)?;
             match lookup(data, t, &id, id_prop, q.flag("archived")) {
                 Some(r) => results.push(Value::Object(render(t, r, &sel))),
                 None => missing.push(id),
@@ -359,14 +342,11 @@ pub async fn batch_update(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
-        let index = UniqueIndex::build(data, t);
-        let mut claimed = Vec::new();
+        let mut unique = UniqueCheck::new(data, t);
         let mut planned = Vec::new();
         let mut missing = Vec::new();
         for input in inputs {
-            let id = id_of(input).ok_or_else(|| {
-                HsError::validation("Invalid input JSON: each input needs an `id`")
-            })?;
+            let id = input_id(input)?;
             let id_prop = input.get("idProperty").and_then(Value::as_str);
             let changes = parse_changes(data, t, input.get("properties"))?;
             let Some(rid) = lookup(data, t, &id, id_prop, false).map(|r| r.id) else {
@@ -378,7 +358,7 @@ pub async fn batch_update(
                     "Duplicate IDs found in batch input: [{id}]"
                 )));
             }
-            check_unique(data, &index, t, Some(rid), &changes, &mut claimed)?;
+            unique.check(data, t, Some(rid), &changes)?;
             planned.push((rid, changes));
         }
         let mut results = Vec::new();
@@ -401,12 +381,11 @@ pub async fn batch_upsert(
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
         let inputs = batch_inputs(&body)?;
-        let index = UniqueIndex::build(data, t);
-        let mut claimed = Vec::new();
+        let mut unique = UniqueCheck::new(data, t);
         let mut seen = Vec::new();
         let mut planned = Vec::new();
         for input in inputs {
-            let id = id_of(input).ok_or_else(|| HsError::validation("Invalid input JSON: each input needs an `id`"))?;
+            let id = input_id(input)?;
             let id_prop = input.get("idProperty").and_then(Value::as_str).unwrap_or("hs_object_id");
             if seen.contains(&(id_prop, id.clone())) {
                 return Err(HsError::validation(format!("Duplicate IDs found in batch input: [{id}]")));
@@ -416,7 +395,7 @@ pub async fn batch_upsert(
             let existing = if id_prop == "hs_object_id" || !is_unique(data, t, id_prop) {
                 find_by_prop(data, t, id_prop, &id).map(|r| r.id)
             } else {
-                index.get(id_prop, &id)
+                unique.find(id_prop, &id)
             };
             if existing.is_none() {
                 if id_prop == "hs_object_id" {
@@ -433,7 +412,7 @@ pub async fn batch_upsert(
                 changes.retain(|(k, _)| k != id_prop);
                 changes.push((id_prop.to_owned(), Some(id.clone())));
             }
-            check_unique(data, &index, t, existing, &changes, &mut claimed)?;
+            unique.check(data, t, existing, &changes)?;
             planned.push((existing, changes));
         }
         let mut results = Vec::new();
@@ -467,9 +446,7 @@ pub async fn batch_archive(
         let inputs = batch_inputs(&body)?;
         let mut ids = Vec::new();
         for input in inputs {
-            let id = id_of(input).ok_or_else(|| {
-                HsError::validation("Invalid input JSON: each input needs an `id`")
-            })?;
+            let id = input_id(input)?;
             if let Some(rid) = lookup(data, t, &id, None, false).map(|r| r.id) {
                 ids.push(rid);
             }
