@@ -1,0 +1,1 @@
+//! The lifecycle's guards in `set` and `commit`.
