@@ -1,7 +1,9 @@
 //! `ssot-vault doctor`: checks what a sync needs, one line per check: the configuration is
 //! valid, each enabled service has its credentials (and where they come from: the environment or
 //! the OS keyring; never their value) and answers its healthcheck, the sync state is
-//! readable, and git is in a state to commit. Exit 1 when a check fails.
+//! readable, and git is in a state to commit; and the vault as Obsidian reads it (the version
+//! the dashboards need, the core plugins, the dashboards' filters: `crate::obsidian`; warnings,
+//! never a failure). Exit 1 when a check fails.
 
 use crate::connectors::Connector;
 use crate::connectors::hubspot::{self, HubspotConfig};
@@ -47,6 +49,12 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             return Ok(Outcome::Problems);
         }
     };
+    for finding in crate::obsidian::check(&root, &config, &schema) {
+        match finding {
+            crate::obsidian::Finding::Note(m) => println!("note {m}"),
+            crate::obsidian::Finding::Warn(m) => println!("warn {m}"),
+        }
+    }
     for (name, _) in config.remotes.iter() {
         if name != hubspot::NAME {
             let enabled = config.remotes[name]

@@ -6,8 +6,31 @@ use std::path::PathBuf;
 use super::{CliError, Ctx, Outcome};
 use crate::fsutil;
 
-/// What `init` ignores in git: local sync state, Obsidian's per-device workspace, the trash.
-pub const GITIGNORE: &str = ".ssot/\n.obsidian/workspace*.json\n.trash/\n.ssot-tmp-*\n";
+/// What `init` ignores in git: the local sync state and temporary files, the files Obsidian (and
+/// the plugins that keep per-device state) rewrite on their own while you work, Obsidian's trash
+/// and the operating system's folder files. The audit log then records edits, not the app's
+/// bookkeeping. Obsidian's settings (`app.json`, `core-plugins.json`, `templates.json`,
+/// `types.json`, ...) stay in git: they change only when someone changes a setting.
+pub const GITIGNORE: &str = "\
+# ssot-vault: local sync state (rebuilt from git and the services) and temporary files
+.ssot/
+.ssot-tmp-*
+# Obsidian rewrites these while you work: open tabs and panes (workspace.json,
+# workspace-mobile.json), saved layouts (workspaces.json), the graph view's zoom and settings
+.obsidian/workspace*.json
+.obsidian/graph.json
+# a metadata cache, where an Obsidian version or a plugin keeps one in the vault
+.obsidian/cache
+# plugin state that changes on every open: recently opened files, cursor positions
+.obsidian/plugins/recent-files-obsidian/data.json
+.obsidian/plugins/remember-cursor-position/cursor-positions.json
+# notes deleted in Obsidian
+.trash/
+# operating system folder files
+.DS_Store
+Thumbs.db
+desktop.ini
+";
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]

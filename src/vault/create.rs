@@ -76,7 +76,17 @@ pub fn note_text(
             .unwrap_or_else(|| format!("---\ntype: {ty}\n---\n")),
     };
     let now = jiff::ZonedDateTime::now();
-    let mut text = crate::template::fill_note(&template, name, now.datetime());
+    let schema = super::schema::Schema::from_config(config)
+        .unwrap_or_else(|_| super::schema::Schema::builtin());
+    let date_key = |key: &str| {
+        schema.get(ty).and_then(|t| t.field(key)).is_some_and(|f| {
+            matches!(
+                f.ty,
+                super::schema::FieldType::Date | super::schema::FieldType::DateTime
+            )
+        })
+    };
+    let mut text = crate::template::fill_note(&template, name, now.datetime(), &date_key);
     if let Some(body) = body
         && let Ok(l) = super::note::layout(&text)
     {
