@@ -1,12 +1,14 @@
 //! What the vault asks of Obsidian, checked by `doctor`: the app version the template's
-//! dashboards need, the core plugins they use, where Obsidian puts new notes, and dashboards
-//! that would show the templates as rows once `[vault] templates` names another folder.
+//! dashboards need, the core plugins they use, a property type for every key the tool writes,
+//! where Obsidian puts new notes, and dashboards that would show the templates as rows once
+//! `[vault] templates` names another folder.
 //!
 //! Obsidian does not record its version in the vault: `.obsidian/` holds settings (`app.json`,
 //! `appearance.json`, `core-plugins.json`, `templates.json`, `types.json`, plugin folders), none
 //! of which says which app wrote it, and the keys a newer app adds (`"bases"` in
 //! `core-plugins.json`) are written by `init` too. So the version is stated, not guessed.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
@@ -36,11 +38,12 @@ pub fn requirement() -> String {
 }
 
 /// Checks the vault at `root` as Obsidian reads it: the requirement, the core plugins the
-/// dashboards and templates use, the folder new notes go to, and every `.base` file's filters
-/// against the templates folder.
+/// dashboards and templates use, the types of the keys the tool writes, the folder new notes go
+/// to, and every `.base` file's filters against the templates folder.
 pub fn check(root: &Path, config: &Config, schema: &Schema) -> Vec<Finding> {
     let mut out = vec![Finding::Note(requirement())];
     out.extend(core_plugins(root));
+    out.extend(types_json(root, config, schema));
     out.extend(new_note_folder(root, config));
     let templates = config.vault.templates.trim_matches('/');
     let types: Vec<&str> = schema.types.iter().map(|t| t.name.as_str()).collect();
@@ -51,6 +54,53 @@ pub fn check(root: &Path, config: &Config, schema: &Schema) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The Obsidian property type of every key the tool writes besides the schema's fields (which
+/// `check` compares with `types.json`): Obsidian's own `cssclasses`, the sync's
+/// `sync_conflicts`, the `<remote>_archived` mark of every service the configuration knows and
+/// the remote id keys of the connectors' bindings.
+pub fn written_types(config: &Config, schema: &Schema) -> BTreeMap<String, &'static str> {
+    let mut out = BTreeMap::new();
+    out.insert("cssclasses".to_string(), "multitext");
+    out.insert(crate::sync::apply::CONFLICTS_KEY.to_string(), "multitext");
+    for remote in config.remotes.keys() {
+        out.insert(crate::sync::apply::archived_key(remote), "date");
+    }
+    if let Ok(hs) = crate::connectors::hubspot::HubspotConfig::from_config(config) {
+        let maps = crate::connectors::hubspot::mapping::build(&hs, schema);
+        for b in crate::connectors::hubspot::mapping::bindings(&maps) {
+            out.insert(b.id_key, "text");
+        }
+    }
+    let own = schema.obsidian_types();
+    out.retain(|k, _| !own.contains_key(k));
+    out
+}
+
+/// `.obsidian/types.json` against [`written_types`]: a key missing there is one Obsidian guesses
+/// a type for (and may turn a list into text when it is edited in the properties panel).
+fn types_json(root: &Path, config: &Config, schema: &Schema) -> Vec<Finding> {
+    let rel = ".obsidian/types.json";
+    let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new(); // `check` reports it
+    };
+    let wrong: Vec<String> = written_types(config, schema)
+        .into_iter()
+        .filter(|(k, ty)| json["types"][k].as_str() != Some(*ty))
+        .map(|(k, ty)| format!("\"{k}\": \"{ty}\""))
+        .collect();
+    if wrong.is_empty() {
+        return Vec::new();
+    }
+    vec![Finding::Warn(format!(
+        "obsidian: {rel} lacks the type of {} key(s) the tool writes, so Obsidian guesses them: add {}",
+        wrong.len(),
+        wrong.join(", ")
+    ))]
 }
 
 /// `.obsidian/core-plugins.json`: Bases and Templates on (an object of id → on, or, as older

@@ -558,3 +558,24 @@ fn the_obsidian_version_is_stated_and_doctor_checks_the_core_plugins() {
         stdout(&o)
     );
 }
+
+#[test]
+fn doctor_names_the_keys_the_tool_writes_that_a_vaults_types_json_lacks() {
+    let (_t, v) = init_vault();
+    let o = bin().current_dir(&v).arg("doctor").output().unwrap();
+    assert!(!stdout(&o).contains("types.json"), "{}", stdout(&o));
+    // A vault made before `types.json` typed the sync's keys.
+    let mut types = json(&v, ".obsidian/types.json");
+    let map = types["types"].as_object_mut().unwrap();
+    map.remove(apply::CONFLICTS_KEY);
+    map.remove("hubspot_archived");
+    map.insert("cssclasses".into(), "text".into());
+    write(&v, ".obsidian/types.json", types.to_string());
+    let o = bin().current_dir(&v).arg("doctor").output().unwrap();
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("warn obsidian: .obsidian/types.json lacks the type of 3 key(s) the tool writes, so Obsidian guesses them: add \"cssclasses\": \"multitext\", \"hubspot_archived\": \"date\", \"sync_conflicts\": \"multitext\"\n"),
+        "{}",
+        stdout(&o)
+    );
+}
