@@ -70,7 +70,10 @@ mod tests {
         );
         assert_eq!(escape_hidden_but("a\nb\0", &['\n']), "a\nb\\u{0}");
         // Emoji sequences (zero-width joiner, variation selector) are text, not controls.
-        assert_eq!(escape_hidden("👩\u{200d}💻❤\u{fe0f}"), "👩\u{200d}💻❤\u{fe0f}");
+        assert_eq!(
+            escape_hidden("👩\u{200d}💻❤\u{fe0f}"),
+            "👩\u{200d}💻❤\u{fe0f}"
+        );
     }
 
     #[test]

@@ -381,7 +381,11 @@ mod tests {
         };
         let (summary, message) = build_message(&req, &changes);
         assert_eq!(summary, "Import");
-        let shown = format!("{}… ({} characters)", "Ż".repeat(MAX_SHOWN_CHARS), long.len() / 2);
+        let shown = format!(
+            "{}… ({} characters)",
+            "Ż".repeat(MAX_SHOWN_CHARS),
+            long.len() / 2
+        );
         assert_eq!(
             message,
             format!(

@@ -83,11 +83,7 @@ impl NoteDiff {
 
     /// [`NoteDiff::lines`] with the values shown by `show`.
     pub fn lines_with(&self, show: impl Fn(&Value) -> String) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .fields
-            .iter()
-            .map(|f| f.describe_with(&show))
-            .collect();
+        let mut out: Vec<String> = self.fields.iter().map(|f| f.describe_with(&show)).collect();
         if let Some(b) = &self.body {
             out.push(b.describe());
         }

@@ -40,7 +40,12 @@ fn note_by_email(v: &Path, folder: &str, email: &str) -> (String, Note) {
             (note.get("email") == Some(&Value::Str(email.into()))).then_some((n, note))
         })
         .collect();
-    assert_eq!(hits.len(), 1, "one note with e-mail {email}: {:?}", names(v, folder));
+    assert_eq!(
+        hits.len(),
+        1,
+        "one note with e-mail {email}: {:?}",
+        names(v, folder)
+    );
     hits.into_iter().next().expect("one")
 }
 
@@ -86,7 +91,10 @@ async fn a_nul_byte_from_hubspot_never_blocks_the_audit_log() {
     let o = e.run(&["sync"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let sid = e.prop(CLIENT, "ssot_id").expect("sid");
-    assert_eq!(e.record_by_ssot("contacts", &sid)["properties"]["city"], "Sopot");
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        "Sopot"
+    );
     assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
     let msg = git(&e.v, &["log", "-1", "--format=%B"]);
     assert!(
@@ -101,4 +109,151 @@ async fn a_nul_byte_from_hubspot_never_blocks_the_audit_log() {
         git(&e.v, &["log", "-1", "--format=%B"]),
         "Hand edit\n\nClients/Ewa Nul.md: + city: Gdynia\n\nSsot-Source: vault\n\n"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_non_ascii_names_become_notes_with_names_that_fit() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let z = format!("{} Long", "Ż".repeat(150));
+    let smile = "😀".repeat(300);
+    contact(
+        &e,
+        json!({"firstname": "Ż".repeat(150), "lastname": "Long", "email": "z1@x.pl"}),
+    )
+    .await;
+    contact(
+        &e,
+        json!({"firstname": "Ż".repeat(150), "lastname": "Long", "email": "z2@x.pl"}),
+    )
+    .await;
+    contact(&e, json!({"firstname": smile, "email": "smile@x.pl"})).await;
+    contact(
+        &e,
+        json!({"firstname": "Ewa\u{202e}fdp.exe", "lastname": "Lis", "email": "bidi@x.pl"}),
+    )
+    .await;
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let (z1, n1) = note_by_email(&e.v, "Clients", "z1@x.pl");
+    let (z2, n2) = note_by_email(&e.v, "Clients", "z2@x.pl");
+    let (s, ns) = note_by_email(&e.v, "Clients", "smile@x.pl");
+    let (b, _) = note_by_email(&e.v, "Clients", "bidi@x.pl");
+    // The names are the records' names cut on a character boundary, with room for a ` 1000`
+    // suffix and `.md` within the 255 bytes a file name may have; two such records get two files.
+    let stem = "Ż".repeat(123);
+    let mut both = [z1, z2];
+    both.sort();
+    assert_eq!(both, [format!("{stem} 2.md"), format!("{stem}.md")]);
+    assert_eq!(s, format!("{}.md", "😀".repeat(61)));
+    for n in both.iter().chain([&s]) {
+        let stem = n.strip_suffix(".md").expect(".md");
+        let stem = stem.strip_suffix(" 2").unwrap_or(stem);
+        assert!(
+            stem.len() + " 1000.md".len() <= 255,
+            "{n}: {} bytes",
+            n.len()
+        );
+    }
+    assert_eq!(b, "Ewafdp.exe Lis.md", "bidi controls dropped");
+    // The notes keep the whole name.
+    assert_eq!(n1.get("name"), Some(&Value::Str(z.clone())));
+    assert_eq!(n2.get("name"), Some(&Value::Str(z)));
+    assert_eq!(ns.get("name"), Some(&Value::Str(smile)));
+    let o = e.run(&["check"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    e.sync().await;
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
+    assert_eq!(e.live("contacts").len(), 7, "no duplicate");
+}
+
+/// Runs the binary in `dir` under `umask`.
+#[cfg(unix)]
+fn under_umask(umask: &str, dir: &Path, args: &[&str]) -> std::process::Output {
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_ssot-vault"))
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("NO_COLOR", "1")
+        .env_remove("SSOT_VAULT")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", out(&o));
+    o
+}
+
+#[cfg(unix)]
+#[test]
+fn new_notes_follow_the_umask_and_rewritten_notes_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let t = tempfile::tempdir().expect("tempdir");
+    under_umask("022", t.path(), &["init", "vault"]);
+    let v = t.path().join("vault");
+    assert_eq!(mode(&v.join("Home.md")), 0o644);
+    assert_eq!(mode(&v.join("ssot-vault.toml")), 0o644);
+    under_umask(
+        "022",
+        &v,
+        &["new", "client", "Acme", "--set", "email=a@acme.pl"],
+    );
+    let acme = v.join("Clients/Acme.md");
+    assert_eq!(mode(&acme), 0o644);
+    under_umask(
+        "002",
+        &v,
+        &["new", "client", "Beta", "--set", "email=b@beta.pl"],
+    );
+    assert_eq!(mode(&v.join("Clients/Beta.md")), 0o664);
+    // A rewrite keeps the note's own mode, whatever the umask.
+    std::fs::set_permissions(&acme, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+    under_umask("022", &v, &["set", "Acme", "city=Sopot"]);
+    assert!(
+        std::fs::read_to_string(&acme)
+            .expect("read")
+            .contains("\ncity: Sopot\n")
+    );
+    assert_eq!(mode(&acme), 0o664);
+}
+
+#[test]
+fn windows_reserved_names_and_bidi_controls_are_changed() {
+    let (_t, v) = crate::common::init_vault();
+    let new = |name: &str| {
+        let o = bin()
+            .arg("--vault")
+            .arg(&v)
+            .args(["new", "client", name, "--set", "email=x@y.pl"])
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", out(&o));
+        String::from_utf8(o.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
+    };
+    let cases = [
+        ("CON", "CON_.md"),
+        ("nul.md", "nul_.md.md"),
+        ("COM1", "COM1_.md"),
+        ("name.", "name.md"),
+        ("Spaced . ", "Spaced.md"),
+        ("Invoice\u{202e}fdp.exe", "Invoicefdp.exe.md"),
+    ];
+    for (name, file) in cases {
+        let printed = new(name);
+        assert!(
+            printed.ends_with(&format!("Clients/{file}")),
+            "{name}: {printed}"
+        );
+        assert!(v.join("Clients").join(file).is_file(), "{name} → {file}");
+    }
 }
