@@ -85,6 +85,21 @@ async fn a_nul_byte_from_hubspot_never_blocks_the_audit_log() {
         !msg.contains(['\0', '\u{1b}', '\u{202e}']),
         "no control character written: {msg:?}"
     );
+    // `log` shows the value escaped too: nothing reaches the terminal as a control sequence.
+    let o = e.run(&["log", "Clients/Ewa Nul.md"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        out(&o).contains(
+            "Clients/Ewa Nul.md: + address: Długa 1\\u{0}b\\u{1b}[31mred\\u{202e}gnp.exe"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        !out(&o).contains(['\0', '\u{1b}', '\u{202e}']),
+        "{:?}",
+        out(&o)
+    );
     // Later edits still flow: a vault edit syncs and commits, and so does `commit`.
     let o = e.run(&["set", CLIENT, "city=Sopot"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
@@ -103,11 +118,21 @@ async fn a_nul_byte_from_hubspot_never_blocks_the_audit_log() {
     );
     let o = e.run(&["set", "Clients/Ewa Nul.md", "city=Gdynia"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = e
+        .run(&["set", "Clients/Ewa Nul.md", "industry=a\u{1b}[2Jb"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = e.run(&["status"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "M Clients/Ewa Nul.md\n  + city: Gdynia\n  + industry: a\\u{1b}[2Jb\n"
+    );
     let o = e.run(&["commit", "-m", "Hand edit"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(
         git(&e.v, &["log", "-1", "--format=%B"]),
-        "Hand edit\n\nClients/Ewa Nul.md: + city: Gdynia\n\nSsot-Source: vault\n\n"
+        "Hand edit\n\nClients/Ewa Nul.md: + city: Gdynia\n\
+         Clients/Ewa Nul.md: + industry: a\\u{1b}[2Jb\n\nSsot-Source: vault\n\n"
     );
 }
 
