@@ -192,6 +192,30 @@ async fn long_non_ascii_names_become_notes_with_names_that_fit() {
     e.sync().await;
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
     assert_eq!(e.live("contacts").len(), 7, "no duplicate");
+    // A deal's name is its note's file name, which travels to HubSpot: the cut name from then on.
+    let deal = e
+        .hs(
+            reqwest::Method::POST,
+            "/crm/v3/objects/deals",
+            Some(json!({"properties": {"dealname": "Ż".repeat(150), "dealstage": "appointmentscheduled"}})),
+        )
+        .await;
+    e.sync().await;
+    assert!(
+        e.v.join(format!("Projects/{stem}.md")).is_file(),
+        "{:?}",
+        names(&e.v, "Projects")
+    );
+    e.sync().await;
+    let deal = e
+        .live("deals")
+        .into_iter()
+        .find(|d| d["id"] == deal["id"])
+        .expect("deal");
+    assert_eq!(deal["properties"]["dealname"], json!(stem));
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    e.sync().await;
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
 }
 
 /// Runs the binary in `dir` under `umask`.
