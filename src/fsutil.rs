@@ -2,7 +2,8 @@
 //!
 //! Every file the tool changes goes through [`write_if_unchanged`]: the new content is written to
 //! a temporary file in the same folder, flushed to disk, and renamed over the original only if the
-//! original still holds the bytes the edit was computed from (compare-and-swap).
+//! original still holds the bytes the edit was computed from (compare-and-swap). A new file gets
+//! the mode an editor would give it (0o666 less the umask), a replaced file keeps its own.
 
 use std::fs;
 use std::io::{self, Write};
@@ -69,7 +70,7 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
     check()?;
     let mut tmp = temp_in(dir)?;
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
-    keep_mode(path, &tmp)?;
+    keep_mode(path, &tmp);
     tmp.as_file().sync_all().map_err(io_err(path))?;
     check()?;
     match expected {
@@ -101,7 +102,7 @@ pub fn write_atomic(path: &Path, new: &[u8]) -> Result<(), FsError> {
     create_dir_all(dir)?;
     let mut tmp = temp_in(dir)?;
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
-    keep_mode(path, &tmp)?;
+    keep_mode(path, &tmp);
     tmp.as_file().sync_all().map_err(io_err(path))?;
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     sync_dir(dir);
@@ -122,11 +123,11 @@ fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile, FsError> {
     b.tempfile_in(dir).map_err(io_err(dir))
 }
 
-/// Gives the temporary file the permissions of the file it replaces, when there is one.
-fn keep_mode(path: &Path, tmp: &tempfile::NamedTempFile) -> Result<(), FsError> {
-    match fs::metadata(path) {
-        Ok(meta) => fs::set_permissions(tmp.path(), meta.permissions()).map_err(io_err(tmp.path())),
-        Err(_) => Ok(()),
+/// Gives the temporary file the permissions of the file it replaces, when there is one. Best
+/// effort: a file system that refuses modes (a FAT or SMB mount) still gets the write.
+fn keep_mode(path: &Path, tmp: &tempfile::NamedTempFile) {
+    if let Ok(meta) = fs::metadata(path) {
+        let _ = fs::set_permissions(tmp.path(), meta.permissions());
     }
 }
 
