@@ -2,7 +2,8 @@
 //!
 //! Every file the tool changes goes through [`write_if_unchanged`]: the new content is written to
 //! a temporary file in the same folder, flushed to disk, and renamed over the original only if the
-//! original still holds the bytes the edit was computed from (compare-and-swap).
+//! original still holds the bytes the edit was computed from (compare-and-swap). A new file gets
+//! the mode an editor would give it (0o666 less the umask), a replaced file keeps its own.
 
 use std::fs;
 use std::io::{self, Write};
@@ -47,25 +48,29 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let changed = || FsError::Changed {
+        path: path.to_path_buf(),
+    };
+    // A clash is a file that holds other bytes (or exists at all, for a new one); any other
+    // failure (a name too long, no permission) is an I/O error, never a clash.
     let check = || -> Result<(), FsError> {
-        match (fs::read(path), expected) {
-            (Ok(now), Some(exp)) if now == exp => Ok(()),
-            (Err(e), None) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            (Err(e), Some(_)) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path)(e)),
-            _ => Err(FsError::Changed {
-                path: path.to_path_buf(),
-            }),
+        match expected {
+            None => match fs::symlink_metadata(path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_err(path)(e)),
+                Ok(_) => Err(changed()),
+            },
+            Some(exp) => match fs::read(path) {
+                Ok(now) if now == exp => Ok(()),
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path)(e)),
+                _ => Err(changed()),
+            },
         }
     };
     check()?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ssot-tmp-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let mut tmp = temp_in(dir)?;
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
-    if let Ok(meta) = fs::metadata(path) {
-        let _ = fs::set_permissions(tmp.path(), meta.permissions());
-    }
+    keep_mode(path, &tmp);
     tmp.as_file().sync_all().map_err(io_err(path))?;
     check()?;
     match expected {
@@ -95,15 +100,35 @@ pub fn write_atomic(path: &Path, new: &[u8]) -> Result<(), FsError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ssot-tmp-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let mut tmp = temp_in(dir)?;
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
+    keep_mode(path, &tmp);
     tmp.as_file().sync_all().map_err(io_err(path))?;
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     sync_dir(dir);
     Ok(())
+}
+
+/// A temporary file in `dir`, to be renamed over the target. Created with the mode an editor
+/// gives a new file (0o666 less the umask, which the kernel applies), not tempfile's private
+/// 0o600, so a new file of a shared vault stays readable.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile, FsError> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".ssot-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir).map_err(io_err(dir))
+}
+
+/// Gives the temporary file the permissions of the file it replaces, when there is one. Best
+/// effort: a file system that refuses modes (a FAT or SMB mount) still gets the write.
+fn keep_mode(path: &Path, tmp: &tempfile::NamedTempFile) {
+    if let Ok(meta) = fs::metadata(path) {
+        let _ = fs::set_permissions(tmp.path(), meta.permissions());
+    }
 }
 
 /// Flushes a folder's entries (the rename) to disk; best effort.
@@ -142,5 +167,48 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn a_genuine_io_error_is_not_a_clash() {
+        let d = tempfile::tempdir().unwrap();
+        let long = d.path().join(format!("{}.md", "Ż".repeat(150)));
+        let e = write_if_unchanged(&long, None, b"x").unwrap_err();
+        assert!(matches!(e, FsError::Io { .. }), "{e}");
+        // A folder where the new file would go is a clash, as a file is.
+        let folder = d.path().join("a.md");
+        fs::create_dir(&folder).unwrap();
+        assert!(matches!(
+            write_if_unchanged(&folder, None, b"x"),
+            Err(FsError::Changed { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_get_the_umask_mode_and_rewrites_keep_theirs() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let d = tempfile::tempdir().unwrap();
+        // What the umask gives a file created as an editor creates it.
+        let probe = d.path().join("probe");
+        fs::File::create(&probe).unwrap();
+        let umask_mode = mode(&probe);
+        assert_ne!(
+            umask_mode, 0o600,
+            "the test needs a umask that lets group or others read"
+        );
+        let (a, b) = (d.path().join("a.md"), d.path().join("state.json"));
+        write_if_unchanged(&a, None, b"one").unwrap();
+        write_atomic(&b, b"{}").unwrap();
+        assert_eq!(mode(&a), umask_mode);
+        assert_eq!(mode(&b), umask_mode);
+        for p in [&a, &b] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        write_if_unchanged(&a, Some(b"one"), b"two").unwrap();
+        write_atomic(&b, b"[]").unwrap();
+        assert_eq!(mode(&a), 0o640);
+        assert_eq!(mode(&b), 0o640);
     }
 }

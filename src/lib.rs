@@ -15,5 +15,6 @@ pub mod sandbox;
 pub mod secrets;
 pub mod sync;
 pub mod template;
+pub mod text;
 pub mod vault;
 pub mod workflow;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::history::{self, ChangeKind, LogEntry};
+use crate::text::escape_hidden;
 
 use super::{CliError, Ctx, Outcome};
 
@@ -66,16 +67,19 @@ pub fn render(ctx: &Ctx, entries: &[LogEntry], filtered: bool) -> String {
                 Some(old) => format!("{old} → {}", e.path),
                 None => e.path.clone(),
             };
+            let shown = escape_hidden(&shown);
             out.push_str(&format!("  {shown}: {}\n", e.kind.word()));
         }
+        // Values and paths are shown, never acted on by the terminal (`crate::text`).
+        let path = escape_hidden(&e.path);
         for c in &e.changes {
-            out.push_str(&format!("  {}: {}\n", e.path, c.describe()));
+            out.push_str(&format!("  {path}: {}\n", escape_hidden(&c.describe())));
         }
         if let Some(b) = &e.body {
-            out.push_str(&format!("  {}: {}\n", e.path, b.describe()));
+            out.push_str(&format!("  {path}: {}\n", b.describe()));
         }
         if let Some(u) = &e.unreadable {
-            out.push_str(&format!("  {}: unreadable: {u}\n", e.path));
+            out.push_str(&format!("  {path}: unreadable: {}\n", escape_hidden(u)));
         }
         if let Some(run) = &e.run {
             out.push_str(&format!("  run: {run}\n"));

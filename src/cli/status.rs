@@ -4,6 +4,7 @@
 //! `commit` and `log`.
 
 use crate::history::{self, HistoryError, NoteStatus};
+use crate::text::escape_hidden;
 
 use super::{CliError, Ctx, Outcome};
 
@@ -60,12 +61,13 @@ pub fn render(ctx: &Ctx, changes: &[NoteStatus]) -> String {
         out.push_str(&format!(
             "{} {}\n",
             ctx.paint(&letter, colour),
-            c.display_path()
+            escape_hidden(&c.display_path())
         ));
         if let Some(d) = &c.diff
             && c.kind != history::ChangeKind::Deleted
         {
-            for line in d.lines() {
+            // Values are shown, never acted on by the terminal (`crate::text`).
+            for line in d.lines().iter().map(|l| escape_hidden(l)) {
                 let line = match line.strip_prefix("unreadable: ") {
                     Some(rest) => format!("{}: {rest}", ctx.paint("unreadable", "31")),
                     None => line,

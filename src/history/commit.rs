@@ -13,12 +13,20 @@
 //! Ssot-Source: vault
 //! Ssot-Run: 2024-05-01-1
 //! ```
+//!
+//! Values come from anywhere (a note, a service record) and go into the message shown, never
+//! acted on: control characters (NUL, which git cannot store, ESC, CR, ...) and bidi controls are
+//! written as visible escapes (`\u{0}`, `\u{1b}`, `\r`), and a value longer than
+//! [`MAX_SHOWN_CHARS`] characters is cut, so nothing a service sends can stop the audit log.
 
 use std::path::Path;
 
 use git2::{DiffFindOptions, IndexAddOption, Repository, RepositoryInitOptions, Signature};
 use serde::Serialize;
 
+use crate::vault::value::Value;
+
+use super::diff::show;
 use super::status::{ChangeKind, NewSide, NoteStatus, changes};
 use super::{
     HistoryError, TRAILER_SOURCE, git_err, head_tree, open_repo, short_id, title, trailers,
@@ -215,7 +223,17 @@ pub fn summary(changes: &[NoteStatus]) -> String {
     format!("{verb} {n} {noun}{plural}: {}{more}", shown.join(", "))
 }
 
-/// The audit lines: per note its field changes, per other file its kind.
+/// The longest value an audit line shows, in characters; a longer one is cut and its length
+/// given (the whole value is in the commit's blobs).
+pub const MAX_SHOWN_CHARS: usize = 200;
+
+/// A value as an audit line shows it: [`show`], cut to [`MAX_SHOWN_CHARS`] characters.
+fn audit_value(v: &Value) -> String {
+    crate::text::cap_chars(&show(v), MAX_SHOWN_CHARS)
+}
+
+/// The audit lines: per note its field changes, per other file its kind; hidden characters
+/// escaped and long values cut (see the module documentation).
 pub fn audit_lines(changes: &[NoteStatus]) -> Vec<String> {
     let mut out = Vec::new();
     for c in changes {
@@ -229,11 +247,15 @@ pub fn audit_lines(changes: &[NoteStatus]) -> Vec<String> {
                 } else if d.is_empty() {
                     out.push(format!("{path}: reformatted (no field or body change)"));
                 }
-                out.extend(d.lines().into_iter().map(|l| format!("{path}: {l}")));
+                out.extend(
+                    d.lines_with(audit_value)
+                        .into_iter()
+                        .map(|l| format!("{path}: {l}")),
+                );
             }
         }
     }
-    out
+    out.iter().map(|l| crate::text::escape_hidden(l)).collect()
 }
 
 /// The summary line and the whole message: summary (given or generated), the audit lines, then
@@ -245,8 +267,8 @@ pub fn build_message(req: &CommitRequest, changes: &[NoteStatus]) -> (String, St
         .map(str::trim)
         .filter(|m| !m.is_empty())
     {
-        Some(m) => m.to_string(),
-        None => summary(changes),
+        Some(m) => crate::text::escape_hidden_but(&m.replace("\r\n", "\n"), &['\n', '\t']),
+        None => crate::text::escape_hidden(&summary(changes)),
     };
     let first = head.lines().next().unwrap_or_default().to_string();
     let mut message = head;
@@ -267,6 +289,11 @@ pub fn build_message(req: &CommitRequest, changes: &[NoteStatus]) -> (String, St
             .filter(|(k, _)| !k.eq_ignore_ascii_case(TRAILER_SOURCE))
             .cloned(),
     );
+    // Line breaks in trailer values become spaces (`trailers::format`); the rest is shown.
+    let all: Vec<(String, String)> = all
+        .into_iter()
+        .map(|(k, v)| (k, crate::text::escape_hidden_but(&v, &['\n', '\r'])))
+        .collect();
     message.push_str("\n\n");
     message.push_str(&trailers::format(&all));
     (first, message)
@@ -334,6 +361,40 @@ mod tests {
         let t = trailers::parse(&message);
         assert_eq!(t.len(), 3);
         assert_eq!(t[0], ("Ssot-Source".to_string(), "hubspot".to_string()));
+    }
+
+    #[test]
+    fn hidden_characters_are_escaped_and_long_values_cut() {
+        let long = "Ż".repeat(MAX_SHOWN_CHARS + 50);
+        let changes = vec![st(
+            "Clients/A.md",
+            ChangeKind::Modified,
+            Some("---\naddress: \"x\\u001B[2J\"\n---\n"),
+            Some(&format!(
+                "---\naddress: \"a\\0b\\u202Ec\\u0085d\"\nnote: {long}\n---\n"
+            )),
+        )];
+        let req = CommitRequest {
+            message: Some("Import\r\n\nfrom\u{0} the\u{1b}[31m form\u{202e}".into()),
+            trailers: vec![("Ssot-Run".into(), "r\u{0}1\nr2".into())],
+            ..CommitRequest::default()
+        };
+        let (summary, message) = build_message(&req, &changes);
+        assert_eq!(summary, "Import");
+        let shown = format!(
+            "{}… ({} characters)",
+            "Ż".repeat(MAX_SHOWN_CHARS),
+            long.len() / 2
+        );
+        assert_eq!(
+            message,
+            format!(
+                "Import\n\nfrom\\u{{0}} the\\u{{1b}}[31m form\\u{{202e}}\n\n\
+                 Clients/A.md: address: x\\u{{1b}}[2J → a\\u{{0}}b\\u{{202e}}c\\u{{85}}d\n\
+                 Clients/A.md: + note: {shown}\n\n\
+                 Ssot-Source: vault\nSsot-Run: r\\u{{0}}1 r2\n"
+            )
+        );
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub struct FieldChange {
 impl FieldChange {
     /// One line: `key: old → new`, `+ key: new` (added) or `- key: old` (removed).
     pub fn describe(&self) -> String {
+        self.describe_with(show)
+    }
+
+    /// [`FieldChange::describe`] with the values shown by `show`.
+    pub fn describe_with(&self, show: impl Fn(&Value) -> String) -> String {
         match (&self.old, &self.new) {
             (Some(o), Some(n)) => format!("{}: {} → {}", self.key, show(o), show(n)),
             (None, Some(n)) => format!("+ {}: {}", self.key, show(n)),
@@ -73,7 +78,12 @@ impl NoteDiff {
     /// One line per change: the fields' [`FieldChange::describe`], then the body's, then the
     /// unreadable reason.
     pub fn lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.fields.iter().map(FieldChange::describe).collect();
+        self.lines_with(show)
+    }
+
+    /// [`NoteDiff::lines`] with the values shown by `show`.
+    pub fn lines_with(&self, show: impl Fn(&Value) -> String) -> Vec<String> {
+        let mut out: Vec<String> = self.fields.iter().map(|f| f.describe_with(&show)).collect();
         if let Some(b) = &self.body {
             out.push(b.describe());
         }

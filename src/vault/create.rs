@@ -33,18 +33,52 @@ pub enum CreateError {
     Fs(#[from] crate::fsutil::FsError),
 }
 
-/// A file name from a note name: NFC, without `\ / : * ? " < > |`, control characters and
-/// leading dots, at most 200 characters; `None` when nothing is left.
+/// The most bytes a file stem may have: the 255 bytes file systems allow in a name, less `.md`
+/// and the longest clash suffix [`write_new`] tries (` 1000`).
+pub const MAX_STEM_BYTES: usize = 255 - ".md".len() - " 1000".len();
+
+/// The most characters a file stem keeps.
+const MAX_STEM_CHARS: usize = 200;
+
+/// A file name from a note name: NFC, without `\ / : * ? " < > |`, control characters, bidi
+/// controls and leading dots; cut to [`MAX_STEM_BYTES`] bytes (on a character boundary) and 200
+/// characters; without trailing dots and spaces, and a name Windows reserves (`CON`, `nul.md`,
+/// `COM1`, …) gets a `_` after the reserved word (`CON_`, `nul_.md`), since vaults are opened on
+/// Windows too. `None` when nothing is left.
 pub fn file_stem(name: &str) -> Option<String> {
     let cleaned: String = name
         .nfc()
         .filter(|c| {
-            !matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|') && !c.is_control()
+            !matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                && !crate::text::is_hidden(*c)
         })
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_string();
-    let cleaned: String = cleaned.chars().take(200).collect();
-    (!cleaned.is_empty()).then_some(cleaned)
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    let mut end = 0;
+    for (n, (i, c)) in cleaned.char_indices().enumerate() {
+        if n == MAX_STEM_CHARS || i + c.len_utf8() > MAX_STEM_BYTES {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    let cut = cleaned[..end].trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    (!cut.is_empty()).then(|| not_reserved_on_windows(cut))
+}
+
+/// `stem` with a `_` after its first word (the part before the first dot, trailing spaces left
+/// out) when Windows reserves that word as a device name, whatever its case.
+fn not_reserved_on_windows(stem: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM0", "COM1", "COM2", "COM3", "COM4",
+        "COM5", "COM6", "COM7", "COM8", "COM9", "COM¹", "COM²", "COM³", "LPT0", "LPT1", "LPT2",
+        "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³",
+    ];
+    let base = stem.split('.').next().unwrap_or_default().trim_end();
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(base)) {
+        format!("{base}_{}", &stem[base.len()..])
+    } else {
+        stem.to_string()
+    }
 }
 
 /// The folder of note type `ty`, refusing one that leaves the vault.
@@ -150,6 +184,38 @@ mod tests {
         assert_eq!(file_stem("../..").as_deref(), None);
         assert_eq!(file_stem(".hidden").as_deref(), Some("hidden"));
         assert_eq!(file_stem("Zo\u{301}").as_deref(), Some("Z\u{f3}"));
+    }
+
+    #[test]
+    fn file_names_are_cut_to_fit_in_bytes() {
+        let long = file_stem(&format!("{} Long", "Ż".repeat(150))).unwrap();
+        assert_eq!(long, "Ż".repeat(MAX_STEM_BYTES / 2));
+        assert!(format!("{long} 1000.md").len() <= 255);
+        let emoji = file_stem(&"😀".repeat(300)).unwrap();
+        assert_eq!(emoji, "😀".repeat(MAX_STEM_BYTES / 4));
+        // A cut never leaves a trailing space or dot.
+        let half = MAX_STEM_BYTES / 2;
+        let spaced = file_stem(&format!("{}.{}", "Ż".repeat(half), "b".repeat(9)));
+        assert_eq!(spaced.unwrap(), "Ż".repeat(half));
+        assert_eq!(file_stem(&"x".repeat(300)).unwrap(), "x".repeat(200));
+    }
+
+    #[test]
+    fn bidi_controls_and_windows_reserved_names() {
+        assert_eq!(
+            file_stem("Invoice\u{202e}fdp.exe\u{2066}\u{200f}").as_deref(),
+            Some("Invoicefdp.exe")
+        );
+        assert_eq!(file_stem("CON").as_deref(), Some("CON_"));
+        assert_eq!(file_stem("nul.md").as_deref(), Some("nul_.md"));
+        assert_eq!(file_stem("Com1").as_deref(), Some("Com1_"));
+        assert_eq!(file_stem("lpt9 .txt").as_deref(), Some("lpt9_ .txt"));
+        assert_eq!(file_stem("name.").as_deref(), Some("name"));
+        assert_eq!(file_stem("name . . ").as_deref(), Some("name"));
+        assert_eq!(file_stem("CON .").as_deref(), Some("CON_"));
+        assert_eq!(file_stem("Console").as_deref(), Some("Console"));
+        assert_eq!(file_stem("COM10").as_deref(), Some("COM10"));
+        assert_eq!(file_stem("\u{202e}").as_deref(), None);
     }
 
     #[test]

@@ -545,6 +545,29 @@ mod tests {
     }
 
     #[test]
+    fn hidden_characters_round_trip_through_escapes() {
+        for v in [
+            "a\0b",
+            "\u{1b}[31mred\u{1b}[0m",
+            "cr\rlf\nend",
+            "del\u{7f} nel\u{85} c1\u{9b}",
+            "ls\u{2028}ps\u{2029}end",
+            "bom\u{feff}x",
+            "rtl\u{202e}gnp.exe\u{2066}",
+            "\u{0}",
+        ] {
+            let out = set("---\na: 1\n---\n", "k", Value::Str(v.into()));
+            let note = crate::vault::note::Note::parse(out.as_bytes()).unwrap();
+            assert_eq!(note.get("k"), Some(&Value::Str(v.into())), "{out:?}");
+            let fm = &out[..out.rfind("---").unwrap()];
+            assert!(
+                !fm.contains(|c: char| c.is_control() && c != '\n'),
+                "escaped: {out:?}"
+            );
+        }
+    }
+
+    #[test]
     fn quoting_rules() {
         for s in [
             "yes",
