@@ -157,6 +157,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     init_tracing();
     let (root, config) = ctx.open()?;
     let remotes = remotes(&config, args.remote.as_deref())?;
+    // One run at a time, for the whole run (the pending-vault commit included); a dry run
+    // changes nothing and takes no lock.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(super::lock_vault(&root, "sync")?)
+    };
     let opts = SyncOptions {
         dry_run: args.dry_run,
         force: args.force,
