@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
-use crate::connectors::{ConnectorError, HttpError};
+use crate::connectors::{Connector, ConnectorError, HttpError, pacing};
 use crate::secrets::CredentialSource;
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
 use crate::vault::schema::Schema;
@@ -120,9 +120,17 @@ pub async fn sync_remote(
         hubspot::NAME => {
             let (mut conn, common) = hubspot_connector(config, &schema)?;
             let source = conn.credential_source().cloned();
-            sync::run(root, config, &mut conn, &common, opts)
-                .await
-                .map_err(|e| sync_error(e, source.as_ref()))
+            // The service's limits count the last run's requests too: pace from them, and leave
+            // ours for the next run, whether this one succeeds or fails (a dry run writes nothing).
+            let dir = root.join(sync::state::DIR).join(remote);
+            conn.restore_pacing(&pacing::load(&dir));
+            let result = sync::run(root, config, &mut conn, &common, opts).await;
+            if !opts.dry_run
+                && let Err(e) = pacing::save(&dir, &conn.pacing())
+            {
+                tracing::warn!(error = %e, "cannot save the request pacing for the next run");
+            }
+            result.map_err(|e| sync_error(e, source.as_ref()))
         }
         other => Err(CliError::new(format!(
             "no connector for the remote `{other}` yet"
