@@ -2,7 +2,8 @@
 //! type with hints that the binary maps to exit codes.
 //!
 //! Exit codes: 0 success; 1 problems found (e.g. `check` found invalid notes, an edit was refused
-//! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure).
+//! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure, the vault
+//! busy: another command holds the vault lock, see `crate::lock`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -3,7 +3,11 @@
 //!
 //! Exit codes: 0 in step; 1 problems left (unresolved conflicts, records the service refused, a
 //! plan refused by the archive share rail, notes that cannot be read and were left out); 2 error (configuration, credentials, the service
-//! failing after its retries, I/O).
+//! failing after its retries, I/O, another command holding the vault lock).
+//!
+//! A run holds the vault lock (`crate::lock`) from before its pending-vault commit to its end; a
+//! dry run takes none. The request pacing of the last run (`.ssot/<remote>/pacing.json`) is
+//! restored before the first request and saved at the end, also after a failure.
 
 use std::path::Path;
 
