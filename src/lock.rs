@@ -11,14 +11,17 @@
 //! held, the holder's pid, command and start time (JSON) for the message a second command prints.
 //! The kernel decides who holds it, atomically, and frees it when the holder ends in any way
 //! (exit, panic, `kill -9`, power loss): a lock whose holder is gone is free, whatever its file
-//! says, and a recycled pid never keeps a vault locked. A lock file still describing a holder
-//! that is gone (it was killed before it could clear the file) is taken over with a message
-//! naming that holder. The holder clears the file when it lets go ([`Drop`], which also runs when
-//! the command panics) and the file itself stays: deleting it would let a command that opened the
-//! old file and one that made a new one both believe they hold the lock.
+//! says, and a recycled pid never keeps a vault locked. A lock file left by a holder that ended
+//! without letting go (killed) is taken over with a message naming that holder.
 //!
-//! `.ssot/` gets a `.gitignore` of its own (`*`), so neither the lock nor the sync state ever
-//! lands in git, even in a vault whose own `.gitignore` does not list `.ssot/`.
+//! The holder deletes the file when it lets go ([`Drop`], which also runs when the command
+//! panics), then unlocks it, and removes `.ssot/` again when it made the folder and the folder is
+//! empty: a command leaves no trace in a vault that has no sync state. A command that opened the
+//! file just before it was deleted may then lock the deleted file: so a lock counts only when
+//! the path still names the file locked (same device and inode), else the command tries again.
+//!
+//! The commits of ssot-vault never stage `.ssot/` (`crate::history`), so neither the lock nor
+//! the sync state lands in git, even in a vault whose `.gitignore` does not list `.ssot/`.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -92,32 +95,13 @@ pub struct VaultLock {
     file: File,
     path: PathBuf,
     took_over: Option<Holder>,
+    /// `.ssot/`, when this lock made it (removed again on release when empty).
+    made_dir: Option<PathBuf>,
 }
 
 /// The lock file of the vault at `root`.
 pub fn path(root: &Path) -> PathBuf {
     root.join(crate::sync::state::DIR).join(FILE)
-}
-
-/// Makes `.ssot/` with its own `.gitignore` (`*`) when it has none.
-pub fn ensure_state_dir(root: &Path) -> Result<PathBuf, LockError> {
-    let dir = root.join(crate::sync::state::DIR);
-    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        crate::fsutil::write_atomic(
-            &ignore,
-            b"# Local state of ssot-vault (sync state, the vault lock): never committed.\n*\n",
-        )
-        .map_err(|e| match e {
-            crate::fsutil::FsError::Io { path, source } => LockError::Io { path, source },
-            other => LockError::Io {
-                path: ignore.clone(),
-                source: io::Error::other(other.to_string()),
-            },
-        })?;
-    }
-    Ok(dir)
 }
 
 /// Reads the holder described by an open lock file (`None`: empty or unreadable).
@@ -128,36 +112,80 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     serde_json::from_str(text.trim()).ok()
 }
 
+/// Whether `path` still names the open `file` (it was not deleted or replaced meanwhile).
+fn still_named(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => same_file(&a, &b),
+        _ => false,
+    }
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.created().ok() == b.created().ok()
+}
+
+/// How often a command tries again when the lock file is deleted under it (by a holder letting go).
+const ATTEMPTS: u32 = 50;
+
 impl VaultLock {
-    /// Takes the lock of the vault at `root` for `command`, or says who holds it. Never waits.
+    /// Takes the lock of the vault at `root` for `command`, or says who holds it. Never waits
+    /// for a holder.
     pub fn acquire(root: &Path, command: &str) -> Result<VaultLock, LockError> {
-        ensure_state_dir(root)?;
+        let dir = root.join(crate::sync::state::DIR);
+        let made_dir = (!dir.exists()).then(|| dir.clone());
         let path = path(root);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                // The holder writes its description right after taking the lock: give it a
-                // moment when the file is still empty.
-                let mut holder = None;
-                for _ in 0..10 {
-                    holder = read_holder(&mut file);
-                    if holder.is_some() {
-                        break;
+        let mut attempt = 0;
+        let mut file = loop {
+            attempt += 1;
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let mut file = match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+            {
+                Ok(f) => f,
+                // The folder was removed by a holder letting go: again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(io_err(&path)(e)),
+            };
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    // The holder writes its description right after taking the lock: give it a
+                    // moment when the file is still empty.
+                    let mut holder = None;
+                    for _ in 0..10 {
+                        holder = read_holder(&mut file);
+                        if holder.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
                     }
-                    std::thread::sleep(Duration::from_millis(20));
+                    return Err(LockError::Held { path, holder });
                 }
-                return Err(LockError::Held { path, holder });
+                Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
-        }
-        // Ours now. A description left in the file is of a holder that ended without clearing it.
+            if still_named(&file, &path) {
+                break file;
+            }
+            // We locked a file its holder had just deleted on letting go: again.
+            drop(file);
+            if attempt >= ATTEMPTS {
+                return Err(io_err(&path)(io::Error::other(
+                    "the lock file keeps being replaced",
+                )));
+            }
+        };
+        // Ours now. A description left in the file is of a holder that ended without letting go.
         let took_over = read_holder(&mut file);
         let me = Holder {
             pid: std::process::id(),
@@ -179,6 +207,7 @@ impl VaultLock {
             file,
             path,
             took_over,
+            made_dir,
         })
     }
 
@@ -198,9 +227,13 @@ impl VaultLock {
 
 impl Drop for VaultLock {
     fn drop(&mut self) {
-        // Clear the description, then let go (closing the file lets go too).
-        let _ = self.file.set_len(0);
+        // Delete the file while still holding it (a command that opened it meanwhile sees that
+        // it is gone once it gets the lock), then let go.
+        let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
+        if let Some(d) = &self.made_dir {
+            let _ = fs::remove_dir(d);
+        }
     }
 }
 
@@ -241,7 +274,8 @@ mod tests {
             panic!("boom");
         });
         assert!(r.is_err());
-        assert_eq!(fs::read(path(t.path())).expect("file"), b"");
+        assert!(!path(t.path()).exists(), "the lock file is deleted");
+        assert!(!t.path().join(".ssot").exists(), "and the folder it made");
         let l = VaultLock::acquire(t.path(), "set").expect("free after the panic");
         assert!(l.took_over().is_none());
     }
@@ -249,7 +283,7 @@ mod tests {
     #[test]
     fn a_description_left_behind_is_taken_over() {
         let t = vault();
-        ensure_state_dir(t.path()).expect("dir");
+        fs::create_dir_all(t.path().join(".ssot")).expect("dir");
         let gone = Holder {
             pid: 4_000_000,
             command: "sync".into(),
@@ -265,15 +299,29 @@ mod tests {
     }
 
     #[test]
-    fn the_state_folder_ignores_itself() {
+    fn a_lock_file_deleted_under_a_command_is_not_held() {
         let t = vault();
-        let _l = VaultLock::acquire(t.path(), "set").expect("lock");
-        assert_eq!(
-            fs::read_to_string(t.path().join(".ssot/.gitignore"))
-                .expect("ignore")
-                .lines()
-                .last(),
-            Some("*")
+        fs::create_dir_all(t.path().join(".ssot")).expect("dir");
+        // A file locked after its path was taken by another: not the lock.
+        let old = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path(t.path()))
+            .expect("open");
+        assert!(still_named(&old, &path(t.path())));
+        fs::remove_file(path(t.path())).expect("rm");
+        assert!(!still_named(&old, &path(t.path())));
+        fs::write(path(t.path()), b"").expect("new file");
+        assert!(!still_named(&old, &path(t.path())));
+        let l = VaultLock::acquire(t.path(), "set").expect("lock");
+        assert!(still_named(&l.file, l.path()));
+        assert!(
+            t.path().join(".ssot").is_dir(),
+            "a folder it did not make stays"
         );
+        drop(l);
+        assert!(t.path().join(".ssot").is_dir());
     }
 }
