@@ -55,9 +55,9 @@ async fn a_second_sync_while_one_runs_exits_at_once_and_changes_nothing() {
         Some(json!({"properties": {"firstname": "Ala", "lastname": "Nowak", "email": "ala@nowak.pl", "ssot_role": "client"}})),
     )
     .await;
-    // Every HubSpot request takes 300 ms: the first run lasts a few seconds.
+    // Every HubSpot request takes 500 ms: the first run lasts a few seconds.
     e.sb.set_faults(FaultConfig {
-        latency_ms: 300,
+        latency_ms: 500,
         ..FaultConfig::default()
     });
     let mut first = spawn_sync(&e.v);
@@ -196,7 +196,7 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_writing_command_waits_out_a_held_lock_and_readers_do_not() {
+async fn every_writing_command_refuses_a_held_lock_and_readers_take_none() {
     let e = Env::new("").await;
     let held = VaultLock::acquire(&e.v, "sync").expect("lock");
     let before = snapshot_tree(&e.v);
