@@ -8,6 +8,7 @@ pub mod fsutil;
 // `gen` is a reserved word since edition 2024, hence the raw identifier.
 pub mod r#gen;
 pub mod history;
+pub mod lock;
 pub mod obsidian;
 pub mod par;
 pub mod rng;

@@ -13,6 +13,7 @@ pub struct Args {
 /// Runs `archive`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "archive")?;
     let path = super::project::find_project(&root, &config, &args.project)?;
     let a = crate::workflow::archive::archive(&root, &config, &path)?;
     let rel = |p: &std::path::Path| crate::vault::index::rel_of(&root, p);

@@ -16,6 +16,7 @@ pub struct Args {
 /// Runs `commit`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, _config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "commit")?;
     let req = CommitRequest {
         message: args.message.clone(),
         source: "vault".into(),

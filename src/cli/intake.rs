@@ -24,6 +24,7 @@ pub enum Action {
 /// Runs `intake`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "intake accept")?;
     match &args.action {
         Action::Accept { note } => {
             let path = super::find_note(&root, &config, note)?;

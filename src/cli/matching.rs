@@ -23,6 +23,11 @@ pub struct Args {
 /// Runs `match`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    // Only `--assign` writes: a plain ranking reads and takes no lock.
+    let _lock = match &args.assign {
+        Some(_) => Some(super::lock_vault(&root, "match --assign")?),
+        None => None,
+    };
     let path = super::project::find_project(&root, &config, &args.project)?;
     let l = notes::load(&path, Some("project"))?;
     let card = matching::project_card(&path, &root, &l.note);

@@ -2,7 +2,8 @@
 //! type with hints that the binary maps to exit codes.
 //!
 //! Exit codes: 0 success; 1 problems found (e.g. `check` found invalid notes, an edit was refused
-//! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure).
+//! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure, the vault
+//! busy: another command holds the vault lock, see `crate::lock`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -172,6 +173,34 @@ impl From<config::ConfigError> for CliError {
             None => err,
         }
     }
+}
+
+impl From<crate::lock::LockError> for CliError {
+    fn from(e: crate::lock::LockError) -> Self {
+        let err = CliError::new(e.to_string());
+        match e {
+            crate::lock::LockError::Held { .. } => err.hint(
+                "nothing was changed; wait for that command to finish and run this one again (its lock frees itself when it ends, even if it is killed)",
+            ),
+            crate::lock::LockError::Io { .. } => err,
+        }
+    }
+}
+
+/// Takes the vault lock for a command that writes notes or commits (see `crate::lock`), before
+/// it changes anything; a lock left by a command that was killed is taken over with a warning.
+/// Exits 2 at once, naming the holder, when another command holds it.
+pub fn lock_vault(
+    root: &std::path::Path,
+    command: &str,
+) -> Result<crate::lock::VaultLock, CliError> {
+    let lock = crate::lock::VaultLock::acquire(root, command)?;
+    if let Some(h) = lock.took_over() {
+        eprintln!(
+            "warning: took over the vault lock left by {h}, which ended without letting go (killed or crashed); run `ssot-vault check` and `ssot-vault status` if it was writing"
+        );
+    }
+    Ok(lock)
 }
 
 impl From<crate::workflow::WorkflowError> for CliError {

@@ -26,6 +26,7 @@ pub struct Args {
 /// Runs `new`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "new")?;
     let schema = Schema::from_config(&config).map_err(|e| CliError::new(e.join("; ")))?;
     let ty = schema
         .get(&args.note_type)

@@ -55,6 +55,15 @@ pub enum Action {
 /// Runs `project`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let verb = match &args.action {
+        Action::Accept { .. } => "accept",
+        Action::Decline { .. } => "decline",
+        Action::Activate { .. } => "activate",
+        Action::Block { .. } => "block",
+        Action::Unblock { .. } => "unblock",
+        Action::Done { .. } => "done",
+    };
+    let _lock = super::lock_vault(&root, &format!("project {verb}"))?;
     let name = match &args.action {
         Action::Accept { project }
         | Action::Decline { project }

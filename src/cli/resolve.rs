@@ -60,6 +60,7 @@ pub fn bindings_of(
 /// Runs `resolve`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "resolve")?;
     let schema = Schema::from_config(&config).map_err(|e| {
         CliError::new(format!(
             "invalid schema in ssot-vault.toml: {}",

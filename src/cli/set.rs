@@ -26,6 +26,7 @@ pub struct Args {
 /// Runs `set`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let _lock = super::lock_vault(&root, "set")?;
     let schema = Schema::from_config(&config).map_err(|e| CliError::new(e.join("; ")))?;
     if args.assignments.is_empty() && args.remove.is_empty() {
         return Err(CliError::new("nothing to set")

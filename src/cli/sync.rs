@@ -3,13 +3,17 @@
 //!
 //! Exit codes: 0 in step; 1 problems left (unresolved conflicts, records the service refused, a
 //! plan refused by the archive share rail, notes that cannot be read and were left out); 2 error (configuration, credentials, the service
-//! failing after its retries, I/O).
+//! failing after its retries, I/O, another command holding the vault lock).
+//!
+//! A run holds the vault lock (`crate::lock`) from before its pending-vault commit to its end; a
+//! dry run takes none. The request pacing of the last run (`.ssot/<remote>/pacing.json`) is
+//! restored before the first request and saved at the end, also after a failure.
 
 use std::path::Path;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
-use crate::connectors::{ConnectorError, HttpError};
+use crate::connectors::{Connector, ConnectorError, HttpError, pacing};
 use crate::secrets::CredentialSource;
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
 use crate::vault::schema::Schema;
@@ -120,9 +124,17 @@ pub async fn sync_remote(
         hubspot::NAME => {
             let (mut conn, common) = hubspot_connector(config, &schema)?;
             let source = conn.credential_source().cloned();
-            sync::run(root, config, &mut conn, &common, opts)
-                .await
-                .map_err(|e| sync_error(e, source.as_ref()))
+            // The service's limits count the last run's requests too: pace from them, and leave
+            // ours for the next run, whether this one succeeds or fails (a dry run writes nothing).
+            let dir = root.join(sync::state::DIR).join(remote);
+            conn.restore_pacing(&pacing::load(&dir));
+            let result = sync::run(root, config, &mut conn, &common, opts).await;
+            if !opts.dry_run
+                && let Err(e) = pacing::save(&dir, &conn.pacing())
+            {
+                tracing::warn!(error = %e, "cannot save the request pacing for the next run");
+            }
+            result.map_err(|e| sync_error(e, source.as_ref()))
         }
         other => Err(CliError::new(format!(
             "no connector for the remote `{other}` yet"
@@ -157,6 +169,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     init_tracing();
     let (root, config) = ctx.open()?;
     let remotes = remotes(&config, args.remote.as_deref())?;
+    // One run at a time, for the whole run (the pending-vault commit included); a dry run
+    // changes nothing and takes no lock.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(super::lock_vault(&root, "sync")?)
+    };
     let opts = SyncOptions {
         dry_run: args.dry_run,
         force: args.force,

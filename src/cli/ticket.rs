@@ -56,6 +56,12 @@ pub enum Action {
 /// Runs `ticket`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
+    let verb = match &args.action {
+        Action::New { .. } => "new",
+        Action::Reply { .. } => "reply",
+        Action::Close { .. } => "close",
+    };
+    let _lock = super::lock_vault(&root, &format!("ticket {verb}"))?;
     let rel = |p: &std::path::Path| crate::vault::index::rel_of(&root, p);
     match &args.action {
         Action::New {

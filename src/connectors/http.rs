@@ -2,6 +2,10 @@
 //! service's documented rate, request timeouts, and retries with exponential backoff and full
 //! jitter on 429, 5xx, timeouts and dropped connections, honouring `Retry-After`.
 //!
+//! Requests of a kind with a limit of its own (HubSpot's search: 4 per second) are also paced by
+//! a rolling [`Window`] per [`PathLimit`]. The bucket's level and the windows' request times are
+//! kept between runs ([`Http::pacing`], [`Http::restore_pacing`], see [`super::pacing`]).
+//!
 //! Credentials are [`Secret`]s: they print as `***` in `Debug` and `Display`, so they never reach
 //! logs or error messages; error messages name the method and path, never the query string.
 
@@ -11,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
+
+use super::pacing::{BucketLevel, Pacing, Window};
 
 /// A credential: shown as `***`, exposed only to build a request.
 #[derive(Clone, PartialEq, Eq)]
@@ -67,6 +73,29 @@ pub struct HttpConfig {
     pub retry_max: Duration,
     /// Client-side rate: at most this many requests per window (`None`: unlimited).
     pub rate: Option<(u32, Duration)>,
+    /// Limits of their own on some kinds of request (on top of `rate`).
+    pub path_limits: Vec<PathLimit>,
+}
+
+/// At most `max` requests whose path ends with `suffix` in any `window` (a service's limit on
+/// one kind of request, such as HubSpot's 4 searches per second).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathLimit {
+    /// The end of the paths it counts (`/search`).
+    pub suffix: String,
+    /// Requests allowed per window.
+    pub max: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+/// Added to a [`PathLimit`]'s window: the time a request may take to reach the service varies,
+/// and the service counts arrivals.
+pub const PATH_LIMIT_MARGIN: Duration = Duration::from_millis(50);
+
+/// The wall clock in epoch ms (pacing memory outlives the process, so not an `Instant`).
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 impl HttpConfig {
@@ -81,6 +110,7 @@ impl HttpConfig {
             retry_base: Duration::from_millis(500),
             retry_max: Duration::from_secs(30),
             rate: None,
+            path_limits: Vec::new(),
         }
     }
 }
@@ -193,12 +223,16 @@ impl Bucket {
         }
     }
 
-    /// Takes a token; returns how long to wait first.
-    fn take(&mut self) -> Duration {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).as_secs_f64();
+    /// Adds the tokens earned since the last look.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
+    }
+
+    /// Takes a token; returns how long to wait first.
+    fn take(&mut self) -> Duration {
+        self.refill(Instant::now());
         self.tokens -= 1.0;
         if self.tokens >= 0.0 {
             Duration::ZERO
@@ -218,6 +252,7 @@ pub struct Http {
     client: reqwest::Client,
     cfg: HttpConfig,
     bucket: Option<Mutex<Bucket>>,
+    windows: Vec<(String, Mutex<Window>)>,
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
@@ -258,6 +293,16 @@ impl Http {
         Ok(Http {
             client,
             bucket: cfg.rate.map(|(n, w)| Mutex::new(Bucket::new(n, w))),
+            windows: cfg
+                .path_limits
+                .iter()
+                .map(|l| {
+                    (
+                        l.suffix.clone(),
+                        Mutex::new(Window::new(l.max, l.window, PATH_LIMIT_MARGIN)),
+                    )
+                })
+                .collect(),
             cfg,
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
@@ -299,7 +344,7 @@ impl Http {
         cap.mul_f64(0.1 + 0.9 * self.random())
     }
 
-    async fn pace(&self) {
+    async fn pace(&self, path: &str) {
         let wait = match &self.bucket {
             Some(b) => b.lock().map(|mut b| b.take()).unwrap_or(Duration::ZERO),
             None => Duration::ZERO,
@@ -307,6 +352,53 @@ impl Http {
         if !wait.is_zero() {
             tracing::debug!(service = %self.cfg.service, wait_ms = wait.as_millis() as u64, "rate limit: waiting");
             tokio::time::sleep(wait).await;
+        }
+        // After the bucket's wait, so the time recorded is the time the request leaves.
+        for (suffix, w) in &self.windows {
+            if path.ends_with(suffix.as_str()) {
+                let wait = w
+                    .lock()
+                    .map(|mut w| w.reserve(now_ms()))
+                    .unwrap_or(Duration::ZERO);
+                if !wait.is_zero() {
+                    tracing::debug!(service = %self.cfg.service, limit = %suffix, wait_ms = wait.as_millis() as u64, "rate limit: waiting");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// What this client remembers of its recent requests, to carry over to the next run.
+    pub fn pacing(&self) -> Pacing {
+        let bucket = self.bucket.as_ref().and_then(|b| {
+            b.lock().ok().map(|mut b| {
+                b.refill(Instant::now());
+                BucketLevel {
+                    tokens: b.tokens,
+                    at_ms: now_ms(),
+                }
+            })
+        });
+        let windows = self
+            .windows
+            .iter()
+            .filter_map(|(s, w)| w.lock().ok().map(|w| (s.clone(), w.times())))
+            .collect();
+        Pacing { bucket, windows }
+    }
+
+    /// Counts the requests of an earlier run (its [`Http::pacing`]) before this client's first.
+    pub fn restore_pacing(&self, p: &Pacing) {
+        if let (Some(b), Some(level)) = (&self.bucket, p.bucket)
+            && let Ok(mut b) = b.lock()
+        {
+            b.refill(Instant::now());
+            b.tokens = b.tokens.min(level.at(now_ms(), b.per_sec, b.capacity));
+        }
+        for (suffix, w) in &self.windows {
+            if let (Some(times), Ok(mut w)) = (p.windows.get(suffix), w.lock()) {
+                w.restore(times);
+            }
         }
     }
 
@@ -323,7 +415,7 @@ impl Http {
         let url = format!("{}{}", self.cfg.base_url, path);
         let mut attempt: u32 = 0;
         loop {
-            self.pace().await;
+            self.pace(path).await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self.client.request(method.clone(), &url);
             if !query.is_empty() {
@@ -508,5 +600,46 @@ mod tests {
         assert_eq!(b.take(), Duration::ZERO);
         let w = b.take();
         assert!(w > Duration::from_millis(400) && w <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_client_restored_from_a_spent_bucket_waits() {
+        let cfg = HttpConfig {
+            rate: Some((10, Duration::from_secs(10))),
+            path_limits: vec![PathLimit {
+                suffix: "/search".into(),
+                max: 4,
+                window: Duration::from_secs(1),
+            }],
+            ..HttpConfig::new("hubspot", "http://x")
+        };
+        let first = Http::new(cfg.clone()).expect("client");
+        for _ in 0..10 {
+            first
+                .bucket
+                .as_ref()
+                .expect("bucket")
+                .lock()
+                .expect("lock")
+                .take();
+        }
+        for _ in 0..4 {
+            first.windows[0].1.lock().expect("lock").reserve(now_ms());
+        }
+        let saved = first.pacing();
+        assert!(saved.bucket.expect("level").tokens < 0.1);
+        assert_eq!(saved.windows["/search"].len(), 4);
+        let next = Http::new(cfg).expect("client");
+        next.restore_pacing(&saved);
+        let wait = next
+            .bucket
+            .as_ref()
+            .expect("bucket")
+            .lock()
+            .expect("lock")
+            .take();
+        assert!(wait > Duration::from_millis(800), "{wait:?}");
+        let wait = next.windows[0].1.lock().expect("lock").reserve(now_ms());
+        assert!(wait > Duration::from_millis(900), "{wait:?}");
     }
 }

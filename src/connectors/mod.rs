@@ -24,11 +24,13 @@
 pub mod canonical;
 pub mod http;
 pub mod hubspot;
+pub mod pacing;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use http::{Http, HttpConfig, HttpError, HttpStats, Secret};
+pub use http::{Http, HttpConfig, HttpError, HttpStats, PathLimit, Secret};
+pub use pacing::Pacing;
 
 /// Which way a mapped field travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -289,6 +291,13 @@ pub trait Connector {
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError>;
     /// Request statistics of this run.
     fn stats(&self) -> HttpStats;
+    /// What the connector's HTTP client remembers of its recent requests (see [`pacing`]), saved
+    /// when a run ends so the next one paces from it.
+    fn pacing(&self) -> Pacing {
+        Pacing::default()
+    }
+    /// Counts the requests of an earlier run (its [`Connector::pacing`]) before the first one.
+    fn restore_pacing(&mut self, _pacing: &Pacing) {}
 }
 
 /// Installs the rustls crypto provider (ring) once; every HTTP client needs it.

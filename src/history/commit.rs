@@ -92,6 +92,9 @@ pub fn init_repo(root: &Path, message: &str) -> Result<String, HistoryError> {
     Ok(info.map(|i| i.id).unwrap_or_default())
 }
 
+/// The folder of ssot-vault's local state (`crate::sync::state::DIR`), never committed.
+const LOCAL_STATE_DIR: &str = ".ssot";
+
 /// Stages every change of the vault at `root` and commits it with an audit message. Returns
 /// `None` when there is nothing to commit (no empty commits). Works on an unborn branch.
 pub fn commit(root: &Path, req: &CommitRequest) -> Result<Option<CommitInfo>, HistoryError> {
@@ -106,8 +109,17 @@ fn commit_in(
     allow_empty: bool,
 ) -> Result<Option<CommitInfo>, HistoryError> {
     let mut index = repo.index().map_err(git_err(root, "open index"))?;
+    // `.ssot/` (sync state, the vault lock) is local: never staged, even when the vault's
+    // `.gitignore` does not list it.
+    let mut local_state = |path: &Path, _: &[u8]| -> i32 {
+        i32::from(path.components().any(|c| c.as_os_str() == LOCAL_STATE_DIR))
+    };
     index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
+        .add_all(
+            ["*"],
+            IndexAddOption::DEFAULT,
+            Some(&mut local_state as &mut git2::IndexMatchedPath),
+        )
         .map_err(git_err(root, "stage changes"))?;
     index
         .update_all(["*"], None)

@@ -3,7 +3,7 @@
 //! | call | effect |
 //! |---|---|
 //! | `GET /__sandbox/health` | `ok` |
-//! | `GET /__sandbox/requests` | `{total, by_endpoint: {"POST /crm/v3/objects/{type}/batch/upsert": n}}` |
+//! | `GET /__sandbox/requests` | `{total, by_endpoint: {"POST /crm/v3/objects/{type}/batch/upsert": n}, rate_limited: {...}}` (`rate_limited`: the 429s of the emulated rate limits, same keys) |
 //! | `POST /__sandbox/requests/reset` | zero the counters |
 //! | `POST /__sandbox/reset` | fresh seeded state, counters, faults and rate-limit windows |
 //! | `GET`/`POST /__sandbox/faults` | read / replace the [`FaultConfig`] (`{}` clears) |

@@ -165,6 +165,9 @@ pub struct RequestCounts {
     pub total: u64,
     /// Requests per `METHOD /route/template`.
     pub by_endpoint: BTreeMap<String, u64>,
+    /// Requests an emulated rate limit refused (429), per `METHOD /route/template`.
+    #[serde(default)]
+    pub rate_limited: BTreeMap<String, u64>,
 }
 
 /// Middleware applied (as a route layer) to every emulated route.

@@ -18,15 +18,15 @@ pub mod config;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::connectors::http::{Http, HttpConfig, HttpStats, Secret};
+use crate::connectors::http::{Http, HttpConfig, HttpStats, PathLimit, Secret};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Health, Pulled, RemoteRecord, Upsert, WriteOutcome,
+    Binding, Connector, ConnectorError, Health, Pacing, Pulled, RemoteRecord, Upsert, WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
@@ -38,6 +38,9 @@ use mapping::{SSOT_ID, SSOT_ROLE, SSOT_RUN, TypeMap};
 /// Recent runs remembered per object type for the search exclusion (HubSpot allows 5 filter
 /// groups: one for the window, one per run).
 const MAX_RUNS: usize = 4;
+
+/// HubSpot's limit on search requests, per token.
+pub const SEARCH_PER_SECOND: u32 = 4;
 
 /// A run's writes to one object type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +77,6 @@ pub struct Hubspot {
     maps: Vec<TypeMap>,
     bindings: Vec<Binding>,
     state: HubspotState,
-    last_search: Option<Instant>,
     /// Archived record ids per object type, listed once per run.
     archived_ids: BTreeMap<String, BTreeSet<String>>,
     /// Where the token came from, when known.
@@ -118,6 +120,12 @@ impl Hubspot {
         http.retry_max = Duration::from_millis(cfg.retry_max_ms.max(cfg.retry_base_ms));
         http.rate =
             (cfg.requests_per_10s > 0).then(|| (cfg.requests_per_10s, Duration::from_secs(10)));
+        // Search has its own limit: 4 requests per second per token.
+        http.path_limits = vec![PathLimit {
+            suffix: "/search".into(),
+            max: SEARCH_PER_SECOND,
+            window: Duration::from_secs(1),
+        }];
         let maps = mapping::build(&cfg, schema);
         let bindings = mapping::bindings(&maps);
         Ok(Hubspot {
@@ -128,7 +136,6 @@ impl Hubspot {
             maps,
             bindings,
             state: HubspotState::default(),
-            last_search: None,
             archived_ids: BTreeMap::new(),
             source: None,
         })
@@ -255,18 +262,6 @@ impl Hubspot {
         props
     }
 
-    async fn pace_search(&mut self) {
-        // Search has its own limit (4 requests per second per token).
-        if let Some(last) = self.last_search {
-            let gap = Duration::from_millis(260);
-            let since = last.elapsed();
-            if since < gap {
-                tokio::time::sleep(gap - since).await;
-            }
-        }
-        self.last_search = Some(Instant::now());
-    }
-
     async fn pull_object(
         &mut self,
         object: &str,
@@ -324,7 +319,6 @@ impl Hubspot {
                 if let Some(a) = &after {
                     body["after"] = json!(a);
                 }
-                self.pace_search().await;
                 let page = self.client.search(object, &body).await?;
                 seen += page.results.len();
                 for obj in &page.results {
@@ -849,5 +843,13 @@ impl Connector for Hubspot {
 
     fn stats(&self) -> HttpStats {
         self.client.http.stats()
+    }
+
+    fn pacing(&self) -> Pacing {
+        self.client.http.pacing()
+    }
+
+    fn restore_pacing(&mut self, pacing: &Pacing) {
+        self.client.http.restore_pacing(pacing);
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -259,12 +259,25 @@ async fn gate(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Res
         l.as_mut().map(|l| l.check(&token))
     };
     let mut resp = match status {
-        Some(s) if !s.allowed => rate_limited_body(if is_search {
-            "SECONDLY"
-        } else {
-            "TEN_SECONDLY_ROLLING"
-        })
-        .into_response(),
+        Some(s) if !s.allowed => {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+            let key = format!("{} {route}", req.method());
+            *app.counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .rate_limited
+                .entry(key)
+                .or_default() += 1;
+            rate_limited_body(if is_search {
+                "SECONDLY"
+            } else {
+                "TEN_SECONDLY_ROLLING"
+            })
+            .into_response()
+        }
         _ => next.run(req).await,
     };
     let daily_used = app.daily_requests.fetch_add(1, Ordering::Relaxed) + 1;
