@@ -344,3 +344,27 @@ async fn a_project_whose_clients_contact_was_archived_exits_1_and_the_rest_syncs
     let o = e.run(&["sync"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_hubspot_refuses_is_named_on_its_client() {
+    let e = Env::new("").await;
+    e.sb.set_faults(FaultConfig {
+        fail_next: 1,
+        fail_status: Some(400),
+        path_prefix: Some("/crm/v3/objects/companies/batch/upsert".into()),
+        ..FaultConfig::default()
+    });
+    let o = e.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "Clients/Piekarnia Złoty Kłos.md: company not associated in hubspot: the company was not written (HTTP 400: "
+        ),
+        "{text}"
+    );
+    // The contacts and the deal are written all the same.
+    assert_eq!(e.live("contacts").len(), 3, "{text}");
+    assert_eq!(e.live("deals").len(), 1, "{text}");
+    assert!(e.live("companies").is_empty());
+}

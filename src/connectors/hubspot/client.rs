@@ -316,3 +316,56 @@ impl Client {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs() -> Vec<(String, String)> {
+        vec![("5".into(), "1".into()), ("5".into(), "3".into())]
+    }
+
+    #[test]
+    fn unmade_reads_the_contract_errors() {
+        let body = json!({"status": "COMPLETE", "results": [
+            {"from": {"id": "5"}, "to": {"id": "1"}}], "numErrors": 1,
+            "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "gone",
+                "context": {"fromObjectId": ["5"], "toObjectId": ["3"]}, "errors": [], "links": {}}]});
+        assert_eq!(
+            unmade(&pairs(), &body),
+            vec![Unmade {
+                from: "5".into(),
+                to: "3".into(),
+                message: "gone".into()
+            }]
+        );
+        // No errors: everything made.
+        assert!(unmade(&pairs(), &json!({"status": "COMPLETE", "results": []})).is_empty());
+    }
+
+    #[test]
+    fn unmade_falls_back_to_the_results_when_errors_name_no_input() {
+        // Ids only in another context key, or errors naming nothing we can read: the pairs
+        // missing from `results` are the failed ones.
+        let body = json!({"results": [{"from": {"id": "5"}, "to": {"id": "1"}}],
+            "errors": [{"message": "some failed", "context": {"inputs": [{"from": "5", "to": "3"}]}}]});
+        assert_eq!(
+            unmade(&pairs(), &body),
+            vec![Unmade {
+                from: "5".into(),
+                to: "3".into(),
+                message: "some failed".into()
+            }]
+        );
+        let body = json!({"results": [],
+            "errors": [{"message": "missing", "context": {"ids": ["3"]}}]});
+        assert_eq!(
+            unmade(&pairs(), &body),
+            vec![Unmade {
+                from: "5".into(),
+                to: "3".into(),
+                message: "missing".into()
+            }]
+        );
+    }
+}
