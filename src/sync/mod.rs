@@ -112,7 +112,9 @@ pub struct SyncReport {
     pub conflicts: usize,
     /// Notes skipped because they changed during the run.
     pub skipped_changed: Vec<String>,
-    /// Records the service refused: (ssot_id, message).
+    /// Records the service refused, and links not made (refused by the service, or left out
+    /// because the target's record is archived), each message naming the note's path:
+    /// (ssot_id, message).
     pub refused: Vec<(String, String)>,
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
