@@ -1,5 +1,5 @@
 //! A record's links as a service is asked to make them: each link target resolved to its remote
-//! id, targets whose record is archived (or deleted) remotely left out, and the messages naming
+//! id, targets whose record is archived remotely left out, and the messages naming
 //! each link left out or refused by the service, by the note's path.
 //!
 //! A link is never sent to a record the run knows is archived: marked archived in its note (this
@@ -20,7 +20,7 @@ pub struct Links {
 }
 
 /// Resolves `rp`'s links. `remote_id` gives a target's remote id by `ssot_id`; `archived` says
-/// whether the target's record is archived or deleted remotely; `rel` gives the target note's
+/// whether the target's record is archived remotely; `rel` gives the target note's
 /// path (for messages).
 pub fn resolve<'a, 'b>(
     rp: &RecordPlan,

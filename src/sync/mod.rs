@@ -637,10 +637,7 @@ async fn apply_plan<C: Connector>(
                     rp,
                     &remote,
                     |s| remote_ids.get(s),
-                    |s| {
-                        marked.contains(s)
-                            || st.base.get(s).is_some_and(|e| e.archived || e.deleted)
-                    },
+                    |s| marked.contains(s) || st.base.get(s).is_some_and(|e| e.archived),
                     rel_of,
                 );
                 report
