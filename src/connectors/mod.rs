@@ -179,6 +179,18 @@ pub enum WriteOutcome {
         /// Why.
         message: String,
     },
+    /// The record was written, but one of its links was not made remotely (an association
+    /// HubSpot refused); the record's other links and the other records are not held back.
+    Unlinked {
+        /// The note's `ssot_id`.
+        ssot_id: String,
+        /// The link field (`client`, `expert`; `company` for a client's company).
+        key: String,
+        /// The remote id of the link's target.
+        target: String,
+        /// Why, as the service said it.
+        message: String,
+    },
 }
 
 /// Records changed since a cursor.

@@ -4,11 +4,12 @@
 //! |---|---|
 //! | `GET /__sandbox/health` | `ok` |
 //! | `GET /__sandbox/requests` | `{total, by_endpoint: {"POST /crm/v3/objects/{type}/batch/upsert": n}, rate_limited: {...}}` (`rate_limited`: the 429s of the emulated rate limits, same keys) |
-//! | `POST /__sandbox/requests/reset` | zero the counters |
+//! | `POST /__sandbox/requests/reset` | zero the counters and empty the association log |
 //! | `POST /__sandbox/reset` | fresh seeded state, counters, faults and rate-limit windows |
 //! | `GET`/`POST /__sandbox/faults` | read / replace the [`FaultConfig`] (`{}` clears) |
 //! | `GET`/`POST /__sandbox/settings` | `search_lag_ms`, `clock_offset_ms`, `advance_clock_ms`, `hubspot_rate_limit` (`{max, window_ms}` or null), `search_rate_limit_per_sec` (n or null) |
 //! | `GET /__sandbox/hubspot/objects/{type}` | every record of a type, archived included, all properties |
+//! | `GET /__sandbox/hubspot/association-requests` | every association asked for through the v4 endpoints, made or not: `[{from_type, from_id, to_type, to_id}]` |
 //! | `POST /__sandbox/hubspot/seed` | `{type, count}` creates generated records fast (big search tests) |
 //! | `POST /__sandbox/save` | write the state file now |
 
@@ -37,6 +38,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/faults", get(get_faults).post(set_faults))
         .route("/settings", get(get_settings).post(set_settings))
         .route("/hubspot/objects/{type}", get(dump))
+        .route("/hubspot/association-requests", get(association_requests))
         .route("/hubspot/seed", post(seed))
         .route("/save", post(save))
 }
@@ -61,14 +63,31 @@ async fn requests(State(app): State<Arc<AppState>>) -> Response {
     axum::Json(c).into_response()
 }
 
+async fn association_requests(State(app): State<Arc<AppState>>) -> Response {
+    let log = app
+        .association_requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    axum::Json(log).into_response()
+}
+
 async fn reset_requests(State(app): State<Arc<AppState>>) -> Response {
     *app.counts.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
+    app.association_requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
 async fn reset(State(app): State<Arc<AppState>>) -> Response {
     app.replace_state(fresh_state());
     *app.counts.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
+    app.association_requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
     *app.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::default();
     for l in [&app.hubspot_limiter, &app.search_limiter] {
         let mut g = l.lock().unwrap_or_else(|e| e.into_inner());

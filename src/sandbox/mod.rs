@@ -116,6 +116,20 @@ impl SandboxArgs {
     }
 }
 
+/// One association asked for through the v4 association endpoints (single or batch), whether
+/// it was made or not: the log behind `GET /__sandbox/hubspot/association-requests`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssociationRequest {
+    /// The object type associated from (`deals`).
+    pub from_type: String,
+    /// The record id associated from.
+    pub from_id: String,
+    /// The object type associated to (`contacts`).
+    pub to_type: String,
+    /// The record id associated to.
+    pub to_id: String,
+}
+
 /// Shared server state (one per running sandbox).
 #[derive(Debug)]
 pub struct AppState {
@@ -131,6 +145,7 @@ pub struct AppState {
     pub(crate) hubspot_limiter: Mutex<Option<RateLimiter>>,
     pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
     pub(crate) daily_requests: AtomicU64,
+    pub(crate) association_requests: Mutex<Vec<AssociationRequest>>,
 }
 
 impl AppState {
@@ -152,6 +167,7 @@ impl AppState {
                 cfg.hubspot_rate_limit.map(|(n, w)| RateLimiter::new(n, w)),
             ),
             daily_requests: AtomicU64::new(0),
+            association_requests: Mutex::new(Vec::new()),
             search_limiter: Mutex::new(
                 cfg.search_rate_limit_per_sec
                     .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
@@ -167,6 +183,14 @@ impl AppState {
     /// Current search lag in ms.
     pub fn lag_ms(&self) -> i64 {
         self.search_lag_ms.load(Ordering::Relaxed)
+    }
+
+    /// Records associations asked for (kept in memory until the counters are reset).
+    pub fn log_associations(&self, requests: Vec<AssociationRequest>) {
+        self.association_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(requests);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -277,6 +301,16 @@ impl Sandbox {
     pub fn request_counts(&self) -> RequestCounts {
         self.app
             .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every association asked for since the start or the last counter reset (same as
+    /// `GET /__sandbox/hubspot/association-requests`).
+    pub fn association_requests(&self) -> Vec<AssociationRequest> {
+        self.app
+            .association_requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()

@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod journal;
+pub mod links;
 pub mod merge;
 pub mod plan;
 #[cfg(test)]
@@ -111,7 +112,9 @@ pub struct SyncReport {
     pub conflicts: usize,
     /// Notes skipped because they changed during the run.
     pub skipped_changed: Vec<String>,
-    /// Records the service refused: (ssot_id, message).
+    /// Records the service refused, and links not made (refused by the service, or left out
+    /// because the target's record is archived), each message naming the note's path:
+    /// (ssot_id, message).
     pub refused: Vec<(String, String)>,
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
@@ -590,6 +593,13 @@ async fn apply_plan<C: Connector>(
                 .or_insert_with(|| e.remote_id.clone());
         }
     }
+    // Records found archived this run (their notes are marked).
+    let marked: BTreeSet<&str> = plan
+        .records
+        .iter()
+        .filter(|rp| rp.action == Action::MarkArchived)
+        .map(|rp| rp.ssot_id.as_str())
+        .collect();
     let mut written: BTreeMap<String, (String, bool)> = BTreeMap::new();
     let mut created_pull: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
     for b in bindings {
@@ -614,29 +624,34 @@ async fn apply_plan<C: Connector>(
         // Upserts are built a chunk at a time (a multiple of every service's batch size), so a
         // first sync of many notes never holds all their writes and answers at once.
         for chunk in todo.chunks(PUSH_CHUNK) {
-            let ups: Vec<Upsert> = chunk
-                .iter()
-                .map(|rp| Upsert {
+            // Links to records known archived are left out, and named (`links.rs`).
+            let rel_of = |s: &str| {
+                by_sid
+                    .get(s)
+                    .map(|n| n.rel.as_str())
+                    .or_else(|| rels.get(s).map(String::as_str))
+            };
+            let mut ups: Vec<Upsert> = Vec::with_capacity(chunk.len());
+            for rp in chunk {
+                let l = links::resolve(
+                    rp,
+                    &remote,
+                    |s| remote_ids.get(s),
+                    |s| marked.contains(s) || st.base.get(s).is_some_and(|e| e.archived),
+                    rel_of,
+                );
+                report
+                    .refused
+                    .extend(l.left_out.into_iter().map(|m| (rp.ssot_id.clone(), m)));
+                ups.push(Upsert {
                     note_type: rp.note_type.clone(),
                     ssot_id: rp.ssot_id.clone(),
                     remote_id: rp.remote_id.clone(),
                     remote_has_ssot_id: rp.remote_has_ssot_id,
                     fields: rp.push.clone(),
-                    links: rp
-                        .links
-                        .iter()
-                        .map(|(k, t, sids)| {
-                            (
-                                k.clone(),
-                                t.clone(),
-                                sids.iter()
-                                    .filter_map(|s| remote_ids.get(s).cloned())
-                                    .collect(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect();
+                    links: l.send,
+                });
+            }
             let creates: BTreeSet<&str> = chunk
                 .iter()
                 .filter(|rp| rp.action == Action::Create)
@@ -689,6 +704,25 @@ async fn apply_plan<C: Connector>(
                     WriteOutcome::Refused { ssot_id, message } => {
                         tracing::warn!(%ssot_id, %message, "refused by {remote}");
                         report.refused.push((ssot_id, message));
+                    }
+                    WriteOutcome::Unlinked {
+                        ssot_id,
+                        key,
+                        target,
+                        message,
+                    } => {
+                        let Some(rp) = chunk.iter().find(|rp| rp.ssot_id == ssot_id) else {
+                            continue;
+                        };
+                        let m = links::unlinked_message(
+                            rp,
+                            &remote,
+                            (&key, &target, &message),
+                            &remote_ids,
+                            rel_of,
+                        );
+                        tracing::info!(%ssot_id, message = %m, "association refused by {remote}");
+                        report.refused.push((ssot_id, m));
                     }
                 }
             }

@@ -51,6 +51,10 @@ pub struct RunMark {
     pub end_ms: i64,
 }
 
+/// The notes and link fields each association stands for: (target object, from id, to id) →
+/// [(ssot_id, link key)].
+type AskedLinks<'a> = BTreeMap<(&'a str, String, String), Vec<(String, String)>>;
+
 /// What the connector remembers between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -611,37 +615,59 @@ impl Hubspot {
             .map(|(s, r)| (s.as_str(), r.as_str()))
             .collect();
         if note_type == "client" && self.cfg.companies {
-            self.write_companies(run_id, batch, &by_sid).await?;
+            outcomes.extend(self.write_companies(run_id, batch, &by_sid).await?);
         }
+        // Associations, by target type; each pair remembers the notes and links it stands for.
         let mut pairs: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        let mut asked: AskedLinks<'_> = BTreeMap::new();
         for u in batch {
             let Some(from) = by_sid.get(u.ssot_id.as_str()) else {
                 continue;
             };
-            for (_, target_type, ids) in &u.links {
+            for (key, target_type, ids) in &u.links {
                 let to = mapping::object_type(target_type);
                 for id in ids {
-                    pairs
-                        .entry(to)
-                        .or_default()
-                        .push((from.to_string(), id.clone()));
+                    let who = asked.entry((to, from.to_string(), id.clone())).or_default();
+                    if who.is_empty() {
+                        pairs
+                            .entry(to)
+                            .or_default()
+                            .push((from.to_string(), id.clone()));
+                    }
+                    who.push((u.ssot_id.clone(), key.clone()));
                 }
             }
         }
         for (to, p) in pairs {
-            self.client.associate(object, to, &p).await?;
+            for failed in self.client.associate(object, to, &p).await? {
+                tracing::debug!(from = %failed.from, to = %failed.to, message = %failed.message, "association not made");
+                for (ssot_id, key) in asked
+                    .get(&(to, failed.from.clone(), failed.to.clone()))
+                    .into_iter()
+                    .flatten()
+                {
+                    outcomes.push(WriteOutcome::Unlinked {
+                        ssot_id: ssot_id.clone(),
+                        key: key.clone(),
+                        target: failed.to.clone(),
+                        message: failed.message.clone(),
+                    });
+                }
+            }
         }
         Ok(outcomes)
     }
 
+    /// Upserts the companies of written clients and associates each with its client's contact;
+    /// a company or association HubSpot refuses is reported as the client's `company` link.
     async fn write_companies(
         &mut self,
         run_id: &str,
         batch: &[&Upsert],
         ids: &BTreeMap<&str, &str>,
-    ) -> Result<(), ConnectorError> {
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let mut inputs = Vec::new();
-        let mut contacts = Vec::new();
+        let mut contacts = Vec::new(); // (ssot_id, contact id)
         for u in batch {
             let Some(Some(company)) = u.fields.get("company") else {
                 continue;
@@ -651,14 +677,16 @@ impl Hubspot {
             };
             inputs.push(json!({"id": u.ssot_id, "idProperty": SSOT_ID,
                 "properties": {"name": company, SSOT_RUN: run_id}}));
-            contacts.push(contact.to_string());
+            contacts.push((u.ssot_id.clone(), contact.to_string()));
         }
+        let mut outcomes = Vec::new();
         if inputs.is_empty() {
-            return Ok(());
+            return Ok(outcomes);
         }
         self.ensure_properties("companies", &[SSOT_ID.to_string(), SSOT_RUN.to_string()])
             .await?;
         let mut pairs = Vec::new();
+        let mut owner: BTreeMap<String, String> = BTreeMap::new(); // contact id → ssot_id
         for (chunk, cs) in inputs.chunks(MAX_BATCH).zip(contacts.chunks(MAX_BATCH)) {
             let a = self
                 .client
@@ -666,9 +694,25 @@ impl Hubspot {
                 .await?;
             if !a.status.is_success() {
                 tracing::warn!(status = a.status.as_u16(), body = %a.body, "companies not written");
+                let why = a
+                    .body
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("refused");
+                for (sid, _) in cs {
+                    outcomes.push(WriteOutcome::Unlinked {
+                        ssot_id: sid.clone(),
+                        key: "company".into(),
+                        target: String::new(),
+                        message: format!(
+                            "the company was not written (HTTP {}: {why})",
+                            a.status.as_u16()
+                        ),
+                    });
+                }
                 continue;
             }
-            for (obj, c) in a
+            for (obj, (sid, c)) in a
                 .body
                 .get("results")
                 .and_then(Value::as_array)
@@ -678,13 +722,25 @@ impl Hubspot {
             {
                 if let Some(id) = obj.get("id").and_then(Value::as_str) {
                     pairs.push((c.clone(), id.to_string()));
+                    owner.insert(c.clone(), sid.clone());
                 }
             }
         }
-        self.client
+        for failed in self
+            .client
             .associate("contacts", "companies", &pairs)
-            .await?;
-        Ok(())
+            .await?
+        {
+            if let Some(sid) = owner.get(&failed.from) {
+                outcomes.push(WriteOutcome::Unlinked {
+                    ssot_id: sid.clone(),
+                    key: "company".into(),
+                    target: failed.to,
+                    message: failed.message,
+                });
+            }
+        }
+        Ok(outcomes)
     }
 }
 

@@ -187,6 +187,12 @@ pub async fn associate_default(
     let (from, to) = (object_type(&from)?, object_type(&to)?);
     let (from_id, to_id) = (parse_id(&from_id)?, parse_id(&to_id)?);
     let now = app.now_ms();
+    app.log_associations(vec![crate::sandbox::AssociationRequest {
+        from_type: from.to_string(),
+        from_id: from_id.to_string(),
+        to_type: to.to_string(),
+        to_id: to_id.to_string(),
+    }]);
     let out = app.with_hubspot(|data| {
         for (t, id) in [(from, from_id), (to, to_id)] {
             if !exists(data, t, id) {
@@ -209,7 +215,39 @@ pub async fn associate_default(
     Ok((StatusCode::OK, axum::Json(out)).into_response())
 }
 
+/// One per-input error of a batch association answer, shaped as the contract's `StandardError`
+/// (`status`, `category`, `message`, `context` mapping names to lists of strings, `errors`,
+/// `links`): the input's ids are in `context.fromObjectId` / `context.toObjectId`, the ids that do
+/// not exist (or are archived) in `context.missingObjectIds`.
+fn input_error(from: &str, f: u64, to: &str, t: u64, missing: &[(&str, u64)]) -> Value {
+    let words: Vec<String> = missing
+        .iter()
+        .map(|(ty, id)| format!("{} {id}", super::type_word(ty)))
+        .collect();
+    json!({
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": format!(
+            "Cannot associate {} {f} with {} {t}: {} does not exist or is archived",
+            super::type_word(from),
+            super::type_word(to),
+            words.join(" and ")
+        ),
+        "context": {
+            "fromObjectId": [f.to_string()],
+            "toObjectId": [t.to_string()],
+            "missingObjectIds": missing.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>(),
+        },
+        "errors": [],
+        "links": {},
+    })
+}
+
 /// `POST /crm/v4/associations/{from}/{to}/batch/associate/default` with `{inputs:[{from:{id},to:{id}}]}`.
+///
+/// The contract declares one answer, 200 `BatchResponsePublicDefaultAssociation`: inputs naming a
+/// record that does not exist (or is archived) are left out of `results` and reported in `errors`
+/// (one per input) with `numErrors`; the other inputs are associated.
 pub async fn batch_associate_default(
     State(app): State<Arc<AppState>>,
     Path((from, to)): Path<(String, String)>,
@@ -228,43 +266,56 @@ pub async fn batch_associate_default(
             "The maximum number of inputs supported in a batch request is 2000.",
         ));
     }
-    let now = app.now_ms();
-    let (results, missing) = app.with_hubspot(|data| {
-        let mut results = Vec::new();
-        let mut missing = Vec::new();
-        for input in inputs {
-            let ids = (
-                input
-                    .get("from")
-                    .and_then(id_of)
-                    .and_then(|s| s.parse::<u64>().ok()),
-                input
-                    .get("to")
-                    .and_then(id_of)
-                    .and_then(|s| s.parse::<u64>().ok()),
-            );
-            let (Some(f), Some(t)) = ids else {
-                return Err(HsError::validation(
-                    "Invalid input JSON: each input needs `from.id` and `to.id`",
-                ));
-            };
-            if !exists(data, from, f) || !exists(data, to, t) {
-                missing.push(json!({"from": f.to_string(), "to": t.to_string()}));
-                continue;
-            }
-            data.associations.insert(pair(from, f, to, t));
-            results.push(spec_result(from, f, to, t));
-        }
-        Ok((results, missing))
-    })?;
-    let mut out = batch_response(results, now, app.now_ms());
-    if missing.is_empty() {
-        return Ok((StatusCode::OK, axum::Json(out)).into_response());
+    let mut pairs = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let id = |side: &str| {
+            input
+                .get(side)
+                .and_then(id_of)
+                .and_then(|s| s.parse::<u64>().ok())
+        };
+        let (Some(f), Some(t)) = (id("from"), id("to")) else {
+            return Err(HsError::validation(
+                "Invalid input JSON: each input needs `from.id` and `to.id`",
+            ));
+        };
+        pairs.push((f, t));
     }
-    out["numErrors"] = json!(missing.len());
-    out["errors"] = json!([{"status": "error", "category": "OBJECT_NOT_FOUND",
-        "message": "Some objects of the inputs do not exist", "context": {"inputs": missing}}]);
-    Ok((StatusCode::MULTI_STATUS, axum::Json(out)).into_response())
+    let now = app.now_ms();
+    let (results, errors) = app.with_hubspot(|data| {
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        for &(f, t) in &pairs {
+            let missing: Vec<(&str, u64)> = [(from, f), (to, t)]
+                .into_iter()
+                .filter(|(ty, id)| !exists(data, ty, *id))
+                .collect();
+            if missing.is_empty() {
+                data.associations.insert(pair(from, f, to, t));
+                results.push(spec_result(from, f, to, t));
+            } else {
+                errors.push(input_error(from, f, to, t, &missing));
+            }
+        }
+        (results, errors)
+    });
+    app.log_associations(
+        pairs
+            .iter()
+            .map(|&(f, t)| crate::sandbox::AssociationRequest {
+                from_type: from.to_string(),
+                from_id: f.to_string(),
+                to_type: to.to_string(),
+                to_id: t.to_string(),
+            })
+            .collect(),
+    );
+    let mut out = batch_response(results, now, app.now_ms());
+    if !errors.is_empty() {
+        out["numErrors"] = json!(errors.len());
+        out["errors"] = Value::Array(errors);
+    }
+    Ok((StatusCode::OK, axum::Json(out)).into_response())
 }
 
 /// `GET /crm/v4/objects/{from}/{fromId}/associations/{to}`.

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Contract check: a full sync run through Prism's validating proxy (`prism proxy SPEC UPSTREAM
+# --errors`, npm package @stoplight/prism-cli) in front of `ssot-vault sandbox`, with the
+# service's official OpenAPI spec; reports every violation Prism logs, for requests (what the
+# connector sends) and responses (what the emulator answers).
+#
+# Usage: scripts/contract-check.sh SERVICE [SPEC]
+#   SERVICE  hubspot (the service with a connector and an emulator so far)
+#   SPEC     an OpenAPI file, or a folder of them merged into one (the paths the sync uses).
+#            HubSpot: SPEC or HUBSPOT_SPEC_DIR points at a local copy of HubSpot's spec files
+#            (github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/{Objects,
+#            Contacts,Companies,Deals,Properties,Associations}); they are not licensed for
+#            redistribution, so none ships with ssot-vault.
+# Environment:
+#   SSOT_VAULT_BIN  the binary to run (default: `cargo build` and target/debug/ssot-vault)
+#   PRISM_BIN       an installed `prism` (default: npx --yes @stoplight/prism-cli@5.16)
+#   PRISM_ERRORS=0  let violating requests through (Prism then only logs them) instead of
+#                   answering them with an error, so the whole sync runs even when one call is off
+#   KEEP=1          keep the work folder (vault, logs, merged spec)
+#
+# Exit codes: 0 no violation; 1 violations found (listed); 2 usage; 3 Node.js or npx missing;
+# 4 spec missing or unreadable; 5 the sandbox or Prism did not start; 6 a sync step failed outside
+# of Prism's violations (its output is shown).
+set -uo pipefail
+set -m # background jobs in their own process groups, so each is stopped whole by its id
+
+usage() {
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+service="${1:-}"
+spec="${2:-}"
+[[ -z "$service" || "$service" == "-h" || "$service" == "--help" ]] && usage
+case "$service" in
+    hubspot) spec="${spec:-${HUBSPOT_SPEC_DIR:-}}" ;;
+    jira | trello | sheets | forms)
+        echo "error: $service has no connector or emulator yet; only hubspot can be checked" >&2
+        exit 2
+        ;;
+    *)
+        echo "error: unknown service \`$service\` (known: hubspot)" >&2
+        exit 2
+        ;;
+esac
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npx >/dev/null 2>&1; then
+    echo "error: Node.js and npx are needed to run Prism (@stoplight/prism-cli), and are missing" >&2
+    echo "hint: install Node.js 20 or newer (it brings npx), e.g. \`apt-get install nodejs npm\`" >&2
+    exit 3
+fi
+
+if [[ -z "$spec" ]]; then
+    echo "error: no spec for $service: pass its path, or set HUBSPOT_SPEC_DIR" >&2
+    echo "hint: HubSpot's spec files are not licensed for redistribution, so none ships here;" >&2
+    echo "      clone github.com/HubSpot/HubSpot-public-api-spec-collection and pass its" >&2
+    echo "      PublicApiSpecs/CRM folder (or one OpenAPI file covering the CRM v3/v4 paths)" >&2
+    exit 4
+fi
+if [[ ! -e "$spec" ]]; then
+    echo "error: the spec $spec does not exist" >&2
+    exit 4
+fi
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ssot-contract-XXXXXX")"
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do
+        kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${pids[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    if [[ "${KEEP:-0}" == 1 ]]; then
+        echo "work folder kept: $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+# One OpenAPI document: the file as it is, or the folder's files merged (the paths the sync uses;
+# the first definition of a path, operation or schema wins).
+merged="$work/spec.json"
+if ! node - "$spec" "$merged" <<'JS'; then
+const fs = require("fs"), path = require("path");
+const [src, out] = process.argv.slice(2);
+const wanted = /^\/crm\/(v3\/objects|v3\/properties|v3\/owners|v4\/)/;
+const files = [];
+(function walk(p) {
+  const st = fs.statSync(p);
+  if (st.isDirectory()) {
+    for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
+  } else if (/\.json$/i.test(p)) files.push(p);
+})(src);
+const doc = { openapi: "3.0.1", info: { title: "merged for ssot-vault's contract check", version: "1" },
+  paths: {}, components: { schemas: {}, responses: {}, securitySchemes: {} } };
+let used = 0;
+for (const f of files) {
+  let d;
+  try { d = JSON.parse(fs.readFileSync(f, "utf8")); } catch (e) {
+    if (files.length === 1) { console.error(`error: ${f}: not JSON: ${e.message}`); process.exit(1); }
+    continue;
+  }
+  if (files.length === 1 && (d.openapi || d.swagger)) { fs.writeFileSync(out, JSON.stringify(d)); process.exit(0); }
+  if (!d.openapi || !d.paths) continue;
+  const paths = Object.keys(d.paths).filter((p) => wanted.test(p));
+  if (!paths.length) continue;
+  used++;
+  for (const p of paths) {
+    doc.paths[p] = Object.assign({}, d.paths[p], doc.paths[p] || {});
+  }
+  for (const k of ["schemas", "responses", "securitySchemes"]) {
+    for (const [n, v] of Object.entries((d.components || {})[k] || {})) {
+      if (!(n in doc.components[k])) doc.components[k][n] = v;
+    }
+  }
+}
+if (!used) { console.error(`error: no OpenAPI file under ${src} has a CRM v3/v4 path`); process.exit(1); }
+fs.writeFileSync(out, JSON.stringify(doc));
+console.error(`spec: ${Object.keys(doc.paths).length} paths from ${used} files`);
+JS
+    echo "error: cannot use the spec $spec" >&2
+    exit 4
+fi
+
+# The binary.
+bin="${SSOT_VAULT_BIN:-}"
+if [[ -z "$bin" ]]; then
+    echo "building ssot-vault..." >&2
+    (cd "$here" && cargo build --quiet --bin ssot-vault) || exit 6
+    bin="${CARGO_TARGET_DIR:-$here/target}/debug/ssot-vault"
+fi
+
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# The sandbox, on a free port.
+sb_port="$(free_port)"
+"$bin" sandbox --addr "127.0.0.1:$sb_port" --no-rate-limit >"$work/sandbox.log" 2>&1 &
+pids+=("$!")
+upstream="http://127.0.0.1:$sb_port"
+for _ in $(seq 1 100); do
+    curl -fsS "$upstream/__sandbox/health" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+if ! curl -fsS "$upstream/__sandbox/health" >/dev/null 2>&1; then
+    echo "error: the sandbox did not start:" >&2
+    cat "$work/sandbox.log" >&2
+    exit 5
+fi
+
+# Prism's proxy in front of it.
+prism_port="$(free_port)"
+errors_flag=(--errors)
+[[ "${PRISM_ERRORS:-1}" == 0 ]] && errors_flag=()
+if [[ -n "${PRISM_BIN:-}" ]]; then
+    prism=("$PRISM_BIN")
+else
+    prism=(npx --yes @stoplight/prism-cli@5.16)
+fi
+"${prism[@]}" proxy -h 127.0.0.1 -p "$prism_port" "${errors_flag[@]}" "$merged" "$upstream" \
+    >"$work/prism.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 1800); do
+    grep -q "Prism is listening" "$work/prism.log" && break
+    kill -0 "${pids[1]}" 2>/dev/null || break
+    sleep 0.1
+done
+if ! grep -q "Prism is listening" "$work/prism.log"; then
+    echo "error: Prism did not start (log below)" >&2
+    tail -n 40 "$work/prism.log" >&2
+    exit 5
+fi
+proxy="http://127.0.0.1:$prism_port"
+echo "sandbox at $upstream, Prism's proxy at $proxy" >&2
+
+# A vault from the template, HubSpot pointed at the proxy.
+vault="$work/vault"
+export GIT_AUTHOR_NAME="Contract Check" GIT_AUTHOR_EMAIL="check@example.com"
+export GIT_COMMITTER_NAME="Contract Check" GIT_COMMITTER_EMAIL="check@example.com"
+export HUBSPOT_TOKEN="${SSOT_SANDBOX_HUBSPOT_TOKEN:-sandbox-hubspot-token}" NO_COLOR=1
+"$bin" init "$vault" >"$work/steps.log" 2>&1 || { cat "$work/steps.log" >&2; exit 6; }
+node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const from = 'enabled = false\nbase_url = "https://api.hubapi.com"';
+if (!text.includes(from)) { console.error(`error: ${file}: no [remotes.hubspot] to enable`); process.exit(1); }
+fs.writeFileSync(file, text.replace(from, `enabled = true\nbase_url = "${url}"`));
+JS
+
+# The sync, every path it takes: a first sync (properties, upserts, companies, associations), an
+# edit on each side (updates, search, pull), an archive in HubSpot (archived listing, mark), and a
+# full re-read.
+failed=0
+step() {
+    local label="$1"
+    shift
+    echo "== $label: $*" >>"$work/steps.log"
+    "$@" >>"$work/steps.log" 2>&1
+    local rc=$?
+    echo "   exit $rc" >>"$work/steps.log"
+    printf '%-44s exit %s\n' "$label" "$rc" >&2
+    [[ $rc -ge 2 ]] && failed=1
+    return 0
+}
+sv() { "$bin" --vault "$vault" "$@"; }
+step "first sync" sv sync
+step "edit a client in the vault" sv set "Piekarnia Złoty Kłos" city=Kraków
+step "edit a project in the vault" sv set "Złoty Kłos online shop" budget=47000
+step "sync the vault's edits" sv sync
+expert_id="$(sed -n 's/^hubspot_id: "\{0,1\}\([0-9]*\)"\{0,1\}$/\1/p' "$vault/Experts/Anna Nowak.md")"
+other_id="$(sed -n 's/^hubspot_id: "\{0,1\}\([0-9]*\)"\{0,1\}$/\1/p' "$vault/Experts/Tomasz Wiśniewski.md")"
+if [[ -n "$expert_id" ]]; then
+    step "edit a contact in HubSpot" curl -fsS -X PATCH -H "Authorization: Bearer $HUBSPOT_TOKEN" \
+        -H 'Content-Type: application/json' -d '{"properties":{"city":"Gdańsk"}}' \
+        "$proxy/crm/v3/objects/contacts/$expert_id"
+fi
+if [[ -n "$other_id" ]]; then
+    step "archive a contact in HubSpot" curl -fsS -X DELETE -H "Authorization: Bearer $HUBSPOT_TOKEN" \
+        "$proxy/crm/v3/objects/contacts/$other_id"
+fi
+deal_id="$(sed -n 's/^hubspot_id: "\{0,1\}\([0-9]*\)"\{0,1\}$/\1/p' "$vault/Projects/Złoty Kłos online shop.md")"
+if [[ -n "$deal_id" && -n "$expert_id" ]]; then
+    # A batch association naming a record that does not exist: the emulator's per-input errors.
+    step "associate with a missing record" curl -sS -o /dev/null -X POST \
+        -H "Authorization: Bearer $HUBSPOT_TOKEN" -H 'Content-Type: application/json' \
+        -d "{\"inputs\":[{\"from\":{\"id\":\"$deal_id\"},\"to\":{\"id\":\"$expert_id\"}},{\"from\":{\"id\":\"$deal_id\"},\"to\":{\"id\":\"999999999\"}}]}" \
+        "$proxy/crm/v4/associations/deals/contacts/batch/associate/default"
+fi
+step "sync HubSpot's edits" sv sync --check-archived
+step "full re-read" sv sync --full --check-archived
+
+# Prism's violations: each distinct one with its count, requests and responses apart. Under
+# --errors a violating request is answered 422 by Prism (never reaching the sandbox): its details
+# are in the answer the sync printed.
+node - "$work/prism.log" "$work/steps.log" <<'JS'
+const fs = require("fs");
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const norm = (s) => s.replace(/\.\d+(?=[.\s]|$)/g, ".N");
+const found = new Map();
+const add = (key) => found.set(key, (found.get(key) || 0) + 1);
+let current = "?";
+let terminated = 0;
+for (const raw of fs.readFileSync(process.argv[2], "utf8").split("\n")) {
+  const l = strip(raw);
+  const req = l.match(/\[HTTP SERVER\]\s+(\w+)\s+(\/\S*)/i);
+  if (req) current = `${req[1].toUpperCase()} ${req[2].replace(/\?.*/, "").replace(/\/\d+(?=\/|$)/g, "/{id}")}`;
+  if (/Request terminated with error/.test(l)) terminated++;
+  const v = l.match(/Violation:\s+((request|response)\S*)\s+(.*)$/);
+  if (v) add(`${v[2]}\t${current}\t${norm(v[1])}: ${norm(v[3])}`);
+}
+// Requests Prism refused (--errors): the 422 bodies in the sync's output.
+for (const l of fs.readFileSync(process.argv[3], "utf8").split("\n")) {
+  const m = l.match(/: (GET|POST|PUT|PATCH|DELETE) (\S+): HTTP 422: (\{.*\})\s*$/);
+  if (!m) continue;
+  let body;
+  try { body = JSON.parse(m[3]); } catch (e) { continue; }
+  for (const v of body.validation || []) {
+    add(`request\t${m[1]} ${m[2].replace(/\/\d+(?=\/|$)/g, "/{id}")}\trequest.${norm(v.location.join("."))}: ${norm(v.message)} (refused by Prism)`);
+  }
+}
+const all = [...found];
+const total = all.reduce((a, [, n]) => a + n, 0);
+const of = (kind) => all.filter(([k]) => k.startsWith(kind + "\t")).sort();
+console.log(`\nPrism: ${total} violations, ${found.size} distinct (${of("request").length} in requests, ${of("response").length} in responses)`);
+for (const [kind, title] of [["request", "requests (what the connector sends)"], ["response", "responses (what the emulator answers)"]]) {
+  const list = of(kind);
+  if (!list.length) continue;
+  console.log(`\n${title}:`);
+  for (const [k, n] of list) {
+    const [, endpoint, what] = k.split("\t");
+    console.log(`  ${String(n).padStart(4)} × ${endpoint}  ${what}`);
+  }
+}
+if (terminated) {
+  console.log(`\nPrism refused ${terminated} requests (--errors), so the sync stopped early; run with PRISM_ERRORS=0 to let them through and check the whole sync.`);
+}
+process.exit(total || terminated ? 1 : 0);
+JS
+violations=$?
+
+if [[ $violations -ne 0 ]]; then
+    echo -e "\nrun with KEEP=1 to keep Prism's log and the sync's output" >&2
+    exit 1
+fi
+if [[ $failed -ne 0 ]]; then
+    echo -e "\nA sync step failed (exit 2) with no violation logged; its output:" >&2
+    cat "$work/steps.log" >&2
+    exit 6
+fi
+echo "no violation" >&2
+exit 0
