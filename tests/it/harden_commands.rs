@@ -1,8 +1,327 @@
-//! The lifecycle's guards in `set` and `commit`.
+//! The lifecycle's guards in `set` and `commit` (and the pending-vault commit of `sync`), and
+//! the corpora the tests read being part of the repository.
 
 use std::path::Path;
+use std::process::Output;
 
-use crate::common::corpora;
+use crate::common::{bin, corpora, init_vault, snapshot_tree};
+use crate::hs_env::{Env, PROJECT, git, out};
+
+const NAME: &str = "Złoty Kłos online shop";
+
+fn run(v: &Path, args: &[&str]) -> Output {
+    bin().current_dir(v).args(args).output().expect("run")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn commits(v: &Path) -> usize {
+    git(v, &["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .expect("count")
+}
+
+fn head_message(v: &Path) -> String {
+    git(v, &["log", "-1", "--format=%B"])
+}
+
+/// The `Ssot-Illegal-Transition` trailers of HEAD, as git itself reads them.
+fn illegal_trailers(v: &Path, rev: &str) -> Vec<String> {
+    git(
+        v,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Ssot-Illegal-Transition,valueonly)",
+            rev,
+        ],
+    )
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(str::to_string)
+    .collect()
+}
+
+/// `set` on a fresh vault cannot jump the sample project (matching) to active: exit 1, the
+/// lifecycle's reason, a hint naming the commands that make the move, and not a byte written —
+/// not even the other, valid assignments of the same call.
+#[test]
+fn set_refuses_an_illegal_status_change_and_writes_nothing() {
+    let (_t, v) = init_vault();
+    let before = snapshot_tree(&v);
+    for args in [
+        &["set", NAME, "status=active"][..],
+        &["set", NAME, "budget=50000", "status=active"],
+    ] {
+        let o = run(&v, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", out(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "{PROJECT}: status matching→active is not allowed: matching→active goes through proposed, accepted, credentialing: proposed requires an assigned expert: expert is empty"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "hint: the note is unchanged; move the project with `ssot-vault match \"{NAME}\" --assign EXPERT`, then `ssot-vault project accept \"{NAME}\"`, then `ssot-vault project activate \"{NAME}\"`"
+            )),
+            "{err}"
+        );
+        assert_eq!(stdout(&o), "", "nothing reported as updated");
+        assert_eq!(snapshot_tree(&v), before, "{args:?} wrote to the vault");
+    }
+    // A move the table has no way for names the commands out of the current status.
+    let o = run(&v, &["set", NAME, "status=intake"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stderr(&o).contains(
+            "status matching→intake is not allowed: no transition from matching to intake: from matching a project goes to proposed"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!(
+            "hint: the note is unchanged; from matching the project moves with `ssot-vault match \"{NAME}\" --assign EXPERT`"
+        )),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(snapshot_tree(&v), before);
+    let o = run(&v, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(git(&v, &["status", "--porcelain"]), "");
+}
+
+/// Legal status changes go through `set`: the same status (nothing written), and a move whose
+/// guards hold on the note after the edit (the expert proposed in the same call). `check` and
+/// `commit` agree with it: no error, no mark.
+#[test]
+fn set_lets_legal_status_changes_through() {
+    let (_t, v) = init_vault();
+    let before = std::fs::read(v.join(PROJECT)).expect("read");
+    let o = run(&v, &["set", NAME, "status=matching"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(stdout(&o), format!("{PROJECT}: unchanged\n"));
+    assert_eq!(std::fs::read(v.join(PROJECT)).expect("read"), before);
+
+    // The guard fails without the expert...
+    let o = run(&v, &["set", NAME, "status=proposed"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stderr(&o).contains(
+            "status matching→proposed is not allowed: proposed requires an assigned expert: expert is empty"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(std::fs::read(v.join(PROJECT)).expect("read"), before);
+    // ...and holds with it, judged on the note as the edit leaves it.
+    let o = run(
+        &v,
+        &[
+            "set",
+            NAME,
+            "expert=Anna Nowak",
+            "expert_status=proposed",
+            "status=proposed",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        stdout(&o).contains("  status: matching → proposed\n"),
+        "{}",
+        out(&o)
+    );
+    let text = std::fs::read_to_string(v.join(PROJECT)).expect("read");
+    let old = String::from_utf8(before).expect("utf-8");
+    assert_eq!(
+        text,
+        old.replace("status: matching\n", "status: proposed\n")
+            .replace(
+                "priority: high\n",
+                "priority: high\nexpert: \"[[Anna Nowak]]\"\nexpert_status: proposed\n"
+            )
+    );
+    let o = run(&v, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = run(&v, &["commit", "-m", "Anna proposed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(illegal_trailers(&v, "HEAD").is_empty());
+    assert!(head_message(&v).contains("status: matching → proposed"));
+}
+
+/// The way into `archived` asks about the project's tickets, which `set` finds in the vault.
+#[test]
+fn set_judges_archiving_by_the_projects_tickets() {
+    let (_t, v) = init_vault();
+    crate::common::write(
+        &v,
+        "Projects/Bakery app.md",
+        "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK3A\ncreated: 2026-11-20\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: done\n---\n",
+    );
+    crate::common::write(
+        &v,
+        "Helpdesk/Login fails.md",
+        "---\ntype: ticket\nssot_id: 01M7W86HFSWM03FC030X7GYK3B\ncreated: 2026-11-21\nproject: \"[[Bakery app]]\"\nfrom: client\nstatus: open\n---\n",
+    );
+    git(&v, &["add", "-A"]);
+    git(&v, &["commit", "-qm", "Done project with an open ticket"]);
+    let before = snapshot_tree(&v);
+    let o = run(&v, &["set", "Bakery app", "status=archived"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stderr(&o).contains(
+            "status done→archived is not allowed: archived requires every ticket closed: ticket Login fails is not closed"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        stderr(&o).contains("`ssot-vault archive \"Bakery app\"`"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(snapshot_tree(&v), before);
+}
+
+/// `commit` refuses to record a status changed by hand in a way the lifecycle refuses: exit 1,
+/// the change and its reason, and no commit; `--allow-illegal` records it, marked with the
+/// `Ssot-Illegal-Transition` trailer.
+#[test]
+fn commit_refuses_an_illegal_hand_edit_unless_allowed_and_then_marks_it() {
+    let (_t, v) = init_vault();
+    let text = std::fs::read_to_string(v.join(PROJECT)).expect("read");
+    let edited = text.replace("status: matching\n", "status: active\n");
+    std::fs::write(v.join(PROJECT), &edited).expect("edit");
+    let line = edited
+        .lines()
+        .position(|l| l == "status: active")
+        .expect("status line")
+        + 1;
+    let n = commits(&v);
+    let o = run(&v, &["commit", "-m", "Kick-off"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "nothing committed: 1 status change the lifecycle does not allow:\n  {PROJECT}:{line}:1: illegal status change matching→active since the last commit: matching→active goes through proposed, accepted, credentialing: proposed requires an assigned expert: expert is empty\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("`ssot-vault commit --allow-illegal`"), "{err}");
+    assert_eq!(commits(&v), n, "no commit made");
+    assert_eq!(
+        std::fs::read_to_string(v.join(PROJECT)).expect("read"),
+        edited,
+        "the edit stays in the work tree"
+    );
+    assert_eq!(
+        git(&v, &["status", "--porcelain", "-z"]),
+        format!(" M {PROJECT}\0"),
+        "nothing staged or committed"
+    );
+
+    let o = run(&v, &["commit", "-m", "Kick-off", "--allow-illegal"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "  Ssot-Illegal-Transition: {PROJECT}: matching→active\n"
+        )),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(commits(&v), n + 1);
+    assert_eq!(
+        illegal_trailers(&v, "HEAD"),
+        [format!("{PROJECT}: matching→active")]
+    );
+    assert!(head_message(&v).contains("Ssot-Source: vault\n"));
+    assert_eq!(git(&v, &["status", "--porcelain"]), "");
+}
+
+/// A new project note that starts past intake is judged from intake, as `check` judges it.
+#[test]
+fn commit_judges_a_new_project_from_intake() {
+    let (_t, v) = init_vault();
+    crate::common::write(
+        &v,
+        "Projects/Imported.md",
+        "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK4A\ncreated: 2026-11-20\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: done\n---\n",
+    );
+    let n = commits(&v);
+    let o = run(&v, &["commit"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stderr(&o).contains(
+            "Projects/Imported.md:6:1: illegal status change intake→done for a new project, which starts at intake"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(commits(&v), n);
+    // Other changes commit as before.
+    std::fs::remove_file(v.join("Projects/Imported.md")).expect("rm");
+    let o = run(&v, &["set", NAME, "budget=50000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = run(&v, &["commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(commits(&v), n + 1);
+    assert!(illegal_trailers(&v, "HEAD").is_empty());
+}
+
+/// `sync` keeps running on an illegal hand edit: its pending-vault commit records the edit
+/// (history stays complete) marked with the trailer, and the status is not carried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_records_an_illegal_hand_edit_marked_and_does_not_carry_it() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let text = e.note(PROJECT);
+    std::fs::write(
+        e.v.join(PROJECT),
+        text.replace("status: matching\n", "status: active\n")
+            .replace("budget: 45000\n", "budget: 47000\n"),
+    )
+    .expect("edit");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("status matching→active"), "{}", out(&o));
+    // The pending-vault commit is the one with `Ssot-Source: vault` after the first sync.
+    let vault_commit = git(
+        &e.v,
+        &[
+            "log",
+            "--format=%H",
+            "--grep=Ssot-Source: vault",
+            "-1",
+            "--",
+            PROJECT,
+        ],
+    );
+    let vault_commit = vault_commit.trim();
+    assert!(!vault_commit.is_empty());
+    assert_eq!(
+        illegal_trailers(&e.v, vault_commit),
+        [format!("{PROJECT}: matching→active")]
+    );
+    let msg = git(&e.v, &["log", "-1", "--format=%B", vault_commit]);
+    assert!(msg.contains("status: matching → active"), "{msg}");
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
+    let sid = e.prop(PROJECT, "ssot_id").expect("sid");
+    assert_eq!(
+        e.record_by_ssot("deals", &sid)["properties"]["amount"],
+        "47000",
+        "the run went on with the note's other fields"
+    );
+}
 
 /// The corpora the tests read are part of the repository (a fresh clone needs nothing beside
 /// it), tracked by git, and each comes with its licence.
