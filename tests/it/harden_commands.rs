@@ -381,3 +381,50 @@ fn the_corpora_are_in_the_repository_with_their_licences() {
         );
     }
 }
+
+/// A workflow command commits every change of the vault: its own legal move carries no mark,
+/// and an illegal hand edit swept into its commit is recorded marked.
+#[test]
+fn a_workflow_commit_marks_an_illegal_hand_edit_it_sweeps_in() {
+    let (_t, v) = init_vault();
+    let o = run(&v, &["match", NAME, "--assign", "Anna Nowak"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        head_message(&v).contains("Ssot-Transition: matching→proposed"),
+        "{}",
+        head_message(&v)
+    );
+    assert!(
+        illegal_trailers(&v, "HEAD").is_empty(),
+        "{}",
+        head_message(&v)
+    );
+
+    let text = std::fs::read_to_string(v.join(PROJECT)).expect("read");
+    std::fs::write(
+        v.join(PROJECT),
+        text.replace("status: proposed\n", "status: active\n"),
+    )
+    .expect("edit");
+    let o = run(
+        &v,
+        &[
+            "ticket",
+            "new",
+            NAME,
+            "--from",
+            "client",
+            "--subject",
+            "Delivery area",
+            "-m",
+            "Do you deliver to Piaseczno?",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(git(&v, &["status", "--porcelain"]), "", "all committed");
+    assert_eq!(
+        illegal_trailers(&v, "HEAD"),
+        [format!("{PROJECT}: proposed→active")]
+    );
+    assert!(head_message(&v).contains("status: proposed → active"));
+}
