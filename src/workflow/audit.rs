@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use unicode_normalization::UnicodeNormalization;
 
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ use super::lifecycle::{self, Facts, Status};
 use crate::config::Config;
 use crate::history::{ChangeKind, HistoryError, TRAILER_ILLEGAL_TRANSITION};
 use crate::vault::check::Problem;
-use crate::vault::index::{Entry, Index, Resolved};
+use crate::vault::index::{Entry, Glob, Index, Resolved};
 use crate::vault::note::Note;
 use crate::vault::schema::Severity;
 use crate::vault::value::Value;
@@ -218,25 +219,100 @@ pub fn illegal_changes(
         .collect())
 }
 
-/// [`illegal_changes`] among the vault's uncommitted changes, for `commit`: the vault is indexed
-/// only when a changed note's `status` (or `type`) changed or one side of it cannot be read.
-/// A vault without git has nothing to compare with: none.
+/// [`illegal_changes`] among the vault's uncommitted changes, for `commit`. Only the changed
+/// notes are looked at: a project note changed in place whose `status` changed is judged on its
+/// own, from the status in HEAD; anything else that could need the whole vault (a note added,
+/// moved or unreadable, a changed `type`, a move into `archived`, which asks about tickets, an
+/// ignored or template path) has the vault indexed and judged as `check` judges it. A vault
+/// without git has nothing to compare with: none.
 pub fn uncommitted(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, AuditError> {
     let changes = match crate::history::status(root) {
         Ok(c) => c,
         Err(HistoryError::NotARepo { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    let candidate = changes.iter().any(|c| {
-        c.kind != ChangeKind::Deleted
-            && c.diff.as_ref().is_some_and(|d| {
-                d.field("status").is_some() || d.field("type").is_some() || d.unreadable.is_some()
-            })
-    });
-    if !candidate {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for c in &changes {
+        let Some(d) = c.diff.as_ref().filter(|_| c.kind != ChangeKind::Deleted) else {
+            continue;
+        };
+        let Some(status) = d.field("status") else {
+            if d.field("type").is_some() || d.unreadable.is_some() {
+                return whole_vault(root, config);
+            }
+            continue;
+        };
+        let rel: String = c.path.nfc().collect();
+        if c.kind != ChangeKind::Modified || !plainly_indexed(config, &rel) {
+            return whole_vault(root, config);
+        }
+        let Some(note) = crate::fsutil::read(&root.join(&c.path))
+            .ok()
+            .and_then(|b| Note::parse(&b).ok())
+        else {
+            return whole_vault(root, config);
+        };
+        let Some(fm) = note
+            .frontmatter
+            .as_ref()
+            .filter(|f| f.get_str("type") == Some("project"))
+        else {
+            continue;
+        };
+        let Some(now) = fm.get_str("status").and_then(Status::parse) else {
+            continue; // the schema check reports it
+        };
+        let before = status.old.as_ref().and_then(Value::as_str);
+        let Some(before) = before.and_then(Status::parse) else {
+            return whole_vault(root, config);
+        };
+        if now == Status::Archived {
+            return whole_vault(root, config);
+        }
+        let stem = crate::vault::index::stem_of(&rel);
+        if before != now
+            && let Err(r) = judge(root, config, &note, stem, Vec::new(), before, now)
+        {
+            found.push(IllegalChange {
+                line: fm.line_of("status").unwrap_or(1),
+                path: rel,
+                from: before,
+                to: now,
+                new_project: false,
+                reason: r.message,
+            });
+        }
     }
+    Ok(found)
+}
+
+/// The illegal changes of the whole vault, indexed.
+fn whole_vault(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, AuditError> {
     illegal_changes(root, config, &Index::build(root, config))
+}
+
+/// True when the index surely holds the note at `rel` as a note to judge: not under a folder the
+/// walk skips, not in the templates folder, and matched by no ignore glob (nor is a folder above
+/// it).
+fn plainly_indexed(config: &Config, rel: &str) -> bool {
+    let segs: Vec<&str> = rel.split('/').collect();
+    if segs
+        .iter()
+        .any(|s| crate::vault::index::SKIPPED_DIRS.contains(s))
+    {
+        return false;
+    }
+    let templates = config.vault.templates.trim_matches('/');
+    if !templates.is_empty() && rel.starts_with(&format!("{templates}/")) {
+        return false;
+    }
+    let globs: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
+    !(1..=segs.len()).any(|n| {
+        let prefix = segs[..n].join("/");
+        globs
+            .iter()
+            .any(|g| g.matches(&prefix) || g.matches_dir(&prefix))
+    })
 }
 
 /// The trailers marking the illegal changes among the uncommitted ones (for the pending-vault

@@ -428,3 +428,75 @@ fn a_workflow_commit_marks_an_illegal_hand_edit_it_sweeps_in() {
     );
     assert!(head_message(&v).contains("status: proposed → active"));
 }
+
+/// `commit` judges exactly what `check` judges, whether it looks at the changed notes alone or
+/// at the whole vault: an ignored folder is never judged, a move into `archived` asks about the
+/// project's tickets.
+#[test]
+fn commit_judges_what_check_judges() {
+    let (_t, v) = init_vault();
+    let config = std::fs::read_to_string(v.join("ssot-vault.toml")).expect("config");
+    std::fs::write(
+        v.join("ssot-vault.toml"),
+        config.replacen("ignore = []", "ignore = [\"Drafts/**\"]", 1),
+    )
+    .expect("config");
+    let project = |status: &str, id: &str| {
+        format!(
+            "---\ntype: project\nssot_id: {id}\ncreated: 2026-11-20\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: {status}\n---\n"
+        )
+    };
+    crate::common::write(
+        &v,
+        "Drafts/Sketch.md",
+        project("matching", "01M7W86HFSWM03FC030X7GYK5A"),
+    );
+    crate::common::write(
+        &v,
+        "Projects/Bakery app.md",
+        project("done", "01M7W86HFSWM03FC030X7GYK5B"),
+    );
+    crate::common::write(
+        &v,
+        "Helpdesk/Login fails.md",
+        "---\ntype: ticket\nssot_id: 01M7W86HFSWM03FC030X7GYK5C\ncreated: 2026-11-21\nproject: \"[[Bakery app]]\"\nfrom: client\nstatus: open\n---\n",
+    );
+    git(&v, &["add", "-A"]);
+    git(&v, &["commit", "-qm", "Drafts and a done project"]);
+
+    // Ignored: neither check nor commit judges it.
+    crate::common::write(
+        &v,
+        "Drafts/Sketch.md",
+        project("active", "01M7W86HFSWM03FC030X7GYK5A"),
+    );
+    let o = run(&v, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = run(&v, &["commit", "-m", "Sketch"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(illegal_trailers(&v, "HEAD").is_empty());
+
+    // Into archived with an open ticket (and no export): both refuse, for the same reason.
+    let n = commits(&v);
+    crate::common::write(
+        &v,
+        "Projects/Bakery app.md",
+        project("archived", "01M7W86HFSWM03FC030X7GYK5B"),
+    );
+    let problem = "Projects/Bakery app.md:6:1: illegal status change done→archived since the last commit: archived requires every ticket closed: ticket Login fails is not closed";
+    let o = run(&v, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stdout(&o).contains(&format!("{problem}\n").replace(": illegal", ": error: illegal")),
+        "{}",
+        out(&o)
+    );
+    let o = run(&v, &["commit", "-m", "Archive"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        stderr(&o).contains(&format!("  {problem}\n")),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(commits(&v), n);
+}
