@@ -22,7 +22,7 @@ pub fn corpora() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");
     assert!(
         p.is_dir(),
-        "the corpora are missing at {}: they are part of the repository (see README, Tests)",
+        "the corpora are missing at {}: they are part of the repository (see README, The two commands)",
         p.display()
     );
     p
