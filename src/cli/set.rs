@@ -73,6 +73,22 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             Edit::Set(key.to_string(), v)
         });
     }
+    // A managed note keeps its required keys (a project's `status` among them): `key=` with a
+    // value, never `--remove`.
+    if let Some(ty) = ty
+        && let Some(f) = args
+            .remove
+            .iter()
+            .find_map(|k| ty.field(k).filter(|f| f.required))
+    {
+        return Err(CliError::problem(format!(
+            "{}: `{}` is required in a {} note and cannot be removed",
+            path.display(),
+            f.name,
+            ty.name
+        ))
+        .hint("the note is unchanged; set another value with `key=value`"));
+    }
     edits.extend(args.remove.iter().map(|k| Edit::Remove(k.clone())));
 
     // Validate the result against the schema and the lifecycle before writing.

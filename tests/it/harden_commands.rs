@@ -500,3 +500,31 @@ fn commit_judges_what_check_judges() {
     );
     assert_eq!(commits(&v), n);
 }
+
+/// `--remove` cannot take a project's `status` (or any required key) away: a note without a
+/// status would leave the lifecycle and come back into it from anywhere.
+#[test]
+fn set_cannot_remove_a_required_key() {
+    let (_t, v) = init_vault();
+    let before = snapshot_tree(&v);
+    for key in ["status", "ssot_id"] {
+        let o = run(&v, &["set", NAME, "budget=1", "--remove", key]);
+        assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{PROJECT}: `{key}` is required in a project note and cannot be removed"
+            )),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(snapshot_tree(&v), before);
+    }
+    // An optional key goes.
+    let o = run(&v, &["set", NAME, "--remove", "priority"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        !std::fs::read_to_string(v.join(PROJECT))
+            .expect("read")
+            .contains("priority:")
+    );
+}
