@@ -1,7 +1,9 @@
 //! `ssot-vault set <NOTE> key=value... [key+=item]... [--remove KEY]...`: edits the properties of
 //! any note with readable frontmatter, changing only the lines of the keys whose value changes.
 //! Values of managed notes are typed and validated by the schema; a value that does not fit is
-//! refused (exit 1) and the note is left as it is.
+//! refused (exit 1) and the note is left as it is. A project's `status` moves only as the
+//! lifecycle allows (judged like `check` judges a hand edit, from the status the note has): an
+//! illegal move is refused (exit 1) with the reason and the commands that make it.
 
 use super::{CliError, Ctx, Outcome};
 use crate::vault::editor::Edit;
@@ -9,6 +11,7 @@ use crate::vault::input::{parse_item, parse_value};
 use crate::vault::note::Note;
 use crate::vault::schema::{Schema, Severity};
 use crate::vault::{EditFileError, edit_file};
+use crate::workflow::{audit, lifecycle};
 
 /// Arguments of `set`.
 #[derive(Debug, clap::Args)]
@@ -71,32 +74,46 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             Edit::Set(key.to_string(), v)
         });
     }
+    // A managed note keeps its required keys (a project's `status` among them): `key=` with a
+    // value, never `--remove`.
+    if let Some(ty) = ty
+        && let Some(f) = args
+            .remove
+            .iter()
+            .find_map(|k| ty.field(k).filter(|f| f.required))
+    {
+        return Err(CliError::problem(format!(
+            "{}: `{}` is required in a {} note and cannot be removed",
+            path.display(),
+            f.name,
+            ty.name
+        ))
+        .hint("the note is unchanged; set another value with `key=value`"));
+    }
     edits.extend(args.remove.iter().map(|k| Edit::Remove(k.clone())));
 
-    // Validate the result against the schema before writing.
-    if let Some(ty) = ty {
-        let preview =
-            crate::vault::editor::apply(&current.text, &edits).map_err(|e| edit_error(&path, e))?;
-        if let Some(text) = preview {
-            let after = Note::parse_text(text).map_err(|e| CliError::new(e.to_string()))?;
-            if let Some(fm) = &after.frontmatter {
-                let touched: Vec<usize> =
-                    edits.iter().filter_map(|e| fm.line_of(e.key())).collect();
-                let bad: Vec<String> = schema
-                    .check(ty, fm)
-                    .into_iter()
-                    .filter(|p| p.severity == Severity::Error && touched.contains(&p.line))
-                    .map(|p| p.message)
-                    .collect();
-                if !bad.is_empty() {
-                    return Err(CliError::problem(format!(
-                        "{}: {}",
-                        path.display(),
-                        bad.join("; ")
-                    ))
-                    .hint("the note is unchanged"));
-                }
+    // Validate the result against the schema and the lifecycle before writing.
+    let preview =
+        crate::vault::editor::apply(&current.text, &edits).map_err(|e| edit_error(&path, e))?;
+    if let Some(text) = preview {
+        let after = Note::parse_text(text).map_err(|e| CliError::new(e.to_string()))?;
+        if let (Some(ty), Some(fm)) = (ty, &after.frontmatter) {
+            let touched: Vec<usize> = edits.iter().filter_map(|e| fm.line_of(e.key())).collect();
+            let bad: Vec<String> = schema
+                .check(ty, fm)
+                .into_iter()
+                .filter(|p| p.severity == Severity::Error && touched.contains(&p.line))
+                .map(|p| p.message)
+                .collect();
+            if !bad.is_empty() {
+                return Err(
+                    CliError::problem(format!("{}: {}", path.display(), bad.join("; ")))
+                        .hint("the note is unchanged"),
+                );
             }
+        }
+        if let Err(r) = audit::judge_edit(&root, &config, &path, &current, &after) {
+            return Err(illegal_status(&path, &r));
         }
     }
     let edited = edit_file(&path, &edits).map_err(|e| match e {
@@ -122,6 +139,47 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// The refusal of a status change the lifecycle does not allow, with the commands that make it.
+fn illegal_status(path: &std::path::Path, r: &lifecycle::Refusal) -> CliError {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let quoted = |lines: Vec<String>| -> Vec<String> {
+        lines.into_iter().map(|c| format!("`{c}`")).collect()
+    };
+    let hint = match lifecycle::way(r.from, r.to, &name) {
+        Some(way) if !way.is_empty() => format!(
+            "the note is unchanged; move the project with {} (each step checks its guards, makes its edits and is committed)",
+            quoted(way).join(", then ")
+        ),
+        _ => {
+            let next = quoted(
+                lifecycle::from(r.from)
+                    .map(|t| t.command_line(&name))
+                    .collect(),
+            );
+            if next.is_empty() {
+                format!("the note is unchanged; a {} project does not move", r.from)
+            } else {
+                format!(
+                    "the note is unchanged; from {} the project moves with {}",
+                    r.from,
+                    next.join(" or ")
+                )
+            }
+        }
+    };
+    CliError::problem(format!(
+        "{}: status {}→{} is not allowed: {}",
+        path.display(),
+        r.from,
+        r.to,
+        r.message
+    ))
+    .hint(hint)
 }
 
 fn edit_error(path: &std::path::Path, e: crate::vault::editor::EditError) -> CliError {

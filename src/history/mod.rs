@@ -33,6 +33,9 @@ pub const TRAILER_SOURCE: &str = "Ssot-Source";
 pub const TRAILER_RUN: &str = "Ssot-Run";
 /// The trailer naming a workflow transition (`from→to`).
 pub const TRAILER_TRANSITION: &str = "Ssot-Transition";
+/// The trailer marking a commit that records a status change the lifecycle refuses
+/// (`<note path>: from→to`), made by `commit --allow-illegal` or a sync's pending-vault commit.
+pub const TRAILER_ILLEGAL_TRANSITION: &str = "Ssot-Illegal-Transition";
 
 /// Why a history operation failed.
 #[derive(Debug, thiserror::Error)]

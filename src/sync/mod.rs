@@ -180,14 +180,16 @@ pub async fn run<C: Connector>(
         run_id: run_id.clone(),
         ..SyncReport::default()
     };
-    // 1. Pending vault edits get their own commit, so the log tells who changed what.
+    // 1. Pending vault edits get their own commit, so the log tells who changed what; a status
+    //    change the lifecycle refuses is recorded too, marked `Ssot-Illegal-Transition` (it is
+    //    not carried to the service, below).
     if !opts.dry_run {
         let pending = history::commit(
             root,
             &CommitRequest {
                 message: None,
                 source: "vault".into(),
-                trailers: Vec::new(),
+                trailers: crate::workflow::audit::illegal_trailers(root, config),
                 author: None,
             },
         );

@@ -2,16 +2,25 @@
 //! status in the last commit (HEAD, read with git2), and a change the lifecycle does not allow is
 //! reported as an error at the `status:` line, with the reason. A project note that is not in
 //! HEAD (by path, nor by `ssot_id` after a move) is judged as coming from `intake`.
+//!
+//! The same judgement guards the commands that change a status: `set` judges the edit it is
+//! about to write ([`judge_edit`]), `commit` refuses to record an illegal change unless told
+//! to and then marks it with an `Ssot-Illegal-Transition` trailer ([`uncommitted`],
+//! [`IllegalChange::trailer`]), and the pending-vault commit of `sync` marks it the same way.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use unicode_normalization::UnicodeNormalization;
+
+use serde::Serialize;
 
 use super::lifecycle::{self, Facts, Status};
 use crate::config::Config;
+use crate::history::{ChangeKind, HistoryError, TRAILER_ILLEGAL_TRANSITION};
 use crate::vault::check::Problem;
-use crate::vault::index::{Entry, Index, Resolved};
+use crate::vault::index::{Entry, Glob, Index, Resolved};
 use crate::vault::note::Note;
 use crate::vault::schema::Severity;
 use crate::vault::value::Value;
@@ -29,6 +38,61 @@ pub enum AuditError {
         /// The error.
         source: git2::Error,
     },
+    /// The uncommitted changes could not be read.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+/// A project status changed by hand since the last commit in a way the lifecycle refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IllegalChange {
+    /// The project note, relative to the vault root.
+    pub path: String,
+    /// The line of its `status:`.
+    pub line: usize,
+    /// The status in the last commit (`intake` for a project that is not in it).
+    pub from: Status,
+    /// The status now.
+    pub to: Status,
+    /// True when the project is not in the last commit (judged as starting at intake).
+    pub new_project: bool,
+    /// Why the lifecycle refuses it.
+    pub reason: String,
+}
+
+impl IllegalChange {
+    /// The `check` error: `illegal status change a→b since the last commit: <reason>`.
+    pub fn problem(&self) -> Problem {
+        let since = if self.new_project {
+            "for a new project, which starts at intake"
+        } else {
+            "since the last commit"
+        };
+        Problem {
+            path: self.path.clone(),
+            line: self.line,
+            col: 1,
+            severity: Severity::Error,
+            message: format!(
+                "illegal status change {}→{} {since}: {}",
+                self.from, self.to, self.reason
+            ),
+        }
+    }
+
+    /// The trailer marking a commit that records it: `Ssot-Illegal-Transition: <path>: a→b`.
+    pub fn trailer(&self) -> (String, String) {
+        (
+            TRAILER_ILLEGAL_TRANSITION.to_string(),
+            format!("{}: {}→{}", self.path, self.from, self.to),
+        )
+    }
+}
+
+/// What the audit of one project found.
+enum Finding {
+    Illegal(IllegalChange),
+    Warning(Problem),
 }
 
 /// Whether the project note `note` (named `stem`, with these open tickets) may have moved from
@@ -47,6 +111,57 @@ pub fn judge(
     facts.open_tickets = open_tickets;
     facts.exported = exported(root, config, stem);
     lifecycle::path(before, now, &facts).map(|_| ())
+}
+
+/// Judges an edit of the note at `path` (`before` as it is on disk, `after` as the edit leaves
+/// it) by the lifecycle's guards, for `set`: when a project's `status` changes, the move from
+/// the status it has to the new one must be legal, the guards judged on the note after the
+/// edit. A status that is not a lifecycle status (or a note that was not a project) counts as
+/// `intake`, as `check` counts a new project. Other notes, and edits that leave the status as
+/// it is, pass; a new status that is not a lifecycle status is the schema's to refuse.
+pub fn judge_edit(
+    root: &Path,
+    config: &Config,
+    path: &Path,
+    before: &Note,
+    after: &Note,
+) -> Result<(), lifecycle::Refusal> {
+    let is_project = |n: &Note| n.get("type").and_then(Value::as_str) == Some("project");
+    let status = |n: &Note| {
+        n.get("status")
+            .and_then(Value::as_str)
+            .and_then(Status::parse)
+    };
+    if !is_project(after) {
+        return Ok(());
+    }
+    let Some(now) = status(after) else {
+        return Ok(());
+    };
+    let from = if is_project(before) {
+        status(before).unwrap_or(Status::Intake)
+    } else {
+        Status::Intake
+    };
+    if from == now {
+        return Ok(());
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let stem = stem.unwrap_or_default();
+    // Only the way into `archived` asks about tickets: the vault is indexed for that alone.
+    let open = if now == Status::Archived {
+        let index = Index::build(root, config);
+        let rel = crate::vault::index::rel_of(root, path);
+        index
+            .entries
+            .iter()
+            .position(|e| e.rel == rel)
+            .map(|i| open_tickets(&index, i))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    judge(root, config, after, &stem, open, from, now)
 }
 
 /// [`judge`] for the project at `index.entries[i]`, with its open tickets from the index.
@@ -72,13 +187,148 @@ fn exported(root: &Path, config: &Config, stem: &str) -> bool {
     dir.join(format!("{stem}.csv")).is_file() && dir.join(format!("{stem}.xml")).is_file()
 }
 
-/// The problems of hand-made status changes since HEAD. A vault without git or without a commit
-/// has nothing to compare with: no problems.
+/// The problems of hand-made status changes since HEAD (errors), and projects left proposed
+/// after the expert answered (warnings). A vault without git or without a commit has nothing to
+/// compare with: no problems.
 pub fn transitions(
     root: &Path,
     config: &Config,
     index: &Index,
 ) -> Result<Vec<Problem>, AuditError> {
+    Ok(scan(root, config, index)?
+        .into_iter()
+        .map(|f| match f {
+            Finding::Illegal(c) => c.problem(),
+            Finding::Warning(p) => p,
+        })
+        .collect())
+}
+
+/// The hand-made status changes since HEAD that the lifecycle refuses.
+pub fn illegal_changes(
+    root: &Path,
+    config: &Config,
+    index: &Index,
+) -> Result<Vec<IllegalChange>, AuditError> {
+    Ok(scan(root, config, index)?
+        .into_iter()
+        .filter_map(|f| match f {
+            Finding::Illegal(c) => Some(c),
+            Finding::Warning(_) => None,
+        })
+        .collect())
+}
+
+/// [`illegal_changes`] among the vault's uncommitted changes, for `commit`. Only the changed
+/// notes are looked at: a project note changed in place whose `status` changed is judged on its
+/// own, from the status in HEAD; anything else that could need the whole vault (a note added,
+/// moved or unreadable, a changed `type`, a move into `archived`, which asks about tickets, an
+/// ignored or template path) has the vault indexed and judged as `check` judges it. A vault
+/// without git has nothing to compare with: none.
+pub fn uncommitted(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, AuditError> {
+    let changes = match crate::history::status(root) {
+        Ok(c) => c,
+        Err(HistoryError::NotARepo { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut found = Vec::new();
+    for c in &changes {
+        let Some(d) = c.diff.as_ref().filter(|_| c.kind != ChangeKind::Deleted) else {
+            continue;
+        };
+        let Some(status) = d.field("status") else {
+            if d.field("type").is_some() || d.unreadable.is_some() {
+                return whole_vault(root, config);
+            }
+            continue;
+        };
+        let rel: String = c.path.nfc().collect();
+        if c.kind != ChangeKind::Modified || !plainly_indexed(config, &rel) {
+            return whole_vault(root, config);
+        }
+        let Some(note) = crate::fsutil::read(&root.join(&c.path))
+            .ok()
+            .and_then(|b| Note::parse(&b).ok())
+        else {
+            return whole_vault(root, config);
+        };
+        let Some(fm) = note
+            .frontmatter
+            .as_ref()
+            .filter(|f| f.get_str("type") == Some("project"))
+        else {
+            continue;
+        };
+        let Some(now) = fm.get_str("status").and_then(Status::parse) else {
+            continue; // the schema check reports it
+        };
+        let before = status.old.as_ref().and_then(Value::as_str);
+        let Some(before) = before.and_then(Status::parse) else {
+            return whole_vault(root, config);
+        };
+        if now == Status::Archived {
+            return whole_vault(root, config);
+        }
+        let stem = crate::vault::index::stem_of(&rel);
+        if before != now
+            && let Err(r) = judge(root, config, &note, stem, Vec::new(), before, now)
+        {
+            found.push(IllegalChange {
+                line: fm.line_of("status").unwrap_or(1),
+                path: rel,
+                from: before,
+                to: now,
+                new_project: false,
+                reason: r.message,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The illegal changes of the whole vault, indexed.
+fn whole_vault(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, AuditError> {
+    illegal_changes(root, config, &Index::build(root, config))
+}
+
+/// True when the index surely holds the note at `rel` as a note to judge: not under a folder the
+/// walk skips, not in the templates folder, and matched by no ignore glob (nor is a folder above
+/// it).
+fn plainly_indexed(config: &Config, rel: &str) -> bool {
+    let segs: Vec<&str> = rel.split('/').collect();
+    if segs
+        .iter()
+        .any(|s| crate::vault::index::SKIPPED_DIRS.contains(s))
+    {
+        return false;
+    }
+    let templates = config.vault.templates.trim_matches('/');
+    if !templates.is_empty() && rel.starts_with(&format!("{templates}/")) {
+        return false;
+    }
+    let globs: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
+    !(1..=segs.len()).any(|n| {
+        let prefix = segs[..n].join("/");
+        globs
+            .iter()
+            .any(|g| g.matches(&prefix) || g.matches_dir(&prefix))
+    })
+}
+
+/// The trailers marking the illegal changes among the uncommitted ones (for the pending-vault
+/// commit of `sync`, which records them rather than stopping); none when they cannot be read
+/// (the reason is logged).
+pub fn illegal_trailers(root: &Path, config: &Config) -> Vec<(String, String)> {
+    match uncommitted(root, config) {
+        Ok(found) => found.iter().map(IllegalChange::trailer).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "illegal status changes not looked for");
+            Vec::new()
+        }
+    }
+}
+
+fn scan(root: &Path, config: &Config, index: &Index) -> Result<Vec<Finding>, AuditError> {
     let git = |action: &'static str| {
         move |source| AuditError::Git {
             repo: root.to_path_buf(),
@@ -146,21 +396,14 @@ pub fn transitions(
         if before != now
             && let Err(r) = judge_entry(root, config, index, i, before, now)
         {
-            let since = if committed.is_some() {
-                "since the last commit"
-            } else {
-                "for a new project, which starts at intake"
-            };
-            out.push(Problem {
+            out.push(Finding::Illegal(IllegalChange {
                 path: entry.rel.clone(),
                 line,
-                col: 1,
-                severity: Severity::Error,
-                message: format!(
-                    "illegal status change {before}→{now} {since}: {}",
-                    r.message
-                ),
-            });
+                from: before,
+                to: now,
+                new_project: committed.is_none(),
+                reason: r.message,
+            }));
         }
         let es = fm.get_str("expert_status").unwrap_or("");
         let hint = match (now, es) {
@@ -169,7 +412,7 @@ pub fn transitions(
             _ => None,
         };
         if let Some(cmd) = hint {
-            out.push(Problem {
+            out.push(Finding::Warning(Problem {
                 path: entry.rel.clone(),
                 line,
                 col: 1,
@@ -178,7 +421,7 @@ pub fn transitions(
                     "expert_status is {es} but the project is still proposed: run `ssot-vault {cmd} \"{}\"`",
                     entry.stem()
                 ),
-            });
+            }));
         }
     }
     Ok(out)

@@ -321,6 +321,25 @@ impl Transition {
     pub fn label(&self) -> String {
         format!("{}→{}", self.from, self.to)
     }
+
+    /// The command line that makes it for the project `name`:
+    /// `ssot-vault match "X" --assign EXPERT`, `ssot-vault project activate "X"`.
+    pub fn command_line(&self, name: &str) -> String {
+        let (cmd, flag) = match self.command.split_once(" --") {
+            Some((cmd, flag)) => (cmd, Some(flag)),
+            None => (self.command, None),
+        };
+        let mut line = format!("ssot-vault {cmd} \"{name}\"");
+        if let Some(flag) = flag {
+            let value = match flag {
+                "assign" => "EXPERT",
+                "reason" => "TEXT",
+                _ => "VALUE",
+            };
+            line.push_str(&format!(" --{flag} {value}"));
+        }
+        line
+    }
 }
 
 /// The transition table: the only place the lifecycle is written down.
@@ -517,6 +536,21 @@ pub fn find(from: Status, to: Status) -> Option<&'static Transition> {
     TRANSITIONS.iter().find(|t| t.from == from && t.to == to)
 }
 
+/// The commands that move a project named `name` from `from` to `to`, one per step of the
+/// table's shortest way, guards aside (`ssot-vault project activate "X"`), each command named
+/// once; `None` when the table has no way.
+pub fn way(from: Status, to: Status, name: &str) -> Option<Vec<String>> {
+    let steps = search(from, to, |_| true)?;
+    let mut out: Vec<String> = Vec::new();
+    for t in steps {
+        let line = t.command_line(name);
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    Some(out)
+}
+
 /// The shortest legal way from `from` to `to` given the facts after the change: every step's
 /// guards must hold. Several steps happen when a command makes them at once (`project accept`:
 /// proposed→accepted→credentialing) or a hand edit skipped a commit in between. An empty path
@@ -705,6 +739,25 @@ mod tests {
             e.message,
             "blocked→done goes through active: active requires an empty blocked_reason: blocked_reason is still `waiting`"
         );
+    }
+
+    #[test]
+    fn the_commands_of_a_way() {
+        let name = "Shop";
+        assert_eq!(
+            way(Status::Matching, Status::Active, name).unwrap(),
+            [
+                "ssot-vault match \"Shop\" --assign EXPERT",
+                "ssot-vault project accept \"Shop\"",
+                "ssot-vault project activate \"Shop\"",
+            ]
+        );
+        assert_eq!(
+            way(Status::Active, Status::Blocked, name).unwrap(),
+            ["ssot-vault project block \"Shop\" --reason TEXT"]
+        );
+        assert_eq!(way(Status::Done, Status::Active, name), None);
+        assert_eq!(way(Status::Done, Status::Done, name), Some(Vec::new()));
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub fn create(
 
 /// Commits every change of the vault with `summary`, `Ssot-Source: vault` and one
 /// `Ssot-Transition` trailer per label. The author is `[git]` of the configuration when set.
+/// An illegal hand-made status change of another note swept into the commit is recorded too,
+/// marked with its `Ssot-Illegal-Transition` trailer (as the pending-vault commit of `sync`).
 pub fn commit(
     root: &Path,
     config: &Config,
@@ -119,6 +121,7 @@ pub fn commit(
         trailers: transitions
             .iter()
             .map(|t| (crate::history::TRAILER_TRANSITION.to_string(), t.clone()))
+            .chain(super::audit::illegal_trailers(root, config))
             .collect(),
         author,
     };

@@ -17,12 +17,12 @@ pub fn bin() -> assert_cmd::Command {
     c
 }
 
-/// The shared corpora of real vaults (`../shared/corpora` beside the repository).
+/// The corpora of real vaults kept in the repository (`tests/corpora`, with their licences).
 pub fn corpora() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");
     assert!(
         p.is_dir(),
-        "the shared corpora are missing at {}: they sit beside the repository (see README, Tests)",
+        "the corpora are missing at {}: they are part of the repository (see README, The two commands)",
         p.display()
     );
     p

@@ -1,4 +1,4 @@
-//! Property tests of the frontmatter editor: for random notes (the shared corpora among the
+//! Property tests of the frontmatter editor: for random notes (the corpora among the
 //! seeds) and random edits, the note reads back as exactly the intended values and every line
 //! outside the edited keys is byte-identical; a no-op round trip over every corpus note leaves
 //! every file byte-identical.

@@ -1,6 +1,6 @@
 //! The one integration test binary: drives the real `ssot-vault` binary on temporary vaults,
-//! exercises the library on the shared corpora of real Obsidian vaults, and talks real HTTP to
-//! the in-process service sandbox.
+//! exercises the library on the corpora of real Obsidian vaults (`tests/corpora`), and talks
+//! real HTTP to the in-process service sandbox.
 
 mod auth;
 mod common;

@@ -520,7 +520,7 @@ fn check_flags_a_hand_edited_illegal_transition() {
     let (code, out, _) = run(&v, &["check"]);
     assert_eq!(code, 1);
     assert!(out.contains("illegal status change done→matching since the last commit: no transition from done to matching: from done a project goes to archived"), "{out}");
-    ok(&v, &["commit", "-m", "undo"]);
+    ok(&v, &["commit", "-m", "undo", "--allow-illegal"]);
     let (code, out, _) = run(
         &v,
         &[
