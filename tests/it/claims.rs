@@ -76,10 +76,7 @@ async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
     let roza_id = e.prop(ROZA, "hubspot_id").expect("hubspot_id");
     // Two edits in one batch of contact updates: one HubSpot takes, one it refuses (the e-mail
     // of another contact: e-mail addresses are unique in HubSpot, 409 for the whole batch).
-    for (note, kv) in [
-        (ROZA, "email=biuro@zlotyklos.pl"),
-        (CLIENT, "city=Kraków"),
-    ] {
+    for (note, kv) in [(ROZA, "email=biuro@zlotyklos.pl"), (CLIENT, "city=Kraków")] {
         let o = e.run(&["set", note, kv]).await;
         assert!(o.status.success(), "{}", out(&o));
     }
@@ -92,7 +89,10 @@ async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
         out(&o)
     );
     let client = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("sid"));
-    assert_eq!(client["properties"]["city"], "Kraków", "the other record is written");
+    assert_eq!(
+        client["properties"]["city"], "Kraków",
+        "the other record is written"
+    );
     let roza = e.record_by_ssot("contacts", &roza_sid);
     assert_eq!(roza["id"].as_str(), Some(roza_id.as_str()));
     assert_eq!(roza["properties"]["email"], "roza@example.pl");
@@ -111,12 +111,20 @@ async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
     let before = updates(&e);
     let o = e.run(&["sync"]).await;
     assert_eq!(code(&o), 1, "sent and refused again:\n{}", out(&o));
-    assert!(out(&o).contains(&format!("refused {roza_sid}")), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("refused {roza_sid}")),
+        "{}",
+        out(&o)
+    );
     assert!(updates(&e) > before, "{:?}", e.sb.request_counts());
     // A full read does not take HubSpot's old value over the edit.
     let o = e.run(&["sync", "--full"]).await;
     assert_eq!(code(&o), 1, "{}", out(&o));
-    assert_eq!(e.note(ROZA), edited, "never overwritten by HubSpot's old value");
+    assert_eq!(
+        e.note(ROZA),
+        edited,
+        "never overwritten by HubSpot's old value"
+    );
     assert_eq!(
         e.record_by_ssot("contacts", &roza_sid)["properties"]["email"],
         "roza@example.pl"
@@ -169,12 +177,11 @@ async fn a_write_to_a_record_archived_in_hubspot_marks_the_note() {
         ),
         "only the mark is added"
     );
-    let archived: Vec<Value> = e
-        .sb
-        .hubspot_records("contacts")
-        .into_iter()
-        .filter(|r| r["id"] == json!(id))
-        .collect();
+    let archived: Vec<Value> =
+        e.sb.hubspot_records("contacts")
+            .into_iter()
+            .filter(|r| r["id"] == json!(id))
+            .collect();
     assert_eq!(archived.len(), 1);
     assert_eq!(archived[0]["archived"], json!(true), "still archived");
     assert_eq!(archived[0]["properties"]["phone"], "+48 512 987 654");
@@ -235,7 +242,11 @@ async fn the_archive_rail_below_at_and_above_a_custom_share() {
         out(&o)
     );
     assert!(out(&o).contains("hint: "), "{}", out(&o));
-    assert_eq!(e.sb.hubspot_records("contacts"), records, "HubSpot unchanged");
+    assert_eq!(
+        e.sb.hubspot_records("contacts"),
+        records,
+        "HubSpot unchanged"
+    );
     assert_eq!(std::fs::read(&state_path).expect("state"), state);
     let o = e.run(&["sync", "--force"]).await;
     assert!(o.status.success(), "--force:\n{}", out(&o));
@@ -425,8 +436,9 @@ fn set_refuses_an_edit_that_would_read_back_differently() {
     assert_eq!(code(&o), 1, "{}", out(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("edit refused: the result would not read back as intended (`budget` would read as")
-            && err.contains("the note is unchanged"),
+        err.contains(
+            "edit refused: the result would not read back as intended (`budget` would read as"
+        ) && err.contains("the note is unchanged"),
         "{err}"
     );
     assert_eq!(std::fs::read(v.join(PROJECT)).expect("note"), before);
