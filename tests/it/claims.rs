@@ -5,7 +5,7 @@
 //! compare-and-swap writer end to end for `set`, a `project` command and `sync`, through the
 //! writer's test hook (`SSOT_VAULT_TEST_BEFORE_RENAME`, see `src/fsutil.rs`); `check` on one note
 //! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`.
-//! Last, the reduced sync benchmark `.ci/run` runs explicitly (ignored in a plain `cargo test`).
+//! (The sync figures at small sizes are checked by the `ci_small` benchmark, `benches/sync.rs`.)
 
 use std::path::Path;
 use std::process::Output;
