@@ -13,6 +13,12 @@
 //!   associations, tickets), first sync and unchanged resync.
 //!
 //! `cargo bench --bench sync`; figures are printed to stderr and asserted.
+//!
+//! `ci_small`: the reduced benchmark `.ci/run` runs on every change, once, in the debug build
+//! (`cargo test --bench sync -- ci_small`): the set-ups above at small sizes, asserting the
+//! request counts the README's figures scale to (a first sync of N clients: 3 property creations,
+//! 2 searches, ceil(N / 100) upserts and nothing else; an unchanged resync: one search per object
+//! type) and the 100 MB memory budget (VmHWM of each `ssot-vault sync` process).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -322,5 +328,99 @@ fn generated_vault_10000(b: divan::Bencher) {
             peak2 as f64 / 1e6
         );
         e
+    });
+}
+
+/// What the README's figures scale to, checked at small sizes by `.ci/run` (see the module docs).
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn ci_small(b: divan::Bencher) {
+    const BUDGET: u64 = 100_000_000;
+    b.with_inputs(|| ()).bench_local_values(|()| {
+        for n in [250usize, 100] {
+            let e = env(n, unlimited());
+            let (t, peak) = e.sync();
+            let counts = e.sb().request_counts();
+            e.assert_all_synced(n);
+            let count = |suffix: &str| -> u64 {
+                counts
+                    .by_endpoint
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("POST ") && k.ends_with(suffix))
+                    .map(|(_, c)| *c)
+                    .sum()
+            };
+            let (props, searches, upserts) = (
+                count("/crm/v3/properties/{type}"),
+                count("/search"),
+                count("/batch/upsert"),
+            );
+            eprintln!(
+                "\nci_small: first sync of {n} clients: {} requests ({props} property creations, {searches} searches, {upserts} upserts), {:.2} s, peak {:.1} MB",
+                counts.total,
+                t.as_secs_f64(),
+                peak as f64 / 1e6
+            );
+            assert_eq!(
+                (props, searches, upserts as usize),
+                (3, 2, n.div_ceil(100)),
+                "first sync of {n} clients: the README states 3 property creations, 2 searches and ceil(N/100) upserts: {counts:?}"
+            );
+            assert_eq!(
+                counts.total,
+                props + searches + upserts,
+                "first sync of {n} clients: no other request: {counts:?}"
+            );
+            let before = e.requests();
+            let (t2, peak2) = e.sync();
+            let second = e.requests() - before;
+            eprintln!(
+                "ci_small: unchanged resync of {n} clients: {second} requests, {:.2} s, peak {:.1} MB",
+                t2.as_secs_f64(),
+                peak2 as f64 / 1e6
+            );
+            assert_eq!(
+                second,
+                2,
+                "unchanged resync: the README states one search per object type (contacts, deals): {:?}",
+                e.sb().request_counts()
+            );
+            for p in [peak, peak2] {
+                assert!(p > 0, "the peak memory of the sync process was not read");
+                assert!(
+                    p < BUDGET,
+                    "peak memory {p} bytes of a sync of {n} clients is over the 100 MB budget"
+                );
+            }
+        }
+        // A generated vault (clients, experts, projects with associations, tickets): an
+        // unchanged resync is one search per object type, and both runs stay in the budget.
+        let e = Env::start(unlimited(), "", |v| {
+            assert!(
+                bin()
+                    .args(["generate", "--notes", "400", "--git"])
+                    .arg(v)
+                    .output()
+                    .expect("generate")
+                    .status
+                    .success()
+            );
+        });
+        let (_, peak) = e.sync();
+        let first = e.requests();
+        let (_, peak2) = e.sync();
+        let second = e.requests() - first;
+        eprintln!(
+            "ci_small: generated vault of 400 notes: first sync {first} requests, peak {:.1} MB; unchanged resync {second} requests, peak {:.1} MB",
+            peak as f64 / 1e6,
+            peak2 as f64 / 1e6
+        );
+        assert!(
+            !e.sb().hubspot_records("deals").is_empty(),
+            "the generated vault has projects"
+        );
+        assert_eq!(second, 2, "{:?}", e.sb().request_counts());
+        for p in [peak, peak2] {
+            assert!(p > 0 && p < BUDGET, "peak memory {p} bytes");
+        }
     });
 }

@@ -4,10 +4,23 @@
 //! a temporary file in the same folder, flushed to disk, and renamed over the original only if the
 //! original still holds the bytes the edit was computed from (compare-and-swap). A new file gets
 //! the mode an editor would give it (0o666 less the umask), a replaced file keeps its own.
+//!
+//! **Test hook.** When the environment variable [`TEST_BEFORE_RENAME_ENV`]
+//! (`SSOT_VAULT_TEST_BEFORE_RENAME`) is set, [`write_if_unchanged`] edits the file it is about to
+//! replace just before its last re-check and the rename, as a person saving the note in Obsidian
+//! at that moment would: it appends the variable's text; with a `same-size:` prefix it instead
+//! overwrites the file's last bytes with the rest of the text and puts back the file's
+//! modification time, an edit that a check of lengths or times cannot see. The integration tests
+//! use it to prove end to end that such an edit is never clobbered. Unset (always, outside those
+//! tests), it does nothing.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+/// The environment variable of the test hook (see the module docs): text the writer adds to the
+/// target file just before its last re-check and rename.
+pub const TEST_BEFORE_RENAME_ENV: &str = "SSOT_VAULT_TEST_BEFORE_RENAME";
 
 /// A file-system error, always with the path it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +85,9 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
     keep_mode(path, &tmp);
     tmp.as_file().sync_all().map_err(io_err(path))?;
+    if expected.is_some() {
+        test_hook_before_rename(path);
+    }
     check()?;
     match expected {
         Some(_) => {
@@ -90,6 +106,35 @@ pub fn write_if_unchanged(path: &Path, expected: Option<&[u8]>, new: &[u8]) -> R
     }
     sync_dir(dir);
     Ok(())
+}
+
+/// The test hook (see the module docs): edits `path` as a person saving it meanwhile would, when
+/// [`TEST_BEFORE_RENAME_ENV`] is set; does nothing otherwise.
+fn test_hook_before_rename(path: &Path) {
+    let Some(text) = std::env::var_os(TEST_BEFORE_RENAME_ENV) else {
+        return;
+    };
+    let text = text.to_string_lossy();
+    let Ok(meta) = fs::metadata(path) else {
+        return;
+    };
+    if let Some(same) = text.strip_prefix("same-size:") {
+        // Same length, same modification time, other bytes.
+        let Ok(mut bytes) = fs::read(path) else {
+            return;
+        };
+        let n = same.len().min(bytes.len());
+        let start = bytes.len() - n;
+        bytes[start..].copy_from_slice(&same.as_bytes()[..n]);
+        if let Ok(mut f) = fs::OpenOptions::new().write(true).open(path) {
+            let _ = f.write_all(&bytes);
+            if let Ok(m) = meta.modified() {
+                let _ = f.set_modified(m);
+            }
+        }
+    } else if let Ok(mut f) = fs::OpenOptions::new().append(true).open(path) {
+        let _ = f.write_all(text.as_bytes());
+    }
 }
 
 /// Writes `new` to `path` atomically (temporary file, flush, rename), whatever the file holds now.

@@ -3,6 +3,7 @@
 //! real HTTP to the in-process service sandbox.
 
 mod auth;
+mod claims;
 mod common;
 mod core_cli;
 mod editor_props;

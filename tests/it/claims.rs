@@ -1,0 +1,446 @@
+//! Tests that catch what the README claims, each written against a mutation of the code that the
+//! rest of the suite let through (named at each test): a record HubSpot refuses is sent again
+//! until the note is fixed and never overwritten by HubSpot's old value; a write to a record
+//! archived in HubSpot marks the note; the archive rail below, at and above a custom share; the
+//! compare-and-swap writer end to end for `set`, a `project` command and `sync`, through the
+//! writer's test hook (`SSOT_VAULT_TEST_BEFORE_RENAME`, see `src/fsutil.rs`); `check` on one note
+//! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`.
+//! (The sync figures at small sizes are checked by the `ci_small` benchmark, `benches/sync.rs`.)
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+use ssot_vault::fsutil::TEST_BEFORE_RENAME_ENV;
+use ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN;
+
+use crate::common::{bin, init_vault, snapshot_tree, write};
+use crate::hs_env::{CLIENT, EXPERT, Env, PROJECT, git, out};
+
+/// Runs the binary on `v` with extra environment variables (and the sandbox's token).
+fn run_in(v: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = bin();
+    c.arg("--vault").arg(v).args(args);
+    c.env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN);
+    for (k, val) in envs {
+        c.env(k, val);
+    }
+    c.output().expect("run")
+}
+
+/// [`run_in`] off the async runtime, for the sync tests (the sandbox serves on it).
+async fn run_env(e: &Env, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let v = e.v.clone();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_in(&v, &args, &envs)
+    })
+    .await
+    .expect("join")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Records HubSpot refuses, records HubSpot archived.
+// ---------------------------------------------------------------------------------------------
+
+const ROZA: &str = "Clients/Kwiaciarnia Róża.md";
+
+/// Kills: refused writes saved in the base as if written (`src/sync/mod.rs`, the base update after
+/// the remote writes). With that mutation the second run exits 0 without sending the edit, and a
+/// full read writes HubSpot's old e-mail back into the note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
+    let e = Env::new("").await;
+    let o = e
+        .run(&[
+            "new",
+            "client",
+            "Kwiaciarnia Róża",
+            "--set",
+            "email=roza@example.pl",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    e.sync().await;
+    let roza_sid = e.prop(ROZA, "ssot_id").expect("ssot_id");
+    let roza_id = e.prop(ROZA, "hubspot_id").expect("hubspot_id");
+    // Two edits in one batch of contact updates: one HubSpot takes, one it refuses (the e-mail
+    // of another contact: e-mail addresses are unique in HubSpot, 409 for the whole batch).
+    for (note, kv) in [(ROZA, "email=biuro@zlotyklos.pl"), (CLIENT, "city=Kraków")] {
+        let o = e.run(&["set", note, kv]).await;
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let edited = e.note(ROZA);
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "a refused record fails the run:\n{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("refused {roza_sid}: Contact already exists")),
+        "{}",
+        out(&o)
+    );
+    let client = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("sid"));
+    assert_eq!(
+        client["properties"]["city"], "Kraków",
+        "the other record is written"
+    );
+    let roza = e.record_by_ssot("contacts", &roza_sid);
+    assert_eq!(roza["id"].as_str(), Some(roza_id.as_str()));
+    assert_eq!(roza["properties"]["email"], "roza@example.pl");
+    assert_eq!(e.note(ROZA), edited, "the note keeps its edit");
+
+    // The base did not advance: the next run sends the edit again (an update of contacts) and is
+    // refused again.
+    let updates = |e: &Env| {
+        e.sb.request_counts()
+            .by_endpoint
+            .iter()
+            .filter(|(k, _)| k.ends_with("/batch/update"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    let before = updates(&e);
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "sent and refused again:\n{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("refused {roza_sid}")),
+        "{}",
+        out(&o)
+    );
+    assert!(updates(&e) > before, "{:?}", e.sb.request_counts());
+    // A full read does not take HubSpot's old value over the edit.
+    let o = e.run(&["sync", "--full"]).await;
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert_eq!(
+        e.note(ROZA),
+        edited,
+        "never overwritten by HubSpot's old value"
+    );
+    assert_eq!(
+        e.record_by_ssot("contacts", &roza_sid)["properties"]["email"],
+        "roza@example.pl"
+    );
+
+    // Fixed in the vault: sent and written, and the run is clean.
+    let o = e.run(&["set", ROZA, "email=kontakt@roza.pl"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    e.sync().await;
+    assert_eq!(
+        e.record_by_ssot("contacts", &roza_sid)["properties"]["email"],
+        "kontakt@roza.pl"
+    );
+    let n = e.requests();
+    e.sync().await;
+    assert_eq!(e.requests() - n, 2, "in step: {:?}", e.sb.request_counts());
+    assert_eq!(e.prop(ROZA, "email").as_deref(), Some("kontakt@roza.pl"));
+}
+
+/// Kills: a write that finds its record archived (Gone) no longer marking the note. The README:
+/// "a write to a record found archived marks the note too".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_to_a_record_archived_in_hubspot_marks_the_note() {
+    // The archived records are looked for every hour (the default): the second run does not look,
+    // so only the write finds the record gone.
+    let e = Env::new("").await;
+    e.sync().await;
+    let tomasz = "Experts/Tomasz Wiśniewski.md";
+    let id = e.prop(tomasz, "hubspot_id").expect("id");
+    e.hs(
+        reqwest::Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{id}"),
+        None,
+    )
+    .await;
+    let o = e.run(&["set", tomasz, "phone=+48 512 000 111"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let edited = e.note(tomasz);
+    let o = e.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let today = ssot_vault::sync::today();
+    let marked = e.note(tomasz);
+    let fence = edited[4..].find("\n---\n").expect("fence") + 4;
+    assert_eq!(
+        marked,
+        format!(
+            "{}\nhubspot_archived: {today}{}",
+            &edited[..fence],
+            &edited[fence..]
+        ),
+        "only the mark is added"
+    );
+    let archived: Vec<Value> =
+        e.sb.hubspot_records("contacts")
+            .into_iter()
+            .filter(|r| r["id"] == json!(id))
+            .collect();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0]["archived"], json!(true), "still archived");
+    assert_eq!(archived[0]["properties"]["phone"], "+48 512 987 654");
+    assert_eq!(e.live("contacts").len(), 2, "never re-created");
+    // Left out of later runs.
+    e.sync().await;
+    assert_eq!(e.note(tomasz), marked);
+    assert_eq!(e.live("contacts").len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The archive rail at a custom share.
+// ---------------------------------------------------------------------------------------------
+
+/// Kills: any archive refused without `--force` (the below step), and `>=` for `>` at the share
+/// (the at step). Above the share: refused, nothing changed; `--force` goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archive_rail_below_at_and_above_a_custom_share() {
+    let e = Env::new("archive_deleted_notes = true\nmax_archive_share = 0.5").await;
+    let extra: Vec<String> = (1..=5).map(|i| format!("Clients/Client {i}.md")).collect();
+    for i in 1..=5 {
+        let o = e.run(&["new", "client", &format!("Client {i}")]).await;
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    e.sync().await;
+    assert_eq!(e.live("contacts").len(), 8);
+    assert_eq!(e.live("deals").len(), 1);
+    let rm = |rel: &str| std::fs::remove_file(e.v.join(rel)).expect("rm");
+
+    // Below: 1 of 9 records (11 %).
+    rm(&extra[0]);
+    let o = e.run(&["sync"]).await;
+    assert!(o.status.success(), "below the share:\n{}", out(&o));
+    assert_eq!(e.live("contacts").len(), 7);
+
+    // At: 4 of 8 records, exactly 50 %: allowed ("more than" the share is refused).
+    for rel in &extra[1..] {
+        rm(rel);
+    }
+    let o = e.run(&["sync"]).await;
+    assert!(o.status.success(), "at the share:\n{}", out(&o));
+    assert_eq!(e.live("contacts").len(), 3);
+
+    // Above: 3 of 4 records (75 %): refused, nothing changed in HubSpot or the state.
+    let records = e.sb.hubspot_records("contacts");
+    let state_path = e.v.join(".ssot/hubspot/state.json");
+    let state = std::fs::read(&state_path).expect("state");
+    for rel in [CLIENT, EXPERT, "Experts/Tomasz Wiśniewski.md"] {
+        rm(rel);
+    }
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "above the share:\n{}", out(&o));
+    assert!(
+        out(&o).contains(
+            "the plan would archive 3 of 4 hubspot records (75 %), more than the 50 % allowed; nothing was changed"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("hint: "), "{}", out(&o));
+    assert_eq!(
+        e.sb.hubspot_records("contacts"),
+        records,
+        "HubSpot unchanged"
+    );
+    assert_eq!(std::fs::read(&state_path).expect("state"), state);
+    let o = e.run(&["sync", "--force"]).await;
+    assert!(o.status.success(), "--force:\n{}", out(&o));
+    assert!(e.live("contacts").is_empty());
+    assert_eq!(e.live("deals").len(), 1, "the project's deal stays");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Compare-and-swap end to end.
+// ---------------------------------------------------------------------------------------------
+
+/// What a person saves between the writer's read and its rename: appended text, and an edit of
+/// the same length and modification time.
+const SAVES: [&str; 2] = ["\nSaved in Obsidian meanwhile.\n", "same-size:Saved!\n"];
+
+/// The file's bytes after the hook's save, as the hook makes them.
+fn saved(before: &[u8], save: &str) -> Vec<u8> {
+    let mut b = before.to_vec();
+    match save.strip_prefix("same-size:") {
+        Some(s) => {
+            let start = b.len() - s.len();
+            b[start..].copy_from_slice(s.as_bytes());
+        }
+        None => b.extend_from_slice(save.as_bytes()),
+    }
+    assert_ne!(b, before, "the save changes the file");
+    b
+}
+
+fn no_temp_files(v: &Path) {
+    let left: Vec<String> = snapshot_tree(v)
+        .into_keys()
+        .filter(|k| k.contains(".ssot-tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Kills: the re-check before the rename dropped (both saves), and the compare-and-swap
+/// comparing lengths instead of bytes (the same-size save).
+#[test]
+fn set_never_clobbers_a_save_made_before_its_rename() {
+    let (_t, v) = init_vault();
+    // Unset, the hook does nothing.
+    let o = run_in(&v, &["set", CLIENT, "city=Sopot"], &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    for save in SAVES {
+        let path = v.join(CLIENT);
+        let before = std::fs::read(&path).expect("note");
+        let o = run_in(
+            &v,
+            &["set", CLIENT, "city=Gdańsk"],
+            &[(TEST_BEFORE_RENAME_ENV, save)],
+        );
+        assert_eq!(code(&o), 2, "{save:?}: {}", out(&o));
+        assert!(
+            out(&o).contains(
+                "the file changed while it was being edited; nothing was written, run the command again"
+            ),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(
+            std::fs::read(&path).expect("note"),
+            saved(&before, save),
+            "{save:?}: the person's bytes are kept"
+        );
+        no_temp_files(&v);
+    }
+}
+
+/// Kills the same two mutations through a lifecycle move (`project accept`).
+#[test]
+fn a_project_move_never_clobbers_a_save_made_before_its_rename() {
+    let (_t, v) = init_vault();
+    let o = run_in(&v, &["match", PROJECT, "--assign", "Anna Nowak"], &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    for save in SAVES {
+        let path = v.join(PROJECT);
+        let before = std::fs::read(&path).expect("note");
+        let head = git(&v, &["rev-parse", "HEAD"]);
+        let o = run_in(
+            &v,
+            &["project", "accept", PROJECT],
+            &[(TEST_BEFORE_RENAME_ENV, save)],
+        );
+        assert_eq!(code(&o), 2, "{save:?}: {}", out(&o));
+        assert!(
+            out(&o).contains("the file changed while it was being edited; nothing was written"),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(std::fs::read(&path).expect("note"), saved(&before, save));
+        assert_eq!(git(&v, &["rev-parse", "HEAD"]), head, "no commit");
+        no_temp_files(&v);
+    }
+    // Without the hook the move goes through.
+    let o = run_in(&v, &["project", "accept", PROJECT], &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+}
+
+/// Kills the same two mutations through `sync` writing a change made in HubSpot: the note is
+/// skipped (reported, exit 0) and merges next run, the person's save kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_never_clobbers_a_save_made_before_its_rename() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.patch("contacts", &id, json!({"properties": {"city": "Kraków"}}))
+        .await;
+    let path = e.v.join(CLIENT);
+    for save in SAVES {
+        let before = std::fs::read(&path).expect("note");
+        let o = run_env(&e, &["sync"], &[(TEST_BEFORE_RENAME_ENV, save)]).await;
+        assert_eq!(code(&o), 0, "{save:?}: {}", out(&o));
+        assert!(
+            out(&o).contains(&format!(
+                "hubspot: {CLIENT} changed during the sync; it merges next run"
+            )),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(std::fs::read(&path).expect("note"), saved(&before, save));
+        no_temp_files(&e.v);
+    }
+    // Next run, without the hook: HubSpot's change merges into the note as the person left it.
+    let before = e.note(CLIENT);
+    e.sync().await;
+    assert_eq!(
+        e.note(CLIENT),
+        before.replace("city: Warszawa", "city: Kraków")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. README claims of `check` and the editor.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn check_reports_one_note_under_two_unicode_spellings() {
+    let (_t, v) = init_vault();
+    let nfc = "Inbox/Róża notes.md";
+    let nfd = "Inbox/Ro\u{301}z\u{307}a notes.md";
+    assert_ne!(nfc, nfd);
+    let o = run_in(&v, &["check"], &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    write(&v, nfc, "Ideas.\n");
+    write(&v, nfd, "More ideas.\n");
+    let o = run_in(&v, &["check"], &[]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!(
+            "{nfc}:1:1: error: this note exists twice, under two Unicode spellings of its name (NFC and NFD): merge them"
+        )),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn check_strict_fails_on_warnings_only_when_asked() {
+    let (_t, v) = init_vault();
+    for args in [&["check"][..], &["check", "--strict"]] {
+        let o = run_in(&v, args, &[]);
+        assert_eq!(code(&o), 0, "{args:?} on a fresh vault: {}", out(&o));
+    }
+    write(&v, "Inbox/Idea.md", "See [[Nowhere at all]].\n");
+    let o = run_in(&v, &["check"], &[]);
+    assert_eq!(code(&o), 0, "warnings pass: {}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        stdout.contains("Inbox/Idea.md:1:5: warning: ") && !stdout.contains(": error: "),
+        "{}",
+        out(&o)
+    );
+    let o = run_in(&v, &["check", "--strict"], &[]);
+    assert_eq!(code(&o), 1, "--strict fails on warnings: {}", out(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), stdout, "same report");
+}
+
+/// Kills: the editor's read-back check dropped (`verify` in `src/vault/editor.rs`). A number
+/// field set to `NaN` is written as `.nan`, which reads back as a value unequal to itself.
+#[test]
+fn set_refuses_an_edit_that_would_read_back_differently() {
+    let (_t, v) = init_vault();
+    let before = std::fs::read(v.join(PROJECT)).expect("note");
+    let o = run_in(&v, &["set", PROJECT, "budget=NaN"], &[]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "edit refused: the result would not read back as intended (`budget` would read as"
+        ) && err.contains("the note is unchanged"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(v.join(PROJECT)).expect("note"), before);
+    assert_eq!(git(&v, &["status", "--porcelain"]), "");
+}
