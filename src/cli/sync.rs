@@ -289,4 +289,10 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     for u in &r.unreadable {
         println!("{name}: {u}: left alone, never written (see `ssot-vault check`)");
     }
+    if r.plan.held > 0 {
+        println!(
+            "{name}: {} records without a readable note left as they are (an unreadable note is not a deleted one); they sync again once their notes are fixed",
+            r.plan.held
+        );
+    }
 }

@@ -32,7 +32,7 @@ use crate::vault::note::Note;
 use crate::vault::schema::Schema;
 use crate::vault::value::Value;
 
-pub use plan::{Action, Plan, PlanInput, Policy, RecordPlan, VaultNote};
+pub use plan::{Action, Held, Plan, PlanInput, Policy, RecordPlan, VaultNote};
 pub use state::{BaseEntry, SyncState};
 
 /// Options of a run.
@@ -207,6 +207,7 @@ pub async fn run<C: Connector>(
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let read = read::read_vault(root, config, &bindings, &remote);
     report.unreadable = read.unreadable;
+    let held = read.held;
     // The lifecycle's guards hold for the services too: a project status changed in the vault
     // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
     let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
@@ -321,6 +322,7 @@ pub async fn run<C: Connector>(
             full: pulled.full,
             gone: &gone,
             open_conflicts: &st.conflicts,
+            held: &held,
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,

@@ -50,6 +50,29 @@ pub fn text_hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Records whose note exists but cannot be read this run (broken YAML, bytes that are not
+/// UTF-8, ...): an unreadable note is not a deleted one. Their records are left alone (no
+/// archive, no forget, no new note) and their bases kept, so they sync again once the note
+/// parses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// `ssot_id`s found in unreadable notes.
+    pub ssot_ids: BTreeSet<String>,
+    /// Remote ids (e.g. `hubspot_id`) found in unreadable notes.
+    pub remote_ids: BTreeSet<String>,
+    /// An unreadable note mentions `ssot_id` but its value cannot be made out: any record
+    /// without a readable note may be its, so no deletion is acted on this run.
+    pub unidentified: bool,
+}
+
+impl Held {
+    /// Whether the record of `ssot_id` (remote id `remote_id`) is held.
+    pub fn holds(&self, ssot_id: Option<&str>, remote_id: Option<&str>) -> bool {
+        ssot_id.is_some_and(|s| self.ssot_ids.contains(s))
+            || remote_id.is_some_and(|r| !r.is_empty() && self.remote_ids.contains(r))
+    }
+}
+
 /// The policy of a plan.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -79,6 +102,8 @@ pub struct PlanInput<'a> {
     /// The remote's values of open conflicts (`ssot_id` → key → canonical, empty = none): the
     /// remote's value of a conflicting field when its record is not pulled again.
     pub open_conflicts: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// Records whose notes cannot be read this run: left alone.
+    pub held: &'a Held,
     /// Policy.
     pub policy: Policy,
 }
@@ -225,6 +250,8 @@ pub struct Plan {
     pub known_records: usize,
     /// Records with nothing to do.
     pub unchanged: usize,
+    /// Records left alone because their note cannot be read (see [`Held`]).
+    pub held: usize,
 }
 
 impl Plan {
@@ -459,6 +486,10 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         if used.contains(r.id.as_str()) || r.archived {
             continue;
         }
+        if input.held.holds(r.ssot_id.as_deref(), Some(&r.id)) {
+            // Its note is there but cannot be read: never a second note for it.
+            continue;
+        }
         if let Some(s) = &r.ssot_id
             && (seen_sids.contains(s.as_str())
                 || input.base.get(s).is_some_and(|b| b.deleted || b.archived))
@@ -513,12 +544,18 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
     }
     // Notes deleted from the vault.
     let mut known = 0usize;
+    let mut held = 0usize;
     for (sid, e) in input.base {
         if e.deleted || e.archived {
             continue;
         }
         known += 1;
         if seen_sids.contains(sid.as_str()) || binding(&e.note_type).is_none() {
+            continue;
+        }
+        if input.held.unidentified || input.held.holds(Some(sid), Some(&e.remote_id)) {
+            // Not deleted: unreadable. Its record and base stay as they are.
+            held += 1;
             continue;
         }
         let action = if input.policy.archive_deleted_notes && !input.gone.contains(&e.remote_id) {
@@ -544,5 +581,122 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         records: out,
         known_records: known,
         unchanged,
+        held,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::FieldSpec;
+
+    fn client_binding() -> Binding {
+        Binding {
+            note_type: "client".into(),
+            kind: "contacts".into(),
+            id_key: "hubspot_id".into(),
+            fields: vec![FieldSpec {
+                key: "name".into(),
+                remote: "name".into(),
+                conv: Conv::Text,
+                direction: Direction::Both,
+            }],
+            links: Vec::new(),
+            pull_new: true,
+        }
+    }
+
+    /// Two synced records whose notes are not among the readable ones; the remote shows both.
+    fn plan_with(held: &Held) -> Plan {
+        let bindings = [client_binding()];
+        let mut base = BTreeMap::new();
+        let mut remote = Vec::new();
+        for (sid, rid) in [("S1", "1"), ("S2", "2")] {
+            let fields: BTreeMap<String, String> = [("name".to_string(), format!("N{rid}"))].into();
+            base.insert(
+                sid.to_string(),
+                BaseEntry {
+                    note_type: "client".into(),
+                    remote_id: rid.into(),
+                    remote_has_ssot_id: true,
+                    fields: fields.clone(),
+                    ..BaseEntry::default()
+                },
+            );
+            remote.push(RemoteRecord {
+                note_type: "client".into(),
+                id: rid.into(),
+                ssot_id: Some(sid.into()),
+                fields,
+                title: None,
+                modified_ms: Some(1),
+                archived: false,
+                sections: BTreeMap::new(),
+            });
+        }
+        plan(
+            "hubspot",
+            &PlanInput {
+                bindings: &bindings,
+                notes: &[],
+                base: &base,
+                history_base: &BTreeMap::new(),
+                remote: &remote,
+                full: true,
+                gone: &BTreeSet::new(),
+                open_conflicts: &BTreeMap::new(),
+                held,
+                policy: Policy {
+                    conflict: ConflictPolicy::Manual,
+                    archive_deleted_notes: true,
+                },
+            },
+        )
+    }
+
+    fn actions(p: &Plan) -> Vec<(String, Action)> {
+        p.records
+            .iter()
+            .map(|r| (r.ssot_id.clone(), r.action))
+            .collect()
+    }
+
+    #[test]
+    fn records_of_unreadable_notes_are_held() {
+        // Both notes deleted: both records archived.
+        let p = plan_with(&Held::default());
+        assert_eq!(
+            actions(&p),
+            [
+                ("S1".into(), Action::ArchiveRemote),
+                ("S2".into(), Action::ArchiveRemote)
+            ]
+        );
+        // S1's note unreadable (found by its ssot_id), S2's by its remote id: nothing to do.
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            remote_ids: ["2".to_string()].into(),
+            unidentified: false,
+        };
+        let p = plan_with(&held);
+        assert_eq!(actions(&p), []);
+        assert_eq!(p.held, 2);
+        // Only S1's note unreadable: S2's was deleted.
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            ..Held::default()
+        };
+        assert_eq!(
+            actions(&plan_with(&held)),
+            [("S2".into(), Action::ArchiveRemote)]
+        );
+        // An unreadable note whose id cannot be made out: no deletion this run.
+        let held = Held {
+            unidentified: true,
+            ..Held::default()
+        };
+        let p = plan_with(&held);
+        assert_eq!(actions(&p), []);
+        assert_eq!(p.held, 2);
     }
 }

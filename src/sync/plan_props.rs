@@ -133,6 +133,7 @@ impl World {
                 full: run.full,
                 gone: &BTreeSet::new(),
                 open_conflicts: &self.conflicts,
+                held: &super::plan::Held::default(),
                 policy: Policy {
                     conflict: run.policy,
                     archive_deleted_notes: false,
