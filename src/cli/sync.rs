@@ -171,8 +171,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let mut reports = Vec::new();
     for r in &remotes {
         let report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
-        problems |=
-            report.conflicts > 0 || !report.refused.is_empty() || !report.unreadable.is_empty();
+        problems |= report.conflicts > 0
+            || !report.refused.is_empty()
+            || !report.unreadable.is_empty()
+            || !report.invalid.is_empty();
         if !ctx.json {
             print_report(&report, args.dry_run);
         }
@@ -288,6 +290,14 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     for u in &r.unreadable {
         println!("{name}: {u}: left alone, never written (see `ssot-vault check`)");
+    }
+    for (_, m) in &r.invalid {
+        println!(
+            "{name}: {m}; fill it in {name} (the record is tried again when it changes, and not reported before)"
+        );
+    }
+    if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {
+        println!("{name}: the notes written by the interrupted run {run} committed as {c}");
     }
     if r.plan.held > 0 {
         println!(

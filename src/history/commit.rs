@@ -80,7 +80,7 @@ pub fn init_repo(root: &Path, message: &str) -> Result<String, HistoryError> {
         source: "vault".into(),
         ..CommitRequest::default()
     };
-    let info = commit_in(&repo, root, &req, true)?;
+    let info = commit_in(&repo, root, &req, true, None)?;
     Ok(info.map(|i| i.id).unwrap_or_default())
 }
 
@@ -88,7 +88,18 @@ pub fn init_repo(root: &Path, message: &str) -> Result<String, HistoryError> {
 /// `None` when there is nothing to commit (no empty commits). Works on an unborn branch.
 pub fn commit(root: &Path, req: &CommitRequest) -> Result<Option<CommitInfo>, HistoryError> {
     let repo = open_repo(root)?;
-    commit_in(&repo, root, req, false)
+    commit_in(&repo, root, req, false, None)
+}
+
+/// Commits only the files at `paths` (relative to `root`) as they are in the work tree, the
+/// rest of the vault left uncommitted; otherwise as [`commit`].
+pub fn commit_paths(
+    root: &Path,
+    req: &CommitRequest,
+    paths: &[String],
+) -> Result<Option<CommitInfo>, HistoryError> {
+    let repo = open_repo(root)?;
+    commit_in(&repo, root, req, false, Some(paths))
 }
 
 fn commit_in(
@@ -96,14 +107,36 @@ fn commit_in(
     root: &Path,
     req: &CommitRequest,
     allow_empty: bool,
+    only: Option<&[String]>,
 ) -> Result<Option<CommitInfo>, HistoryError> {
     let mut index = repo.index().map_err(git_err(root, "open index"))?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(git_err(root, "stage changes"))?;
-    index
-        .update_all(["*"], None)
-        .map_err(git_err(root, "stage deletions"))?;
+    match only {
+        None => {
+            index
+                .add_all(["*"], IndexAddOption::DEFAULT, None)
+                .map_err(git_err(root, "stage changes"))?;
+            index
+                .update_all(["*"], None)
+                .map_err(git_err(root, "stage deletions"))?;
+        }
+        Some(paths) => {
+            // HEAD plus these paths: nothing else staged goes into this commit.
+            match head_tree(repo, root)? {
+                Some(t) => index.read_tree(&t).map_err(git_err(root, "read HEAD"))?,
+                None => index.clear().map_err(git_err(root, "clear index"))?,
+            }
+            for p in paths {
+                let rel = Path::new(p);
+                if root.join(rel).exists() {
+                    index.add_path(rel).map_err(git_err(root, "stage a file"))?;
+                } else {
+                    index
+                        .remove_path(rel)
+                        .map_err(git_err(root, "stage a deletion"))?;
+                }
+            }
+        }
+    }
     index.write().map_err(git_err(root, "write index"))?;
     let tree_id = index.write_tree().map_err(git_err(root, "write tree"))?;
     let head = head_tree(repo, root)?;

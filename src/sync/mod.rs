@@ -115,6 +115,9 @@ pub struct SyncReport {
     pub refused: Vec<(String, String)>,
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
+    /// Records that make no valid note (`check` would reject it), not written: (remote id,
+    /// message). Each is reported once, and again only when the record changes.
+    pub invalid: Vec<(String, String)>,
     /// The commit of the pending vault edits, if one was made.
     pub vault_commit: Option<String>,
     /// The sync commit, if one was made.
@@ -123,6 +126,8 @@ pub struct SyncReport {
     pub http: HttpStats,
     /// The previous run was interrupted (its id).
     pub resumed_after: Option<String>,
+    /// The commit of the notes the interrupted run had written, if one was made.
+    pub resumed_commit: Option<String>,
 }
 
 /// A new run id: UTC time plus a random suffix.
@@ -177,7 +182,17 @@ pub async fn run<C: Connector>(
         run_id: run_id.clone(),
         ..SyncReport::default()
     };
-    // 1. Pending vault edits get their own commit, so the log tells who changed what.
+    report.resumed_after = journal::interrupted(root, &remote);
+    if let Some(r) = &report.resumed_after {
+        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
+    }
+    // 1. Pending vault edits get their own commit, so the log tells who changed what. The notes
+    //    an interrupted run wrote come first, as that run's: the vault did not make them.
+    if !opts.dry_run
+        && let Some(prev) = &report.resumed_after
+    {
+        report.resumed_commit = commit_interrupted(root, &remote, prev, common)?;
+    }
     if !opts.dry_run {
         let pending = history::commit(
             root,
@@ -196,10 +211,6 @@ pub async fn run<C: Connector>(
     }
     let mut st = SyncState::load(root, &remote)?;
     connector.load_state(st.connector.clone());
-    report.resumed_after = journal::interrupted(root, &remote);
-    if let Some(r) = &report.resumed_after {
-        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
-    }
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
@@ -323,6 +334,7 @@ pub async fn run<C: Connector>(
             gone: &gone,
             open_conflicts: &st.conflicts,
             held: &held,
+            invalid: &st.invalid,
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,
@@ -415,6 +427,47 @@ pub async fn run<C: Connector>(
     report.applied = true;
     report.http = connector.stats();
     Ok(report)
+}
+
+/// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
+/// wrote, as that run's: source `remote`, trailer `Ssot-Run: prev`, the remote's author.
+fn commit_interrupted(
+    root: &Path,
+    remote: &str,
+    prev: &str,
+    common: &RemoteCommon,
+) -> Result<Option<String>, SyncError> {
+    let hashes = journal::written_by(root, remote, prev);
+    if hashes.is_empty() {
+        return Ok(None);
+    }
+    let changed = match history::changed_paths(root) {
+        Ok(c) => c,
+        Err(HistoryError::NotARepo { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let theirs: Vec<String> = changed
+        .into_iter()
+        .filter(|rel| {
+            std::fs::read(root.join(rel)).is_ok_and(|b| hashes.contains(&plan::text_hash(&b)))
+        })
+        .collect();
+    if theirs.is_empty() {
+        return Ok(None);
+    }
+    let commit = history::commit_paths(
+        root,
+        &CommitRequest {
+            message: Some(format!(
+                "Sync with {remote}: notes written by the interrupted run {prev}"
+            )),
+            source: remote.to_string(),
+            trailers: vec![(history::TRAILER_RUN.to_string(), prev.to_string())],
+            author: Some((common.author_name.clone(), common.author_email.clone())),
+        },
+        &theirs,
+    )?;
+    Ok(commit.map(|c| c.short_id))
 }
 
 /// The commit summary of a run.
@@ -521,7 +574,7 @@ async fn apply_plan<C: Connector>(
                         edits.push(e);
                     }
                 }
-                match apply::edit_note(&path, &edits) {
+                match apply::edit_note_with(&path, &edits, |h| jr.intend(&[h])) {
                     Ok(changed) => {
                         if changed && !rp.pull.is_empty() {
                             report.notes_updated += 1;
@@ -554,7 +607,8 @@ async fn apply_plan<C: Connector>(
                     .for_type(&rp.note_type)
                     .unwrap_or(&rp.note_type)
                     .to_string();
-                match apply::create_note(root, &folder, b, schema, rp, &today) {
+                match apply::create_note(root, &folder, b, schema, rp, &today, |h| jr.intend(&[h]))
+                {
                     Ok(rel) => {
                         report.notes_created += 1;
                         rels.insert(rp.ssot_id.clone(), rel);
@@ -564,6 +618,25 @@ async fn apply_plan<C: Connector>(
                         e.remote_id = rp.remote_id.clone().unwrap_or_default();
                         e.remote_has_ssot_id = rp.remote_has_ssot_id;
                         e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+                        if let Some(rid) = &rp.remote_id {
+                            st.invalid.remove(rid);
+                        }
+                    }
+                    Err(apply::ApplyError::Invalid { problems }) => {
+                        // Reported once; the plan leaves the record out until it changes.
+                        let rid = rp.remote_id.clone().unwrap_or_default();
+                        report.invalid.push((
+                            rid.clone(),
+                            format!(
+                                "{} record {rid} ({}) makes no valid {} note, not written: {}",
+                                remote,
+                                rp.title,
+                                rp.note_type,
+                                problems.join("; ")
+                            ),
+                        ));
+                        st.invalid.insert(rid, rp.fingerprint());
+                        skipped.insert(rp.ssot_id.clone());
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "new note not written");
@@ -675,13 +748,14 @@ async fn apply_plan<C: Connector>(
                         e.remote_id = remote_id;
                         e.archived = true;
                         if let Some(rel) = rels.get(&ssot_id)
-                            && apply::edit_note(
+                            && apply::edit_note_with(
                                 &note_path(rel),
                                 &[Edit::Set(
                                     apply::archived_key(&remote),
                                     crate::vault::value::parse_date(&today)
                                         .map_or(Value::Str(today.clone()), Value::Date),
                                 )],
+                                |h| jr.intend(&[h]),
                             )
                             .is_ok()
                         {
@@ -794,7 +868,7 @@ async fn apply_plan<C: Connector>(
     }
     // Each write-back is an atomic, flushed write of its own: done on several threads, so that
     // the disk's flushes overlap instead of queueing one after another.
-    for (path, result) in apply::edit_notes_parallel(writebacks) {
+    for (path, result) in apply::edit_notes_parallel(writebacks, |h| jr.intend(h)) {
         if let Err(e) = result {
             tracing::info!(path = %path.display(), error = %e, "remote id not written back yet; next run writes it");
         }

@@ -104,6 +104,9 @@ pub struct PlanInput<'a> {
     pub open_conflicts: &'a BTreeMap<String, BTreeMap<String, String>>,
     /// Records whose notes cannot be read this run: left alone.
     pub held: &'a Held,
+    /// Records reported as making no valid note: remote id → fingerprint. Left out while the
+    /// record is unchanged.
+    pub invalid: &'a BTreeMap<String, u64>,
     /// Policy.
     pub policy: Policy,
 }
@@ -215,6 +218,19 @@ impl RecordPlan {
             }
         }
         out
+    }
+
+    /// A hash of what a new note would be made from (title and pulled fields): a record that
+    /// makes no valid note is left out while it stays the same.
+    pub fn fingerprint(&self) -> u64 {
+        let mut text = self.title.clone();
+        for (k, v) in &self.pull {
+            text.push('\0');
+            text.push_str(k);
+            text.push('\0');
+            text.push_str(v.as_deref().unwrap_or("\u{1}"));
+        }
+        text_hash(text.as_bytes())
     }
 
     /// Whether the record needs a remote write.
@@ -530,7 +546,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                     .map(|v| (f.key.clone(), Some(v.clone())))
             })
             .collect();
-        out.push(RecordPlan {
+        let rp = RecordPlan {
             remote_has_ssot_id: r.ssot_id.is_some(),
             title: r
                 .title
@@ -540,7 +556,13 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             write_remote_id: true,
             pull,
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
-        });
+        };
+        if input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
+            // Reported already as making no valid note, and unchanged since.
+            unchanged += 1;
+            continue;
+        }
+        out.push(rp);
     }
     // Notes deleted from the vault.
     let mut known = 0usize;
@@ -646,6 +668,7 @@ mod tests {
                 gone: &BTreeSet::new(),
                 open_conflicts: &BTreeMap::new(),
                 held,
+                invalid: &BTreeMap::new(),
                 policy: Policy {
                     conflict: ConflictPolicy::Manual,
                     archive_deleted_notes: true,

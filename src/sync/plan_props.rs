@@ -134,6 +134,7 @@ impl World {
                 gone: &BTreeSet::new(),
                 open_conflicts: &self.conflicts,
                 held: &super::plan::Held::default(),
+                invalid: &BTreeMap::new(),
                 policy: Policy {
                     conflict: run.policy,
                     archive_deleted_notes: false,

@@ -65,3 +65,146 @@ async fn an_unreadable_note_does_not_archive_its_record() {
 async fn an_unreadable_note_does_not_forget_its_record() {
     unreadable_note_is_not_deleted("").await;
 }
+
+/// `kill -9` of the real binary right after the journal logs `notes` (the pulled values are in
+/// the notes, nothing committed yet), a genuine vault edit, then the next run: the crashed run's
+/// note writes are committed as HubSpot's with its run id, only the vault edit as the vault's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_runs_note_writes_are_committed_as_its_own() {
+    use std::time::Duration;
+
+    use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig};
+
+    use crate::hs_env::{EXPERT, PROJECT, git};
+
+    let e = Env::new("").await;
+    e.sync().await;
+    // A HubSpot edit (pulled into the client's note) and a vault edit (pushed after the notes,
+    // so the run is still talking to HubSpot when it is killed).
+    let rid = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.patch("contacts", &rid, json!({"properties": {"city": "Gdynia"}}))
+        .await;
+    let project = e.note(PROJECT);
+    std::fs::write(
+        e.v.join(PROJECT),
+        project.replace("budget: 45000", "budget: 47000"),
+    )
+    .expect("edit project");
+    let journal = e.v.join(".ssot/hubspot/journal.jsonl");
+    let seen = std::fs::read_to_string(&journal).expect("journal").len();
+    e.sb.set_faults(FaultConfig {
+        latency_ms: 600,
+        ..FaultConfig::default()
+    });
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(&e.v)
+        .arg("sync")
+        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill it as soon as the journal logs `notes` (each request then takes 0.6 s, under the
+    // configured 1 s timeout: the push that follows is still under way).
+    let mut crashed = None;
+    for _ in 0..3000 {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        crashed = text.get(seen..).and_then(|new| {
+            new.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["event"] == json!("notes"))
+                .and_then(|v| v["run"].as_str().map(str::to_string))
+        });
+        if crashed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let crashed = crashed.expect("the run logged `notes`");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let last: Value = serde_json::from_str(text.lines().last().unwrap_or("")).expect("line");
+    assert_eq!(last["run"], json!(crashed), "{text}");
+    assert_ne!(last["event"], json!("end"), "killed before its end: {text}");
+    assert_eq!(e.prop(CLIENT, "city").as_deref(), Some("Gdynia"), "pulled");
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).contains("Piekarnia"),
+        "the pulled value is not committed yet"
+    );
+    // A genuine vault edit after the crash, then the resume.
+    e.sb.set_faults(FaultConfig::default());
+    let expert = e.note(EXPERT);
+    std::fs::write(
+        e.v.join(EXPERT),
+        expert.replace("availability_hours: 20", "availability_hours: 25"),
+    )
+    .expect("edit expert");
+    let head = git(&e.v, &["rev-parse", "HEAD"]).trim().to_string();
+    let o = e.sync().await;
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "", "{}", out(&o));
+    // The commits made by the resume, oldest first: (files, message, author).
+    let log = git(
+        &e.v,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--reverse",
+            "--format=%x01%an%x02%B%x02",
+            "--name-only",
+            &format!("{head}..HEAD"),
+        ],
+    );
+    let commits: Vec<(String, String, Vec<String>)> = log
+        .split('\u{1}')
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            let mut parts = c.split('\u{2}');
+            let author = parts.next().unwrap_or("").to_string();
+            let msg = parts.next().unwrap_or("").to_string();
+            let files = parts
+                .next()
+                .unwrap_or("")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            (author, msg, files)
+        })
+        .collect();
+    let touching = |rel: &str| -> Vec<&(String, String, Vec<String>)> {
+        commits
+            .iter()
+            .filter(|(_, _, f)| f.iter().any(|p| p == rel))
+            .collect()
+    };
+    let client_commits = touching(CLIENT);
+    assert!(!client_commits.is_empty(), "{log}");
+    for (author, msg, _) in &client_commits {
+        assert!(
+            msg.contains("Ssot-Source: hubspot") && msg.contains(&format!("Ssot-Run: {crashed}")),
+            "the crashed run's write is committed as its own: {msg}\n{log}"
+        );
+        assert_ne!(author, "Test User", "{log}");
+        assert!(msg.contains("city: Warszawa → Gdynia"), "{msg}");
+    }
+    let vault: Vec<_> = commits
+        .iter()
+        .filter(|(_, m, _)| m.contains("Ssot-Source: vault"))
+        .collect();
+    assert_eq!(vault.len(), 1, "one vault commit, the genuine edit: {log}");
+    let (author, msg, files) = vault[0];
+    assert_eq!(author, "Test User");
+    assert_eq!(files.len(), 1, "only the expert's note: {log}");
+    assert!(msg.contains("availability_hours: 20 → 25"), "{msg}");
+    assert!(!msg.contains("Gdynia"), "{msg}");
+    // The sync went on: the vault's budget reached HubSpot.
+    let deal = e.record_by_ssot("deals", &e.prop(PROJECT, "ssot_id").expect("sid"));
+    assert_eq!(deal["properties"]["amount"], json!("47000"), "{deal}");
+}
