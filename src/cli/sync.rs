@@ -293,7 +293,7 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     for (_, m) in &r.invalid {
         println!(
-            "{name}: {m}; fill it in {name} (the record is tried again when it changes, and not reported before)"
+            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{name}_id: <id>` set; it is reported again only when the record changes"
         );
     }
     if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {

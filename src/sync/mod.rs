@@ -322,6 +322,24 @@ pub async fn run<C: Connector>(
         }
     }
     // 4. The plan.
+    let required: BTreeSet<(String, String)> = bindings
+        .iter()
+        .flat_map(|b| {
+            let ty = schema.get(&b.note_type);
+            b.fields
+                .iter()
+                .filter(move |f| ty.and_then(|t| t.field(&f.key)).is_some_and(|f| f.required))
+                .map(|f| (b.note_type.clone(), f.key.clone()))
+        })
+        .collect();
+    // A record reported as making no valid note whose note was since made by hand: forgotten.
+    let note_rids: BTreeSet<&str> = notes
+        .iter()
+        .filter_map(|n| n.remote_id.as_deref())
+        .collect();
+    st.invalid
+        .retain(|rid, _| !note_rids.contains(rid.as_str()));
+    drop(note_rids);
     let plan = plan::plan(
         &remote,
         &PlanInput {
@@ -335,6 +353,7 @@ pub async fn run<C: Connector>(
             open_conflicts: &st.conflicts,
             held: &held,
             invalid: &st.invalid,
+            required: &required,
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,

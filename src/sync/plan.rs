@@ -107,6 +107,9 @@ pub struct PlanInput<'a> {
     /// Records reported as making no valid note: remote id → fingerprint. Left out while the
     /// record is unchanged.
     pub invalid: &'a BTreeMap<String, u64>,
+    /// The mapped keys the schema requires, as (note type, key): a remote value emptying one is
+    /// not written into the note (a conflict instead).
+    pub required: &'a BTreeSet<(String, String)>,
     /// Policy.
     pub policy: Policy,
 }
@@ -331,6 +334,22 @@ fn shown(conv: &Conv, v: Option<&str>) -> String {
     }
 }
 
+/// Whether `value` of `key` would make a note of `note_type` one `check` rejects: a template
+/// placeholder (`{{date}}`), or no value for a key the schema requires.
+fn unfit_for_note(
+    input: &PlanInput<'_>,
+    note_type: &str,
+    key: &str,
+    value: &Option<String>,
+) -> bool {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => input
+            .required
+            .contains(&(note_type.to_string(), key.to_string())),
+        Some(v) => v.contains("{{") && v.contains("}}"),
+    }
+}
+
 /// Makes the plan.
 pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
     let binding = |ty: &str| input.bindings.iter().find(|b| b.note_type == ty);
@@ -445,7 +464,18 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             let v = note.fields.get(&f.key).map(String::as_str);
             let r = remote_fields.get(&f.key).map(String::as_str);
             let bs = base_fields.map(|m| m.get(&f.key).map(String::as_str));
-            match merge_field(bs, v, r, f.direction, input.policy.conflict) {
+            let merged = match merge_field(bs, v, r, f.direction, input.policy.conflict) {
+                // A remote value that would make the note one `check` rejects is never written
+                // into it: it is a conflict a person settles (`resolve`), whatever the policy.
+                FieldMerge::Pull(x) if unfit_for_note(input, &note.note_type, &f.key, &x) => {
+                    FieldMerge::Conflict {
+                        vault: v.map(str::to_string),
+                        remote: x,
+                    }
+                }
+                m => m,
+            };
+            match merged {
                 FieldMerge::Agree(x) => {
                     rp.agreed.insert(f.key.clone(), x);
                 }
@@ -669,6 +699,7 @@ mod tests {
                 open_conflicts: &BTreeMap::new(),
                 held,
                 invalid: &BTreeMap::new(),
+                required: &BTreeSet::new(),
                 policy: Policy {
                     conflict: ConflictPolicy::Manual,
                     archive_deleted_notes: true,

@@ -135,6 +135,7 @@ impl World {
                 open_conflicts: &self.conflicts,
                 held: &super::plan::Held::default(),
                 invalid: &BTreeMap::new(),
+                required: &BTreeSet::new(),
                 policy: Policy {
                     conflict: run.policy,
                     archive_deleted_notes: false,

@@ -210,6 +210,11 @@ pub fn property_problems(
 ) -> Vec<super::schema::FieldProblem> {
     let mut out = Vec::new();
     for e in fm.entries() {
+        // `sync_conflicts` quotes each side's value as it is: a placeholder there is a remote's
+        // value kept out of the note, not one left in it.
+        if e.key == "sync_conflicts" {
+            continue;
+        }
         if e.value.items().iter().any(|v| {
             v.as_str()
                 .is_some_and(|s| s.contains("{{") && s.contains("}}"))

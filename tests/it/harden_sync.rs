@@ -208,3 +208,203 @@ async fn a_crashed_runs_note_writes_are_committed_as_its_own() {
     let deal = e.record_by_ssot("deals", &e.prop(PROJECT, "ssot_id").expect("sid"));
     assert_eq!(deal["properties"]["amount"], json!("47000"), "{deal}");
 }
+
+/// Every `.md` file under a vault folder.
+fn notes_in(e: &Env, folder: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(e.v.join(folder))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".md"))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// A record that cannot make a valid note is reported (which record, what is missing) and not
+/// written; the next runs do not report it again until it changes; `check` stays clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_make_no_valid_note_are_reported_once_and_not_written() {
+    use crate::hs_env::git;
+
+    let e = Env::new("").await;
+    e.sync().await;
+    let clients = notes_in(&e, "Clients");
+    let projects = notes_in(&e, "Projects");
+    let post = |object: &'static str, props: Value| {
+        let e = &e;
+        async move {
+            let r = e
+                .hs(
+                    reqwest::Method::POST,
+                    &format!("/crm/v3/objects/{object}"),
+                    Some(json!({ "properties": props })),
+                )
+                .await;
+            r["id"].as_str().expect("id").to_string()
+        }
+    };
+    // A deal with no contact (a project needs a client), a contact with a blank name, a value
+    // that is a template placeholder.
+    let deal = post(
+        "deals",
+        json!({"dealname": "Sklep Lis", "dealstage": "appointmentscheduled", "amount": "12000"}),
+    )
+    .await;
+    let blank = post(
+        "contacts",
+        json!({"firstname": " ", "lastname": "", "email": "blank@lis.pl", "ssot_role": "client"}),
+    )
+    .await;
+    let placeholder = post(
+        "contacts",
+        json!({"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl", "city": "{{date}}", "ssot_role": "client"}),
+    )
+    .await;
+    let o = e.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "a problem is reported: {text}");
+    for (id, what) in [
+        (&deal, "missing required property `client`"),
+        (&blank, "missing required property `name`"),
+        (&placeholder, "`city` still holds a template placeholder"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("record {id} ")))
+            .unwrap_or_else(|| panic!("record {id} reported: {text}"));
+        assert!(
+            line.contains("makes no valid") && line.contains(what),
+            "{line}"
+        );
+    }
+    assert_eq!(notes_in(&e, "Clients"), clients, "not written: {text}");
+    assert_eq!(notes_in(&e, "Projects"), projects, "not written: {text}");
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "");
+    let o = e.run(&["check"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "check accepts the vault: {}",
+        out(&o)
+    );
+    // Not reported again, incremental or full, while the records stay as they are.
+    for args in [&["sync"][..], &["sync", "--full"][..]] {
+        let o = e.run(args).await;
+        let text = out(&o);
+        assert_eq!(o.status.code(), Some(0), "{text}");
+        assert!(!text.contains("makes no valid"), "reported once: {text}");
+        assert!(!text.contains("  new note "), "not planned again: {text}");
+        assert_eq!(notes_in(&e, "Clients"), clients);
+    }
+    // Changed, but still invalid: reported again, once.
+    e.patch(
+        "contacts",
+        &placeholder,
+        json!({"properties": {"city": "{{time}}"}}),
+    )
+    .await;
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("record {placeholder} "))
+            && !out(&o).contains(&format!("record {deal} ")),
+        "{}",
+        out(&o)
+    );
+    // Fixed in HubSpot: the note is made.
+    e.patch(
+        "contacts",
+        &placeholder,
+        json!({"properties": {"city": "Gdańsk"}}),
+    )
+    .await;
+    let o = e.sync().await;
+    let ewa = e.note("Clients/Ewa Lis.md");
+    assert!(ewa.contains("\ncity: Gdańsk\n"), "{ewa}\n{}", out(&o));
+    // The deal's note made by hand with its `hubspot_id`: the next sync links the two, no
+    // duplicate deal.
+    let o = e
+        .run(&[
+            "new",
+            "project",
+            "Sklep Lis",
+            "--set",
+            "client=Piekarnia Złoty Kłos",
+            "--set",
+            &format!("hubspot_id={deal}"),
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    let o = e.sync().await;
+    let sid = e.prop("Projects/Sklep Lis.md", "ssot_id").expect("sid");
+    let r = e.record_by_ssot("deals", &sid);
+    assert_eq!(r["id"], json!(deal), "{}", out(&o));
+    assert_eq!(e.live("deals").len(), 2, "no duplicate deal");
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(e.v.join(".ssot/hubspot/state.json")).expect("state"),
+    )
+    .expect("json");
+    assert!(state["invalid"].get(&deal).is_none(), "forgotten: {state}");
+    assert!(state["invalid"].get(&blank).is_some(), "{state}");
+    let o = e.run(&["check"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+/// A HubSpot edit that would make an existing note invalid (a required name emptied, a template
+/// placeholder) is not written into it, even under `remote-wins`: it is recorded as a conflict,
+/// which `check` accepts and `resolve` settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
+    let e = Env::new("conflict_policy = \"remote-wins\"").await;
+    e.sync().await;
+    let rid = e.prop(CLIENT, "hubspot_id").expect("id");
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    e.patch(
+        "contacts",
+        &rid,
+        json!({"properties": {"firstname": "", "lastname": "", "city": "{{date}}", "phone": "+48 500 100 200"}}),
+    )
+    .await;
+    for _ in 0..2 {
+        let o = e.run(&["sync"]).await;
+        assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+        let note = e.note(CLIENT);
+        assert_eq!(
+            e.prop(CLIENT, "name").as_deref(),
+            Some("Piekarnia Złoty Kłos"),
+            "{note}"
+        );
+        assert_eq!(
+            e.prop(CLIENT, "city").as_deref(),
+            Some("Warszawa"),
+            "{note}"
+        );
+        assert_eq!(
+            e.prop(CLIENT, "phone").as_deref(),
+            Some("+48 500 100 200"),
+            "the rest is pulled: {note}"
+        );
+        assert!(
+            note.contains("sync_conflicts:\n  - \"name | vault: Piekarnia Złoty Kłos | hubspot: (empty)\"\n  - \"city | vault: Warszawa | hubspot: {{date}}\"\n"),
+            "{note}"
+        );
+        let o = e.run(&["check"]).await;
+        assert_eq!(o.status.code(), Some(0), "check accepts it: {}", out(&o));
+    }
+    for key in ["name", "city"] {
+        let o = e.run(&["resolve", CLIENT, key, "--take", "vault"]).await;
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let o = e.sync().await;
+    let r = e.record_by_ssot("contacts", &sid);
+    assert_eq!(r["properties"]["city"], json!("Warszawa"), "{}", out(&o));
+    assert_eq!(
+        r["properties"]["firstname"],
+        json!("Piekarnia Złoty"),
+        "{r}"
+    );
+    assert!(!e.note(CLIENT).contains("sync_conflicts"));
+}
