@@ -206,29 +206,34 @@ pub fn edit_note_with(
 }
 
 /// Applies independent note edits on several threads (each write atomic and flushed, as
-/// [`edit_note`] does); `before_writes` is told the hashes of every write about to be made.
-/// Returns each path with its outcome, in the given order.
+/// [`edit_note`] does), a chunk at a time: `before_writes` is told the hashes of a chunk's writes
+/// before they are made. Returns each path with its outcome, in the given order.
 pub fn edit_notes_parallel(
     jobs: Vec<(std::path::PathBuf, Vec<Edit>)>,
-    before_writes: impl FnOnce(&[u64]),
+    mut before_writes: impl FnMut(&[u64]),
 ) -> Vec<(std::path::PathBuf, Result<bool, ApplyError>)> {
-    // Two threads: the flushes overlap, and few threads keep the allocator's arenas (memory) few.
-    let prepared = crate::par::map(&jobs, 2, 16, |(p, e)| prepare_edit(p, e));
-    let hashes: Vec<u64> = prepared
-        .iter()
-        .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref()).map(Prepared::hash))
-        .collect();
-    before_writes(&hashes);
-    let written = crate::par::map(&prepared, 2, 16, |r| match r {
-        Ok(Some(p)) => p.write().map(|()| true),
-        Ok(None) => Ok(false),
-        Err(_) => Ok(false),
-    });
-    jobs.into_iter()
-        .zip(prepared)
-        .zip(written)
-        .map(|(((path, _), prepared), written)| (path, prepared.and_then(|_| written)))
-        .collect()
+    // A chunk's notes are held twice (before and after) between the two passes: chunks keep
+    // that small on a first sync of thousands of notes.
+    const CHUNK: usize = 256;
+    let mut out = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(CHUNK) {
+        // Two threads: the flushes overlap, and few threads keep the allocator's arenas (memory)
+        // few.
+        let prepared = crate::par::map(chunk, 2, 16, |(p, e)| prepare_edit(p, e));
+        let hashes: Vec<u64> = prepared
+            .iter()
+            .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref()).map(Prepared::hash))
+            .collect();
+        before_writes(&hashes);
+        let written = crate::par::map(&prepared, 2, 16, |r| match r {
+            Ok(Some(p)) => p.write().map(|()| true),
+            Ok(None) | Err(_) => Ok(false),
+        });
+        for (((path, _), prepared), written) in chunk.iter().zip(prepared).zip(written) {
+            out.push((path.clone(), prepared.and(written)));
+        }
+    }
+    out
 }
 
 /// The problems that would make `check` reject a note of `text` (errors only).

@@ -753,4 +753,48 @@ mod tests {
         assert_eq!(actions(&p), []);
         assert_eq!(p.held, 2);
     }
+
+    #[test]
+    fn a_held_record_without_a_base_makes_no_second_note() {
+        // `.ssot/` lost and the note unreadable: the record is not turned into a new note.
+        let bindings = [client_binding()];
+        let remote = [RemoteRecord {
+            note_type: "client".into(),
+            id: "1".into(),
+            ssot_id: Some("S1".into()),
+            fields: BTreeMap::new(),
+            title: Some("Ann".into()),
+            modified_ms: Some(1),
+            archived: false,
+            sections: BTreeMap::new(),
+        }];
+        let run = |held: &Held| {
+            actions(&plan(
+                "hubspot",
+                &PlanInput {
+                    bindings: &bindings,
+                    notes: &[],
+                    base: &BTreeMap::new(),
+                    history_base: &BTreeMap::new(),
+                    remote: &remote,
+                    full: true,
+                    gone: &BTreeSet::new(),
+                    open_conflicts: &BTreeMap::new(),
+                    held,
+                    invalid: &BTreeMap::new(),
+                    required: &BTreeSet::new(),
+                    policy: Policy {
+                        conflict: ConflictPolicy::Manual,
+                        archive_deleted_notes: false,
+                    },
+                },
+            ))
+        };
+        assert_eq!(run(&Held::default()), [("S1".into(), Action::NewNote)]);
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            ..Held::default()
+        };
+        assert_eq!(run(&held), []);
+    }
 }
