@@ -278,12 +278,37 @@ pub async fn run<C: Connector>(
                 want.entry(n.note_type.clone()).or_default().push(r.clone());
             }
         }
+        // Records pulled while their note could not be read: read again, their change is
+        // behind the cursor.
+        for (rid, ty) in &st.held_pulled {
+            if !seen.contains(rid.as_str()) {
+                let ids = want.entry(ty.clone()).or_default();
+                if !ids.contains(rid) {
+                    ids.push(rid.clone());
+                }
+            }
+        }
         for (ty, ids) in want {
             let got = connector.fetch(&ty, &ids).await?;
             let found: BTreeSet<String> = got.iter().map(|r| r.id.clone()).collect();
             gone.extend(ids.into_iter().filter(|i| !found.contains(i)));
             remote_records.extend(got);
         }
+    }
+    // Records of unreadable notes seen this run: remembered, to be read again next run.
+    {
+        let held_rids: BTreeSet<&str> = held
+            .ssot_ids
+            .iter()
+            .filter_map(|sid| st.base.get(sid).map(|b| b.remote_id.as_str()))
+            .chain(held.remote_ids.iter().map(String::as_str))
+            .filter(|r| !r.is_empty())
+            .collect();
+        st.held_pulled = remote_records
+            .iter()
+            .filter(|r| held.holds(r.ssot_id.as_deref(), None) || held_rids.contains(r.id.as_str()))
+            .map(|r| (r.id.clone(), r.note_type.clone()))
+            .collect();
     }
     // Bases lost with `.ssot/`: rebuilt from the notes' last sync commits.
     let mut history_base: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();

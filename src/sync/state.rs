@@ -60,6 +60,10 @@ pub struct SyncState {
     /// Left out of the plan until the record changes.
     #[serde(default)]
     pub invalid: BTreeMap<String, u64>,
+    /// Records pulled while their note could not be read (remote id → note type): their change
+    /// is behind the cursor, so the next runs read them again until the note can be read.
+    #[serde(default)]
+    pub held_pulled: BTreeMap<String, String>,
 }
 
 /// State could not be read or written.

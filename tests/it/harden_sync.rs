@@ -11,8 +11,10 @@ fn base_entry(e: &Env, sid: &str) -> Value {
     state["base"][sid].clone()
 }
 
-/// Breaks the client's YAML, syncs (also a full run looking for archives), then fixes and edits
-/// it: the record stays live, its base is kept, and the edit reaches HubSpot.
+/// Breaks the client's YAML, syncs (also a full run looking for archives) while HubSpot edits
+/// the record, then fixes and edits the note: the record stays live, its base is kept, the edit
+/// reaches HubSpot and HubSpot's edit the note (no overlap window re-reads it: it is read again
+/// because it was pulled while the note was unreadable).
 async fn unreadable_note_is_not_deleted(extra: &str) {
     let e = Env::new(extra).await;
     e.sync().await;
@@ -24,7 +26,19 @@ async fn unreadable_note_is_not_deleted(extra: &str) {
     let broken = good.replace("email: biuro@zlotyklos.pl", "email: [biuro@zlotyklos.pl");
     assert_ne!(broken, good);
     std::fs::write(e.v.join(CLIENT), &broken).expect("break");
-    for args in [&["sync"][..], &["sync", "--full", "--check-archived"][..]] {
+    for (i, args) in [&["sync", "--full", "--check-archived"][..], &["sync"][..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 1 {
+            // Edited in HubSpot meanwhile: pulled by this run, while the note is unreadable.
+            e.patch(
+                "contacts",
+                &rid,
+                json!({"properties": {"phone": "+48 500 100 200"}}),
+            )
+            .await;
+        }
         let o = e.run(args).await;
         let text = out(&o);
         assert_eq!(o.status.code(), Some(1), "{text}");
@@ -49,6 +63,14 @@ async fn unreadable_note_is_not_deleted(extra: &str) {
     assert_eq!(r["id"], json!(rid));
     let base = base_entry(&e, &sid);
     assert_eq!(base["fields"]["city"], json!("Gdynia"), "{base}");
+    // The HubSpot edit pulled while the note was unreadable (behind the cursor now) is not lost.
+    assert_eq!(
+        e.prop(CLIENT, "phone").as_deref(),
+        Some("+48 500 100 200"),
+        "{}\n{}",
+        e.note(CLIENT),
+        out(&o)
+    );
     assert_eq!(base["deleted"], json!(false));
     assert_eq!(base["archived"], json!(false));
 }
@@ -56,14 +78,14 @@ async fn unreadable_note_is_not_deleted(extra: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_note_does_not_archive_its_record() {
     unreadable_note_is_not_deleted(
-        "archive_deleted_notes = true\nmax_archive_share = 1.0\ncheck_archived_minutes = 0",
+        "archive_deleted_notes = true\nmax_archive_share = 1.0\ncheck_archived_minutes = 0\noverlap_seconds = 0",
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_note_does_not_forget_its_record() {
-    unreadable_note_is_not_deleted("").await;
+    unreadable_note_is_not_deleted("overlap_seconds = 0").await;
 }
 
 /// `kill -9` of the real binary right after the journal logs `notes` (the pulled values are in
