@@ -236,6 +236,36 @@ pub fn edit_notes_parallel(
     out
 }
 
+/// Whether the remote's canonical value `v` of `key` would make a note of `note_type` one
+/// `check` rejects: no value for a key the schema requires, a template placeholder (`{{date}}`),
+/// or a value the schema refuses (an enum value it does not know, text where a number goes).
+pub fn unfit_value(
+    schema: &Schema,
+    bindings: &[Binding],
+    note_type: &str,
+    key: &str,
+    v: Option<&str>,
+) -> bool {
+    let Some(field) = schema.get(note_type).and_then(|t| t.field(key)) else {
+        return false;
+    };
+    let Some(v) = v.filter(|v| !v.trim().is_empty()) else {
+        return field.required;
+    };
+    if v.contains("{{") && v.contains("}}") {
+        return true;
+    }
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == note_type)
+        .and_then(|b| b.field(key))
+    else {
+        return false;
+    };
+    let value = canonical::to_vault(&spec.conv, Some(v), Some(&field.ty));
+    crate::vault::schema::check_value(field, &value).is_some_and(|(s, _)| s == Severity::Error)
+}
+
 /// The problems that would make `check` reject a note of `text` (errors only).
 fn invalid_note(schema: &Schema, text: &str) -> Vec<String> {
     let note = match Note::parse(text.as_bytes()) {

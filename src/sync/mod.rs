@@ -347,16 +347,8 @@ pub async fn run<C: Connector>(
         }
     }
     // 4. The plan.
-    let required: BTreeSet<(String, String)> = bindings
-        .iter()
-        .flat_map(|b| {
-            let ty = schema.get(&b.note_type);
-            b.fields
-                .iter()
-                .filter(move |f| ty.and_then(|t| t.field(&f.key)).is_some_and(|f| f.required))
-                .map(|f| (b.note_type.clone(), f.key.clone()))
-        })
-        .collect();
+    let unfit =
+        |ty: &str, key: &str, v: Option<&str>| apply::unfit_value(&schema, &bindings, ty, key, v);
     // A record reported as making no valid note whose note was since made by hand: forgotten.
     let note_rids: BTreeSet<&str> = notes
         .iter()
@@ -378,7 +370,7 @@ pub async fn run<C: Connector>(
             open_conflicts: &st.conflicts,
             held: &held,
             invalid: &st.invalid,
-            required: &required,
+            unfit: plan::Unfit(&unfit),
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,

@@ -107,9 +107,9 @@ pub struct PlanInput<'a> {
     /// Records reported as making no valid note: remote id → fingerprint. Left out while the
     /// record is unchanged.
     pub invalid: &'a BTreeMap<String, u64>,
-    /// The mapped keys the schema requires, as (note type, key): a remote value emptying one is
-    /// not written into the note (a conflict instead).
-    pub required: &'a BTreeSet<(String, String)>,
+    /// Which remote values would make a note `check` rejects: never written into a note (a
+    /// conflict instead).
+    pub unfit: Unfit<'a>,
     /// Policy.
     pub policy: Policy,
 }
@@ -334,20 +334,35 @@ fn shown(conv: &Conv, v: Option<&str>) -> String {
     }
 }
 
-/// Whether `value` of `key` would make a note of `note_type` one `check` rejects: a template
-/// placeholder (`{{date}}`), or no value for a key the schema requires.
+/// Tells whether a remote value (note type, key, canonical value; `None` empty) would make a note
+/// `check` rejects: a pure function of the schema, so the plan stays pure.
+#[derive(Clone, Copy)]
+pub struct Unfit<'a>(pub &'a (dyn Fn(&str, &str, Option<&str>) -> bool + Sync));
+
+impl std::fmt::Debug for Unfit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unfit")
+    }
+}
+
+fn fits_always(_: &str, _: &str, _: Option<&str>) -> bool {
+    false
+}
+
+impl Unfit<'static> {
+    /// Every value fits.
+    pub fn never() -> Unfit<'static> {
+        Unfit(&fits_always)
+    }
+}
+
 fn unfit_for_note(
     input: &PlanInput<'_>,
     note_type: &str,
     key: &str,
     value: &Option<String>,
 ) -> bool {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => input
-            .required
-            .contains(&(note_type.to_string(), key.to_string())),
-        Some(v) => v.contains("{{") && v.contains("}}"),
-    }
+    (input.unfit.0)(note_type, key, value.as_deref())
 }
 
 /// Makes the plan.
@@ -699,7 +714,7 @@ mod tests {
                 open_conflicts: &BTreeMap::new(),
                 held,
                 invalid: &BTreeMap::new(),
-                required: &BTreeSet::new(),
+                unfit: Unfit::never(),
                 policy: Policy {
                     conflict: ConflictPolicy::Manual,
                     archive_deleted_notes: true,
@@ -782,7 +797,7 @@ mod tests {
                     open_conflicts: &BTreeMap::new(),
                     held,
                     invalid: &BTreeMap::new(),
-                    required: &BTreeSet::new(),
+                    unfit: Unfit::never(),
                     policy: Policy {
                         conflict: ConflictPolicy::Manual,
                         archive_deleted_notes: false,

@@ -135,7 +135,7 @@ impl World {
                 open_conflicts: &self.conflicts,
                 held: &super::plan::Held::default(),
                 invalid: &BTreeMap::new(),
-                required: &BTreeSet::new(),
+                unfit: super::plan::Unfit::never(),
                 policy: Policy {
                     conflict: run.policy,
                     archive_deleted_notes: false,

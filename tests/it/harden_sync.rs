@@ -376,7 +376,7 @@ async fn records_that_make_no_valid_note_are_reported_once_and_not_written() {
 }
 
 /// A HubSpot edit that would make an existing note invalid (a required name emptied, a template
-/// placeholder) is not written into it, even under `remote-wins`: it is recorded as a conflict,
+/// placeholder, a status the schema does not know) is not written into it, even under `remote-wins`: it is recorded as a conflict,
 /// which `check` accepts and `resolve` settles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
@@ -387,7 +387,7 @@ async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
     e.patch(
         "contacts",
         &rid,
-        json!({"properties": {"firstname": "", "lastname": "", "city": "{{date}}", "phone": "+48 500 100 200"}}),
+        json!({"properties": {"firstname": "", "lastname": "", "city": "{{date}}", "lifecyclestage": "subscriber", "phone": "+48 500 100 200"}}),
     )
     .await;
     for _ in 0..2 {
@@ -410,13 +410,13 @@ async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
             "the rest is pulled: {note}"
         );
         assert!(
-            note.contains("sync_conflicts:\n  - \"name | vault: Piekarnia Złoty Kłos | hubspot: (empty)\"\n  - \"city | vault: Warszawa | hubspot: {{date}}\"\n"),
+            note.contains("sync_conflicts:\n  - \"name | vault: Piekarnia Złoty Kłos | hubspot: (empty)\"\n  - \"city | vault: Warszawa | hubspot: {{date}}\"\n  - \"status | vault: active | hubspot: subscriber\"\n"),
             "{note}"
         );
         let o = e.run(&["check"]).await;
         assert_eq!(o.status.code(), Some(0), "check accepts it: {}", out(&o));
     }
-    for key in ["name", "city"] {
+    for key in ["name", "city", "status"] {
         let o = e.run(&["resolve", CLIENT, key, "--take", "vault"]).await;
         assert!(o.status.success(), "{}", out(&o));
     }
