@@ -416,6 +416,18 @@ async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
         let o = e.run(&["check"]).await;
         assert_eq!(o.status.code(), Some(0), "check accepts it: {}", out(&o));
     }
+    // Taking HubSpot's value would break the note: refused.
+    let before = e.note(CLIENT);
+    let o = e
+        .run(&["resolve", CLIENT, "name", "--take", "remote"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("would make a note `check` rejects"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(e.note(CLIENT), before);
     for key in ["name", "city", "status"] {
         let o = e.run(&["resolve", CLIENT, key, "--take", "vault"]).await;
         assert!(o.status.success(), "{}", out(&o));
