@@ -12,7 +12,7 @@
 //! commits the rest as the vault's ([`written_by`]): the audit log never credits the vault with a
 //! remote's changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,9 +46,37 @@ pub fn interrupted(root: &Path, remote: &str) -> Option<String> {
     v.get("run").and_then(Value::as_str).map(str::to_string)
 }
 
-/// The hashes of the note bytes `run` logged it was about to write (its `write` events).
-pub fn written_by(root: &Path, remote: &str, run: &str) -> BTreeSet<u64> {
-    let mut out = BTreeSet::new();
+/// What an interrupted run logged it was writing into notes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The hashes of the note bytes it was about to write.
+    pub hashes: BTreeSet<u64>,
+    /// The remote's values written into each note by the runs since the last one that saved
+    /// its state (`ssot_id` → key → canonical value, `None` cleared; later runs win): the note
+    /// and the remote agreed on them then, though no base says so.
+    pub pulled: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// The vault's values sent to the remote by the runs since the last one that saved its
+    /// state (same shape): where the remote still holds one, the two agreed on it then.
+    pub pushed: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+/// Adds a `{sid: {key: value|null}}` object to `into` (later values win).
+fn merge_fields(
+    into: &mut BTreeMap<String, BTreeMap<String, Option<String>>>,
+    sid: &str,
+    v: &Value,
+) {
+    let Some(obj) = v.as_object() else { return };
+    let fields = into.entry(sid.to_string()).or_default();
+    for (k, val) in obj {
+        fields.insert(k.clone(), val.as_str().map(str::to_string));
+    }
+}
+
+/// What `run` logged it was writing into notes (its `write` events), and the values pulled into
+/// notes since the last saved state (see [`Written::pulled`]).
+pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
+    let mut out = Written::default();
     let Ok(text) = std::fs::read_to_string(path(root, remote)) else {
         return out;
     };
@@ -56,15 +84,35 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> BTreeSet<u64> {
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if v.get("run").and_then(Value::as_str) != Some(run)
-            || v.get("event").and_then(Value::as_str) != Some("write")
-        {
+        match v.get("event").and_then(Value::as_str) {
+            Some("saved") => {
+                out.pulled.clear();
+                out.pushed.clear();
+                continue;
+            }
+            Some("send") => {
+                let records = v.pointer("/detail/records").and_then(Value::as_object);
+                for (sid, fields) in records.into_iter().flatten() {
+                    merge_fields(&mut out.pushed, sid, fields);
+                }
+                continue;
+            }
+            Some("write") => {}
+            _ => continue,
+        }
+        if let (Some(sid), Some(pulled)) = (
+            v.pointer("/detail/ssot_id").and_then(Value::as_str),
+            v.pointer("/detail/pulled"),
+        ) {
+            merge_fields(&mut out.pulled, sid, pulled);
+        }
+        if v.get("run").and_then(Value::as_str) != Some(run) {
             continue;
         }
         let hashes = v.pointer("/detail/hashes").and_then(Value::as_array);
         for h in hashes.into_iter().flatten() {
             if let Some(h) = h.as_str().and_then(|h| u64::from_str_radix(h, 16).ok()) {
-                out.insert(h);
+                out.hashes.insert(h);
             }
         }
     }
@@ -100,6 +148,29 @@ impl Journal {
         }
         let hashes: Vec<String> = hashes.iter().map(|h| format!("{h:016x}")).collect();
         if let Err(e) = self.append("write", json!({ "hashes": hashes }), false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
+    /// [`Journal::intend`] for a note taking the remote's values `pulled` (`ssot_id` `sid`).
+    pub fn intend_pull(&self, hash: u64, sid: &str, pulled: &BTreeMap<String, Option<String>>) {
+        let detail = json!({
+            "hashes": [format!("{hash:016x}")],
+            "ssot_id": sid,
+            "pulled": pulled,
+        });
+        if let Err(e) = self.append("write", detail, false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
+    /// Logs the vault's values about to be sent to existing records (a `send` event:
+    /// `ssot_id` → key → canonical value). Not flushed, as [`Journal::intend`].
+    pub fn intend_send(&self, records: &BTreeMap<&str, &BTreeMap<String, Option<String>>>) {
+        if records.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append("send", json!({ "records": records }), false) {
             tracing::warn!(error = %e, "journal not written");
         }
     }

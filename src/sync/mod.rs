@@ -223,6 +223,30 @@ pub async fn run<C: Connector>(
     // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
     let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
     let notes = read.notes;
+    // An interrupted run's values pulled into notes: where a note still holds one, the note and
+    // the remote agreed on it, though the run died before saving that base.
+    let written = report
+        .resumed_after
+        .as_ref()
+        .map(|prev| journal::written_by(root, &remote, prev))
+        .unwrap_or_default();
+    {
+        for n in &notes {
+            let (Some(pulled), Some(e)) =
+                (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
+            else {
+                continue;
+            };
+            for (k, v) in pulled {
+                if n.fields.get(k) == v.as_ref() {
+                    match v {
+                        Some(v) => e.fields.insert(k.clone(), v.clone()),
+                        None => e.fields.remove(k),
+                    };
+                }
+            }
+        }
+    }
     // 3. The remote's changes.
     let full_interval_ms =
         i64::try_from(common.full_pull_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
@@ -295,6 +319,24 @@ pub async fn run<C: Connector>(
             remote_records.extend(got);
         }
     }
+    // Likewise the vault's values an interrupted run sent: where the record still holds one.
+    for r in &remote_records {
+        let Some(sid) = r.ssot_id.as_deref() else {
+            continue;
+        };
+        let (Some(pushed), Some(e)) = (written.pushed.get(sid), st.base.get_mut(sid)) else {
+            continue;
+        };
+        for (k, v) in pushed {
+            if r.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
+            }
+        }
+    }
+    drop(written);
     // Records of unreadable notes seen this run: remembered, to be read again next run.
     {
         let held_rids: BTreeSet<&str> = held
@@ -473,7 +515,7 @@ fn commit_interrupted(
     prev: &str,
     common: &RemoteCommon,
 ) -> Result<Option<String>, SyncError> {
-    let hashes = journal::written_by(root, remote, prev);
+    let hashes = journal::written_by(root, remote, prev).hashes;
     if hashes.is_empty() {
         return Ok(None);
     }
@@ -610,7 +652,9 @@ async fn apply_plan<C: Connector>(
                         edits.push(e);
                     }
                 }
-                match apply::edit_note_with(&path, &edits, |h| jr.intend(&[h])) {
+                match apply::edit_note_with(&path, &edits, |h| {
+                    jr.intend_pull(h, &rp.ssot_id, &rp.pull)
+                }) {
                     Ok(changed) => {
                         if changed && !rp.pull.is_empty() {
                             report.notes_updated += 1;
@@ -753,6 +797,13 @@ async fn apply_plan<C: Connector>(
                 .filter(|rp| rp.action == Action::Create)
                 .map(|rp| rp.ssot_id.as_str())
                 .collect();
+            let sending: BTreeMap<&str, &BTreeMap<String, Option<String>>> = chunk
+                .iter()
+                .filter(|rp| rp.action == Action::Update && !rp.push.is_empty())
+                .map(|rp| (rp.ssot_id.as_str(), &rp.push))
+                .collect();
+            jr.intend_send(&sending);
+            drop(sending);
             let outcomes = connector.upsert(run_id, &ups).await?;
             drop(ups);
             for o in outcomes {

@@ -442,3 +442,116 @@ async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
     );
     assert!(!e.note(CLIENT).contains("sync_conflicts"));
 }
+
+/// Starts a sync of the real binary and `kill -9`s it as soon as its journal logs `event` (the
+/// journal's new lines only, from byte `seen`). Returns the run id, when the event was seen.
+async fn sync_killed_after(e: &Env, event: &str) -> Option<String> {
+    use ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN;
+
+    let journal = e.v.join(".ssot/hubspot/journal.jsonl");
+    let seen = std::fs::read_to_string(&journal).map_or(0, |t| t.len());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(&e.v)
+        .arg("sync")
+        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut run = None;
+    for _ in 0..5000 {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        run = text.get(seen..).and_then(|new| {
+            new.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["event"] == json!(event))
+                .and_then(|v| v["run"].as_str().map(str::to_string))
+        });
+        if run.is_some() || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    run
+}
+
+/// A run killed after each step of its journal in turn, a HubSpot edit and a vault edit before
+/// each: however the runs end, the history never credits the vault with a HubSpot edit, and
+/// every HubSpot edit that reached the note is committed as HubSpot's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kills_at_every_step_never_credit_the_vault_with_a_hubspot_edit() {
+    use ssot_vault::sandbox::FaultConfig;
+
+    use crate::hs_env::{PROJECT, git};
+
+    let e = Env::new("").await;
+    e.sync().await;
+    let start = git(&e.v, &["rev-parse", "HEAD"]).trim().to_string();
+    let rid = e.prop(CLIENT, "hubspot_id").expect("id");
+    let mut killed = 0;
+    for (i, event) in ["start", "write", "notes", "push", "pushed", "saved"]
+        .into_iter()
+        .enumerate()
+    {
+        e.patch(
+            "contacts",
+            &rid,
+            json!({"properties": {"city": format!("Miasto {i}")}}),
+        )
+        .await;
+        let project = e.note(PROJECT);
+        let budget = e.prop(PROJECT, "budget").expect("budget");
+        std::fs::write(
+            e.v.join(PROJECT),
+            project.replace(
+                &format!("budget: {budget}"),
+                &format!("budget: {}", 45_001 + i),
+            ),
+        )
+        .expect("edit project");
+        e.sb.set_faults(FaultConfig {
+            latency_ms: 150,
+            ..FaultConfig::default()
+        });
+        killed += usize::from(sync_killed_after(&e, event).await.is_some());
+        e.sb.set_faults(FaultConfig::default());
+    }
+    assert!(killed >= 5, "the runs were killed mid-way ({killed})");
+    let o = e.sync().await;
+    assert_eq!(git(&e.v, &["status", "--porcelain"]), "", "{}", out(&o));
+    assert_eq!(e.prop(CLIENT, "city").as_deref(), Some("Miasto 5"));
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        json!("Miasto 5")
+    );
+    // Every change to the client's city in the history since: HubSpot's, never the vault's.
+    let log = git(
+        &e.v,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--format=%x01%B",
+            &format!("{start}..HEAD"),
+        ],
+    );
+    let mut seen = 0;
+    for msg in log.split('\u{1}').filter(|m| !m.trim().is_empty()) {
+        if msg.contains(&format!("{CLIENT}: city:")) {
+            seen += 1;
+            assert!(
+                msg.contains("Ssot-Source: hubspot") && msg.contains("Ssot-Run: "),
+                "a HubSpot edit credited to another source: {msg}\n{log}"
+            );
+        }
+    }
+    assert!(seen >= 2, "{log}");
+}
