@@ -10,7 +10,10 @@
 //! to write ([`Journal::intend`]). A run that finds the previous one interrupted commits the notes
 //! still holding exactly such bytes as that run's work (its source and run id), before it
 //! commits the rest as the vault's ([`written_by`]): the audit log never credits the vault with a
-//! remote's changes.
+//! remote's changes. The `write` events of notes taking the remote's values carry those values,
+//! and `send` events the vault's values sent to existing records: a run that died before saving
+//! its base leaves the next one the values both sides agreed on, so a crash raises no spurious
+//! conflict.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
