@@ -249,6 +249,12 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
             ),
         }
     }
+    if r.plan.held > 0 {
+        println!(
+            "{name}: {} records without a readable note left as they are (an unreadable note is not a deleted one); they sync again once their notes are fixed",
+            r.plan.held
+        );
+    }
     if dry_run {
         println!(
             "{name}: {} to do, {} unchanged, {} requests",
@@ -298,11 +304,5 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {
         println!("{name}: the notes written by the interrupted run {run} committed as {c}");
-    }
-    if r.plan.held > 0 {
-        println!(
-            "{name}: {} records without a readable note left as they are (an unreadable note is not a deleted one); they sync again once their notes are fixed",
-            r.plan.held
-        );
     }
 }
