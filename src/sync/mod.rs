@@ -219,10 +219,6 @@ pub async fn run<C: Connector>(
     let read = read::read_vault(root, config, &bindings, &remote);
     report.unreadable = read.unreadable;
     let held = read.held;
-    // The lifecycle's guards hold for the services too: a project status changed in the vault
-    // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
-    let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
-    let notes = read.notes;
     // An interrupted run's values pulled into notes: where a note still holds one, the note and
     // the remote agreed on it, though the run died before saving that base.
     let written = report
@@ -230,23 +226,24 @@ pub async fn run<C: Connector>(
         .as_ref()
         .map(|prev| journal::written_by(root, &remote, prev))
         .unwrap_or_default();
-    {
-        for n in &notes {
-            let (Some(pulled), Some(e)) =
-                (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
-            else {
-                continue;
-            };
-            for (k, v) in pulled {
-                if n.fields.get(k) == v.as_ref() {
-                    match v {
-                        Some(v) => e.fields.insert(k.clone(), v.clone()),
-                        None => e.fields.remove(k),
-                    };
-                }
+    for n in &read.notes {
+        let (Some(pulled), Some(e)) = (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
+        else {
+            continue;
+        };
+        for (k, v) in pulled {
+            if n.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
             }
         }
     }
+    // The lifecycle's guards hold for the services too: a project status changed in the vault
+    // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
+    let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
+    let notes = read.notes;
     // 3. The remote's changes.
     let full_interval_ms =
         i64::try_from(common.full_pull_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
