@@ -161,7 +161,8 @@ impl Prepared {
     }
 }
 
-/// Computes `edits` on the note at `path` (as [`crate::vault::edit_file`] does); `None` when nothing changes.
+/// Computes `edits` on the note at `path` (as [`crate::vault::edit_file`] does); `None` when
+/// nothing changes.
 pub fn prepare_edit(path: &Path, edits: &[Edit]) -> Result<Option<Prepared>, ApplyError> {
     if edits.is_empty() {
         return Ok(None);
