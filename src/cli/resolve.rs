@@ -136,6 +136,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
                 .unwrap_or(crate::vault::value::Value::Str(remote_shown.clone()));
             spec.and_then(|s| canonical::from_vault(&s.conv, Some(&v), ""))
         });
+    if args.take == Take::Remote
+        && apply::unfit_value(&schema, &bindings, &ty, &args.key, remote_canon.as_deref())
+    {
+        return Err(CliError::problem(format!(
+            "{}: {remote}'s value of `{}` ({remote_shown}) would make a note `check` rejects",
+            path.display(),
+            args.key
+        ))
+        .hint(format!(
+            "keep the vault's with --take vault, or fix the value in {remote} and run `ssot-vault sync`"
+        )));
+    }
     let mut edits = Vec::new();
     if args.take == Take::Remote {
         let value = match spec {

@@ -190,8 +190,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let mut reports = Vec::new();
     for r in &remotes {
         let report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
-        problems |=
-            report.conflicts > 0 || !report.refused.is_empty() || !report.unreadable.is_empty();
+        problems |= report.conflicts > 0
+            || !report.refused.is_empty()
+            || !report.unreadable.is_empty()
+            || !report.invalid.is_empty();
         if !ctx.json {
             print_report(&report, args.dry_run);
         }
@@ -266,6 +268,12 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
             ),
         }
     }
+    if r.plan.held > 0 {
+        println!(
+            "{name}: {} records without a readable note left as they are (an unreadable note is not a deleted one); they sync again once their notes are fixed",
+            r.plan.held
+        );
+    }
     if dry_run {
         println!(
             "{name}: {} to do, {} unchanged, {} requests",
@@ -307,5 +315,13 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     for u in &r.unreadable {
         println!("{name}: {u}: left alone, never written (see `ssot-vault check`)");
+    }
+    for (_, m) in &r.invalid {
+        println!(
+            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{name}_id: <id>` set; it is reported again only when the record changes"
+        );
+    }
+    if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {
+        println!("{name}: the notes written by the interrupted run {run} committed as {c}");
     }
 }

@@ -88,7 +88,7 @@ pub fn init_repo(root: &Path, message: &str) -> Result<String, HistoryError> {
         source: "vault".into(),
         ..CommitRequest::default()
     };
-    let info = commit_in(&repo, root, &req, true)?;
+    let info = commit_in(&repo, root, &req, true, None)?;
     Ok(info.map(|i| i.id).unwrap_or_default())
 }
 
@@ -99,7 +99,18 @@ const LOCAL_STATE_DIR: &str = ".ssot";
 /// `None` when there is nothing to commit (no empty commits). Works on an unborn branch.
 pub fn commit(root: &Path, req: &CommitRequest) -> Result<Option<CommitInfo>, HistoryError> {
     let repo = open_repo(root)?;
-    commit_in(&repo, root, req, false)
+    commit_in(&repo, root, req, false, None)
+}
+
+/// Commits only the files at `paths` (relative to `root`) as they are in the work tree, the
+/// rest of the vault left uncommitted; otherwise as [`commit`].
+pub fn commit_paths(
+    root: &Path,
+    req: &CommitRequest,
+    paths: &[String],
+) -> Result<Option<CommitInfo>, HistoryError> {
+    let repo = open_repo(root)?;
+    commit_in(&repo, root, req, false, Some(paths))
 }
 
 fn commit_in(
@@ -107,23 +118,45 @@ fn commit_in(
     root: &Path,
     req: &CommitRequest,
     allow_empty: bool,
+    only: Option<&[String]>,
 ) -> Result<Option<CommitInfo>, HistoryError> {
     let mut index = repo.index().map_err(git_err(root, "open index"))?;
-    // `.ssot/` (sync state, the vault lock) is local: never staged, even when the vault's
-    // `.gitignore` does not list it.
-    let mut local_state = |path: &Path, _: &[u8]| -> i32 {
-        i32::from(path.components().any(|c| c.as_os_str() == LOCAL_STATE_DIR))
-    };
-    index
-        .add_all(
-            ["*"],
-            IndexAddOption::DEFAULT,
-            Some(&mut local_state as &mut git2::IndexMatchedPath),
-        )
-        .map_err(git_err(root, "stage changes"))?;
-    index
-        .update_all(["*"], None)
-        .map_err(git_err(root, "stage deletions"))?;
+    match only {
+        None => {
+            // `.ssot/` (sync state, the vault lock) is local: never staged, even when the
+            // vault's `.gitignore` does not list it.
+            let mut local_state = |path: &Path, _: &[u8]| -> i32 {
+                i32::from(path.components().any(|c| c.as_os_str() == LOCAL_STATE_DIR))
+            };
+            index
+                .add_all(
+                    ["*"],
+                    IndexAddOption::DEFAULT,
+                    Some(&mut local_state as &mut git2::IndexMatchedPath),
+                )
+                .map_err(git_err(root, "stage changes"))?;
+            index
+                .update_all(["*"], None)
+                .map_err(git_err(root, "stage deletions"))?;
+        }
+        Some(paths) => {
+            // HEAD plus these paths: nothing else staged goes into this commit.
+            match head_tree(repo, root)? {
+                Some(t) => index.read_tree(&t).map_err(git_err(root, "read HEAD"))?,
+                None => index.clear().map_err(git_err(root, "clear index"))?,
+            }
+            for p in paths {
+                let rel = Path::new(p);
+                if root.join(rel).exists() {
+                    index.add_path(rel).map_err(git_err(root, "stage a file"))?;
+                } else {
+                    index
+                        .remove_path(rel)
+                        .map_err(git_err(root, "stage a deletion"))?;
+                }
+            }
+        }
+    }
     index.write().map_err(git_err(root, "write index"))?;
     let tree_id = index.write_tree().map_err(git_err(root, "write tree"))?;
     let head = head_tree(repo, root)?;

@@ -22,10 +22,10 @@ pub mod log;
 pub mod status;
 pub mod trailers;
 
-pub use commit::{CommitInfo, CommitRequest, commit, init_repo};
+pub use commit::{CommitInfo, CommitRequest, commit, commit_paths, init_repo};
 pub use diff::{BodySummary, FieldChange, NoteDiff, note_changes};
 pub use log::{LogEntry, log};
-pub use status::{ChangeKind, NoteStatus, status};
+pub use status::{ChangeKind, NoteStatus, changed_paths, status};
 
 /// The trailer naming the system a change came from.
 pub const TRAILER_SOURCE: &str = "Ssot-Source";

@@ -76,6 +76,28 @@ impl NoteStatus {
 /// Above this many changed paths the detailed diff walks the whole tree instead of a pathspec.
 const PATHSPEC_LIMIT: usize = 256;
 
+/// The paths (relative to `root`) of the files that are new or modified since HEAD and still
+/// exist, `.gitignore` respected: what a sync recovering from a crash looks through.
+pub fn changed_paths(root: &Path) -> Result<Vec<String>, HistoryError> {
+    let repo = open_repo(root)?;
+    let mut sopts = StatusOptions::new();
+    sopts
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut sopts))
+        .map_err(git_err(root, "status"))?;
+    Ok(statuses
+        .iter()
+        .filter(|e| {
+            let s = e.status();
+            !s.is_ignored() && !s.is_wt_deleted() && !s.is_index_deleted()
+        })
+        .filter_map(|e| e.path().ok().map(str::to_string))
+        .collect())
+}
+
 /// The uncommitted changes of the vault at `root`, sorted by path.
 pub fn status(root: &Path) -> Result<Vec<NoteStatus>, HistoryError> {
     let repo = open_repo(root)?;

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use crate::connectors::{Binding, canonical};
 use crate::fsutil::FsError;
+use crate::vault::EditFileError;
 use crate::vault::editor::Edit;
-use crate::vault::schema::Schema;
+use crate::vault::note::Note;
+use crate::vault::schema::{Schema, Severity};
 use crate::vault::value::Value;
-use crate::vault::{EditFileError, edit_file};
 
-use super::plan::{FieldConflict, RecordPlan};
+use super::plan::{FieldConflict, RecordPlan, text_hash};
 
 /// The property recording unresolved conflicts.
 pub const CONFLICTS_KEY: &str = "sync_conflicts";
@@ -124,32 +125,171 @@ pub enum ApplyError {
     /// Any other failure to edit the note.
     #[error(transparent)]
     Edit(#[from] EditFileError),
+    /// The note a record would make is not a valid note (`check` would reject it): not written.
+    #[error("{}", problems.join("; "))]
+    Invalid {
+        /// What is wrong, one message per problem.
+        problems: Vec<String>,
+    },
+}
+
+/// A note edit computed and not yet written.
+#[derive(Debug)]
+pub struct Prepared {
+    path: PathBuf,
+    before: Vec<u8>,
+    after: String,
+}
+
+impl Prepared {
+    /// The hash ([`text_hash`]) of the bytes the write will leave in the file.
+    pub fn hash(&self) -> u64 {
+        text_hash(self.after.as_bytes())
+    }
+
+    /// Writes the edit: atomic, and only if the file still holds the bytes it was computed from.
+    pub fn write(&self) -> Result<(), ApplyError> {
+        match crate::fsutil::write_if_unchanged(
+            &self.path,
+            Some(&self.before),
+            self.after.as_bytes(),
+        ) {
+            Ok(()) => Ok(()),
+            Err(FsError::Changed { path }) => Err(ApplyError::Changed { path }),
+            Err(e) => Err(ApplyError::Edit(EditFileError::Fs(e))),
+        }
+    }
+}
+
+/// Computes `edits` on the note at `path` (as [`crate::vault::edit_file`] does); `None` when
+/// nothing changes.
+pub fn prepare_edit(path: &Path, edits: &[Edit]) -> Result<Option<Prepared>, ApplyError> {
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    let before = crate::fsutil::read(path).map_err(EditFileError::Fs)?;
+    let note = Note::parse(&before).map_err(|source| EditFileError::Note {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let after =
+        crate::vault::editor::apply(&note.text, edits).map_err(|source| EditFileError::Edit {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(after.map(|after| Prepared {
+        path: path.to_path_buf(),
+        before,
+        after,
+    }))
 }
 
 /// Applies edits to a note (compare-and-swap). Returns whether the file changed.
 pub fn edit_note(path: &Path, edits: &[Edit]) -> Result<bool, ApplyError> {
-    if edits.is_empty() {
-        return Ok(false);
-    }
-    match edit_file(path, edits) {
-        Ok(e) => Ok(e.after.is_some()),
-        Err(EditFileError::Fs(FsError::Changed { path })) => Err(ApplyError::Changed { path }),
-        Err(e) => Err(ApplyError::Edit(e)),
+    edit_note_with(path, edits, |_| {})
+}
+
+/// [`edit_note`], telling `before_write` the hash of the bytes it is about to write (the run's
+/// journal records it, so a crashed run's writes are known to the next run).
+pub fn edit_note_with(
+    path: &Path,
+    edits: &[Edit],
+    before_write: impl FnOnce(u64),
+) -> Result<bool, ApplyError> {
+    match prepare_edit(path, edits)? {
+        None => Ok(false),
+        Some(p) => {
+            before_write(p.hash());
+            p.write()?;
+            Ok(true)
+        }
     }
 }
 
 /// Applies independent note edits on several threads (each write atomic and flushed, as
-/// [`edit_note`] does); returns each path with its outcome, in the given order.
+/// [`edit_note`] does), a chunk at a time: `before_writes` is told the hashes of a chunk's writes
+/// before they are made. Returns each path with its outcome, in the given order.
 pub fn edit_notes_parallel(
     jobs: Vec<(std::path::PathBuf, Vec<Edit>)>,
+    mut before_writes: impl FnMut(&[u64]),
 ) -> Vec<(std::path::PathBuf, Result<bool, ApplyError>)> {
-    // Two threads: the flushes overlap, and few threads keep the allocator's arenas (memory) few.
-    crate::par::map(&jobs, 2, 16, |(p, e)| (p.clone(), edit_note(p, e)))
+    // A chunk's notes are held twice (before and after) between the two passes: chunks keep
+    // that small on a first sync of thousands of notes.
+    const CHUNK: usize = 256;
+    let mut out = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(CHUNK) {
+        // Two threads: the flushes overlap, and few threads keep the allocator's arenas (memory)
+        // few.
+        let prepared = crate::par::map(chunk, 2, 16, |(p, e)| prepare_edit(p, e));
+        let hashes: Vec<u64> = prepared
+            .iter()
+            .filter_map(|r| r.as_ref().ok().and_then(|p| p.as_ref()).map(Prepared::hash))
+            .collect();
+        before_writes(&hashes);
+        let written = crate::par::map(&prepared, 2, 16, |r| match r {
+            Ok(Some(p)) => p.write().map(|()| true),
+            Ok(None) | Err(_) => Ok(false),
+        });
+        for (((path, _), prepared), written) in chunk.iter().zip(prepared).zip(written) {
+            out.push((path.clone(), prepared.and(written)));
+        }
+    }
+    out
+}
+
+/// Whether the remote's canonical value `v` of `key` would make a note of `note_type` one
+/// `check` rejects: no value for a key the schema requires, a template placeholder (`{{date}}`),
+/// or a value the schema refuses (an enum value it does not know, text where a number goes).
+pub fn unfit_value(
+    schema: &Schema,
+    bindings: &[Binding],
+    note_type: &str,
+    key: &str,
+    v: Option<&str>,
+) -> bool {
+    let Some(field) = schema.get(note_type).and_then(|t| t.field(key)) else {
+        return false;
+    };
+    let Some(v) = v.filter(|v| !v.trim().is_empty()) else {
+        return field.required;
+    };
+    if v.contains("{{") && v.contains("}}") {
+        return true;
+    }
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == note_type)
+        .and_then(|b| b.field(key))
+    else {
+        return false;
+    };
+    let value = canonical::to_vault(&spec.conv, Some(v), Some(&field.ty));
+    crate::vault::schema::check_value(field, &value).is_some_and(|(s, _)| s == Severity::Error)
+}
+
+/// The problems that would make `check` reject a note of `text` (errors only).
+fn invalid_note(schema: &Schema, text: &str) -> Vec<String> {
+    let note = match Note::parse(text.as_bytes()) {
+        Ok(n) => n,
+        Err(e) => return vec![e.to_string()],
+    };
+    let Some(fm) = &note.frontmatter else {
+        return vec!["no frontmatter".into()];
+    };
+    let Some(ty) = fm.get_str("type").and_then(|t| schema.get(t)) else {
+        return Vec::new();
+    };
+    crate::vault::check::property_problems(schema, ty, fm)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.message)
+        .collect()
 }
 
 /// Writes a new note for a record made remotely: frontmatter with `type`, `ssot_id`, `created`,
 /// the pulled fields and the remote id, in the type's folder, never over an existing file.
-/// Returns the vault-relative path.
+/// A note `check` would reject is not written ([`ApplyError::Invalid`]). `before_write` is told
+/// the hash of the bytes about to be written. Returns the vault-relative path.
 #[allow(clippy::too_many_arguments)]
 pub fn create_note(
     root: &Path,
@@ -158,6 +298,7 @@ pub fn create_note(
     schema: &Schema,
     rp: &RecordPlan,
     today: &str,
+    before_write: impl FnOnce(u64),
 ) -> Result<String, ApplyError> {
     let mut edits = vec![
         Edit::Set("type".into(), Value::Str(rp.note_type.clone())),
@@ -177,11 +318,16 @@ pub fn create_note(
             source,
         })?
         .unwrap_or_default();
+    let problems = invalid_note(schema, &text);
+    if !problems.is_empty() {
+        return Err(ApplyError::Invalid { problems });
+    }
     let name = match crate::vault::create::file_stem(&rp.title) {
         Some(_) => rp.title.clone(),
         None => rp.ssot_id.clone(),
     };
     let dir = root.join(folder);
+    before_write(text_hash(text.as_bytes()));
     match crate::vault::create::write_new(&dir, &name, &text) {
         Ok(path) => Ok(crate::vault::index::rel_of(root, &path)),
         Err(crate::vault::create::CreateError::Fs(e)) => {

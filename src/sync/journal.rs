@@ -5,7 +5,17 @@
 //! note's `ssot_id` and every note edit is compare-and-swap, so the next run repairs any crash by
 //! planning again. The journal tells the next run (and a person) that the previous run stopped
 //! half-way and what it had done.
+//!
+//! Before each note write the run logs a `write` event holding the hash of the bytes it is about
+//! to write ([`Journal::intend`]). A run that finds the previous one interrupted commits the notes
+//! still holding exactly such bytes as that run's work (its source and run id), before it
+//! commits the rest as the vault's ([`written_by`]): the audit log never credits the vault with a
+//! remote's changes. The `write` events of notes taking the remote's values carry those values,
+//! and `send` events the vault's values sent to existing records: a run that died before saving
+//! its base leaves the next one the values both sides agreed on, so a crash raises no spurious
+//! conflict.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +49,79 @@ pub fn interrupted(root: &Path, remote: &str) -> Option<String> {
     v.get("run").and_then(Value::as_str).map(str::to_string)
 }
 
+/// What an interrupted run logged it was writing into notes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The hashes of the note bytes it was about to write.
+    pub hashes: BTreeSet<u64>,
+    /// The remote's values written into each note by the runs since the last one that saved
+    /// its state (`ssot_id` → key → canonical value, `None` cleared; later runs win): the note
+    /// and the remote agreed on them then, though no base says so.
+    pub pulled: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// The vault's values sent to the remote by the runs since the last one that saved its
+    /// state (same shape): where the remote still holds one, the two agreed on it then.
+    pub pushed: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+/// Adds a `{sid: {key: value|null}}` object to `into` (later values win).
+fn merge_fields(
+    into: &mut BTreeMap<String, BTreeMap<String, Option<String>>>,
+    sid: &str,
+    v: &Value,
+) {
+    let Some(obj) = v.as_object() else { return };
+    let fields = into.entry(sid.to_string()).or_default();
+    for (k, val) in obj {
+        fields.insert(k.clone(), val.as_str().map(str::to_string));
+    }
+}
+
+/// What `run` logged it was writing into notes (its `write` events), and the values pulled into
+/// notes since the last saved state (see [`Written::pulled`]).
+pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
+    let mut out = Written::default();
+    let Ok(text) = std::fs::read_to_string(path(root, remote)) else {
+        return out;
+    };
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match v.get("event").and_then(Value::as_str) {
+            Some("saved") => {
+                out.pulled.clear();
+                out.pushed.clear();
+                continue;
+            }
+            Some("send") => {
+                let records = v.pointer("/detail/records").and_then(Value::as_object);
+                for (sid, fields) in records.into_iter().flatten() {
+                    merge_fields(&mut out.pushed, sid, fields);
+                }
+                continue;
+            }
+            Some("write") => {}
+            _ => continue,
+        }
+        if let (Some(sid), Some(pulled)) = (
+            v.pointer("/detail/ssot_id").and_then(Value::as_str),
+            v.pointer("/detail/pulled"),
+        ) {
+            merge_fields(&mut out.pulled, sid, pulled);
+        }
+        if v.get("run").and_then(Value::as_str) != Some(run) {
+            continue;
+        }
+        let hashes = v.pointer("/detail/hashes").and_then(Value::as_array);
+        for h in hashes.into_iter().flatten() {
+            if let Some(h) = h.as_str().and_then(|h| u64::from_str_radix(h, 16).ok()) {
+                out.hashes.insert(h);
+            }
+        }
+    }
+    out
+}
+
 impl Journal {
     /// Opens the journal for a run (keeps only the last 2,000 lines of older runs).
     pub fn open(root: &Path, remote: &str, run: &str) -> Result<Journal, FsError> {
@@ -59,8 +142,48 @@ impl Journal {
         })
     }
 
+    /// Logs the hashes of note bytes about to be written (a `write` event). Not flushed to
+    /// disk: it only has to outlive the process (a `kill -9`), and it is written before the
+    /// note is. A failure is logged, never fatal.
+    pub fn intend(&self, hashes: &[u64]) {
+        if hashes.is_empty() {
+            return;
+        }
+        let hashes: Vec<String> = hashes.iter().map(|h| format!("{h:016x}")).collect();
+        if let Err(e) = self.append("write", json!({ "hashes": hashes }), false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
+    /// [`Journal::intend`] for a note taking the remote's values `pulled` (`ssot_id` `sid`).
+    pub fn intend_pull(&self, hash: u64, sid: &str, pulled: &BTreeMap<String, Option<String>>) {
+        let detail = json!({
+            "hashes": [format!("{hash:016x}")],
+            "ssot_id": sid,
+            "pulled": pulled,
+        });
+        if let Err(e) = self.append("write", detail, false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
+    /// Logs the vault's values about to be sent to existing records (a `send` event:
+    /// `ssot_id` → key → canonical value). Not flushed, as [`Journal::intend`].
+    pub fn intend_send(&self, records: &BTreeMap<&str, &BTreeMap<String, Option<String>>>) {
+        if records.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append("send", json!({ "records": records }), false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
     /// Appends an event.
     pub fn log(&self, event: &str, detail: Value) -> Result<(), FsError> {
+        self.append(event, detail, true)
+    }
+
+    fn append(&self, event: &str, detail: Value, flush: bool) -> Result<(), FsError> {
         let line = json!({
             "run": self.run,
             "at": jiff::Timestamp::now().to_string(),
@@ -73,7 +196,9 @@ impl Journal {
             .open(&self.path)
             .map_err(io_err(&self.path))?;
         writeln!(f, "{line}").map_err(io_err(&self.path))?;
-        f.sync_data().map_err(io_err(&self.path))?;
+        if flush {
+            f.sync_data().map_err(io_err(&self.path))?;
+        }
         Ok(())
     }
 }

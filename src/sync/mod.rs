@@ -33,7 +33,7 @@ use crate::vault::note::Note;
 use crate::vault::schema::Schema;
 use crate::vault::value::Value;
 
-pub use plan::{Action, Plan, PlanInput, Policy, RecordPlan, VaultNote};
+pub use plan::{Action, Held, Plan, PlanInput, Policy, RecordPlan, VaultNote};
 pub use state::{BaseEntry, SyncState};
 
 /// Options of a run.
@@ -118,6 +118,9 @@ pub struct SyncReport {
     pub refused: Vec<(String, String)>,
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
+    /// Records that make no valid note (`check` would reject it), not written: (remote id,
+    /// message). Each is reported once, and again only when the record changes.
+    pub invalid: Vec<(String, String)>,
     /// The commit of the pending vault edits, if one was made.
     pub vault_commit: Option<String>,
     /// The sync commit, if one was made.
@@ -126,6 +129,8 @@ pub struct SyncReport {
     pub http: HttpStats,
     /// The previous run was interrupted (its id).
     pub resumed_after: Option<String>,
+    /// The commit of the notes the interrupted run had written, if one was made.
+    pub resumed_commit: Option<String>,
 }
 
 /// A new run id: UTC time plus a random suffix.
@@ -180,9 +185,19 @@ pub async fn run<C: Connector>(
         run_id: run_id.clone(),
         ..SyncReport::default()
     };
+    report.resumed_after = journal::interrupted(root, &remote);
+    if let Some(r) = &report.resumed_after {
+        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
+    }
     // 1. Pending vault edits get their own commit, so the log tells who changed what; a status
     //    change the lifecycle refuses is recorded too, marked `Ssot-Illegal-Transition` (it is
-    //    not carried to the service, below).
+    //    not carried to the service, below). The notes an interrupted run wrote come first, as
+    //    that run's: the vault did not make them.
+    if !opts.dry_run
+        && let Some(prev) = &report.resumed_after
+    {
+        report.resumed_commit = commit_interrupted(root, &remote, prev, common)?;
+    }
     if !opts.dry_run {
         let pending = history::commit(
             root,
@@ -201,10 +216,6 @@ pub async fn run<C: Connector>(
     }
     let mut st = SyncState::load(root, &remote)?;
     connector.load_state(st.connector.clone());
-    report.resumed_after = journal::interrupted(root, &remote);
-    if let Some(r) = &report.resumed_after {
-        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
-    }
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
@@ -212,6 +223,28 @@ pub async fn run<C: Connector>(
     let bindings: Vec<Binding> = connector.bindings().to_vec();
     let read = read::read_vault(root, config, &bindings, &remote);
     report.unreadable = read.unreadable;
+    let held = read.held;
+    // An interrupted run's values pulled into notes: where a note still holds one, the note and
+    // the remote agreed on it, though the run died before saving that base.
+    let written = report
+        .resumed_after
+        .as_ref()
+        .map(|prev| journal::written_by(root, &remote, prev))
+        .unwrap_or_default();
+    for n in &read.notes {
+        let (Some(pulled), Some(e)) = (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
+        else {
+            continue;
+        };
+        for (k, v) in pulled {
+            if n.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
+            }
+        }
+    }
     // The lifecycle's guards hold for the services too: a project status changed in the vault
     // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
     let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
@@ -271,12 +304,55 @@ pub async fn run<C: Connector>(
                 want.entry(n.note_type.clone()).or_default().push(r.clone());
             }
         }
+        // Records pulled while their note could not be read: read again, their change is
+        // behind the cursor.
+        for (rid, ty) in &st.held_pulled {
+            if !seen.contains(rid.as_str()) {
+                let ids = want.entry(ty.clone()).or_default();
+                if !ids.contains(rid) {
+                    ids.push(rid.clone());
+                }
+            }
+        }
         for (ty, ids) in want {
             let got = connector.fetch(&ty, &ids).await?;
             let found: BTreeSet<String> = got.iter().map(|r| r.id.clone()).collect();
             gone.extend(ids.into_iter().filter(|i| !found.contains(i)));
             remote_records.extend(got);
         }
+    }
+    // Likewise the vault's values an interrupted run sent: where the record still holds one.
+    for r in &remote_records {
+        let Some(sid) = r.ssot_id.as_deref() else {
+            continue;
+        };
+        let (Some(pushed), Some(e)) = (written.pushed.get(sid), st.base.get_mut(sid)) else {
+            continue;
+        };
+        for (k, v) in pushed {
+            if r.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
+            }
+        }
+    }
+    drop(written);
+    // Records of unreadable notes seen this run: remembered, to be read again next run.
+    {
+        let held_rids: BTreeSet<&str> = held
+            .ssot_ids
+            .iter()
+            .filter_map(|sid| st.base.get(sid).map(|b| b.remote_id.as_str()))
+            .chain(held.remote_ids.iter().map(String::as_str))
+            .filter(|r| !r.is_empty())
+            .collect();
+        st.held_pulled = remote_records
+            .iter()
+            .filter(|r| held.holds(r.ssot_id.as_deref(), None) || held_rids.contains(r.id.as_str()))
+            .map(|r| (r.id.clone(), r.note_type.clone()))
+            .collect();
     }
     // Bases lost with `.ssot/`: rebuilt from the notes' last sync commits.
     let mut history_base: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -315,6 +391,16 @@ pub async fn run<C: Connector>(
         }
     }
     // 4. The plan.
+    let unfit =
+        |ty: &str, key: &str, v: Option<&str>| apply::unfit_value(&schema, &bindings, ty, key, v);
+    // A record reported as making no valid note whose note was since made by hand: forgotten.
+    let note_rids: BTreeSet<&str> = notes
+        .iter()
+        .filter_map(|n| n.remote_id.as_deref())
+        .collect();
+    st.invalid
+        .retain(|rid, _| !note_rids.contains(rid.as_str()));
+    drop(note_rids);
     let plan = plan::plan(
         &remote,
         &PlanInput {
@@ -326,6 +412,9 @@ pub async fn run<C: Connector>(
             full: pulled.full,
             gone: &gone,
             open_conflicts: &st.conflicts,
+            held: &held,
+            invalid: &st.invalid,
+            unfit: plan::Unfit(&unfit),
             policy: Policy {
                 conflict: common.conflict_policy,
                 archive_deleted_notes: common.archive_deleted_notes,
@@ -418,6 +507,47 @@ pub async fn run<C: Connector>(
     report.applied = true;
     report.http = connector.stats();
     Ok(report)
+}
+
+/// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
+/// wrote, as that run's: source `remote`, trailer `Ssot-Run: prev`, the remote's author.
+fn commit_interrupted(
+    root: &Path,
+    remote: &str,
+    prev: &str,
+    common: &RemoteCommon,
+) -> Result<Option<String>, SyncError> {
+    let hashes = journal::written_by(root, remote, prev).hashes;
+    if hashes.is_empty() {
+        return Ok(None);
+    }
+    let changed = match history::changed_paths(root) {
+        Ok(c) => c,
+        Err(HistoryError::NotARepo { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let theirs: Vec<String> = changed
+        .into_iter()
+        .filter(|rel| {
+            std::fs::read(root.join(rel)).is_ok_and(|b| hashes.contains(&plan::text_hash(&b)))
+        })
+        .collect();
+    if theirs.is_empty() {
+        return Ok(None);
+    }
+    let commit = history::commit_paths(
+        root,
+        &CommitRequest {
+            message: Some(format!(
+                "Sync with {remote}: notes written by the interrupted run {prev}"
+            )),
+            source: remote.to_string(),
+            trailers: vec![(history::TRAILER_RUN.to_string(), prev.to_string())],
+            author: Some((common.author_name.clone(), common.author_email.clone())),
+        },
+        &theirs,
+    )?;
+    Ok(commit.map(|c| c.short_id))
 }
 
 /// The commit summary of a run.
@@ -524,7 +654,9 @@ async fn apply_plan<C: Connector>(
                         edits.push(e);
                     }
                 }
-                match apply::edit_note(&path, &edits) {
+                match apply::edit_note_with(&path, &edits, |h| {
+                    jr.intend_pull(h, &rp.ssot_id, &rp.pull)
+                }) {
                     Ok(changed) => {
                         if changed && !rp.pull.is_empty() {
                             report.notes_updated += 1;
@@ -557,7 +689,8 @@ async fn apply_plan<C: Connector>(
                     .for_type(&rp.note_type)
                     .unwrap_or(&rp.note_type)
                     .to_string();
-                match apply::create_note(root, &folder, b, schema, rp, &today) {
+                match apply::create_note(root, &folder, b, schema, rp, &today, |h| jr.intend(&[h]))
+                {
                     Ok(rel) => {
                         report.notes_created += 1;
                         rels.insert(rp.ssot_id.clone(), rel);
@@ -567,6 +700,25 @@ async fn apply_plan<C: Connector>(
                         e.remote_id = rp.remote_id.clone().unwrap_or_default();
                         e.remote_has_ssot_id = rp.remote_has_ssot_id;
                         e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+                        if let Some(rid) = &rp.remote_id {
+                            st.invalid.remove(rid);
+                        }
+                    }
+                    Err(apply::ApplyError::Invalid { problems }) => {
+                        // Reported once; the plan leaves the record out until it changes.
+                        let rid = rp.remote_id.clone().unwrap_or_default();
+                        report.invalid.push((
+                            rid.clone(),
+                            format!(
+                                "{} record {rid} ({}) makes no valid {} note, not written: {}",
+                                remote,
+                                rp.title,
+                                rp.note_type,
+                                problems.join("; ")
+                            ),
+                        ));
+                        st.invalid.insert(rid, rp.fingerprint());
+                        skipped.insert(rp.ssot_id.clone());
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "new note not written");
@@ -659,6 +811,13 @@ async fn apply_plan<C: Connector>(
                 .filter(|rp| rp.action == Action::Create)
                 .map(|rp| rp.ssot_id.as_str())
                 .collect();
+            let sending: BTreeMap<&str, &BTreeMap<String, Option<String>>> = chunk
+                .iter()
+                .filter(|rp| rp.action == Action::Update && !rp.push.is_empty())
+                .map(|rp| (rp.ssot_id.as_str(), &rp.push))
+                .collect();
+            jr.intend_send(&sending);
+            drop(sending);
             let outcomes = connector.upsert(run_id, &ups).await?;
             drop(ups);
             for o in outcomes {
@@ -690,13 +849,14 @@ async fn apply_plan<C: Connector>(
                         e.remote_id = remote_id;
                         e.archived = true;
                         if let Some(rel) = rels.get(&ssot_id)
-                            && apply::edit_note(
+                            && apply::edit_note_with(
                                 &note_path(rel),
                                 &[Edit::Set(
                                     apply::archived_key(&remote),
                                     crate::vault::value::parse_date(&today)
                                         .map_or(Value::Str(today.clone()), Value::Date),
                                 )],
+                                |h| jr.intend(&[h]),
                             )
                             .is_ok()
                         {
@@ -828,7 +988,7 @@ async fn apply_plan<C: Connector>(
     }
     // Each write-back is an atomic, flushed write of its own: done on several threads, so that
     // the disk's flushes overlap instead of queueing one after another.
-    for (path, result) in apply::edit_notes_parallel(writebacks) {
+    for (path, result) in apply::edit_notes_parallel(writebacks, |h| jr.intend(h)) {
         if let Err(e) = result {
             tracing::info!(path = %path.display(), error = %e, "remote id not written back yet; next run writes it");
         }

@@ -50,6 +50,29 @@ pub fn text_hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Records whose note exists but cannot be read this run (broken YAML, bytes that are not
+/// UTF-8, ...): an unreadable note is not a deleted one. Their records are left alone (no
+/// archive, no forget, no new note) and their bases kept, so they sync again once the note
+/// parses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// `ssot_id`s found in unreadable notes.
+    pub ssot_ids: BTreeSet<String>,
+    /// Remote ids (e.g. `hubspot_id`) found in unreadable notes.
+    pub remote_ids: BTreeSet<String>,
+    /// An unreadable note mentions `ssot_id` but its value cannot be made out: any record
+    /// without a readable note may be its, so no deletion is acted on this run.
+    pub unidentified: bool,
+}
+
+impl Held {
+    /// Whether the record of `ssot_id` (remote id `remote_id`) is held.
+    pub fn holds(&self, ssot_id: Option<&str>, remote_id: Option<&str>) -> bool {
+        ssot_id.is_some_and(|s| self.ssot_ids.contains(s))
+            || remote_id.is_some_and(|r| !r.is_empty() && self.remote_ids.contains(r))
+    }
+}
+
 /// The policy of a plan.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -79,6 +102,14 @@ pub struct PlanInput<'a> {
     /// The remote's values of open conflicts (`ssot_id` → key → canonical, empty = none): the
     /// remote's value of a conflicting field when its record is not pulled again.
     pub open_conflicts: &'a BTreeMap<String, BTreeMap<String, String>>,
+    /// Records whose notes cannot be read this run: left alone.
+    pub held: &'a Held,
+    /// Records reported as making no valid note: remote id → fingerprint. Left out while the
+    /// record is unchanged.
+    pub invalid: &'a BTreeMap<String, u64>,
+    /// Which remote values would make a note `check` rejects: never written into a note (a
+    /// conflict instead).
+    pub unfit: Unfit<'a>,
     /// Policy.
     pub policy: Policy,
 }
@@ -192,6 +223,19 @@ impl RecordPlan {
         out
     }
 
+    /// A hash of what a new note would be made from (title and pulled fields): a record that
+    /// makes no valid note is left out while it stays the same.
+    pub fn fingerprint(&self) -> u64 {
+        let mut text = self.title.clone();
+        for (k, v) in &self.pull {
+            text.push('\0');
+            text.push_str(k);
+            text.push('\0');
+            text.push_str(v.as_deref().unwrap_or("\u{1}"));
+        }
+        text_hash(text.as_bytes())
+    }
+
     /// Whether the record needs a remote write.
     pub fn needs_push(&self) -> bool {
         match self.action {
@@ -225,6 +269,8 @@ pub struct Plan {
     pub known_records: usize,
     /// Records with nothing to do.
     pub unchanged: usize,
+    /// Records left alone because their note cannot be read (see [`Held`]).
+    pub held: usize,
 }
 
 impl Plan {
@@ -286,6 +332,37 @@ fn shown(conv: &Conv, v: Option<&str>) -> String {
         None => "(empty)".into(),
         Some(s) => canonical::to_vault(conv, Some(s), None).to_string(),
     }
+}
+
+/// Tells whether a remote value (note type, key, canonical value; `None` empty) would make a note
+/// `check` rejects: a pure function of the schema, so the plan stays pure.
+#[derive(Clone, Copy)]
+pub struct Unfit<'a>(pub &'a (dyn Fn(&str, &str, Option<&str>) -> bool + Sync));
+
+impl std::fmt::Debug for Unfit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unfit")
+    }
+}
+
+fn fits_always(_: &str, _: &str, _: Option<&str>) -> bool {
+    false
+}
+
+impl Unfit<'static> {
+    /// Every value fits.
+    pub fn never() -> Unfit<'static> {
+        Unfit(&fits_always)
+    }
+}
+
+fn unfit_for_note(
+    input: &PlanInput<'_>,
+    note_type: &str,
+    key: &str,
+    value: &Option<String>,
+) -> bool {
+    (input.unfit.0)(note_type, key, value.as_deref())
 }
 
 /// Makes the plan.
@@ -402,7 +479,18 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             let v = note.fields.get(&f.key).map(String::as_str);
             let r = remote_fields.get(&f.key).map(String::as_str);
             let bs = base_fields.map(|m| m.get(&f.key).map(String::as_str));
-            match merge_field(bs, v, r, f.direction, input.policy.conflict) {
+            let merged = match merge_field(bs, v, r, f.direction, input.policy.conflict) {
+                // A remote value that would make the note one `check` rejects is never written
+                // into it: it is a conflict a person settles (`resolve`), whatever the policy.
+                FieldMerge::Pull(x) if unfit_for_note(input, &note.note_type, &f.key, &x) => {
+                    FieldMerge::Conflict {
+                        vault: v.map(str::to_string),
+                        remote: x,
+                    }
+                }
+                m => m,
+            };
+            match merged {
                 FieldMerge::Agree(x) => {
                     rp.agreed.insert(f.key.clone(), x);
                 }
@@ -459,6 +547,10 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         if used.contains(r.id.as_str()) || r.archived {
             continue;
         }
+        if input.held.holds(r.ssot_id.as_deref(), Some(&r.id)) {
+            // Its note is there but cannot be read: never a second note for it.
+            continue;
+        }
         if let Some(s) = &r.ssot_id
             && (seen_sids.contains(s.as_str())
                 || input.base.get(s).is_some_and(|b| b.deleted || b.archived))
@@ -499,7 +591,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                     .map(|v| (f.key.clone(), Some(v.clone())))
             })
             .collect();
-        out.push(RecordPlan {
+        let rp = RecordPlan {
             remote_has_ssot_id: r.ssot_id.is_some(),
             title: r
                 .title
@@ -509,16 +601,28 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             write_remote_id: true,
             pull,
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
-        });
+        };
+        if input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
+            // Reported already as making no valid note, and unchanged since.
+            unchanged += 1;
+            continue;
+        }
+        out.push(rp);
     }
     // Notes deleted from the vault.
     let mut known = 0usize;
+    let mut held = 0usize;
     for (sid, e) in input.base {
         if e.deleted || e.archived {
             continue;
         }
         known += 1;
         if seen_sids.contains(sid.as_str()) || binding(&e.note_type).is_none() {
+            continue;
+        }
+        if input.held.unidentified || input.held.holds(Some(sid), Some(&e.remote_id)) {
+            // Not deleted: unreadable. Its record and base stay as they are.
+            held += 1;
             continue;
         }
         let action = if input.policy.archive_deleted_notes && !input.gone.contains(&e.remote_id) {
@@ -544,5 +648,168 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         records: out,
         known_records: known,
         unchanged,
+        held,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::FieldSpec;
+
+    fn client_binding() -> Binding {
+        Binding {
+            note_type: "client".into(),
+            kind: "contacts".into(),
+            id_key: "hubspot_id".into(),
+            fields: vec![FieldSpec {
+                key: "name".into(),
+                remote: "name".into(),
+                conv: Conv::Text,
+                direction: Direction::Both,
+            }],
+            links: Vec::new(),
+            pull_new: true,
+        }
+    }
+
+    /// Two synced records whose notes are not among the readable ones; the remote shows both.
+    fn plan_with(held: &Held) -> Plan {
+        let bindings = [client_binding()];
+        let mut base = BTreeMap::new();
+        let mut remote = Vec::new();
+        for (sid, rid) in [("S1", "1"), ("S2", "2")] {
+            let fields: BTreeMap<String, String> = [("name".to_string(), format!("N{rid}"))].into();
+            base.insert(
+                sid.to_string(),
+                BaseEntry {
+                    note_type: "client".into(),
+                    remote_id: rid.into(),
+                    remote_has_ssot_id: true,
+                    fields: fields.clone(),
+                    ..BaseEntry::default()
+                },
+            );
+            remote.push(RemoteRecord {
+                note_type: "client".into(),
+                id: rid.into(),
+                ssot_id: Some(sid.into()),
+                fields,
+                title: None,
+                modified_ms: Some(1),
+                archived: false,
+                sections: BTreeMap::new(),
+            });
+        }
+        plan(
+            "hubspot",
+            &PlanInput {
+                bindings: &bindings,
+                notes: &[],
+                base: &base,
+                history_base: &BTreeMap::new(),
+                remote: &remote,
+                full: true,
+                gone: &BTreeSet::new(),
+                open_conflicts: &BTreeMap::new(),
+                held,
+                invalid: &BTreeMap::new(),
+                unfit: Unfit::never(),
+                policy: Policy {
+                    conflict: ConflictPolicy::Manual,
+                    archive_deleted_notes: true,
+                },
+            },
+        )
+    }
+
+    fn actions(p: &Plan) -> Vec<(String, Action)> {
+        p.records
+            .iter()
+            .map(|r| (r.ssot_id.clone(), r.action))
+            .collect()
+    }
+
+    #[test]
+    fn records_of_unreadable_notes_are_held() {
+        // Both notes deleted: both records archived.
+        let p = plan_with(&Held::default());
+        assert_eq!(
+            actions(&p),
+            [
+                ("S1".into(), Action::ArchiveRemote),
+                ("S2".into(), Action::ArchiveRemote)
+            ]
+        );
+        // S1's note unreadable (found by its ssot_id), S2's by its remote id: nothing to do.
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            remote_ids: ["2".to_string()].into(),
+            unidentified: false,
+        };
+        let p = plan_with(&held);
+        assert_eq!(actions(&p), []);
+        assert_eq!(p.held, 2);
+        // Only S1's note unreadable: S2's was deleted.
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            ..Held::default()
+        };
+        assert_eq!(
+            actions(&plan_with(&held)),
+            [("S2".into(), Action::ArchiveRemote)]
+        );
+        // An unreadable note whose id cannot be made out: no deletion this run.
+        let held = Held {
+            unidentified: true,
+            ..Held::default()
+        };
+        let p = plan_with(&held);
+        assert_eq!(actions(&p), []);
+        assert_eq!(p.held, 2);
+    }
+
+    #[test]
+    fn a_held_record_without_a_base_makes_no_second_note() {
+        // `.ssot/` lost and the note unreadable: the record is not turned into a new note.
+        let bindings = [client_binding()];
+        let remote = [RemoteRecord {
+            note_type: "client".into(),
+            id: "1".into(),
+            ssot_id: Some("S1".into()),
+            fields: BTreeMap::new(),
+            title: Some("Ann".into()),
+            modified_ms: Some(1),
+            archived: false,
+            sections: BTreeMap::new(),
+        }];
+        let run = |held: &Held| {
+            actions(&plan(
+                "hubspot",
+                &PlanInput {
+                    bindings: &bindings,
+                    notes: &[],
+                    base: &BTreeMap::new(),
+                    history_base: &BTreeMap::new(),
+                    remote: &remote,
+                    full: true,
+                    gone: &BTreeSet::new(),
+                    open_conflicts: &BTreeMap::new(),
+                    held,
+                    invalid: &BTreeMap::new(),
+                    unfit: Unfit::never(),
+                    policy: Policy {
+                        conflict: ConflictPolicy::Manual,
+                        archive_deleted_notes: false,
+                    },
+                },
+            ))
+        };
+        assert_eq!(run(&Held::default()), [("S1".into(), Action::NewNote)]);
+        let held = Held {
+            ssot_ids: ["S1".to_string()].into(),
+            ..Held::default()
+        };
+        assert_eq!(run(&held), []);
     }
 }

@@ -133,6 +133,9 @@ impl World {
                 full: run.full,
                 gone: &BTreeSet::new(),
                 open_conflicts: &self.conflicts,
+                held: &super::plan::Held::default(),
+                invalid: &BTreeMap::new(),
+                unfit: super::plan::Unfit::never(),
                 policy: Policy {
                     conflict: run.policy,
                     archive_deleted_notes: false,

@@ -21,7 +21,7 @@ use crate::vault::note::Note;
 use crate::vault::value::Value;
 
 use super::apply;
-use super::plan::{VaultNote, text_hash};
+use super::plan::{Held, VaultNote, text_hash};
 
 /// The vault as a sync run reads it.
 #[derive(Debug, Default)]
@@ -30,6 +30,8 @@ pub struct VaultRead {
     pub notes: Vec<VaultNote>,
     /// Notes that cannot be read, as `path:line:col: why`: reported, never written.
     pub unreadable: Vec<String>,
+    /// The records of the unreadable notes, as far as their text tells: left alone this run.
+    pub held: Held,
     /// Every project note: its status as written and its open tickets.
     pub projects: Vec<ProjectRead>,
 }
@@ -57,6 +59,8 @@ type RawLinks = Vec<(String, Vec<String>)>;
 struct Reduced {
     /// Why the note cannot be read: `line:col: message`.
     unreadable: Option<String>,
+    /// The ids an unreadable note's text still shows.
+    held: Option<HeldIds>,
     note_type: Option<String>,
     ssot_id: Option<String>,
     /// The synced note, its links still unresolved.
@@ -67,6 +71,56 @@ struct Reduced {
     open_ticket_of: Option<String>,
 }
 
+/// The ids found in the text of a note that does not parse.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HeldIds {
+    /// Its `ssot_id`.
+    ssot_id: Option<String>,
+    /// Its remote ids (the bindings' id keys, e.g. `hubspot_id`).
+    remote_ids: Vec<String>,
+    /// `ssot_id` is mentioned but its value cannot be made out.
+    unidentified: bool,
+}
+
+/// The value of a `key: value` line, read leniently: any indentation, quotes and a trailing
+/// ` # comment` dropped; `None` unless it is one plain word (letters, digits, `-`, `_`).
+fn scan_value<'a>(line: &'a str, key: &str) -> Option<Option<&'a str>> {
+    let rest = line.trim_start().strip_prefix(key)?;
+    let rest = rest.trim_start().strip_prefix(':')?;
+    let rest = rest.split(" #").next().unwrap_or("").trim();
+    let v = rest.trim_matches(|c| c == '"' || c == '\'');
+    let word = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    Some(word.then_some(v))
+}
+
+/// What a note that does not parse still tells of its identity: the `ssot_id` and remote id
+/// lines of its text, read line by line without YAML (the broken line is elsewhere, mostly).
+fn scan_ids(bytes: &[u8], id_keys: &[&str]) -> HeldIds {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = HeldIds::default();
+    for line in text.lines() {
+        match scan_value(line, "ssot_id") {
+            Some(Some(v)) if out.ssot_id.is_none() => out.ssot_id = Some(v.to_string()),
+            Some(None) => out.unidentified = true,
+            _ => {}
+        }
+        for k in id_keys {
+            if let Some(Some(v)) = scan_value(line, k) {
+                out.remote_ids.push(v.to_string());
+            }
+        }
+    }
+    if out.ssot_id.is_none() && text.contains("ssot_id") {
+        out.unidentified = true;
+    }
+    if out.ssot_id.is_some() {
+        out.unidentified = false;
+    }
+    out
+}
+
 /// Reads the vault at `root` for a sync with `remote` through `bindings`.
 pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &str) -> VaultRead {
     let walk = index::walk(root, config);
@@ -74,6 +128,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
     let templates = config.vault.templates.trim_matches('/');
     let template_prefix = format!("{templates}/");
     let archived_key = apply::archived_key(remote);
+    let id_keys: Vec<&str> = bindings.iter().map(|b| b.id_key.as_str()).collect();
     let reduced: Vec<Reduced> = crate::par::map(&walk.notes, 0, 64, |(rel, path)| {
         if !templates.is_empty() && rel.starts_with(&template_prefix) {
             return Reduced::default();
@@ -81,8 +136,13 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
+                // Its ids cannot be seen: every deletion waits until it can be read.
                 return Reduced {
                     unreadable: Some(format!("1:1: cannot read the file: {e}")),
+                    held: Some(HeldIds {
+                        unidentified: true,
+                        ..HeldIds::default()
+                    }),
                     ..Reduced::default()
                 };
             }
@@ -100,6 +160,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 let (line, col) = e.position();
                 Reduced {
                     unreadable: Some(format!("{line}:{col}: {e}")),
+                    held: Some(scan_ids(&bytes, &id_keys)),
                     ..Reduced::default()
                 }
             }
@@ -115,6 +176,11 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
         let rel = &walk.notes[i].0;
         if let Some(why) = &r.unreadable {
             out.unreadable.push(format!("{rel}:{why}"));
+        }
+        if let Some(h) = &r.held {
+            out.held.ssot_ids.extend(h.ssot_id.iter().cloned());
+            out.held.remote_ids.extend(h.remote_ids.iter().cloned());
+            out.held.unidentified |= h.unidentified;
         }
         if let Some(t) = &r.open_ticket_of
             && let Some((p, _)) = target(t)
@@ -266,4 +332,32 @@ fn reduce(
         raw_links,
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_note_still_shows_its_ids() {
+        let broken = b"---\ntype: client\nssot_id: \"01M7W3N2NP9CPP5XT6PJ2EC99Z\" # id\nemail: [k3@x.pl\nhubspot_id: '301'\n---\n";
+        let ids = scan_ids(broken, &["hubspot_id"]);
+        assert_eq!(
+            ids,
+            HeldIds {
+                ssot_id: Some("01M7W3N2NP9CPP5XT6PJ2EC99Z".into()),
+                remote_ids: vec!["301".into()],
+                unidentified: false,
+            }
+        );
+        // The id line itself broken: unidentified, so no deletion is acted on.
+        let ids = scan_ids(b"---\nssot_id: [01M7\n---\n", &["hubspot_id"]);
+        assert!(ids.unidentified && ids.ssot_id.is_none());
+        // Not a synced note at all (no `ssot_id`): holds nothing.
+        let ids = scan_ids(b"---\ntitle: [oops\n---\n", &["hubspot_id"]);
+        assert_eq!(ids, HeldIds::default());
+        // Bytes that are not UTF-8 around a readable id line.
+        let ids = scan_ids(b"---\n\xff\xfe\nssot_id: 01ABC\n---\n", &[]);
+        assert_eq!(ids.ssot_id.as_deref(), Some("01ABC"));
+    }
 }

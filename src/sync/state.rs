@@ -55,6 +55,15 @@ pub struct SyncState {
     pub full_pulled_ms: Option<i64>,
     /// The last run that finished.
     pub last_run: Option<String>,
+    /// Records that make no valid note, reported once: remote id → the fingerprint of the
+    /// record as reported ([`RecordPlan::fingerprint`](super::plan::RecordPlan::fingerprint)).
+    /// Left out of the plan until the record changes.
+    #[serde(default)]
+    pub invalid: BTreeMap<String, u64>,
+    /// Records pulled while their note could not be read (remote id → note type): their change
+    /// is behind the cursor, so the next runs read them again until the note can be read.
+    #[serde(default)]
+    pub held_pulled: BTreeMap<String, String>,
 }
 
 /// State could not be read or written.

@@ -188,21 +188,7 @@ fn check_entry<'a>(
         }
         let Some(ty) = ty else { return out };
         out.managed = true;
-        for e in fm.entries() {
-            if e.value.items().iter().any(|v| {
-                v.as_str()
-                    .is_some_and(|s| s.contains("{{") && s.contains("}}"))
-            }) {
-                out.push(
-                    &entry.rel,
-                    e.line,
-                    1,
-                    Severity::Error,
-                    format!("`{}` still holds a template placeholder: fill it in", e.key),
-                );
-            }
-        }
-        for p in schema.check(ty, fm) {
+        for p in property_problems(schema, ty, fm) {
             out.push(&entry.rel, p.line, 1, p.severity, p.message);
         }
         if let Some(Value::Str(id)) = fm.get("ssot_id")
@@ -211,6 +197,36 @@ fn check_entry<'a>(
             out.id = Some((id.as_str(), fm.line_of("ssot_id").unwrap_or(1)));
         }
     }
+    out
+}
+
+/// The problems of a managed note's properties that need no other note: template placeholders
+/// left in values, and the schema's rules (required keys, types, enums). `check` reports these
+/// for every managed note; the sync checks a note it would make from a record with them.
+pub fn property_problems(
+    schema: &Schema,
+    ty: &super::schema::NoteType,
+    fm: &super::frontmatter::Frontmatter,
+) -> Vec<super::schema::FieldProblem> {
+    let mut out = Vec::new();
+    for e in fm.entries() {
+        // `sync_conflicts` quotes each side's value as it is: a placeholder there is a remote's
+        // value kept out of the note, not one left in it.
+        if e.key == "sync_conflicts" {
+            continue;
+        }
+        if e.value.items().iter().any(|v| {
+            v.as_str()
+                .is_some_and(|s| s.contains("{{") && s.contains("}}"))
+        }) {
+            out.push(super::schema::FieldProblem {
+                line: e.line,
+                severity: Severity::Error,
+                message: format!("`{}` still holds a template placeholder: fill it in", e.key),
+            });
+        }
+    }
+    out.extend(schema.check(ty, fm));
     out
 }
 
