@@ -487,22 +487,11 @@ pub async fn run<C: Connector>(
     st.save(root, &remote)?;
     drop(st);
     jr.log("saved", json!({}))?;
-    // 6. One commit for the run's vault changes.
+    // 6. One commit for the run's vault changes: the notes holding exactly the bytes this run
+    //    wrote. A person's save made meanwhile (to another note, or to one the run wrote) is not
+    //    the service's: it stays uncommitted, for the next commit of the vault's edits.
     let summary = summary(&report);
-    let commit = history::commit(
-        root,
-        &CommitRequest {
-            message: Some(summary),
-            source: remote.clone(),
-            trailers: vec![(history::TRAILER_RUN.to_string(), run_id.clone())],
-            author: Some((common.author_name.clone(), common.author_email.clone())),
-        },
-    );
-    match commit {
-        Ok(c) => report.commit = c.map(|c| c.short_id),
-        Err(HistoryError::NotARepo { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
+    report.commit = commit_run_writes(root, &remote, &run_id, common, summary)?;
     jr.log("end", json!({"commit": report.commit}))?;
     report.applied = true;
     report.http = connector.stats();
@@ -510,14 +499,33 @@ pub async fn run<C: Connector>(
 }
 
 /// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
-/// wrote, as that run's: source `remote`, trailer `Ssot-Run: prev`, the remote's author.
+/// wrote, as that run's (its source and run id): the vault did not make them. A note edited since
+/// holds other bytes and is left for the vault's commit.
 fn commit_interrupted(
     root: &Path,
     remote: &str,
     prev: &str,
     common: &RemoteCommon,
 ) -> Result<Option<String>, SyncError> {
-    let hashes = journal::written_by(root, remote, prev).hashes;
+    commit_run_writes(
+        root,
+        remote,
+        prev,
+        common,
+        format!("Sync with {remote}: notes written by the interrupted run {prev}"),
+    )
+}
+
+/// Commits, as run `run` of `remote` (its source, run id and author), the changed notes that hold
+/// exactly the bytes the run's journal says it wrote; nothing else.
+fn commit_run_writes(
+    root: &Path,
+    remote: &str,
+    run: &str,
+    common: &RemoteCommon,
+    message: String,
+) -> Result<Option<String>, SyncError> {
+    let hashes = journal::written_by(root, remote, run).hashes;
     if hashes.is_empty() {
         return Ok(None);
     }
@@ -538,11 +546,9 @@ fn commit_interrupted(
     let commit = history::commit_paths(
         root,
         &CommitRequest {
-            message: Some(format!(
-                "Sync with {remote}: notes written by the interrupted run {prev}"
-            )),
+            message: Some(message),
             source: remote.to_string(),
-            trailers: vec![(history::TRAILER_RUN.to_string(), prev.to_string())],
+            trailers: vec![(history::TRAILER_RUN.to_string(), run.to_string())],
             author: Some((common.author_name.clone(), common.author_email.clone())),
         },
         &theirs,

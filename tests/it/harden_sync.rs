@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::hs_env::{CLIENT, Env, out};
+use crate::hs_env::{CLIENT, Env, git, out};
 
 /// The base of `sid` in the HubSpot sync state.
 fn base_entry(e: &Env, sid: &str) -> Value {
@@ -554,4 +554,90 @@ async fn kills_at_every_step_never_credit_the_vault_with_a_hubspot_edit() {
         }
     }
     assert!(seen >= 2, "{log}");
+}
+
+/// A person's save that lands while a run writes is the vault's: the run's commit holds only the
+/// notes carrying exactly the bytes the run wrote, and the save is committed by the next commit
+/// of the vault's edits (`Ssot-Source: vault`), never under the service's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_made_during_a_run_is_committed_as_the_vaults() {
+    use ssot_vault::fsutil::TEST_BEFORE_RENAME_ENV;
+    let e = Env::new("").await;
+    e.sync().await;
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    e.patch("contacts", &id, json!({"properties": {"city": "Kraków"}}))
+        .await;
+    let head_before = git(&e.v, &["rev-parse", "HEAD"]);
+    // The hook appends a person's line to the note just before the run's rename.
+    let v = e.v.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        crate::common::bin()
+            .arg("--vault")
+            .arg(&v)
+            .arg("sync")
+            .env("HUBSPOT_TOKEN", ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN)
+            .env(
+                TEST_BEFORE_RENAME_ENV,
+                "\nWritten in Obsidian during the run.\n",
+            )
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        e.note(CLIENT)
+            .ends_with("\nWritten in Obsidian during the run.\n")
+    );
+    // Not in any commit the run made: still a change of the work tree.
+    let status = git(&e.v, &["status", "--porcelain", "--", CLIENT]);
+    assert!(!status.trim().is_empty(), "the save is left uncommitted");
+    let touched = git(
+        &e.v,
+        &[
+            "log",
+            "--format=%H",
+            &format!("{}..HEAD", head_before.trim()),
+            "--",
+            CLIENT,
+        ],
+    );
+    assert!(
+        touched.trim().is_empty(),
+        "the run committed the save: {touched}"
+    );
+    // The next run commits it as the vault's, then merges HubSpot's change.
+    e.sync().await;
+    let msgs = git(&e.v, &["log", "--format=%B%x00", "--", CLIENT]);
+    let saved_in = msgs
+        .split('\0')
+        .find(|m| !m.trim().is_empty())
+        .expect("a commit of the note");
+    assert!(
+        e.note(CLIENT).contains("city: Kraków"),
+        "{}",
+        e.note(CLIENT)
+    );
+    let first_commit_with_save = git(
+        &e.v,
+        &[
+            "log",
+            "--reverse",
+            "--format=%H",
+            "-S",
+            "Written in Obsidian during the run.",
+            "--",
+            CLIENT,
+        ],
+    );
+    let sha = first_commit_with_save
+        .lines()
+        .next()
+        .expect("the save is committed");
+    let body = git(&e.v, &["show", "-s", "--format=%B", sha]);
+    assert!(
+        body.contains("Ssot-Source: vault"),
+        "{body}\n(latest: {saved_in})"
+    );
 }
