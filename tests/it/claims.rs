@@ -28,23 +28,6 @@ fn run_in(v: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     c.output().expect("run")
 }
 
-/// [`run_in`] off the async runtime, for the sync tests (the sandbox serves on it).
-async fn run_env(e: &Env, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let v = e.v.clone();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let envs: Vec<(String, String)> = envs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_in(&v, &args, &envs)
-    })
-    .await
-    .expect("join")
-}
-
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
@@ -359,7 +342,9 @@ async fn sync_never_clobbers_a_save_made_before_its_rename() {
     let path = e.v.join(CLIENT);
     for save in SAVES {
         let before = std::fs::read(&path).expect("note");
-        let o = run_env(&e, &["sync"], &[(TEST_BEFORE_RENAME_ENV, save)]).await;
+        let o = e
+            .run_with(&["sync"], &[(TEST_BEFORE_RENAME_ENV, save)])
+            .await;
         assert_eq!(code(&o), 0, "{save:?}: {}", out(&o));
         assert!(
             out(&o).contains(&format!(

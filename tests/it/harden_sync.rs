@@ -569,22 +569,15 @@ async fn a_save_made_during_a_run_is_committed_as_the_vaults() {
         .await;
     let head_before = git(&e.v, &["rev-parse", "HEAD"]);
     // The hook appends a person's line to the note just before the run's rename.
-    let v = e.v.clone();
-    let o = tokio::task::spawn_blocking(move || {
-        crate::common::bin()
-            .arg("--vault")
-            .arg(&v)
-            .arg("sync")
-            .env("HUBSPOT_TOKEN", ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN)
-            .env(
+    let o = e
+        .run_with(
+            &["sync"],
+            &[(
                 TEST_BEFORE_RENAME_ENV,
                 "\nWritten in Obsidian during the run.\n",
-            )
-            .output()
-            .expect("run")
-    })
-    .await
-    .expect("join");
+            )],
+        )
+        .await;
     assert!(o.status.success(), "{}", out(&o));
     assert!(
         e.note(CLIENT)

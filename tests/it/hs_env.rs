@@ -75,14 +75,25 @@ impl Env {
     }
 
     pub async fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[]).await
+    }
+
+    /// Runs the binary on the vault with extra environment variables (and the sandbox's token),
+    /// off the async runtime (the sandbox serves on it).
+    pub async fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
         let v = self.v.clone();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let envs: Vec<(String, String)> = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             bin()
                 .arg("--vault")
                 .arg(&v)
                 .args(&args)
                 .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+                .envs(envs)
                 .output()
                 .expect("run")
         })
