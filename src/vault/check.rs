@@ -104,7 +104,7 @@ fn check_entry<'a>(
             if link.target.is_empty() {
                 continue; // `[[#Heading]]`: this very note.
             }
-            let msg = match index.resolve(&link.target) {
+            let msg = match index.resolve_from(&link.target, &entry.rel) {
                 Resolved::Missing if link.embed => {
                     format!("embedded file `{}` is not in the vault", link.target)
                 }
@@ -146,7 +146,8 @@ fn check_entry<'a>(
                 let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else {
                     continue;
                 };
-                let (severity, msg) = match (index.resolve(link.target), target_type) {
+                let (severity, msg) = match (index.resolve_from(link.target, &entry.rel), target_type)
+                {
                     (Resolved::Note(i), Some(Some(want))) => {
                         let got = index.entries[i].note_type();
                         if got == Some(want) {

@@ -49,19 +49,20 @@ pub fn judge(
     lifecycle::path(before, now, &facts).map(|_| ())
 }
 
-/// [`judge`] for the project at `index.entries[i]`, with its open tickets from the index.
+/// [`judge`] for the project at `index.entries[i]`, with its open tickets.
 fn judge_entry(
     root: &Path,
     config: &Config,
     index: &Index,
     i: usize,
+    open_tickets: Vec<String>,
     before: Status,
     now: Status,
 ) -> Result<(), lifecycle::Refusal> {
     let entry = &index.entries[i];
     let Ok(note) = &entry.note else { return Ok(()) };
     let mut facts = Facts::of(note, &entry.body);
-    facts.open_tickets = open_tickets(index, i);
+    facts.open_tickets = open_tickets;
     facts.exported = exported(root, config, entry.stem());
     lifecycle::path(before, now, &facts).map(|_| ())
 }
@@ -94,6 +95,8 @@ pub fn transitions(
         Err(_) => return Ok(Vec::new()),
     };
     let mut by_id: Option<HashMap<String, String>> = None;
+    // Every project's open tickets, gathered in one pass over the vault when first needed.
+    let mut tickets: Option<HashMap<usize, Vec<String>>> = None;
     let mut folders: HashMap<String, Option<git2::Tree<'_>>> = HashMap::new();
     let mut out = Vec::new();
     for (i, entry) in index.entries.iter().enumerate() {
@@ -144,7 +147,14 @@ pub fn transitions(
         let before = committed.unwrap_or(Status::Intake);
         let line = fm.line_of("status").unwrap_or(1);
         if before != now
-            && let Err(r) = judge_entry(root, config, index, i, before, now)
+            && let Err(r) = {
+                let open = tickets
+                    .get_or_insert_with(|| open_tickets_by_project(index))
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_default();
+                judge_entry(root, config, index, i, open, before, now)
+            }
         {
             let since = if committed.is_some() {
                 "since the last commit"
@@ -219,25 +229,41 @@ pub fn open_tickets(index: &Index, project: usize) -> Vec<String> {
     index
         .entries
         .iter()
-        .filter(|e| !e.template && e.note_type() == Some("ticket"))
-        .filter(|e| links_to(index, e, "project") == Some(project))
-        .filter(|e| {
-            e.note
-                .as_ref()
-                .ok()
-                .and_then(|n| n.get("status"))
-                .and_then(Value::as_str)
-                != Some("closed")
-        })
+        .filter(|e| links_to(index, e, "project") == Some(project) && is_open_ticket(e))
         .map(|e| e.stem().to_string())
         .collect()
+}
+
+/// The open tickets of every project (index entry → ticket names), in one pass over the vault.
+pub fn open_tickets_by_project(index: &Index) -> HashMap<usize, Vec<String>> {
+    let mut out: HashMap<usize, Vec<String>> = HashMap::new();
+    for e in &index.entries {
+        if is_open_ticket(e)
+            && let Some(p) = links_to(index, e, "project")
+        {
+            out.entry(p).or_default().push(e.stem().to_string());
+        }
+    }
+    out
+}
+
+/// A ticket (not a template) that is not closed.
+fn is_open_ticket(e: &Entry) -> bool {
+    !e.template
+        && e.note_type() == Some("ticket")
+        && e.note
+            .as_ref()
+            .ok()
+            .and_then(|n| n.get("status"))
+            .and_then(Value::as_str)
+            != Some("closed")
 }
 
 /// The entry the link property `key` of `e` resolves to.
 pub fn links_to(index: &Index, e: &Entry, key: &str) -> Option<usize> {
     let v = e.note.as_ref().ok()?.get(key)?;
     let t = v.as_link()?;
-    match index.resolve(t.target) {
+    match index.resolve_from(t.target, &e.rel) {
         Resolved::Note(i) => Some(i),
         _ => None,
     }
