@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::index::{Index, Resolved};
-use super::note::line_col;
+use super::index::{Entry, Index, Resolved};
+use super::note::{NoteError, line_col};
 use super::schema::{FieldType, Schema, Severity};
 use super::value::Value;
 
@@ -77,7 +77,7 @@ impl EntryCheck<'_> {
 fn check_entry<'a>(
     index: &'a Index,
     schema: &Schema,
-    entry: &'a super::index::Entry,
+    entry: &'a Entry,
 ) -> EntryCheck<'a> {
     let mut out = EntryCheck::default();
     {
@@ -88,13 +88,17 @@ fn check_entry<'a>(
             Ok(n) => n,
             Err(e) => {
                 let (line, col) = e.position();
-                out.push(
-                    &entry.rel,
-                    line,
-                    col,
-                    Severity::Error,
-                    format!("{e}; the note is left as it is"),
-                );
+                let (severity, message) = if own_note(index, schema, entry, e) {
+                    (
+                        Severity::Warning,
+                        format!(
+                            "{e}; the note is left as it is (not a managed note, so a warning; Obsidian cannot read its properties either)"
+                        ),
+                    )
+                } else {
+                    (Severity::Error, format!("{e}; the note is left as it is"))
+                };
+                out.push(&entry.rel, line, col, severity, message);
                 return out;
             }
         };
@@ -213,6 +217,42 @@ fn check_entry<'a>(
         }
     }
     out
+}
+
+/// Whether a note whose frontmatter cannot be read is one of the person's own notes: outside
+/// the managed folders, and its frontmatter's lines name no managed `type:` and no `ssot_id:`
+/// (read line by line, since the YAML does not parse). Such a note is never written by the tool
+/// unless asked with `set`, so its unreadable YAML is a warning.
+fn own_note(index: &Index, schema: &Schema, entry: &Entry, e: &NoteError) -> bool {
+    if !matches!(e, NoteError::Frontmatter(_) | NoteError::Layout(_))
+        || super::obsidian::in_folders(&entry.rel, &index.managed_folders)
+    {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(&entry.path) else {
+        return false;
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return false;
+    }
+    for line in lines {
+        let line = line.trim_end();
+        if line == "---" || line == "..." {
+            break;
+        }
+        if line.starts_with("ssot_id:") {
+            return false;
+        }
+        if let Some(v) = line.strip_prefix("type:") {
+            let v = v.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            if schema.get(v).is_some() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn push_problem(

@@ -85,6 +85,8 @@ pub struct Index {
     pub files: Vec<String>,
     /// Walk errors (unreadable folders), reported and skipped.
     pub walk_errors: Vec<IndexError>,
+    /// The folders of the managed note types and the archive (`[folders]`), relative, NFC.
+    pub managed_folders: Vec<String>,
     names: Names,
 }
 
@@ -167,6 +169,7 @@ impl Index {
             entries,
             files: walk.files,
             walk_errors: walk.errors,
+            managed_folders: managed_folders(config),
             names,
         }
     }
@@ -212,6 +215,18 @@ impl Index {
             _ => None,
         }
     }
+}
+
+/// The folders of `[folders]`, relative, without leading or trailing `/`, NFC.
+fn managed_folders(config: &Config) -> Vec<String> {
+    let f = &config.folders;
+    [
+        &f.client, &f.expert, &f.project, &f.ticket, &f.intake, &f.archive,
+    ]
+    .into_iter()
+    .map(|d| d.trim().trim_start_matches("./").trim_matches('/').nfc().collect::<String>())
+    .filter(|d| !d.is_empty())
+    .collect()
 }
 
 /// The `/`-separated NFC path of `path` relative to `root`.
