@@ -74,11 +74,7 @@ impl EntryCheck<'_> {
 }
 
 /// Checks one note (not the vault-wide rules: duplicate ids, types.json).
-fn check_entry<'a>(
-    index: &'a Index,
-    schema: &Schema,
-    entry: &'a Entry,
-) -> EntryCheck<'a> {
+fn check_entry<'a>(index: &'a Index, schema: &Schema, entry: &'a Entry) -> EntryCheck<'a> {
     let mut out = EntryCheck::default();
     {
         if entry.template {
@@ -150,44 +146,46 @@ fn check_entry<'a>(
                 let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else {
                     continue;
                 };
-                let (severity, msg) = match (index.resolve_from(link.target, &entry.rel), target_type)
-                {
-                    (Resolved::Note(i), Some(Some(want))) => {
-                        let got = index.entries[i].note_type();
-                        if got == Some(want) {
-                            continue;
+                let (severity, msg) =
+                    match (index.resolve_from(link.target, &entry.rel), target_type) {
+                        (Resolved::Note(i), Some(Some(want))) => {
+                            let got = index.entries[i].note_type();
+                            if got == Some(want) {
+                                continue;
+                            }
+                            (
+                                Severity::Error,
+                                format!(
+                                    "`{}` must link to a {want} note; [[{}]] is {}",
+                                    e.key,
+                                    link.target,
+                                    got.map_or("not a managed note".to_string(), |g| format!(
+                                        "a {g}"
+                                    ))
+                                ),
+                            )
                         }
-                        (
-                            Severity::Error,
+                        (Resolved::Note(_) | Resolved::File(_), _) => continue,
+                        (Resolved::Missing, t) => (
+                            if t.is_some() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
                             format!(
-                                "`{}` must link to a {want} note; [[{}]] is {}",
-                                e.key,
-                                link.target,
-                                got.map_or("not a managed note".to_string(), |g| format!("a {g}"))
+                                "`{}` links to [[{}]], which is not a note in the vault",
+                                e.key, link.target
                             ),
-                        )
-                    }
-                    (Resolved::Note(_) | Resolved::File(_), _) => continue,
-                    (Resolved::Missing, t) => (
-                        if t.is_some() {
-                            Severity::Error
-                        } else {
-                            Severity::Warning
-                        },
-                        format!(
-                            "`{}` links to [[{}]], which is not a note in the vault",
-                            e.key, link.target
                         ),
-                    ),
-                    (Resolved::Ambiguous(hits), t) => (
-                        if t.is_some() {
-                            Severity::Error
-                        } else {
-                            Severity::Warning
-                        },
-                        ambiguous(index, link.target, &hits),
-                    ),
-                };
+                        (Resolved::Ambiguous(hits), t) => (
+                            if t.is_some() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
+                            ambiguous(index, link.target, &hits),
+                        ),
+                    };
                 out.push(&entry.rel, e.line, 1, severity, msg);
             }
         }
@@ -246,7 +244,12 @@ fn own_note(index: &Index, schema: &Schema, entry: &Entry, e: &NoteError) -> boo
             return false;
         }
         if let Some(v) = line.strip_prefix("type:") {
-            let v = v.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            let v = v
+                .split(" #")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
             if schema.get(v).is_some() {
                 return false;
             }

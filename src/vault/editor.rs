@@ -601,9 +601,12 @@ mod tests {
     #[test]
     fn append_keeps_a_bare_dash_item() {
         let add = |t: &str| {
-            apply(t, &[Edit::Append("aliases".into(), Value::Str("probe".into()))])
-                .unwrap()
-                .unwrap()
+            apply(
+                t,
+                &[Edit::Append("aliases".into(), Value::Str("probe".into()))],
+            )
+            .unwrap()
+            .unwrap()
         };
         let t = "---\naliases:\n  -\ntags:\n  - seedling\n---\n";
         assert_eq!(

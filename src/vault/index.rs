@@ -15,7 +15,6 @@ use crate::config::Config;
 use super::body::{self, Body};
 use super::note::{Note, NoteError};
 
-
 /// One file of the vault.
 #[derive(Debug)]
 pub struct Entry {
@@ -224,7 +223,13 @@ fn managed_folders(config: &Config) -> Vec<String> {
         &f.client, &f.expert, &f.project, &f.ticket, &f.intake, &f.archive,
     ]
     .into_iter()
-    .map(|d| d.trim().trim_start_matches("./").trim_matches('/').nfc().collect::<String>())
+    .map(|d| {
+        d.trim()
+            .trim_start_matches("./")
+            .trim_matches('/')
+            .nfc()
+            .collect::<String>()
+    })
     .filter(|d| !d.is_empty())
     .collect()
 }

@@ -29,7 +29,10 @@ pub fn template_folders(root: &Path, config: &Config) -> Vec<String> {
         return clean(set).into_iter().collect();
     }
     let mut out: Vec<String> = Vec::new();
-    for (file, key) in [(CORE_TEMPLATES_JSON, "folder"), (TEMPLATER_JSON, "templates_folder")] {
+    for (file, key) in [
+        (CORE_TEMPLATES_JSON, "folder"),
+        (TEMPLATER_JSON, "templates_folder"),
+    ] {
         if let Some(folder) = setting(root, file, key).as_deref().and_then(clean)
             && !out.contains(&folder)
         {
@@ -78,7 +81,10 @@ mod tests {
         assert!(in_folders("00 Meta/templates/Client.md", &f));
         assert!(!in_folders("00 Meta/templates.md", &f));
         assert!(!in_folders("00 Meta/templatesX/a.md", &f));
-        assert_eq!(clean("/00 Meta/templates/").as_deref(), Some("00 Meta/templates"));
+        assert_eq!(
+            clean("/00 Meta/templates/").as_deref(),
+            Some("00 Meta/templates")
+        );
         assert_eq!(clean("/"), None);
     }
 }

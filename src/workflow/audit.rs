@@ -210,6 +210,8 @@ fn committed_projects(repo: &Repository, tree: &git2::Tree<'_>) -> HashMap<Strin
         if e.kind() == Some(ObjectType::Blob)
             && e.name().is_ok_and(|n| n.to_lowercase().ends_with(".md"))
             && let Ok(blob) = repo.find_blob(e.id())
+            // Only a note that mentions `project` can be one: the others are not parsed.
+            && std::str::from_utf8(blob.content()).is_ok_and(|t| t.contains("project"))
             && let Ok(note) = Note::parse(blob.content())
             && note.get("type").and_then(Value::as_str) == Some("project")
             && let (Some(id), Some(st)) = (

@@ -101,7 +101,10 @@ fn append_keeps_bare_dash_items() {
     for (path, old) in &before {
         let old = String::from_utf8_lossy(old);
         let new = String::from_utf8_lossy(&after[path]);
-        let added: Vec<&str> = new.lines().filter(|l| !old.lines().any(|o| o == *l)).collect();
+        let added: Vec<&str> = new
+            .lines()
+            .filter(|l| !old.lines().any(|o| o == *l))
+            .collect();
         assert_eq!(added.len(), 1, "{path}: {new}");
         assert_eq!(new.lines().count(), old.lines().count() + 1, "{path}");
     }
@@ -119,11 +122,18 @@ fn hidden_folders_and_files_are_not_read() {
         "{err}"
     );
     // A link to a hidden note leads nowhere, as in Obsidian.
-    write(&v, "Notes/Visible.md", "See [[.scratch]] and [[ISSUE_TEMPLATE]].\n");
+    write(
+        &v,
+        "Notes/Visible.md",
+        "See [[.scratch]] and [[ISSUE_TEMPLATE]].\n",
+    );
     let (code, problems) = check(&v, &[]);
     assert_eq!(code, 0);
     assert_eq!(
-        problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>(),
+        problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>(),
         vec![
             "link [[.scratch]] leads to no note",
             "link [[ISSUE_TEMPLATE]] leads to no note"
@@ -143,12 +153,27 @@ fn templates_folder_follows_obsidian_settings() {
     let out = bin()
         .arg("--vault")
         .arg(&v)
-        .args(["new", "client", "Acme", "--set", "name=Anna", "--set", "email=a@acme.example"])
+        .args([
+            "new",
+            "client",
+            "Acme",
+            "--set",
+            "name=Anna",
+            "--set",
+            "email=a@acme.example",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let note = std::fs::read_to_string(v.join("Clients/Acme.md")).unwrap();
-    assert!(note.contains("# Acme\n\nMade from the meta template.\n"), "{note}");
+    assert!(
+        note.contains("# Acme\n\nMade from the meta template.\n"),
+        "{note}"
+    );
     let (code, problems) = check(&v, &["--strict"]);
     assert_eq!((code, problems.len()), (0, 0), "{problems:?}");
 
@@ -182,7 +207,10 @@ fn escaped_pipes_in_tables_resolve() {
     );
     let (_, problems) = check(&v, &[]);
     assert_eq!(
-        problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>(),
+        problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>(),
         vec!["link [[Nowhere]] leads to no note"]
     );
 }
@@ -198,11 +226,7 @@ fn links_in_comments_are_not_reported() {
             .iter()
             .map(|p| (p.path.as_str(), p.line, p.message.as_str()))
             .collect::<Vec<_>>(),
-        vec![(
-            "Meeting.md",
-            11,
-            "link [[Really missing]] leads to no note"
-        )]
+        vec![("Meeting.md", 11, "link [[Really missing]] leads to no note")]
     );
 }
 
@@ -230,7 +254,11 @@ fn unreadable_yaml_in_own_notes_is_a_warning() {
         journal.message
     );
     // With the managed notes put right, the vault passes (the own notes stay as they are).
-    for rel in ["Clients/Loose.md", "Notes/Typed client.md", "Notes/With id.md"] {
+    for rel in [
+        "Clients/Loose.md",
+        "Notes/Typed client.md",
+        "Notes/With id.md",
+    ] {
         std::fs::remove_file(v.join(rel)).unwrap();
     }
     let before = snapshot_tree(&v);
@@ -268,7 +296,64 @@ fn same_names_resolve_by_folder_then_shortest_path() {
     assert!(
         problems.iter().any(|p| p.path == "Projects/Website.md"
             && p.severity == "error"
-            && p.message.starts_with("link [[Acme]] is ambiguous: Clients/Acme.md, Other/Acme.md")),
+            && p.message
+                .starts_with("link [[Acme]] is ambiguous: Clients/Acme.md, Other/Acme.md")),
         "{problems:?}"
+    );
+}
+
+/// `check` gathers every project's open tickets once (not once per project): the guard on a
+/// hand-made `done → archived` still names the project's open ticket, and only that one.
+#[test]
+fn hand_archived_project_with_an_open_ticket_is_refused() {
+    let (_t, v) = crate::common::init_vault();
+    let project = |status: &str| {
+        format!(
+            "---\ntype: project\nssot_id: 01J00000000000000000000010\ncreated: 2026-01-02\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: {status}\n---\n"
+        )
+    };
+    write(&v, "Projects/Bakery app.md", project("done"));
+    write(
+        &v,
+        "Projects/Other.md",
+        project("done").replace("10\n", "11\n"),
+    );
+    let ticket = |id: &str, proj: &str, status: &str| {
+        format!(
+            "---\ntype: ticket\nssot_id: 01J000000000000000000000{id}\ncreated: 2026-01-03\nproject: \"[[{proj}]]\"\nfrom: client\nstatus: {status}\n---\n"
+        )
+    };
+    write(
+        &v,
+        "Helpdesk/Login fails.md",
+        ticket("20", "Bakery app", "open"),
+    );
+    write(
+        &v,
+        "Helpdesk/Old question.md",
+        ticket("21", "Bakery app", "closed"),
+    );
+    write(&v, "Helpdesk/Elsewhere.md", ticket("22", "Other", "open"));
+    bin()
+        .arg("--vault")
+        .arg(&v)
+        .args(["commit", "-m", "projects done"])
+        .assert()
+        .success();
+    write(&v, "Projects/Bakery app.md", project("archived"));
+    write(&v, "Archive/Bakery app/Bakery app.csv", "x");
+    write(&v, "Archive/Bakery app/Bakery app.xml", "x");
+    let (code, problems) = check(&v, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems
+            .iter()
+            .filter(|p| p.severity == "error")
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(
+            "Projects/Bakery app.md",
+            "illegal status change done→archived since the last commit: archived requires every ticket closed: ticket Login fails is not closed"
+        )]
     );
 }
