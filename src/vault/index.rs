@@ -572,5 +572,51 @@ mod tests {
             matches!(idx.resolve("Z\u{f3}lty"), Resolved::Note(_)),
             "NFC finds NFD"
         );
+        // From a note's folder: that folder's note first; `./` and `../` from it.
+        let pos = |rel: &str| idx.entries.iter().position(|e| e.rel == rel).unwrap();
+        assert_eq!(
+            idx.resolve_from("Dup", "B/Note.md"),
+            Resolved::Note(pos("B/Dup.md"))
+        );
+        assert_eq!(
+            idx.resolve_from("../A/Dup", "B/Note.md"),
+            Resolved::Note(pos("A/Dup.md"))
+        );
+        assert_eq!(
+            idx.resolve_from("./Dup", "A/x.md"),
+            Resolved::Note(pos("A/Dup.md"))
+        );
+        assert_eq!(idx.resolve_from("../../Dup", "A/x.md"), Resolved::Missing);
+        assert_eq!(
+            idx.resolve_from("../Files/plan.pdf", "A/x.md"),
+            Resolved::File("Files/plan.pdf".into())
+        );
+    }
+
+    #[test]
+    fn shortest_path_wins_and_only_ties_are_ambiguous() {
+        let d = tempfile::tempdir().unwrap();
+        for p in [
+            "Docs/Readme.md",
+            "Docs/old/2020/Readme.md",
+            "X/Y/Meet.md",
+            "Z/W/Meet.md",
+        ] {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let idx = Index::build(d.path(), &Config::default());
+        let pos = |rel: &str| idx.entries.iter().position(|e| e.rel == rel).unwrap();
+        assert_eq!(idx.resolve("readme"), Resolved::Note(pos("Docs/Readme.md")));
+        assert_eq!(
+            idx.resolve_from("Readme", "Docs/old/2020/Other.md"),
+            Resolved::Note(pos("Docs/old/2020/Readme.md"))
+        );
+        assert_eq!(
+            idx.resolve("Meet"),
+            Resolved::Ambiguous(vec![pos("X/Y/Meet.md"), pos("Z/W/Meet.md")])
+        );
+        assert_eq!(idx.resolve("Y/Meet"), Resolved::Note(pos("X/Y/Meet.md")));
     }
 }

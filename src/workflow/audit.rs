@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use unicode_normalization::UnicodeNormalization;
 
 use super::lifecycle::{self, Facts, Status};
 use crate::config::Config;
@@ -138,7 +139,7 @@ pub fn transitions(
             }
             Some(id) => blob_status(&repo, id),
             None => {
-                let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree));
+                let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree, index));
                 fm.get_str("ssot_id")
                     .and_then(|id| map.get(id))
                     .and_then(|s| Status::parse(s))
@@ -203,12 +204,35 @@ fn blob_status(repo: &Repository, id: git2::Oid) -> Option<Status> {
         .and_then(Status::parse)
 }
 
-/// `ssot_id` → status of every project note in HEAD (for notes moved since).
-fn committed_projects(repo: &Repository, tree: &git2::Tree<'_>) -> HashMap<String, String> {
+/// `ssot_id` → status of every project note in HEAD that may have moved since: a committed note
+/// still at its path with the same bytes is not read (it has not moved: a copy of it elsewhere
+/// would be a duplicate id), so after an import of new notes only the changed ones are read.
+fn committed_projects(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    index: &Index,
+) -> HashMap<String, String> {
+    let by_rel: HashMap<&str, &Entry> = index.entries.iter().map(|e| (e.rel.as_str(), e)).collect();
+    let unchanged = |dir: &str, name: &str, id: git2::Oid| {
+        let path = format!("{dir}{name}");
+        let path = if path.is_ascii() {
+            path
+        } else {
+            path.nfc().collect()
+        };
+        by_rel
+            .get(path.as_str())
+            .and_then(|e| e.note.as_ref().ok())
+            .is_some_and(|n| {
+                git2::Oid::hash_object(ObjectType::Blob, n.text.as_bytes()).is_ok_and(|h| h == id)
+            })
+    };
     let mut out = HashMap::new();
-    let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+    let _ = tree.walk(TreeWalkMode::PreOrder, |dir, e| {
         if e.kind() == Some(ObjectType::Blob)
-            && e.name().is_ok_and(|n| n.to_lowercase().ends_with(".md"))
+            && let Ok(name) = e.name()
+            && name.to_lowercase().ends_with(".md")
+            && !unchanged(dir, name, e.id())
             && let Ok(blob) = repo.find_blob(e.id())
             // Only a note that mentions `project` can be one: the others are not parsed.
             && std::str::from_utf8(blob.content()).is_ok_and(|t| t.contains("project"))

@@ -302,8 +302,9 @@ fn same_names_resolve_by_folder_then_shortest_path() {
     );
 }
 
-/// `check` gathers every project's open tickets once (not once per project): the guard on a
-/// hand-made `done → archived` still names the project's open ticket, and only that one.
+/// `check` gathers every project's open tickets once (not once per project), and reads from
+/// the last commit only the notes changed since: the guards on a hand-made `done → archived`
+/// still name the project's open ticket, and still find a moved project's committed status.
 #[test]
 fn hand_archived_project_with_an_open_ticket_is_refused() {
     let (_t, v) = crate::common::init_vault();
@@ -355,5 +356,33 @@ fn hand_archived_project_with_an_open_ticket_is_refused() {
             "Projects/Bakery app.md",
             "illegal status change done→archived since the last commit: archived requires every ticket closed: ticket Login fails is not closed"
         )]
+    );
+    // Moved since the last commit, with another note made at its old path: its committed status
+    // is still found (by ssot_id), so the change is judged from `done`, not from `intake`.
+    std::fs::remove_file(v.join("Projects/Bakery app.md")).unwrap();
+    write(&v, "Projects/2026/Bakery app.md", project("archived"));
+    write(
+        &v,
+        "Projects/Bakery app.md",
+        "A new note where the project was.\n",
+    );
+    std::fs::remove_dir_all(v.join("Archive/Bakery app")).unwrap();
+    let (code, problems) = check(&v, &[]);
+    assert_eq!(code, 1);
+    let errors: Vec<(&str, &str)> = problems
+        .iter()
+        // (The tickets' `[[Bakery app]]` now leads to the new note: errors of theirs.)
+        .filter(|p| p.severity == "error" && p.path.starts_with("Projects/"))
+        .map(|p| (p.path.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "Projects/2026/Bakery app.md");
+    assert!(
+        errors[0]
+            .1
+            .starts_with("illegal status change done→archived since the last commit: ")
+            && errors[0].1.contains("there is no export"),
+        "{}",
+        errors[0].1
     );
 }
