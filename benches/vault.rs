@@ -2,7 +2,9 @@
 //!
 //! The vault is generated once per process (in a temporary folder, removed at the end) and shared
 //! by every benchmark. `git_status_10k` is the baseline: `ssot-vault status` must stay within 3×
-//! of `git status --porcelain` on the same vault.
+//! of `git status --porcelain` on the same vault. `check_10k_uncommitted_projects` uses a second
+//! copy whose project notes are new (not in the last commit, as after an import): it must cost at
+//! most 2× `check_10k`.
 //!
 //! Run: `cargo bench --bench vault`.
 
@@ -17,6 +19,7 @@ use ssot_vault::vault::schema::Schema;
 const NOTES: usize = 10_000;
 
 static VAULT: OnceLock<tempfile::TempDir> = OnceLock::new();
+static UNCOMMITTED: OnceLock<tempfile::TempDir> = OnceLock::new();
 
 /// The shared vault, generated on first use.
 fn vault() -> &'static Path {
@@ -40,6 +43,49 @@ fn vault() -> &'static Path {
             dir
         })
         .path()
+}
+
+/// The same vault, but its project notes added after the commit: every project is new to git.
+fn vault_with_new_projects() -> &'static Path {
+    UNCOMMITTED
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("ssot-bench-new-")
+                .tempdir()
+                .expect("temporary folder");
+            let opts = GenOptions {
+                notes: NOTES,
+                seed: 1,
+                with_git: true,
+            };
+            generate(dir.path(), &opts).expect("generate the bench vault");
+            git(dir.path(), &["rm", "-r", "-q", "--cached", "Projects"]);
+            git(
+                dir.path(),
+                &["commit", "-q", "-m", "everything but the projects"],
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            git_status(dir.path());
+            dir
+        })
+        .path()
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn git_status(root: &Path) -> usize {
@@ -74,6 +120,20 @@ fn check_10k(bencher: divan::Bencher) {
     });
 }
 
+/// `ssot-vault check` on the vault whose 4,500 project notes are new (not committed): every
+/// project's status is judged from `intake` by the lifecycle's guards.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn check_10k_uncommitted_projects(bencher: divan::Bencher) {
+    let root = vault_with_new_projects();
+    let config = config(root);
+    let schema = Schema::from_config(&config).expect("schema");
+    bencher.bench(|| {
+        let report = ssot_vault::cli::check::vault_report(root, &config, &schema).expect("check");
+        assert!(report.notes >= NOTES, "every note read");
+        report.problems.len()
+    });
+}
+
 /// Walking and parsing the vault alone.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn index_10k(bencher: divan::Bencher) {
@@ -102,8 +162,8 @@ fn git_status_10k(bencher: divan::Bencher) {
 
 fn main() {
     divan::main();
-    // Remove the vault (a static is never dropped).
-    if let Some(dir) = VAULT.get() {
+    // Remove the vaults (a static is never dropped).
+    for dir in [VAULT.get(), UNCOMMITTED.get()].into_iter().flatten() {
         let path: PathBuf = dir.path().to_path_buf();
         let _ = std::fs::remove_dir_all(path);
     }

@@ -59,22 +59,15 @@ impl Default for WorkflowSection {
 }
 
 /// `[vault]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VaultSection {
     /// Glob patterns of files and folders never read.
     pub ignore: Vec<String>,
-    /// The templates folder: indexed, never validated.
-    pub templates: String,
-}
-
-impl Default for VaultSection {
-    fn default() -> Self {
-        VaultSection {
-            ignore: Vec::new(),
-            templates: "Templates".into(),
-        }
-    }
+    /// The templates folder (indexed, never validated) when set here; unset, it is the folder
+    /// Obsidian's Templates plugin (and Templater) use: see
+    /// [`template_folders`](crate::vault::obsidian::template_folders).
+    pub templates: Option<String>,
 }
 
 /// `[folders]`: where each type of note lives.

@@ -45,7 +45,8 @@ pub fn check(root: &Path, config: &Config, schema: &Schema) -> Vec<Finding> {
     out.extend(core_plugins(root));
     out.extend(types_json(root, config, schema));
     out.extend(new_note_folder(root, config));
-    let templates = config.vault.templates.trim_matches('/');
+    let folders = crate::vault::obsidian::template_folders(root, config);
+    let templates = folders.first().map_or("", String::as_str);
     let types: Vec<&str> = schema.types.iter().map(|t| t.name.as_str()).collect();
     for (rel, path) in base_files(root, templates) {
         match std::fs::read_to_string(&path) {

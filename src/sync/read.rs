@@ -125,12 +125,11 @@ fn scan_ids(bytes: &[u8], id_keys: &[&str]) -> HeldIds {
 pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &str) -> VaultRead {
     let walk = index::walk(root, config);
     let names = Names::new(&walk);
-    let templates = config.vault.templates.trim_matches('/');
-    let template_prefix = format!("{templates}/");
+    let templates = crate::vault::obsidian::template_folders(root, config);
     let archived_key = apply::archived_key(remote);
     let id_keys: Vec<&str> = bindings.iter().map(|b| b.id_key.as_str()).collect();
     let reduced: Vec<Reduced> = crate::par::map(&walk.notes, 0, 64, |(rel, path)| {
-        if !templates.is_empty() && rel.starts_with(&template_prefix) {
+        if crate::vault::obsidian::in_folders(rel, &templates) {
             return Reduced::default();
         }
         let bytes = match std::fs::read(path) {
@@ -166,7 +165,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
             }
         }
     });
-    let target = |raw: &str| match names.resolve(raw) {
+    let target = |raw: &str, from: &str| match names.resolve_from(raw, from) {
         Resolved::Note(i) => reduced.get(i).map(|r| (i, r)),
         _ => None,
     };
@@ -183,7 +182,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
             out.held.unidentified |= h.unidentified;
         }
         if let Some(t) = &r.open_ticket_of
-            && let Some((p, _)) = target(t)
+            && let Some((p, _)) = target(t, rel)
         {
             open_tickets
                 .entry(p)
@@ -205,7 +204,9 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
     }
     let links: Vec<Vec<(String, String, Vec<String>)>> = reduced
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
+            let from = walk.notes[i].0.as_str();
             let Some((_, raw_links)) = &r.synced else {
                 return Vec::new();
             };
@@ -215,7 +216,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                     let mut target_type = String::new();
                     let mut sids = Vec::new();
                     for raw in raws {
-                        if let Some((_, t)) = target(raw)
+                        if let Some((_, t)) = target(raw, from)
                             && let Some(s) = &t.ssot_id
                         {
                             target_type = t.note_type.clone().unwrap_or_default();

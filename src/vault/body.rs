@@ -1,6 +1,9 @@
 //! What the product needs from a note's markdown body: wikilinks (and embeds), headings, and
 //! markdown task lists with the heading they sit under. Parsed with pulldown-cmark, so links in
-//! code blocks are not links and `---` lines are horizontal rules, as in Obsidian.
+//! code blocks are not links and `---` lines are horizontal rules, as in Obsidian. As in
+//! Obsidian too, what lies in a `%% comment %%` (inline or over several lines; an unclosed `%%`
+//! comments out the rest of the note) is not indexed, and `\|` inside a wikilink (the way a link
+//! with an alias is written in a table cell) is its alias separator.
 
 use pulldown_cmark::{Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
@@ -77,8 +80,15 @@ pub fn parse(text: &str, start: usize) -> Body {
     // Open task: (checked, offset, text).
     let mut task: Option<(bool, usize, String)> = None;
     let mut item_depth = 0usize;
+    // Code spans and blocks (offsets in `src`): a `%%` there opens no comment.
+    let mut code: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut code_block: Option<usize> = None;
     for (event, range) in Parser::new_ext(src, opts).into_offset_iter() {
         match event {
+            Event::Start(Tag::CodeBlock(_)) => code_block = Some(range.start),
+            Event::End(TagEnd::CodeBlock) => {
+                code.push(code_block.take().unwrap_or(range.start)..range.end);
+            }
             Event::Start(Tag::Heading { level, .. }) => {
                 heading = Some((level_num(level), range.start, String::new()));
             }
@@ -130,8 +140,9 @@ pub fn parse(text: &str, start: usize) -> Body {
                 let inner = raw
                     .trim_start_matches('!')
                     .trim_start_matches("[[")
-                    .trim_end_matches("]]");
-                let w = split_link(inner);
+                    .trim_end_matches("]]")
+                    .replace("\\|", "|");
+                let w = split_link(&inner);
                 body.links.push(Link {
                     target: w.target.to_string(),
                     heading: w.heading.map(str::to_string),
@@ -140,7 +151,16 @@ pub fn parse(text: &str, start: usize) -> Body {
                     offset: start + range.start,
                 });
             }
-            Event::Text(t) | Event::Code(t) => {
+            Event::Code(t) => {
+                code.push(range.clone());
+                if let Some((_, _, text)) = &mut heading {
+                    text.push_str(&t);
+                }
+                if let Some((_, _, text)) = &mut task {
+                    text.push_str(&t);
+                }
+            }
+            Event::Text(t) => {
                 if let Some((_, _, text)) = &mut heading {
                     text.push_str(&t);
                 }
@@ -157,7 +177,36 @@ pub fn parse(text: &str, start: usize) -> Body {
         }
     }
     let _ = item_depth;
+    let comments = comments(src, &code);
+    if !comments.is_empty() {
+        let inside = |offset: usize| comments.iter().any(|c| c.contains(&(offset - start)));
+        body.links.retain(|l| !inside(l.offset));
+        body.headings.retain(|h| !inside(h.offset));
+        body.tasks.retain(|t| !inside(t.offset));
+    }
     body
+}
+
+/// The `%% ... %%` comments of `src` (byte ranges, both markers included), leaving out `%%` in
+/// code; an unclosed comment runs to the end.
+fn comments(src: &str, code: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut from = 0;
+    while let Some(i) = src[from..].find("%%").map(|i| i + from) {
+        from = i + 2;
+        if code.iter().any(|c| c.contains(&i)) {
+            continue;
+        }
+        match open.take() {
+            None => open = Some(i),
+            Some(o) => out.push(o..i + 2),
+        }
+    }
+    if let Some(o) = open {
+        out.push(o..src.len());
+    }
+    out
 }
 
 fn level_num(l: HeadingLevel) -> u8 {
@@ -204,5 +253,33 @@ mod tests {
             tasks,
             vec![(false, "NDA signed"), (true, "Contract with Acme Corp")]
         );
+    }
+
+    fn targets(t: &str) -> Vec<(String, Option<String>)> {
+        parse(t, 0)
+            .links
+            .into_iter()
+            .map(|l| (l.target, l.alias))
+            .collect()
+    }
+
+    #[test]
+    fn escaped_pipes_in_table_cells() {
+        let t = "| a | b |\n|---|---|\n| [[Note\\|alias]] | ![[pic.png\\|100]] |\n";
+        assert_eq!(
+            targets(t),
+            vec![
+                ("Note".to_string(), Some("alias".to_string())),
+                ("pic.png".to_string(), Some("100".to_string()))
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_hide_links() {
+        let t = "[[A]] %% [[B]] %% [[C]]\n%%\n[[D]]\n- [ ] task\n%%\n`%%` [[E]]\n```\n%%\n```\n[[F]]\n%% [[G]]\n";
+        let names: Vec<String> = targets(t).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(names, vec!["A", "C", "E", "F"]);
+        assert!(parse(t, 0).tasks.is_empty());
     }
 }

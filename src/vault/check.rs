@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::index::{Index, Resolved};
-use super::note::line_col;
+use super::index::{Entry, Index, Resolved};
+use super::note::{NoteError, line_col};
 use super::schema::{FieldType, Schema, Severity};
 use super::value::Value;
 
@@ -74,11 +74,7 @@ impl EntryCheck<'_> {
 }
 
 /// Checks one note (not the vault-wide rules: duplicate ids, types.json).
-fn check_entry<'a>(
-    index: &'a Index,
-    schema: &Schema,
-    entry: &'a super::index::Entry,
-) -> EntryCheck<'a> {
+fn check_entry<'a>(index: &'a Index, schema: &Schema, entry: &'a Entry) -> EntryCheck<'a> {
     let mut out = EntryCheck::default();
     {
         if entry.template {
@@ -88,13 +84,17 @@ fn check_entry<'a>(
             Ok(n) => n,
             Err(e) => {
                 let (line, col) = e.position();
-                out.push(
-                    &entry.rel,
-                    line,
-                    col,
-                    Severity::Error,
-                    format!("{e}; the note is left as it is"),
-                );
+                let (severity, message) = if own_note(index, schema, entry, e) {
+                    (
+                        Severity::Warning,
+                        format!(
+                            "{e}; the note is left as it is (not a managed note, so a warning; Obsidian cannot read its properties either)"
+                        ),
+                    )
+                } else {
+                    (Severity::Error, format!("{e}; the note is left as it is"))
+                };
+                out.push(&entry.rel, line, col, severity, message);
                 return out;
             }
         };
@@ -104,7 +104,7 @@ fn check_entry<'a>(
             if link.target.is_empty() {
                 continue; // `[[#Heading]]`: this very note.
             }
-            let msg = match index.resolve(&link.target) {
+            let msg = match index.resolve_from(&link.target, &entry.rel) {
                 Resolved::Missing if link.embed => {
                     format!("embedded file `{}` is not in the vault", link.target)
                 }
@@ -146,43 +146,46 @@ fn check_entry<'a>(
                 let Some(link) = item.as_link().filter(|l| !l.target.is_empty()) else {
                     continue;
                 };
-                let (severity, msg) = match (index.resolve(link.target), target_type) {
-                    (Resolved::Note(i), Some(Some(want))) => {
-                        let got = index.entries[i].note_type();
-                        if got == Some(want) {
-                            continue;
+                let (severity, msg) =
+                    match (index.resolve_from(link.target, &entry.rel), target_type) {
+                        (Resolved::Note(i), Some(Some(want))) => {
+                            let got = index.entries[i].note_type();
+                            if got == Some(want) {
+                                continue;
+                            }
+                            (
+                                Severity::Error,
+                                format!(
+                                    "`{}` must link to a {want} note; [[{}]] is {}",
+                                    e.key,
+                                    link.target,
+                                    got.map_or("not a managed note".to_string(), |g| format!(
+                                        "a {g}"
+                                    ))
+                                ),
+                            )
                         }
-                        (
-                            Severity::Error,
+                        (Resolved::Note(_) | Resolved::File(_), _) => continue,
+                        (Resolved::Missing, t) => (
+                            if t.is_some() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
                             format!(
-                                "`{}` must link to a {want} note; [[{}]] is {}",
-                                e.key,
-                                link.target,
-                                got.map_or("not a managed note".to_string(), |g| format!("a {g}"))
+                                "`{}` links to [[{}]], which is not a note in the vault",
+                                e.key, link.target
                             ),
-                        )
-                    }
-                    (Resolved::Note(_) | Resolved::File(_), _) => continue,
-                    (Resolved::Missing, t) => (
-                        if t.is_some() {
-                            Severity::Error
-                        } else {
-                            Severity::Warning
-                        },
-                        format!(
-                            "`{}` links to [[{}]], which is not a note in the vault",
-                            e.key, link.target
                         ),
-                    ),
-                    (Resolved::Ambiguous(hits), t) => (
-                        if t.is_some() {
-                            Severity::Error
-                        } else {
-                            Severity::Warning
-                        },
-                        ambiguous(index, link.target, &hits),
-                    ),
-                };
+                        (Resolved::Ambiguous(hits), t) => (
+                            if t.is_some() {
+                                Severity::Error
+                            } else {
+                                Severity::Warning
+                            },
+                            ambiguous(index, link.target, &hits),
+                        ),
+                    };
                 out.push(&entry.rel, e.line, 1, severity, msg);
             }
         }
@@ -228,6 +231,47 @@ pub fn property_problems(
     }
     out.extend(schema.check(ty, fm));
     out
+}
+
+/// Whether a note whose frontmatter cannot be read is one of the person's own notes: outside
+/// the managed folders, and its frontmatter's lines name no managed `type:` and no `ssot_id:`
+/// (read line by line, since the YAML does not parse). Such a note is never written by the tool
+/// unless asked with `set`, so its unreadable YAML is a warning.
+fn own_note(index: &Index, schema: &Schema, entry: &Entry, e: &NoteError) -> bool {
+    if !matches!(e, NoteError::Frontmatter(_) | NoteError::Layout(_))
+        || super::obsidian::in_folders(&entry.rel, &index.managed_folders)
+    {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(&entry.path) else {
+        return false;
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return false;
+    }
+    for line in lines {
+        let line = line.trim_end();
+        if line == "---" || line == "..." {
+            break;
+        }
+        if line.starts_with("ssot_id:") {
+            return false;
+        }
+        if let Some(v) = line.strip_prefix("type:") {
+            let v = v
+                .split(" #")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
+            if schema.get(v).is_some() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn push_problem(

@@ -102,10 +102,12 @@ pub fn note_text(
     body: Option<&str>,
 ) -> Result<String, CreateError> {
     let tpl_name = crate::template::template_name(ty);
-    let own = root.join(&config.vault.templates).join(&tpl_name);
-    let template = match std::fs::read(&own) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(_) => crate::template::file(&format!("Templates/{tpl_name}"))
+    let own = super::obsidian::template_folders(root, config)
+        .first()
+        .map(|f| root.join(f).join(&tpl_name));
+    let template = match own.as_ref().map(std::fs::read) {
+        Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+        _ => crate::template::file(&format!("Templates/{tpl_name}"))
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_else(|| format!("---\ntype: {ty}\n---\n")),
     };
@@ -134,7 +136,10 @@ pub fn note_text(
     ];
     all.extend(edits.iter().cloned());
     Ok(apply(&text, &all)
-        .map_err(|source| CreateError::Template { path: own, source })?
+        .map_err(|source| CreateError::Template {
+            path: own.unwrap_or_else(|| root.join(&tpl_name)),
+            source,
+        })?
         .unwrap_or(text))
 }
 

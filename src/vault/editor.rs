@@ -164,7 +164,8 @@ pub fn apply(text: &str, edits: &[Edit]) -> Result<Option<String>, EditError> {
                     EditError::NotEditable(format!("key line of `{}`", entry.key))
                 })?;
                 let key_text = &first_line[..first_line.len() - rest.len()];
-                let indent = list_indent(old_text).unwrap_or("  - ");
+                let indent = list_indent(old_text);
+                let indent = indent.as_deref().unwrap_or("  - ");
                 if let Some((_, items)) = appended.iter().find(|(k, _)| *k == entry.key)
                     && is_block_list(old_text, &entry.value)
                     && let Value::List(old_items) = &entry.value
@@ -244,13 +245,19 @@ fn detect_newline(text: &str) -> &'static str {
     }
 }
 
-/// The `- ` prefix (with indentation) of the first item line of a block list.
-fn list_indent(old: &str) -> Option<&str> {
+/// The `- ` prefix (with indentation) of the first item line of a block list; a bare `-` item
+/// (an empty item) gives its indentation too.
+fn list_indent(old: &str) -> Option<String> {
     old.lines().skip(1).find_map(|l| {
         let t = l.trim_start();
         let dash = l.len() - t.len();
-        t.starts_with("- ").then(|| &l[..dash + 2])
+        is_item_line(t).then(|| format!("{}- ", &l[..dash]))
     })
+}
+
+/// A block list item line (its indentation trimmed): `- value`, or a bare `-` (an empty item).
+fn is_item_line(trimmed: &str) -> bool {
+    trimmed.starts_with("- ") || trimmed.trim_end() == "-"
 }
 
 /// True when `old` is a block list whose items are one scalar per line.
@@ -266,7 +273,7 @@ fn is_block_list(old: &str, value: &Value) -> bool {
     }
     let item_lines: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
     item_lines.len() == items.len()
-        && item_lines.iter().all(|l| l.trim_start().starts_with("- "))
+        && item_lines.iter().all(|l| is_item_line(l.trim_start()))
         && items
             .iter()
             .all(|v| !matches!(v, Value::List(_) | Value::Map(_)))
@@ -612,6 +619,30 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(out, "---\ntags:\n  - a\n  - b\n  - c\n---\n");
+    }
+
+    #[test]
+    fn append_keeps_a_bare_dash_item() {
+        let add = |t: &str| {
+            apply(
+                t,
+                &[Edit::Append("aliases".into(), Value::Str("probe".into()))],
+            )
+            .unwrap()
+            .unwrap()
+        };
+        let t = "---\naliases:\n  -\ntags:\n  - seedling\n---\n";
+        assert_eq!(
+            add(t),
+            "---\naliases:\n  -\n  - probe\ntags:\n  - seedling\n---\n"
+        );
+        let t = "---\naliases:\n-\n---\n";
+        assert_eq!(add(t), "---\naliases:\n-\n- probe\n---\n");
+        let t = "---\r\naliases:\r\n  - a\r\n  -\r\n---\r\n";
+        assert_eq!(
+            add(t),
+            "---\r\naliases:\r\n  - a\r\n  -\r\n  - probe\r\n---\r\n"
+        );
     }
 
     #[test]

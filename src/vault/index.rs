@@ -15,9 +15,6 @@ use crate::config::Config;
 use super::body::{self, Body};
 use super::note::{Note, NoteError};
 
-/// Folders never walked: git's, Obsidian's settings and trash, the tool's own state.
-pub const SKIPPED_DIRS: &[&str] = &[".git", ".obsidian", ".trash", ".ssot"];
-
 /// One file of the vault.
 #[derive(Debug)]
 pub struct Entry {
@@ -87,6 +84,8 @@ pub struct Index {
     pub files: Vec<String>,
     /// Walk errors (unreadable folders), reported and skipped.
     pub walk_errors: Vec<IndexError>,
+    /// The folders of the managed note types and the archive (`[folders]`), relative, NFC.
+    pub managed_folders: Vec<String>,
     names: Names,
 }
 
@@ -102,16 +101,58 @@ pub struct Walk {
 }
 
 /// Wikilink resolution over the walked paths alone (no note needs to be read): the position of
-/// a note is its position in [`Walk::notes`] (and in [`Index::entries`]).
+/// a note is its position in [`Walk::notes`] (and in [`Index::entries`]). Every lookup is a hash
+/// lookup: no lookup scans the vault.
 #[derive(Debug, Default)]
 pub struct Names {
+    /// Note keys (lowercased NFC path without `.md`) → position.
     by_path: HashMap<String, usize>,
-    by_name: HashMap<String, Vec<usize>>,
-    files_by_key: HashMap<String, String>,
+    /// Every tail of a note key (`c` and `b/c` of `a/b/c`) → the notes whose key ends so.
+    by_tail: HashMap<String, Vec<usize>>,
+    /// The note keys, by position.
+    keys: Vec<String>,
+    /// File keys (lowercased NFC path) → the path as walked.
+    files_by_path: HashMap<String, String>,
+    /// Every tail of a file key → the files whose key ends so (as walked, sorted).
+    files_by_tail: HashMap<String, Vec<String>>,
+}
+
+/// The tails of a `/`-separated key, the whole key excepted: `c` and `b/c` of `a/b/c`.
+fn tails(key: &str) -> impl Iterator<Item = &str> {
+    key.match_indices('/').map(move |(i, _)| &key[i + 1..])
+}
+
+/// The folder part of a key (`""` at the root).
+fn folder_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Folder levels of a key.
+fn depth(key: &str) -> usize {
+    key.bytes().filter(|b| *b == b'/').count()
+}
+
+/// `dir/rel` with `.` and `..` segments of `rel` applied; `None` when it climbs out of the vault.
+fn join_relative(dir: &str, rel: &str) -> Option<String> {
+    let mut segs: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segs.pop()?;
+            }
+            s => segs.push(s),
+        }
+    }
+    Some(segs.join("/"))
 }
 
 /// Lowercased NFC, the key Obsidian compares names by.
 pub fn name_key(s: &str) -> String {
+    if s.is_ascii() {
+        // ASCII is NFC already: no normalisation pass.
+        return s.to_ascii_lowercase();
+    }
     s.nfc().collect::<String>().to_lowercase()
 }
 
@@ -120,20 +161,27 @@ impl Index {
     pub fn build(root: &Path, config: &Config) -> Index {
         let walk = walk(root, config);
         let names = Names::new(&walk);
-        let templates = config.vault.templates.trim_matches('/').to_string();
+        let templates = super::obsidian::template_folders(root, config);
         let entries = parse_all(walk.notes, &templates);
         Index {
             root: root.to_path_buf(),
             entries,
             files: walk.files,
             walk_errors: walk.errors,
+            managed_folders: managed_folders(config),
             names,
         }
     }
 
-    /// Resolves a wikilink target as Obsidian does (see [`Names::resolve`]).
+    /// Resolves a wikilink target written at the vault root (see [`Names::resolve_from`]).
     pub fn resolve(&self, target: &str) -> Resolved {
         self.names.resolve(target)
+    }
+
+    /// Resolves a wikilink target written in the note `from` (relative path) as Obsidian does
+    /// (see [`Names::resolve_from`]).
+    pub fn resolve_from(&self, target: &str, from: &str) -> Resolved {
+        self.names.resolve_from(target, from)
     }
 
     /// Finds a note given on the command line: a path relative to the vault or to `cwd`, with or
@@ -168,6 +216,24 @@ impl Index {
     }
 }
 
+/// The folders of `[folders]`, relative, without leading or trailing `/`, NFC.
+fn managed_folders(config: &Config) -> Vec<String> {
+    let f = &config.folders;
+    [
+        &f.client, &f.expert, &f.project, &f.ticket, &f.intake, &f.archive,
+    ]
+    .into_iter()
+    .map(|d| {
+        d.trim()
+            .trim_start_matches("./")
+            .trim_matches('/')
+            .nfc()
+            .collect::<String>()
+    })
+    .filter(|d| !d.is_empty())
+    .collect()
+}
+
 /// The `/`-separated NFC path of `path` relative to `root`.
 pub fn rel_of(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
@@ -180,8 +246,9 @@ pub fn rel_of(root: &Path, path: &Path) -> String {
     s.nfc().collect()
 }
 
-/// Walks the vault at `root`: its notes and other files, skipping git's, Obsidian's and the
-/// tool's folders, the configured ignore globs and the tool's own temporary files.
+/// Walks the vault at `root`: its notes and other files, skipping what Obsidian does not show
+/// (every folder and file whose name starts with a dot: `.git`, `.obsidian`, `.trash`, `.ssot`,
+/// `.github`, the tool's own temporary files...) and the configured ignore globs.
 pub fn walk(root: &Path, config: &Config) -> Walk {
     let ignore: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
     let mut out = Walk::default();
@@ -192,8 +259,7 @@ pub fn walk(root: &Path, config: &Config) -> Walk {
             if e.depth() == 0 {
                 return true;
             }
-            let name = e.file_name().to_string_lossy();
-            if e.file_type().is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
+            if e.file_name().as_encoded_bytes().starts_with(b".") {
                 return false;
             }
             let rel = rel_of(root, e.path());
@@ -205,13 +271,6 @@ pub fn walk(root: &Path, config: &Config) -> Walk {
         match item {
             Ok(e) if e.file_type().is_file() => {
                 let rel = rel_of(root, e.path());
-                if rel
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.starts_with(".ssot-tmp-"))
-                {
-                    continue;
-                }
                 if rel.to_lowercase().ends_with(".md") {
                     out.notes.push((rel, e.into_path()));
                 } else {
@@ -242,75 +301,135 @@ pub fn stem_of(rel: &str) -> &str {
 impl Names {
     /// The names of the walked notes and files.
     pub fn new(walk: &Walk) -> Names {
-        let mut by_path = HashMap::with_capacity(walk.notes.len());
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(walk.notes.len());
+        let n = walk.notes.len();
+        let mut by_path = HashMap::with_capacity(n);
+        let mut by_tail: HashMap<String, Vec<usize>> = HashMap::with_capacity(2 * n);
+        let mut keys = Vec::with_capacity(n);
         for (i, (rel, _)) in walk.notes.iter().enumerate() {
             let lower = rel.to_lowercase();
-            by_path.insert(lower.strip_suffix(".md").unwrap_or(&lower).to_string(), i);
-            by_name
-                .entry(stem_of(rel).to_lowercase())
-                .or_default()
-                .push(i);
+            let key = lower.strip_suffix(".md").unwrap_or(&lower).to_string();
+            for tail in tails(&key) {
+                by_tail.entry(tail.to_string()).or_default().push(i);
+            }
+            by_path.insert(key.clone(), i);
+            keys.push(key);
         }
-        let files_by_key = walk
-            .files
-            .iter()
-            .map(|f| (f.to_lowercase(), f.clone()))
-            .collect();
+        let mut files_by_path = HashMap::with_capacity(walk.files.len());
+        let mut files_by_tail: HashMap<String, Vec<String>> = HashMap::new();
+        for f in &walk.files {
+            let key = f.to_lowercase();
+            for tail in tails(&key) {
+                files_by_tail
+                    .entry(tail.to_string())
+                    .or_default()
+                    .push(f.clone());
+            }
+            files_by_path.insert(key, f.clone());
+        }
         Names {
             by_path,
-            by_name,
-            files_by_key,
+            by_tail,
+            keys,
+            files_by_path,
+            files_by_tail,
         }
     }
 
-    /// Resolves a wikilink target as Obsidian does: a path from the vault root, then a unique
-    /// path suffix, then a unique file name (case-insensitive, NFC); non-note files by name.
+    /// Resolves a wikilink target written at the vault root (see [`Names::resolve_from`]).
     pub fn resolve(&self, target: &str) -> Resolved {
-        let t = name_key(target.trim().trim_start_matches('/'));
+        self.resolve_from(target, "")
+    }
+
+    /// Resolves a wikilink target written in the note `from` (its path relative to the vault) as
+    /// Obsidian does: `./` and `../` from the note's folder; a path from the vault root; else the
+    /// notes whose path ends with the target (a file name, or a path suffix), of which Obsidian
+    /// takes the one in the linking note's folder, else the one with the shortest path (fewest
+    /// folders). Only when several share that shortest path is the link ambiguous: those are
+    /// returned. Case-insensitive, NFC; files that are not notes by path or name.
+    pub fn resolve_from(&self, target: &str, from: &str) -> Resolved {
+        let t = name_key(target.trim());
+        let t = t.trim_start_matches('/');
         if t.is_empty() {
             return Resolved::Missing;
         }
-        let t = t.strip_suffix(".md").unwrap_or(&t);
+        let from_dir = folder_of(from);
+        let from_dir = if from_dir.is_ascii() {
+            from_dir.to_ascii_lowercase()
+        } else {
+            from_dir.to_lowercase()
+        };
+        if t.starts_with("./") || t.starts_with("../") {
+            let Some(joined) = join_relative(&from_dir, t) else {
+                return Resolved::Missing;
+            };
+            let note = joined.strip_suffix(".md").unwrap_or(&joined);
+            if let Some(&i) = self.by_path.get(note) {
+                return Resolved::Note(i);
+            }
+            return match self.files_by_path.get(&joined) {
+                Some(f) => Resolved::File(f.clone()),
+                None => Resolved::Missing,
+            };
+        }
+        let t = t.strip_suffix(".md").unwrap_or(t);
         if let Some(&i) = self.by_path.get(t) {
             return Resolved::Note(i);
         }
-        if t.contains('/') {
-            let suffix = format!("/{t}");
-            let hits: Vec<usize> = self
-                .by_path
-                .iter()
-                .filter(|(p, _)| p.ends_with(&suffix))
-                .map(|(_, i)| *i)
-                .collect();
-            return match hits.len() {
-                0 => self.resolve_file(t),
-                1 => Resolved::Note(hits[0]),
-                _ => Resolved::Ambiguous(hits),
-            };
-        }
-        match self.by_name.get(t).map(Vec::as_slice) {
+        match self.by_tail.get(t).map(Vec::as_slice) {
             Some([i]) => Resolved::Note(*i),
-            Some(many) if !many.is_empty() => Resolved::Ambiguous(many.to_vec()),
-            _ => self.resolve_file(t),
+            Some(many) if !many.is_empty() => self.pick(many, &from_dir, t),
+            _ => self.resolve_file(t, &from_dir),
         }
     }
 
-    fn resolve_file(&self, t: &str) -> Resolved {
-        if let Some(f) = self.files_by_key.get(t) {
+    /// Obsidian's choice among several notes a target names.
+    fn pick(&self, hits: &[usize], from_dir: &str, t: &str) -> Resolved {
+        let here = hits.iter().find(|&&i| {
+            let k = &self.keys[i];
+            k.len() == from_dir.len() + 1 + t.len()
+                && k.starts_with(from_dir)
+                && k[from_dir.len()..].starts_with('/')
+        });
+        if let Some(&i) = here {
+            return Resolved::Note(i);
+        }
+        let min = hits
+            .iter()
+            .map(|&i| depth(&self.keys[i]))
+            .min()
+            .unwrap_or(0);
+        let shortest: Vec<usize> = hits
+            .iter()
+            .copied()
+            .filter(|&i| depth(&self.keys[i]) == min)
+            .collect();
+        match shortest.as_slice() {
+            [i] => Resolved::Note(*i),
+            _ => Resolved::Ambiguous(shortest),
+        }
+    }
+
+    fn resolve_file(&self, t: &str, from_dir: &str) -> Resolved {
+        if let Some(f) = self.files_by_path.get(t) {
             return Resolved::File(f.clone());
         }
-        let suffix = format!("/{t}");
-        match self.files_by_key.iter().find(|(k, _)| k.ends_with(&suffix)) {
-            Some((_, f)) => Resolved::File(f.clone()),
+        let Some(hits) = self.files_by_tail.get(t) else {
+            return Resolved::Missing;
+        };
+        let here = format!("{from_dir}/{t}");
+        let best = hits
+            .iter()
+            .find(|f| f.to_lowercase() == here)
+            .or_else(|| hits.iter().min_by_key(|f| depth(f)));
+        match best {
+            Some(f) => Resolved::File(f.clone()),
             None => Resolved::Missing,
         }
     }
 }
 
 /// Reads and parses every note, on all cores.
-fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
-    let template_prefix = format!("{templates}/");
+fn parse_all(paths: Vec<(String, PathBuf)>, templates: &[String]) -> Vec<Entry> {
     crate::par::map(&paths, 0, 64, |(rel, path)| {
         let note = match std::fs::read(path) {
             Ok(bytes) => Note::parse(&bytes),
@@ -320,7 +439,7 @@ fn parse_all(paths: Vec<(String, PathBuf)>, templates: &str) -> Vec<Entry> {
             Ok(n) => body::parse(&n.text, n.layout.body_start),
             Err(_) => Body::default(),
         };
-        let template = !templates.is_empty() && rel.starts_with(&template_prefix);
+        let template = super::obsidian::in_folders(rel, templates);
         Entry {
             rel: rel.clone(),
             path: path.clone(),
@@ -453,5 +572,51 @@ mod tests {
             matches!(idx.resolve("Z\u{f3}lty"), Resolved::Note(_)),
             "NFC finds NFD"
         );
+        // From a note's folder: that folder's note first; `./` and `../` from it.
+        let pos = |rel: &str| idx.entries.iter().position(|e| e.rel == rel).unwrap();
+        assert_eq!(
+            idx.resolve_from("Dup", "B/Note.md"),
+            Resolved::Note(pos("B/Dup.md"))
+        );
+        assert_eq!(
+            idx.resolve_from("../A/Dup", "B/Note.md"),
+            Resolved::Note(pos("A/Dup.md"))
+        );
+        assert_eq!(
+            idx.resolve_from("./Dup", "A/x.md"),
+            Resolved::Note(pos("A/Dup.md"))
+        );
+        assert_eq!(idx.resolve_from("../../Dup", "A/x.md"), Resolved::Missing);
+        assert_eq!(
+            idx.resolve_from("../Files/plan.pdf", "A/x.md"),
+            Resolved::File("Files/plan.pdf".into())
+        );
+    }
+
+    #[test]
+    fn shortest_path_wins_and_only_ties_are_ambiguous() {
+        let d = tempfile::tempdir().unwrap();
+        for p in [
+            "Docs/Readme.md",
+            "Docs/old/2020/Readme.md",
+            "X/Y/Meet.md",
+            "Z/W/Meet.md",
+        ] {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let idx = Index::build(d.path(), &Config::default());
+        let pos = |rel: &str| idx.entries.iter().position(|e| e.rel == rel).unwrap();
+        assert_eq!(idx.resolve("readme"), Resolved::Note(pos("Docs/Readme.md")));
+        assert_eq!(
+            idx.resolve_from("Readme", "Docs/old/2020/Other.md"),
+            Resolved::Note(pos("Docs/old/2020/Readme.md"))
+        );
+        assert_eq!(
+            idx.resolve("Meet"),
+            Resolved::Ambiguous(vec![pos("X/Y/Meet.md"), pos("Z/W/Meet.md")])
+        );
+        assert_eq!(idx.resolve("Y/Meet"), Resolved::Note(pos("X/Y/Meet.md")));
     }
 }

@@ -9,6 +9,7 @@ pub mod id;
 pub mod index;
 pub mod input;
 pub mod note;
+pub mod obsidian;
 pub mod schema;
 pub mod value;
 

@@ -537,7 +537,7 @@ pub fn bundle(
         (Role::Expert, "expert", EXPERT_FIELDS),
     ] {
         let Some(target) = l.link(key) else { continue };
-        if let Resolved::Note(i) = index.resolve(&target) {
+        if let Resolved::Note(i) = index.resolve_from(&target, &rel) {
             let e = &index.entries[i];
             if let Ok(n) = &e.note {
                 notes.push(record(role, e.stem(), &e.rel, n, Some(fields)));
@@ -624,9 +624,12 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
     )?;
     let targets: Vec<(PathBuf, PathBuf)> = std::iter::once(l.path.clone())
         .chain(tickets.iter().map(|&i| index.entries[i].path.clone()))
-        .chain(l.link("intake").and_then(|t| match index.resolve(&t) {
-            Resolved::Note(i) => Some(index.entries[i].path.clone()),
-            _ => None,
+        .chain(l.link("intake").and_then(|t| {
+            let rel = crate::vault::index::rel_of(root, &l.path);
+            match index.resolve_from(&t, &rel) {
+                Resolved::Note(i) => Some(index.entries[i].path.clone()),
+                _ => None,
+            }
         }))
         .map(|from| {
             let file = from.file_name().map(PathBuf::from).unwrap_or_default();

@@ -164,19 +164,20 @@ pub fn judge_edit(
     judge(root, config, after, &stem, open, from, now)
 }
 
-/// [`judge`] for the project at `index.entries[i]`, with its open tickets from the index.
+/// [`judge`] for the project at `index.entries[i]`, with its open tickets.
 fn judge_entry(
     root: &Path,
     config: &Config,
     index: &Index,
     i: usize,
+    open_tickets: Vec<String>,
     before: Status,
     now: Status,
 ) -> Result<(), lifecycle::Refusal> {
     let entry = &index.entries[i];
     let Ok(note) = &entry.note else { return Ok(()) };
     let mut facts = Facts::of(note, &entry.body);
-    facts.open_tickets = open_tickets(index, i);
+    facts.open_tickets = open_tickets;
     facts.exported = exported(root, config, entry.stem());
     lifecycle::path(before, now, &facts).map(|_| ())
 }
@@ -243,7 +244,7 @@ pub fn uncommitted(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, A
             continue;
         };
         let rel: String = c.path.nfc().collect();
-        if c.kind != ChangeKind::Modified || !plainly_indexed(config, &rel) {
+        if c.kind != ChangeKind::Modified || !plainly_indexed(root, config, &rel) {
             return whole_vault(root, config);
         }
         let Some(note) = crate::fsutil::read(&root.join(&c.path))
@@ -294,16 +295,14 @@ fn whole_vault(root: &Path, config: &Config) -> Result<Vec<IllegalChange>, Audit
 /// True when the index surely holds the note at `rel` as a note to judge: not under a folder the
 /// walk skips, not in the templates folder, and matched by no ignore glob (nor is a folder above
 /// it).
-fn plainly_indexed(config: &Config, rel: &str) -> bool {
+fn plainly_indexed(root: &Path, config: &Config, rel: &str) -> bool {
     let segs: Vec<&str> = rel.split('/').collect();
-    if segs
-        .iter()
-        .any(|s| crate::vault::index::SKIPPED_DIRS.contains(s))
-    {
+    // The walk skips every folder and file whose name starts with a dot, as Obsidian does.
+    if segs.iter().any(|s| s.starts_with('.')) {
         return false;
     }
-    let templates = config.vault.templates.trim_matches('/');
-    if !templates.is_empty() && rel.starts_with(&format!("{templates}/")) {
+    let templates = crate::vault::obsidian::template_folders(root, config);
+    if crate::vault::obsidian::in_folders(rel, &templates) {
         return false;
     }
     let globs: Vec<Glob> = config.vault.ignore.iter().map(|p| Glob::new(p)).collect();
@@ -344,6 +343,8 @@ fn scan(root: &Path, config: &Config, index: &Index) -> Result<Vec<Finding>, Aud
         Err(_) => return Ok(Vec::new()),
     };
     let mut by_id: Option<HashMap<String, String>> = None;
+    // Every project's open tickets, gathered in one pass over the vault when first needed.
+    let mut tickets: Option<HashMap<usize, Vec<String>>> = None;
     let mut folders: HashMap<String, Option<git2::Tree<'_>>> = HashMap::new();
     let mut out = Vec::new();
     for (i, entry) in index.entries.iter().enumerate() {
@@ -385,7 +386,7 @@ fn scan(root: &Path, config: &Config, index: &Index) -> Result<Vec<Finding>, Aud
             }
             Some(id) => blob_status(&repo, id),
             None => {
-                let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree));
+                let map = by_id.get_or_insert_with(|| committed_projects(&repo, &tree, index));
                 fm.get_str("ssot_id")
                     .and_then(|id| map.get(id))
                     .and_then(|s| Status::parse(s))
@@ -394,7 +395,14 @@ fn scan(root: &Path, config: &Config, index: &Index) -> Result<Vec<Finding>, Aud
         let before = committed.unwrap_or(Status::Intake);
         let line = fm.line_of("status").unwrap_or(1);
         if before != now
-            && let Err(r) = judge_entry(root, config, index, i, before, now)
+            && let Err(r) = {
+                let open = tickets
+                    .get_or_insert_with(|| open_tickets_by_project(index))
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_default();
+                judge_entry(root, config, index, i, open, before, now)
+            }
         {
             out.push(Finding::Illegal(IllegalChange {
                 path: entry.rel.clone(),
@@ -436,13 +444,38 @@ fn blob_status(repo: &Repository, id: git2::Oid) -> Option<Status> {
         .and_then(Status::parse)
 }
 
-/// `ssot_id` → status of every project note in HEAD (for notes moved since).
-fn committed_projects(repo: &Repository, tree: &git2::Tree<'_>) -> HashMap<String, String> {
+/// `ssot_id` → status of every project note in HEAD that may have moved since: a committed note
+/// still at its path with the same bytes is not read (it has not moved: a copy of it elsewhere
+/// would be a duplicate id), so after an import of new notes only the changed ones are read.
+fn committed_projects(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    index: &Index,
+) -> HashMap<String, String> {
+    let by_rel: HashMap<&str, &Entry> = index.entries.iter().map(|e| (e.rel.as_str(), e)).collect();
+    let unchanged = |dir: &str, name: &str, id: git2::Oid| {
+        let path = format!("{dir}{name}");
+        let path = if path.is_ascii() {
+            path
+        } else {
+            path.nfc().collect()
+        };
+        by_rel
+            .get(path.as_str())
+            .and_then(|e| e.note.as_ref().ok())
+            .is_some_and(|n| {
+                git2::Oid::hash_object(ObjectType::Blob, n.text.as_bytes()).is_ok_and(|h| h == id)
+            })
+    };
     let mut out = HashMap::new();
-    let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+    let _ = tree.walk(TreeWalkMode::PreOrder, |dir, e| {
         if e.kind() == Some(ObjectType::Blob)
-            && e.name().is_ok_and(|n| n.to_lowercase().ends_with(".md"))
+            && let Ok(name) = e.name()
+            && name.to_lowercase().ends_with(".md")
+            && !unchanged(dir, name, e.id())
             && let Ok(blob) = repo.find_blob(e.id())
+            // Only a note that mentions `project` can be one: the others are not parsed.
+            && std::str::from_utf8(blob.content()).is_ok_and(|t| t.contains("project"))
             && let Ok(note) = Note::parse(blob.content())
             && note.get("type").and_then(Value::as_str) == Some("project")
             && let (Some(id), Some(st)) = (
@@ -462,25 +495,41 @@ pub fn open_tickets(index: &Index, project: usize) -> Vec<String> {
     index
         .entries
         .iter()
-        .filter(|e| !e.template && e.note_type() == Some("ticket"))
-        .filter(|e| links_to(index, e, "project") == Some(project))
-        .filter(|e| {
-            e.note
-                .as_ref()
-                .ok()
-                .and_then(|n| n.get("status"))
-                .and_then(Value::as_str)
-                != Some("closed")
-        })
+        .filter(|e| links_to(index, e, "project") == Some(project) && is_open_ticket(e))
         .map(|e| e.stem().to_string())
         .collect()
+}
+
+/// The open tickets of every project (index entry → ticket names), in one pass over the vault.
+pub fn open_tickets_by_project(index: &Index) -> HashMap<usize, Vec<String>> {
+    let mut out: HashMap<usize, Vec<String>> = HashMap::new();
+    for e in &index.entries {
+        if is_open_ticket(e)
+            && let Some(p) = links_to(index, e, "project")
+        {
+            out.entry(p).or_default().push(e.stem().to_string());
+        }
+    }
+    out
+}
+
+/// A ticket (not a template) that is not closed.
+fn is_open_ticket(e: &Entry) -> bool {
+    !e.template
+        && e.note_type() == Some("ticket")
+        && e.note
+            .as_ref()
+            .ok()
+            .and_then(|n| n.get("status"))
+            .and_then(Value::as_str)
+            != Some("closed")
 }
 
 /// The entry the link property `key` of `e` resolves to.
 pub fn links_to(index: &Index, e: &Entry, key: &str) -> Option<usize> {
     let v = e.note.as_ref().ok()?.get(key)?;
     let t = v.as_link()?;
-    match index.resolve(t.target) {
+    match index.resolve_from(t.target, &e.rel) {
         Resolved::Note(i) => Some(i),
         _ => None,
     }

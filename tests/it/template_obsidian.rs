@@ -362,6 +362,8 @@ fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 fn dashboards_name_their_columns_order_statuses_by_lifecycle_and_leave_out_the_templates() {
     let (_t, v) = init_vault();
     let config = Config::parse(&read(&v, "ssot-vault.toml")).unwrap();
+    let templates = ssot_vault::vault::obsidian::template_folders(&v, &config);
+    assert_eq!(templates, ["Templates"]);
     let dashboards = files(&v, "base");
     assert_eq!(dashboards.len(), 5, "{dashboards:?}");
     let lifecycle: Vec<String> = PROJECT_STATUSES.iter().map(|s| s.to_string()).collect();
@@ -370,7 +372,7 @@ fn dashboards_name_their_columns_order_statuses_by_lifecycle_and_leave_out_the_t
         let b = base(&v, rel);
         // The templates folder of the configuration is left out.
         assert!(
-            read(&v, rel).contains(&format!("file.inFolder(\"{}\")", config.vault.templates)),
+            read(&v, rel).contains(&format!("file.inFolder(\"{}\")", templates[0])),
             "{rel}"
         );
         let props = b
@@ -426,7 +428,7 @@ fn dashboards_name_their_columns_order_statuses_by_lifecycle_and_leave_out_the_t
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(!stdout(&o).contains("warn"), "{}", stdout(&o));
     let toml = read(&v, "ssot-vault.toml")
-        .replace("templates = \"Templates\"", "templates = \"Vorlagen\"");
+        .replace("# templates = \"Templates\"", "templates = \"Vorlagen\"");
     write(&v, "ssot-vault.toml", toml);
     std::fs::rename(v.join("Templates"), v.join("Vorlagen")).unwrap();
     let o = bin().current_dir(&v).arg("doctor").output().unwrap();
@@ -456,7 +458,7 @@ fn new_notes_made_in_obsidian_go_to_the_inbox_not_among_intake_requests() {
         &config.folders.project,
         &config.folders.ticket,
         &config.folders.intake,
-        &config.vault.templates,
+        &ssot_vault::vault::obsidian::template_folders(&v, &config)[0],
     ] {
         assert_ne!(folder, managed.as_str());
     }
