@@ -128,6 +128,8 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
     let templates = crate::vault::obsidian::template_folders(root, config);
     let archived_key = apply::archived_key(remote);
     let id_keys: Vec<&str> = bindings.iter().map(|b| b.id_key.as_str()).collect();
+    let schema = crate::vault::schema::Schema::from_config(config).ok();
+    let managed = index::managed_folders(config);
     let reduced: Vec<Reduced> = crate::par::map(&walk.notes, 0, 64, |(rel, path)| {
         if crate::vault::obsidian::in_folders(rel, &templates) {
             return Reduced::default();
@@ -156,10 +158,29 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 text_hash(&bytes),
             ),
             Err(e) => {
+                let held = scan_ids(&bytes, &id_keys);
+                // A person's own note (outside the managed folders, naming no managed type and
+                // no id) is never synced: its unreadable YAML is `check`'s warning, not the
+                // sync's problem.
+                if held.ssot_id.is_none()
+                    && held.remote_ids.is_empty()
+                    && !held.unidentified
+                    && schema.as_ref().is_some_and(|schema| {
+                        crate::vault::check::own_note_text(
+                            rel,
+                            &String::from_utf8_lossy(&bytes),
+                            &managed,
+                            schema,
+                        )
+                    })
+                {
+                    tracing::debug!(note = %rel, "a note of one's own with unreadable YAML: not synced");
+                    return Reduced::default();
+                }
                 let (line, col) = e.position();
                 Reduced {
                     unreadable: Some(format!("{line}:{col}: {e}")),
-                    held: Some(scan_ids(&bytes, &id_keys)),
+                    held: Some(held),
                     ..Reduced::default()
                 }
             }

@@ -233,20 +233,28 @@ pub fn property_problems(
     out
 }
 
-/// Whether a note whose frontmatter cannot be read is one of the person's own notes: outside
-/// the managed folders, and its frontmatter's lines name no managed `type:` and no `ssot_id:`
-/// (read line by line, since the YAML does not parse). Such a note is never written by the tool
-/// unless asked with `set`, so its unreadable YAML is a warning.
+/// Whether a note whose frontmatter cannot be read is one of the person's own notes (see
+/// [`own_note_text`]).
 fn own_note(index: &Index, schema: &Schema, entry: &Entry, e: &NoteError) -> bool {
-    if !matches!(e, NoteError::Frontmatter(_) | NoteError::Layout(_))
-        || super::obsidian::in_folders(&entry.rel, &index.managed_folders)
-    {
+    if !matches!(e, NoteError::Frontmatter(_) | NoteError::Layout(_)) {
         return false;
     }
     let Ok(text) = std::fs::read_to_string(&entry.path) else {
         return false;
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    own_note_text(&entry.rel, &text, &index.managed_folders, schema)
+}
+
+/// Whether the note at `rel` (NFC, relative), whose frontmatter cannot be read, is one of the
+/// person's own notes: outside the managed folders, and its frontmatter's lines name no managed
+/// `type:` and no `ssot_id:` (read line by line, since the YAML does not parse). Such a note is
+/// never written by the tool unless asked with `set`: its unreadable YAML is a warning for
+/// `check`, and nothing the sync has to report.
+pub fn own_note_text(rel: &str, text: &str, managed_folders: &[String], schema: &Schema) -> bool {
+    if super::obsidian::in_folders(rel, managed_folders) {
+        return false;
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines();
     if lines.next().map(str::trim_end) != Some("---") {
         return false;

@@ -217,7 +217,7 @@ impl Index {
 }
 
 /// The folders of `[folders]`, relative, without leading or trailing `/`, NFC.
-fn managed_folders(config: &Config) -> Vec<String> {
+pub fn managed_folders(config: &Config) -> Vec<String> {
     let f = &config.folders;
     [
         &f.client, &f.expert, &f.project, &f.ticket, &f.intake, &f.archive,

@@ -634,3 +634,28 @@ async fn a_save_made_during_a_run_is_committed_as_the_vaults() {
         "{body}\n(latest: {saved_in})"
     );
 }
+
+/// A person's own note (no managed type, no id, outside the managed folders) whose YAML does not
+/// parse is none of the sync's business: the run exits 0 and does not name it; the same break in
+/// a managed note is reported and exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_note_of_ones_own_does_not_fail_the_sync() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let own = "Inbox/Ideas.md";
+    let text = "---\ntags: [meeting\n---\nCall the bakery.\n";
+    crate::common::write(&e.v, own, text);
+    let o = e.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("Ideas"), "{}", out(&o));
+    assert_eq!(e.note(own), text, "never written");
+    // The same break inside a managed folder is the sync's to report.
+    crate::common::write(&e.v, "Clients/Draft.md", text);
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("Clients/Draft.md:3:1: invalid YAML"),
+        "{}",
+        out(&o)
+    );
+}
