@@ -223,8 +223,8 @@ impl RecordPlan {
         out
     }
 
-    /// A hash of what a new note would be made from (title and pulled fields): a record that
-    /// makes no valid note is left out while it stays the same.
+    /// A hash of what a new note would be made from (title, pulled fields and links): a record
+    /// that makes no valid note is left out while it stays the same.
     pub fn fingerprint(&self) -> u64 {
         let mut text = self.title.clone();
         for (k, v) in &self.pull {
@@ -232,6 +232,14 @@ impl RecordPlan {
             text.push_str(k);
             text.push('\0');
             text.push_str(v.as_deref().unwrap_or("\u{1}"));
+        }
+        for (k, _, sids) in self.links.iter().filter(|(_, _, s)| !s.is_empty()) {
+            text.push_str("\0\u{2}");
+            text.push_str(k);
+            for s in sids {
+                text.push('\0');
+                text.push_str(s);
+            }
         }
         text_hash(text.as_bytes())
     }
@@ -305,6 +313,35 @@ impl Plan {
     pub fn conflicts(&self) -> usize {
         self.records.iter().map(|r| r.conflicts.len()).sum()
     }
+}
+
+/// Gives the new notes of records with links (`Binding::links`) the links the service holds
+/// for their records (`links`: remote id → (key, target note type, target `ssot_id`s)), and
+/// leaves out those reported already as making no valid note (`invalid`) and unchanged since,
+/// links included: a record is tried again when it changes or its links do.
+pub fn settle_new_links(
+    plan: &mut Plan,
+    bindings: &[Binding],
+    links: &BTreeMap<String, Vec<(String, String, Vec<String>)>>,
+    invalid: &BTreeMap<String, u64>,
+) {
+    let linked = |ty: &str| {
+        bindings
+            .iter()
+            .any(|b| b.note_type == ty && !b.links.is_empty())
+    };
+    let before = plan.records.len();
+    plan.records.retain_mut(|rp| {
+        if rp.action != Action::NewNote || !linked(&rp.note_type) {
+            return true;
+        }
+        let Some(rid) = rp.remote_id.as_deref() else {
+            return true;
+        };
+        rp.links = links.get(rid).cloned().unwrap_or_default();
+        invalid.get(rid) != Some(&rp.fingerprint())
+    });
+    plan.unchanged += before - plan.records.len();
 }
 
 /// An `ssot_id` for a note made from a record that has none, derived from its remote id (so the
@@ -602,8 +639,9 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             pull,
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
         };
-        if input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
-            // Reported already as making no valid note, and unchanged since.
+        if b.links.is_empty() && input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
+            // Reported already as making no valid note, and unchanged since. (A record with
+            // links is judged with them, once they are read: [`settle_new_links`].)
             unchanged += 1;
             continue;
         }
