@@ -808,6 +808,89 @@ mod tests {
     }
 
     #[test]
+    fn new_notes_of_linked_records_are_judged_with_their_links() {
+        let project = Binding {
+            note_type: "project".into(),
+            kind: "deals".into(),
+            links: vec!["client".into()],
+            ..client_binding()
+        };
+        let bindings = [client_binding(), project];
+        let remote: Vec<RemoteRecord> = [("client", "1", "Ann"), ("project", "5", "Shop")]
+            .into_iter()
+            .map(|(ty, id, name)| RemoteRecord {
+                note_type: ty.into(),
+                id: id.into(),
+                title: Some(name.into()),
+                modified_ms: Some(1),
+                ..RemoteRecord::default()
+            })
+            .collect();
+        let make = |invalid: &BTreeMap<String, u64>| {
+            plan(
+                "hubspot",
+                &PlanInput {
+                    bindings: &bindings,
+                    notes: &[],
+                    base: &BTreeMap::new(),
+                    history_base: &BTreeMap::new(),
+                    remote: &remote,
+                    full: true,
+                    gone: &BTreeSet::new(),
+                    open_conflicts: &BTreeMap::new(),
+                    held: &Held::default(),
+                    invalid,
+                    unfit: Unfit::never(),
+                    policy: Policy {
+                        conflict: ConflictPolicy::Manual,
+                        archive_deleted_notes: false,
+                    },
+                },
+            )
+        };
+        let mut p = make(&BTreeMap::new());
+        let client_sid = p.records[0].ssot_id.clone();
+        let linked = |sid: &str| -> BTreeMap<String, Vec<(String, String, Vec<String>)>> {
+            [(
+                "5".to_string(),
+                vec![("client".into(), "client".into(), vec![sid.to_string()])],
+            )]
+            .into()
+        };
+        settle_new_links(&mut p, &bindings, &linked(&client_sid), &BTreeMap::new());
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(
+            p.records[1].links,
+            [("client".into(), "client".into(), vec![client_sid.clone()])]
+        );
+        // Reported with no client: the plan keeps it until its links are read; with the same
+        // (no) links it is left out, with a client it is tried again.
+        let mut alone = p.records[1].clone();
+        alone.links.clear();
+        let invalid: BTreeMap<String, u64> = [("5".to_string(), alone.fingerprint())].into();
+        let p0 = make(&invalid);
+        assert_eq!(p0.records.len(), 2, "not judged before its links are read");
+        let mut p = p0.clone();
+        settle_new_links(&mut p, &bindings, &BTreeMap::new(), &invalid);
+        assert_eq!(actions(&p).len(), 1);
+        assert_eq!(p.unchanged, p0.unchanged + 1);
+        let mut p = p0;
+        settle_new_links(&mut p, &bindings, &linked(&client_sid), &invalid);
+        assert_eq!(p.records.len(), 2, "its links changed: tried again");
+        // A record without links is judged by the plan itself, as before.
+        let ann: BTreeMap<String, u64> = [("1".to_string(), {
+            let mut r = make(&BTreeMap::new()).records[0].clone();
+            r.links.clear();
+            r.fingerprint()
+        })]
+        .into();
+        assert_eq!(
+            make(&ann).records.iter().map(|r| r.note_type.as_str()).collect::<Vec<_>>(),
+            ["project"]
+        );
+    }
+
+    #[test]
     fn a_held_record_without_a_base_makes_no_second_note() {
         // `.ssot/` lost and the note unreadable: the record is not turned into a new note.
         let bindings = [client_binding()];
