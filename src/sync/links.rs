@@ -134,25 +134,48 @@ mod tests {
             ("team".into(), "expert".into(), true),
         ];
         let a = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(k, r)| (k.to_string(), r.to_string())).collect()
+            v.iter()
+                .map(|(k, r)| (k.to_string(), r.to_string()))
+                .collect()
         };
         // The first client's contact fills `client`, the expert's `expert` and the list `team`;
         // a record that is no note's (contact 4) and one of another kind (deal 3) are no link.
         assert_eq!(
             from_associations(
-                &a(&[("contacts", "4"), ("contacts", "3"), ("contacts", "9"), ("contacts", "7")]),
+                &a(&[
+                    ("contacts", "4"),
+                    ("contacts", "3"),
+                    ("contacts", "9"),
+                    ("contacts", "7")
+                ]),
                 &owners,
                 &keys
             ),
             vec![
-                ("client".to_string(), "client".to_string(), vec!["C3".to_string()]),
-                ("expert".to_string(), "expert".to_string(), vec!["E9".to_string()]),
-                ("team".to_string(), "expert".to_string(), vec!["E9".to_string()]),
+                (
+                    "client".to_string(),
+                    "client".to_string(),
+                    vec!["C3".to_string()]
+                ),
+                (
+                    "expert".to_string(),
+                    "expert".to_string(),
+                    vec!["E9".to_string()]
+                ),
+                (
+                    "team".to_string(),
+                    "expert".to_string(),
+                    vec!["E9".to_string()]
+                ),
             ]
         );
         // Only an expert's contact: no client.
         assert_eq!(
-            from_associations(&a(&[("contacts", "9"), ("deals", "3")]), &owners, &keys[..1]),
+            from_associations(
+                &a(&[("contacts", "9"), ("deals", "3")]),
+                &owners,
+                &keys[..1]
+            ),
             vec![]
         );
     }

@@ -561,7 +561,10 @@ async fn settle_new_links<C: Connector>(
         if matches!(rp.action, Action::NewNote | Action::Update)
             && let (Some(rid), Some(kind)) = (&rp.remote_id, kind_of(&rp.note_type))
         {
-            owners.insert((kind, rid.clone()), (rp.ssot_id.clone(), rp.note_type.clone()));
+            owners.insert(
+                (kind, rid.clone()),
+                (rp.ssot_id.clone(), rp.note_type.clone()),
+            );
         }
     }
     for n in notes.iter().filter(|n| !n.archived_mark) {
@@ -581,7 +584,7 @@ async fn settle_new_links<C: Connector>(
                 .or_insert_with(|| (sid.clone(), e.note_type.clone()));
         }
     }
-    let mut resolved: BTreeMap<String, Vec<(String, String, Vec<String>)>> = BTreeMap::new();
+    let mut resolved: BTreeMap<String, plan::LinkFields> = BTreeMap::new();
     for (ty, rids) in want {
         let ty_keys = &keys[&ty];
         let mut kinds: Vec<String> = Vec::new();
@@ -813,9 +816,7 @@ async fn apply_plan<C: Connector>(
                                 .map(String::as_str)
                                 .or_else(|| by_sid.get(sid.as_str()).map(|n| n.rel.as_str()))
                         })
-                        .map(|rel| {
-                            Value::Str(format!("[[{}]]", crate::vault::index::stem_of(rel)))
-                        })
+                        .map(|rel| Value::Str(format!("[[{}]]", crate::vault::index::stem_of(rel))))
                         .collect();
                     let many = matches!(
                         schema
@@ -833,16 +834,9 @@ async fn apply_plan<C: Connector>(
                     }
                 }
                 made.links.retain(|(_, _, sids)| !sids.is_empty());
-                match apply::create_note(
-                    root,
-                    &folder,
-                    b,
-                    schema,
-                    rp,
-                    &link_edits,
-                    &today,
-                    |h| jr.intend(&[h]),
-                ) {
+                match apply::create_note(root, &folder, b, schema, rp, &link_edits, &today, |h| {
+                    jr.intend(&[h])
+                }) {
                     Ok(rel) => {
                         report.notes_created += 1;
                         rels.insert(rp.ssot_id.clone(), rel);

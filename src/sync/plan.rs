@@ -315,6 +315,9 @@ impl Plan {
     }
 }
 
+/// Link fields: (key, target note type, target `ssot_id`s).
+pub type LinkFields = Vec<(String, String, Vec<String>)>;
+
 /// Gives the new notes of records with links (`Binding::links`) the links the service holds
 /// for their records (`links`: remote id → (key, target note type, target `ssot_id`s)), and
 /// leaves out those reported already as making no valid note (`invalid`) and unchanged since,
@@ -322,7 +325,7 @@ impl Plan {
 pub fn settle_new_links(
     plan: &mut Plan,
     bindings: &[Binding],
-    links: &BTreeMap<String, Vec<(String, String, Vec<String>)>>,
+    links: &BTreeMap<String, LinkFields>,
     invalid: &BTreeMap<String, u64>,
 ) {
     let linked = |ty: &str| {
@@ -885,7 +888,11 @@ mod tests {
         })]
         .into();
         assert_eq!(
-            make(&ann).records.iter().map(|r| r.note_type.as_str()).collect::<Vec<_>>(),
+            make(&ann)
+                .records
+                .iter()
+                .map(|r| r.note_type.as_str())
+                .collect::<Vec<_>>(),
             ["project"]
         );
     }

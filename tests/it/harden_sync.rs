@@ -692,8 +692,10 @@ async fn deals_made_in_hubspot_take_their_client_from_their_associated_contacts(
         .hs(
             reqwest::Method::POST,
             "/crm/v3/objects/deals",
-            Some(json!({"properties": {"dealname": "Only an expert", "dealstage": "qualifiedtobuy"},
-                "associations": [to_contact(&expert)]})),
+            Some(
+                json!({"properties": {"dealname": "Only an expert", "dealstage": "qualifiedtobuy"},
+                "associations": [to_contact(&expert)]}),
+            ),
         )
         .await["id"]
         .as_str()
@@ -726,7 +728,10 @@ async fn deals_made_in_hubspot_take_their_client_from_their_associated_contacts(
     assert_eq!(e.prop("Projects/Deal 100.md", "expert"), None);
     assert_eq!(notes_in(&e, "Projects").len(), projects.len() + 101);
     // The deal with an expert only is reported, once, and not written.
-    let reported: Vec<&str> = text.lines().filter(|l| l.contains("makes no valid")).collect();
+    let reported: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("makes no valid"))
+        .collect();
     assert_eq!(reported.len(), 1, "{text}");
     assert!(
         reported[0].contains(&format!("hubspot record {lone} (Only an expert)"))
@@ -741,7 +746,10 @@ async fn deals_made_in_hubspot_take_their_client_from_their_associated_contacts(
     // request, and stays quiet while they have not changed; the deals with notes cost none.
     let reads = association_reads(&e);
     let head = git(&e.v, &["rev-parse", "HEAD"]);
-    for (i, args) in [&["sync"][..], &["sync", "--full"][..]].into_iter().enumerate() {
+    for (i, args) in [&["sync"][..], &["sync", "--full"][..]]
+        .into_iter()
+        .enumerate()
+    {
         let o = e.run(args).await;
         assert_eq!(o.status.code(), Some(0), "{}", out(&o));
         assert!(!out(&o).contains("makes no valid"), "{}", out(&o));
@@ -797,8 +805,10 @@ async fn a_new_client_and_its_deal_made_in_one_run_are_linked() {
     e.hs(
         reqwest::Method::POST,
         "/crm/v3/objects/deals",
-        Some(json!({"properties": {"dealname": "Sklep Lis", "dealstage": "appointmentscheduled"},
-            "associations": [to_contact(&ewa2)]})),
+        Some(
+            json!({"properties": {"dealname": "Sklep Lis", "dealstage": "appointmentscheduled"},
+            "associations": [to_contact(&ewa2)]}),
+        ),
     )
     .await;
     e.sync().await;
@@ -888,7 +898,13 @@ async fn the_emulator_reads_associations_in_batches_as_the_v4_contract_says() {
         .iter()
         .map(|t| t["toObjectId"].as_str().expect("string id"))
         .collect();
-    assert_eq!(got, contacts[..500].iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        contacts[..500]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(
         r["to"][0]["associationTypes"],
         json!([{"category": "HUBSPOT_DEFINED", "typeId": 3}])

@@ -158,7 +158,12 @@ async fn records_made_in_hubspot_become_notes_in_their_folders() {
     let alone = e.hs(reqwest::Method::POST, "/crm/v3/objects/deals", Some(json!({"properties": {"dealname": "Bez klienta", "dealstage": "appointmentscheduled"}})))
         .await["id"].clone();
     let o = e.run(&["sync"]).await;
-    assert_eq!(o.status.code(), Some(1), "the deal with no client: {}", out(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the deal with no client: {}",
+        out(&o)
+    );
     let text = out(&o);
     let reported: Vec<&str> = text
         .lines()

@@ -358,10 +358,7 @@ impl Client {
             pending = next;
         }
         for v in out.values_mut() {
-            v.sort_by(|a, b| {
-                (a.len(), a.as_str())
-                    .cmp(&(b.len(), b.as_str()))
-            });
+            v.sort_by(|a, b| (a.len(), a.as_str()).cmp(&(b.len(), b.as_str())));
             v.dedup();
         }
         Ok(out)

@@ -342,7 +342,8 @@ pub async fn batch_read(
     let body = parse_body(&body)?;
     let mut asked = Vec::new();
     for input in batch_inputs(&body)? {
-        let id = id_of(input).ok_or_else(|| HsError::validation("Invalid input JSON: each input needs `id`"))?;
+        let id = id_of(input)
+            .ok_or_else(|| HsError::validation("Invalid input JSON: each input needs `id`"))?;
         let after = match input.get("after") {
             None | Some(Value::Null) => 0,
             Some(a) => a
