@@ -935,3 +935,66 @@ async fn the_emulator_reads_associations_in_batches_as_the_v4_contract_says() {
     let (status, _) = read(Value::Array(many)).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_whose_client_makes_no_valid_note_is_reported_once() {
+    let e = Env::new("").await;
+    e.sync().await;
+    // A client's contact with a blank name (no valid note) and a deal associated with it only.
+    let blank = e
+        .hs(
+            reqwest::Method::POST,
+            "/crm/v3/objects/contacts",
+            Some(json!({"properties": {"firstname": " ", "email": "blank@lis.pl", "ssot_role": "client"}})),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let deal = e
+        .hs(
+            reqwest::Method::POST,
+            "/crm/v3/objects/deals",
+            Some(
+                json!({"properties": {"dealname": "Sklep Lis", "dealstage": "appointmentscheduled"},
+                "associations": [to_contact(&blank)]}),
+            ),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let o = e.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    for (id, what) in [
+        (&blank, "missing required property `name`"),
+        (&deal, "missing required property `client`"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!("record {id} ")) && l.contains(what)),
+            "{id}: {text}"
+        );
+    }
+    // Its client's note could not be made: that is no change of its links, so neither record
+    // is reported again while both stay as they are.
+    for args in [&["sync"][..], &["sync", "--full"][..]] {
+        let o = e.run(args).await;
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", out(&o));
+        assert!(!out(&o).contains("makes no valid"), "{}", out(&o));
+    }
+    // The contact fixed in HubSpot: both notes are made, linked.
+    e.patch(
+        "contacts",
+        &blank,
+        json!({"properties": {"firstname": "Ewa", "lastname": "Lis"}}),
+    )
+    .await;
+    let o = e.run(&["sync", "--full"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(
+        e.prop("Projects/Sklep Lis.md", "client").as_deref(),
+        Some("[[Ewa Lis]]")
+    );
+}
