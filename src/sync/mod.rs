@@ -436,8 +436,8 @@ pub async fn run<C: Connector>(
             ));
         }
     }
-    // New notes of records with links (a project's `client` and `expert`): the links the
-    //    service holds for them, read only for those records.
+    // New notes of records with links (a project's `client` and `expert`): the links the service
+    // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
     report.conflicts = plan.conflicts();
     if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
@@ -803,9 +803,9 @@ async fn apply_plan<C: Connector>(
                     .to_string();
                 // Its links (a deal's client and expert): the linked notes' names as they are now,
                 // made this run or before; a link whose note was not made is left out.
-                let mut made = rp.clone();
+                let mut made_links = rp.links.clone();
                 let mut link_edits = Vec::new();
-                for (key, _, sids) in &mut made.links {
+                for (key, _, sids) in &mut made_links {
                     sids.retain(|sid| {
                         rels.contains_key(sid.as_str()) || by_sid.contains_key(sid.as_str())
                     });
@@ -833,7 +833,7 @@ async fn apply_plan<C: Connector>(
                         }
                     }
                 }
-                made.links.retain(|(_, _, sids)| !sids.is_empty());
+                made_links.retain(|(_, _, sids)| !sids.is_empty());
                 match apply::create_note(root, &folder, b, schema, rp, &link_edits, &today, |h| {
                     jr.intend(&[h])
                 }) {
@@ -855,7 +855,11 @@ async fn apply_plan<C: Connector>(
                         // changes. Remembered with the links it had, so a link to a note that
                         // could not be made is no change.
                         let rid = rp.remote_id.clone().unwrap_or_default();
-                        let fp = made.fingerprint();
+                        let fp = RecordPlan {
+                            links: made_links,
+                            ..rp.clone()
+                        }
+                        .fingerprint();
                         if st.invalid.get(&rid) != Some(&fp) {
                             report.invalid.push((
                                 rid.clone(),
