@@ -318,7 +318,7 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     for (_, m) in &r.invalid {
         println!(
-            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{name}_id: <id>` set; it is reported again only when the record changes"
+            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{name}_id: <id>` set; it is reported again only when the record (or its links) changes"
         );
     }
     if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {

@@ -291,6 +291,18 @@ pub trait Connector {
         note_type: &str,
         ids: &[String],
     ) -> Result<Vec<String>, ConnectorError>;
+    /// The records of kind `kinds` (a binding's `kind`) associated with each of the records `ids`
+    /// of `note_type`, as the service links them: record id → [(kind, remote id)], each kind's
+    /// ids in the service's order. The engine asks only for records that will become new notes,
+    /// whose links it cannot read elsewhere. A service with no links between records has none.
+    async fn associated(
+        &mut self,
+        _note_type: &str,
+        _ids: &[String],
+        _kinds: &[String],
+    ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
+        Ok(BTreeMap::new())
+    }
     /// Writes a batch (any size; the connector splits it), each create keyed by `ssot_id`.
     async fn upsert(
         &mut self,

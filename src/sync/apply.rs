@@ -287,7 +287,8 @@ fn invalid_note(schema: &Schema, text: &str) -> Vec<String> {
 }
 
 /// Writes a new note for a record made remotely: frontmatter with `type`, `ssot_id`, `created`,
-/// the pulled fields and the remote id, in the type's folder, never over an existing file.
+/// the pulled fields, `links` (edits of its link keys) and the remote id, in the type's folder,
+/// never over an existing file.
 /// A note `check` would reject is not written ([`ApplyError::Invalid`]). `before_write` is told
 /// the hash of the bytes about to be written. Returns the vault-relative path.
 #[allow(clippy::too_many_arguments)]
@@ -297,6 +298,7 @@ pub fn create_note(
     binding: &Binding,
     schema: &Schema,
     rp: &RecordPlan,
+    links: &[Edit],
     today: &str,
     before_write: impl FnOnce(u64),
 ) -> Result<String, ApplyError> {
@@ -309,6 +311,7 @@ pub fn create_note(
         ),
     ];
     edits.extend(field_edits(binding, schema, &rp.pull));
+    edits.extend(links.iter().cloned());
     if let Some(id) = &rp.remote_id {
         edits.push(Edit::Set(binding.id_key.clone(), Value::Str(id.clone())));
     }

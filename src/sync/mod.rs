@@ -436,6 +436,9 @@ pub async fn run<C: Connector>(
             ));
         }
     }
+    // New notes of records with links (a project's `client` and `expert`): the links the service
+    // holds for them, read only for those records.
+    settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
     report.conflicts = plan.conflicts();
     if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
         return Err(SyncError::ArchiveShare {
@@ -496,6 +499,109 @@ pub async fn run<C: Connector>(
     report.applied = true;
     report.http = connector.stats();
     Ok(report)
+}
+
+/// The link keys of each note type with links: (key, target note type, holds a list).
+fn link_keys(schema: &Schema, bindings: &[Binding]) -> BTreeMap<String, Vec<links::LinkKey>> {
+    use crate::vault::schema::FieldType;
+    let mut out = BTreeMap::new();
+    for b in bindings.iter().filter(|b| !b.links.is_empty()) {
+        let Some(nt) = schema.get(&b.note_type) else {
+            continue;
+        };
+        let keys: Vec<links::LinkKey> = b
+            .links
+            .iter()
+            .filter_map(|k| match &nt.field(k)?.ty {
+                FieldType::Link(Some(t)) => Some((k.clone(), t.clone(), false)),
+                FieldType::Links(Some(t)) => Some((k.clone(), t.clone(), true)),
+                _ => None,
+            })
+            .collect();
+        out.insert(b.note_type.clone(), keys);
+    }
+    out
+}
+
+/// Reads the links of the records the plan makes new notes of, when their type has links (a
+/// deal's associated contacts): only those records, in the connector's batches. Each associated
+/// record that is a note's (by its remote id), or becomes one in this plan, is a link by that
+/// note's type; the plan's new notes get them ([`plan::settle_new_links`]).
+async fn settle_new_links<C: Connector>(
+    connector: &mut C,
+    schema: &Schema,
+    bindings: &[Binding],
+    notes: &[VaultNote],
+    st: &SyncState,
+    plan: &mut Plan,
+) -> Result<(), SyncError> {
+    let keys = link_keys(schema, bindings);
+    let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for rp in &plan.records {
+        if rp.action == Action::NewNote
+            && keys.contains_key(&rp.note_type)
+            && let Some(rid) = &rp.remote_id
+        {
+            want.entry(rp.note_type.clone())
+                .or_default()
+                .push(rid.clone());
+        }
+    }
+    if want.is_empty() {
+        return Ok(());
+    }
+    let kind_of = |ty: &str| {
+        bindings
+            .iter()
+            .find(|b| b.note_type == ty)
+            .map(|b| b.kind.clone())
+    };
+    let mut owners = links::Owners::new();
+    for rp in &plan.records {
+        if matches!(rp.action, Action::NewNote | Action::Update)
+            && let (Some(rid), Some(kind)) = (&rp.remote_id, kind_of(&rp.note_type))
+        {
+            owners.insert(
+                (kind, rid.clone()),
+                (rp.ssot_id.clone(), rp.note_type.clone()),
+            );
+        }
+    }
+    for n in notes.iter().filter(|n| !n.archived_mark) {
+        if let (Some(rid), Some(kind)) = (&n.remote_id, kind_of(&n.note_type)) {
+            owners
+                .entry((kind, rid.clone()))
+                .or_insert_with(|| (n.ssot_id.clone(), n.note_type.clone()));
+        }
+    }
+    for (sid, e) in &st.base {
+        if e.deleted || e.archived || e.remote_id.is_empty() {
+            continue;
+        }
+        if let Some(kind) = kind_of(&e.note_type) {
+            owners
+                .entry((kind, e.remote_id.clone()))
+                .or_insert_with(|| (sid.clone(), e.note_type.clone()));
+        }
+    }
+    let mut resolved: BTreeMap<String, plan::LinkFields> = BTreeMap::new();
+    for (ty, rids) in want {
+        let ty_keys = &keys[&ty];
+        let mut kinds: Vec<String> = Vec::new();
+        for (_, target, _) in ty_keys {
+            if let Some(k) = kind_of(target)
+                && !kinds.contains(&k)
+            {
+                kinds.push(k);
+            }
+        }
+        let associated = connector.associated(&ty, &rids, &kinds).await?;
+        for (rid, list) in associated {
+            resolved.insert(rid, links::from_associations(&list, &owners, ty_keys));
+        }
+    }
+    plan::settle_new_links(plan, bindings, &resolved, &st.invalid);
+    Ok(())
 }
 
 /// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
@@ -695,8 +801,42 @@ async fn apply_plan<C: Connector>(
                     .for_type(&rp.note_type)
                     .unwrap_or(&rp.note_type)
                     .to_string();
-                match apply::create_note(root, &folder, b, schema, rp, &today, |h| jr.intend(&[h]))
-                {
+                // Its links (a deal's client and expert): the linked notes' names as they are now,
+                // made this run or before; a link whose note was not made is left out.
+                let mut made_links = rp.links.clone();
+                let mut link_edits = Vec::new();
+                for (key, _, sids) in &mut made_links {
+                    sids.retain(|sid| {
+                        rels.contains_key(sid.as_str()) || by_sid.contains_key(sid.as_str())
+                    });
+                    let names: Vec<Value> = sids
+                        .iter()
+                        .filter_map(|sid| {
+                            rels.get(sid.as_str())
+                                .map(String::as_str)
+                                .or_else(|| by_sid.get(sid.as_str()).map(|n| n.rel.as_str()))
+                        })
+                        .map(|rel| Value::Str(format!("[[{}]]", crate::vault::index::stem_of(rel))))
+                        .collect();
+                    let many = matches!(
+                        schema
+                            .get(&rp.note_type)
+                            .and_then(|t| t.field(key))
+                            .map(|f| &f.ty),
+                        Some(crate::vault::schema::FieldType::Links(_))
+                    );
+                    match (many, names.first()) {
+                        (_, None) => {}
+                        (true, _) => link_edits.push(Edit::Set(key.clone(), Value::List(names))),
+                        (false, Some(first)) => {
+                            link_edits.push(Edit::Set(key.clone(), first.clone()));
+                        }
+                    }
+                }
+                made_links.retain(|(_, _, sids)| !sids.is_empty());
+                match apply::create_note(root, &folder, b, schema, rp, &link_edits, &today, |h| {
+                    jr.intend(&[h])
+                }) {
                     Ok(rel) => {
                         report.notes_created += 1;
                         rels.insert(rp.ssot_id.clone(), rel);
@@ -711,19 +851,28 @@ async fn apply_plan<C: Connector>(
                         }
                     }
                     Err(apply::ApplyError::Invalid { problems }) => {
-                        // Reported once; the plan leaves the record out until it changes.
+                        // Reported once; the plan leaves the record out until it (or its links)
+                        // changes. Remembered with the links it had, so a link to a note that
+                        // could not be made is no change.
                         let rid = rp.remote_id.clone().unwrap_or_default();
-                        report.invalid.push((
-                            rid.clone(),
-                            format!(
-                                "{} record {rid} ({}) makes no valid {} note, not written: {}",
-                                remote,
-                                rp.title,
-                                rp.note_type,
-                                problems.join("; ")
-                            ),
-                        ));
-                        st.invalid.insert(rid, rp.fingerprint());
+                        let fp = RecordPlan {
+                            links: made_links,
+                            ..rp.clone()
+                        }
+                        .fingerprint();
+                        if st.invalid.get(&rid) != Some(&fp) {
+                            report.invalid.push((
+                                rid.clone(),
+                                format!(
+                                    "{} record {rid} ({}) makes no valid {} note, not written: {}",
+                                    remote,
+                                    rp.title,
+                                    rp.note_type,
+                                    problems.join("; ")
+                                ),
+                            ));
+                        }
+                        st.invalid.insert(rid, fp);
                         skipped.insert(rp.ssot_id.clone());
                     }
                     Err(e) => {
@@ -793,13 +942,19 @@ async fn apply_plan<C: Connector>(
             };
             let mut ups: Vec<Upsert> = Vec::with_capacity(chunk.len());
             for rp in chunk {
-                let l = links::resolve(
-                    rp,
-                    &remote,
-                    |s| remote_ids.get(s),
-                    |s| marked.contains(s) || st.base.get(s).is_some_and(|e| e.archived),
-                    rel_of,
-                );
+                // A note made from a record took its links from the record's own associations:
+                // nothing to ask for again.
+                let l = if rp.action == Action::NewNote {
+                    links::Links::default()
+                } else {
+                    links::resolve(
+                        rp,
+                        &remote,
+                        |s| remote_ids.get(s),
+                        |s| marked.contains(s) || st.base.get(s).is_some_and(|e| e.archived),
+                        rel_of,
+                    )
+                };
                 report
                     .refused
                     .extend(l.left_out.into_iter().map(|m| (rp.ssot_id.clone(), m)));

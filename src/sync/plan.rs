@@ -223,8 +223,8 @@ impl RecordPlan {
         out
     }
 
-    /// A hash of what a new note would be made from (title and pulled fields): a record that
-    /// makes no valid note is left out while it stays the same.
+    /// A hash of what a new note would be made from (title, pulled fields and links): a record
+    /// that makes no valid note is left out while it stays the same.
     pub fn fingerprint(&self) -> u64 {
         let mut text = self.title.clone();
         for (k, v) in &self.pull {
@@ -232,6 +232,14 @@ impl RecordPlan {
             text.push_str(k);
             text.push('\0');
             text.push_str(v.as_deref().unwrap_or("\u{1}"));
+        }
+        for (k, _, sids) in self.links.iter().filter(|(_, _, s)| !s.is_empty()) {
+            text.push_str("\0\u{2}");
+            text.push_str(k);
+            for s in sids {
+                text.push('\0');
+                text.push_str(s);
+            }
         }
         text_hash(text.as_bytes())
     }
@@ -305,6 +313,38 @@ impl Plan {
     pub fn conflicts(&self) -> usize {
         self.records.iter().map(|r| r.conflicts.len()).sum()
     }
+}
+
+/// Link fields: (key, target note type, target `ssot_id`s).
+pub type LinkFields = Vec<(String, String, Vec<String>)>;
+
+/// Gives the new notes of records with links (`Binding::links`) the links the service holds
+/// for their records (`links`: remote id → (key, target note type, target `ssot_id`s)), and
+/// leaves out those reported already as making no valid note (`invalid`) and unchanged since,
+/// links included: a record is tried again when it changes or its links do.
+pub fn settle_new_links(
+    plan: &mut Plan,
+    bindings: &[Binding],
+    links: &BTreeMap<String, LinkFields>,
+    invalid: &BTreeMap<String, u64>,
+) {
+    let linked = |ty: &str| {
+        bindings
+            .iter()
+            .any(|b| b.note_type == ty && !b.links.is_empty())
+    };
+    let before = plan.records.len();
+    plan.records.retain_mut(|rp| {
+        if rp.action != Action::NewNote || !linked(&rp.note_type) {
+            return true;
+        }
+        let Some(rid) = rp.remote_id.as_deref() else {
+            return true;
+        };
+        rp.links = links.get(rid).cloned().unwrap_or_default();
+        invalid.get(rid) != Some(&rp.fingerprint())
+    });
+    plan.unchanged += before - plan.records.len();
 }
 
 /// An `ssot_id` for a note made from a record that has none, derived from its remote id (so the
@@ -602,8 +642,9 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             pull,
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
         };
-        if input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
-            // Reported already as making no valid note, and unchanged since.
+        if b.links.is_empty() && input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
+            // Reported already as making no valid note, and unchanged since. (A record with
+            // links is judged with them, once they are read: [`settle_new_links`].)
             unchanged += 1;
             continue;
         }
@@ -767,6 +808,93 @@ mod tests {
         let p = plan_with(&held);
         assert_eq!(actions(&p), []);
         assert_eq!(p.held, 2);
+    }
+
+    #[test]
+    fn new_notes_of_linked_records_are_judged_with_their_links() {
+        let project = Binding {
+            note_type: "project".into(),
+            kind: "deals".into(),
+            links: vec!["client".into()],
+            ..client_binding()
+        };
+        let bindings = [client_binding(), project];
+        let remote: Vec<RemoteRecord> = [("client", "1", "Ann"), ("project", "5", "Shop")]
+            .into_iter()
+            .map(|(ty, id, name)| RemoteRecord {
+                note_type: ty.into(),
+                id: id.into(),
+                title: Some(name.into()),
+                modified_ms: Some(1),
+                ..RemoteRecord::default()
+            })
+            .collect();
+        let make = |invalid: &BTreeMap<String, u64>| {
+            plan(
+                "hubspot",
+                &PlanInput {
+                    bindings: &bindings,
+                    notes: &[],
+                    base: &BTreeMap::new(),
+                    history_base: &BTreeMap::new(),
+                    remote: &remote,
+                    full: true,
+                    gone: &BTreeSet::new(),
+                    open_conflicts: &BTreeMap::new(),
+                    held: &Held::default(),
+                    invalid,
+                    unfit: Unfit::never(),
+                    policy: Policy {
+                        conflict: ConflictPolicy::Manual,
+                        archive_deleted_notes: false,
+                    },
+                },
+            )
+        };
+        let mut p = make(&BTreeMap::new());
+        let client_sid = p.records[0].ssot_id.clone();
+        let linked = |sid: &str| -> BTreeMap<String, Vec<(String, String, Vec<String>)>> {
+            [(
+                "5".to_string(),
+                vec![("client".into(), "client".into(), vec![sid.to_string()])],
+            )]
+            .into()
+        };
+        settle_new_links(&mut p, &bindings, &linked(&client_sid), &BTreeMap::new());
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(
+            p.records[1].links,
+            [("client".into(), "client".into(), vec![client_sid.clone()])]
+        );
+        // Reported with no client: the plan keeps it until its links are read; with the same
+        // (no) links it is left out, with a client it is tried again.
+        let mut alone = p.records[1].clone();
+        alone.links.clear();
+        let invalid: BTreeMap<String, u64> = [("5".to_string(), alone.fingerprint())].into();
+        let p0 = make(&invalid);
+        assert_eq!(p0.records.len(), 2, "not judged before its links are read");
+        let mut p = p0.clone();
+        settle_new_links(&mut p, &bindings, &BTreeMap::new(), &invalid);
+        assert_eq!(actions(&p).len(), 1);
+        assert_eq!(p.unchanged, p0.unchanged + 1);
+        let mut p = p0;
+        settle_new_links(&mut p, &bindings, &linked(&client_sid), &invalid);
+        assert_eq!(p.records.len(), 2, "its links changed: tried again");
+        // A record without links is judged by the plan itself, as before.
+        let ann: BTreeMap<String, u64> = [("1".to_string(), {
+            let mut r = make(&BTreeMap::new()).records[0].clone();
+            r.links.clear();
+            r.fingerprint()
+        })]
+        .into();
+        assert_eq!(
+            make(&ann)
+                .records
+                .iter()
+                .map(|r| r.note_type.as_str())
+                .collect::<Vec<_>>(),
+            ["project"]
+        );
     }
 
     #[test]

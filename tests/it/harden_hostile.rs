@@ -193,18 +193,30 @@ async fn long_non_ascii_names_become_notes_with_names_that_fit() {
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
     assert_eq!(e.live("contacts").len(), 7, "no duplicate");
     // A deal's name is its note's file name, which travels to HubSpot: the cut name from then on.
+    // The deal is associated with the client's contact, as a HubSpot user makes one.
+    let client_contact = e.prop(CLIENT, "hubspot_id").expect("client's hubspot_id");
     let deal = e
         .hs(
             reqwest::Method::POST,
             "/crm/v3/objects/deals",
-            Some(json!({"properties": {"dealname": "Ż".repeat(150), "dealstage": "appointmentscheduled"}})),
+            Some(json!({
+                "properties": {"dealname": "Ż".repeat(150), "dealstage": "appointmentscheduled"},
+                "associations": [{"to": {"id": client_contact},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}]}],
+            })),
         )
         .await;
+    assert!(deal["id"].is_string(), "deal made: {deal}");
     e.sync().await;
+    let project = format!("Projects/{stem}.md");
     assert!(
-        e.v.join(format!("Projects/{stem}.md")).is_file(),
+        e.v.join(&project).is_file(),
         "{:?}",
         names(&e.v, "Projects")
+    );
+    assert_eq!(
+        e.prop(&project, "client").as_deref(),
+        Some("[[Piekarnia Złoty Kłos]]")
     );
     e.sync().await;
     let deal = e

@@ -146,11 +146,51 @@ async fn changes_flow_both_ways_and_a_remote_change_is_a_one_line_diff() {
 async fn records_made_in_hubspot_become_notes_in_their_folders() {
     let e = Env::new("").await;
     e.sync().await;
-    e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl", "city": "Gdańsk"}})))
-        .await;
-    e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Jan", "lastname": "Bąk", "email": "jan@bak.pl", "ssot_role": "expert", "ssot_skills": "go;k8s"}})))
-        .await;
-    e.sync().await;
+    let ewa_id = e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl", "city": "Gdańsk"}})))
+        .await["id"].clone();
+    let jan_id = e.hs(reqwest::Method::POST, "/crm/v3/objects/contacts", Some(json!({"properties": {"firstname": "Jan", "lastname": "Bąk", "email": "jan@bak.pl", "ssot_role": "expert", "ssot_skills": "go;k8s"}})))
+        .await["id"].clone();
+    // A deal associated with the client's and the expert's contacts (made in HubSpot too), and
+    // one associated with no one: a project needs its client.
+    let to = |id: &Value| json!({"to": {"id": id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}]});
+    let shop = e.hs(reqwest::Method::POST, "/crm/v3/objects/deals", Some(json!({"properties": {"dealname": "Sklep Lis", "dealstage": "appointmentscheduled", "amount": "12000"}, "associations": [to(&jan_id), to(&ewa_id)]})))
+        .await["id"].clone();
+    let alone = e.hs(reqwest::Method::POST, "/crm/v3/objects/deals", Some(json!({"properties": {"dealname": "Bez klienta", "dealstage": "appointmentscheduled"}})))
+        .await["id"].clone();
+    let o = e.run(&["sync"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the deal with no client: {}",
+        out(&o)
+    );
+    let text = out(&o);
+    let reported: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("makes no valid"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        reported,
+        [format!(
+            "hubspot: hubspot record {} (Bez klienta) makes no valid project note, not written: missing required property `client`",
+            alone.as_str().expect("id")
+        )],
+        "{}",
+        out(&o)
+    );
+    assert!(!e.v.join("Projects/Bez klienta.md").exists());
+    // The associated deal is a project note linked to the notes of its contacts.
+    let sid = e.prop("Projects/Sklep Lis.md", "ssot_id").expect("sid");
+    let created = e.prop("Projects/Sklep Lis.md", "created").expect("created");
+    assert_eq!(
+        e.note("Projects/Sklep Lis.md"),
+        format!(
+            "---\ntype: project\nssot_id: {sid}\ncreated: {created}\nstatus: intake\nbudget: 12000\nclient: \"[[Ewa Lis]]\"\nexpert: \"[[Jan Bąk]]\"\nhubspot_id: \"{}\"\n---\n",
+            shop.as_str().expect("id")
+        )
+    );
+    assert_eq!(e.record_by_ssot("deals", &sid)["id"], shop);
     let ewa = e.note("Clients/Ewa Lis.md");
     assert!(ewa.starts_with("---\ntype: client\nssot_id: "), "{ewa}");
     assert!(
@@ -163,11 +203,11 @@ async fn records_made_in_hubspot_become_notes_in_their_folders() {
     let sid = e.prop("Clients/Ewa Lis.md", "ssot_id").expect("sid");
     e.record_by_ssot("contacts", &sid);
     assert_eq!(e.live("contacts").len(), 5);
-    assert_eq!(e.live("deals").len(), 1);
+    assert_eq!(e.live("deals").len(), 3);
     let o = e.run(&["check"]).await;
     assert!(
-        !out(&o).contains("Ewa Lis.md"),
-        "a pulled client is valid: {}",
+        !out(&o).contains("Ewa Lis.md") && !out(&o).contains("Sklep Lis.md"),
+        "a pulled client and project are valid: {}",
         out(&o)
     );
     let head = git(&e.v, &["rev-parse", "HEAD"]);

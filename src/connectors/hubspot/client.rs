@@ -1,7 +1,7 @@
 //! HubSpot CRM v3/v4 wire calls over the shared [`Http`] client: search, batch writes, property
 //! creation, archived listings, associations. Knows HubSpot's JSON, not the vault.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -301,6 +301,66 @@ impl Client {
         let (first, second) = pairs.split_at(pairs.len() / 2);
         let mut out = Box::pin(self.associate_chunk(path, first)).await?;
         out.extend(Box::pin(self.associate_chunk(path, second)).await?);
+        Ok(out)
+    }
+
+    /// The ids of the `to` records associated with each of the `from` records `ids` (v4 batch
+    /// read, [`MAX_BATCH`] inputs a request, each input's further pages asked for with its
+    /// `after`). A record with no association (HubSpot lists it in the answer's `errors`, as
+    /// `NO_ASSOCIATIONS_FOUND`) has none in the map. Ids in ascending order (numerically).
+    pub async fn read_associations(
+        &self,
+        from: &str,
+        to: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<String>>, HttpError> {
+        let path = format!("/crm/v4/associations/{from}/{to}/batch/read");
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut pending: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+        while !pending.is_empty() {
+            let mut next = Vec::new();
+            for chunk in pending.chunks(MAX_BATCH) {
+                let body = json!({ "inputs": chunk });
+                let a = self
+                    .http
+                    .send(Method::POST, &path, &[], Some(&body))
+                    .await?;
+                if !a.status.is_success() {
+                    return Err(self.http.status_error(&Method::POST, &path, &a));
+                }
+                let id_str = |v: &Value| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+                for r in a
+                    .body
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(from_id) = r.pointer("/from/id").and_then(id_str) else {
+                        continue;
+                    };
+                    let to_ids = r
+                        .get("to")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t.get("toObjectId").and_then(id_str));
+                    out.entry(from_id.clone()).or_default().extend(to_ids);
+                    if let Some(after) = r.pointer("/paging/next/after").and_then(id_str) {
+                        next.push(json!({ "id": from_id, "after": after }));
+                    }
+                }
+            }
+            pending = next;
+        }
+        for v in out.values_mut() {
+            v.sort_by(|a, b| (a.len(), a.as_str()).cmp(&(b.len(), b.as_str())));
+            v.dedup();
+        }
         Ok(out)
     }
 

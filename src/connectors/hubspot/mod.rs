@@ -860,6 +860,29 @@ impl Connector for Hubspot {
         Ok(out)
     }
 
+    async fn associated(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+        kinds: &[String],
+    ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
+        let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let Some(from) = self.map(note_type).map(|m| m.object) else {
+            return Ok(out);
+        };
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for kind in kinds {
+            for (id, to) in self.client.read_associations(from, kind, ids).await? {
+                out.entry(id)
+                    .or_default()
+                    .extend(to.into_iter().map(|t| (kind.clone(), t)));
+            }
+        }
+        Ok(out)
+    }
+
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
         let Some(object) = self.map(note_type).map(|m| m.object) else {
             return Ok(());

@@ -1,5 +1,5 @@
-//! HubSpot v4 default associations (single `PUT`, batch associate, listing), the `associations`
-//! part of v3 create bodies and reads, and the owners endpoint.
+//! HubSpot v4 default associations (single `PUT`, batch associate, batch read, listing), the
+//! `associations` part of v3 create bodies and reads, and the owners endpoint.
 
 use std::sync::Arc;
 
@@ -9,7 +9,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-use super::{HsError, HsResult, Query, batch_response, id_of, object_type, owner_json, parse_body};
+use super::{
+    HsError, HsResult, Query, batch_inputs, batch_response, id_of, object_type, owner_json,
+    parse_body,
+};
 use crate::sandbox::AppState;
 use crate::sandbox::store::HubspotData;
 
@@ -316,6 +319,98 @@ pub async fn batch_associate_default(
         out["errors"] = Value::Array(errors);
     }
     Ok((StatusCode::OK, axum::Json(out)).into_response())
+}
+
+/// Most associated records one input of a batch read answers at once; the rest follow from its
+/// `paging.next.after`.
+pub const READ_PAGE: usize = 500;
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/read` with `{inputs:[{id, after?}]}` (at most 100).
+///
+/// As the v4 contract declares: each input with associations gives one
+/// `PublicAssociationMultiWithLabel` (`from.id`, `to: [{toObjectId, associationTypes}]`, at most
+/// [`READ_PAGE`] of them, `paging.next.after` when more follow); an input with none (or a record
+/// that does not exist) is listed in `errors` instead (`OBJECT_NOT_FOUND`,
+/// `crm.associations.NO_ASSOCIATIONS_FOUND`), and the answer is then 207 (multi-status), as
+/// HubSpot answers.
+pub async fn batch_read(
+    State(app): State<Arc<AppState>>,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> HsResult {
+    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let body = parse_body(&body)?;
+    let mut asked = Vec::new();
+    for input in batch_inputs(&body)? {
+        let id = id_of(input)
+            .ok_or_else(|| HsError::validation("Invalid input JSON: each input needs `id`"))?;
+        let after = match input.get("after") {
+            None | Some(Value::Null) => 0,
+            Some(a) => a
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| a.as_u64().map(|n| n.to_string()))
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .ok_or_else(|| HsError::validation(format!("Invalid value for after: {a}")))?,
+        };
+        asked.push((id, after));
+    }
+    let now = app.now_ms();
+    let (results, errors) = app.read_hubspot(|data| {
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        for (id, after) in &asked {
+            let ids = id
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|i| exists(data, from, *i))
+                .map(|i| associated(data, from, i, to))
+                .unwrap_or_default();
+            let page: Vec<Value> = ids
+                .iter()
+                .skip(*after)
+                .take(READ_PAGE)
+                .map(|t| {
+                    json!({"toObjectId": t.to_string(), "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": default_type_id(from, to)}
+                    ]})
+                })
+                .collect();
+            if page.is_empty() {
+                errors.push(json!({
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                    "message": format!("No {} is associated with {} {id}.", singular(to), singular(from)),
+                    "context": {
+                        "fromObjectId": [id],
+                        "fromObjectType": [singular(from)],
+                        "toObjectType": [singular(to)],
+                    },
+                    "errors": [],
+                    "links": {},
+                }));
+                continue;
+            }
+            let mut r = json!({"from": {"id": id}, "to": page});
+            let next = after + READ_PAGE;
+            if next < ids.len() {
+                r["paging"] = json!({"next": {"after": next.to_string()}});
+            }
+            results.push(r);
+        }
+        (results, errors)
+    });
+    let mut out = batch_response(results, now, app.now_ms());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        out["numErrors"] = json!(errors.len());
+        out["errors"] = Value::Array(errors);
+        StatusCode::MULTI_STATUS
+    };
+    Ok((status, axum::Json(out)).into_response())
 }
 
 /// `GET /crm/v4/objects/{from}/{fromId}/associations/{to}`.

@@ -85,6 +85,10 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
             post(associations::batch_associate_default),
         )
         .route(
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            post(associations::batch_read),
+        )
+        .route(
             "/crm/v4/objects/{from}/{fromId}/associations/{to}",
             get(associations::list),
         )
