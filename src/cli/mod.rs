@@ -199,6 +199,18 @@ pub fn lock_vault(
         eprintln!(
             "warning: took over the vault lock left by {h}, which ended without letting go (killed or crashed); run `ssot-vault check` and `ssot-vault status` if it was writing"
         );
+        // Killed in the middle of a commit, it left git's lock files: they are ours to remove.
+        if let Ok(since) = h.since.parse::<jiff::Timestamp>()
+            && let Ok(secs) = u64::try_from(since.as_second())
+        {
+            let since = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            for p in crate::history::locks::clear_abandoned(root, since) {
+                eprintln!(
+                    "warning: removed {}, left by that command in the middle of a git commit",
+                    p.display()
+                );
+            }
+        }
     }
     Ok(lock)
 }

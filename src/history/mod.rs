@@ -7,6 +7,7 @@
 //! - [`commit`]: creating the repository ([`init_repo`]) and audit commits whose message lists
 //!   every field change and whose trailers (`Ssot-Source`, `Ssot-Run`, `Ssot-Transition`) say
 //!   where the change came from.
+//! - [`locks`]: git's lock files left by a command killed in the middle of a commit.
 //! - [`log`]: the field-level history of the vault or of one note, read back from the commits.
 //!
 //! The repository is opened exactly at the vault root: a vault inside a larger repository is not
@@ -18,6 +19,7 @@ use git2::Repository;
 
 pub mod commit;
 pub mod diff;
+pub mod locks;
 pub mod log;
 pub mod status;
 pub mod trailers;

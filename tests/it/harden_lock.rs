@@ -382,3 +382,61 @@ async fn back_to_back_syncs_keep_to_the_search_limit_across_runs() {
         "{limited:?}"
     );
 }
+
+/// A command killed in the middle of a git commit leaves git's `index.lock`, on which every
+/// later commit fails. The next command, taking over the dead one's vault lock, removes the git
+/// lock files made since that command started, and commits; a git lock file of someone else's
+/// (no dead holder of the vault lock) is left alone and the commit fails with git's message.
+#[test]
+fn git_lock_files_left_by_a_killed_command_are_removed_by_the_next() {
+    let (_t, v) = init_vault();
+    let index_lock = v.join(".git/index.lock");
+    // Someone else's git at work: no vault lock was left, so the file is not ours.
+    std::fs::write(&index_lock, b"").expect("index.lock");
+    let o = bin()
+        .arg("--vault")
+        .arg(&v)
+        .args(["set", "Piekarnia Złoty Kłos", "city=Gdańsk"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", out(&o));
+    let o = bin()
+        .arg("--vault")
+        .arg(&v)
+        .args(["commit", "-m", "Gdańsk"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("locked"), "{}", out(&o));
+    assert!(index_lock.exists(), "not ours: left alone");
+    // A `commit` killed after it took the vault lock (a minute ago) and made index.lock.
+    let mut gone = Command::new("true").spawn().expect("true");
+    let dead = gone.id();
+    gone.wait().expect("wait");
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let since = since.round(jiff::Unit::Second).expect("round");
+    std::fs::create_dir_all(v.join(".ssot")).expect("mkdir");
+    std::fs::write(
+        ssot_vault::lock::path(&v),
+        format!("{{\"pid\":{dead},\"command\":\"commit\",\"since\":\"{since}\"}}\n"),
+    )
+    .expect("vault lock");
+    std::fs::write(&index_lock, b"").expect("index.lock");
+    let o = bin()
+        .arg("--vault")
+        .arg(&v)
+        .args(["commit", "-m", "Gdańsk"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!(
+            "warning: removed {}, left by that command in the middle of a git commit",
+            index_lock.display()
+        )),
+        "{}",
+        out(&o)
+    );
+    assert!(!index_lock.exists());
+    assert_eq!(git(&v, &["status", "--porcelain"]), "");
+}
