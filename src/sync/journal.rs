@@ -38,11 +38,16 @@ pub fn path(root: &Path, remote: &str) -> PathBuf {
         .join("journal.jsonl")
 }
 
-/// Whether the last run recorded in the journal never reached its end (its id when so).
+/// Whether the last run recorded in the journal never reached its end (its id when so). A line
+/// cut short by a crash (a `kill -9` in the middle of its write) is passed over: the last whole
+/// line names the run, which did not end.
 pub fn interrupted(root: &Path, remote: &str) -> Option<String> {
     let text = std::fs::read_to_string(path(root, remote)).ok()?;
-    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
-    let v: Value = serde_json::from_str(last).ok()?;
+    let v: Value = text
+        .lines()
+        .rev()
+        .filter(|l| !l.trim().is_empty())
+        .find_map(|l| serde_json::from_str(l).ok())?;
     if v.get("event").and_then(Value::as_str) == Some("end") {
         return None;
     }
@@ -122,6 +127,16 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
     out
 }
 
+/// Whether the file's last byte is not a line end (a line cut short).
+fn ends_mid_line(f: &mut std::fs::File) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    if f.seek(SeekFrom::End(-1)).is_err() {
+        return false;
+    }
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last).is_ok() && last[0] != b'\n'
+}
+
 impl Journal {
     /// Opens the journal for a run (keeps only the last 2,000 lines of older runs).
     pub fn open(root: &Path, remote: &str, run: &str) -> Result<Journal, FsError> {
@@ -192,13 +207,59 @@ impl Journal {
         });
         let mut f = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&self.path)
             .map_err(io_err(&self.path))?;
-        writeln!(f, "{line}").map_err(io_err(&self.path))?;
+        // A line cut short by a crash is ended first, so that this one stays a line of its own;
+        // the whole line then goes in one write (one `write(2)` on an append-only file: a kill
+        // cannot split it the way a formatter's many small writes could).
+        let mut text = String::new();
+        if ends_mid_line(&mut f) {
+            text.push('\n');
+        }
+        text.push_str(&line.to_string());
+        text.push('\n');
+        f.write_all(text.as_bytes()).map_err(io_err(&self.path))?;
         if flush {
             f.sync_data().map_err(io_err(&self.path))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `kill -9` in the middle of a line's write leaves it cut short: the run is still known
+    /// to be interrupted, and the next run's lines stay whole lines of their own.
+    #[test]
+    fn a_line_cut_short_by_a_crash_neither_hides_the_run_nor_swallows_the_next() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let a = Journal::open(root, "hubspot", "run-a").unwrap();
+        a.log("start", json!({})).unwrap();
+        a.intend(&[0xabc]);
+        let p = path(root, "hubspot");
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"at":"2026-11-30T01:55:46Z","detail":{"records":{"x":"#)
+            .unwrap();
+        drop(f);
+        assert_eq!(interrupted(root, "hubspot").as_deref(), Some("run-a"));
+        let b = Journal::open(root, "hubspot", "run-b").unwrap();
+        b.log("start", json!({})).unwrap();
+        b.intend(&[0xdef]);
+        assert_eq!(interrupted(root, "hubspot").as_deref(), Some("run-b"));
+        assert_eq!(
+            written_by(root, "hubspot", "run-b").hashes,
+            BTreeSet::from([0xdef])
+        );
+        assert_eq!(
+            written_by(root, "hubspot", "run-a").hashes,
+            BTreeSet::from([0xabc])
+        );
+        b.log("end", json!({})).unwrap();
+        assert_eq!(interrupted(root, "hubspot"), None);
     }
 }
