@@ -776,10 +776,7 @@ async fn apply_plan<C: Connector>(
                         pulled_ok.insert(rp.ssot_id.clone());
                         if rp.action == Action::MarkArchived {
                             report.notes_marked_archived += 1;
-                            let e = st.base.entry(rp.ssot_id.clone()).or_default();
-                            e.note_type = rp.note_type.clone();
-                            e.remote_id = rp.remote_id.clone().unwrap_or_default();
-                            e.archived = true;
+                            st.settle(rp, state::Outcome::NoteMarked);
                             tracing::warn!(note = %rp.rel, "record archived in {remote}: note marked");
                         }
                     }
@@ -841,11 +838,7 @@ async fn apply_plan<C: Connector>(
                         report.notes_created += 1;
                         rels.insert(rp.ssot_id.clone(), rel);
                         pulled_ok.insert(rp.ssot_id.clone());
-                        let e = st.base.entry(rp.ssot_id.clone()).or_default();
-                        e.note_type = rp.note_type.clone();
-                        e.remote_id = rp.remote_id.clone().unwrap_or_default();
-                        e.remote_has_ssot_id = rp.remote_has_ssot_id;
-                        e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+                        st.settle(rp, state::Outcome::NoteMade);
                         if let Some(rid) = &rp.remote_id {
                             st.invalid.remove(rid);
                         }
@@ -1005,10 +998,18 @@ async fn apply_plan<C: Connector>(
                         written.insert(ssot_id, (remote_id, created));
                     }
                     WriteOutcome::Gone { ssot_id, remote_id } => {
-                        let e = st.base.entry(ssot_id.clone()).or_default();
-                        e.note_type = b.note_type.clone();
-                        e.remote_id = remote_id;
-                        e.archived = true;
+                        match chunk.iter().find(|rp| rp.ssot_id == ssot_id) {
+                            Some(rp) => st.settle(rp, state::Outcome::Gone(remote_id)),
+                            // An answer for a record not sent: its base is marked all the same.
+                            None => st.settle(
+                                &RecordPlan::new(
+                                    Action::Update,
+                                    ssot_id.clone(),
+                                    b.note_type.clone(),
+                                ),
+                                state::Outcome::Gone(remote_id),
+                            ),
+                        }
                         if let Some(rel) = rels.get(&ssot_id)
                             && apply::edit_note_with(
                                 &note_path(rel),
@@ -1070,21 +1071,20 @@ async fn apply_plan<C: Connector>(
                     continue;
                 }
                 let w = written.get(&rp.ssot_id);
+                let service_fields = created_pull.remove(&rp.ssot_id);
+                st.settle(
+                    rp,
+                    state::Outcome::Done {
+                        written: w.map(|(remote_id, created)| state::Written {
+                            remote_id: remote_id.clone(),
+                            created: *created,
+                            service_fields: service_fields.clone(),
+                        }),
+                        note_written: pulled_ok.contains(&rp.ssot_id),
+                    },
+                );
                 if rp.needs_push() && w.is_none() {
-                    // Not written (refused or gone): only the pulled part counts.
-                    if rp.action == Action::Update
-                        && pulled_ok.contains(&rp.ssot_id)
-                        && let Some(e) = st.base.get_mut(&rp.ssot_id)
-                    {
-                        let mut f = e.fields.clone();
-                        for (k, v) in rp.pull.iter().chain(&rp.agreed) {
-                            match v {
-                                Some(v) => f.insert(k.clone(), v.clone()),
-                                None => f.remove(k),
-                            };
-                        }
-                        e.fields = f;
-                    }
+                    // Not written (refused or gone): only the pulled part counted.
                     continue;
                 }
                 if let Some((_, true)) = w {
@@ -1096,29 +1096,12 @@ async fn apply_plan<C: Connector>(
                     .map(|(r, _)| r.clone())
                     .or_else(|| rp.remote_id.clone())
                     .unwrap_or_default();
-                let e = st.base.entry(rp.ssot_id.clone()).or_default();
-                e.note_type = rp.note_type.clone();
-                e.remote_id = rid.clone();
-                e.remote_has_ssot_id = rp.remote_has_ssot_id || w.is_some();
-                // A created record's fields the service owns: as it returned them, else empty.
+                // A created record's fields the service owns go into the note too.
                 let mut pull = rp.pull.clone();
                 if rp.action == Action::Create
-                    && let Some(actual) = created_pull.remove(&rp.ssot_id)
+                    && let Some(actual) = service_fields
                 {
                     pull.extend(actual);
-                }
-                e.fields = rp.new_base(&rp.push, &pull);
-                e.deleted = false;
-                if rp.conflicts.is_empty() {
-                    st.conflicts.remove(&rp.ssot_id);
-                } else {
-                    st.conflicts.insert(
-                        rp.ssot_id.clone(),
-                        rp.conflicts
-                            .iter()
-                            .map(|c| (c.key.clone(), c.remote.clone().unwrap_or_default()))
-                            .collect(),
-                    );
                 }
                 // The remote id goes into the note (creates).
                 if rp.action == Action::Create
@@ -1140,8 +1123,7 @@ async fn apply_plan<C: Connector>(
                 }
             }
             Action::Forget => {
-                let e = st.base.entry(rp.ssot_id.clone()).or_default();
-                e.deleted = true;
+                st.settle(rp, state::Outcome::Forgotten);
                 tracing::info!(ssot_id = %rp.ssot_id, "note deleted from the vault; its {remote} record is left as it is");
             }
             _ => {}
@@ -1177,10 +1159,7 @@ async fn apply_plan<C: Connector>(
             .iter()
             .filter(|r| r.action == Action::ArchiveRemote && r.note_type == ty)
         {
-            if let Some(e) = st.base.get_mut(&rp.ssot_id) {
-                e.deleted = true;
-                e.archived = true;
-            }
+            st.settle(rp, state::Outcome::ArchivedRemote);
         }
     }
     if let Some(p) = progress {
