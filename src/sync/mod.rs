@@ -6,6 +6,10 @@
 //! (every create an upsert keyed by `ssot_id`), remote ids written back, archives; save the base
 //! and cursor; make one git commit (`Ssot-Source: <remote>`, `Ssot-Run: <id>`). The [`journal`]
 //! records each step. A crash anywhere is repaired by the next run, which plans again.
+//!
+//! The run is in `run.rs`, the applier (the plan carried out, through the note helpers of
+//! [`apply`]) in `applier.rs`, what a run did in [`report`]; the base after each step of the
+//! applier is [`SyncState::settle`], the one rule the property tests of the plan drive too.
 
 mod applier;
 pub mod apply;

@@ -1,6 +1,5 @@
 //! The run: commits the vault's pending edits, reads the vault and the remote's changes, makes
-//! the plan, has the [`applier`](super::applier) carry it out, saves the state and makes the
-//! run's commit.
+//! the plan, has the [`applier`] carry it out, saves the state and makes the run's commit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
