@@ -303,6 +303,11 @@ pub trait Connector {
     ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
         Ok(BTreeMap::new())
     }
+    /// How many upserts the engine hands [`Connector::upsert`] at once: a multiple of the
+    /// service's batch size, so a chunk never splits a service batch. The engine builds a
+    /// chunk's writes and reads its answers before the next, so a first sync of many notes never
+    /// holds them all.
+    fn push_chunk(&self) -> usize;
     /// Writes a batch (any size; the connector splits it), each create keyed by `ssot_id`.
     async fn upsert(
         &mut self,

@@ -127,21 +127,33 @@ mod tests {
             prop_assert_eq!(got, edit);
         }
 
-        /// Applying the merge and merging again settles: both sides agree.
+        /// Applying the merge and merging again settles: both sides agree. A conflict is one
+        /// only under the manual policy, of two different edits, and settles once resolved as
+        /// `resolve` does it (the base becomes the remote's value, the note keeps the value
+        /// chosen): the chosen value moves, then both agree.
         #[test]
-        fn merge_settles(base in val(), v in val(), r in val(), p in policy()) {
+        fn merge_settles(base in val(), v in val(), r in val(), p in policy(), keep_vault in any::<bool>()) {
             let m = merge_field(Some(base.as_deref()), v.as_deref(), r.as_deref(), B, p);
-            let (v2, r2) = match &m {
-                FieldMerge::Agree(_) | FieldMerge::Conflict { .. } => (v.clone(), r.clone()),
-                FieldMerge::Push(x) => (v.clone(), x.clone()),
-                FieldMerge::Pull(x) => (x.clone(), r.clone()),
+            let (base2, v2, r2) = match &m {
+                FieldMerge::Agree(x) => {
+                    prop_assert!(v == r && x == &v);
+                    (x.clone(), v.clone(), r.clone())
+                }
+                FieldMerge::Push(x) => (x.clone(), v.clone(), x.clone()),
+                FieldMerge::Pull(x) => (x.clone(), x.clone(), r.clone()),
+                FieldMerge::Conflict { vault, remote } => {
+                    prop_assert_eq!(p, ConflictPolicy::Manual);
+                    prop_assert_eq!((vault, remote), (&v, &r));
+                    prop_assert!(v != base && r != base && v != r);
+                    let chosen = if keep_vault { v.clone() } else { r.clone() };
+                    let resolved = merge_field(Some(r.as_deref()), chosen.as_deref(), r.as_deref(), B, p);
+                    let want = if keep_vault { FieldMerge::Push(v.clone()) } else { FieldMerge::Agree(r.clone()) };
+                    prop_assert_eq!(&resolved, &want);
+                    (chosen.clone(), chosen.clone(), chosen)
+                }
             };
-            let again = merge_field(Some(base.as_deref()), v2.as_deref(), r2.as_deref(), B, p);
-            let settled = match m {
-                FieldMerge::Conflict { .. } => matches!(again, FieldMerge::Conflict { .. }),
-                _ => matches!(again, FieldMerge::Agree(_)),
-            };
-            prop_assert!(settled);
+            let again = merge_field(Some(base2.as_deref()), v2.as_deref(), r2.as_deref(), B, p);
+            prop_assert_eq!(again, FieldMerge::Agree(v2));
         }
     }
 }

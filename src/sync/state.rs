@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{self, FsError};
 
+use super::plan::{Action, RecordPlan};
+
 /// The state folder at the vault root.
 pub const DIR: &str = ".ssot";
 
@@ -113,6 +115,133 @@ impl SyncState {
         })?;
         fsutil::write_atomic(&p, &bytes)?;
         Ok(())
+    }
+}
+
+/// A write the service did (or a record that needed none): what the base takes from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The record's remote id.
+    pub remote_id: String,
+    /// The record was created by this write.
+    pub created: bool,
+    /// A created record's fields the service owns, as it returned them (`None`: it returned
+    /// none; a field absent from the map is empty).
+    pub service_fields: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// What happened to one record of the plan this run, as far as its base is concerned. The
+/// applier reports each step as it happens; [`SyncState::settle`] turns it into the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The note was marked archived (its record is archived remotely).
+    NoteMarked,
+    /// The note was made from the record.
+    NoteMade,
+    /// The service answered that the record is gone (archived): its remote id.
+    Gone(String),
+    /// The end of an update, create or new note whose note edit did not fail: `written` is the
+    /// service's write (`None`: not written, because none was needed, or the service refused it,
+    /// or the record was gone); `note_written` says whether the note took the pulled fields.
+    Done {
+        /// The write, if the service did one.
+        written: Option<Written>,
+        /// The note took the pulled fields (its edit, if any, succeeded).
+        note_written: bool,
+    },
+    /// The note was deleted from the vault and its record is left as it is.
+    Forgotten,
+    /// The record of a deleted note was archived remotely.
+    ArchivedRemote,
+}
+
+impl SyncState {
+    /// The base (and open conflicts) after `outcome` of the record planned by `rp`: pure, no
+    /// I/O. The engine calls it for every step of every record; the property tests of the plan
+    /// (`plan_props.rs`) drive the same function.
+    ///
+    /// A write the service did not make (refused, gone) never advances the base for the pushed
+    /// part: only the pulled and agreed fields count, so the next run pushes again.
+    pub fn settle(&mut self, rp: &RecordPlan, outcome: Outcome) {
+        match outcome {
+            Outcome::NoteMarked => {
+                let e = self.base.entry(rp.ssot_id.clone()).or_default();
+                e.note_type = rp.note_type.clone();
+                e.remote_id = rp.remote_id.clone().unwrap_or_default();
+                e.archived = true;
+            }
+            Outcome::NoteMade => {
+                let e = self.base.entry(rp.ssot_id.clone()).or_default();
+                e.note_type = rp.note_type.clone();
+                e.remote_id = rp.remote_id.clone().unwrap_or_default();
+                e.remote_has_ssot_id = rp.remote_has_ssot_id;
+                e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+            }
+            Outcome::Gone(remote_id) => {
+                let e = self.base.entry(rp.ssot_id.clone()).or_default();
+                e.note_type = rp.note_type.clone();
+                e.remote_id = remote_id;
+                e.archived = true;
+            }
+            Outcome::Done {
+                written,
+                note_written,
+            } => {
+                if rp.needs_push() && written.is_none() {
+                    // Not written (refused or gone): only the pulled part counts.
+                    if rp.action == Action::Update
+                        && note_written
+                        && let Some(e) = self.base.get_mut(&rp.ssot_id)
+                    {
+                        for (k, v) in rp.pull.iter().chain(&rp.agreed) {
+                            match v {
+                                Some(v) => e.fields.insert(k.clone(), v.clone()),
+                                None => e.fields.remove(k),
+                            };
+                        }
+                    }
+                    return;
+                }
+                let is_written = written.is_some();
+                let (rid, service_fields) = match written {
+                    Some(w) => (w.remote_id, w.service_fields),
+                    None => (rp.remote_id.clone().unwrap_or_default(), None),
+                };
+                let e = self.base.entry(rp.ssot_id.clone()).or_default();
+                e.note_type = rp.note_type.clone();
+                e.remote_id = rid;
+                e.remote_has_ssot_id = rp.remote_has_ssot_id || is_written;
+                // A created record's fields the service owns: as it returned them, else empty.
+                let mut pull = rp.pull.clone();
+                if rp.action == Action::Create
+                    && let Some(actual) = service_fields
+                {
+                    pull.extend(actual);
+                }
+                e.fields = rp.new_base(&rp.push, &pull);
+                e.deleted = false;
+                if rp.conflicts.is_empty() {
+                    self.conflicts.remove(&rp.ssot_id);
+                } else {
+                    self.conflicts.insert(
+                        rp.ssot_id.clone(),
+                        rp.conflicts
+                            .iter()
+                            .map(|c| (c.key.clone(), c.remote.clone().unwrap_or_default()))
+                            .collect(),
+                    );
+                }
+            }
+            Outcome::Forgotten => {
+                self.base.entry(rp.ssot_id.clone()).or_default().deleted = true;
+            }
+            Outcome::ArchivedRemote => {
+                if let Some(e) = self.base.get_mut(&rp.ssot_id) {
+                    e.deleted = true;
+                    e.archived = true;
+                }
+            }
+        }
     }
 }
 

@@ -38,8 +38,8 @@ fn code(o: &Output) -> i32 {
 
 const ROZA: &str = "Clients/Kwiaciarnia Róża.md";
 
-/// Kills: refused writes saved in the base as if written (`src/sync/mod.rs`, the base update after
-/// the remote writes). With that mutation the second run exits 0 without sending the edit, and a
+/// Kills: refused writes saved in the base as if written (`SyncState::settle` in
+/// `src/sync/state.rs`, the base update after the remote writes). With that mutation the second run exits 0 without sending the edit, and a
 /// full read writes HubSpot's old e-mail back into the note.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {

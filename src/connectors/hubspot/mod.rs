@@ -35,6 +35,10 @@ use client::{Client, MAX_BATCH, SEARCH_CAP, SEARCH_LIMIT};
 pub use config::{HubspotConfig, NAME};
 use mapping::{SSOT_ID, SSOT_ROLE, SSOT_RUN, TypeMap};
 
+/// How many upserts the engine hands the connector at once ([`Connector::push_chunk`]): five
+/// batches of [`MAX_BATCH`].
+const PUSH_CHUNK: usize = 5 * MAX_BATCH;
+
 /// Recent runs remembered per object type for the search exclusion (HubSpot allows 5 filter
 /// groups: one for the window, one per run).
 const MAX_RUNS: usize = 4;
@@ -751,6 +755,10 @@ impl Connector for Hubspot {
 
     fn bindings(&self) -> &[Binding] {
         &self.bindings
+    }
+
+    fn push_chunk(&self) -> usize {
+        PUSH_CHUNK
     }
 
     fn load_state(&mut self, state: Value) {

@@ -1,0 +1,536 @@
+//! The applier: carries out a run's [`Plan`] — note edits (compare-and-swap) and new notes, the
+//! remote writes in the connector's chunks, the bases after them ([`SyncState::settle`]), the
+//! remote ids written back, the archives — each step recorded in the run's [`Journal`] first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::config::Config;
+use crate::connectors::{Binding, Connector, Upsert, WriteOutcome};
+use crate::vault::editor::Edit;
+use crate::vault::note::Note;
+use crate::vault::schema::Schema;
+use crate::vault::value::Value;
+
+use super::journal::Journal;
+use super::plan::{self, Action, Plan, RecordPlan, VaultNote};
+use super::report::SyncReport;
+use super::state::{self, SyncState};
+use super::{SyncError, apply, links};
+
+/// What the applier works with, the same for the whole run.
+pub(super) struct Ctx<'a> {
+    /// The vault root.
+    pub root: &'a Path,
+    /// The configuration (note folders).
+    pub config: &'a Config,
+    /// The vault's schema (value and link types).
+    pub schema: &'a Schema,
+    /// The connector's bindings, in write order.
+    pub bindings: &'a [Binding],
+    /// The run id (the upserts' idempotency key).
+    pub run_id: &'a str,
+    /// The run's journal.
+    pub jr: &'a Journal,
+}
+
+/// Applies `plan`: note edits and new notes, the remote writes (a chunk of
+/// [`Connector::push_chunk`] upserts at a time), the bases, the remote ids written back, the
+/// archives; counts what it did in `report`.
+pub(super) async fn apply_plan<C: Connector>(
+    cx: &Ctx<'_>,
+    connector: &mut C,
+    st: &mut SyncState,
+    plan: &Plan,
+    notes: &[VaultNote],
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let Ctx {
+        root,
+        config,
+        schema,
+        bindings,
+        run_id,
+        jr,
+    } = *cx;
+    let remote = report.remote.clone();
+    let chunk_size = connector.push_chunk().max(1);
+    let binding = |ty: &str| bindings.iter().find(|b| b.note_type == ty);
+    let note_path = |rel: &str| root.join(rel);
+    let today = super::today();
+    let progress = progress_bar(plan.records.len());
+    let by_sid: BTreeMap<&str, &VaultNote> =
+        notes.iter().map(|n| (n.ssot_id.as_str(), n)).collect();
+    // Where each record's note now lives (new notes get theirs when written).
+    let mut rels: BTreeMap<String, String> = BTreeMap::new();
+    // Records whose note edit failed: nothing else happens to them this run.
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    let mut pulled_ok: BTreeSet<String> = BTreeSet::new();
+    // a. Note edits and new notes.
+    for rp in &plan.records {
+        let Some(b) = binding(&rp.note_type) else {
+            continue;
+        };
+        match rp.action {
+            Action::Update | Action::MarkArchived => {
+                rels.insert(rp.ssot_id.clone(), rp.rel.clone());
+                if !rp.needs_note_edit() {
+                    continue;
+                }
+                let path = note_path(&rp.rel);
+                // The plan was made from the note as the run read it: edited since, it is left
+                // alone this run and merges next run.
+                let original = by_sid.get(rp.ssot_id.as_str()).map(|n| n.text_hash);
+                if original.is_some_and(|o| {
+                    crate::fsutil::read(&path).ok().map(|b| plan::text_hash(&b)) != Some(o)
+                }) {
+                    tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
+                    report.skipped_changed.push(rp.rel.clone());
+                    skipped.insert(rp.ssot_id.clone());
+                    continue;
+                }
+                let mut edits = Vec::new();
+                if rp.action == Action::MarkArchived {
+                    edits.push(Edit::Set(
+                        apply::archived_key(&remote),
+                        crate::vault::value::parse_date(&today)
+                            .map_or(Value::Str(today.clone()), Value::Date),
+                    ));
+                } else {
+                    edits.extend(apply::field_edits(b, schema, &rp.pull));
+                    if rp.write_remote_id
+                        && let Some(id) = &rp.remote_id
+                    {
+                        edits.push(Edit::Set(b.id_key.clone(), Value::Str(id.clone())));
+                    }
+                    let current = crate::fsutil::read(&path)
+                        .ok()
+                        .and_then(|bytes| Note::parse(&bytes).ok())
+                        .and_then(|n| n.get(apply::CONFLICTS_KEY).cloned());
+                    let open: Vec<String> = rp
+                        .conflicts
+                        .iter()
+                        .map(|c| apply::conflict_entry(&remote, c))
+                        .collect();
+                    if let Some(e) = apply::conflict_edits(current.as_ref(), &remote, &open) {
+                        edits.push(e);
+                    }
+                }
+                match apply::edit_note_with(&path, &edits, |h| {
+                    jr.intend_pull(h, &rp.ssot_id, &rp.pull)
+                }) {
+                    Ok(changed) => {
+                        if changed && !rp.pull.is_empty() {
+                            report.notes_updated += 1;
+                        }
+                        pulled_ok.insert(rp.ssot_id.clone());
+                        if rp.action == Action::MarkArchived {
+                            report.notes_marked_archived += 1;
+                            st.settle(rp, state::Outcome::NoteMarked);
+                            tracing::warn!(note = %rp.rel, "record archived in {remote}: note marked");
+                        }
+                    }
+                    Err(apply::ApplyError::Changed { .. }) => {
+                        tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
+                        report.skipped_changed.push(rp.rel.clone());
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "note not written");
+                        report.skipped_changed.push(rp.rel.clone());
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                }
+            }
+            Action::NewNote => {
+                let folder = config
+                    .folders
+                    .for_type(&rp.note_type)
+                    .unwrap_or(&rp.note_type)
+                    .to_string();
+                // Its links (a deal's client and expert): the linked notes' names as they are now,
+                // made this run or before; a link whose note was not made is left out.
+                let mut made_links = rp.links.clone();
+                let mut link_edits = Vec::new();
+                for (key, _, sids) in &mut made_links {
+                    sids.retain(|sid| {
+                        rels.contains_key(sid.as_str()) || by_sid.contains_key(sid.as_str())
+                    });
+                    let names: Vec<Value> = sids
+                        .iter()
+                        .filter_map(|sid| {
+                            rels.get(sid.as_str())
+                                .map(String::as_str)
+                                .or_else(|| by_sid.get(sid.as_str()).map(|n| n.rel.as_str()))
+                        })
+                        .map(|rel| Value::Str(format!("[[{}]]", crate::vault::index::stem_of(rel))))
+                        .collect();
+                    let many = matches!(
+                        schema
+                            .get(&rp.note_type)
+                            .and_then(|t| t.field(key))
+                            .map(|f| &f.ty),
+                        Some(crate::vault::schema::FieldType::Links(_))
+                    );
+                    match (many, names.first()) {
+                        (_, None) => {}
+                        (true, _) => link_edits.push(Edit::Set(key.clone(), Value::List(names))),
+                        (false, Some(first)) => {
+                            link_edits.push(Edit::Set(key.clone(), first.clone()));
+                        }
+                    }
+                }
+                made_links.retain(|(_, _, sids)| !sids.is_empty());
+                match apply::create_note(root, &folder, b, schema, rp, &link_edits, &today, |h| {
+                    jr.intend(&[h])
+                }) {
+                    Ok(rel) => {
+                        report.notes_created += 1;
+                        rels.insert(rp.ssot_id.clone(), rel);
+                        pulled_ok.insert(rp.ssot_id.clone());
+                        st.settle(rp, state::Outcome::NoteMade);
+                        if let Some(rid) = &rp.remote_id {
+                            st.invalid.remove(rid);
+                        }
+                    }
+                    Err(apply::ApplyError::Invalid { problems }) => {
+                        // Reported once; the plan leaves the record out until it (or its links)
+                        // changes. Remembered with the links it had, so a link to a note that
+                        // could not be made is no change.
+                        let rid = rp.remote_id.clone().unwrap_or_default();
+                        let fp = RecordPlan {
+                            links: made_links,
+                            ..rp.clone()
+                        }
+                        .fingerprint();
+                        if st.invalid.get(&rid) != Some(&fp) {
+                            report.invalid.push((
+                                rid.clone(),
+                                format!(
+                                    "{} record {rid} ({}) makes no valid {} note, not written: {}",
+                                    remote,
+                                    rp.title,
+                                    rp.note_type,
+                                    problems.join("; ")
+                                ),
+                            ));
+                        }
+                        st.invalid.insert(rid, fp);
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "new note not written");
+                        skipped.insert(rp.ssot_id.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(p) = &progress {
+            p.inc(1);
+        }
+    }
+    jr.log("notes", json!({"updated": report.notes_updated, "created": report.notes_created, "skipped": report.skipped_changed.len()}))?;
+    // b. Remote writes, link targets first.
+    let mut remote_ids: BTreeMap<String, String> = BTreeMap::new();
+    for n in notes {
+        if let Some(r) = &n.remote_id {
+            remote_ids.insert(n.ssot_id.clone(), r.clone());
+        }
+    }
+    for (sid, e) in &st.base {
+        if !e.remote_id.is_empty() {
+            remote_ids
+                .entry(sid.clone())
+                .or_insert_with(|| e.remote_id.clone());
+        }
+    }
+    // Records found archived this run (their notes are marked).
+    let marked: BTreeSet<&str> = plan
+        .records
+        .iter()
+        .filter(|rp| rp.action == Action::MarkArchived)
+        .map(|rp| rp.ssot_id.as_str())
+        .collect();
+    let mut written: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let mut created_pull: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
+    for b in bindings {
+        let todo: Vec<&RecordPlan> = plan
+            .records
+            .iter()
+            .filter(|rp| {
+                rp.note_type == b.note_type && rp.needs_push() && !skipped.contains(&rp.ssot_id)
+            })
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        jr.log("push", json!({"type": b.note_type, "records": todo.len()}))?;
+        // Fields the service owns, as a record created this run holds them.
+        let pull_keys: Vec<String> = b
+            .fields
+            .iter()
+            .filter(|f| f.direction == crate::connectors::Direction::Pull)
+            .map(|f| f.key.clone())
+            .collect();
+        // Upserts are built a chunk at a time (the connector's, a multiple of its service's batch
+        // size), so a first sync of many notes never holds all their writes and answers at once.
+        for chunk in todo.chunks(chunk_size) {
+            // Links to records known archived are left out, and named (`links.rs`).
+            let rel_of = |s: &str| {
+                by_sid
+                    .get(s)
+                    .map(|n| n.rel.as_str())
+                    .or_else(|| rels.get(s).map(String::as_str))
+            };
+            let mut ups: Vec<Upsert> = Vec::with_capacity(chunk.len());
+            for rp in chunk {
+                // A note made from a record took its links from the record's own associations:
+                // nothing to ask for again.
+                let l = if rp.action == Action::NewNote {
+                    links::Links::default()
+                } else {
+                    links::resolve(
+                        rp,
+                        &remote,
+                        |s| remote_ids.get(s),
+                        |s| marked.contains(s) || st.base.get(s).is_some_and(|e| e.archived),
+                        rel_of,
+                    )
+                };
+                report
+                    .refused
+                    .extend(l.left_out.into_iter().map(|m| (rp.ssot_id.clone(), m)));
+                ups.push(Upsert {
+                    note_type: rp.note_type.clone(),
+                    ssot_id: rp.ssot_id.clone(),
+                    remote_id: rp.remote_id.clone(),
+                    remote_has_ssot_id: rp.remote_has_ssot_id,
+                    fields: rp.push.clone(),
+                    links: l.send,
+                });
+            }
+            let creates: BTreeSet<&str> = chunk
+                .iter()
+                .filter(|rp| rp.action == Action::Create)
+                .map(|rp| rp.ssot_id.as_str())
+                .collect();
+            let sending: BTreeMap<&str, &BTreeMap<String, Option<String>>> = chunk
+                .iter()
+                .filter(|rp| rp.action == Action::Update && !rp.push.is_empty())
+                .map(|rp| (rp.ssot_id.as_str(), &rp.push))
+                .collect();
+            jr.intend_send(&sending);
+            drop(sending);
+            let outcomes = connector.upsert(run_id, &ups).await?;
+            drop(ups);
+            for o in outcomes {
+                match o {
+                    WriteOutcome::Written {
+                        ssot_id,
+                        remote_id,
+                        created,
+                        fields,
+                    } => {
+                        if let Some(fields) = fields
+                            && !pull_keys.is_empty()
+                            && creates.contains(ssot_id.as_str())
+                        {
+                            created_pull.insert(
+                                ssot_id.clone(),
+                                pull_keys
+                                    .iter()
+                                    .map(|k| (k.clone(), fields.get(k).cloned()))
+                                    .collect(),
+                            );
+                        }
+                        remote_ids.insert(ssot_id.clone(), remote_id.clone());
+                        written.insert(ssot_id, (remote_id, created));
+                    }
+                    WriteOutcome::Gone { ssot_id, remote_id } => {
+                        match chunk.iter().find(|rp| rp.ssot_id == ssot_id) {
+                            Some(rp) => st.settle(rp, state::Outcome::Gone(remote_id)),
+                            // An answer for a record not sent: its base is marked all the same.
+                            None => st.settle(
+                                &RecordPlan::new(
+                                    Action::Update,
+                                    ssot_id.clone(),
+                                    b.note_type.clone(),
+                                ),
+                                state::Outcome::Gone(remote_id),
+                            ),
+                        }
+                        if let Some(rel) = rels.get(&ssot_id)
+                            && apply::edit_note_with(
+                                &note_path(rel),
+                                &[Edit::Set(
+                                    apply::archived_key(&remote),
+                                    crate::vault::value::parse_date(&today)
+                                        .map_or(Value::Str(today.clone()), Value::Date),
+                                )],
+                                |h| jr.intend(&[h]),
+                            )
+                            .is_ok()
+                        {
+                            report.notes_marked_archived += 1;
+                        }
+                    }
+                    WriteOutcome::Refused { ssot_id, message } => {
+                        tracing::warn!(%ssot_id, %message, "refused by {remote}");
+                        report.refused.push((ssot_id, message));
+                    }
+                    WriteOutcome::Unlinked {
+                        ssot_id,
+                        key,
+                        target,
+                        message,
+                    } => {
+                        let Some(rp) = chunk.iter().find(|rp| rp.ssot_id == ssot_id) else {
+                            continue;
+                        };
+                        let m = links::unlinked_message(
+                            rp,
+                            &remote,
+                            (&key, &target, &message),
+                            &remote_ids,
+                            rel_of,
+                        );
+                        tracing::info!(%ssot_id, message = %m, "association refused by {remote}");
+                        report.refused.push((ssot_id, m));
+                    }
+                }
+            }
+            if let Some(p) = &progress {
+                p.inc(chunk.len() as u64);
+            }
+        }
+        jr.log(
+            "pushed",
+            json!({"type": b.note_type, "written": written.len()}),
+        )?;
+    }
+    // c. Base, remote ids written back.
+    let mut writebacks: Vec<(std::path::PathBuf, Vec<Edit>)> = Vec::new();
+    for rp in &plan.records {
+        let Some(b) = binding(&rp.note_type) else {
+            continue;
+        };
+        match rp.action {
+            Action::Update | Action::Create | Action::NewNote => {
+                if skipped.contains(&rp.ssot_id) {
+                    continue;
+                }
+                let w = written.get(&rp.ssot_id);
+                let service_fields = created_pull.remove(&rp.ssot_id);
+                st.settle(
+                    rp,
+                    state::Outcome::Done {
+                        written: w.map(|(remote_id, created)| state::Written {
+                            remote_id: remote_id.clone(),
+                            created: *created,
+                            service_fields: service_fields.clone(),
+                        }),
+                        note_written: pulled_ok.contains(&rp.ssot_id),
+                    },
+                );
+                if rp.needs_push() && w.is_none() {
+                    // Not written (refused or gone): only the pulled part counted.
+                    continue;
+                }
+                if let Some((_, true)) = w {
+                    report.created_remote += 1;
+                } else if w.is_some() {
+                    report.updated_remote += 1;
+                }
+                let rid = w
+                    .map(|(r, _)| r.clone())
+                    .or_else(|| rp.remote_id.clone())
+                    .unwrap_or_default();
+                // A created record's fields the service owns go into the note too.
+                let mut pull = rp.pull.clone();
+                if rp.action == Action::Create
+                    && let Some(actual) = service_fields
+                {
+                    pull.extend(actual);
+                }
+                // The remote id goes into the note (creates).
+                if rp.action == Action::Create
+                    && !rid.is_empty()
+                    && let Some(rel) = rels.get(&rp.ssot_id).or(Some(&rp.rel))
+                {
+                    let mut edits = vec![Edit::Set(b.id_key.clone(), Value::Str(rid.clone()))];
+                    edits.extend(apply::field_edits(b, schema, &pull));
+                    if !rp.settled.is_empty() {
+                        let current = crate::fsutil::read(&note_path(rel))
+                            .ok()
+                            .and_then(|bytes| Note::parse(&bytes).ok())
+                            .and_then(|n| n.get(apply::CONFLICTS_KEY).cloned());
+                        if let Some(e) = apply::conflict_edits(current.as_ref(), &remote, &[]) {
+                            edits.push(e);
+                        }
+                    }
+                    writebacks.push((note_path(rel), edits));
+                }
+            }
+            Action::Forget => {
+                st.settle(rp, state::Outcome::Forgotten);
+                tracing::info!(ssot_id = %rp.ssot_id, "note deleted from the vault; its {remote} record is left as it is");
+            }
+            _ => {}
+        }
+    }
+    // Each write-back is an atomic, flushed write of its own: done on several threads, so that
+    // the disk's flushes overlap instead of queueing one after another.
+    for (path, result) in apply::edit_notes_parallel(writebacks, |h| jr.intend(h)) {
+        if let Err(e) = result {
+            tracing::info!(path = %path.display(), error = %e, "remote id not written back yet; next run writes it");
+        }
+    }
+    // d. Archives of deleted notes.
+    let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for rp in plan
+        .records
+        .iter()
+        .filter(|r| r.action == Action::ArchiveRemote)
+    {
+        if let Some(id) = &rp.remote_id {
+            by_type
+                .entry(rp.note_type.as_str())
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    for (ty, ids) in by_type {
+        jr.log("archive", json!({"type": ty, "records": ids.len()}))?;
+        connector.archive(ty, &ids).await?;
+        report.archived_remote += ids.len();
+        for rp in plan
+            .records
+            .iter()
+            .filter(|r| r.action == Action::ArchiveRemote && r.note_type == ty)
+        {
+            st.settle(rp, state::Outcome::ArchivedRemote);
+        }
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    Ok(())
+}
+
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if len < 200 || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let p = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+    {
+        p.set_style(style);
+    }
+    p.set_message("syncing");
+    Some(p)
+}

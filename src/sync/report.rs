@@ -1,0 +1,80 @@
+//! What a sync run did: the [`SyncReport`] the CLI prints (and `--json` serialises), and the
+//! one-line [`summary`] that becomes the run's commit message.
+
+use serde::Serialize;
+
+use crate::connectors::HttpStats;
+
+use super::plan::Plan;
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// The remote.
+    pub remote: String,
+    /// The run id.
+    pub run_id: String,
+    /// The plan.
+    pub plan: Plan,
+    /// Whether anything was applied (false for `--dry-run`).
+    pub applied: bool,
+    /// Records created remotely.
+    pub created_remote: usize,
+    /// Records updated remotely.
+    pub updated_remote: usize,
+    /// Notes updated from the remote.
+    pub notes_updated: usize,
+    /// Notes created from remote records.
+    pub notes_created: usize,
+    /// Notes marked archived.
+    pub notes_marked_archived: usize,
+    /// Records archived remotely.
+    pub archived_remote: usize,
+    /// Open conflicts.
+    pub conflicts: usize,
+    /// Notes skipped because they changed during the run.
+    pub skipped_changed: Vec<String>,
+    /// Records the service refused, and links not made (refused by the service, or left out
+    /// because the target's record is archived), each message naming the note's path:
+    /// (ssot_id, message).
+    pub refused: Vec<(String, String)>,
+    /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
+    pub unreadable: Vec<String>,
+    /// Records that make no valid note (`check` would reject it), not written: (remote id,
+    /// message). Each is reported once, and again only when the record changes.
+    pub invalid: Vec<(String, String)>,
+    /// The commit of the pending vault edits, if one was made.
+    pub vault_commit: Option<String>,
+    /// The sync commit, if one was made.
+    pub commit: Option<String>,
+    /// HTTP counters.
+    pub http: HttpStats,
+    /// The previous run was interrupted (its id).
+    pub resumed_after: Option<String>,
+    /// The commit of the notes the interrupted run had written, if one was made.
+    pub resumed_commit: Option<String>,
+}
+
+/// The commit summary of a run.
+pub fn summary(r: &SyncReport) -> String {
+    let mut parts = Vec::new();
+    if r.notes_updated > 0 {
+        parts.push(format!("{} notes updated", r.notes_updated));
+    }
+    if r.notes_created > 0 {
+        parts.push(format!("{} new notes", r.notes_created));
+    }
+    if r.notes_marked_archived > 0 {
+        parts.push(format!("{} marked archived", r.notes_marked_archived));
+    }
+    if r.conflicts > 0 {
+        parts.push(format!("{} conflicts", r.conflicts));
+    }
+    if r.created_remote > 0 {
+        parts.push(format!("{} records created", r.created_remote));
+    }
+    if parts.is_empty() {
+        parts.push("remote ids written back".into());
+    }
+    format!("Sync with {}: {}", r.remote, parts.join(", "))
+}

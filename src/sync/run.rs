@@ -1,0 +1,606 @@
+//! The run: commits the vault's pending edits, reads the vault and the remote's changes, makes
+//! the plan, has the [`applier`] carry it out, saves the state and makes the run's commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::config::{Config, RemoteCommon};
+use crate::connectors::{Binding, Connector, canonical};
+use crate::history::{self, CommitRequest, HistoryError};
+use crate::vault::note::Note;
+use crate::vault::schema::Schema;
+use crate::vault::value::Value;
+
+use super::applier::{self, Ctx};
+use super::plan::{self, Action, Plan, PlanInput, Policy, VaultNote};
+use super::report::{SyncReport, summary};
+use super::state::{self, SyncState};
+use super::{SyncError, SyncOptions, apply, journal, links, new_run_id, read};
+
+/// Canonical mapped fields of a note's text (for bases rebuilt from history).
+fn fields_of_text(text: &str, b: &Binding, stem: &str) -> Option<BTreeMap<String, String>> {
+    let note = Note::parse(text.as_bytes()).ok()?;
+    Some(
+        b.fields
+            .iter()
+            .filter_map(|f| {
+                canonical::from_vault(&f.conv, note.get(&f.key), stem).map(|v| (f.key.clone(), v))
+            })
+            .collect(),
+    )
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Runs one sync of `connector` with the vault at `root`.
+pub async fn run<C: Connector>(
+    root: &Path,
+    config: &Config,
+    connector: &mut C,
+    common: &RemoteCommon,
+    opts: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let remote = connector.name().to_string();
+    let run_id = new_run_id();
+    let schema = Schema::from_config(config).map_err(|e| SyncError::Schema(e.join("; ")))?;
+    let mut report = SyncReport {
+        remote: remote.clone(),
+        run_id: run_id.clone(),
+        ..SyncReport::default()
+    };
+    report.resumed_after = journal::interrupted(root, &remote);
+    if let Some(r) = &report.resumed_after {
+        tracing::warn!(run = %r, "the previous sync run was interrupted; this run repairs it");
+    }
+    // 1. Pending vault edits get their own commit, so the log tells who changed what; a status
+    //    change the lifecycle refuses is recorded too, marked `Ssot-Illegal-Transition` (it is
+    //    not carried to the service, below). The notes an interrupted run wrote come first, as
+    //    that run's: the vault did not make them.
+    if !opts.dry_run
+        && let Some(prev) = &report.resumed_after
+    {
+        report.resumed_commit = commit_interrupted(root, &remote, prev, common)?;
+    }
+    if !opts.dry_run {
+        let pending = history::commit(
+            root,
+            &CommitRequest {
+                message: None,
+                source: "vault".into(),
+                trailers: crate::workflow::audit::illegal_trailers(root, config),
+                author: None,
+            },
+        );
+        match pending {
+            Ok(c) => report.vault_commit = c.map(|c| c.short_id),
+            Err(HistoryError::NotARepo { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut st = SyncState::load(root, &remote)?;
+    connector.load_state(st.connector.clone());
+    // 2. The vault, read before the remote: an edit made while the run talks to the service is
+    //    seen by the compare-and-swap and never overwritten.
+    //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
+    //    lifecycle's guards read whole only the few projects whose status moved.
+    let bindings: Vec<Binding> = connector.bindings().to_vec();
+    let read = read::read_vault(root, config, &bindings, &remote);
+    report.unreadable = read.unreadable;
+    let held = read.held;
+    // An interrupted run's values pulled into notes: where a note still holds one, the note and
+    // the remote agreed on it, though the run died before saving that base.
+    let written = report
+        .resumed_after
+        .as_ref()
+        .map(|prev| journal::written_by(root, &remote, prev))
+        .unwrap_or_default();
+    for n in &read.notes {
+        let (Some(pulled), Some(e)) = (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
+        else {
+            continue;
+        };
+        for (k, v) in pulled {
+            if n.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
+            }
+        }
+    }
+    // The lifecycle's guards hold for the services too: a project status changed in the vault
+    // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
+    let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
+    let notes = read.notes;
+    // 3. The remote's changes.
+    let full_interval_ms =
+        i64::try_from(common.full_pull_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+    let full_due = opts.full
+        || (common.full_pull_hours > 0
+            && st
+                .full_pulled_ms
+                .is_none_or(|t| now_ms().saturating_sub(t) >= full_interval_ms));
+    let cursor = if full_due { None } else { st.cursor.as_ref() };
+    let pulled = connector.pull(cursor).await?;
+    tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
+    let mut remote_records = pulled.records;
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    let interval_ms =
+        i64::try_from(common.check_archived_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
+    let check_due = opts.check_archived
+        || st
+            .archived_checked_ms
+            .is_none_or(|t| now_ms().saturating_sub(t) >= interval_ms);
+    let mut archived_checked = false;
+    if check_due && !pulled.full {
+        for b in &bindings {
+            let ids: Vec<String> = st
+                .base
+                .values()
+                .filter(|e| {
+                    e.note_type == b.note_type
+                        && !e.deleted
+                        && !e.archived
+                        && !e.remote_id.is_empty()
+                })
+                .map(|e| e.remote_id.clone())
+                .collect();
+            if !ids.is_empty() {
+                gone.extend(connector.archived(&b.note_type, &ids).await?);
+            }
+        }
+        archived_checked = true;
+    }
+    // Notes with a remote id but no base, not seen in an incremental pull: read them.
+    if !pulled.full {
+        let seen: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
+        let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for n in &notes {
+            if let Some(r) = &n.remote_id
+                && !seen.contains(r.as_str())
+                && st
+                    .base
+                    .get(&n.ssot_id)
+                    .is_none_or(|b| b.remote_id.is_empty())
+                && !n.archived_mark
+            {
+                want.entry(n.note_type.clone()).or_default().push(r.clone());
+            }
+        }
+        // Records pulled while their note could not be read: read again, their change is
+        // behind the cursor.
+        for (rid, ty) in &st.held_pulled {
+            if !seen.contains(rid.as_str()) {
+                let ids = want.entry(ty.clone()).or_default();
+                if !ids.contains(rid) {
+                    ids.push(rid.clone());
+                }
+            }
+        }
+        for (ty, ids) in want {
+            let got = connector.fetch(&ty, &ids).await?;
+            let found: BTreeSet<String> = got.iter().map(|r| r.id.clone()).collect();
+            gone.extend(ids.into_iter().filter(|i| !found.contains(i)));
+            remote_records.extend(got);
+        }
+    }
+    // Likewise the vault's values an interrupted run sent: where the record still holds one.
+    for r in &remote_records {
+        let Some(sid) = r.ssot_id.as_deref() else {
+            continue;
+        };
+        let (Some(pushed), Some(e)) = (written.pushed.get(sid), st.base.get_mut(sid)) else {
+            continue;
+        };
+        for (k, v) in pushed {
+            if r.fields.get(k) == v.as_ref() {
+                match v {
+                    Some(v) => e.fields.insert(k.clone(), v.clone()),
+                    None => e.fields.remove(k),
+                };
+            }
+        }
+    }
+    drop(written);
+    // Records of unreadable notes seen this run: remembered, to be read again next run.
+    {
+        let held_rids: BTreeSet<&str> = held
+            .ssot_ids
+            .iter()
+            .filter_map(|sid| st.base.get(sid).map(|b| b.remote_id.as_str()))
+            .chain(held.remote_ids.iter().map(String::as_str))
+            .filter(|r| !r.is_empty())
+            .collect();
+        st.held_pulled = remote_records
+            .iter()
+            .filter(|r| held.holds(r.ssot_id.as_deref(), None) || held_rids.contains(r.id.as_str()))
+            .map(|r| (r.id.clone(), r.note_type.clone()))
+            .collect();
+    }
+    // Bases lost with `.ssot/`: rebuilt from the notes' last sync commits.
+    let mut history_base: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    {
+        let pulled_sids: BTreeSet<&str> = remote_records
+            .iter()
+            .filter_map(|r| r.ssot_id.as_deref())
+            .collect();
+        let pulled_ids: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
+        let need: Vec<&VaultNote> = notes
+            .iter()
+            .filter(|n| {
+                st.base
+                    .get(&n.ssot_id)
+                    .is_none_or(|b| b.remote_id.is_empty())
+            })
+            .filter(|n| {
+                pulled_sids.contains(n.ssot_id.as_str())
+                    || n.remote_id
+                        .as_deref()
+                        .is_some_and(|r| pulled_ids.contains(r))
+            })
+            .collect();
+        if !need.is_empty() {
+            let rels: Vec<String> = need.iter().map(|n| n.rel.clone()).collect();
+            let texts = state::base_from_history(root, &remote, &rels);
+            for n in need {
+                if let (Some(text), Some(b)) = (
+                    texts.get(&n.rel),
+                    bindings.iter().find(|b| b.note_type == n.note_type),
+                ) && let Some(f) = fields_of_text(text, b, &n.title)
+                {
+                    history_base.insert(n.ssot_id.clone(), f);
+                }
+            }
+        }
+    }
+    // 4. The plan.
+    let unfit =
+        |ty: &str, key: &str, v: Option<&str>| apply::unfit_value(&schema, &bindings, ty, key, v);
+    // A record reported as making no valid note whose note was since made by hand: forgotten.
+    let note_rids: BTreeSet<&str> = notes
+        .iter()
+        .filter_map(|n| n.remote_id.as_deref())
+        .collect();
+    st.invalid
+        .retain(|rid, _| !note_rids.contains(rid.as_str()));
+    drop(note_rids);
+    let plan = plan::plan(
+        &remote,
+        &PlanInput {
+            bindings: &bindings,
+            notes: &notes,
+            base: &st.base,
+            history_base: &history_base,
+            remote: &remote_records,
+            full: pulled.full,
+            gone: &gone,
+            open_conflicts: &st.conflicts,
+            held: &held,
+            invalid: &st.invalid,
+            unfit: plan::Unfit(&unfit),
+            policy: Policy {
+                conflict: common.conflict_policy,
+                archive_deleted_notes: common.archive_deleted_notes,
+            },
+        },
+    );
+    let mut plan = plan;
+    for rp in &mut plan.records {
+        if let Some(ill) = illegal.get(&rp.ssot_id)
+            && rp.push.remove("status").is_some()
+        {
+            rp.base_kept.insert("status".into(), ill.base.clone());
+            report.refused.push((
+                rp.ssot_id.clone(),
+                format!(
+                    "status {}→{} of {} not sent: {}",
+                    ill.from, ill.to, rp.rel, ill.reason
+                ),
+            ));
+        }
+    }
+    // New notes of records with links (a project's `client` and `expert`): the links the service
+    // holds for them, read only for those records.
+    settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
+    report.conflicts = plan.conflicts();
+    if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
+        return Err(SyncError::ArchiveShare {
+            remote,
+            archives: plan.archives(),
+            known: plan.known_records,
+            share: plan.archive_share() * 100.0,
+            max: common.max_archive_share * 100.0,
+        });
+    }
+    report.plan = plan;
+    if opts.dry_run {
+        report.http = connector.stats();
+        return Ok(report);
+    }
+    // 5. Apply.
+    let jr = journal::Journal::open(root, &remote, &run_id)?;
+    jr.log("start", json!({"records": report.plan.records.len()}))?;
+    let plan = std::mem::take(&mut report.plan);
+    let cx = Ctx {
+        root,
+        config,
+        schema: &schema,
+        bindings: &bindings,
+        run_id: &run_id,
+        jr: &jr,
+    };
+    applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
+    // The vault's and the remote's copies are no longer needed: free them before the commit.
+    drop(notes);
+    drop(remote_records);
+    drop(history_base);
+    report.plan = plan;
+    st.cursor = Some(pulled.cursor);
+    if archived_checked || pulled.full {
+        st.archived_checked_ms = Some(now_ms());
+    }
+    if pulled.full {
+        st.full_pulled_ms = Some(now_ms());
+    }
+    st.connector = connector.save_state();
+    st.last_run = Some(run_id.clone());
+    st.version = 1;
+    st.save(root, &remote)?;
+    drop(st);
+    jr.log("saved", json!({}))?;
+    // 6. One commit for the run's vault changes: the notes holding exactly the bytes this run
+    //    wrote. A person's save made meanwhile (to another note, or to one the run wrote) is not
+    //    the service's: it stays uncommitted, for the next commit of the vault's edits.
+    let summary = summary(&report);
+    report.commit = commit_run_writes(root, &remote, &run_id, common, summary)?;
+    jr.log("end", json!({"commit": report.commit}))?;
+    report.applied = true;
+    report.http = connector.stats();
+    Ok(report)
+}
+
+/// The link keys of each note type with links: (key, target note type, holds a list).
+fn link_keys(schema: &Schema, bindings: &[Binding]) -> BTreeMap<String, Vec<links::LinkKey>> {
+    use crate::vault::schema::FieldType;
+    let mut out = BTreeMap::new();
+    for b in bindings.iter().filter(|b| !b.links.is_empty()) {
+        let Some(nt) = schema.get(&b.note_type) else {
+            continue;
+        };
+        let keys: Vec<links::LinkKey> = b
+            .links
+            .iter()
+            .filter_map(|k| match &nt.field(k)?.ty {
+                FieldType::Link(Some(t)) => Some((k.clone(), t.clone(), false)),
+                FieldType::Links(Some(t)) => Some((k.clone(), t.clone(), true)),
+                _ => None,
+            })
+            .collect();
+        out.insert(b.note_type.clone(), keys);
+    }
+    out
+}
+
+/// Reads the links of the records the plan makes new notes of, when their type has links (a
+/// deal's associated contacts): only those records, in the connector's batches. Each associated
+/// record that is a note's (by its remote id), or becomes one in this plan, is a link by that
+/// note's type; the plan's new notes get them ([`plan::settle_new_links`]).
+async fn settle_new_links<C: Connector>(
+    connector: &mut C,
+    schema: &Schema,
+    bindings: &[Binding],
+    notes: &[VaultNote],
+    st: &SyncState,
+    plan: &mut Plan,
+) -> Result<(), SyncError> {
+    let keys = link_keys(schema, bindings);
+    let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for rp in &plan.records {
+        if rp.action == Action::NewNote
+            && keys.contains_key(&rp.note_type)
+            && let Some(rid) = &rp.remote_id
+        {
+            want.entry(rp.note_type.clone())
+                .or_default()
+                .push(rid.clone());
+        }
+    }
+    if want.is_empty() {
+        return Ok(());
+    }
+    let kind_of = |ty: &str| {
+        bindings
+            .iter()
+            .find(|b| b.note_type == ty)
+            .map(|b| b.kind.clone())
+    };
+    let mut owners = links::Owners::new();
+    for rp in &plan.records {
+        if matches!(rp.action, Action::NewNote | Action::Update)
+            && let (Some(rid), Some(kind)) = (&rp.remote_id, kind_of(&rp.note_type))
+        {
+            owners.insert(
+                (kind, rid.clone()),
+                (rp.ssot_id.clone(), rp.note_type.clone()),
+            );
+        }
+    }
+    for n in notes.iter().filter(|n| !n.archived_mark) {
+        if let (Some(rid), Some(kind)) = (&n.remote_id, kind_of(&n.note_type)) {
+            owners
+                .entry((kind, rid.clone()))
+                .or_insert_with(|| (n.ssot_id.clone(), n.note_type.clone()));
+        }
+    }
+    for (sid, e) in &st.base {
+        if e.deleted || e.archived || e.remote_id.is_empty() {
+            continue;
+        }
+        if let Some(kind) = kind_of(&e.note_type) {
+            owners
+                .entry((kind, e.remote_id.clone()))
+                .or_insert_with(|| (sid.clone(), e.note_type.clone()));
+        }
+    }
+    let mut resolved: BTreeMap<String, plan::LinkFields> = BTreeMap::new();
+    for (ty, rids) in want {
+        let ty_keys = &keys[&ty];
+        let mut kinds: Vec<String> = Vec::new();
+        for (_, target, _) in ty_keys {
+            if let Some(k) = kind_of(target)
+                && !kinds.contains(&k)
+            {
+                kinds.push(k);
+            }
+        }
+        let associated = connector.associated(&ty, &rids, &kinds).await?;
+        for (rid, list) in associated {
+            resolved.insert(rid, links::from_associations(&list, &owners, ty_keys));
+        }
+    }
+    plan::settle_new_links(plan, bindings, &resolved, &st.invalid);
+    Ok(())
+}
+
+/// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
+/// wrote, as that run's (its source and run id): the vault did not make them. A note edited since
+/// holds other bytes and is left for the vault's commit.
+fn commit_interrupted(
+    root: &Path,
+    remote: &str,
+    prev: &str,
+    common: &RemoteCommon,
+) -> Result<Option<String>, SyncError> {
+    commit_run_writes(
+        root,
+        remote,
+        prev,
+        common,
+        format!("Sync with {remote}: notes written by the interrupted run {prev}"),
+    )
+}
+
+/// Commits, as run `run` of `remote` (its source, run id and author), the changed notes that hold
+/// exactly the bytes the run's journal says it wrote; nothing else.
+fn commit_run_writes(
+    root: &Path,
+    remote: &str,
+    run: &str,
+    common: &RemoteCommon,
+    message: String,
+) -> Result<Option<String>, SyncError> {
+    let hashes = journal::written_by(root, remote, run).hashes;
+    if hashes.is_empty() {
+        return Ok(None);
+    }
+    let changed = match history::changed_paths(root) {
+        Ok(c) => c,
+        Err(HistoryError::NotARepo { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let theirs: Vec<String> = changed
+        .into_iter()
+        .filter(|rel| {
+            std::fs::read(root.join(rel)).is_ok_and(|b| hashes.contains(&plan::text_hash(&b)))
+        })
+        .collect();
+    if theirs.is_empty() {
+        return Ok(None);
+    }
+    let commit = history::commit_paths(
+        root,
+        &CommitRequest {
+            message: Some(message),
+            source: remote.to_string(),
+            trailers: vec![(history::TRAILER_RUN.to_string(), run.to_string())],
+            author: Some((common.author_name.clone(), common.author_email.clone())),
+        },
+        &theirs,
+    )?;
+    Ok(commit.map(|c| c.short_id))
+}
+
+/// A project status change the lifecycle refuses.
+struct IllegalChange {
+    /// The base's canonical status (kept as the base).
+    base: String,
+    /// The last synced status, in the vault's words.
+    from: String,
+    /// The status in the note.
+    to: String,
+    /// Why the lifecycle refuses it.
+    reason: String,
+}
+
+/// Project status moves since the last sync that the lifecycle's guards refuse, by `ssot_id`.
+/// A move the service cannot see (two statuses mapped to one pipeline stage) is not one.
+fn illegal_status_changes(
+    root: &Path,
+    config: &Config,
+    projects: &[read::ProjectRead],
+    st: &SyncState,
+    bindings: &[Binding],
+) -> BTreeMap<String, IllegalChange> {
+    use crate::workflow::lifecycle::Status;
+    let mut out = BTreeMap::new();
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == "project")
+        .and_then(|b| b.field("status"))
+    else {
+        return out;
+    };
+    for p in projects {
+        let Some(now) = Status::parse(&p.status) else {
+            continue;
+        };
+        let Some(base) = st.base.get(&p.ssot_id).and_then(|b| b.fields.get("status")) else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&p.rel);
+        if canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem).as_ref()
+            == Some(base)
+        {
+            continue;
+        }
+        let from_vault = canonical::to_vault(&spec.conv, Some(base), None);
+        let Some(from) = from_vault.as_str().and_then(Status::parse) else {
+            continue;
+        };
+        if from == now {
+            continue;
+        }
+        // Only a project whose status moved is read whole (its body holds the credentialing
+        // list); read as it is now, it is judged as the sync would carry it.
+        let Some(note) = crate::fsutil::read(&p.path)
+            .ok()
+            .and_then(|b| Note::parse(&b).ok())
+        else {
+            continue;
+        };
+        if let Err(r) = crate::workflow::audit::judge(
+            root,
+            config,
+            &note,
+            stem,
+            p.open_tickets.clone(),
+            from,
+            now,
+        ) {
+            out.insert(
+                p.ssot_id.clone(),
+                IllegalChange {
+                    base: base.clone(),
+                    from: from.as_str().to_string(),
+                    to: now.as_str().to_string(),
+                    reason: r.message,
+                },
+            );
+        }
+    }
+    out
+}
