@@ -379,6 +379,14 @@ pub(super) async fn apply_plan<C: Connector>(
                     }
                     WriteOutcome::Refused { ssot_id, message } => {
                         tracing::warn!(%ssot_id, %message, "refused by {remote}");
+                        // Read again next run: a push undoing a remote edit (a push-only key,
+                        // the vault winning a conflict) has nothing on the vault's side to
+                        // make it again once the cursor is past the remote's edit.
+                        if let Some(rp) = chunk.iter().find(|rp| rp.ssot_id == ssot_id)
+                            && let Some(rid) = &rp.remote_id
+                        {
+                            st.held_pulled.insert(rid.clone(), rp.note_type.clone());
+                        }
                         report.refused.push((ssot_id, message));
                     }
                     WriteOutcome::Unlinked {

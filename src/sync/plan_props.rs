@@ -1005,8 +1005,10 @@ proptest! {
             }
         }
         // The next run sends the refused vault edits again, and they arrive. (A push that
-        // undoes a remote edit, of a field the vault owns, waits for a full read: the remote
-        // edit is behind the cursor.)
+        // undoes a remote edit, of a field the vault owns, needs the record read again: the
+        // remote edit is behind the cursor. The run does that for refused records
+        // (`SyncState::held_pulled`), outside this pure model: tested end to end by
+        // `claims::a_refused_push_undoing_a_remote_edit_is_made_again_next_run`.)
         w.sync(r);
         for rp in p.records.iter().filter(|rp| refused.contains(&rp.ssot_id)) {
             let rid = rp.remote_id.clone().expect("synced");

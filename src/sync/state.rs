@@ -62,8 +62,10 @@ pub struct SyncState {
     /// Left out of the plan until the record changes.
     #[serde(default)]
     pub invalid: BTreeMap<String, u64>,
-    /// Records pulled while their note could not be read (remote id → note type): their change
-    /// is behind the cursor, so the next runs read them again until the note can be read.
+    /// Records to read again next run (remote id → note type), their change being behind the
+    /// cursor: those pulled while their note could not be read (until it can be), and those
+    /// whose write the service refused (the plan then sees the remote's value again and pushes
+    /// again, also where nothing changed on the vault's side).
     #[serde(default)]
     pub held_pulled: BTreeMap<String, String>,
 }

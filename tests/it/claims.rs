@@ -429,3 +429,46 @@ fn set_refuses_an_edit_that_would_read_back_differently() {
     assert_eq!(std::fs::read(v.join(PROJECT)).expect("note"), before);
     assert_eq!(git(&v, &["status", "--porcelain"]), "");
 }
+
+/// A push that undoes a remote edit (here a push-only key HubSpot changed) and is refused has
+/// nothing on the vault's side to make it again, and the cursor is past HubSpot's edit: the
+/// refused record is read again next run, so the push is made as soon as HubSpot takes it, not
+/// only at the next full read. No overlap window (`overlap_seconds = 0`): as for a remote edit
+/// older than the window. Kills: refused records not read again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_push_undoing_a_remote_edit_is_made_again_next_run() {
+    use ssot_vault::sandbox::FaultConfig;
+
+    let e =
+        Env::new("overlap_seconds = 0\n[remotes.hubspot.directions.client]\ncity = \"push\"").await;
+    e.sync().await;
+    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
+    let id = e.prop(CLIENT, "hubspot_id").expect("id");
+    let city = e.prop(CLIENT, "city").expect("city");
+    e.patch("contacts", &id, json!({"properties": {"city": "Kraków"}}))
+        .await;
+    // HubSpot refuses the next contact write (400, not retried).
+    e.sb.set_faults(FaultConfig {
+        fail_next: 1,
+        fail_status: Some(400),
+        path_prefix: Some("/crm/v3/objects/contacts/batch/".into()),
+        ..FaultConfig::default()
+    });
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(out(&o).contains(&format!("refused {sid}")), "{}", out(&o));
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        json!("Kraków")
+    );
+    e.sb.set_faults(FaultConfig::default());
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        json!(city),
+        "the vault's value is pushed again: {}",
+        out(&o)
+    );
+    assert_eq!(e.prop(CLIENT, "city").as_deref(), Some(city.as_str()));
+}
