@@ -93,9 +93,7 @@ async fn an_unreadable_note_does_not_forget_its_record() {
 /// note writes are committed as HubSpot's with its run id, only the vault edit as the vault's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_runs_note_writes_are_committed_as_its_own() {
-    use std::time::Duration;
-
-    use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig};
+    use ssot_vault::sandbox::FaultConfig;
 
     use crate::hs_env::{EXPERT, PROJECT, git};
 
@@ -113,43 +111,15 @@ async fn a_crashed_runs_note_writes_are_committed_as_its_own() {
     )
     .expect("edit project");
     let journal = e.v.join(".ssot/hubspot/journal.jsonl");
-    let seen = std::fs::read_to_string(&journal).expect("journal").len();
     e.sb.set_faults(FaultConfig {
         latency_ms: 600,
         ..FaultConfig::default()
     });
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
-        .arg("--vault")
-        .arg(&e.v)
-        .arg("sync")
-        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
-        .env("GIT_AUTHOR_NAME", "Test User")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test User")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    // Kill it as soon as the journal logs `notes` (each request then takes 0.6 s, under the
+    // Killed as soon as the journal logs `notes` (each request then takes 0.6 s, under the
     // configured 1 s timeout: the push that follows is still under way).
-    let mut crashed = None;
-    for _ in 0..3000 {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        crashed = text.get(seen..).and_then(|new| {
-            new.lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|v| v["event"] == json!("notes"))
-                .and_then(|v| v["run"].as_str().map(str::to_string))
-        });
-        if crashed.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    let crashed = crashed.expect("the run logged `notes`");
+    let crashed = sync_killed_after(&e, "notes")
+        .await
+        .expect("the run logged `notes`");
     let text = std::fs::read_to_string(&journal).expect("journal");
     let last: Value = serde_json::from_str(text.lines().last().unwrap_or("")).expect("line");
     assert_eq!(last["run"], json!(crashed), "{text}");
