@@ -25,6 +25,7 @@ pub mod canonical;
 pub mod http;
 pub mod hubspot;
 pub mod pacing;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt;

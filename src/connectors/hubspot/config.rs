@@ -29,6 +29,9 @@ use crate::config::{ConflictPolicy, RemoteCommon};
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "hubspot";
 
+/// The frontmatter key holding a note's HubSpot record id.
+pub const ID_KEY: &str = "hubspot_id";
+
 /// `[remotes.hubspot]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]

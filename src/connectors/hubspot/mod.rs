@@ -32,7 +32,7 @@ use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
 
 use client::{Client, MAX_BATCH, SEARCH_CAP, SEARCH_LIMIT};
-pub use config::{HubspotConfig, NAME};
+pub use config::{HubspotConfig, ID_KEY, NAME};
 use mapping::{SSOT_ID, SSOT_ROLE, SSOT_RUN, TypeMap};
 
 /// How many upserts the engine hands the connector at once ([`Connector::push_chunk`]): five
