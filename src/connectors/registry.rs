@@ -117,7 +117,7 @@ pub static SERVICES: &[Service] = &[Service {
 fn hubspot_settings(config: &Config) -> Result<Settings, String> {
     let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
     Ok(Settings {
-        enabled: cfg.enabled,
+        enabled: cfg.shared.common.enabled,
         base_url: cfg.base_url.clone(),
         credentials: cfg.credential_spec(),
         common: cfg.common(),
@@ -143,7 +143,7 @@ fn hubspot_open(
         cfg.base_url = url.clone();
     }
     if let Some(max) = overrides.max_retries {
-        cfg.max_retries = cfg.max_retries.min(max);
+        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
     }
     Ok(AnyConnector::Hubspot(Hubspot::new(cfg, schema, token)?))
 }
