@@ -166,7 +166,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     }
     println!(
         "{CLIENT}: hubspot_id = {}",
-        prop(dir, CLIENT, "hubspot_id")?
+        prop(dir, CLIENT, crate::connectors::hubspot::ID_KEY)?
     );
 
     step(
@@ -177,7 +177,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     patch(
         &base,
         "contacts",
-        &prop(dir, CLIENT, "hubspot_id")?,
+        &prop(dir, CLIENT, crate::connectors::hubspot::ID_KEY)?,
         json!({"city": "Kraków"}),
     )
     .await?;
@@ -194,7 +194,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     patch(
         &base,
         "deals",
-        &prop(dir, PROJECT, "hubspot_id")?,
+        &prop(dir, PROJECT, crate::connectors::hubspot::ID_KEY)?,
         json!({"description": "Online shop with delivery only"}),
     )
     .await?;
