@@ -170,9 +170,10 @@ pub enum ConflictPolicy {
     RemoteWins,
 }
 
-/// The settings every remote shares, read by the sync engine (each connector reads its own
-/// section with these keys plus its own; see `connectors::<service>::config`).
-#[derive(Debug, Clone, PartialEq)]
+/// The sync settings every remote shares, read by the sync engine: part of [`RemoteShared`],
+/// which each remote's configuration embeds (see `connectors::<service>::config`).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemoteCommon {
     /// `enabled`.
     pub enabled: bool,
@@ -186,12 +187,132 @@ pub struct RemoteCommon {
     /// `check_archived_minutes`: how often records archived remotely are looked for (0: every run).
     pub check_archived_minutes: u64,
     /// `full_pull_hours`: how often every record is read again, not only the changed ones (0:
-    /// never; `sync --full` forces it).
+    /// never; `sync --full` forces it). The incremental pull may leave out a record edited
+    /// remotely during the few seconds of our own writes to it; a full read catches it.
     pub full_pull_hours: u64,
-    /// Author of the sync commits (`ssot-vault (hubspot)`).
+    /// `author_name`: author of the sync commits (default `ssot-vault (<remote>)`).
     pub author_name: String,
-    /// Author e-mail of the sync commits.
+    /// `author_email`: author e-mail of the sync commits.
     pub author_email: String,
+}
+
+/// The HTTP limits and retries every remote shares: part of [`RemoteShared`].
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteHttp {
+    /// `requests_per_10s`: client-side limit of requests per 10 seconds (0: none).
+    pub requests_per_10s: u32,
+    /// `timeout_seconds`: timeout of one request.
+    pub timeout_seconds: f64,
+    /// `max_retries`: retries of a failed request (429, 5xx, timeouts, dropped connections).
+    pub max_retries: u32,
+    /// `retry_base_ms`: first retry delay (doubled each retry, with jitter).
+    pub retry_base_ms: u64,
+    /// `retry_max_ms`: longest retry delay.
+    pub retry_max_ms: u64,
+}
+
+/// The keys of a `[remotes.<name>]` section every remote shares, parsed once by
+/// [`RemoteShared::parse`]; a remote's own keys stay in its connector's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteShared {
+    /// The sync settings.
+    pub common: RemoteCommon,
+    /// The HTTP limits and retries.
+    pub http: RemoteHttp,
+}
+
+impl RemoteShared {
+    /// The defaults of the remote `name` (HubSpot's published limits are the HTTP defaults; a
+    /// remote with other limits changes them before parsing).
+    pub fn defaults(name: &str) -> RemoteShared {
+        RemoteShared {
+            common: RemoteCommon {
+                enabled: false,
+                conflict_policy: ConflictPolicy::Manual,
+                archive_deleted_notes: false,
+                max_archive_share: 0.2,
+                check_archived_minutes: 60,
+                full_pull_hours: 24,
+                author_name: format!("ssot-vault ({name})"),
+                author_email: "ssot-vault@localhost".into(),
+            },
+            http: RemoteHttp {
+                requests_per_10s: 100,
+                timeout_seconds: 30.0,
+                max_retries: 8,
+                retry_base_ms: 500,
+                retry_max_ms: 30_000,
+            },
+        }
+    }
+
+    /// Reads the shared keys of a remote's section over `defaults` and checks them; returns them
+    /// with the section's other keys, for the remote to read as its own. An unknown key in those
+    /// is the remote's to report: [`RemoteShared::unknown_key`] names the shared keys too.
+    pub fn parse(
+        table: &toml::Table,
+        defaults: RemoteShared,
+    ) -> Result<(RemoteShared, toml::Table), String> {
+        let mut rest = table.clone();
+        let shared = RemoteShared {
+            common: overlay(&defaults.common, &mut rest)?,
+            http: overlay(&defaults.http, &mut rest)?,
+        };
+        if !(0.0..=1.0).contains(&shared.common.max_archive_share) {
+            return Err("max_archive_share must be between 0 and 1".into());
+        }
+        Ok((shared, rest))
+    }
+
+    /// The shared keys, sorted.
+    pub fn keys() -> Vec<String> {
+        let d = RemoteShared::defaults("");
+        let mut keys: Vec<String> = table_of(&d.common)
+            .into_iter()
+            .chain(table_of(&d.http))
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// A remote's own parse error, its list of expected keys completed with the shared ones
+    /// (serde's `unknown field `x`, expected one of ...` names only the remote's own keys).
+    pub fn unknown_key(message: String) -> String {
+        const EXPECTED: &str = ", expected one of ";
+        if !message.starts_with("unknown field") {
+            return message;
+        }
+        let shared: Vec<String> = RemoteShared::keys()
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect();
+        match message.split_once(EXPECTED) {
+            Some((head, own)) => format!("{head}{EXPECTED}{}, {own}", shared.join(", ")),
+            None => message,
+        }
+    }
+}
+
+fn table_of<T: serde::Serialize>(value: &T) -> toml::Table {
+    toml::Table::try_from(value).unwrap_or_default()
+}
+
+/// `defaults` with the keys of its type taken out of `rest`.
+fn overlay<T: serde::Serialize + serde::de::DeserializeOwned>(
+    defaults: &T,
+    rest: &mut toml::Table,
+) -> Result<T, String> {
+    let mut table = table_of(defaults);
+    for (key, value) in table.iter_mut() {
+        if let Some(v) = rest.remove(key) {
+            *value = v;
+        }
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().to_string())
 }
 
 /// A configuration that cannot be read.
@@ -274,6 +395,38 @@ mod tests {
         );
         assert_eq!(c.remotes.len(), 5);
         assert_eq!(c.workflow.credentialing.len(), 4);
+    }
+
+    #[test]
+    fn shared_remote_keys_parse_over_the_defaults() {
+        let t: toml::Table = toml::from_str(
+            "enabled = true\nmax_retries = 2\nconflict_policy = \"vault-wins\"\nown = 1",
+        )
+        .unwrap();
+        let (shared, rest) = RemoteShared::parse(&t, RemoteShared::defaults("svc")).unwrap();
+        assert!(shared.common.enabled);
+        assert_eq!(shared.common.conflict_policy, ConflictPolicy::VaultWins);
+        assert_eq!(shared.common.author_name, "ssot-vault (svc)");
+        assert_eq!(shared.http.max_retries, 2);
+        assert_eq!(shared.http.retry_base_ms, 500);
+        assert_eq!(rest.keys().collect::<Vec<_>>(), ["own"]);
+        let t: toml::Table = toml::from_str("enabled = \"yes\"").unwrap();
+        let e = RemoteShared::parse(&t, RemoteShared::defaults("svc")).unwrap_err();
+        assert!(e.contains("expected a boolean"), "{e}");
+        let t: toml::Table = toml::from_str("max_archive_share = 1.5").unwrap();
+        assert!(RemoteShared::parse(&t, RemoteShared::defaults("svc")).is_err());
+        assert_eq!(RemoteShared::keys().len(), 13);
+        assert_eq!(
+            RemoteShared::unknown_key("unknown field `x`, expected one of `own`".into()),
+            format!(
+                "unknown field `x`, expected one of {}, `own`",
+                RemoteShared::keys()
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
     }
 
     #[test]

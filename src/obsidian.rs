@@ -68,9 +68,8 @@ pub fn written_types(config: &Config, schema: &Schema) -> BTreeMap<String, &'sta
     for remote in config.remotes.keys() {
         out.insert(crate::sync::apply::archived_key(remote), "date");
     }
-    if let Ok(hs) = crate::connectors::hubspot::HubspotConfig::from_config(config) {
-        let maps = crate::connectors::hubspot::mapping::build(&hs, schema);
-        for b in crate::connectors::hubspot::mapping::bindings(&maps) {
+    for service in crate::connectors::registry::SERVICES {
+        for b in (service.bindings)(config, schema).unwrap_or_default() {
             out.insert(b.id_key, "text");
         }
     }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{CliError, Ctx, Outcome};
 use crate::config::Config;
 use crate::connectors::Secret;
-use crate::connectors::hubspot::{self, HubspotConfig};
+use crate::connectors::registry;
 use crate::secrets::{self, CredentialSource, CredentialSpec, KEYRING_SERVICE, Keyring};
 
 /// Arguments of `auth`.
@@ -49,23 +49,18 @@ pub enum Action {
     },
 }
 
-/// The remotes whose credentials `auth` knows about.
-const KNOWN: &[&str] = &[hubspot::NAME];
-
 fn spec_of(config: &Config, remote: &str) -> Result<(CredentialSpec, bool), CliError> {
-    if !KNOWN.contains(&remote) {
+    let Some(service) = registry::by_name(remote) else {
         return Err(
             CliError::new(format!("unknown remote `{remote}`")).hint(format!(
                 "known remotes: {} (a `[remotes.<name>]` section of ssot-vault.toml with a connector)",
-                KNOWN.join(", ")
+                registry::names().join(", ")
             )),
         );
-    }
-    let cfg = HubspotConfig::from_config(config).map_err(|e| {
-        CliError::new(e.to_string())
-            .hint("see the commented [remotes.hubspot] section of the template")
-    })?;
-    Ok((cfg.credential_spec(), cfg.enabled))
+    };
+    let settings =
+        (service.settings)(config).map_err(|e| CliError::new(e).hint(service.config_hint))?;
+    Ok((settings.credentials, settings.enabled))
 }
 
 fn not_built(spec: &CredentialSpec) -> CliError {
@@ -181,9 +176,8 @@ struct StatusJson {
 fn status(ctx: &Ctx, config: &Config, only: Option<&str>) -> Result<Outcome, CliError> {
     let names: Vec<&str> = match only {
         Some(r) => vec![r],
-        None => KNOWN
-            .iter()
-            .copied()
+        None => registry::names()
+            .into_iter()
             .filter(|n| config.remotes.contains_key(*n))
             .collect(),
     };

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::connectors::Secret;
-use crate::connectors::hubspot::{Hubspot, HubspotConfig};
+use crate::connectors::registry::{self, Overrides};
 use crate::sandbox::{DEFAULT_HUBSPOT_TOKEN, Sandbox, SandboxConfig};
 use crate::sync::{self, SyncOptions, SyncReport};
 use crate::vault::editor::Edit;
@@ -78,10 +78,20 @@ fn make_vault(dir: &Path, base_url: &str) -> Result<(), CliError> {
 async fn sync_once(dir: &Path, base_url: &str) -> Result<SyncReport, CliError> {
     let config = Config::load(dir)?;
     let schema = Schema::from_config(&config).map_err(|e| err(e.join("; ")))?;
-    let mut cfg = HubspotConfig::from_config(&config).map_err(err)?;
-    cfg.base_url = base_url.to_string();
-    let common = cfg.common();
-    let mut conn = Hubspot::new(cfg, &schema, Secret::new(DEFAULT_HUBSPOT_TOKEN)).map_err(err)?;
+    let service = registry::by_name(crate::connectors::hubspot::NAME)
+        .ok_or_else(|| err("no HubSpot connector in the registry"))?;
+    let common = (service.settings)(&config).map_err(err)?.common;
+    let overrides = Overrides {
+        base_url: Some(base_url.to_string()),
+        ..Overrides::default()
+    };
+    let mut conn = (service.open)(
+        &config,
+        &schema,
+        &overrides,
+        Secret::new(DEFAULT_HUBSPOT_TOKEN),
+    )
+    .map_err(err)?;
     let report = sync::run(dir, &config, &mut conn, &common, &SyncOptions::default())
         .await
         .map_err(err)?;
@@ -156,7 +166,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     }
     println!(
         "{CLIENT}: hubspot_id = {}",
-        prop(dir, CLIENT, "hubspot_id")?
+        prop(dir, CLIENT, crate::connectors::hubspot::ID_KEY)?
     );
 
     step(
@@ -167,7 +177,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     patch(
         &base,
         "contacts",
-        &prop(dir, CLIENT, "hubspot_id")?,
+        &prop(dir, CLIENT, crate::connectors::hubspot::ID_KEY)?,
         json!({"city": "Kraków"}),
     )
     .await?;
@@ -184,7 +194,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     patch(
         &base,
         "deals",
-        &prop(dir, PROJECT, "hubspot_id")?,
+        &prop(dir, PROJECT, crate::connectors::hubspot::ID_KEY)?,
         json!({"description": "Online shop with delivery only"}),
     )
     .await?;

@@ -6,7 +6,7 @@
 //! never a failure). Exit 1 when a check fails.
 
 use crate::connectors::Connector;
-use crate::connectors::hubspot::{self, HubspotConfig};
+use crate::connectors::registry::{self, Overrides};
 use crate::secrets::{self, KEYRING_SERVICE};
 use crate::sync::state::SyncState;
 use crate::vault::schema::Schema;
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
         }
     }
     for (name, _) in config.remotes.iter() {
-        if name != hubspot::NAME {
+        let Some(service) = registry::by_name(name) else {
             let enabled = config.remotes[name]
                 .get("enabled")
                 .and_then(|v| v.as_bool())
@@ -69,11 +69,11 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
                 failed = true;
             }
             continue;
-        }
-        let cfg = match HubspotConfig::from_config(&config) {
+        };
+        let cfg = match (service.settings)(&config) {
             Ok(c) => c,
             Err(e) => {
-                line(false, &e.to_string());
+                line(false, &e);
                 failed = true;
                 continue;
             }
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             continue;
         }
         line(true, &format!("{name}: configuration ({})", cfg.base_url));
-        let spec = cfg.credential_spec();
+        let spec = cfg.credentials;
         let lookup = secrets::lookup(&spec);
         if let Some(problem) = &lookup.keyring_problem {
             println!(
@@ -103,15 +103,18 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             continue;
         };
         line(true, &format!("{name}: credentials from {source} (***)"));
-        let mut cfg = cfg;
-        cfg.max_retries = cfg.max_retries.min(2);
+        // A healthcheck gives up quickly.
+        let overrides = Overrides {
+            max_retries: Some(2),
+            ..Overrides::default()
+        };
         let health = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| CliError::new(e.to_string()))
             .and_then(|rt| {
                 rt.block_on(async {
-                    let mut c = hubspot::Hubspot::new(cfg, &schema, token)
+                    let mut c = (service.open)(&config, &schema, &overrides, token)
                         .map_err(|e| CliError::new(e.to_string()))?
                         .with_source(source);
                     c.healthcheck()

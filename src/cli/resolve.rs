@@ -5,7 +5,6 @@
 //! Either way the base becomes the remote's value, so the next `sync` sees only the vault side
 //! (if any) as changed and pushes it. Works offline.
 
-use crate::connectors::hubspot::{HubspotConfig, mapping};
 use crate::connectors::{Binding, canonical};
 use crate::sync::apply::{self, CONFLICTS_KEY, parse_conflict_entry};
 use crate::sync::state::SyncState;
@@ -45,14 +44,10 @@ pub fn bindings_of(
     schema: &Schema,
     remote: &str,
 ) -> Result<Vec<Binding>, CliError> {
-    match remote {
-        crate::connectors::hubspot::NAME => {
-            let cfg =
-                HubspotConfig::from_config(config).map_err(|e| CliError::new(e.to_string()))?;
-            Ok(mapping::bindings(&mapping::build(&cfg, schema)))
-        }
-        other => Err(CliError::new(format!(
-            "no connector for the remote `{other}`"
+    match crate::connectors::registry::by_name(remote) {
+        Some(service) => (service.bindings)(config, schema).map_err(CliError::new),
+        None => Err(CliError::new(format!(
+            "no connector for the remote `{remote}`"
         ))),
     }
 }

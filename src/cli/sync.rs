@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use crate::config::{Config, RemoteCommon};
-use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::registry::{self, AnyConnector, OpenError, Overrides, Service};
 use crate::connectors::{Connector, ConnectorError, HttpError, pacing};
 use crate::secrets::CredentialSource;
 use crate::sync::{self, Action, SyncError, SyncOptions, SyncReport};
@@ -41,9 +41,6 @@ pub struct Args {
     pub full: bool,
 }
 
-/// Remotes with a connector.
-pub const SUPPORTED: &[&str] = &[hubspot::NAME];
-
 /// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default: warnings).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -56,55 +53,51 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The remotes to sync: the one asked for, or every enabled supported one.
+/// The remotes to sync: the one asked for, or every enabled one with a connector (see
+/// `crate::connectors::registry`).
 pub fn remotes(config: &Config, only: Option<&str>) -> Result<Vec<String>, CliError> {
     if let Some(r) = only {
-        if !SUPPORTED.contains(&r) {
+        if registry::by_name(r).is_none() {
             return Err(
                 CliError::new(format!("no connector for the remote `{r}` yet"))
-                    .hint(format!("supported: {}", SUPPORTED.join(", "))),
+                    .hint(format!("supported: {}", registry::names().join(", "))),
             );
         }
         return Ok(vec![r.to_string()]);
     }
-    let enabled: Vec<String> = SUPPORTED
+    let enabled: Vec<String> = registry::enabled(config)
         .iter()
-        .filter(|n| {
-            config
-                .remotes
-                .get(**n)
-                .and_then(|t| t.get("enabled"))
-                .and_then(|v| v.as_bool())
-                == Some(true)
-        })
-        .map(|s| s.to_string())
+        .map(|s| s.name.to_string())
         .collect();
     if enabled.is_empty() {
-        return Err(CliError::new("no remote is enabled").hint(
-            "set `enabled = true` under [remotes.hubspot] in ssot-vault.toml, or try `ssot-vault demo`",
-        ));
+        let sections: Vec<String> = registry::names()
+            .iter()
+            .map(|n| format!("[remotes.{n}]"))
+            .collect();
+        return Err(CliError::new("no remote is enabled").hint(format!(
+            "set `enabled = true` under {} in ssot-vault.toml, or try `ssot-vault demo`",
+            sections.join(" or ")
+        )));
     }
     Ok(enabled)
 }
 
-/// A HubSpot connector from the vault's configuration, its token from the environment or the OS
-/// keyring (see `crate::secrets`; [`Hubspot::credential_source`] says which).
-pub fn hubspot_connector(
+/// A remote's connector from the vault's configuration, its token from the environment or the
+/// OS keyring (see `crate::secrets`; [`AnyConnector::credential_source`] says which).
+pub fn connector(
+    service: &Service,
     config: &Config,
     schema: &Schema,
-) -> Result<(Hubspot, RemoteCommon), CliError> {
-    let cfg = HubspotConfig::from_config(config).map_err(|e| {
-        CliError::new(e.to_string())
-            .hint("see the commented [remotes.hubspot] section of the template")
-    })?;
-    let common = cfg.common();
-    let conn = Hubspot::from_credentials(cfg, schema).map_err(|e| match e {
-        ConnectorError::NoCredentials { .. } => CliError::new(e.to_string()).hint(
-            "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
-        ),
-        other => CliError::new(other.to_string()),
-    })?;
-    Ok((conn, common))
+) -> Result<(AnyConnector, RemoteCommon), CliError> {
+    service
+        .open_with_credentials(config, schema, &Overrides::default())
+        .map_err(|e| match e {
+            OpenError::Config(m) => CliError::new(m).hint(service.config_hint),
+            OpenError::Connector(e @ ConnectorError::NoCredentials { .. }) => {
+                CliError::new(e.to_string()).hint(service.credentials_hint)
+            }
+            OpenError::Connector(other) => CliError::new(other.to_string()),
+        })
 }
 
 /// Syncs one remote (async, for `sync` and `demo`).
@@ -120,26 +113,24 @@ pub async fn sync_remote(
             e.join("; ")
         ))
     })?;
-    match remote {
-        hubspot::NAME => {
-            let (mut conn, common) = hubspot_connector(config, &schema)?;
-            let source = conn.credential_source().cloned();
-            // The service's limits count the last run's requests too: pace from them, and leave
-            // ours for the next run, whether this one succeeds or fails (a dry run writes nothing).
-            let dir = root.join(sync::state::DIR).join(remote);
-            conn.restore_pacing(&pacing::load(&dir));
-            let result = sync::run(root, config, &mut conn, &common, opts).await;
-            if !opts.dry_run
-                && let Err(e) = pacing::save(&dir, &conn.pacing())
-            {
-                tracing::warn!(error = %e, "cannot save the request pacing for the next run");
-            }
-            result.map_err(|e| sync_error(e, source.as_ref()))
-        }
-        other => Err(CliError::new(format!(
-            "no connector for the remote `{other}` yet"
-        ))),
+    let Some(service) = registry::by_name(remote) else {
+        return Err(CliError::new(format!(
+            "no connector for the remote `{remote}` yet"
+        )));
+    };
+    let (mut conn, common) = connector(service, config, &schema)?;
+    let source = conn.credential_source().cloned();
+    // The service's limits count the last run's requests too: pace from them, and leave ours
+    // for the next run, whether this one succeeds or fails (a dry run writes nothing).
+    let dir = root.join(sync::state::DIR).join(remote);
+    conn.restore_pacing(&pacing::load(&dir));
+    let result = sync::run(root, config, &mut conn, &common, opts).await;
+    if !opts.dry_run
+        && let Err(e) = pacing::save(&dir, &conn.pacing())
+    {
+        tracing::warn!(error = %e, "cannot save the request pacing for the next run");
     }
+    result.map_err(|e| sync_error(e, source.as_ref()))
 }
 
 fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {

@@ -113,6 +113,17 @@ impl HttpConfig {
             path_limits: Vec::new(),
         }
     }
+
+    /// The limits and retries a remote's configuration sets (`requests_per_10s`,
+    /// `timeout_seconds`, `max_retries`, `retry_base_ms`, `retry_max_ms`).
+    pub fn with_settings(mut self, s: &crate::config::RemoteHttp) -> Self {
+        self.timeout = Duration::from_secs_f64(s.timeout_seconds.max(0.05));
+        self.max_retries = s.max_retries;
+        self.retry_base = Duration::from_millis(s.retry_base_ms);
+        self.retry_max = Duration::from_millis(s.retry_max_ms.max(s.retry_base_ms));
+        self.rate = (s.requests_per_10s > 0).then(|| (s.requests_per_10s, Duration::from_secs(10)));
+        self
+    }
 }
 
 /// Why a request failed for good.

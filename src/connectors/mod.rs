@@ -1,5 +1,6 @@
 //! Connectors: one per service (HubSpot now; Jira, Trello, Sheets and Forms next), all behind the
-//! [`Connector`] trait, all talking through the one HTTP layer in [`http`].
+//! [`Connector`] trait, all talking through the one HTTP layer in [`http`], each a row of the
+//! [`registry`] that every command naming a service reads.
 //!
 //! # The record model
 //!
@@ -25,6 +26,7 @@ pub mod canonical;
 pub mod http;
 pub mod hubspot;
 pub mod pacing;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt;

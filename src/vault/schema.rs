@@ -209,12 +209,6 @@ const CLIENT: &[Spec] = &[
         false,
         "relationship status",
     ),
-    (
-        "hubspot_id",
-        "string",
-        false,
-        "HubSpot record id, written by sync",
-    ),
 ];
 
 const EXPERT: &[Spec] = &[
@@ -249,12 +243,6 @@ const EXPERT: &[Spec] = &[
         "string",
         false,
         "Jira account, for access to project issues",
-    ),
-    (
-        "hubspot_id",
-        "string",
-        false,
-        "HubSpot record id, written by sync",
     ),
 ];
 
@@ -308,12 +296,6 @@ const PROJECT: &[Spec] = &[
         "string",
         false,
         "Trello card id, written by sync",
-    ),
-    (
-        "hubspot_id",
-        "string",
-        false,
-        "HubSpot deal id, written by sync",
     ),
 ];
 
@@ -396,6 +378,15 @@ fn builtin_type(name: &str, specific: &[Spec]) -> NoteType {
                 doc: (*doc).to_string(),
             }
         })
+        .chain(
+            // The remote id keys the connectors write (see `connectors::registry`).
+            crate::connectors::registry::id_keys(name).map(|k| Field {
+                name: k.key.to_string(),
+                ty: FieldType::String,
+                required: false,
+                doc: k.doc.to_string(),
+            }),
+        )
         .collect();
     NoteType {
         name: name.to_string(),

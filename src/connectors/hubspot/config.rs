@@ -24,17 +24,25 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{ConflictPolicy, RemoteCommon};
+use crate::config::{RemoteCommon, RemoteShared};
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "hubspot";
 
-/// `[remotes.hubspot]`.
+/// The frontmatter key holding a note's HubSpot record id.
+pub const ID_KEY: &str = "hubspot_id";
+
+/// `[remotes.hubspot]`: the keys every remote shares ([`RemoteShared`]) and HubSpot's own. Read
+/// it with [`HubspotConfig::from_table`] (or `from_config`): its own `Deserialize` reads only
+/// HubSpot's keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HubspotConfig {
-    /// Sync with HubSpot at all.
-    pub enabled: bool,
+    /// The keys every remote shares: `enabled`, the conflict policy, the archive rail, the
+    /// archived-record check and full-pull intervals, the commit author, the HTTP limits and
+    /// retries (HubSpot's Free/Starter limit is 100 requests per 10 seconds, the default).
+    #[serde(skip)]
+    pub shared: RemoteShared,
     /// API root; point it at `ssot-vault sandbox` for a dry rehearsal.
     pub base_url: String,
     /// Environment variable holding the private app access token (consulted first).
@@ -43,37 +51,10 @@ pub struct HubspotConfig {
     /// the variable is unset; written by `ssot-vault auth set hubspot`. Two vaults syncing two
     /// HubSpot accounts use two entries.
     pub keyring_entry: String,
-    /// Conflict policy.
-    pub conflict_policy: ConflictPolicy,
-    /// A deleted note archives its record.
-    pub archive_deleted_notes: bool,
-    /// Largest share of records one run may archive without `--force`.
-    pub max_archive_share: f64,
-    /// Minutes between looks for records archived in HubSpot (0: every run; costs one listing per
-    /// object type).
-    pub check_archived_minutes: u64,
-    /// Hours between full re-reads of every record (0: never). The incremental pull leaves out
-    /// records whose last write was one of our recent runs; an edit made in HubSpot during the
-    /// few seconds of our own writes to that record would otherwise wait for the next change.
-    pub full_pull_hours: u64,
     /// Seconds the incremental pull re-reads before its cursor (search is eventually consistent).
     pub overlap_seconds: u64,
-    /// Client-side limit: requests per 10 seconds (HubSpot's Free/Starter limit is 100).
-    pub requests_per_10s: u32,
-    /// Timeout of one request, in seconds.
-    pub timeout_seconds: f64,
-    /// Retries of a failed request (429, 5xx, timeouts, dropped connections).
-    pub max_retries: u32,
-    /// First retry delay in milliseconds (doubled each retry, with jitter).
-    pub retry_base_ms: u64,
-    /// Longest retry delay in milliseconds.
-    pub retry_max_ms: u64,
     /// Records per batch call (HubSpot's maximum is 100).
     pub batch_size: usize,
-    /// Author of sync commits.
-    pub author_name: String,
-    /// Author e-mail of sync commits.
-    pub author_email: String,
     /// Note type of contacts created in HubSpot without an `ssot_role` (`client` or `expert`).
     pub default_contact_type: String,
     /// Create a company for clients with `company` set, associated with their contact.
@@ -92,24 +73,12 @@ pub struct HubspotConfig {
 impl Default for HubspotConfig {
     fn default() -> Self {
         HubspotConfig {
-            enabled: false,
+            shared: RemoteShared::defaults(NAME),
             base_url: "https://api.hubapi.com".into(),
             token_env: "HUBSPOT_TOKEN".into(),
             keyring_entry: NAME.into(),
-            conflict_policy: ConflictPolicy::Manual,
-            archive_deleted_notes: false,
-            max_archive_share: 0.2,
-            check_archived_minutes: 60,
-            full_pull_hours: 24,
             overlap_seconds: 300,
-            requests_per_10s: 100,
-            timeout_seconds: 30.0,
-            max_retries: 8,
-            retry_base_ms: 500,
-            retry_max_ms: 30_000,
             batch_size: 100,
-            author_name: "ssot-vault (hubspot)".into(),
-            author_email: "ssot-vault@localhost".into(),
             default_contact_type: "client".into(),
             companies: true,
             fields: BTreeMap::new(),
@@ -135,19 +104,20 @@ impl HubspotConfig {
 
     /// Reads a `[remotes.hubspot]` table.
     pub fn from_table(table: &toml::Table) -> Result<Self, HubspotConfigError> {
-        let cfg: HubspotConfig = toml::Value::Table(table.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| HubspotConfigError(e.message().to_string()))?;
+        let (shared, own) =
+            RemoteShared::parse(table, RemoteShared::defaults(NAME)).map_err(HubspotConfigError)?;
+        let mut cfg: HubspotConfig =
+            toml::Value::Table(own)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    HubspotConfigError(RemoteShared::unknown_key(e.message().into()))
+                })?;
+        cfg.shared = shared;
         cfg.validate()?;
         Ok(cfg)
     }
 
     fn validate(&self) -> Result<(), HubspotConfigError> {
-        if !(0.0..=1.0).contains(&self.max_archive_share) {
-            return Err(HubspotConfigError(
-                "max_archive_share must be between 0 and 1".into(),
-            ));
-        }
         if self.batch_size == 0 || self.batch_size > 100 {
             return Err(HubspotConfigError(
                 "batch_size must be between 1 and 100 (HubSpot's limit)".into(),
@@ -205,16 +175,7 @@ impl HubspotConfig {
 
     /// The settings the engine reads.
     pub fn common(&self) -> RemoteCommon {
-        RemoteCommon {
-            enabled: self.enabled,
-            conflict_policy: self.conflict_policy,
-            archive_deleted_notes: self.archive_deleted_notes,
-            max_archive_share: self.max_archive_share,
-            check_archived_minutes: self.check_archived_minutes,
-            full_pull_hours: self.full_pull_hours,
-            author_name: self.author_name.clone(),
-            author_email: self.author_email.clone(),
-        }
+        self.shared.common.clone()
     }
 }
 
@@ -225,6 +186,7 @@ fn url_ok(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConflictPolicy;
 
     #[test]
     fn template_section_parses() {
@@ -232,9 +194,9 @@ mod tests {
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
         let h = HubspotConfig::from_config(&c).unwrap();
-        assert!(!h.enabled);
+        assert!(!h.shared.common.enabled);
         assert_eq!(h.base_url, "https://api.hubapi.com");
-        assert_eq!(h.conflict_policy, ConflictPolicy::Manual);
+        assert_eq!(h.shared.common.conflict_policy, ConflictPolicy::Manual);
     }
 
     #[test]
@@ -248,7 +210,7 @@ mod tests {
         )
         .unwrap();
         let c = HubspotConfig::from_table(&t).unwrap();
-        assert_eq!(c.conflict_policy, ConflictPolicy::RemoteWins);
+        assert_eq!(c.shared.common.conflict_policy, ConflictPolicy::RemoteWins);
         assert_eq!(c.fields["client"]["phone"], "mobilephone");
         assert_eq!(c.keyring_entry, "hubspot");
         let t: toml::Table = toml::from_str("keyring_entry = \"hubspot-eu\"").unwrap();
@@ -257,5 +219,33 @@ mod tests {
         assert_eq!(spec.env_var, "HUBSPOT_TOKEN");
         let t: toml::Table = toml::from_str("keyring_entry = \"\"").unwrap();
         assert!(HubspotConfig::from_table(&t).is_err());
+        // A typo names every key the section takes, the shared ones and HubSpot's own.
+        let t: toml::Table = toml::from_str("enabeld = true").unwrap();
+        let e = HubspotConfig::from_table(&t).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown field `enabeld`, expected one of"),
+            "{e}"
+        );
+        for key in [
+            "`enabled`",
+            "`max_retries`",
+            "`author_name`",
+            "`base_url`",
+            "`directions`",
+        ] {
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        // The shared keys keep their defaults and are read over them.
+        let t: toml::Table =
+            toml::from_str("enabled = true\nmax_retries = 3\nbatch_size = 50").unwrap();
+        let c = HubspotConfig::from_table(&t).unwrap();
+        assert!(c.shared.common.enabled);
+        assert_eq!(c.shared.http.max_retries, 3);
+        assert_eq!(c.shared.http.requests_per_10s, 100);
+        assert_eq!(c.shared.common.author_name, "ssot-vault (hubspot)");
+        assert_eq!(c.batch_size, 50);
+        let mut want = HubspotConfig::default().common();
+        want.enabled = true;
+        assert_eq!(c.common(), want);
     }
 }

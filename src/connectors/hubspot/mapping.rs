@@ -209,7 +209,7 @@ pub fn bindings(maps: &[TypeMap]) -> Vec<Binding> {
         .map(|m| Binding {
             note_type: m.note_type.clone(),
             kind: m.object.to_string(),
-            id_key: "hubspot_id".into(),
+            id_key: super::config::ID_KEY.into(),
             fields: m.props.iter().map(|p| p.spec.clone()).collect(),
             links: if m.note_type == "project" {
                 vec!["client".into(), "expert".into()]

@@ -32,7 +32,7 @@ use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
 
 use client::{Client, MAX_BATCH, SEARCH_CAP, SEARCH_LIMIT};
-pub use config::{HubspotConfig, NAME};
+pub use config::{HubspotConfig, ID_KEY, NAME};
 use mapping::{SSOT_ID, SSOT_ROLE, SSOT_RUN, TypeMap};
 
 /// How many upserts the engine hands the connector at once ([`Connector::push_chunk`]): five
@@ -120,14 +120,8 @@ impl Hubspot {
         schema: &Schema,
         token: Secret,
     ) -> Result<Hubspot, ConnectorError> {
-        let mut http = HttpConfig::new(NAME, &cfg.base_url);
+        let mut http = HttpConfig::new(NAME, &cfg.base_url).with_settings(&cfg.shared.http);
         http.bearer = Some(token);
-        http.timeout = Duration::from_secs_f64(cfg.timeout_seconds.max(0.05));
-        http.max_retries = cfg.max_retries;
-        http.retry_base = Duration::from_millis(cfg.retry_base_ms);
-        http.retry_max = Duration::from_millis(cfg.retry_max_ms.max(cfg.retry_base_ms));
-        http.rate =
-            (cfg.requests_per_10s > 0).then(|| (cfg.requests_per_10s, Duration::from_secs(10)));
         // Search has its own limit: 4 requests per second per token.
         http.path_limits = vec![PathLimit {
             suffix: "/search".into(),

@@ -1,0 +1,372 @@
+//! The connector registry: one table of the services the vault syncs with, read by every command
+//! that names a service (`sync`, `auth`, `doctor`, `resolve`, `demo`) and by the schema (the
+//! remote id keys of the note types).
+//!
+//! A row says what a service is: its name (also its `[remotes.<name>]` section and the
+//! `Ssot-Source` trailer), the hint shown when its configuration or its credentials are missing,
+//! the id key it writes into each note type, and functions that read its settings, its bindings
+//! and open its connector. The connector itself is an [`AnyConnector`], an enum over the
+//! connectors implementing [`Connector`] by delegation (async trait methods are not object safe),
+//! so the sync engine stays generic.
+//!
+//! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
+//! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
+//! row (`jira`, `trello`, `sheets`, `forms`) have no connector yet.
+
+use std::collections::BTreeMap;
+
+use crate::config::{Config, RemoteCommon};
+use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::{
+    Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled, RemoteRecord, Secret,
+    Upsert, WriteOutcome,
+};
+use crate::secrets::{CredentialSource, CredentialSpec};
+use crate::vault::schema::Schema;
+
+/// A remote id key a service writes into notes of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdKey {
+    /// The note type.
+    pub note_type: &'static str,
+    /// The frontmatter key (`hubspot_id`).
+    pub key: &'static str,
+    /// Its description in the schema.
+    pub doc: &'static str,
+}
+
+/// What a service's configuration section says, in the terms every command reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `enabled`.
+    pub enabled: bool,
+    /// The API root (`base_url`).
+    pub base_url: String,
+    /// Where its credential is looked up.
+    pub credentials: CredentialSpec,
+    /// The settings the sync engine reads.
+    pub common: RemoteCommon,
+}
+
+/// Changes to a service's configuration for one use of its connector.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Another API root (the demo's sandbox).
+    pub base_url: Option<String>,
+    /// At most this many retries of a failed request (`doctor` gives up quickly).
+    pub max_retries: Option<u32>,
+}
+
+/// A connector cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The service's configuration section is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The connector failed to start (no credentials, an HTTP client error).
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+}
+
+/// One service of the registry.
+#[derive(Debug)]
+pub struct Service {
+    /// The remote's name: its `[remotes.<name>]` section, `--remote NAME`, `auth set NAME`.
+    pub name: &'static str,
+    /// Shown with an error in its configuration section.
+    pub config_hint: &'static str,
+    /// Shown when no credential is found: how to get one.
+    pub credentials_hint: &'static str,
+    /// The remote id key it writes into each note type it syncs.
+    pub id_keys: &'static [IdKey],
+    /// Reads its settings from the configuration (defaults when the section is absent).
+    pub settings: fn(&Config) -> Result<Settings, String>,
+    /// Its bindings, without connecting.
+    pub bindings: fn(&Config, &Schema) -> Result<Vec<Binding>, String>,
+    /// Opens its connector with a token.
+    pub open: fn(&Config, &Schema, &Overrides, Secret) -> Result<AnyConnector, OpenError>,
+}
+
+/// The services with a connector.
+pub static SERVICES: &[Service] = &[Service {
+    name: hubspot::NAME,
+    config_hint: "see the commented [remotes.hubspot] section of the template",
+    credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+    id_keys: &[
+        IdKey {
+            note_type: "client",
+            key: hubspot::ID_KEY,
+            doc: "HubSpot record id, written by sync",
+        },
+        IdKey {
+            note_type: "expert",
+            key: hubspot::ID_KEY,
+            doc: "HubSpot record id, written by sync",
+        },
+        IdKey {
+            note_type: "project",
+            key: hubspot::ID_KEY,
+            doc: "HubSpot deal id, written by sync",
+        },
+    ],
+    settings: hubspot_settings,
+    bindings: hubspot_bindings,
+    open: hubspot_open,
+}];
+
+fn hubspot_settings(config: &Config) -> Result<Settings, String> {
+    let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(Settings {
+        enabled: cfg.shared.common.enabled,
+        base_url: cfg.base_url.clone(),
+        credentials: cfg.credential_spec(),
+        common: cfg.common(),
+    })
+}
+
+fn hubspot_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(hubspot::mapping::bindings(&hubspot::mapping::build(
+        &cfg, schema,
+    )))
+}
+
+fn hubspot_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    token: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let mut cfg =
+        HubspotConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
+    if let Some(url) = &overrides.base_url {
+        cfg.base_url = url.clone();
+    }
+    if let Some(max) = overrides.max_retries {
+        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
+    }
+    Ok(AnyConnector::Hubspot(Hubspot::new(cfg, schema, token)?))
+}
+
+/// The names of the services, in the registry's order.
+pub fn names() -> Vec<&'static str> {
+    SERVICES.iter().map(|s| s.name).collect()
+}
+
+/// The service of a remote's name.
+pub fn by_name(name: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|s| s.name == name)
+}
+
+/// The services whose section says `enabled = true` (read loosely: an unreadable section is
+/// reported when the service is opened).
+pub fn enabled(config: &Config) -> Vec<&'static Service> {
+    SERVICES
+        .iter()
+        .filter(|s| {
+            config
+                .remotes
+                .get(s.name)
+                .and_then(|t| t.get("enabled"))
+                .and_then(|v| v.as_bool())
+                == Some(true)
+        })
+        .collect()
+}
+
+/// The remote id keys of a note type, one per service that syncs it.
+pub fn id_keys(note_type: &str) -> impl Iterator<Item = &'static IdKey> + '_ {
+    SERVICES
+        .iter()
+        .flat_map(|s| s.id_keys.iter())
+        .filter(move |k| k.note_type == note_type)
+}
+
+impl Service {
+    /// Where its credential is looked up.
+    pub fn credential_spec(&self, config: &Config) -> Result<CredentialSpec, String> {
+        Ok((self.settings)(config)?.credentials)
+    }
+
+    /// Opens its connector with the credential the environment or the OS keyring holds (see
+    /// `crate::secrets`); the connector remembers where the token came from.
+    pub fn open_with_credentials(
+        &self,
+        config: &Config,
+        schema: &Schema,
+        overrides: &Overrides,
+    ) -> Result<(AnyConnector, RemoteCommon), OpenError> {
+        let settings = (self.settings)(config).map_err(OpenError::Config)?;
+        let (token, source) = crate::secrets::resolve(&settings.credentials)?;
+        let conn = (self.open)(config, schema, overrides, token)?.with_source(source);
+        Ok((conn, settings.common))
+    }
+}
+
+/// A connector of any service in the registry.
+#[derive(Debug)]
+pub enum AnyConnector {
+    /// HubSpot.
+    Hubspot(Hubspot),
+}
+
+impl AnyConnector {
+    /// Where the token came from, when known.
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        match self {
+            AnyConnector::Hubspot(c) => c.credential_source(),
+        }
+    }
+
+    /// Records where the token came from (named when the service refuses it).
+    pub fn with_source(self, source: CredentialSource) -> AnyConnector {
+        match self {
+            AnyConnector::Hubspot(c) => AnyConnector::Hubspot(c.with_source(source)),
+        }
+    }
+}
+
+impl Connector for AnyConnector {
+    fn name(&self) -> &str {
+        match self {
+            AnyConnector::Hubspot(c) => c.name(),
+        }
+    }
+    fn bindings(&self) -> &[Binding] {
+        match self {
+            AnyConnector::Hubspot(c) => c.bindings(),
+        }
+    }
+    fn load_state(&mut self, state: serde_json::Value) {
+        match self {
+            AnyConnector::Hubspot(c) => c.load_state(state),
+        }
+    }
+    fn save_state(&self) -> serde_json::Value {
+        match self {
+            AnyConnector::Hubspot(c) => c.save_state(),
+        }
+    }
+    async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.pull(cursor).await,
+        }
+    }
+    async fn fetch(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.fetch(note_type, ids).await,
+        }
+    }
+    async fn archived(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.archived(note_type, ids).await,
+        }
+    }
+    async fn associated(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+        kinds: &[String],
+    ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.associated(note_type, ids, kinds).await,
+        }
+    }
+    fn push_chunk(&self) -> usize {
+        match self {
+            AnyConnector::Hubspot(c) => c.push_chunk(),
+        }
+    }
+    async fn upsert(
+        &mut self,
+        run_id: &str,
+        batch: &[Upsert],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.upsert(run_id, batch).await,
+        }
+    }
+    async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
+        }
+    }
+    async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.healthcheck().await,
+        }
+    }
+    fn stats(&self) -> HttpStats {
+        match self {
+            AnyConnector::Hubspot(c) => c.stats(),
+        }
+    }
+    fn pacing(&self) -> Pacing {
+        match self {
+            AnyConnector::Hubspot(c) => c.pacing(),
+        }
+    }
+    fn restore_pacing(&mut self, pacing: &Pacing) {
+        match self {
+            AnyConnector::Hubspot(c) => c.restore_pacing(pacing),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_agree_with_their_connectors() {
+        let config = Config::default();
+        let schema = Schema::builtin();
+        for s in SERVICES {
+            assert_eq!(by_name(s.name).map(|r| r.name), Some(s.name));
+            // The id keys the row declares are the ones its bindings write.
+            let bindings = (s.bindings)(&config, &schema).unwrap();
+            for b in &bindings {
+                let declared: Vec<&str> = id_keys(&b.note_type).map(|k| k.key).collect();
+                assert!(
+                    declared.contains(&b.id_key.as_str()),
+                    "{}: {}",
+                    s.name,
+                    b.id_key
+                );
+                assert!(
+                    schema
+                        .get(&b.note_type)
+                        .and_then(|t| t.field(&b.id_key))
+                        .is_some()
+                );
+            }
+            let settings = (s.settings)(&config).unwrap();
+            assert_eq!(settings.credentials.remote, s.name);
+            assert!(!settings.enabled);
+            let conn = (s.open)(&config, &schema, &Overrides::default(), Secret::new("t")).unwrap();
+            assert_eq!(conn.name(), s.name);
+            assert_eq!(conn.bindings(), bindings.as_slice());
+        }
+        assert!(by_name("jira").is_none());
+    }
+
+    #[test]
+    fn enabled_reads_the_sections() {
+        let c =
+            Config::parse("[remotes.hubspot]\nenabled = true\n[remotes.jira]\nenabled = true\n")
+                .unwrap();
+        assert_eq!(
+            enabled(&c).iter().map(|s| s.name).collect::<Vec<_>>(),
+            ["hubspot"]
+        );
+        assert!(enabled(&Config::default()).is_empty());
+    }
+}
