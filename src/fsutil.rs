@@ -192,6 +192,46 @@ pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
 mod tests {
     use super::*;
 
+    /// The path an error names.
+    fn err_path(e: &FsError) -> &Path {
+        match e {
+            FsError::Io { path, .. } | FsError::Changed { path } => path,
+        }
+    }
+
+    /// Each failure is told apart as the writer's callers need it: a file gone or replaced is a
+    /// clash (run again), anything else an I/O error naming the file or the folder that failed.
+    /// (Written against cargo-mutants' survivors in `write_if_unchanged`.)
+    #[test]
+    fn failures_are_clashes_or_io_errors_naming_their_path() {
+        let d = tempfile::tempdir().unwrap();
+        // Expected bytes, file gone meanwhile: a clash.
+        let gone = d.path().join("gone.md");
+        assert!(matches!(
+            write_if_unchanged(&gone, Some(b"x"), b"y"),
+            Err(FsError::Changed { .. })
+        ));
+        assert!(!gone.exists());
+        // Expected bytes, but the path cannot be read as a file (a folder): an I/O error.
+        let folder = d.path().join("folder.md");
+        fs::create_dir(&folder).unwrap();
+        let e = write_if_unchanged(&folder, Some(b"x"), b"y").unwrap_err();
+        assert!(matches!(e, FsError::Io { .. }), "{e}");
+        // A new file under a file (not a folder): the I/O error names the file asked for.
+        let file = d.path().join("file.md");
+        fs::write(&file, b"x").unwrap();
+        let under = file.join("new.md");
+        let e = write_if_unchanged(&under, None, b"y").unwrap_err();
+        assert!(matches!(e, FsError::Io { .. }), "{e}");
+        assert_eq!(err_path(&e), under);
+        // A new file in a folder that does not exist: the error names that folder (the
+        // temporary file goes beside the target, never elsewhere).
+        let missing = d.path().join("missing");
+        let e = write_if_unchanged(&missing.join("new.md"), None, b"y").unwrap_err();
+        assert!(matches!(e, FsError::Io { .. }), "{e}");
+        assert_eq!(err_path(&e), missing);
+    }
+
     #[test]
     fn compare_and_swap() {
         let d = tempfile::tempdir().unwrap();
