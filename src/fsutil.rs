@@ -199,6 +199,21 @@ mod tests {
         }
     }
 
+    /// `write_atomic` makes the folders it needs and leaves its temporary file beside the
+    /// target (a cargo-mutants survivor put it in the working folder).
+    #[test]
+    fn write_atomic_makes_its_folders_and_writes_beside_the_target() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("new/folder/state.json");
+        write_atomic(&target, b"{}").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
+        let names: Vec<_> = fs::read_dir(target.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["state.json"], "no temporary file left");
+    }
+
     /// Each failure is told apart as the writer's callers need it: a file gone or replaced is a
     /// clash (run again), anything else an I/O error naming the file or the folder that failed.
     /// (Written against cargo-mutants' survivors in `write_if_unchanged`.)
