@@ -76,18 +76,25 @@ impl NoteStatus {
 /// Above this many changed paths the detailed diff walks the whole tree instead of a pathspec.
 const PATHSPEC_LIMIT: usize = 256;
 
-/// The paths (relative to `root`) of the files that are new or modified since HEAD and still
-/// exist, `.gitignore` respected: what a sync recovering from a crash looks through.
-pub fn changed_paths(root: &Path) -> Result<Vec<String>, HistoryError> {
-    let repo = open_repo(root)?;
+/// git's status of every file of the work tree against HEAD, untracked files included.
+fn work_tree_statuses<'r>(
+    repo: &'r git2::Repository,
+    root: &Path,
+) -> Result<git2::Statuses<'r>, HistoryError> {
     let mut sopts = StatusOptions::new();
     sopts
         .include_untracked(true)
         .recurse_untracked_dirs(true)
         .exclude_submodules(true);
-    let statuses = repo
-        .statuses(Some(&mut sopts))
-        .map_err(git_err(root, "status"))?;
+    repo.statuses(Some(&mut sopts))
+        .map_err(git_err(root, "status"))
+}
+
+/// The paths (relative to `root`) of the files that are new or modified since HEAD and still
+/// exist, `.gitignore` respected: what a sync recovering from a crash looks through.
+pub fn changed_paths(root: &Path) -> Result<Vec<String>, HistoryError> {
+    let repo = open_repo(root)?;
+    let statuses = work_tree_statuses(&repo, root)?;
     Ok(statuses
         .iter()
         .filter(|e| {
@@ -101,14 +108,7 @@ pub fn changed_paths(root: &Path) -> Result<Vec<String>, HistoryError> {
 /// The uncommitted changes of the vault at `root`, sorted by path.
 pub fn status(root: &Path) -> Result<Vec<NoteStatus>, HistoryError> {
     let repo = open_repo(root)?;
-    let mut sopts = StatusOptions::new();
-    sopts
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .exclude_submodules(true);
-    let statuses = repo
-        .statuses(Some(&mut sopts))
-        .map_err(git_err(root, "status"))?;
+    let statuses = work_tree_statuses(&repo, root)?;
     if statuses.is_empty() {
         return Ok(Vec::new());
     }

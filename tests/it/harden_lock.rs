@@ -390,22 +390,20 @@ async fn back_to_back_syncs_keep_to_the_search_limit_across_runs() {
 #[test]
 fn git_lock_files_left_by_a_killed_command_are_removed_by_the_next() {
     let (_t, v) = init_vault();
+    let run = |args: &[&str]| {
+        bin()
+            .arg("--vault")
+            .arg(&v)
+            .args(args)
+            .output()
+            .expect("run")
+    };
     let index_lock = v.join(".git/index.lock");
     // Someone else's git at work: no vault lock was left, so the file is not ours.
     std::fs::write(&index_lock, b"").expect("index.lock");
-    let o = bin()
-        .arg("--vault")
-        .arg(&v)
-        .args(["set", "Piekarnia Złoty Kłos", "city=Gdańsk"])
-        .output()
-        .expect("run");
+    let o = run(&["set", "Piekarnia Złoty Kłos", "city=Gdańsk"]);
     assert!(o.status.success(), "{}", out(&o));
-    let o = bin()
-        .arg("--vault")
-        .arg(&v)
-        .args(["commit", "-m", "Gdańsk"])
-        .output()
-        .expect("run");
+    let o = run(&["commit", "-m", "Gdańsk"]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(out(&o).contains("locked"), "{}", out(&o));
     assert!(index_lock.exists(), "not ours: left alone");
@@ -422,12 +420,7 @@ fn git_lock_files_left_by_a_killed_command_are_removed_by_the_next() {
     )
     .expect("vault lock");
     std::fs::write(&index_lock, b"").expect("index.lock");
-    let o = bin()
-        .arg("--vault")
-        .arg(&v)
-        .args(["commit", "-m", "Gdańsk"])
-        .output()
-        .expect("run");
+    let o = run(&["commit", "-m", "Gdańsk"]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains(&format!(
