@@ -21,27 +21,32 @@ const NOTES: usize = 10_000;
 static VAULT: OnceLock<tempfile::TempDir> = OnceLock::new();
 static UNCOMMITTED: OnceLock<tempfile::TempDir> = OnceLock::new();
 
+/// A generated vault of [`NOTES`] notes with its first commit, in a new temporary folder;
+/// `before_status` changes it before git's index is settled.
+fn generated(prefix: &str, before_status: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temporary folder");
+    let opts = GenOptions {
+        notes: NOTES,
+        seed: 1,
+        with_git: true,
+    };
+    generate(dir.path(), &opts).expect("generate the bench vault");
+    before_status(dir.path());
+    // Files written in the same second as the git index are "racily clean" and would be
+    // re-hashed by every status: wait, then let git refresh its index once, as it does for any
+    // user after the first `git status`.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    git_status(dir.path());
+    dir
+}
+
 /// The shared vault, generated on first use.
 fn vault() -> &'static Path {
     VAULT
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("ssot-bench-")
-                .tempdir()
-                .expect("temporary folder");
-            let opts = GenOptions {
-                notes: NOTES,
-                seed: 1,
-                with_git: true,
-            };
-            generate(dir.path(), &opts).expect("generate the bench vault");
-            // Files written in the same second as the git index are "racily clean" and would be
-            // re-hashed by every status: wait, then let git refresh its index once, as it does
-            // for any user after the first `git status`.
-            std::thread::sleep(std::time::Duration::from_millis(1100));
-            git_status(dir.path());
-            dir
-        })
+        .get_or_init(|| generated("ssot-bench-", |_| {}))
         .path()
 }
 
@@ -49,24 +54,10 @@ fn vault() -> &'static Path {
 fn vault_with_new_projects() -> &'static Path {
     UNCOMMITTED
         .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("ssot-bench-new-")
-                .tempdir()
-                .expect("temporary folder");
-            let opts = GenOptions {
-                notes: NOTES,
-                seed: 1,
-                with_git: true,
-            };
-            generate(dir.path(), &opts).expect("generate the bench vault");
-            git(dir.path(), &["rm", "-r", "-q", "--cached", "Projects"]);
-            git(
-                dir.path(),
-                &["commit", "-q", "-m", "everything but the projects"],
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1100));
-            git_status(dir.path());
-            dir
+            generated("ssot-bench-new-", |root| {
+                git(root, &["rm", "-r", "-q", "--cached", "Projects"]);
+                git(root, &["commit", "-q", "-m", "everything but the projects"]);
+            })
         })
         .path()
 }
