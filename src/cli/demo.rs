@@ -92,9 +92,16 @@ async fn sync_once(dir: &Path, base_url: &str) -> Result<SyncReport, CliError> {
         Secret::new(DEFAULT_HUBSPOT_TOKEN),
     )
     .map_err(err)?;
-    let report = sync::run(dir, &config, &mut conn, &common, &SyncOptions::default())
-        .await
-        .map_err(err)?;
+    let report = sync::run(
+        dir,
+        &config,
+        &mut conn,
+        &common,
+        &crate::workflow::process::Lifecycle,
+        &SyncOptions::default(),
+    )
+    .await
+    .map_err(err)?;
     super::sync::print_report(&report, false);
     Ok(report)
 }

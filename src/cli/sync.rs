@@ -124,7 +124,15 @@ pub async fn sync_remote(
     // for the next run, whether this one succeeds or fails (a dry run writes nothing).
     let dir = root.join(sync::state::DIR).join(remote);
     conn.restore_pacing(&pacing::load(&dir));
-    let result = sync::run(root, config, &mut conn, &common, opts).await;
+    let result = sync::run(
+        root,
+        config,
+        &mut conn,
+        &common,
+        &crate::workflow::process::Lifecycle,
+        opts,
+    )
+    .await;
     if !opts.dry_run
         && let Err(e) = pacing::save(&dir, &conn.pacing())
     {
@@ -207,6 +215,22 @@ fn fields(m: &std::collections::BTreeMap<String, Option<String>>) -> String {
         .join(", ")
 }
 
+/// An action as the plan shows it.
+fn action_text(op: &crate::connectors::ActionOp) -> String {
+    use crate::connectors::ActionOp as A;
+    match op {
+        A::Transition { to } => format!("move to {to}"),
+        A::CreateChild { kind, assignee } => match assignee {
+            Some(a) => format!("create a {kind} assigned to its {a}"),
+            None => format!("create a {kind}"),
+        },
+        A::Grant { link } => format!("give its {link} access"),
+        A::Revoke { link } => format!("take its {link}'s access back"),
+        A::AttachExport => "attach the archive's export".into(),
+        A::Delete => "delete the record".into(),
+    }
+}
+
 /// Prints the plan and what was done.
 pub fn print_report(r: &SyncReport, dry_run: bool) {
     let name = &r.remote;
@@ -258,6 +282,9 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
                 rp.remote_id.as_deref().unwrap_or("")
             ),
         }
+    }
+    for a in &r.plan.actions {
+        println!("  act      {} → {name}: {}", a.rel, action_text(&a.op));
     }
     if r.plan.held > 0 {
         println!(

@@ -15,9 +15,22 @@
 //!
 //! A [`Binding`] says which note type maps to which remote kind, through which fields, in which
 //! direction. Body sections (a Trello checklist ↔ a `## Credentialing` task list, comments ↔ a
-//! `## Conversation`) travel in [`RemoteRecord::sections`] as item lists merged item by item;
-//! service actions that are not field writes (Jira transitions, attachments) are produced by a
-//! connector from field changes inside [`Connector::upsert`], in the order the service needs.
+//! `## Conversation`) travel in [`RemoteRecord::sections`] and [`Upsert::sections`] as item
+//! lists, merged item by item by the engine (`sync::sections`): a task list by each item's text
+//! and checked state, an append-only comment list by union on author and time.
+//!
+//! # Actions
+//!
+//! What a service must do that is not a field write (move a Jira issue to On Hold, give the
+//! expert access, attach the export to the Trello card, delete the closed project's issue) is a
+//! [`RemoteAction`] in the sync plan, never something a connector derives inside
+//! [`Connector::upsert`]. The process the vault serves (`workflow`, through `sync::Process`)
+//! names the effects of each status move; the engine turns them into actions with stable ids,
+//! journals each one on its own before and after [`Connector::act`] carries it out, and keeps
+//! those not yet done in its state, so that a crash between two actions resumes at the second
+//! and an action the service refused is tried again next run. `act` must be idempotent: an
+//! action already carried out (the issue already On Hold, the file already attached) is
+//! [`ActionOutcome::Done`] without a second change.
 //!
 //! Change feeds differ per service, so the cursor is opaque JSON kept by the engine and handed
 //! back to the connector ([`Connector::pull`]).
@@ -151,6 +164,8 @@ pub struct Upsert {
     pub fields: BTreeMap<String, Option<String>>,
     /// Link fields resolved to the target's remote ids: (key, target note type, remote ids).
     pub links: Vec<(String, String, Vec<String>)>,
+    /// Body sections to write, merged (heading → items); only those that changed.
+    pub sections: BTreeMap<String, Vec<SectionItem>>,
 }
 
 /// What became of one [`Upsert`].
@@ -193,6 +208,73 @@ pub enum WriteOutcome {
         /// Why, as the service said it.
         message: String,
     },
+}
+
+/// What a [`RemoteAction`] asks of the service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum ActionOp {
+    /// Move the record to a status of the service's workflow, named in the lifecycle's terms
+    /// (`on-hold`, `in-progress`); the connector maps it to its own.
+    Transition {
+        /// The status.
+        to: String,
+    },
+    /// Make a child record under the record (the expert's Jira task under the project's issue),
+    /// assigned to the target of a link field of the note.
+    CreateChild {
+        /// The child's kind in the service (`task`).
+        kind: String,
+        /// The link field naming its assignee (`expert`), if any.
+        assignee: Option<String>,
+    },
+    /// Give the target of a link field of the note (`expert`) access to the record.
+    Grant {
+        /// The link field.
+        link: String,
+    },
+    /// Take that access back.
+    Revoke {
+        /// The link field.
+        link: String,
+    },
+    /// Attach the files the process made for the note (the archive's export) to the record.
+    AttachExport,
+    /// Delete the record from the service.
+    Delete,
+}
+
+/// A service action of the plan: one effect of a status move, for one record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteAction {
+    /// A stable id: the same move planned again (after a crash) gives the same ids, so the
+    /// journal tells which are done.
+    pub id: String,
+    /// The note type.
+    pub note_type: String,
+    /// The note's `ssot_id`.
+    pub ssot_id: String,
+    /// The note's path in the vault (for files the action reads and for messages).
+    pub rel: String,
+    /// What to do.
+    pub op: ActionOp,
+}
+
+/// What became of one [`RemoteAction`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionOutcome {
+    /// Carried out now or before (idempotent).
+    Done,
+    /// The service refused it; it is tried again next run.
+    Refused {
+        /// Why, as the service said it.
+        message: String,
+    },
+    /// The record is gone from the service: nothing left to do.
+    Gone,
+    /// The connector does not carry out this kind of action (a configuration that sends an
+    /// effect to the wrong service): reported, not tried again.
+    Unsupported,
 }
 
 /// Records changed since a cursor.
@@ -318,6 +400,15 @@ pub trait Connector {
     ) -> Result<Vec<WriteOutcome>, ConnectorError>;
     /// Archives records by remote id.
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError>;
+    /// Carries out one action of the plan on the record `remote_id` (see [Actions](self#actions));
+    /// idempotent. A service with no actions has the default: [`ActionOutcome::Unsupported`].
+    async fn act(
+        &mut self,
+        _action: &RemoteAction,
+        _remote_id: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        Ok(ActionOutcome::Unsupported)
+    }
     /// Checks the credentials and that the service answers.
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError>;
     /// Request statistics of this run.

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled, RemoteRecord, Secret,
-    Upsert, WriteOutcome,
+    ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
+    RemoteAction, RemoteRecord, Secret, Upsert, WriteOutcome,
 };
 use crate::secrets::{CredentialSource, CredentialSpec};
 use crate::vault::schema::Schema;
@@ -297,6 +297,15 @@ impl Connector for AnyConnector {
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
+        }
+    }
+    async fn act(
+        &mut self,
+        action: &RemoteAction,
+        remote_id: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {

@@ -1,6 +1,8 @@
 //! The applier: carries out a run's [`Plan`] — note edits (compare-and-swap) and new notes, the
 //! remote writes in the connector's chunks, the bases after them ([`SyncState::settle`]), the
-//! remote ids written back, the archives — each step recorded in the run's [`Journal`] first.
+//! remote ids written back, the archives, then the plan's actions one by one (a status move's
+//! service effects: each journaled before and after, those not carried out kept in the state) —
+//! each step recorded in the run's [`Journal`] first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,7 +10,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::connectors::{Binding, Connector, Upsert, WriteOutcome};
+use crate::connectors::{ActionOutcome, Binding, Connector, RemoteAction, Upsert, WriteOutcome};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
@@ -310,6 +312,7 @@ pub(super) async fn apply_plan<C: Connector>(
                     remote_has_ssot_id: rp.remote_has_ssot_id,
                     fields: rp.push.clone(),
                     links: l.send,
+                    sections: BTreeMap::new(),
                 });
             }
             let creates: BTreeSet<&str> = chunk
@@ -525,6 +528,56 @@ pub(super) async fn apply_plan<C: Connector>(
     if let Some(p) = progress {
         p.finish_and_clear();
     }
+    // e. Actions (a status move's effects), each journaled on its own, after the field writes
+    //    that name the record. Those not carried out stay in the state, for the next run.
+    let mut pending: Vec<RemoteAction> = Vec::new();
+    let mut actions = plan.actions.iter();
+    while let Some(a) = actions.next() {
+        let unwritten = plan.records.iter().any(|rp| {
+            rp.ssot_id == a.ssot_id && rp.needs_push() && !written.contains_key(&rp.ssot_id)
+        });
+        let Some(rid) = remote_ids.get(&a.ssot_id).filter(|r| !r.is_empty()) else {
+            pending.push(a.clone());
+            continue;
+        };
+        if unwritten || skipped.contains(&a.ssot_id) {
+            pending.push(a.clone());
+            continue;
+        }
+        jr.log("act", json!({"id": a.id, "remote_id": rid}))?;
+        match connector.act(a, rid).await {
+            Ok(ActionOutcome::Done) => {
+                jr.log("acted", json!({"id": a.id}))?;
+                report.actions_done += 1;
+            }
+            Ok(ActionOutcome::Gone) => {
+                jr.log("acted", json!({"id": a.id, "outcome": "gone"}))?;
+                tracing::info!(id = %a.id, "the record is gone from {remote}; action dropped");
+            }
+            Ok(ActionOutcome::Refused { message }) => {
+                report.refused.push((
+                    a.ssot_id.clone(),
+                    format!("{}: {} refused: {message}", a.rel, a.id),
+                ));
+                pending.push(a.clone());
+            }
+            Ok(ActionOutcome::Unsupported) => {
+                jr.log("acted", json!({"id": a.id, "outcome": "unsupported"}))?;
+                report.refused.push((
+                    a.ssot_id.clone(),
+                    format!("{}: {remote} does not carry out {}", a.rel, a.id),
+                ));
+            }
+            Err(e) => {
+                // This one and the rest stay for the next run, which resumes here.
+                pending.push(a.clone());
+                pending.extend(actions.cloned());
+                st.actions = pending;
+                return Err(e.into());
+            }
+        }
+    }
+    st.actions = pending;
     Ok(())
 }
 

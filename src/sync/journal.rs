@@ -66,6 +66,9 @@ pub struct Written {
     /// The vault's values sent to the remote by the runs since the last one that saved its
     /// state (same shape): where the remote still holds one, the two agreed on it then.
     pub pushed: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// The actions carried out by the runs since the last one that saved its state (their
+    /// ids): planned again, they are not carried out twice.
+    pub acted: BTreeSet<String>,
 }
 
 /// Adds a `{sid: {key: value|null}}` object to `into` (later values win).
@@ -96,6 +99,13 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
             Some("saved") => {
                 out.pulled.clear();
                 out.pushed.clear();
+                out.acted.clear();
+                continue;
+            }
+            Some("acted") => {
+                if let Some(id) = v.pointer("/detail/id").and_then(Value::as_str) {
+                    out.acted.insert(id.to_string());
+                }
                 continue;
             }
             Some("send") => {
@@ -261,5 +271,32 @@ mod tests {
         );
         b.log("end", json!({})).unwrap();
         assert_eq!(interrupted(root, "hubspot"), None);
+    }
+
+    /// Actions carried out by runs that did not save their state are known to the next run,
+    /// across several interrupted runs; a run that saved its state clears them (its state no
+    /// longer holds them).
+    #[test]
+    fn actions_carried_out_are_remembered_until_a_run_saves_its_state() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let a = Journal::open(root, "jira", "run-a").unwrap();
+        a.log("act", json!({"id": "x"})).unwrap();
+        a.log("acted", json!({"id": "x"})).unwrap();
+        a.log("saved", json!({})).unwrap();
+        let b = Journal::open(root, "jira", "run-b").unwrap();
+        b.log("act", json!({"id": "y"})).unwrap();
+        b.log("acted", json!({"id": "y"})).unwrap();
+        b.log("act", json!({"id": "z"})).unwrap();
+        let c = Journal::open(root, "jira", "run-c").unwrap();
+        c.log("acted", json!({"id": "w", "outcome": "gone"}))
+            .unwrap();
+        assert_eq!(
+            written_by(root, "jira", "run-c").acted,
+            BTreeSet::from(["y".to_string(), "w".to_string()]),
+            "y and w were carried out since the last save; z was only begun"
+        );
+        c.log("saved", json!({})).unwrap();
+        assert!(written_by(root, "jira", "run-c").acted.is_empty());
     }
 }

@@ -19,6 +19,7 @@ pub mod merge;
 pub mod plan;
 #[cfg(test)]
 mod plan_props;
+pub mod process;
 pub mod read;
 pub mod report;
 mod run;
@@ -28,6 +29,7 @@ use crate::connectors::ConnectorError;
 use crate::history::HistoryError;
 
 pub use plan::{Action, Held, Plan, PlanInput, Policy, RecordPlan, VaultNote};
+pub use process::{NoProcess, Process, StatusMove, Verdict};
 pub use report::{SyncReport, summary};
 pub use run::run;
 pub use state::{BaseEntry, SyncState};

@@ -279,6 +279,9 @@ pub struct Plan {
     pub unchanged: usize,
     /// Records left alone because their note cannot be read (see [`Held`]).
     pub held: usize,
+    /// Service actions (a status move's effects), in order: carried out one by one after the
+    /// field writes, each journaled (see `connectors` → Actions).
+    pub actions: Vec<crate::connectors::RemoteAction>,
 }
 
 impl Plan {
@@ -301,7 +304,7 @@ impl Plan {
 
     /// Whether the plan does nothing.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.records.is_empty() && self.actions.is_empty()
     }
 
     /// Count of records per action.
@@ -690,6 +693,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         known_records: known,
         unchanged,
         held,
+        actions: Vec::new(),
     }
 }
 

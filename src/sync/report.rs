@@ -30,6 +30,8 @@ pub struct SyncReport {
     pub notes_marked_archived: usize,
     /// Records archived remotely.
     pub archived_remote: usize,
+    /// Actions carried out (a status move's service effects).
+    pub actions_done: usize,
     /// Open conflicts.
     pub conflicts: usize,
     /// Notes skipped because they changed during the run.
@@ -72,6 +74,9 @@ pub fn summary(r: &SyncReport) -> String {
     }
     if r.created_remote > 0 {
         parts.push(format!("{} records created", r.created_remote));
+    }
+    if r.actions_done > 0 {
+        parts.push(format!("{} actions", r.actions_done));
     }
     if parts.is_empty() {
         parts.push("remote ids written back".into());

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::config::{Config, RemoteCommon};
-use crate::connectors::{Binding, Connector, canonical};
+use crate::connectors::{Binding, Connector, RemoteAction, canonical};
 use crate::history::{self, CommitRequest, HistoryError};
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
@@ -15,6 +15,7 @@ use crate::vault::value::Value;
 
 use super::applier::{self, Ctx};
 use super::plan::{self, Action, Plan, PlanInput, Policy, VaultNote};
+use super::process::{self, Process, StatusMove, Verdict};
 use super::report::{SyncReport, summary};
 use super::state::{self, SyncState};
 use super::{SyncError, SyncOptions, apply, journal, links, new_run_id, read};
@@ -42,6 +43,7 @@ pub async fn run<C: Connector>(
     config: &Config,
     connector: &mut C,
     common: &RemoteCommon,
+    process: &dyn Process,
     opts: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
     let remote = connector.name().to_string();
@@ -71,7 +73,7 @@ pub async fn run<C: Connector>(
             &CommitRequest {
                 message: None,
                 source: "vault".into(),
-                trailers: crate::workflow::audit::illegal_trailers(root, config),
+                trailers: process.pending_trailers(root, config),
                 author: None,
             },
         );
@@ -93,7 +95,7 @@ pub async fn run<C: Connector>(
     let held = read.held;
     // An interrupted run's values pulled into notes: where a note still holds one, the note and
     // the remote agreed on it, though the run died before saving that base.
-    let written = report
+    let mut written = report
         .resumed_after
         .as_ref()
         .map(|prev| journal::written_by(root, &remote, prev))
@@ -114,7 +116,16 @@ pub async fn run<C: Connector>(
     }
     // The lifecycle's guards hold for the services too: a project status changed in the vault
     // in a way the lifecycle does not allow (`check` reports it) is not carried to the service.
-    let illegal = illegal_status_changes(root, config, &read.projects, &st, &bindings);
+    let moves = status_moves(
+        root,
+        config,
+        process,
+        &remote,
+        &read.projects,
+        &st,
+        &bindings,
+    );
+    let illegal = moves.illegal;
     let notes = read.notes;
     // 3. The remote's changes.
     let full_interval_ms =
@@ -205,6 +216,7 @@ pub async fn run<C: Connector>(
             }
         }
     }
+    let acted = std::mem::take(&mut written.acted);
     drop(written);
     // Records of unreadable notes seen this run: remembered, to be read again next run.
     {
@@ -289,6 +301,9 @@ pub async fn run<C: Connector>(
         },
     );
     let mut plan = plan;
+    // The actions: those of earlier runs not carried out yet, then this run's moves'; none that
+    // an interrupted run carried out.
+    plan.actions = process::run_actions(&st.actions, moves.actions, &acted);
     for rp in &mut plan.records {
         if let Some(ill) = illegal.get(&rp.ssot_id)
             && rp.push.remove("status").is_some()
@@ -524,7 +539,7 @@ fn commit_run_writes(
     Ok(commit.map(|c| c.short_id))
 }
 
-/// A project status change the lifecycle refuses.
+/// A project status change the process refuses.
 struct IllegalChange {
     /// The base's canonical status (kept as the base).
     base: String,
@@ -532,21 +547,32 @@ struct IllegalChange {
     from: String,
     /// The status in the note.
     to: String,
-    /// Why the lifecycle refuses it.
+    /// Why the process refuses it.
     reason: String,
 }
 
-/// Project status moves since the last sync that the lifecycle's guards refuse, by `ssot_id`.
-/// A move the service cannot see (two statuses mapped to one pipeline stage) is not one.
-fn illegal_status_changes(
+/// What the process said of the project status moves since the last sync.
+#[derive(Default)]
+struct Moves {
+    /// Refused moves, by `ssot_id`.
+    illegal: BTreeMap<String, IllegalChange>,
+    /// The actions of the allowed ones, in order.
+    actions: Vec<RemoteAction>,
+}
+
+/// Project status moves since the last sync, judged by the process: those it refuses, and the
+/// actions of the others for this remote. A move the service cannot see (two statuses mapped to
+/// one pipeline stage) is not one.
+fn status_moves(
     root: &Path,
     config: &Config,
+    process: &dyn Process,
+    remote: &str,
     projects: &[read::ProjectRead],
     st: &SyncState,
     bindings: &[Binding],
-) -> BTreeMap<String, IllegalChange> {
-    use crate::workflow::lifecycle::Status;
-    let mut out = BTreeMap::new();
+) -> Moves {
+    let mut out = Moves::default();
     let Some(spec) = bindings
         .iter()
         .find(|b| b.note_type == "project")
@@ -555,9 +581,6 @@ fn illegal_status_changes(
         return out;
     };
     for p in projects {
-        let Some(now) = Status::parse(&p.status) else {
-            continue;
-        };
         let Some(base) = st.base.get(&p.ssot_id).and_then(|b| b.fields.get("status")) else {
             continue;
         };
@@ -568,38 +591,44 @@ fn illegal_status_changes(
             continue;
         }
         let from_vault = canonical::to_vault(&spec.conv, Some(base), None);
-        let Some(from) = from_vault.as_str().and_then(Status::parse) else {
+        let Some(from) = from_vault.as_str() else {
             continue;
         };
-        if from == now {
+        if from == p.status {
             continue;
         }
-        // Only a project whose status moved is read whole (its body holds the credentialing
-        // list); read as it is now, it is judged as the sync would carry it.
-        let Some(note) = crate::fsutil::read(&p.path)
-            .ok()
-            .and_then(|b| Note::parse(&b).ok())
-        else {
-            continue;
+        let mv = StatusMove {
+            ssot_id: p.ssot_id.clone(),
+            note_type: "project".into(),
+            rel: p.rel.clone(),
+            path: p.path.clone(),
+            from: from.to_string(),
+            to: p.status.clone(),
+            open_tickets: p.open_tickets.clone(),
         };
-        if let Err(r) = crate::workflow::audit::judge(
-            root,
-            config,
-            &note,
-            stem,
-            p.open_tickets.clone(),
-            from,
-            now,
-        ) {
-            out.insert(
-                p.ssot_id.clone(),
-                IllegalChange {
-                    base: base.clone(),
-                    from: from.as_str().to_string(),
-                    to: now.as_str().to_string(),
-                    reason: r.message,
-                },
-            );
+        match process.judge(root, config, remote, &mv) {
+            Verdict::Refused(reason) => {
+                out.illegal.insert(
+                    p.ssot_id.clone(),
+                    IllegalChange {
+                        base: base.clone(),
+                        from: mv.from,
+                        to: mv.to,
+                        reason,
+                    },
+                );
+            }
+            Verdict::Allowed(ops) => {
+                for (n, op) in ops.into_iter().enumerate() {
+                    out.actions.push(RemoteAction {
+                        id: process::action_id(&mv, n, &op),
+                        note_type: mv.note_type.clone(),
+                        ssot_id: mv.ssot_id.clone(),
+                        rel: mv.rel.clone(),
+                        op,
+                    });
+                }
+            }
         }
     }
     out

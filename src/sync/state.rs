@@ -68,6 +68,10 @@ pub struct SyncState {
     /// again, also where nothing changed on the vault's side).
     #[serde(default)]
     pub held_pulled: BTreeMap<String, String>,
+    /// Actions planned and not carried out yet (the service refused them, or the run stopped
+    /// first), in order: planned again by every run until done.
+    #[serde(default)]
+    pub actions: Vec<crate::connectors::RemoteAction>,
 }
 
 /// State could not be read or written.

@@ -96,8 +96,8 @@ enum Finding {
 }
 
 /// Whether the project note `note` (named `stem`, with these open tickets) may have moved from
-/// `before` to `now` by the lifecycle's guards. Its body is parsed here (for the credentialing
-/// list); the archive export is looked for on disk.
+/// `before` to `now` by the lifecycle's guards, and by which transitions. Its body is parsed
+/// here (for the credentialing list); the archive export is looked for on disk.
 pub fn judge(
     root: &Path,
     config: &Config,
@@ -106,11 +106,11 @@ pub fn judge(
     open_tickets: Vec<String>,
     before: Status,
     now: Status,
-) -> Result<(), lifecycle::Refusal> {
+) -> Result<Vec<&'static lifecycle::Transition>, lifecycle::Refusal> {
     let mut facts = Facts::of_note(note);
     facts.open_tickets = open_tickets;
     facts.exported = exported(root, config, stem);
-    lifecycle::path(before, now, &facts).map(|_| ())
+    lifecycle::path(before, now, &facts)
 }
 
 /// Judges an edit of the note at `path` (`before` as it is on disk, `after` as the edit leaves
@@ -161,7 +161,7 @@ pub fn judge_edit(
     } else {
         Vec::new()
     };
-    judge(root, config, after, &stem, open, from, now)
+    judge(root, config, after, &stem, open, from, now).map(|_| ())
 }
 
 /// [`judge`] for the project at `index.entries[i]`, with its open tickets.

@@ -3,8 +3,9 @@
 //! the guarded moves of a project ([`project`]), helpdesk tickets ([`ticket`]), the closing
 //! export ([`archive`]) and the judging of hand edits against the last commit ([`audit`]).
 //!
-//! It decides what happens to a project and when; the connectors carry the [`Effect`]s of each
-//! transition to the services later. Every change ends in one audit commit with
+//! It decides what happens to a project and when; [`process::Lifecycle`] hands the sync engine
+//! its judgement of each status move and the [`Effect`]s the move names, which the engine carries
+//! to the services as journaled actions. Every change ends in one audit commit with
 //! `Ssot-Source: vault` and one `Ssot-Transition: a→b` trailer per step.
 
 pub mod archive;
@@ -14,6 +15,7 @@ pub mod intake;
 pub mod lifecycle;
 pub mod matching;
 pub mod notes;
+pub mod process;
 pub mod project;
 pub mod ticket;
 

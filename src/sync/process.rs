@@ -1,0 +1,159 @@
+//! What the engine asks of the process the vault serves, handed in from outside: the sync engine
+//! knows records, fields and actions, not the consultancy's lifecycle. The CLI passes
+//! `workflow::Lifecycle`, which judges each status move by the lifecycle's guards and names its
+//! service effects; [`NoProcess`] judges nothing (a vault without a lifecycle, and tests of the
+//! engine alone).
+//!
+//! The engine finds the moves itself: a note whose `status` differs from its base (the value it
+//! and the service last agreed on). A move the process refuses is not carried to the service (the
+//! field keeps its base; `check` reports the note). A move it accepts yields the actions its
+//! effects name for this remote, in order, each with a stable id ([`action_id`]) so that the
+//! journal can tell, after a crash, which were carried out.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::connectors::{ActionOp, RemoteAction};
+
+/// A note's status moved since the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMove {
+    /// The note's `ssot_id`.
+    pub ssot_id: String,
+    /// The note type.
+    pub note_type: String,
+    /// The note's path relative to the vault root.
+    pub rel: String,
+    /// The note on disk (read again, whole, by a process that needs its body).
+    pub path: PathBuf,
+    /// The status the base holds, in the vault's terms.
+    pub from: String,
+    /// The status the note holds now.
+    pub to: String,
+    /// Names of the open tickets linking to the note.
+    pub open_tickets: Vec<String>,
+}
+
+/// The process's word on a move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed; the services do these, in order (those of the remote being synced).
+    Allowed(Vec<ActionOp>),
+    /// Not allowed: the reason, said to people.
+    Refused(String),
+}
+
+/// The process the vault serves, as the engine sees it.
+pub trait Process: Sync {
+    /// Trailers for the commit of the vault's pending edits (`Ssot-Illegal-Transition`).
+    fn pending_trailers(&self, _root: &Path, _config: &Config) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Judges a move and names the actions `remote` must carry out for it.
+    fn judge(&self, _root: &Path, _config: &Config, _remote: &str, _mv: &StatusMove) -> Verdict {
+        Verdict::Allowed(Vec::new())
+    }
+}
+
+/// No process: every move allowed, no action.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProcess;
+
+impl Process for NoProcess {}
+
+/// The id of the `n`th action of a move: the same move planned again gives the same ids.
+pub fn action_id(mv: &StatusMove, n: usize, op: &ActionOp) -> String {
+    let code = match op {
+        ActionOp::Transition { to } => format!("transition:{to}"),
+        ActionOp::CreateChild { kind, .. } => format!("create-child:{kind}"),
+        ActionOp::Grant { link } => format!("grant:{link}"),
+        ActionOp::Revoke { link } => format!("revoke:{link}"),
+        ActionOp::AttachExport => "attach-export".into(),
+        ActionOp::Delete => "delete".into(),
+    };
+    format!("{}/{}>{}/{n}/{code}", mv.ssot_id, mv.from, mv.to)
+}
+
+/// The run's actions: those of earlier runs not carried out yet (`pending`, from the state),
+/// then those of this run's moves (`moved`), each once, none that an interrupted run carried
+/// out (`acted`, from the journal).
+pub fn run_actions(
+    pending: &[RemoteAction],
+    moved: Vec<RemoteAction>,
+    acted: &BTreeSet<String>,
+) -> Vec<RemoteAction> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    pending
+        .iter()
+        .cloned()
+        .chain(moved)
+        .filter(|a| !acted.contains(&a.id) && seen.insert(a.id.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn act(id: &str) -> RemoteAction {
+        RemoteAction {
+            id: id.into(),
+            note_type: "project".into(),
+            ssot_id: "S1".into(),
+            rel: "Projects/P.md".into(),
+            op: ActionOp::Delete,
+        }
+    }
+
+    #[test]
+    fn a_run_takes_pending_actions_first_each_once_and_none_already_carried_out() {
+        let ids = |v: Vec<RemoteAction>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        let acted: BTreeSet<String> = ["b".to_string()].into();
+        assert_eq!(
+            ids(run_actions(
+                &[act("p1"), act("b")],
+                vec![act("a"), act("b"), act("p1"), act("c")],
+                &acted
+            )),
+            ["p1", "a", "c"]
+        );
+        assert!(run_actions(&[], Vec::new(), &BTreeSet::new()).is_empty());
+    }
+
+    fn mv(from: &str, to: &str) -> StatusMove {
+        StatusMove {
+            ssot_id: "S1".into(),
+            note_type: "project".into(),
+            rel: "Projects/P.md".into(),
+            path: PathBuf::from("/v/Projects/P.md"),
+            from: from.into(),
+            to: to.into(),
+            open_tickets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_tell_moves_and_steps_apart() {
+        let op = ActionOp::Transition {
+            to: "on-hold".into(),
+        };
+        let a = action_id(&mv("active", "blocked"), 0, &op);
+        assert_eq!(a, "S1/active>blocked/0/transition:on-hold");
+        assert_eq!(a, action_id(&mv("active", "blocked"), 0, &op));
+        assert_ne!(a, action_id(&mv("accepted", "credentialing"), 0, &op));
+        assert_ne!(a, action_id(&mv("active", "blocked"), 1, &op));
+        assert_ne!(a, action_id(&mv("active", "blocked"), 0, &ActionOp::Delete));
+    }
+
+    #[test]
+    fn no_process_allows_every_move_with_no_action() {
+        let cfg = Config::default();
+        assert_eq!(
+            NoProcess.judge(Path::new("/v"), &cfg, "jira", &mv("intake", "archived")),
+            Verdict::Allowed(Vec::new())
+        );
+        assert!(NoProcess.pending_trailers(Path::new("/v"), &cfg).is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! The lifecycle as the sync engine sees it ([`crate::sync::Process`]): a project's status move
+//! since the last sync is judged by the lifecycle's guards (a refused one is not carried to the
+//! services), and an allowed one names, for the remote being synced, the actions of the
+//! [`Effect`]s of the transitions it takes, in the table's order.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::connectors::ActionOp;
+use crate::sync::{Process, StatusMove, Verdict};
+use crate::vault::note::Note;
+
+use super::lifecycle::{Effect, Service, Status};
+
+/// The consultancy's project lifecycle.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lifecycle;
+
+/// The service an effect is carried by, as its remote is named in `ssot-vault.toml`.
+pub fn remote_of(service: Service) -> &'static str {
+    match service {
+        Service::Jira => "jira",
+        Service::Trello => "trello",
+    }
+}
+
+/// The action an effect asks of its service; `None` for the effects that are a record's
+/// creation, which the plan makes from the note itself (a record is created once its note is
+/// in the remote's binding).
+pub fn op_of(effect: Effect) -> Option<ActionOp> {
+    match effect {
+        Effect::CreateJiraIssue | Effect::CreateTrelloCard => None,
+        Effect::CreateJiraTask => Some(ActionOp::CreateChild {
+            kind: "task".into(),
+            assignee: Some("expert".into()),
+        }),
+        Effect::SuspendInJira => Some(ActionOp::Transition {
+            to: "on-hold".into(),
+        }),
+        Effect::ResumeInJira => Some(ActionOp::Transition {
+            to: "in-progress".into(),
+        }),
+        Effect::GrantExpertJiraAccess => Some(ActionOp::Grant {
+            link: "expert".into(),
+        }),
+        Effect::AttachExport => Some(ActionOp::AttachExport),
+        Effect::DeleteFromJira => Some(ActionOp::Delete),
+    }
+}
+
+impl Process for Lifecycle {
+    fn pending_trailers(&self, root: &Path, config: &Config) -> Vec<(String, String)> {
+        super::audit::illegal_trailers(root, config)
+    }
+
+    fn judge(&self, root: &Path, config: &Config, remote: &str, mv: &StatusMove) -> Verdict {
+        // Statuses outside the lifecycle are the schema's to report; a note that cannot be read
+        // is left alone by the engine already.
+        let (Some(from), Some(to)) = (Status::parse(&mv.from), Status::parse(&mv.to)) else {
+            return Verdict::Allowed(Vec::new());
+        };
+        if from == to {
+            return Verdict::Allowed(Vec::new());
+        }
+        let Some(note) = crate::fsutil::read(&mv.path)
+            .ok()
+            .and_then(|b| Note::parse(&b).ok())
+        else {
+            return Verdict::Allowed(Vec::new());
+        };
+        let stem = crate::vault::index::stem_of(&mv.rel);
+        match super::audit::judge(root, config, &note, stem, mv.open_tickets.clone(), from, to) {
+            Err(r) => Verdict::Refused(r.message),
+            Ok(path) => Verdict::Allowed(
+                path.iter()
+                    .flat_map(|t| t.effects.iter().copied())
+                    .filter(|e| remote_of(e.service()) == remote)
+                    .filter_map(op_of)
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTE: &str = "---\ntype: project\nstatus: active\nclient: \"[[Piekarnia]]\"\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 1500\nestimate_hours: 20\ndeadline: 2026-12-01\npriority: high\n---\n\n## Credentialing\n\n- [x] NDA signed\n- [CHECK] Contract\n";
+
+    fn moved(dir: &Path, body: &str, from: &str, to: &str) -> StatusMove {
+        let path = dir.join("P.md");
+        std::fs::write(&path, body).unwrap();
+        StatusMove {
+            ssot_id: "S1".into(),
+            note_type: "project".into(),
+            rel: "Projects/P.md".into(),
+            path,
+            from: from.into(),
+            to: to.into(),
+            open_tickets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_allowed_move_names_the_actions_of_its_effects_for_that_remote_only() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[x]"),
+            "credentialing",
+            "active",
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "jira", &mv),
+            Verdict::Allowed(vec![
+                ActionOp::Transition {
+                    to: "in-progress".into()
+                },
+                ActionOp::Grant {
+                    link: "expert".into()
+                },
+            ])
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "hubspot", &mv),
+            Verdict::Allowed(Vec::new())
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(Vec::new())
+        );
+    }
+
+    #[test]
+    fn a_move_the_guards_refuse_is_refused_with_the_reason() {
+        let d = tempfile::tempdir().unwrap();
+        let mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[ ]"),
+            "credentialing",
+            "active",
+        );
+        match Lifecycle.judge(d.path(), &Config::default(), "jira", &mv) {
+            Verdict::Refused(r) => assert!(r.contains("Contract"), "{r}"),
+            v => panic!("allowed: {v:?}"),
+        }
+    }
+
+    #[test]
+    fn statuses_outside_the_lifecycle_are_left_to_the_schema() {
+        let d = tempfile::tempdir().unwrap();
+        let mv = moved(d.path(), NOTE, "credentialing", "paused");
+        assert_eq!(
+            Lifecycle.judge(d.path(), &Config::default(), "jira", &mv),
+            Verdict::Allowed(Vec::new())
+        );
+    }
+
+    #[test]
+    fn every_effect_has_a_remote_and_only_creations_have_no_action() {
+        for e in Effect::ALL {
+            assert!(["jira", "trello"].contains(&remote_of(e.service())));
+            let creation = matches!(e, Effect::CreateJiraIssue | Effect::CreateTrelloCard);
+            assert_eq!(op_of(e).is_none(), creation, "{e:?}");
+        }
+    }
+}
