@@ -91,6 +91,26 @@ pub struct FieldSpec {
     pub direction: Direction,
 }
 
+/// How a synced body section is merged (see `sync::sections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionKind {
+    /// A task list (`- [ ] text`), merged by text and checked state.
+    Tasks,
+    /// An append-only comment list, merged by union on the stamp.
+    Comments,
+}
+
+/// A body section of a note type kept in step with a list of the remote record (a Trello
+/// checklist, a card's comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSpec {
+    /// The note's `## Heading` (`Credentialing`, `Conversation`).
+    pub heading: String,
+    /// How it is merged.
+    pub kind: SectionKind,
+}
+
 /// A note type kept in step with a kind of remote record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -106,6 +126,8 @@ pub struct Binding {
     pub links: Vec<String>,
     /// Whether records created remotely become new notes.
     pub pull_new: bool,
+    /// Body sections kept in step, item by item.
+    pub sections: Vec<SectionSpec>,
 }
 
 impl Binding {

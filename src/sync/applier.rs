@@ -120,11 +120,16 @@ pub(super) async fn apply_plan<C: Connector>(
                         edits.push(e);
                     }
                 }
-                match apply::edit_note_with(&path, &edits, |h| {
+                let sections = if rp.action == Action::Update {
+                    apply::section_writes(b, rp)
+                } else {
+                    Vec::new()
+                };
+                match apply::edit_note_sections_with(&path, &edits, &sections, |h| {
                     jr.intend_pull(h, &rp.ssot_id, &rp.pull)
                 }) {
                     Ok(changed) => {
-                        if changed && !rp.pull.is_empty() {
+                        if changed && (!rp.pull.is_empty() || !rp.sections_pull.is_empty()) {
                             report.notes_updated += 1;
                         }
                         pulled_ok.insert(rp.ssot_id.clone());
@@ -312,7 +317,12 @@ pub(super) async fn apply_plan<C: Connector>(
                     remote_has_ssot_id: rp.remote_has_ssot_id,
                     fields: rp.push.clone(),
                     links: l.send,
-                    sections: BTreeMap::new(),
+                    sections: rp
+                        .sections
+                        .iter()
+                        .filter(|(h, _)| rp.sections_push.contains(*h))
+                        .map(|(h, items)| (h.clone(), items.clone()))
+                        .collect(),
                 });
             }
             let creates: BTreeSet<&str> = chunk

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::connectors::{Binding, canonical};
+use crate::connectors::{Binding, SectionItem, SectionSpec, canonical};
 use crate::fsutil::FsError;
 use crate::vault::EditFileError;
 use crate::vault::editor::Edit;
@@ -15,7 +15,7 @@ use crate::vault::note::Note;
 use crate::vault::schema::{Schema, Severity};
 use crate::vault::value::Value;
 
-use super::plan::{FieldConflict, RecordPlan, text_hash};
+use super::plan::{Action, FieldConflict, RecordPlan, text_hash};
 
 /// The property recording unresolved conflicts.
 pub const CONFLICTS_KEY: &str = "sync_conflicts";
@@ -161,10 +161,38 @@ impl Prepared {
     }
 }
 
+/// Body sections to write into a note: (its spec, the items it takes).
+pub type SectionWrites<'a> = Vec<(&'a SectionSpec, &'a [SectionItem])>;
+
+/// The sections of `rp` the note must take (all of them for a new note).
+pub fn section_writes<'a>(b: &'a Binding, rp: &'a RecordPlan) -> SectionWrites<'a> {
+    b.sections
+        .iter()
+        .filter(|s| rp.action == Action::NewNote || rp.sections_pull.contains(&s.heading))
+        .filter_map(|s| Some((s, rp.sections.get(&s.heading)?.as_slice())))
+        .collect()
+}
+
+/// `text` with `sections` written into its body.
+fn with_sections(text: String, sections: &SectionWrites<'_>) -> String {
+    sections.iter().fold(text, |t, (s, items)| {
+        crate::vault::sections::write(&t, s.kind, &s.heading, items)
+    })
+}
+
 /// Computes `edits` on the note at `path` (as [`crate::vault::edit_file`] does); `None` when
 /// nothing changes.
 pub fn prepare_edit(path: &Path, edits: &[Edit]) -> Result<Option<Prepared>, ApplyError> {
-    if edits.is_empty() {
+    prepare_note_edit(path, edits, &Vec::new())
+}
+
+/// [`prepare_edit`], also writing body `sections`.
+pub fn prepare_note_edit(
+    path: &Path,
+    edits: &[Edit],
+    sections: &SectionWrites<'_>,
+) -> Result<Option<Prepared>, ApplyError> {
+    if edits.is_empty() && sections.is_empty() {
         return Ok(None);
     }
     let before = crate::fsutil::read(path).map_err(EditFileError::Fs)?;
@@ -177,6 +205,12 @@ pub fn prepare_edit(path: &Path, edits: &[Edit]) -> Result<Option<Prepared>, App
             path: path.to_path_buf(),
             source,
         })?;
+    let after = if sections.is_empty() {
+        after
+    } else {
+        let text = with_sections(after.unwrap_or_else(|| note.text.clone()), sections);
+        (text != note.text).then_some(text)
+    };
     Ok(after.map(|after| Prepared {
         path: path.to_path_buf(),
         before,
@@ -196,7 +230,17 @@ pub fn edit_note_with(
     edits: &[Edit],
     before_write: impl FnOnce(u64),
 ) -> Result<bool, ApplyError> {
-    match prepare_edit(path, edits)? {
+    edit_note_sections_with(path, edits, &Vec::new(), before_write)
+}
+
+/// [`edit_note_with`], also writing body `sections`.
+pub fn edit_note_sections_with(
+    path: &Path,
+    edits: &[Edit],
+    sections: &SectionWrites<'_>,
+    before_write: impl FnOnce(u64),
+) -> Result<bool, ApplyError> {
+    match prepare_note_edit(path, edits, sections)? {
         None => Ok(false),
         Some(p) => {
             before_write(p.hash());
@@ -321,6 +365,7 @@ pub fn create_note(
             source,
         })?
         .unwrap_or_default();
+    let text = with_sections(text, &section_writes(binding, rp));
     let problems = invalid_note(schema, &text);
     if !problems.is_empty() {
         return Err(ApplyError::Invalid { problems });

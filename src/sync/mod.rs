@@ -23,6 +23,7 @@ pub mod process;
 pub mod read;
 pub mod report;
 mod run;
+pub mod sections;
 pub mod state;
 
 use crate::connectors::ConnectorError;

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::config::ConflictPolicy;
-use crate::connectors::{Binding, Conv, Direction, RemoteRecord, canonical};
+use crate::connectors::{Binding, Conv, Direction, RemoteRecord, SectionItem, canonical};
 
 use super::merge::{FieldMerge, merge_field};
+use super::sections;
 use super::state::BaseEntry;
 
 /// A synced note as the plan sees it.
@@ -38,6 +39,9 @@ pub struct VaultNote {
     pub links: Vec<(String, String, Vec<String>)>,
     /// A hash of the note's bytes as read: an edit made during the run is detected by it.
     pub text_hash: u64,
+    /// Synced body sections (heading → items), for bindings with sections; a section the note
+    /// does not have is absent.
+    pub sections: BTreeMap<String, Vec<SectionItem>>,
 }
 
 /// The hash of a note's bytes (FNV-1a, 64 bits).
@@ -178,6 +182,12 @@ pub struct RecordPlan {
     pub links: Vec<(String, String, Vec<String>)>,
     /// Base fields to keep for keys neither agreed nor moved (conflicts).
     pub base_kept: BTreeMap<String, String>,
+    /// Synced body sections as merged (heading → items): both sides hold them once applied.
+    pub sections: BTreeMap<String, Vec<SectionItem>>,
+    /// Headings of `sections` the service must take.
+    pub sections_push: BTreeSet<String>,
+    /// Headings of `sections` the note must take.
+    pub sections_pull: BTreeSet<String>,
 }
 
 impl RecordPlan {
@@ -199,6 +209,9 @@ impl RecordPlan {
             settled: Vec::new(),
             links: Vec::new(),
             base_kept: BTreeMap::new(),
+            sections: BTreeMap::new(),
+            sections_push: BTreeSet::new(),
+            sections_pull: BTreeSet::new(),
         }
     }
 
@@ -248,7 +261,9 @@ impl RecordPlan {
     pub fn needs_push(&self) -> bool {
         match self.action {
             Action::Create => true,
-            Action::Update | Action::NewNote => !self.push.is_empty() || !self.remote_has_ssot_id,
+            Action::Update | Action::NewNote => {
+                !self.push.is_empty() || !self.sections_push.is_empty() || !self.remote_has_ssot_id
+            }
             _ => false,
         }
     }
@@ -258,6 +273,7 @@ impl RecordPlan {
         match self.action {
             Action::Update => {
                 !self.pull.is_empty()
+                    || !self.sections_pull.is_empty()
                     || self.write_remote_id
                     || !self.settled.is_empty()
                     || !self.conflicts.is_empty()
@@ -511,6 +527,12 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                 }
             }
             rp.settled = note.conflicts.iter().cloned().collect();
+            for s in &b.sections {
+                if let Some(items) = note.sections.get(&s.heading) {
+                    rp.sections_push.insert(s.heading.clone());
+                    rp.sections.insert(s.heading.clone(), items.clone());
+                }
+            }
             out.push(rp);
             continue;
         };
@@ -559,6 +581,31 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                 }
             }
         }
+        // Body sections, item by item; the service's unchanged since the base when not pulled.
+        let base_sections = base
+            .filter(|b| !b.remote_id.is_empty())
+            .map(|b| &b.sections);
+        let remote_sections = pulled.map(|p| &p.sections).or(base_sections);
+        for s in &b.sections {
+            let items = |m: Option<&BTreeMap<String, Vec<SectionItem>>>| {
+                m.and_then(|m| m.get(&s.heading))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let m = sections::merge(
+                s.kind,
+                &items(base_sections),
+                &items(Some(&note.sections)),
+                &items(remote_sections),
+            );
+            if m.push {
+                rp.sections_push.insert(s.heading.clone());
+            }
+            if m.pull {
+                rp.sections_pull.insert(s.heading.clone());
+            }
+            rp.sections.insert(s.heading.clone(), m.items);
+        }
         rp.settled = note
             .conflicts
             .iter()
@@ -573,6 +620,9 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         let new_base = rp.new_base(&BTreeMap::new(), &BTreeMap::new());
         let changed = !rp.push.is_empty()
             || !rp.pull.is_empty()
+            || !rp.sections_push.is_empty()
+            || !rp.sections_pull.is_empty()
+            || base.is_some_and(|e| e.sections != rp.sections)
             || rp.write_remote_id
             || !rp.settled.is_empty()
             || open_unrecorded
@@ -643,6 +693,17 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             remote_id: Some(r.id.clone()),
             write_remote_id: true,
             pull,
+            sections: b
+                .sections
+                .iter()
+                .filter_map(|s| Some((s.heading.clone(), r.sections.get(&s.heading)?.clone())))
+                .collect(),
+            sections_pull: b
+                .sections
+                .iter()
+                .filter(|s| r.sections.contains_key(&s.heading))
+                .map(|s| s.heading.clone())
+                .collect(),
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
         };
         if b.links.is_empty() && input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
@@ -715,6 +776,7 @@ mod tests {
             }],
             links: Vec::new(),
             pull_new: true,
+            sections: Vec::new(),
         }
     }
 
@@ -766,6 +828,149 @@ mod tests {
                 },
             },
         )
+    }
+
+    fn task(text: &str, checked: bool) -> SectionItem {
+        SectionItem {
+            key: text.into(),
+            text: text.into(),
+            checked: Some(checked),
+            stamp: None,
+        }
+    }
+
+    /// A synced project with a credentialing list: the note checked one task, the service
+    /// another; both take the merged list, and a record new on the service brings its list.
+    #[test]
+    fn body_sections_are_merged_item_by_item_both_ways() {
+        let heading = "Credentialing".to_string();
+        let binding = Binding {
+            sections: vec![crate::connectors::SectionSpec {
+                heading: heading.clone(),
+                kind: crate::connectors::SectionKind::Tasks,
+            }],
+            ..client_binding()
+        };
+        let fields: BTreeMap<String, String> = [("name".to_string(), "P".to_string())].into();
+        let base_items = vec![task("NDA", false), task("Contract", false)];
+        let base: BTreeMap<String, BaseEntry> = [(
+            "S1".to_string(),
+            BaseEntry {
+                note_type: "client".into(),
+                remote_id: "1".into(),
+                remote_has_ssot_id: true,
+                fields: fields.clone(),
+                sections: [(heading.clone(), base_items)].into(),
+                ..BaseEntry::default()
+            },
+        )]
+        .into();
+        let note = VaultNote {
+            ssot_id: "S1".into(),
+            note_type: "client".into(),
+            rel: "Clients/P.md".into(),
+            title: "P".into(),
+            remote_id: Some("1".into()),
+            fields: fields.clone(),
+            sections: [(
+                heading.clone(),
+                vec![task("NDA", true), task("Contract", false)],
+            )]
+            .into(),
+            ..VaultNote::default()
+        };
+        let record = |id: &str, sid: &str, items: Vec<SectionItem>| RemoteRecord {
+            note_type: "client".into(),
+            id: id.into(),
+            ssot_id: Some(sid.into()),
+            fields: fields.clone(),
+            title: Some(format!("T{id}")),
+            modified_ms: Some(1),
+            archived: false,
+            sections: [(heading.clone(), items)].into(),
+        };
+        let remote = vec![
+            record("1", "S1", vec![task("NDA", false), task("Contract", true)]),
+            record("2", "S2", vec![task("Bank", true)]),
+        ];
+        let bindings = [binding];
+        let p = plan(
+            "trello",
+            &PlanInput {
+                bindings: &bindings,
+                notes: std::slice::from_ref(&note),
+                base: &base,
+                history_base: &BTreeMap::new(),
+                remote: &remote,
+                full: false,
+                gone: &BTreeSet::new(),
+                open_conflicts: &BTreeMap::new(),
+                held: &Held::default(),
+                invalid: &BTreeMap::new(),
+                unfit: Unfit::never(),
+                policy: Policy {
+                    conflict: ConflictPolicy::Manual,
+                    archive_deleted_notes: false,
+                },
+            },
+        );
+        assert_eq!(p.records.len(), 2, "{p:?}");
+        let up = &p.records[0];
+        assert_eq!(up.action, Action::Update);
+        assert_eq!(
+            up.sections[&heading],
+            [task("NDA", true), task("Contract", true)]
+        );
+        assert!(up.sections_push.contains(&heading) && up.sections_pull.contains(&heading));
+        assert!(up.needs_push() && up.needs_note_edit());
+        let new = &p.records[1];
+        assert_eq!(new.action, Action::NewNote);
+        assert_eq!(new.sections[&heading], [task("Bank", true)]);
+        assert!(new.sections_pull.contains(&heading));
+        // Once both sides hold the merged list and the base says so, nothing is left to do.
+        let mut st = crate::sync::SyncState {
+            base: base.clone(),
+            ..Default::default()
+        };
+        st.settle(
+            up,
+            crate::sync::state::Outcome::Done {
+                written: Some(crate::sync::state::Written {
+                    remote_id: "1".into(),
+                    created: false,
+                    service_fields: None,
+                }),
+                note_written: true,
+            },
+        );
+        let merged = up.sections[&heading].clone();
+        let note2 = VaultNote {
+            sections: [(heading.clone(), merged.clone())].into(),
+            ..note.clone()
+        };
+        let remote2 = vec![record("1", "S1", merged)];
+        let p2 = plan(
+            "trello",
+            &PlanInput {
+                bindings: &bindings,
+                notes: std::slice::from_ref(&note2),
+                base: &st.base,
+                history_base: &BTreeMap::new(),
+                remote: &remote2,
+                full: false,
+                gone: &BTreeSet::new(),
+                open_conflicts: &BTreeMap::new(),
+                held: &Held::default(),
+                invalid: &BTreeMap::new(),
+                unfit: Unfit::never(),
+                policy: Policy {
+                    conflict: ConflictPolicy::Manual,
+                    archive_deleted_notes: false,
+                },
+            },
+        );
+        assert!(p2.records.is_empty(), "{p2:?}");
+        assert_eq!(p2.unchanged, 1);
     }
 
     fn actions(p: &Plan) -> Vec<(String, Action)> {

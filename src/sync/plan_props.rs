@@ -49,6 +49,7 @@ fn bindings() -> Vec<Binding> {
             ],
             links: Vec::new(),
             pull_new: true,
+            sections: Vec::new(),
         },
         Binding {
             note_type: "project".into(),
@@ -62,6 +63,7 @@ fn bindings() -> Vec<Binding> {
             ],
             links: vec!["client".into()],
             pull_new: false,
+            sections: Vec::new(),
         },
     ]
 }
@@ -528,6 +530,7 @@ fn build(entities: &[Entity]) -> World {
             fields: fields_of(ty, &e.note),
             deleted: false,
             archived: false,
+            sections: BTreeMap::new(),
         };
         if e.refused {
             w.refuse.insert(sid.clone());

@@ -34,6 +34,9 @@ pub struct BaseEntry {
     pub deleted: bool,
     /// The record was archived remotely and the note marked.
     pub archived: bool,
+    /// Synced body sections as last agreed (heading → items).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sections: BTreeMap<String, Vec<crate::connectors::SectionItem>>,
 }
 
 /// The state of one remote.
@@ -182,6 +185,7 @@ impl SyncState {
                 e.remote_id = rp.remote_id.clone().unwrap_or_default();
                 e.remote_has_ssot_id = rp.remote_has_ssot_id;
                 e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
+                e.sections = rp.sections.clone();
             }
             Outcome::Gone(remote_id) => {
                 let e = self.base.entry(rp.ssot_id.clone()).or_default();
@@ -225,6 +229,10 @@ impl SyncState {
                     pull.extend(actual);
                 }
                 e.fields = rp.new_base(&rp.push, &pull);
+                // The merged sections, once the note took them too (or had them already).
+                if note_written || rp.sections_pull.is_empty() {
+                    e.sections = rp.sections.clone();
+                }
                 e.deleted = false;
                 if rp.conflicts.is_empty() {
                     self.conflicts.remove(&rp.ssot_id);

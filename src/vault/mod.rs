@@ -11,6 +11,7 @@ pub mod input;
 pub mod note;
 pub mod obsidian;
 pub mod schema;
+pub mod sections;
 pub mod value;
 
 use std::path::Path;

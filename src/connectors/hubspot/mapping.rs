@@ -217,6 +217,7 @@ pub fn bindings(maps: &[TypeMap]) -> Vec<Binding> {
                 Vec::new()
             },
             pull_new: true,
+            sections: Vec::new(),
         })
         .collect()
 }

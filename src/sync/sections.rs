@@ -1,0 +1,324 @@
+//! Body sections merged item by item: a note's task list (`## Credentialing` ↔ a Trello
+//! checklist) and its comment list (`## Conversation` ↔ a card's comments), three-way against
+//! the items as they were when the note and the service last agreed. Pure, so it is
+//! property-tested.
+//!
+//! - A **task list** is merged by each item's text (its key) and checked state: an item added on
+//!   either side is kept; one removed on one side and unchanged on the other is removed; one
+//!   removed on one side and edited (checked or unchecked) on the other is kept, since an edit
+//!   says someone still cares about it; a checked state changed on one side only wins; changed on
+//!   both sides to different states (only possible with no base), the item is checked: work
+//!   reported done is not undone by a merge. Order: the vault's, then items new on the service
+//!   in the service's order (the service's order when only the service changed the list).
+//! - A **comment list** is append-only: the union of both sides by stamp (author and time),
+//!   ordered by stamp, never a conflict and never a removal. A comment whose text differs on the
+//!   two sides takes the side that changed it from the base (the vault's when both did).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::connectors::SectionItem;
+pub use crate::connectors::SectionKind;
+
+/// The merged items of a section, and which sides must take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// The items both sides hold after the merge.
+    pub items: Vec<SectionItem>,
+    /// The service must take them (they differ from its items).
+    pub push: bool,
+    /// The note must take them (they differ from its items).
+    pub pull: bool,
+}
+
+/// Merges a section's items: `base` as last agreed (empty when never synced), `vault` and
+/// `remote` as they are now.
+pub fn merge(
+    kind: SectionKind,
+    base: &[SectionItem],
+    vault: &[SectionItem],
+    remote: &[SectionItem],
+) -> Merged {
+    let items = match kind {
+        SectionKind::Tasks => merge_tasks(base, vault, remote),
+        SectionKind::Comments => merge_comments(base, vault, remote),
+    };
+    Merged {
+        push: items.as_slice() != remote,
+        pull: items.as_slice() != vault,
+        items,
+    }
+}
+
+fn by_key(items: &[SectionItem]) -> BTreeMap<&str, &SectionItem> {
+    let mut out = BTreeMap::new();
+    for i in items {
+        out.entry(i.key.as_str()).or_insert(i);
+    }
+    out
+}
+
+fn merge_tasks(
+    base: &[SectionItem],
+    vault: &[SectionItem],
+    remote: &[SectionItem],
+) -> Vec<SectionItem> {
+    let (b, v, r) = (by_key(base), by_key(vault), by_key(remote));
+    let checked = |i: Option<&&SectionItem>| i.map(|i| i.checked.unwrap_or(false));
+    let mut out: Vec<SectionItem> = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    // The order of the side that changed: the vault's, or the service's when only it did.
+    let (first, second) = if vault == base {
+        (remote, vault)
+    } else {
+        (vault, remote)
+    };
+    for key in first.iter().chain(second).map(|i| i.key.as_str()) {
+        if !done.insert(key) {
+            continue;
+        }
+        let (bi, vi, ri) = (b.get(key), v.get(key), r.get(key));
+        let state = match (vi, ri) {
+            (Some(_), Some(_)) => {
+                let (bc, vc, rc) = (checked(bi), checked(vi), checked(ri));
+                if vc == rc || rc == bc {
+                    vc
+                } else if vc == bc {
+                    rc
+                } else {
+                    Some(true)
+                }
+            }
+            // On one side only: new there (keep), or removed on the other (keep only if this
+            // side changed it since the base).
+            (Some(only), None) | (None, Some(only)) => match bi {
+                None => Some(only.checked.unwrap_or(false)),
+                Some(bi) if bi.checked.unwrap_or(false) != only.checked.unwrap_or(false) => {
+                    Some(only.checked.unwrap_or(false))
+                }
+                Some(_) => None,
+            },
+            (None, None) => None,
+        };
+        if let Some(c) = state {
+            let text = vi.or(ri).map(|i| i.text.clone()).unwrap_or_default();
+            out.push(SectionItem {
+                key: key.to_string(),
+                text,
+                checked: Some(c),
+                stamp: None,
+            });
+        }
+    }
+    out
+}
+
+fn merge_comments(
+    base: &[SectionItem],
+    vault: &[SectionItem],
+    remote: &[SectionItem],
+) -> Vec<SectionItem> {
+    let (b, v, r) = (by_key(base), by_key(vault), by_key(remote));
+    let keys: BTreeSet<&str> = v.keys().chain(r.keys()).copied().collect();
+    let mut out: Vec<SectionItem> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let item = match (v.get(k), r.get(k)) {
+                (Some(vi), Some(ri)) if vi.text != ri.text => {
+                    let remote_changed = b.get(k).is_some_and(|bi| bi.text == vi.text);
+                    if remote_changed { ri } else { vi }
+                }
+                (Some(vi), _) => vi,
+                (None, Some(ri)) => ri,
+                (None, None) => return None,
+            };
+            Some((*item).clone())
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.stamp
+            .as_deref()
+            .unwrap_or(&a.key)
+            .cmp(b.stamp.as_deref().unwrap_or(&b.key))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn task(text: &str, checked: bool) -> SectionItem {
+        SectionItem {
+            key: text.into(),
+            text: text.into(),
+            checked: Some(checked),
+            stamp: None,
+        }
+    }
+
+    fn comment(stamp: &str, text: &str) -> SectionItem {
+        SectionItem {
+            key: stamp.into(),
+            text: text.into(),
+            checked: None,
+            stamp: Some(stamp.into()),
+        }
+    }
+
+    #[test]
+    fn tasks_checked_on_one_side_added_on_both_and_removed_on_one() {
+        let base = [
+            task("NDA", false),
+            task("Contract", false),
+            task("Invoice", false),
+        ];
+        // Vault: NDA checked, Invoice removed, Access added.
+        let vault = [
+            task("NDA", true),
+            task("Contract", false),
+            task("Access", false),
+        ];
+        // Service: Contract checked, Invoice untouched, Bank added.
+        let remote = [
+            task("NDA", false),
+            task("Contract", true),
+            task("Invoice", false),
+            task("Bank", false),
+        ];
+        let m = merge(SectionKind::Tasks, &base, &vault, &remote);
+        assert_eq!(
+            m.items,
+            [
+                task("NDA", true),
+                task("Contract", true),
+                task("Access", false),
+                task("Bank", false)
+            ]
+        );
+        assert!(m.push && m.pull);
+    }
+
+    #[test]
+    fn a_task_removed_on_one_side_and_checked_on_the_other_is_kept() {
+        let base = [task("NDA", false)];
+        let m = merge(SectionKind::Tasks, &base, &[], &[task("NDA", true)]);
+        assert_eq!(m.items, [task("NDA", true)]);
+        let m = merge(SectionKind::Tasks, &base, &[task("NDA", true)], &[]);
+        assert_eq!(m.items, [task("NDA", true)]);
+        assert!(m.push && !m.pull);
+    }
+
+    #[test]
+    fn with_no_base_a_task_checked_on_either_side_stays_checked() {
+        let m = merge(
+            SectionKind::Tasks,
+            &[],
+            &[task("NDA", false)],
+            &[task("NDA", true)],
+        );
+        assert_eq!(m.items, [task("NDA", true)]);
+        let m = merge(
+            SectionKind::Tasks,
+            &[],
+            &[task("NDA", true)],
+            &[task("NDA", false)],
+        );
+        assert_eq!(m.items, [task("NDA", true)]);
+    }
+
+    #[test]
+    fn comments_are_a_union_by_stamp_in_stamp_order_never_removed() {
+        let a = comment("2026-05-01T10:15:00 · client · Piekarnia", "Hello");
+        let b = comment("2026-05-01T11:02:00 · expert · Anna", "On it");
+        let c = comment("2026-05-02T09:00:00 · client · Piekarnia", "Thanks");
+        let m = merge(
+            SectionKind::Comments,
+            &[a.clone(), b.clone()],
+            &[a.clone(), c.clone()],
+            std::slice::from_ref(&b),
+        );
+        assert_eq!(m.items, [a.clone(), b.clone(), c.clone()]);
+        // Edited on the service only: the service's text.
+        let b2 = comment(b.key.as_str(), "On it, tomorrow");
+        let m = merge(
+            SectionKind::Comments,
+            std::slice::from_ref(&b),
+            std::slice::from_ref(&b),
+            std::slice::from_ref(&b2),
+        );
+        assert_eq!(m.items, std::slice::from_ref(&b2));
+        assert!(!m.push && m.pull);
+        // Edited on both: the vault's.
+        let b3 = comment(b.key.as_str(), "On it now");
+        let m = merge(
+            SectionKind::Comments,
+            std::slice::from_ref(&b),
+            std::slice::from_ref(&b3),
+            &[b2],
+        );
+        assert_eq!(m.items, [b3]);
+    }
+
+    fn tasks() -> impl Strategy<Value = Vec<SectionItem>> {
+        proptest::collection::btree_map("[a-e]", any::<bool>(), 0..5)
+            .prop_map(|m| m.into_iter().map(|(t, c)| task(&t, c)).collect())
+    }
+
+    fn comments() -> impl Strategy<Value = Vec<SectionItem>> {
+        proptest::collection::btree_map("[0-5]", "[xy]", 0..5).prop_map(|m| {
+            m.into_iter()
+                .map(|(s, t)| comment(&format!("2026-05-0{s}"), &t))
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Merging settles: merging the result with itself as the new base changes nothing,
+        /// and a side equal to the base takes the other side's items.
+        #[test]
+        fn task_merges_settle_and_one_sided_edits_win(
+            base in tasks(), vault in tasks(), remote in tasks()
+        ) {
+            let m = merge(SectionKind::Tasks, &base, &vault, &remote);
+            let again = merge(SectionKind::Tasks, &m.items, &m.items, &m.items);
+            prop_assert_eq!(&again.items, &m.items);
+            prop_assert!(!again.push && !again.pull);
+            let one_sided = merge(SectionKind::Tasks, &base, &base, &remote);
+            prop_assert_eq!(&one_sided.items, &remote);
+            let one_sided = merge(SectionKind::Tasks, &base, &vault, &base);
+            prop_assert_eq!(&one_sided.items, &vault);
+            // An item on both sides whose state neither side kept from the base (or that has
+            // no base) is checked if either side checked it.
+            for v in &vault {
+                let Some(r) = remote.iter().find(|r| r.key == v.key) else { continue };
+                let b = base.iter().find(|b| b.key == v.key).map(|b| b.checked);
+                if b != Some(v.checked) && b != Some(r.checked) {
+                    let want = v.checked == Some(true) || r.checked == Some(true);
+                    prop_assert!(m.items.iter().any(|o| o.key == v.key && o.checked == Some(want)));
+                }
+            }
+        }
+
+        /// No comment of either side is ever lost, none is doubled, and the order is the
+        /// stamps'.
+        #[test]
+        fn comments_are_never_lost_nor_doubled(
+            base in comments(), vault in comments(), remote in comments()
+        ) {
+            let m = merge(SectionKind::Comments, &base, &vault, &remote);
+            let keys: Vec<&str> = m.items.iter().map(|i| i.key.as_str()).collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            prop_assert_eq!(&keys, &sorted);
+            for i in vault.iter().chain(&remote) {
+                prop_assert!(keys.contains(&i.key.as_str()));
+            }
+            let again = merge(SectionKind::Comments, &m.items, &m.items, &m.items);
+            prop_assert_eq!(&again.items, &m.items);
+        }
+    }
+}
