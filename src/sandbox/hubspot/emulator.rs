@@ -147,3 +147,118 @@ impl Emulator for Hubspot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::super::store::PropertyDef;
+    use super::*;
+    use crate::sandbox::emulator::emulator;
+    use crate::sandbox::faults::RequestCounts;
+    use crate::sandbox::{SandboxConfig, fresh_state};
+
+    fn app() -> AppState {
+        AppState::new(&SandboxConfig::default(), fresh_state())
+    }
+
+    #[test]
+    fn admin_operations_are_the_services_own_writes() {
+        let app = app();
+        let h = Hubspot;
+        // The property the connector makes for the vault's ids.
+        app.with_hubspot(|d| {
+            let def = PropertyDef {
+                name: "ssot_id".into(),
+                label: "ssot id".into(),
+                kind: "string".into(),
+                field_type: "text".into(),
+                group_name: "contactinformation".into(),
+                description: String::new(),
+                has_unique_value: true,
+                hubspot_defined: false,
+                read_only_value: false,
+                options: Vec::new(),
+                created_ms: 0,
+            };
+            d.properties
+                .entry("contacts".into())
+                .or_default()
+                .insert(def.name.clone(), def);
+        });
+        let id = h
+            .create(
+                &app,
+                "contacts",
+                &[
+                    ("firstname", "Ewa"),
+                    ("email", "ewa@lis.pl"),
+                    ("ssot_id", "01X"),
+                ],
+            )
+            .expect("create");
+        let found = h.by_ssot_id(&app, "contacts", "01X").expect("read");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, id);
+        assert_eq!(found[0].field("firstname"), Some("Ewa"));
+        let created = found[0].raw["updatedAt"].clone();
+        // Edited a minute later: the value and the modification time move, as with a PATCH.
+        app.clock_offset_ms.store(60_000, Ordering::Relaxed);
+        h.edit(&app, "contacts", &id, "city", "Gdańsk")
+            .expect("edit");
+        let r = h.by_ssot_id(&app, "contacts", "01X").expect("read");
+        assert_eq!(r[0].field("city"), Some("Gdańsk"));
+        assert_ne!(r[0].raw["updatedAt"], created);
+        // HubSpot's own validation applies: a taken email, an unknown property.
+        let other = h
+            .create(&app, "contacts", &[("email", "jan@bak.pl")])
+            .expect("create");
+        for (field, value) in [("email", "ewa@lis.pl"), ("no_such_property", "x")] {
+            assert!(
+                matches!(
+                    h.edit(&app, "contacts", &other, field, value),
+                    Err(EmulatorError::Rejected { .. })
+                ),
+                "{field}"
+            );
+        }
+        assert!(matches!(
+            h.edit(&app, "contacts", "999999", "city", "x"),
+            Err(EmulatorError::NotFound { .. })
+        ));
+        assert!(matches!(
+            h.records(&app, "tickets"),
+            Err(EmulatorError::UnknownKind { .. })
+        ));
+        // Archived: gone from the live records, kept among all of them.
+        h.archive(&app, "contacts", &id).expect("archive");
+        assert!(
+            h.live(&app, "contacts")
+                .expect("live")
+                .iter()
+                .all(|r| r.id != id)
+        );
+        let all = h.records(&app, "contacts").expect("records");
+        assert!(all.iter().any(|r| r.id == id && r.archived));
+        assert!(matches!(
+            h.archive(&app, "contacts", &id),
+            Err(EmulatorError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn the_sandbox_serves_hubspot_and_counts_its_requests() {
+        let h = emulator("hubspot").expect("hubspot is served");
+        assert!(emulator("jira").is_none());
+        assert!(!fresh_state().hubspot.properties.is_empty(), "seeded");
+        let mut counts = RequestCounts::default();
+        counts
+            .by_endpoint
+            .insert("POST /crm/v3/objects/{type}/search".into(), 3);
+        counts
+            .by_endpoint
+            .insert("GET /crm/v3/objects/{type}".into(), 2);
+        counts.by_endpoint.insert("GET /rest/api/3/issue".into(), 5);
+        assert_eq!(h.requests(&counts), 5);
+    }
+}
