@@ -83,6 +83,12 @@ pub trait Service {
     fn other_pushed() -> Field;
     /// A number field of a note of another kind.
     fn number() -> Field;
+    /// The lifecycle status of a note, as the service holds it (its value: `matching`, from
+    /// which `active` is not a legal step).
+    fn status() -> Field;
+    /// A managed note whose YAML does not parse: its path, its text, and where the error is
+    /// reported (`path:line:col`).
+    fn broken_note() -> (&'static str, &'static str, &'static str);
     /// A third note of the kind of [`Self::other`], the one archived in the service.
     fn archived_note() -> &'static str;
     /// A vault edit of [`Self::field`]'s note: a key, its value and a new one.

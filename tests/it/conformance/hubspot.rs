@@ -98,6 +98,24 @@ impl Service for HubspotService {
         }
     }
 
+    fn status() -> Field {
+        Field {
+            note: PROJECT,
+            kind: "deals",
+            key: "status",
+            remote: "dealstage",
+            value: "matching",
+        }
+    }
+
+    fn broken_note() -> (&'static str, &'static str, &'static str) {
+        (
+            "Clients/Broken.md",
+            "---\ntype: client\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC99Z\nname: [unclosed\nemail: x@y.pl\n---\nBody.\n",
+            "Clients/Broken.md:5:6: invalid YAML",
+        )
+    }
+
     fn archived_note() -> &'static str {
         "Experts/Tomasz Wiśniewski.md"
     }

@@ -27,6 +27,8 @@ macro_rules! conformance {
             a_crashed_runs_note_writes_are_committed_as_its_own,
             kills_at_every_step_never_credit_the_vault_with_a_remote_edit,
             a_save_made_during_a_run_is_committed_as_the_vaults,
+            an_illegal_status_change_is_not_carried_to_the_service,
+            an_unreadable_note_is_reported_and_left_alone_while_the_others_sync,
         );
     };
     (@cases $service:ty; $($case:ident),+ $(,)?) => {

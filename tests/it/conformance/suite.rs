@@ -3,7 +3,7 @@
 //! on a vault made by `init` and asserts the notes' bytes, the emulator's records and its request
 //! counts: creates and updates both ways, each conflict policy, archives both ways and the share
 //! rail, faults (429 storms, 5xx, timeouts, dropped connections), `kill -9` then resume, a lost
-//! `.ssot/`, edits made during a run, and `--dry-run`.
+//! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes.
 
 use std::path::Path;
 use std::time::Duration;
@@ -488,6 +488,81 @@ pub async fn a_note_edited_during_the_sync_is_never_clobbered<S: Service>() {
         text.contains(&line(key, to)) && text.contains(&line(f.key, "Gdańsk")),
         "{text}"
     );
+}
+
+/// The lifecycle's guards hold for the services: a status changed by hand in a way the lifecycle
+/// refuses is not carried to the service (exit 1, the reason named), and the rest of the note is;
+/// still refused on the next run, and nothing is once the status is put back.
+pub async fn an_illegal_status_change_is_not_carried_to_the_service<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let st = S::status();
+    let num = S::number();
+    let before = h.remote_value(st);
+    let text = h.note(st.note);
+    assert!(text.contains(&format!("{}\n", line(st.key, st.value))));
+    std::fs::write(
+        h.v.join(st.note),
+        text.replace(
+            &format!("{}\n", line(st.key, st.value)),
+            &format!("{}\n", line(st.key, "active")),
+        )
+        .replace(
+            &format!("{}\n", line(num.key, num.value)),
+            &format!("{}\n", line(num.key, "47000")),
+        ),
+    )
+    .expect("edit");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("{} {}→active", st.key, st.value)),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(h.remote_value(st), before, "the illegal status stays home");
+    assert_eq!(
+        h.remote_value(num).as_deref(),
+        Some("47000"),
+        "the other field goes"
+    );
+    // Still refused on the next run (the base keeps the last legal status).
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(h.remote_value(st), before);
+    // Put back by hand: nothing is refused any more.
+    std::fs::write(
+        h.v.join(st.note),
+        h.note(st.note).replace(
+            &format!("{}\n", line(st.key, "active")),
+            &format!("{}\n", line(st.key, st.value)),
+        ),
+    )
+    .expect("edit");
+    h.sync().await;
+}
+
+/// A note that does not parse is reported `path:line:col`, never written, and the run goes on
+/// with the other notes (exit 1: a problem is left).
+pub async fn an_unreadable_note_is_reported_and_left_alone_while_the_others_sync<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let (rel, broken, reported) = S::broken_note();
+    write(&h.v, rel, broken);
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(reported),
+        "reported with its line: {}",
+        out(&o)
+    );
+    assert_eq!(h.note(rel), broken, "never written");
+    // The other notes were synced.
+    for (kind, n) in S::initial() {
+        assert_eq!(h.live(kind).len(), *n, "{kind}: {}", out(&o));
+    }
+    let f = S::field();
+    h.record_of(f.note, f.kind);
+    assert!(h.prop(f.note, S::ID_KEY).is_some());
 }
 
 /// The `ssot_id` of bulk note `i`.
