@@ -17,6 +17,7 @@
 //! ```
 
 pub mod admin;
+pub mod emulator;
 pub mod faults;
 pub mod hubspot;
 pub mod store;
@@ -39,7 +40,8 @@ use tower::ServiceExt;
 
 use faults::{DropConnection, FaultRenderer, FaultState, RateLimiter};
 pub use faults::{FaultConfig, RequestCounts};
-use store::{HubspotData, State};
+use hubspot::store::HubspotData;
+use store::State;
 
 /// Bearer token the sandbox accepts by default.
 pub const DEFAULT_HUBSPOT_TOKEN: &str = "sandbox-hubspot-token";
@@ -159,9 +161,9 @@ impl AppState {
             state_file: cfg.state_file.clone(),
             faults: Mutex::new(FaultState::new(cfg.faults.clone())),
             counts: Mutex::new(RequestCounts::default()),
-            renderers: hubspot::PREFIXES
+            renderers: emulator::EMULATORS
                 .iter()
-                .map(|p| (*p, hubspot::render_fault as FaultRenderer))
+                .flat_map(|e| e.prefixes().iter().map(|p| (*p, e.fault_renderer())))
                 .collect(),
             hubspot_limiter: Mutex::new(
                 cfg.hubspot_rate_limit.map(|(n, w)| RateLimiter::new(n, w)),
@@ -226,18 +228,23 @@ impl AppState {
     }
 }
 
-/// A fresh state: the seeded HubSpot account and nothing else.
+/// A fresh state: each emulator's seeded account and nothing else.
 pub fn fresh_state() -> State {
-    State {
+    let mut state = State {
         version: 1,
-        hubspot: hubspot::seed_data(),
+        ..State::default()
+    };
+    for e in emulator::EMULATORS {
+        e.seed(&mut state);
     }
+    state
 }
 
-/// The full router of a sandbox.
+/// The full router of a sandbox: every emulator at the root, the admin API under `/__sandbox`.
 fn router(app: Arc<AppState>) -> Router {
-    Router::new()
-        .merge(hubspot::router(app.clone()))
+    emulator::EMULATORS
+        .iter()
+        .fold(Router::new(), |r, e| r.merge(e.router(app.clone())))
         .nest("/__sandbox", admin::router())
         .with_state(app)
 }
@@ -314,6 +321,14 @@ impl Sandbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The admin operations of a service's emulator on this sandbox (`None`: no such service).
+    pub fn remote(&self, service: &str) -> Option<emulator::Remote<'_>> {
+        emulator::emulator(service).map(|emulator| emulator::Remote {
+            emulator,
+            app: &self.app,
+        })
     }
 
     /// Sets the search lag.

@@ -5,6 +5,7 @@
 mod auth;
 mod claims;
 mod common;
+mod conformance;
 mod core_cli;
 mod editor_props;
 mod fixtures;

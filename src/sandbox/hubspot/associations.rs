@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
+use super::store::HubspotData;
 use super::{
     HsError, HsResult, Query, batch_inputs, batch_response, id_of, object_type, owner_json,
     parse_body,
 };
 use crate::sandbox::AppState;
-use crate::sandbox::store::HubspotData;
 
 /// The HubSpot-defined default association type id from one object type to another.
 pub fn default_type_id(from: &str, to: &str) -> u32 {

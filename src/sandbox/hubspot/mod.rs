@@ -7,9 +7,11 @@
 //! the helpers shared by the submodules: object types, record rendering, property validation.
 
 mod associations;
+mod emulator;
 mod objects;
 mod properties;
 mod search;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,8 +27,9 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::faults::{RateStatus, fault_middleware};
-use super::store::{HubspotData, Owner, Record};
+use store::{HubspotData, Owner, Record};
 
+pub use emulator::Hubspot;
 pub use properties::seed_data;
 
 /// The daily request allowance reported in `X-HubSpot-RateLimit-Daily` (Free/Starter tier).
@@ -137,6 +140,16 @@ impl HsError {
     pub fn with_errors(mut self, errors: Vec<Value>) -> Self {
         self.errors = errors;
         self
+    }
+
+    /// The error's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether this is a 404 (no such record).
+    pub fn is_not_found(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
     }
 
     /// The body as JSON.

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::associations::{attach_associations, parse_create_associations};
+use super::store::{HubspotData, Record};
 use super::{
     Change, HsError, HsResult, Query, Selection, UniqueCheck, apply_changes, batch_inputs,
     batch_response, find_by_prop, input_id, is_unique, names_from, object_type, parse_body,
     parse_changes, render, set_system_props, type_word,
 };
 use crate::sandbox::AppState;
-use crate::sandbox::store::{HubspotData, Record};
 
 fn json_response(status: StatusCode, v: Value) -> Response {
     (status, axum::Json(v)).into_response()
@@ -102,6 +102,56 @@ fn rendered(data: &HubspotData, t: &str, id: u64, sel: &Selection) -> Map<String
         .unwrap_or_default()
 }
 
+/// Creates a record from a create body (`properties`, `associations`), as
+/// `POST /crm/v3/objects/{type}` does; returns its id.
+pub(super) fn create_record(
+    data: &mut HubspotData,
+    t: &str,
+    body: &Value,
+    now: i64,
+    lag: i64,
+) -> Result<u64, HsError> {
+    let changes = parse_changes(data, t, body.get("properties"))?;
+    let assocs = parse_create_associations(data, t, body.get("associations"))?;
+    UniqueCheck::new(data, t).check(data, t, None, &changes)?;
+    let id = insert_new(data, t, &changes, now, lag);
+    for (to_type, to_id) in assocs {
+        data.associations
+            .insert(super::associations::pair(t, id, to_type, to_id));
+    }
+    Ok(id)
+}
+
+/// Changes a live record's properties from an update body, as
+/// `PATCH /crm/v3/objects/{type}/{id}` does; returns its id.
+pub(super) fn update_record(
+    data: &mut HubspotData,
+    t: &str,
+    id: &str,
+    id_property: Option<&str>,
+    body: &Value,
+    now: i64,
+    lag: i64,
+) -> Result<u64, HsError> {
+    let rid = lookup(data, t, id, id_property, false)
+        .ok_or_else(|| not_found(t, id))?
+        .id;
+    let changes = parse_changes(data, t, body.get("properties"))?;
+    UniqueCheck::new(data, t).check(data, t, Some(rid), &changes)?;
+    update_existing(data, t, rid, &changes, now, lag);
+    Ok(rid)
+}
+
+/// Archives a live record by id, as `DELETE /crm/v3/objects/{type}/{id}` does; `false` when
+/// there is none.
+pub(super) fn archive_live(data: &mut HubspotData, t: &str, id: &str, now: i64, lag: i64) -> bool {
+    let found = lookup(data, t, id, None, false).map(|r| r.id);
+    if let Some(rid) = found {
+        archive_record(data, t, rid, now, lag);
+    }
+    found.is_some()
+}
+
 /// `POST /crm/v3/objects/{type}`.
 pub async fn create(
     State(app): State<Arc<AppState>>,
@@ -112,14 +162,7 @@ pub async fn create(
     let body = parse_body(&body)?;
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
-        let changes = parse_changes(data, t, body.get("properties"))?;
-        let assocs = parse_create_associations(data, t, body.get("associations"))?;
-        UniqueCheck::new(data, t).check(data, t, None, &changes)?;
-        let id = insert_new(data, t, &changes, now, lag);
-        for (to_type, to_id) in assocs {
-            data.associations
-                .insert(super::associations::pair(t, id, to_type, to_id));
-        }
+        let id = create_record(data, t, &body, now, lag)?;
         Ok::<_, HsError>(Value::Object(rendered(data, t, id, &Selection::All)))
     })?;
     Ok(json_response(StatusCode::CREATED, out))
@@ -156,12 +199,7 @@ pub async fn update(
     let body = parse_body(&body)?;
     let (now, lag) = (app.now_ms(), app.lag_ms());
     let out = app.with_hubspot(|data| {
-        let rid = lookup(data, t, &id, q.get("idProperty"), false)
-            .ok_or_else(|| not_found(t, &id))?
-            .id;
-        let changes = parse_changes(data, t, body.get("properties"))?;
-        UniqueCheck::new(data, t).check(data, t, Some(rid), &changes)?;
-        update_existing(data, t, rid, &changes, now, lag);
+        let rid = update_record(data, t, &id, q.get("idProperty"), &body, now, lag)?;
         Ok::<_, HsError>(Value::Object(rendered(data, t, rid, &Selection::All)))
     })?;
     Ok(json_response(StatusCode::OK, out))
@@ -187,11 +225,7 @@ pub async fn archive(
 ) -> HsResult {
     let t = object_type(&t)?;
     let (now, lag) = (app.now_ms(), app.lag_ms());
-    app.with_hubspot(|data| {
-        if let Some(rid) = lookup(data, t, &id, None, false).map(|r| r.id) {
-            archive_record(data, t, rid, now, lag);
-        }
-    });
+    app.with_hubspot(|data| archive_live(data, t, &id, now, lag));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+use super::store::{HubspotData, Owner, PropertyDef};
 use super::{HsError, HsResult, iso, object_type, parse_body};
 use crate::sandbox::AppState;
-use crate::sandbox::store::{HubspotData, Owner, PropertyDef};
 
 const VALID_TYPES: [&str; 7] = [
     "string",

@@ -12,11 +12,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+use super::store::{HubspotData, Record};
 use super::{
     HsError, HsResult, Selection, names_from, object_type, parse_body, parse_time, render,
 };
 use crate::sandbox::AppState;
-use crate::sandbox::store::{HubspotData, Record};
 
 /// Most results any one query can page through.
 pub const RESULT_CAP: usize = 10_000;

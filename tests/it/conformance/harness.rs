@@ -1,0 +1,293 @@
+//! The test side of the conformance suite: what a service tells the generic sync tests
+//! ([`Service`]: its name, its emulator's settings, how its remote is configured, which notes of
+//! the vault made by `init` it syncs and with which fields), and [`Harness`], a vault synced with
+//! the service's in-process emulator, built on [`Env`] and driving the emulator through the
+//! sandbox's `Emulator` admin operations.
+
+#![allow(dead_code)]
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::path::Path;
+use std::process::Output;
+
+use ssot_vault::sandbox::emulator::{Remote, RemoteRecord};
+use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig};
+
+use crate::common::init_vault;
+use crate::hs_env::{Env, git, out};
+
+/// One field of a note the service syncs, from the vault made by `init`.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The note (vault-relative path).
+    pub note: &'static str,
+    /// Its record kind in the service.
+    pub kind: &'static str,
+    /// The frontmatter key.
+    pub key: &'static str,
+    /// The service's field it maps to.
+    pub remote: &'static str,
+    /// Its value in the note `init` makes.
+    pub value: &'static str,
+}
+
+/// A record made in the service and the note it becomes.
+#[derive(Debug, Clone, Copy)]
+pub struct Made {
+    /// Its record kind.
+    pub kind: &'static str,
+    /// Its field values.
+    pub fields: &'static [(&'static str, &'static str)],
+    /// The note it becomes.
+    pub note: &'static str,
+    /// Text the note holds (after its `ssot_id`, before its id key).
+    pub contains: &'static str,
+}
+
+/// A service as the conformance suite sees it.
+pub trait Service {
+    /// Its name: `[remotes.<name>]`, its emulator, `Ssot-Source: <name>`.
+    const NAME: &'static str;
+    /// The id key the sync writes into its notes.
+    const ID_KEY: &'static str;
+    /// Environment variables holding its credentials for the sandbox.
+    const CREDENTIALS: &'static [(&'static str, &'static str)];
+    /// Its record kinds read once each by an unchanged sync (one request each).
+    const KINDS: &'static [&'static str];
+    /// The request counter key of its incremental read (`METHOD /route/template`).
+    const PULL_ENDPOINT: &'static str;
+    /// A fragment of the request counter keys of its writes.
+    const PUSH_ENDPOINT: &'static str;
+
+    /// Its emulator's settings without rate limits.
+    fn quiet() -> SandboxConfig;
+    /// Its emulator's settings with its real rate limits.
+    fn limited() -> SandboxConfig;
+    /// Enables its remote in the vault at `v`, pointed at `base`, with fast retries and `extra`
+    /// settings, and commits the configuration.
+    fn configure(v: &Path, base: &str, extra: &str);
+    /// The path prefix of its incremental read of `kind` (a fault there slows the pull).
+    fn pull_prefix(kind: &str) -> String;
+    /// Records the first sync of the vault made by `init` creates, per kind.
+    fn initial() -> &'static [(&'static str, usize)];
+    /// Every note of that vault it syncs, with its record kind.
+    fn synced() -> &'static [(&'static str, &'static str)];
+    /// A field edited on both sides.
+    fn field() -> Field;
+    /// Another field of the same note.
+    fn pushed() -> Field;
+    /// A field of another note of the same kind (it is also the note deleted in the vault).
+    fn other() -> Field;
+    /// Another field of that other note.
+    fn other_pushed() -> Field;
+    /// A number field of a note of another kind.
+    fn number() -> Field;
+    /// The lifecycle status of a note, as the service holds it (its value: `matching`, from
+    /// which `active` is not a legal step).
+    fn status() -> Field;
+    /// A managed note whose YAML does not parse: its path, its text, and where the error is
+    /// reported (`path:line:col`).
+    fn broken_note() -> (&'static str, &'static str, &'static str);
+    /// A third note of the kind of [`Self::other`], the one archived in the service.
+    fn archived_note() -> &'static str;
+    /// A vault edit of [`Self::field`]'s note: a key, its value and a new one.
+    fn local_edit() -> (&'static str, &'static str, &'static str);
+    /// A vault edit of [`Self::other`]'s note: a key, its value and a new one.
+    fn other_edit() -> (&'static str, &'static str, &'static str);
+    /// A record made in the service.
+    fn made() -> Made;
+    /// Note `i` of a bulk of new notes of [`Self::field`]'s kind: path and text, carrying
+    /// `ssot_id` and `key: value` for [`Self::field`]'s key.
+    fn bulk_note(i: usize, ssot_id: &str) -> (String, String);
+}
+
+/// A vault made by `init` whose remote `S` is served by an in-process sandbox.
+pub struct Harness<S: Service> {
+    pub env: Env,
+    _service: PhantomData<S>,
+}
+
+impl<S: Service> Deref for Harness<S> {
+    type Target = Env;
+
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl<S: Service> Harness<S> {
+    /// The emulator without rate limits, the remote configured with `extra`.
+    pub async fn new(extra: &str) -> Self {
+        Self::with(S::quiet(), extra).await
+    }
+
+    /// The emulator started with `cfg`, the remote configured with `extra`.
+    pub async fn with(cfg: SandboxConfig, extra: &str) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sb = Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg)
+            .await
+            .expect("sandbox");
+        let (tmp, v) = init_vault();
+        S::configure(&v, &sb.base_url(), extra);
+        Harness {
+            env: Env {
+                sb,
+                _tmp: tmp,
+                v,
+                http: reqwest::Client::new(),
+            },
+            _service: PhantomData,
+        }
+    }
+
+    /// Runs the binary on the vault with the service's credentials.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.env.run_with(args, S::CREDENTIALS).await
+    }
+
+    /// Runs the binary with extra environment variables and the service's credentials.
+    pub async fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
+        let all: Vec<(&str, &str)> = S::CREDENTIALS.iter().chain(envs).copied().collect();
+        self.env.run_with(args, &all).await
+    }
+
+    /// `sync`, which must succeed.
+    pub async fn sync(&self) -> Output {
+        let o = self.run(&["sync"]).await;
+        assert!(o.status.success(), "sync failed: {}", out(&o));
+        o
+    }
+
+    /// The service's emulator on this sandbox.
+    pub fn remote(&self) -> Remote<'_> {
+        self.sb
+            .remote(S::NAME)
+            .expect("the service has an emulator")
+    }
+
+    /// Every record of a kind, archived ones included.
+    pub fn records(&self, kind: &str) -> Vec<RemoteRecord> {
+        self.remote().records(kind).expect("records")
+    }
+
+    /// The live records of a kind.
+    pub fn live(&self, kind: &str) -> Vec<RemoteRecord> {
+        self.remote().live(kind).expect("live records")
+    }
+
+    /// The one live record of a kind carrying `sid`.
+    pub fn record(&self, kind: &str, sid: &str) -> RemoteRecord {
+        let hits = self.remote().by_ssot_id(kind, sid).expect("records");
+        assert_eq!(
+            hits.len(),
+            1,
+            "exactly one {kind} with ssot_id {sid}: {hits:?}"
+        );
+        hits.into_iter().next().expect("one")
+    }
+
+    /// The record of a note (by the note's `ssot_id`).
+    pub fn record_of(&self, note: &str, kind: &str) -> RemoteRecord {
+        self.record(kind, &self.prop(note, "ssot_id").expect("ssot_id"))
+    }
+
+    /// A field of a note's record.
+    pub fn remote_value(&self, f: Field) -> Option<String> {
+        self.record_of(f.note, f.kind)
+            .field(f.remote)
+            .map(str::to_string)
+    }
+
+    /// The service id the note carries.
+    pub fn id_of(&self, note: &str) -> String {
+        self.prop(note, S::ID_KEY).expect("id key")
+    }
+
+    /// The `ssot_id` a record carries.
+    pub fn ssot_of(&self, r: &RemoteRecord) -> Option<String> {
+        r.field(self.remote().emulator.ssot_field())
+            .map(str::to_string)
+    }
+
+    /// Sets a field of a note's record as a person working in the service would.
+    pub fn edit(&self, f: Field, value: &str) {
+        let id = self.id_of(f.note);
+        self.remote()
+            .edit(f.kind, &id, f.remote, value)
+            .expect("edit in the service");
+    }
+
+    /// Creates a record in the service; returns its id.
+    pub fn create(&self, kind: &str, fields: &[(&str, &str)]) -> String {
+        self.remote()
+            .create(kind, fields)
+            .expect("create in the service")
+    }
+
+    /// Archives a note's record in the service.
+    pub fn archive(&self, note: &str, kind: &str) {
+        let id = self.id_of(note);
+        self.remote()
+            .archive(kind, &id)
+            .expect("archive in the service");
+    }
+
+    /// Requests made to the service.
+    pub fn requests(&self) -> u64 {
+        self.remote().requests()
+    }
+
+    /// Requests counted on one endpoint.
+    pub fn count(&self, endpoint: &str) -> u64 {
+        self.sb
+            .request_counts()
+            .by_endpoint
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Write requests made to the service.
+    pub fn writes(&self) -> u64 {
+        self.sb
+            .request_counts()
+            .by_endpoint
+            .iter()
+            .filter(|(k, _)| k.contains(S::PUSH_ENDPOINT))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Replaces the emulator's faults.
+    pub fn faults(&self, f: FaultConfig) {
+        self.sb.set_faults(f);
+    }
+
+    /// The service's folder under `.ssot/`.
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.v.join(".ssot").join(S::NAME)
+    }
+
+    /// `HEAD` of the vault.
+    pub fn head(&self) -> String {
+        git(&self.v, &["rev-parse", "HEAD"])
+    }
+
+    /// Starts `sync` of the real binary as a child process (to be killed).
+    pub fn spawn_sync(&self) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+            .arg("--vault")
+            .arg(&self.v)
+            .arg("sync")
+            .envs(S::CREDENTIALS.iter().copied())
+            .env("GIT_AUTHOR_NAME", "Test User")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test User")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    }
+}

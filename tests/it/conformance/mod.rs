@@ -1,0 +1,47 @@
+//! The conformance suite every service's sync runs against its emulator: `harness.rs` (what a
+//! service tells the suite, and a vault synced with it), `suite.rs` (the generic sync tests,
+//! written once) and one file per service holding the line that runs the suite for it,
+//! `conformance!(Service)`, which expands to one `#[tokio::test]` per case of the suite.
+
+/// Runs every case of `suite.rs` for a [`harness::Service`]: one `#[tokio::test]` per case, in
+/// the module where it is invoked.
+macro_rules! conformance {
+    ($service:ty) => {
+        conformance!(@cases $service;
+            create_vault_to_remote,
+            create_remote_to_vault,
+            update_both_ways_with_a_one_line_diff,
+            conflict_manual_recorded_then_resolved_either_way,
+            conflict_vault_wins,
+            conflict_remote_wins,
+            archive_both_ways_and_the_share_rail,
+            deleted_notes_leave_records_alone_by_default,
+            survives_a_429_storm,
+            survives_5xx,
+            survives_dropped_connections_after_the_write,
+            survives_timeouts,
+            dry_run_prints_the_plan_and_changes_nothing,
+            losing_the_state_folder_costs_no_duplicate_no_conflict_no_edit,
+            a_note_edited_during_the_sync_is_never_clobbered,
+            kill_9_mid_sync_then_resume_makes_no_duplicate_and_loses_no_edit,
+            a_crashed_runs_note_writes_are_committed_as_its_own,
+            kills_at_every_step_never_credit_the_vault_with_a_remote_edit,
+            a_save_made_during_a_run_is_committed_as_the_vaults,
+            an_illegal_status_change_is_not_carried_to_the_service,
+            an_unreadable_note_is_reported_and_left_alone_while_the_others_sync,
+        );
+    };
+    (@cases $service:ty; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::conformance::suite::$case::<$service>().await;
+            }
+        )+
+    };
+}
+
+mod harness;
+mod suite;
+
+mod hubspot;
