@@ -18,6 +18,7 @@ pub mod check;
 pub mod commit;
 pub mod demo;
 pub mod doctor;
+#[cfg(feature = "gen")]
 pub mod generate;
 pub mod init;
 pub mod intake;
@@ -78,6 +79,7 @@ pub enum Command {
     /// Export a done project to Archive/ (CSV and XML) and move its notes there.
     Archive(archive::Args),
     /// Generate a realistic vault of N notes, for benchmarks and demos.
+    #[cfg(feature = "gen")]
     #[command(hide = true)]
     Generate(generate::Args),
     /// Keep the vault and the enabled services in step, both ways.
@@ -300,6 +302,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Project(a) => project::run(&ctx, a),
         Command::Ticket(a) => ticket::run(&ctx, a),
         Command::Archive(a) => archive::run(&ctx, a),
+        #[cfg(feature = "gen")]
         Command::Generate(a) => generate::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
