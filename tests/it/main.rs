@@ -4,6 +4,7 @@
 
 mod auth;
 mod claims;
+mod cli_errors;
 mod common;
 mod core_cli;
 mod editor_props;
