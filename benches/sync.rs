@@ -12,10 +12,10 @@
 //! - `generated_vault_10000`: a whole generated vault (clients, experts, projects with their
 //!   associations, tickets), first sync and unchanged resync.
 //!
-//! `cargo bench --bench sync`; figures are printed to stderr and asserted.
+//! `cargo bench --features gen --bench sync`; figures are printed to stderr and asserted.
 //!
 //! `ci_small`: the reduced benchmark `.ci/run` runs on every change, once, in the debug build
-//! (`cargo test --bench sync -- ci_small`): the set-ups above at small sizes, asserting the
+//! (`cargo test --features gen --bench sync -- ci_small`): the set-ups above at small sizes, asserting the
 //! request counts the README's figures scale to (a first sync of N clients: 3 property creations,
 //! 2 searches, ceil(N / 100) upserts and nothing else; an unchanged resync: one search per object
 //! type) and the 100 MB memory budget (VmHWM of each `ssot-vault sync` process).

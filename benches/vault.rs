@@ -6,7 +6,7 @@
 //! copy whose project notes are new (not in the last commit, as after an import): it must cost at
 //! most 2× `check_10k`.
 //!
-//! Run: `cargo bench --bench vault`.
+//! Run: `cargo bench --features gen --bench vault`.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

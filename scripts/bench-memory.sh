@@ -15,7 +15,7 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 echo "building the release binary..." >&2
-(cd "$here" && cargo build --release --quiet --bin ssot-vault)
+(cd "$here" && cargo build --release --quiet --features gen --bin ssot-vault)
 target="${CARGO_TARGET_DIR:-$here/target}"
 bin="$target/release/ssot-vault"
 

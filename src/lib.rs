@@ -5,7 +5,9 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod fsutil;
-// `gen` is a reserved word since edition 2024, hence the raw identifier.
+// `gen` is a reserved word since edition 2024, hence the raw identifier. Test data only: behind
+// the `gen` feature, out of the product.
+#[cfg(feature = "gen")]
 pub mod r#gen;
 pub mod history;
 pub mod lock;

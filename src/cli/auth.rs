@@ -58,30 +58,8 @@ fn spec_of(config: &Config, remote: &str) -> Result<(CredentialSpec, bool), CliE
             )),
         );
     };
-    let settings =
-        (service.settings)(config).map_err(|e| CliError::new(e).hint(service.config_hint))?;
+    let settings = (service.settings)(config).map_err(|e| CliError::service_config(service, e))?;
     Ok((settings.credentials, settings.enabled))
-}
-
-fn not_built(spec: &CredentialSpec) -> CliError {
-    CliError::new("this build of ssot-vault has no OS keyring support").hint(format!(
-        "rebuild with the `keyring` feature (`cargo install --path . --features keyring`), or set the environment variable {}",
-        spec.env_var
-    ))
-}
-
-fn keyring_error(spec: &CredentialSpec, e: secrets::KeyringError) -> CliError {
-    match e {
-        secrets::KeyringError::NotBuilt => not_built(spec),
-        other => CliError::new(format!(
-            "{}: keyring entry {KEYRING_SERVICE}/{}: {other}",
-            spec.remote, spec.keyring_entry
-        ))
-        .hint(format!(
-            "use the environment variable {} instead (it is read first)",
-            spec.env_var
-        )),
-    }
 }
 
 /// Reads the token: hidden at a terminal, else one line of standard input.
@@ -106,7 +84,7 @@ fn read_token(remote: &str) -> Result<String, CliError> {
 fn set(config: &Config, remote: &str) -> Result<Outcome, CliError> {
     let (spec, _) = spec_of(config, remote)?;
     if !Keyring::built() {
-        return Err(not_built(&spec));
+        return Err(CliError::keyring_not_built(&spec));
     }
     let token = read_token(remote)?;
     let token = token.trim();
@@ -125,7 +103,7 @@ fn set(config: &Config, remote: &str) -> Result<Outcome, CliError> {
     }
     let kr = Keyring::native();
     kr.set(&spec.keyring_entry, &Secret::new(token))
-        .map_err(|e| keyring_error(&spec, e))?;
+        .map_err(|e| CliError::keyring(&spec, e))?;
     println!(
         "{remote}: token stored in {}, backed by {}",
         CredentialSource::Keyring(spec.keyring_entry.clone()),
@@ -143,12 +121,12 @@ fn set(config: &Config, remote: &str) -> Result<Outcome, CliError> {
 fn remove(config: &Config, remote: &str) -> Result<Outcome, CliError> {
     let (spec, _) = spec_of(config, remote)?;
     if !Keyring::built() {
-        return Err(not_built(&spec));
+        return Err(CliError::keyring_not_built(&spec));
     }
     let kr = Keyring::native();
     let removed = kr
         .remove(&spec.keyring_entry)
-        .map_err(|e| keyring_error(&spec, e))?;
+        .map_err(|e| CliError::keyring(&spec, e))?;
     let entry = CredentialSource::Keyring(spec.keyring_entry.clone());
     if removed {
         println!("{remote}: token removed from {entry}");

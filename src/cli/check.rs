@@ -38,14 +38,8 @@ pub fn vault_report(
 /// Runs `check`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
-    let schema = Schema::from_config(&config).map_err(|errs| {
-        CliError::new(format!(
-            "{}: invalid schema: {}",
-            root.join(crate::config::FILE_NAME).display(),
-            errs.join("; ")
-        ))
-    })?;
-    let report = vault_report(&root, &config, &schema).map_err(|e| CliError::new(e.to_string()))?;
+    let schema = Schema::from_config(&config)?;
+    let report = vault_report(&root, &config, &schema)?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -23,7 +23,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
     let _lock = super::lock_vault(&root, "commit")?;
-    let illegal = audit::uncommitted(&root, &config).map_err(|e| CliError::new(e.to_string()))?;
+    let illegal = audit::uncommitted(&root, &config)?;
     if !illegal.is_empty() && !args.allow_illegal {
         let lines: Vec<String> = illegal
             .iter()

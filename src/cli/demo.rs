@@ -35,6 +35,8 @@ fn step(n: u32, text: &str) {
     println!("\n== {n}. {text}");
 }
 
+/// The demo's own failures and the errors of foreign crates (git2, reqwest), and its syncs' (whose
+/// hint, to run `ssot-vault sync` again, does not fit a demo): exit 2 with the message.
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::new(e.to_string())
 }
@@ -71,16 +73,18 @@ fn make_vault(dir: &Path, base_url: &str) -> Result<(), CliError> {
         1,
     );
     crate::fsutil::write_atomic(&toml_path, text.as_bytes())?;
-    crate::history::init_repo(dir, "Create the vault from the ssot-vault template").map_err(err)?;
+    crate::history::init_repo(dir, "Create the vault from the ssot-vault template")?;
     Ok(())
 }
 
 async fn sync_once(dir: &Path, base_url: &str) -> Result<SyncReport, CliError> {
     let config = Config::load(dir)?;
-    let schema = Schema::from_config(&config).map_err(|e| err(e.join("; ")))?;
+    let schema = Schema::from_config(&config)?;
     let service = registry::by_name(crate::connectors::hubspot::NAME)
         .ok_or_else(|| err("no HubSpot connector in the registry"))?;
-    let common = (service.settings)(&config).map_err(err)?.common;
+    let common = (service.settings)(&config)
+        .map_err(|e| CliError::service_config(service, e))?
+        .common;
     let overrides = Overrides {
         base_url: Some(base_url.to_string()),
         ..Overrides::default()
@@ -90,8 +94,7 @@ async fn sync_once(dir: &Path, base_url: &str) -> Result<SyncReport, CliError> {
         &schema,
         &overrides,
         Secret::new(DEFAULT_HUBSPOT_TOKEN),
-    )
-    .map_err(err)?;
+    )?;
     let report = sync::run(
         dir,
         &config,
@@ -128,8 +131,7 @@ async fn patch(
 }
 
 fn prop(dir: &Path, rel: &str, key: &str) -> Result<String, CliError> {
-    let bytes = crate::fsutil::read(&dir.join(rel))?;
-    let note = crate::vault::note::Note::parse(&bytes).map_err(err)?;
+    let note = crate::vault::read_note(&dir.join(rel))?;
     Ok(note.get(key).map(|v| v.to_string()).unwrap_or_default())
 }
 
@@ -137,18 +139,13 @@ fn set(dir: &Path, rel: &str, key: &str, value: &str) -> Result<(), CliError> {
     crate::vault::edit_file(
         &dir.join(rel),
         &[Edit::Set(key.into(), Value::Str(value.into()))],
-    )
-    .map_err(err)?;
+    )?;
     Ok(())
 }
 
 async fn demo(dir: &Path) -> Result<(), CliError> {
-    let sb = Sandbox::start(
-        "127.0.0.1:0".parse().map_err(err)?,
-        SandboxConfig::default(),
-    )
-    .await
-    .map_err(err)?;
+    let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sb = Sandbox::start(any_port, SandboxConfig::default()).await?;
     let base = sb.base_url();
     step(
         1,
@@ -257,8 +254,7 @@ pub fn run(_ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         None => {
             let t = tempfile::Builder::new()
                 .prefix("ssot-vault-demo-")
-                .tempdir()
-                .map_err(err)?;
+                .tempdir()?;
             t.keep().join("vault")
         }
     };

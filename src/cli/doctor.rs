@@ -108,20 +108,17 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             max_retries: Some(2),
             ..Overrides::default()
         };
-        let health = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::new(e.to_string()))
-            .and_then(|rt| {
-                rt.block_on(async {
-                    let mut c = (service.open)(&config, &schema, &overrides, token)
-                        .map_err(|e| CliError::new(e.to_string()))?
-                        .with_source(source);
-                    c.healthcheck()
-                        .await
-                        .map_err(|e| CliError::new(e.to_string()))
-                })
-            });
+        // Reported as a failed check, by its message alone.
+        let health = (|| -> Result<_, Box<dyn std::error::Error>> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut c =
+                    (service.open)(&config, &schema, &overrides, token)?.with_source(source);
+                Ok(c.healthcheck().await?)
+            })
+        })();
         match health {
             Ok(h) => line(true, &format!("{name}: {h}")),
             Err(e) => {

@@ -27,8 +27,7 @@ pub struct Args {
 /// Runs `generate`.
 pub fn run(_ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     if args.dir.exists() {
-        let mut entries = std::fs::read_dir(&args.dir)
-            .map_err(|e| CliError::new(format!("{}: {e}", args.dir.display())))?;
+        let mut entries = std::fs::read_dir(&args.dir).map_err(crate::fsutil::io_err(&args.dir))?;
         if entries.next().is_some() {
             return Err(
                 CliError::new(format!("{}: the folder is not empty", args.dir.display()))

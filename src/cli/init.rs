@@ -63,8 +63,7 @@ pub fn run(_ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         fsutil::write_if_unchanged(&path, None, bytes)?;
     }
     fsutil::write_if_unchanged(&dir.join(".gitignore"), None, GITIGNORE.as_bytes())?;
-    crate::history::init_repo(&dir, "Create the vault from the ssot-vault template")
-        .map_err(|e| CliError::new(e.to_string()).hint("set your name for the audit log: git config --global user.name \"Your Name\" && git config --global user.email you@example.com"))?;
+    crate::history::init_repo(&dir, "Create the vault from the ssot-vault template")?;
     println!("created a vault in {}", dir.display());
     println!("next: cd {} && ssot-vault check", dir.display());
     Ok(Outcome::Ok)

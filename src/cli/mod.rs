@@ -1,5 +1,6 @@
 //! The command line: global options, one file per subcommand (`Args` + `run`), and the one error
-//! type with hints that the binary maps to exit codes.
+//! type with hints that the binary maps to exit codes ([`error`]: every library error converts
+//! into it with `?`, its code and hint decided there).
 //!
 //! Exit codes: 0 success; 1 problems found (e.g. `check` found invalid notes, an edit was refused
 //! by the schema); 2 error (bad usage, unreadable vault or configuration, I/O failure, the vault
@@ -12,12 +13,16 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 
+pub use error::CliError;
+
 pub mod archive;
 pub mod auth;
 pub mod check;
 pub mod commit;
 pub mod demo;
 pub mod doctor;
+pub mod error;
+#[cfg(feature = "gen")]
 pub mod generate;
 pub mod init;
 pub mod intake;
@@ -78,6 +83,7 @@ pub enum Command {
     /// Export a done project to Archive/ (CSV and XML) and move its notes there.
     Archive(archive::Args),
     /// Generate a realistic vault of N notes, for benchmarks and demos.
+    #[cfg(feature = "gen")]
     #[command(hide = true)]
     Generate(generate::Args),
     /// Keep the vault and the enabled services in step, both ways.
@@ -99,92 +105,6 @@ pub enum Outcome {
     Ok,
     /// Exit 1: the command ran and found problems.
     Problems,
-}
-
-/// How a command failed: the message, a hint on what to do, and the exit code.
-#[derive(Debug)]
-pub struct CliError {
-    /// What went wrong.
-    pub message: String,
-    /// What to do about it.
-    pub hint: Option<String>,
-    /// 1 (refused: problems in the input) or 2 (error).
-    pub code: u8,
-}
-
-impl CliError {
-    /// An error (exit 2).
-    pub fn new(message: impl Into<String>) -> Self {
-        CliError {
-            message: message.into(),
-            hint: None,
-            code: 2,
-        }
-    }
-
-    /// A refusal because of problems in the vault's data (exit 1).
-    pub fn problem(message: impl Into<String>) -> Self {
-        CliError {
-            message: message.into(),
-            hint: None,
-            code: 1,
-        }
-    }
-
-    /// Adds a hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(h) = &self.hint {
-            write!(f, "\nhint: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-macro_rules! from_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for CliError {
-            fn from(e: $t) -> Self {
-                CliError::new(e.to_string())
-            }
-        }
-    )*};
-}
-from_error!(crate::fsutil::FsError, std::io::Error, serde_json::Error);
-
-impl From<config::ConfigError> for CliError {
-    fn from(e: config::ConfigError) -> Self {
-        let hint = match &e {
-            config::ConfigError::Parse { .. } => {
-                Some("fix the file; `ssot-vault init` writes a documented example")
-            }
-            _ => None,
-        };
-        let err = CliError::new(e.to_string());
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
-    }
-}
-
-impl From<crate::lock::LockError> for CliError {
-    fn from(e: crate::lock::LockError) -> Self {
-        let err = CliError::new(e.to_string());
-        match e {
-            crate::lock::LockError::Held { .. } => err.hint(
-                "nothing was changed; wait for that command to finish and run this one again (its lock frees itself when it ends, even if it is killed)",
-            ),
-            crate::lock::LockError::Io { .. } => err,
-        }
-    }
 }
 
 /// Takes the vault lock for a command that writes notes or commits (see `crate::lock`), before
@@ -213,28 +133,6 @@ pub fn lock_vault(
         }
     }
     Ok(lock)
-}
-
-impl From<crate::workflow::WorkflowError> for CliError {
-    fn from(e: crate::workflow::WorkflowError) -> Self {
-        use crate::workflow::WorkflowError as W;
-        let hint = match &e {
-            W::Refused { .. } => {
-                Some("the note is unchanged; `ssot-vault check` shows what the project still needs")
-            }
-            W::Note { .. } | W::Edit { .. } => Some("the note is unchanged"),
-            _ => None,
-        };
-        let err = if e.is_problem() {
-            CliError::problem(e.to_string())
-        } else {
-            CliError::new(e.to_string())
-        };
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
-    }
 }
 
 /// What every command gets: the global options.
@@ -300,6 +198,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Project(a) => project::run(&ctx, a),
         Command::Ticket(a) => ticket::run(&ctx, a),
         Command::Archive(a) => archive::run(&ctx, a),
+        #[cfg(feature = "gen")]
         Command::Generate(a) => generate::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),

@@ -27,7 +27,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
     let _lock = super::lock_vault(&root, "new")?;
-    let schema = Schema::from_config(&config).map_err(|e| CliError::new(e.join("; ")))?;
+    let schema = Schema::from_config(&config)?;
     let ty = schema
         .get(&args.note_type)
         .ok_or_else(|| CliError::new("unknown type"))?;
@@ -46,16 +46,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             parse_value(k, v, fty).map_err(CliError::problem)?,
         ));
     }
-    let create_err = |e: CreateError| match e {
-        CreateError::Fs(f) => CliError::from(f),
-        other => CliError::new(other.to_string()),
-    };
-    let dir = create::type_folder(&root, &config, &args.note_type).map_err(create_err)?;
+    let dir = create::type_folder(&root, &config, &args.note_type)?;
     if create::file_stem(&args.name).is_none() {
-        return Err(create_err(CreateError::BadName(args.name.clone())));
+        return Err(CreateError::BadName(args.name.clone()).into());
     }
-    let text = create::note_text(&root, &config, &args.note_type, &args.name, &edits, None)
-        .map_err(create_err)?;
+    let text = create::note_text(&root, &config, &args.note_type, &args.name, &edits, None)?;
     // Validate before writing; warnings only (a new note is filled in afterwards).
     if let Ok(note) = Note::parse_text(text.clone())
         && let Some(fm) = &note.frontmatter
@@ -64,7 +59,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             eprintln!("warning: {}", p.message);
         }
     }
-    let path = create::write_new(&dir, &args.name, &text).map_err(create_err)?;
+    let path = create::write_new(&dir, &args.name, &text)?;
     let cwd = std::env::current_dir()?;
     let shown = path.strip_prefix(&cwd).unwrap_or(&path);
     println!("{}", shown.display());

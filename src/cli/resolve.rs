@@ -9,7 +9,6 @@ use crate::connectors::{Binding, canonical};
 use crate::sync::apply::{self, CONFLICTS_KEY, parse_conflict_entry};
 use crate::sync::state::SyncState;
 use crate::vault::editor::Edit;
-use crate::vault::note::Note;
 use crate::vault::schema::Schema;
 
 use super::{CliError, Ctx, Outcome};
@@ -56,16 +55,9 @@ pub fn bindings_of(
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
     let _lock = super::lock_vault(&root, "resolve")?;
-    let schema = Schema::from_config(&config).map_err(|e| {
-        CliError::new(format!(
-            "invalid schema in ssot-vault.toml: {}",
-            e.join("; ")
-        ))
-    })?;
+    let schema = Schema::from_config(&config)?;
     let path = super::find_note(&root, &config, &args.note)?;
-    let bytes = crate::fsutil::read(&path)?;
-    let note =
-        Note::parse(&bytes).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let note = crate::vault::read_note(&path)?;
     let entries: Vec<(String, String, String, String)> = note
         .get(CONFLICTS_KEY)
         .map(|v| {
@@ -111,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let bindings = bindings_of(&config, &schema, &remote)?;
     let binding = bindings.iter().find(|b| b.note_type == ty);
     let spec = binding.and_then(|b| b.field(&args.key));
-    let mut st = SyncState::load(&root, &remote).map_err(|e| CliError::new(e.to_string()))?;
+    let mut st = SyncState::load(&root, &remote)?;
     // The remote's value, canonical: from the state, else from the entry's text.
     let field_ty = schema
         .get(&ty)
@@ -168,7 +160,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     if let Some(e) = apply::conflict_edits(note.get(CONFLICTS_KEY), &remote, &open) {
         edits.push(e);
     }
-    apply::edit_note(&path, &edits).map_err(|e| CliError::new(e.to_string()))?;
+    apply::edit_note(&path, &edits)?;
     // The base becomes the remote's value: the next sync pushes the vault's value if it differs.
     match st.base.get_mut(&sid) {
         Some(e) => {
@@ -187,8 +179,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             st.conflicts.remove(&sid);
         }
     }
-    st.save(&root, &remote)
-        .map_err(|e| CliError::new(e.to_string()))?;
+    st.save(&root, &remote)?;
     let rel = path.strip_prefix(&root).unwrap_or(&path);
     println!(
         "{}: `{}` settled with the {} value; `ssot-vault sync` sends it",

@@ -30,19 +30,13 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let (root, config) = ctx.open()?;
     let _lock = super::lock_vault(&root, "set")?;
-    let schema = Schema::from_config(&config).map_err(|e| CliError::new(e.join("; ")))?;
+    let schema = Schema::from_config(&config)?;
     if args.assignments.is_empty() && args.remove.is_empty() {
         return Err(CliError::new("nothing to set")
             .hint("give `key=value` pairs, e.g. `ssot-vault set Acme status=active`"));
     }
     let path = super::find_note(&root, &config, &args.note)?;
-    let current = Note::parse(&crate::fsutil::read(&path)?).map_err(|e| {
-        let (l, c) = e.position();
-        CliError::problem(format!(
-            "{}:{l}:{c}: {e}; the note is left as it is",
-            path.display()
-        ))
-    })?;
+    let current = crate::vault::read_note(&path)?;
     let ty = current
         .frontmatter
         .as_ref()
@@ -67,7 +61,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         } else {
             parse_value(key, value, fty)
         };
-        let v = parsed.map_err(|m| CliError::problem(m).hint("the note is unchanged"))?;
+        let v =
+            parsed.map_err(|m| CliError::problem(m).hint(super::error::hints::NOTE_UNCHANGED))?;
         edits.push(if append {
             Edit::Append(key.to_string(), v)
         } else {
@@ -93,10 +88,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     edits.extend(args.remove.iter().map(|k| Edit::Remove(k.clone())));
 
     // Validate the result against the schema and the lifecycle before writing.
-    let preview =
-        crate::vault::editor::apply(&current.text, &edits).map_err(|e| edit_error(&path, e))?;
+    let preview = crate::vault::editor::apply(&current.text, &edits).map_err(|source| {
+        EditFileError::Edit {
+            path: path.clone(),
+            source,
+        }
+    })?;
     if let Some(text) = preview {
-        let after = Note::parse_text(text).map_err(|e| CliError::new(e.to_string()))?;
+        let after = Note::parse_text(text).map_err(|source| EditFileError::Note {
+            path: path.clone(),
+            source,
+        })?;
         if let (Some(ty), Some(fm)) = (ty, &after.frontmatter) {
             let touched: Vec<usize> = edits.iter().filter_map(|e| fm.line_of(e.key())).collect();
             let bad: Vec<String> = schema
@@ -108,7 +110,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             if !bad.is_empty() {
                 return Err(
                     CliError::problem(format!("{}: {}", path.display(), bad.join("; ")))
-                        .hint("the note is unchanged"),
+                        .hint(super::error::hints::NOTE_UNCHANGED),
                 );
             }
         }
@@ -116,10 +118,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             return Err(illegal_status(&path, &r));
         }
     }
-    let edited = edit_file(&path, &edits).map_err(|e| match e {
-        EditFileError::Edit { source, .. } => edit_error(&path, source),
-        other => CliError::new(other.to_string()),
-    })?;
+    let edited = edit_file(&path, &edits)?;
     let rel = crate::vault::index::rel_of(&root, &path);
     match &edited.after {
         None => println!("{rel}: unchanged"),
@@ -180,20 +179,4 @@ fn illegal_status(path: &std::path::Path, r: &lifecycle::Refusal) -> CliError {
         r.message
     ))
     .hint(hint)
-}
-
-fn edit_error(path: &std::path::Path, e: crate::vault::editor::EditError) -> CliError {
-    use crate::vault::editor::EditError;
-    match e {
-        EditError::Parse(p) => {
-            let (l, c) = p.position();
-            CliError::problem(format!(
-                "{}:{l}:{c}: {p}; the note is left as it is",
-                path.display()
-            ))
-        }
-        other => {
-            CliError::problem(format!("{}: {other}", path.display())).hint("the note is unchanged")
-        }
-    }
 }

@@ -1,9 +1,6 @@
 //! `ssot-vault status`: the vault's uncommitted changes, note by note and field by field.
-//!
-//! Also home of the conversion of history errors into CLI errors with hints, shared by `status`,
-//! `commit` and `log`.
 
-use crate::history::{self, HistoryError, NoteStatus};
+use crate::history::{self, NoteStatus};
 use crate::text::escape_hidden;
 
 use super::{CliError, Ctx, Outcome};
@@ -11,25 +8,6 @@ use super::{CliError, Ctx, Outcome};
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
-
-impl From<HistoryError> for CliError {
-    fn from(e: HistoryError) -> Self {
-        let hint = match &e {
-            HistoryError::NotARepo { .. } => Some(
-                "create a vault with `ssot-vault init`, or run `git init` in this folder and commit once",
-            ),
-            HistoryError::NoAuthor { .. } => Some(
-                "git config --global user.name \"Your Name\" && git config --global user.email you@example.com",
-            ),
-            _ => None,
-        };
-        let err = CliError::new(e.to_string());
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
-    }
-}
 
 /// Runs `status`.
 pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {

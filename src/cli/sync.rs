@@ -92,11 +92,8 @@ pub fn connector(
     service
         .open_with_credentials(config, schema, &Overrides::default())
         .map_err(|e| match e {
-            OpenError::Config(m) => CliError::new(m).hint(service.config_hint),
-            OpenError::Connector(e @ ConnectorError::NoCredentials { .. }) => {
-                CliError::new(e.to_string()).hint(service.credentials_hint)
-            }
-            OpenError::Connector(other) => CliError::new(other.to_string()),
+            OpenError::Config(m) => CliError::service_config(service, m),
+            other => other.into(),
         })
 }
 
@@ -107,12 +104,7 @@ pub async fn sync_remote(
     remote: &str,
     opts: &SyncOptions,
 ) -> Result<SyncReport, CliError> {
-    let schema = Schema::from_config(config).map_err(|e| {
-        CliError::new(format!(
-            "invalid schema in ssot-vault.toml: {}",
-            e.join("; ")
-        ))
-    })?;
+    let schema = Schema::from_config(config)?;
     let Some(service) = registry::by_name(remote) else {
         return Err(CliError::new(format!(
             "no connector for the remote `{remote}` yet"
@@ -153,14 +145,7 @@ fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
             "the service refused the token from {source}; store the right one (`ssot-vault auth set`, or the environment variable, which wins over the keyring) and run `ssot-vault doctor`"
         ));
     }
-    match e {
-        SyncError::ArchiveShare { .. } => CliError::problem(e.to_string()).hint(
-            "check that no folder was moved or deleted by mistake; run again with --force to archive them",
-        ),
-        SyncError::Connector(_) => CliError::new(e.to_string())
-            .hint("the run stopped safely; run `ssot-vault sync` again to finish (it resumes without duplicates)"),
-        other => CliError::new(other.to_string()),
-    }
+    e.into()
 }
 
 /// Runs `sync`.

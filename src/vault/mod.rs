@@ -49,6 +49,16 @@ pub struct Edited {
     pub after: Option<note::Note>,
 }
 
+/// Reads the note at `path`; a note that does not parse is an [`EditFileError::Note`] naming
+/// the file and the position.
+pub fn read_note(path: &Path) -> Result<note::Note, EditFileError> {
+    let bytes = crate::fsutil::read(path)?;
+    note::Note::parse(&bytes).map_err(|source| EditFileError::Note {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Applies `edits` to the note at `path`: reads it, edits the text surgically, and writes it
 /// atomically only if it changed and nobody changed the file meanwhile.
 pub fn edit_file(path: &Path, edits: &[editor::Edit]) -> Result<Edited, EditFileError> {

@@ -73,7 +73,11 @@ impl FieldType {
         matches!(self, FieldType::List | FieldType::Links(_))
     }
 
-    fn parse(name: &str, values: &[String], target: Option<String>) -> Result<FieldType, String> {
+    fn parse(
+        name: &str,
+        values: &[String],
+        target: Option<String>,
+    ) -> Result<FieldType, FieldTypeError> {
         Ok(match name {
             "string" | "text" => FieldType::String,
             "integer" | "int" => FieldType::Integer,
@@ -85,13 +89,81 @@ impl FieldType {
             "link" => FieldType::Link(target),
             "links" => FieldType::Links(target),
             "enum" if !values.is_empty() => FieldType::Enum(values.to_vec()),
-            "enum" => return Err("an enum needs `values = [..]`".into()),
-            other => {
-                return Err(format!(
-                    "unknown field type `{other}` (use string, integer, number, bool, date, datetime, list, link, links or enum)"
-                ));
-            }
+            "enum" => return Err(FieldTypeError::EnumWithoutValues),
+            other => return Err(FieldTypeError::Unknown(other.to_string())),
         })
+    }
+}
+
+/// Why a declared field type is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldTypeError {
+    /// `type = "enum"` without its values.
+    #[error("an enum needs `values = [..]`")]
+    EnumWithoutValues,
+    /// A type name the schema does not know.
+    #[error(
+        "unknown field type `{0}` (use string, integer, number, bool, date, datetime, list, link, links or enum)"
+    )]
+    Unknown(String),
+}
+
+/// One error in the `[schema.<type>]` tables of `ssot-vault.toml`; each names the table and the
+/// field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// `[schema.<type>]` for a type the schema does not have.
+    #[error("[schema.{0}]: unknown note type (known: client, expert, project, ticket, intake)")]
+    UnknownType(String),
+    /// A built-in field declared with another type.
+    #[error(
+        "[schema.{note_type}.fields] {field}: built-in field of type {builtin}, cannot become {declared}"
+    )]
+    BuiltinRetyped {
+        /// The note type.
+        note_type: String,
+        /// The field.
+        field: String,
+        /// Its built-in type's name.
+        builtin: String,
+        /// The declared type's name.
+        declared: String,
+    },
+    /// The declared type is not usable.
+    #[error("[schema.{note_type}.fields] {field}: {source}")]
+    FieldType {
+        /// The note type.
+        note_type: String,
+        /// The field.
+        field: String,
+        /// Why.
+        source: FieldTypeError,
+    },
+}
+
+/// Every error of a configuration's schema (at least one), in the order of the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.join("; "))]
+pub struct SchemaErrors(pub Vec<SchemaError>);
+
+impl SchemaErrors {
+    /// The messages, joined by `sep`.
+    pub fn join(&self, sep: &str) -> String {
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
+    /// How many errors.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for an error returned by [`Schema::from_config`].
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -409,14 +481,12 @@ impl Schema {
     }
 
     /// The built-in schema extended by the configuration. Errors name the offending field.
-    pub fn from_config(config: &Config) -> Result<Schema, Vec<String>> {
+    pub fn from_config(config: &Config) -> Result<Schema, SchemaErrors> {
         let mut schema = Schema::builtin();
         let mut errors = Vec::new();
         for (ty, ext) in &config.schema {
             let Some(nt) = schema.types.iter_mut().find(|t| t.name == *ty) else {
-                errors.push(format!(
-                    "[schema.{ty}]: unknown note type (known: client, expert, project, ticket, intake)"
-                ));
+                errors.push(SchemaError::UnknownType(ty.clone()));
                 continue;
             };
             for (name, decl) in &ext.fields {
@@ -431,11 +501,14 @@ impl Schema {
                 };
                 match FieldType::parse(tyname, values, target) {
                     Ok(ft) => match nt.fields.iter_mut().find(|f| f.name == *name) {
-                        Some(existing) if existing.ty != ft => errors.push(format!(
-                            "[schema.{ty}.fields] {name}: built-in field of type {}, cannot become {}",
-                            existing.ty.name(),
-                            ft.name()
-                        )),
+                        Some(existing) if existing.ty != ft => {
+                            errors.push(SchemaError::BuiltinRetyped {
+                                note_type: ty.clone(),
+                                field: name.clone(),
+                                builtin: existing.ty.name(),
+                                declared: ft.name(),
+                            })
+                        }
                         Some(existing) => existing.required |= required,
                         None => nt.fields.push(Field {
                             name: name.clone(),
@@ -444,14 +517,18 @@ impl Schema {
                             doc: "declared in ssot-vault.toml".into(),
                         }),
                     },
-                    Err(e) => errors.push(format!("[schema.{ty}.fields] {name}: {e}")),
+                    Err(source) => errors.push(SchemaError::FieldType {
+                        note_type: ty.clone(),
+                        field: name.clone(),
+                        source,
+                    }),
                 }
             }
         }
         if errors.is_empty() {
             Ok(schema)
         } else {
-            Err(errors)
+            Err(SchemaErrors(errors))
         }
     }
 
@@ -691,5 +768,41 @@ mod tests {
                 .field("vat")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn schema_errors_name_their_table_and_field() {
+        let c = Config::parse(
+            "[schema.client.fields]\nemail = \"number\"\nseg = \"enum\"\nsize = \"huge\"\n[schema.widget.fields]\nx = \"string\"\n",
+        )
+        .unwrap();
+        let e = Schema::from_config(&c).unwrap_err();
+        let field = |field: &str, source| SchemaError::FieldType {
+            note_type: "client".into(),
+            field: field.into(),
+            source,
+        };
+        assert_eq!(
+            e.0,
+            vec![
+                SchemaError::BuiltinRetyped {
+                    note_type: "client".into(),
+                    field: "email".into(),
+                    builtin: "string".into(),
+                    declared: "number".into(),
+                },
+                field("seg", FieldTypeError::EnumWithoutValues),
+                field("size", FieldTypeError::Unknown("huge".into())),
+                SchemaError::UnknownType("widget".into()),
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            "[schema.client.fields] email: built-in field of type string, cannot become number; \
+             [schema.client.fields] seg: an enum needs `values = [..]`; \
+             [schema.client.fields] size: unknown field type `huge` (use string, integer, number, bool, date, datetime, list, link, links or enum); \
+             [schema.widget]: unknown note type (known: client, expert, project, ticket, intake)"
+        );
+        assert_eq!(e.join("; "), e.to_string());
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod claims;
+mod cli_errors;
 mod common;
 mod conformance;
 mod core_cli;
