@@ -973,6 +973,64 @@ mod tests {
         assert_eq!(p2.unchanged, 1);
     }
 
+    /// A record that carries an `ssot_id` (made by another vault, or whose note and base were
+    /// lost) becomes a note without a write back; one without gets its derived id sent.
+    #[test]
+    fn a_new_note_writes_the_ssot_id_back_only_to_a_record_without_one() {
+        let bindings = [client_binding()];
+        let record = |id: &str, sid: Option<&str>| RemoteRecord {
+            note_type: "client".into(),
+            id: id.into(),
+            ssot_id: sid.map(str::to_string),
+            fields: [("name".to_string(), format!("N{id}"))].into(),
+            title: Some(format!("N{id}")),
+            modified_ms: Some(1),
+            archived: false,
+            sections: BTreeMap::new(),
+        };
+        let remote = [record("1", Some("S1")), record("2", None)];
+        let p = plan(
+            "hubspot",
+            &PlanInput {
+                bindings: &bindings,
+                notes: &[],
+                base: &BTreeMap::new(),
+                history_base: &BTreeMap::new(),
+                remote: &remote,
+                full: true,
+                gone: &BTreeSet::new(),
+                open_conflicts: &BTreeMap::new(),
+                held: &Held::default(),
+                invalid: &BTreeMap::new(),
+                unfit: Unfit::never(),
+                policy: Policy {
+                    conflict: ConflictPolicy::Manual,
+                    archive_deleted_notes: false,
+                },
+            },
+        );
+        let got: Vec<(String, Action, bool, bool)> = p
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.remote_id.clone().unwrap_or_default(),
+                    r.action,
+                    r.remote_has_ssot_id,
+                    r.needs_push(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1".to_string(), Action::NewNote, true, false),
+                ("2".to_string(), Action::NewNote, false, true)
+            ]
+        );
+        assert_eq!(p.records[0].ssot_id, "S1");
+    }
+
     fn actions(p: &Plan) -> Vec<(String, Action)> {
         p.records
             .iter()

@@ -363,7 +363,7 @@ pub async fn run<C: Connector>(
     }
     st.connector = connector.save_state();
     st.last_run = Some(run_id.clone());
-    st.version = 1;
+    st.version = state::VERSION;
     st.save(root, &remote)?;
     drop(st);
     jr.log("saved", json!({}))?;

@@ -15,6 +15,10 @@ use crate::fsutil::{self, FsError};
 
 use super::plan::{Action, RecordPlan};
 
+/// The state file's format: a file of a newer format (written by a newer ssot-vault) is not
+/// read, rather than half understood.
+pub const VERSION: u32 = 1;
+
 /// The state folder at the vault root.
 pub const DIR: &str = ".ssot";
 
@@ -43,7 +47,7 @@ pub struct BaseEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SyncState {
-    /// Format version.
+    /// Format version ([`VERSION`] once saved; 0 before the first run).
     pub version: u32,
     /// The change-feed cursor (connector-specific).
     pub cursor: Option<serde_json::Value>,
@@ -103,16 +107,23 @@ impl SyncState {
     pub fn load(root: &Path, remote: &str) -> Result<SyncState, StateError> {
         let p = path(root, remote);
         if !p.exists() {
-            return Ok(SyncState {
-                version: 1,
-                ..SyncState::default()
-            });
+            return Ok(SyncState::default());
         }
         let bytes = fsutil::read(&p)?;
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
-            path: p,
+        let st: SyncState = serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+            path: p.clone(),
             message: e.to_string(),
-        })
+        })?;
+        if st.version > VERSION {
+            return Err(StateError::Invalid {
+                path: p,
+                message: format!(
+                    "format {} was written by a newer ssot-vault, this one reads format {VERSION}; upgrade ssot-vault",
+                    st.version
+                ),
+            });
+        }
+        Ok(st)
     }
 
     /// Saves the state atomically.
@@ -323,4 +334,40 @@ pub fn base_from_history(root: &Path, source: &str, wanted: &[String]) -> BTreeM
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_saved_is_read_back_and_one_of_a_newer_format_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        assert_eq!(
+            SyncState::load(root, "hubspot").unwrap(),
+            SyncState::default()
+        );
+        let mut st = SyncState {
+            version: VERSION,
+            ..SyncState::default()
+        };
+        st.base.insert(
+            "S1".into(),
+            BaseEntry {
+                note_type: "client".into(),
+                remote_id: "7".into(),
+                ..BaseEntry::default()
+            },
+        );
+        st.save(root, "hubspot").unwrap();
+        assert_eq!(SyncState::load(root, "hubspot").unwrap(), st);
+        st.version = VERSION + 1;
+        st.save(root, "hubspot").unwrap();
+        let e = SyncState::load(root, "hubspot").unwrap_err().to_string();
+        assert!(
+            e.contains("written by a newer ssot-vault") && e.contains("state.json"),
+            "{e}"
+        );
+    }
 }
