@@ -7,6 +7,13 @@
 //! and cursor; make one git commit (`Ssot-Source: <remote>`, `Ssot-Run: <id>`). The [`journal`]
 //! records each step. A crash anywhere is repaired by the next run, which plans again.
 //!
+//! Beside field writes, a plan carries **body sections** ([`sections`]: task lists and comment
+//! lists merged item by item) and **actions**: the service effects of a project's status move,
+//! named by the [`Process`] the command hands in (the lifecycle; the engine does not know it),
+//! carried out one at a time after the field writes through `Connector::act`, each journaled
+//! before and after, those not done kept in the state, so a crash between two actions resumes at
+//! the second.
+//!
 //! The run is in `run.rs`, the applier (the plan carried out, through the note helpers of
 //! [`apply`]) in `applier.rs`, what a run did in [`report`]; the base after each step of the
 //! applier is [`SyncState::settle`], the one rule the property tests of the plan drive too.
