@@ -19,6 +19,7 @@ impl Service for HubspotService {
     const KINDS: &'static [&'static str] = &["contacts", "deals"];
     const PULL_ENDPOINT: &'static str = "POST /crm/v3/objects/{type}/search";
     const PUSH_ENDPOINT: &'static str = "batch/upsert";
+    const NO_OVERLAP: &'static str = "overlap_seconds = 0";
 
     fn quiet() -> SandboxConfig {
         quiet()
@@ -65,6 +66,16 @@ impl Service for HubspotService {
             key: "phone",
             remote: "phone",
             value: "+48 22 614 28 90",
+        }
+    }
+
+    fn breakable() -> Field {
+        Field {
+            note: CLIENT,
+            kind: "contacts",
+            key: "email",
+            remote: "email",
+            value: "biuro@zlotyklos.pl",
         }
     }
 

@@ -29,6 +29,9 @@ macro_rules! conformance {
             a_save_made_during_a_run_is_committed_as_the_vaults,
             an_illegal_status_change_is_not_carried_to_the_service,
             an_unreadable_note_is_reported_and_left_alone_while_the_others_sync,
+            an_unreadable_note_does_not_archive_its_record,
+            an_unreadable_note_does_not_forget_its_record,
+            a_broken_note_of_ones_own_does_not_fail_the_sync,
         );
     };
     (@cases $service:ty; $($case:ident),+ $(,)?) => {

@@ -3,7 +3,8 @@
 //! on a vault made by `init` and asserts the notes' bytes, the emulator's records and its request
 //! counts: creates and updates both ways, each conflict policy, archives both ways and the share
 //! rail, faults (429 storms, 5xx, timeouts, dropped connections), `kill -9` then resume, a lost
-//! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes.
+//! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes
+//! (reported, never taken for deleted ones, a person's own left alone).
 
 use std::path::Path;
 use std::time::Duration;
@@ -563,6 +564,121 @@ pub async fn an_unreadable_note_is_reported_and_left_alone_while_the_others_sync
     let f = S::field();
     h.record_of(f.note, f.kind);
     assert!(h.prop(f.note, S::ID_KEY).is_some());
+}
+
+/// The base of `sid` in the service's sync state.
+fn base_entry<S: Service>(h: &Harness<S>, sid: &str) -> Value {
+    let text = std::fs::read_to_string(h.state_dir().join("state.json")).expect("state.json");
+    let state: Value = serde_json::from_str(&text).expect("state json");
+    state["base"][sid].clone()
+}
+
+/// Breaks the YAML of [`Service::field`]'s note, syncs (also a full run looking for archives)
+/// while the service edits the record, then fixes and edits the note: the record stays live, its
+/// base is kept, the edit reaches the service and the service's edit the note (no overlap window
+/// re-reads it: it is read again because it was pulled while the note was unreadable).
+async fn unreadable_note_is_not_deleted<S: Service>(extra: &str) {
+    let h = Harness::<S>::new(extra).await;
+    h.sync().await;
+    let f = S::field();
+    let p = S::pushed();
+    let b = S::breakable();
+    let sid = h.prop(f.note, "ssot_id").expect("sid");
+    let rid = h.id_of(f.note);
+    let good = h.note(f.note);
+    let base_before = base_entry(&h, &sid);
+    assert_eq!(base_before["remote_id"], json!(rid), "{base_before}");
+    let broken = good.replace(&line(b.key, b.value), &format!("{}: [{}", b.key, b.value));
+    assert_ne!(broken, good);
+    std::fs::write(h.v.join(f.note), &broken).expect("break");
+    for (i, args) in [&["sync", "--full", "--check-archived"][..], &["sync"][..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 1 {
+            // Edited in the service meanwhile: pulled by this run, while the note is unreadable.
+            h.edit(p, "+48 500 100 200");
+        }
+        let o = h.run(args).await;
+        let text = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(text.contains(&format!("{}:", f.note)), "reported: {text}");
+        assert!(
+            !text.contains("its note was deleted"),
+            "an unreadable note is not a deleted one: {text}"
+        );
+        assert!(text.contains("1 records without a readable note"), "{text}");
+        assert_eq!(h.note(f.note), broken, "never written");
+        let r = h.record(f.kind, &sid);
+        assert_eq!(r.id, rid, "the record stays live");
+        assert_eq!(base_entry(&h, &sid), base_before, "the base is kept");
+    }
+    // Fixed and edited: the edit reaches the service.
+    let fixed = good.replace(&line(f.key, f.value), &line(f.key, "Gdynia"));
+    assert_ne!(fixed, good);
+    std::fs::write(h.v.join(f.note), &fixed).expect("fix");
+    let o = h.sync().await;
+    let r = h.record(f.kind, &sid);
+    assert_eq!(r.field(f.remote), Some("Gdynia"), "{}", out(&o));
+    assert_eq!(r.id, rid);
+    let base = base_entry(&h, &sid);
+    assert_eq!(base["fields"][f.key], json!("Gdynia"), "{base}");
+    // The service's edit pulled while the note was unreadable (behind the cursor now) is not
+    // lost.
+    assert_eq!(
+        h.prop(p.note, p.key).as_deref(),
+        Some("+48 500 100 200"),
+        "{}\n{}",
+        h.note(f.note),
+        out(&o)
+    );
+    assert_eq!(base["deleted"], json!(false));
+    assert_eq!(base["archived"], json!(false));
+}
+
+/// With archives of deleted notes on (no share rail), an unreadable note is not taken for a
+/// deleted one: its record is not archived.
+pub async fn an_unreadable_note_does_not_archive_its_record<S: Service>() {
+    unreadable_note_is_not_deleted::<S>(&format!(
+        "archive_deleted_notes = true\nmax_archive_share = 1.0\ncheck_archived_minutes = 0\n{}",
+        S::NO_OVERLAP
+    ))
+    .await;
+}
+
+/// With the defaults, an unreadable note is not taken for a deleted one: its record is not
+/// forgotten.
+pub async fn an_unreadable_note_does_not_forget_its_record<S: Service>() {
+    unreadable_note_is_not_deleted::<S>(S::NO_OVERLAP).await;
+}
+
+/// A person's own note (no managed type, no id, outside the managed folders) whose YAML does not
+/// parse is none of the sync's business: the run exits 0 and does not name it; the same break in
+/// a managed note (in the folder of [`Service::field`]'s note) is reported and exits 1.
+pub async fn a_broken_note_of_ones_own_does_not_fail_the_sync<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let own = "Inbox/Ideas.md";
+    let text = "---\ntags: [meeting\n---\nCall the bakery.\n";
+    write(&h.v, own, text);
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("Ideas"), "{}", out(&o));
+    assert_eq!(h.note(own), text, "never written");
+    // The same break inside a managed folder is the sync's to report.
+    let folder = Path::new(S::field().note)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .expect("a note in a folder");
+    let draft = format!("{folder}/Draft.md");
+    write(&h.v, &draft, text);
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("{draft}:3:1: invalid YAML")),
+        "{}",
+        out(&o)
+    );
 }
 
 /// The `ssot_id` of bulk note `i`.
