@@ -53,6 +53,8 @@ pub trait Service {
     const ID_KEY: &'static str;
     /// Environment variables holding its credentials for the sandbox.
     const CREDENTIALS: &'static [(&'static str, &'static str)];
+    /// How its healthcheck names it, as `doctor` prints it after `ok   <name>: `.
+    const HEALTHCHECK: &'static str;
     /// Its record kinds read once each by an unchanged sync (one request each).
     const KINDS: &'static [&'static str];
     /// The request counter key of its incremental read (`METHOD /route/template`).

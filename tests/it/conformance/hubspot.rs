@@ -16,6 +16,7 @@ impl Service for HubspotService {
     const ID_KEY: &'static str = "hubspot_id";
     const CREDENTIALS: &'static [(&'static str, &'static str)] =
         &[("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)];
+    const HEALTHCHECK: &'static str = "HubSpot at";
     const KINDS: &'static [&'static str] = &["contacts", "deals"];
     const PULL_ENDPOINT: &'static str = "POST /crm/v3/objects/{type}/search";
     const PUSH_ENDPOINT: &'static str = "batch/upsert";

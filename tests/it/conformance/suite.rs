@@ -4,7 +4,8 @@
 //! counts: creates and updates both ways, each conflict policy, archives both ways and the share
 //! rail, faults (429 storms, 5xx, timeouts, dropped connections), `kill -9` then resume, a lost
 //! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes
-//! (reported, never taken for deleted ones, a person's own left alone).
+//! (reported, never taken for deleted ones, a person's own left alone), and `doctor`'s check of
+//! the service.
 
 use std::path::Path;
 use std::time::Duration;
@@ -681,6 +682,31 @@ pub async fn a_broken_note_of_ones_own_does_not_fail_the_sync<S: Service>() {
     );
 }
 
+/// `doctor` finds the credentials and the service answering its healthcheck, and never prints a
+/// credential; with wrong credentials it fails the healthcheck (exit 1), without printing them.
+pub async fn doctor_checks_credentials_the_service_and_git<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let o = h.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("ok   {}: {}", S::NAME, S::HEALTHCHECK)),
+        "{}",
+        out(&o)
+    );
+    for (_, secret) in S::CREDENTIALS {
+        assert!(!out(&o).contains(secret), "a credential is never printed");
+    }
+    let wrong: Vec<(&str, &str)> = S::CREDENTIALS.iter().map(|(k, _)| (*k, "wrong")).collect();
+    let o = h.run_with(&["doctor"], &wrong).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("FAIL {}: healthcheck", S::NAME)),
+        "{}",
+        out(&o)
+    );
+    assert!(!out(&o).contains("wrong"), "{}", out(&o));
+}
+
 /// The `ssot_id` of bulk note `i`.
 fn bulk_sid(i: usize) -> String {
     format!("01KAAAAAAAAAAAAAAAAAAA{i:04}")
@@ -930,6 +956,82 @@ pub async fn kills_at_every_step_never_credit_the_vault_with_a_remote_edit<S: Se
         }
     }
     assert!(seen >= 2, "{log}");
+}
+
+/// Appends to the service's journal the lines of a run `run` that stopped without saving its
+/// state (as a `kill -9` leaves them).
+fn log_killed_run<S: Service>(h: &Harness<S>, run: &str, events: &[(&str, Value)]) {
+    let path = h.state_dir().join("journal.jsonl");
+    let mut text = std::fs::read_to_string(&path).expect("journal");
+    for (event, detail) in events {
+        let at = jiff::Timestamp::now().to_string();
+        text.push_str(&json!({"run": run, "at": at, "event": event, "detail": detail}).to_string());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("journal");
+}
+
+/// Two runs killed one after the other before saving their state: the first pulled a service
+/// value into a note and sent a vault value to a record, both landed; the second logged the
+/// same for later values and was killed before either landed. What the first agreed with the
+/// service is still taken as agreed: the next run raises no conflict, it pulls the service's
+/// later edit and pushes the vault's.
+pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let f = S::field();
+    let num = S::number();
+    let f_sid = h.prop(f.note, "ssot_id").expect("ssot_id");
+    let num_sid = h.prop(num.note, "ssot_id").expect("ssot_id");
+    // The first run: `Gdynia` pulled into the note, `47000` sent to the record.
+    h.edit(f, "Gdynia");
+    set_line(&h, f.note, f.key, f.value, "Gdynia");
+    set_line(&h, num.note, num.key, num.value, "47000");
+    h.edit(num, "47000");
+    log_killed_run(
+        &h,
+        "20261130T000001Z-aaaaaa",
+        &[
+            ("start", json!({"records": 2})),
+            (
+                "write",
+                json!({"hashes": [], "pulled": {f.key: "Gdynia"}, "ssot_id": f_sid}),
+            ),
+            ("send", json!({"records": {&num_sid: {num.key: "47000"}}})),
+        ],
+    );
+    // The second run: `Hel` and `48000` logged, neither landed.
+    log_killed_run(
+        &h,
+        "20261130T000002Z-bbbbbb",
+        &[
+            ("start", json!({"records": 2})),
+            (
+                "write",
+                json!({"hashes": [], "pulled": {f.key: "Hel"}, "ssot_id": f_sid}),
+            ),
+            ("send", json!({"records": {&num_sid: {num.key: "48000"}}})),
+        ],
+    );
+    // Then an edit on each side.
+    h.edit(f, "Sopot");
+    set_line(&h, num.note, num.key, "47000", "49000");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "no conflict: {}", out(&o));
+    assert!(
+        !h.note(f.note).contains("sync_conflicts"),
+        "{}",
+        h.note(f.note)
+    );
+    assert!(
+        !h.note(num.note).contains("sync_conflicts"),
+        "{}",
+        h.note(num.note)
+    );
+    assert_eq!(h.prop(f.note, f.key).as_deref(), Some("Sopot"));
+    assert_eq!(h.remote_value(f).as_deref(), Some("Sopot"));
+    assert_eq!(h.prop(num.note, num.key).as_deref(), Some("49000"));
+    assert_eq!(h.remote_value(num).as_deref(), Some("49000"));
 }
 
 /// A person's save that lands while a run writes is the vault's: the run's commit holds only the
