@@ -1,94 +1,12 @@
-//! Sync integrity: an unreadable note is not a deleted one, records that cannot make a valid note,
-//! deals linked through their associations. (Crash-then-resume attribution and saves during a run
-//! are the conformance suite's, `conformance/suite.rs`.)
+//! HubSpot's side of sync integrity: records that cannot make a valid note (a deal with no
+//! associated client, a contact with a blank name), a HubSpot edit that would break a note, deals
+//! linked through their associations. (The generic cases, among them unreadable notes,
+//! crash-then-resume attribution and saves during a run, are the conformance suite's,
+//! `conformance/suite.rs`.)
 
 use serde_json::{Value, json};
 
 use crate::hs_env::{CLIENT, Env, git, out};
-
-/// The base of `sid` in the HubSpot sync state.
-fn base_entry(e: &Env, sid: &str) -> Value {
-    let text = std::fs::read_to_string(e.v.join(".ssot/hubspot/state.json")).expect("state.json");
-    let state: Value = serde_json::from_str(&text).expect("state json");
-    state["base"][sid].clone()
-}
-
-/// Breaks the client's YAML, syncs (also a full run looking for archives) while HubSpot edits
-/// the record, then fixes and edits the note: the record stays live, its base is kept, the edit
-/// reaches HubSpot and HubSpot's edit the note (no overlap window re-reads it: it is read again
-/// because it was pulled while the note was unreadable).
-async fn unreadable_note_is_not_deleted(extra: &str) {
-    let e = Env::new(extra).await;
-    e.sync().await;
-    let sid = e.prop(CLIENT, "ssot_id").expect("sid");
-    let rid = e.prop(CLIENT, "hubspot_id").expect("hubspot_id");
-    let good = e.note(CLIENT);
-    let base_before = base_entry(&e, &sid);
-    assert_eq!(base_before["remote_id"], json!(rid), "{base_before}");
-    let broken = good.replace("email: biuro@zlotyklos.pl", "email: [biuro@zlotyklos.pl");
-    assert_ne!(broken, good);
-    std::fs::write(e.v.join(CLIENT), &broken).expect("break");
-    for (i, args) in [&["sync", "--full", "--check-archived"][..], &["sync"][..]]
-        .into_iter()
-        .enumerate()
-    {
-        if i == 1 {
-            // Edited in HubSpot meanwhile: pulled by this run, while the note is unreadable.
-            e.patch(
-                "contacts",
-                &rid,
-                json!({"properties": {"phone": "+48 500 100 200"}}),
-            )
-            .await;
-        }
-        let o = e.run(args).await;
-        let text = out(&o);
-        assert_eq!(o.status.code(), Some(1), "{text}");
-        assert!(text.contains(&format!("{CLIENT}:")), "reported: {text}");
-        assert!(
-            !text.contains("its note was deleted"),
-            "an unreadable note is not a deleted one: {text}"
-        );
-        assert!(text.contains("1 records without a readable note"), "{text}");
-        assert_eq!(e.note(CLIENT), broken, "never written");
-        let r = e.record_by_ssot("contacts", &sid);
-        assert_eq!(r["id"], json!(rid), "the record stays live");
-        assert_eq!(base_entry(&e, &sid), base_before, "the base is kept");
-    }
-    // Fixed and edited: the edit reaches HubSpot.
-    let fixed = good.replace("city: Warszawa", "city: Gdynia");
-    assert_ne!(fixed, good);
-    std::fs::write(e.v.join(CLIENT), &fixed).expect("fix");
-    let o = e.sync().await;
-    let r = e.record_by_ssot("contacts", &sid);
-    assert_eq!(r["properties"]["city"], json!("Gdynia"), "{}", out(&o));
-    assert_eq!(r["id"], json!(rid));
-    let base = base_entry(&e, &sid);
-    assert_eq!(base["fields"]["city"], json!("Gdynia"), "{base}");
-    // The HubSpot edit pulled while the note was unreadable (behind the cursor now) is not lost.
-    assert_eq!(
-        e.prop(CLIENT, "phone").as_deref(),
-        Some("+48 500 100 200"),
-        "{}\n{}",
-        e.note(CLIENT),
-        out(&o)
-    );
-    assert_eq!(base["deleted"], json!(false));
-    assert_eq!(base["archived"], json!(false));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreadable_note_does_not_archive_its_record() {
-    unreadable_note_is_not_deleted(
-        "archive_deleted_notes = true\nmax_archive_share = 1.0\ncheck_archived_minutes = 0\noverlap_seconds = 0",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreadable_note_does_not_forget_its_record() {
-    unreadable_note_is_not_deleted("overlap_seconds = 0").await;
-}
 
 /// Every `.md` file under a vault folder.
 fn notes_in(e: &Env, folder: &str) -> Vec<String> {
@@ -300,31 +218,6 @@ async fn a_remote_edit_that_would_break_a_note_becomes_a_conflict() {
         "{r}"
     );
     assert!(!e.note(CLIENT).contains("sync_conflicts"));
-}
-
-/// A person's own note (no managed type, no id, outside the managed folders) whose YAML does not
-/// parse is none of the sync's business: the run exits 0 and does not name it; the same break in
-/// a managed note is reported and exits 1.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broken_note_of_ones_own_does_not_fail_the_sync() {
-    let e = Env::new("").await;
-    e.sync().await;
-    let own = "Inbox/Ideas.md";
-    let text = "---\ntags: [meeting\n---\nCall the bakery.\n";
-    crate::common::write(&e.v, own, text);
-    let o = e.run(&["sync"]).await;
-    assert!(o.status.success(), "{}", out(&o));
-    assert!(!out(&o).contains("Ideas"), "{}", out(&o));
-    assert_eq!(e.note(own), text, "never written");
-    // The same break inside a managed folder is the sync's to report.
-    crate::common::write(&e.v, "Clients/Draft.md", text);
-    let o = e.run(&["sync"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
-    assert!(
-        out(&o).contains("Clients/Draft.md:3:1: invalid YAML"),
-        "{}",
-        out(&o)
-    );
 }
 
 /// Association reads the sandbox has answered.

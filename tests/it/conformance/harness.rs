@@ -53,12 +53,17 @@ pub trait Service {
     const ID_KEY: &'static str;
     /// Environment variables holding its credentials for the sandbox.
     const CREDENTIALS: &'static [(&'static str, &'static str)];
+    /// How its healthcheck names it, as `doctor` prints it after `ok   <name>: `.
+    const HEALTHCHECK: &'static str;
     /// Its record kinds read once each by an unchanged sync (one request each).
     const KINDS: &'static [&'static str];
     /// The request counter key of its incremental read (`METHOD /route/template`).
     const PULL_ENDPOINT: &'static str;
     /// A fragment of the request counter keys of its writes.
     const PUSH_ENDPOINT: &'static str;
+    /// Settings that turn off any window its incremental read re-reads before its cursor, so a
+    /// record is read again only when the sync asks for it (empty when it has none).
+    const NO_OVERLAP: &'static str;
 
     /// Its emulator's settings without rate limits.
     fn quiet() -> SandboxConfig;
@@ -77,6 +82,9 @@ pub trait Service {
     fn field() -> Field;
     /// Another field of the same note.
     fn pushed() -> Field;
+    /// A third field of the same note: its line opened as a flow list (`key: [value`) breaks
+    /// the note's YAML.
+    fn breakable() -> Field;
     /// A field of another note of the same kind (it is also the note deleted in the vault).
     fn other() -> Field;
     /// Another field of that other note.

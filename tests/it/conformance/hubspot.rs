@@ -16,9 +16,11 @@ impl Service for HubspotService {
     const ID_KEY: &'static str = "hubspot_id";
     const CREDENTIALS: &'static [(&'static str, &'static str)] =
         &[("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)];
+    const HEALTHCHECK: &'static str = "HubSpot at";
     const KINDS: &'static [&'static str] = &["contacts", "deals"];
     const PULL_ENDPOINT: &'static str = "POST /crm/v3/objects/{type}/search";
     const PUSH_ENDPOINT: &'static str = "batch/upsert";
+    const NO_OVERLAP: &'static str = "overlap_seconds = 0";
 
     fn quiet() -> SandboxConfig {
         quiet()
@@ -65,6 +67,16 @@ impl Service for HubspotService {
             key: "phone",
             remote: "phone",
             value: "+48 22 614 28 90",
+        }
+    }
+
+    fn breakable() -> Field {
+        Field {
+            note: CLIENT,
+            kind: "contacts",
+            key: "email",
+            remote: "email",
+            value: "biuro@zlotyklos.pl",
         }
     }
 

@@ -3,7 +3,9 @@
 //! on a vault made by `init` and asserts the notes' bytes, the emulator's records and its request
 //! counts: creates and updates both ways, each conflict policy, archives both ways and the share
 //! rail, faults (429 storms, 5xx, timeouts, dropped connections), `kill -9` then resume, a lost
-//! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes.
+//! `.ssot/`, edits made during a run, `--dry-run`, the lifecycle's guard and unreadable notes
+//! (reported, never taken for deleted ones, a person's own left alone), and `doctor`'s check of
+//! the service.
 
 use std::path::Path;
 use std::time::Duration;
@@ -565,6 +567,146 @@ pub async fn an_unreadable_note_is_reported_and_left_alone_while_the_others_sync
     assert!(h.prop(f.note, S::ID_KEY).is_some());
 }
 
+/// The base of `sid` in the service's sync state.
+fn base_entry<S: Service>(h: &Harness<S>, sid: &str) -> Value {
+    let text = std::fs::read_to_string(h.state_dir().join("state.json")).expect("state.json");
+    let state: Value = serde_json::from_str(&text).expect("state json");
+    state["base"][sid].clone()
+}
+
+/// Breaks the YAML of [`Service::field`]'s note, syncs (also a full run looking for archives)
+/// while the service edits the record, then fixes and edits the note: the record stays live, its
+/// base is kept, the edit reaches the service and the service's edit the note (no overlap window
+/// re-reads it: it is read again because it was pulled while the note was unreadable).
+async fn unreadable_note_is_not_deleted<S: Service>(extra: &str) {
+    let h = Harness::<S>::new(extra).await;
+    h.sync().await;
+    let f = S::field();
+    let p = S::pushed();
+    let b = S::breakable();
+    let sid = h.prop(f.note, "ssot_id").expect("sid");
+    let rid = h.id_of(f.note);
+    let good = h.note(f.note);
+    let base_before = base_entry(&h, &sid);
+    assert_eq!(base_before["remote_id"], json!(rid), "{base_before}");
+    let broken = good.replace(&line(b.key, b.value), &format!("{}: [{}", b.key, b.value));
+    assert_ne!(broken, good);
+    std::fs::write(h.v.join(f.note), &broken).expect("break");
+    for (i, args) in [&["sync", "--full", "--check-archived"][..], &["sync"][..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 1 {
+            // Edited in the service meanwhile: pulled by this run, while the note is unreadable.
+            h.edit(p, "+48 500 100 200");
+        }
+        let o = h.run(args).await;
+        let text = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(text.contains(&format!("{}:", f.note)), "reported: {text}");
+        assert!(
+            !text.contains("its note was deleted"),
+            "an unreadable note is not a deleted one: {text}"
+        );
+        assert!(text.contains("1 records without a readable note"), "{text}");
+        assert_eq!(h.note(f.note), broken, "never written");
+        let r = h.record(f.kind, &sid);
+        assert_eq!(r.id, rid, "the record stays live");
+        assert_eq!(base_entry(&h, &sid), base_before, "the base is kept");
+    }
+    // Fixed and edited: the edit reaches the service.
+    let fixed = good.replace(&line(f.key, f.value), &line(f.key, "Gdynia"));
+    assert_ne!(fixed, good);
+    std::fs::write(h.v.join(f.note), &fixed).expect("fix");
+    let o = h.sync().await;
+    let r = h.record(f.kind, &sid);
+    assert_eq!(r.field(f.remote), Some("Gdynia"), "{}", out(&o));
+    assert_eq!(r.id, rid);
+    let base = base_entry(&h, &sid);
+    assert_eq!(base["fields"][f.key], json!("Gdynia"), "{base}");
+    // The service's edit pulled while the note was unreadable (behind the cursor now) is not
+    // lost.
+    assert_eq!(
+        h.prop(p.note, p.key).as_deref(),
+        Some("+48 500 100 200"),
+        "{}\n{}",
+        h.note(f.note),
+        out(&o)
+    );
+    assert_eq!(base["deleted"], json!(false));
+    assert_eq!(base["archived"], json!(false));
+}
+
+/// With archives of deleted notes on (no share rail), an unreadable note is not taken for a
+/// deleted one: its record is not archived.
+pub async fn an_unreadable_note_does_not_archive_its_record<S: Service>() {
+    unreadable_note_is_not_deleted::<S>(&format!(
+        "archive_deleted_notes = true\nmax_archive_share = 1.0\ncheck_archived_minutes = 0\n{}",
+        S::NO_OVERLAP
+    ))
+    .await;
+}
+
+/// With the defaults, an unreadable note is not taken for a deleted one: its record is not
+/// forgotten.
+pub async fn an_unreadable_note_does_not_forget_its_record<S: Service>() {
+    unreadable_note_is_not_deleted::<S>(S::NO_OVERLAP).await;
+}
+
+/// A person's own note (no managed type, no id, outside the managed folders) whose YAML does not
+/// parse is none of the sync's business: the run exits 0 and does not name it; the same break in
+/// a managed note (in the folder of [`Service::field`]'s note) is reported and exits 1.
+pub async fn a_broken_note_of_ones_own_does_not_fail_the_sync<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let own = "Inbox/Ideas.md";
+    let text = "---\ntags: [meeting\n---\nCall the bakery.\n";
+    write(&h.v, own, text);
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("Ideas"), "{}", out(&o));
+    assert_eq!(h.note(own), text, "never written");
+    // The same break inside a managed folder is the sync's to report.
+    let folder = Path::new(S::field().note)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .expect("a note in a folder");
+    let draft = format!("{folder}/Draft.md");
+    write(&h.v, &draft, text);
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("{draft}:3:1: invalid YAML")),
+        "{}",
+        out(&o)
+    );
+}
+
+/// `doctor` finds the credentials and the service answering its healthcheck, and never prints a
+/// credential; with wrong credentials it fails the healthcheck (exit 1), without printing them.
+pub async fn doctor_checks_credentials_the_service_and_git<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let o = h.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("ok   {}: {}", S::NAME, S::HEALTHCHECK)),
+        "{}",
+        out(&o)
+    );
+    for (_, secret) in S::CREDENTIALS {
+        assert!(!out(&o).contains(secret), "a credential is never printed");
+    }
+    let wrong: Vec<(&str, &str)> = S::CREDENTIALS.iter().map(|(k, _)| (*k, "wrong")).collect();
+    let o = h.run_with(&["doctor"], &wrong).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("FAIL {}: healthcheck", S::NAME)),
+        "{}",
+        out(&o)
+    );
+    assert!(!out(&o).contains("wrong"), "{}", out(&o));
+}
+
 /// The `ssot_id` of bulk note `i`.
 fn bulk_sid(i: usize) -> String {
     format!("01KAAAAAAAAAAAAAAAAAAA{i:04}")
@@ -814,6 +956,82 @@ pub async fn kills_at_every_step_never_credit_the_vault_with_a_remote_edit<S: Se
         }
     }
     assert!(seen >= 2, "{log}");
+}
+
+/// Appends to the service's journal the lines of a run `run` that stopped without saving its
+/// state (as a `kill -9` leaves them).
+fn log_killed_run<S: Service>(h: &Harness<S>, run: &str, events: &[(&str, Value)]) {
+    let path = h.state_dir().join("journal.jsonl");
+    let mut text = std::fs::read_to_string(&path).expect("journal");
+    for (event, detail) in events {
+        let at = jiff::Timestamp::now().to_string();
+        text.push_str(&json!({"run": run, "at": at, "event": event, "detail": detail}).to_string());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("journal");
+}
+
+/// Two runs killed one after the other before saving their state: the first pulled a service
+/// value into a note and sent a vault value to a record, both landed; the second logged the
+/// same for later values and was killed before either landed. What the first agreed with the
+/// service is still taken as agreed: the next run raises no conflict, it pulls the service's
+/// later edit and pushes the vault's.
+pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let f = S::field();
+    let num = S::number();
+    let f_sid = h.prop(f.note, "ssot_id").expect("ssot_id");
+    let num_sid = h.prop(num.note, "ssot_id").expect("ssot_id");
+    // The first run: `Gdynia` pulled into the note, `47000` sent to the record.
+    h.edit(f, "Gdynia");
+    set_line(&h, f.note, f.key, f.value, "Gdynia");
+    set_line(&h, num.note, num.key, num.value, "47000");
+    h.edit(num, "47000");
+    log_killed_run(
+        &h,
+        "20261130T000001Z-aaaaaa",
+        &[
+            ("start", json!({"records": 2})),
+            (
+                "write",
+                json!({"hashes": [], "pulled": {f.key: "Gdynia"}, "ssot_id": f_sid}),
+            ),
+            ("send", json!({"records": {&num_sid: {num.key: "47000"}}})),
+        ],
+    );
+    // The second run: `Hel` and `48000` logged, neither landed.
+    log_killed_run(
+        &h,
+        "20261130T000002Z-bbbbbb",
+        &[
+            ("start", json!({"records": 2})),
+            (
+                "write",
+                json!({"hashes": [], "pulled": {f.key: "Hel"}, "ssot_id": f_sid}),
+            ),
+            ("send", json!({"records": {&num_sid: {num.key: "48000"}}})),
+        ],
+    );
+    // Then an edit on each side.
+    h.edit(f, "Sopot");
+    set_line(&h, num.note, num.key, "47000", "49000");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "no conflict: {}", out(&o));
+    assert!(
+        !h.note(f.note).contains("sync_conflicts"),
+        "{}",
+        h.note(f.note)
+    );
+    assert!(
+        !h.note(num.note).contains("sync_conflicts"),
+        "{}",
+        h.note(num.note)
+    );
+    assert_eq!(h.prop(f.note, f.key).as_deref(), Some("Sopot"));
+    assert_eq!(h.remote_value(f).as_deref(), Some("Sopot"));
+    assert_eq!(h.prop(num.note, num.key).as_deref(), Some("49000"));
+    assert_eq!(h.remote_value(num).as_deref(), Some("49000"));
 }
 
 /// A person's save that lands while a run writes is the vault's: the run's commit holds only the
