@@ -13,7 +13,8 @@
 //! remote's changes. The `write` events of notes taking the remote's values carry those values,
 //! and `send` events the vault's values sent to existing records: a run that died before saving
 //! its base leaves the next one the values both sides agreed on, so a crash raises no spurious
-//! conflict.
+//! conflict: see [`Written::agreed_pulled`] and [`Written::agreed_pushed`] for what counts after
+//! several interrupted runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
@@ -60,27 +61,91 @@ pub struct Written {
     /// The hashes of the note bytes it was about to write.
     pub hashes: BTreeSet<u64>,
     /// The remote's values written into each note by the runs since the last one that saved
-    /// its state (`ssot_id` → key → canonical value, `None` cleared; later runs win): the note
-    /// and the remote agreed on them then, though no base says so.
-    pub pulled: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// its state, in order (`ssot_id` → each write: the hash of the bytes it left and the
+    /// fields, canonical, `None` cleared): the note and the remote agreed on them then, though
+    /// no base says so. See [`Written::agreed_pulled`].
+    pub pulled: BTreeMap<String, Vec<(u64, Fields)>>,
     /// The vault's values sent to the remote by the runs since the last one that saved its
-    /// state (same shape): where the remote still holds one, the two agreed on it then.
-    pub pushed: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// state, in order (`ssot_id` → each send: when it was logged, epoch ms, and the fields):
+    /// where the remote still holds one, the two agreed on it then. See
+    /// [`Written::agreed_pushed`].
+    pub pushed: BTreeMap<String, Vec<(i64, Fields)>>,
     /// The actions carried out by the runs since the last one that saved its state (their
     /// ids): planned again, they are not carried out twice.
     pub acted: BTreeSet<String>,
 }
 
-/// Adds a `{sid: {key: value|null}}` object to `into` (later values win).
-fn merge_fields(
-    into: &mut BTreeMap<String, BTreeMap<String, Option<String>>>,
-    sid: &str,
-    v: &Value,
-) {
-    let Some(obj) = v.as_object() else { return };
-    let fields = into.entry(sid.to_string()).or_default();
-    for (k, val) in obj {
-        fields.insert(k.clone(), val.as_str().map(str::to_string));
+/// Canonical fields by key, `None` cleared.
+pub type Fields = BTreeMap<String, Option<String>>;
+
+/// A `{key: value|null}` object as fields.
+fn fields_of(v: &Value) -> Fields {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, val)| (k.clone(), val.as_str().map(str::to_string)))
+        .collect()
+}
+
+impl Written {
+    /// The remote's values that the note of `sid` (its bytes hashing to `note_hash`) took from
+    /// the interrupted runs: those of every logged write, later ones winning; but when the note
+    /// holds exactly the bytes one write left, only the writes up to that one: the later ones
+    /// never landed (a run killed between logging a write and making it), and an earlier value
+    /// the note still holds was agreed. Where the note was edited since, the last logged values
+    /// alone count, so a person's edit back to an earlier value stays an edit.
+    pub fn agreed_pulled(&self, sid: &str, note_hash: u64) -> Fields {
+        let Some(writes) = self.pulled.get(sid) else {
+            return Fields::new();
+        };
+        let upto = writes
+            .iter()
+            .rposition(|(h, _)| *h == note_hash)
+            .map_or(writes.len(), |i| i + 1);
+        let mut out = Fields::new();
+        for (_, f) in &writes[..upto] {
+            out.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        out
+    }
+
+    /// The vault's values sent for `sid` by the interrupted runs that the remote record
+    /// (last modified at `modified_ms`, service time) may hold as agreed: per key, the last value
+    /// sent, and an earlier one only if every later send of another value was logged after the
+    /// record's last modification, so never landed. A record changed after such a send (a person
+    /// setting an earlier value again) is not taken to agree. Without a modification time, the
+    /// last values alone.
+    pub fn agreed_pushed(
+        &self,
+        sid: &str,
+        modified_ms: Option<i64>,
+    ) -> BTreeMap<String, Vec<Option<String>>> {
+        let mut out: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        let Some(sends) = self.pushed.get(sid) else {
+            return out;
+        };
+        let keys: BTreeSet<&String> = sends.iter().flat_map(|(_, f)| f.keys()).collect();
+        for k in keys {
+            let by_time: Vec<(i64, &Option<String>)> = sends
+                .iter()
+                .filter_map(|(t, f)| f.get(k).map(|v| (*t, v)))
+                .collect();
+            let mut vals: Vec<Option<String>> = Vec::new();
+            for (i, (_, v)) in by_time.iter().enumerate() {
+                let last = i + 1 == by_time.len();
+                let later_never_landed = modified_ms.is_some_and(|m| {
+                    by_time[i + 1..]
+                        .iter()
+                        .filter(|(_, w)| w != v)
+                        .all(|(t, _)| m < *t)
+                });
+                if (last || later_never_landed) && !vals.contains(v) {
+                    vals.push((*v).clone());
+                }
+            }
+            out.insert(k.clone(), vals);
+        }
+        out
     }
 }
 
@@ -109,20 +174,34 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
                 continue;
             }
             Some("send") => {
+                let at = v
+                    .get("at")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map_or(i64::MAX, |t| t.as_millisecond());
                 let records = v.pointer("/detail/records").and_then(Value::as_object);
                 for (sid, fields) in records.into_iter().flatten() {
-                    merge_fields(&mut out.pushed, sid, fields);
+                    out.pushed
+                        .entry(sid.clone())
+                        .or_default()
+                        .push((at, fields_of(fields)));
                 }
                 continue;
             }
             Some("write") => {}
             _ => continue,
         }
-        if let (Some(sid), Some(pulled)) = (
+        if let (Some(sid), Some(pulled), Some(hash)) = (
             v.pointer("/detail/ssot_id").and_then(Value::as_str),
             v.pointer("/detail/pulled"),
+            v.pointer("/detail/hashes/0")
+                .and_then(Value::as_str)
+                .and_then(|h| u64::from_str_radix(h, 16).ok()),
         ) {
-            merge_fields(&mut out.pulled, sid, pulled);
+            out.pulled
+                .entry(sid.to_string())
+                .or_default()
+                .push((hash, fields_of(pulled)));
         }
         if v.get("run").and_then(Value::as_str) != Some(run) {
             continue;
@@ -271,6 +350,57 @@ mod tests {
         );
         b.log("end", json!({})).unwrap();
         assert_eq!(interrupted(root, "hubspot"), None);
+    }
+
+    fn fields(k: &str, v: &str) -> Fields {
+        [(k.to_string(), Some(v.to_string()))].into()
+    }
+
+    /// Two runs killed before saving: the first's note write landed, the second's did not.
+    /// The note holding exactly the first's bytes agrees on the first's value; a note edited
+    /// since (it may have taken the second's value, then been set back by a person) agrees only
+    /// on the last logged value, so a person's edit is never taken for an agreement.
+    #[test]
+    fn a_pulled_value_counts_as_agreed_only_as_the_notes_bytes_allow() {
+        let w = Written {
+            pulled: [(
+                "S1".to_string(),
+                vec![
+                    (0xa, fields("city", "Gdynia")),
+                    (0xb, fields("city", "Hel")),
+                ],
+            )]
+            .into(),
+            ..Written::default()
+        };
+        assert_eq!(w.agreed_pulled("S1", 0xa), fields("city", "Gdynia"));
+        assert_eq!(w.agreed_pulled("S1", 0xb), fields("city", "Hel"));
+        assert_eq!(w.agreed_pulled("S1", 0xc), fields("city", "Hel"));
+        assert!(w.agreed_pulled("S2", 0xa).is_empty());
+    }
+
+    /// The same on the service's side, by the record's modification time: an earlier value
+    /// sent counts when every later send of another value was logged after the record last
+    /// changed (it never landed); not when the record changed since.
+    #[test]
+    fn a_sent_value_counts_as_agreed_only_if_the_later_sends_never_landed() {
+        let w = Written {
+            pushed: [(
+                "S1".to_string(),
+                vec![
+                    (1_000, fields("budget", "47000")),
+                    (2_000, fields("budget", "48000")),
+                ],
+            )]
+            .into(),
+            ..Written::default()
+        };
+        let vals = |m: Option<i64>| w.agreed_pushed("S1", m).remove("budget").unwrap();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(vals(Some(1_500)), [s("47000"), s("48000")]);
+        assert_eq!(vals(Some(2_000)), [s("48000")]);
+        assert_eq!(vals(Some(9_000)), [s("48000")]);
+        assert_eq!(vals(None), [s("48000")]);
     }
 
     /// Actions carried out by runs that did not save their state are known to the next run,

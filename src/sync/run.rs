@@ -101,15 +101,14 @@ pub async fn run<C: Connector>(
         .map(|prev| journal::written_by(root, &remote, prev))
         .unwrap_or_default();
     for n in &read.notes {
-        let (Some(pulled), Some(e)) = (written.pulled.get(&n.ssot_id), st.base.get_mut(&n.ssot_id))
-        else {
+        let Some(e) = st.base.get_mut(&n.ssot_id) else {
             continue;
         };
-        for (k, v) in pulled {
-            if n.fields.get(k) == v.as_ref() {
+        for (k, v) in written.agreed_pulled(&n.ssot_id, n.text_hash) {
+            if n.fields.get(&k) == v.as_ref() {
                 match v {
-                    Some(v) => e.fields.insert(k.clone(), v.clone()),
-                    None => e.fields.remove(k),
+                    Some(v) => e.fields.insert(k, v),
+                    None => e.fields.remove(&k),
                 };
             }
         }
@@ -204,14 +203,14 @@ pub async fn run<C: Connector>(
         let Some(sid) = r.ssot_id.as_deref() else {
             continue;
         };
-        let (Some(pushed), Some(e)) = (written.pushed.get(sid), st.base.get_mut(sid)) else {
+        let Some(e) = st.base.get_mut(sid) else {
             continue;
         };
-        for (k, v) in pushed {
-            if r.fields.get(k) == v.as_ref() {
+        for (k, vals) in written.agreed_pushed(sid, r.modified_ms) {
+            if let Some(v) = vals.iter().find(|v| r.fields.get(&k) == v.as_ref()) {
                 match v {
                     Some(v) => e.fields.insert(k.clone(), v.clone()),
-                    None => e.fields.remove(k),
+                    None => e.fields.remove(&k),
                 };
             }
         }

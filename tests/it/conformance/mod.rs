@@ -4,8 +4,7 @@
 //! `conformance!(Service)`, which expands to one `#[tokio::test]` per case of the suite.
 
 /// Runs every case of `suite.rs` for a [`harness::Service`]: one `#[tokio::test]` per case, in
-/// the module where it is invoked. The cases under `@ignored` reproduce a known bug of the
-/// product (`cargo test -- --ignored` runs them); each joins the main list with its fix.
+/// the module where it is invoked.
 macro_rules! conformance {
     ($service:ty) => {
         conformance!(@cases $service;
@@ -34,20 +33,8 @@ macro_rules! conformance {
             an_unreadable_note_does_not_forget_its_record,
             a_broken_note_of_ones_own_does_not_fail_the_sync,
             doctor_checks_credentials_the_service_and_git,
-        );
-        conformance!(@ignored $service,
-            "known bug: an interrupted run's journal keeps one value per key (later runs win), see src/sync/journal.rs `written_by`";
             an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write,
         );
-    };
-    (@ignored $service:ty, $reason:literal; $($case:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn $case() {
-                $crate::conformance::suite::$case::<$service>().await;
-            }
-        )+
     };
     (@cases $service:ty; $($case:ident),+ $(,)?) => {
         $(

@@ -988,6 +988,16 @@ pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S
     set_line(&h, f.note, f.key, f.value, "Gdynia");
     set_line(&h, num.note, num.key, num.value, "47000");
     h.edit(num, "47000");
+    // Each write is logged with the hash of the bytes it leaves: the first run's landed, so the
+    // note holds exactly its bytes; the second run's never did.
+    let hash = |text: &str| {
+        format!(
+            "{:016x}",
+            ssot_vault::sync::plan::text_hash(text.as_bytes())
+        )
+    };
+    let landed = hash(&h.note(f.note));
+    let lost = hash(&h.note(f.note).replace("Gdynia", "Hel"));
     log_killed_run(
         &h,
         "20261130T000001Z-aaaaaa",
@@ -995,7 +1005,7 @@ pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S
             ("start", json!({"records": 2})),
             (
                 "write",
-                json!({"hashes": [], "pulled": {f.key: "Gdynia"}, "ssot_id": f_sid}),
+                json!({"hashes": [landed], "pulled": {f.key: "Gdynia"}, "ssot_id": f_sid}),
             ),
             ("send", json!({"records": {&num_sid: {num.key: "47000"}}})),
         ],
@@ -1008,7 +1018,7 @@ pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S
             ("start", json!({"records": 2})),
             (
                 "write",
-                json!({"hashes": [], "pulled": {f.key: "Hel"}, "ssot_id": f_sid}),
+                json!({"hashes": [lost], "pulled": {f.key: "Hel"}, "ssot_id": f_sid}),
             ),
             ("send", json!({"records": {&num_sid: {num.key: "48000"}}})),
         ],
