@@ -129,7 +129,7 @@ pub(super) async fn apply_plan<C: Connector>(
                     jr.intend_pull(h, &rp.ssot_id, &rp.pull)
                 }) {
                     Ok(changed) => {
-                        if changed && (!rp.pull.is_empty() || !rp.sections_pull.is_empty()) {
+                        if changed && (!rp.pull.is_empty() || rp.pulls_sections()) {
                             report.notes_updated += 1;
                         }
                         pulled_ok.insert(rp.ssot_id.clone());
@@ -319,10 +319,15 @@ pub(super) async fn apply_plan<C: Connector>(
                     links: l.send,
                     sections: rp
                         .sections
-                        .iter()
-                        .filter(|(h, _)| rp.sections_push.contains(*h))
-                        .map(|(h, items)| (h.clone(), items.clone()))
-                        .collect(),
+                        .as_deref()
+                        .map(|sp| {
+                            sp.items
+                                .iter()
+                                .filter(|(h, _)| sp.push.contains(*h))
+                                .map(|(h, items)| (h.clone(), items.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 });
             }
             let creates: BTreeSet<&str> = chunk

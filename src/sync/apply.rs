@@ -166,10 +166,13 @@ pub type SectionWrites<'a> = Vec<(&'a SectionSpec, &'a [SectionItem])>;
 
 /// The sections of `rp` the note must take (all of them for a new note).
 pub fn section_writes<'a>(b: &'a Binding, rp: &'a RecordPlan) -> SectionWrites<'a> {
+    let Some(sp) = rp.sections.as_deref() else {
+        return Vec::new();
+    };
     b.sections
         .iter()
-        .filter(|s| rp.action == Action::NewNote || rp.sections_pull.contains(&s.heading))
-        .filter_map(|s| Some((s, rp.sections.get(&s.heading)?.as_slice())))
+        .filter(|s| rp.action == Action::NewNote || sp.pull.contains(&s.heading))
+        .filter_map(|s| Some((s, sp.items.get(&s.heading)?.as_slice())))
         .collect()
 }
 

@@ -40,8 +40,22 @@ pub struct VaultNote {
     /// A hash of the note's bytes as read: an edit made during the run is detected by it.
     pub text_hash: u64,
     /// Synced body sections (heading → items), for bindings with sections; a section the note
-    /// does not have is absent.
-    pub sections: BTreeMap<String, Vec<SectionItem>>,
+    /// does not have is absent (`None` when the binding has none: boxed, as most have none).
+    pub sections: Option<Box<Sections>>,
+}
+
+/// Body sections by heading.
+pub type Sections = BTreeMap<String, Vec<SectionItem>>;
+
+/// The body sections of one record's plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SectionsPlan {
+    /// The sections as merged (heading → items): both sides hold them once applied.
+    pub items: Sections,
+    /// Headings the service must take.
+    pub push: BTreeSet<String>,
+    /// Headings the note must take.
+    pub pull: BTreeSet<String>,
 }
 
 /// The hash of a note's bytes (FNV-1a, 64 bits).
@@ -182,12 +196,8 @@ pub struct RecordPlan {
     pub links: Vec<(String, String, Vec<String>)>,
     /// Base fields to keep for keys neither agreed nor moved (conflicts).
     pub base_kept: BTreeMap<String, String>,
-    /// Synced body sections as merged (heading → items): both sides hold them once applied.
-    pub sections: BTreeMap<String, Vec<SectionItem>>,
-    /// Headings of `sections` the service must take.
-    pub sections_push: BTreeSet<String>,
-    /// Headings of `sections` the note must take.
-    pub sections_pull: BTreeSet<String>,
+    /// Synced body sections, when the binding has any (boxed: most have none).
+    pub sections: Option<Box<SectionsPlan>>,
 }
 
 impl RecordPlan {
@@ -209,10 +219,31 @@ impl RecordPlan {
             settled: Vec::new(),
             links: Vec::new(),
             base_kept: BTreeMap::new(),
-            sections: BTreeMap::new(),
-            sections_push: BTreeSet::new(),
-            sections_pull: BTreeSet::new(),
+            sections: None,
         }
+    }
+
+    /// The body sections' plan, made on first use.
+    fn sections_mut(&mut self) -> &mut SectionsPlan {
+        self.sections.get_or_insert_with(Box::default)
+    }
+
+    /// The merged body sections (heading → items), if any.
+    pub fn section_items(&self) -> Option<&Sections> {
+        self.sections
+            .as_ref()
+            .map(|s| &s.items)
+            .filter(|m| !m.is_empty())
+    }
+
+    /// Whether the service must take a body section.
+    pub fn pushes_sections(&self) -> bool {
+        self.sections.as_ref().is_some_and(|s| !s.push.is_empty())
+    }
+
+    /// Whether the note must take a body section.
+    pub fn pulls_sections(&self) -> bool {
+        self.sections.as_ref().is_some_and(|s| !s.pull.is_empty())
     }
 
     /// The base after this record is applied: agreed fields, kept conflict bases, and the pushed
@@ -262,7 +293,7 @@ impl RecordPlan {
         match self.action {
             Action::Create => true,
             Action::Update | Action::NewNote => {
-                !self.push.is_empty() || !self.sections_push.is_empty() || !self.remote_has_ssot_id
+                !self.push.is_empty() || self.pushes_sections() || !self.remote_has_ssot_id
             }
             _ => false,
         }
@@ -273,7 +304,7 @@ impl RecordPlan {
         match self.action {
             Action::Update => {
                 !self.pull.is_empty()
-                    || !self.sections_pull.is_empty()
+                    || self.pulls_sections()
                     || self.write_remote_id
                     || !self.settled.is_empty()
                     || !self.conflicts.is_empty()
@@ -528,9 +559,10 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             }
             rp.settled = note.conflicts.iter().cloned().collect();
             for s in &b.sections {
-                if let Some(items) = note.sections.get(&s.heading) {
-                    rp.sections_push.insert(s.heading.clone());
-                    rp.sections.insert(s.heading.clone(), items.clone());
+                if let Some(items) = note.sections.as_ref().and_then(|m| m.get(&s.heading)) {
+                    let sp = rp.sections_mut();
+                    sp.push.insert(s.heading.clone());
+                    sp.items.insert(s.heading.clone(), items.clone());
                 }
             }
             out.push(rp);
@@ -584,10 +616,10 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         // Body sections, item by item; the service's unchanged since the base when not pulled.
         let base_sections = base
             .filter(|b| !b.remote_id.is_empty())
-            .map(|b| &b.sections);
+            .and_then(|b| b.sections.as_deref());
         let remote_sections = pulled.map(|p| &p.sections).or(base_sections);
         for s in &b.sections {
-            let items = |m: Option<&BTreeMap<String, Vec<SectionItem>>>| {
+            let items = |m: Option<&Sections>| {
                 m.and_then(|m| m.get(&s.heading))
                     .cloned()
                     .unwrap_or_default()
@@ -595,16 +627,17 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             let m = sections::merge(
                 s.kind,
                 &items(base_sections),
-                &items(Some(&note.sections)),
+                &items(note.sections.as_deref()),
                 &items(remote_sections),
             );
+            let sp = rp.sections_mut();
             if m.push {
-                rp.sections_push.insert(s.heading.clone());
+                sp.push.insert(s.heading.clone());
             }
             if m.pull {
-                rp.sections_pull.insert(s.heading.clone());
+                sp.pull.insert(s.heading.clone());
             }
-            rp.sections.insert(s.heading.clone(), m.items);
+            sp.items.insert(s.heading.clone(), m.items);
         }
         rp.settled = note
             .conflicts
@@ -620,9 +653,11 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         let new_base = rp.new_base(&BTreeMap::new(), &BTreeMap::new());
         let changed = !rp.push.is_empty()
             || !rp.pull.is_empty()
-            || !rp.sections_push.is_empty()
-            || !rp.sections_pull.is_empty()
-            || base.is_some_and(|e| e.sections != rp.sections)
+            || rp.pushes_sections()
+            || rp.pulls_sections()
+            || base.is_some_and(|e| {
+                e.sections.as_deref().filter(|m| !m.is_empty()) != rp.section_items()
+            })
             || rp.write_remote_id
             || !rp.settled.is_empty()
             || open_unrecorded
@@ -693,17 +728,20 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             remote_id: Some(r.id.clone()),
             write_remote_id: true,
             pull,
-            sections: b
-                .sections
-                .iter()
-                .filter_map(|s| Some((s.heading.clone(), r.sections.get(&s.heading)?.clone())))
-                .collect(),
-            sections_pull: b
-                .sections
-                .iter()
-                .filter(|s| r.sections.contains_key(&s.heading))
-                .map(|s| s.heading.clone())
-                .collect(),
+            sections: {
+                let items: Sections = b
+                    .sections
+                    .iter()
+                    .filter_map(|s| Some((s.heading.clone(), r.sections.get(&s.heading)?.clone())))
+                    .collect();
+                (!items.is_empty()).then(|| {
+                    Box::new(SectionsPlan {
+                        pull: items.keys().cloned().collect(),
+                        items,
+                        push: BTreeSet::new(),
+                    })
+                })
+            },
             ..RecordPlan::new(Action::NewNote, ssot_id, r.note_type.clone())
         };
         if b.links.is_empty() && input.invalid.get(&r.id) == Some(&rp.fingerprint()) {
@@ -860,7 +898,7 @@ mod tests {
                 remote_id: "1".into(),
                 remote_has_ssot_id: true,
                 fields: fields.clone(),
-                sections: [(heading.clone(), base_items)].into(),
+                sections: Some(Box::new([(heading.clone(), base_items)].into())),
                 ..BaseEntry::default()
             },
         )]
@@ -872,11 +910,13 @@ mod tests {
             title: "P".into(),
             remote_id: Some("1".into()),
             fields: fields.clone(),
-            sections: [(
-                heading.clone(),
-                vec![task("NDA", true), task("Contract", false)],
-            )]
-            .into(),
+            sections: Some(Box::new(
+                [(
+                    heading.clone(),
+                    vec![task("NDA", true), task("Contract", false)],
+                )]
+                .into(),
+            )),
             ..VaultNote::default()
         };
         let record = |id: &str, sid: &str, items: Vec<SectionItem>| RemoteRecord {
@@ -917,16 +957,18 @@ mod tests {
         assert_eq!(p.records.len(), 2, "{p:?}");
         let up = &p.records[0];
         assert_eq!(up.action, Action::Update);
+        let sp = up.sections.as_ref().expect("sections");
         assert_eq!(
-            up.sections[&heading],
+            sp.items[&heading],
             [task("NDA", true), task("Contract", true)]
         );
-        assert!(up.sections_push.contains(&heading) && up.sections_pull.contains(&heading));
+        assert!(sp.push.contains(&heading) && sp.pull.contains(&heading));
         assert!(up.needs_push() && up.needs_note_edit());
         let new = &p.records[1];
         assert_eq!(new.action, Action::NewNote);
-        assert_eq!(new.sections[&heading], [task("Bank", true)]);
-        assert!(new.sections_pull.contains(&heading));
+        let nsp = new.sections.as_ref().expect("sections");
+        assert_eq!(nsp.items[&heading], [task("Bank", true)]);
+        assert!(nsp.pull.contains(&heading));
         // Once both sides hold the merged list and the base says so, nothing is left to do.
         let mut st = crate::sync::SyncState {
             base: base.clone(),
@@ -943,9 +985,9 @@ mod tests {
                 note_written: true,
             },
         );
-        let merged = up.sections[&heading].clone();
+        let merged = sp.items[&heading].clone();
         let note2 = VaultNote {
-            sections: [(heading.clone(), merged.clone())].into(),
+            sections: Some(Box::new([(heading.clone(), merged.clone())].into())),
             ..note.clone()
         };
         let remote2 = vec![record("1", "S1", merged)];

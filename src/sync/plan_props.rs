@@ -530,7 +530,7 @@ fn build(entities: &[Entity]) -> World {
             fields: fields_of(ty, &e.note),
             deleted: false,
             archived: false,
-            sections: BTreeMap::new(),
+            sections: None,
         };
         if e.refused {
             w.refuse.insert(sid.clone());

@@ -350,14 +350,20 @@ fn reduce(
             archived_mark: note.get(archived_key).is_some_and(|v| !v.is_empty()),
             links: Vec::new(),
             text_hash: hash,
-            sections: b
-                .sections
-                .iter()
-                .filter_map(|s| {
-                    let items = crate::vault::sections::read(&note.text, s.kind, &s.heading)?;
-                    Some((s.heading.clone(), items))
-                })
-                .collect(),
+            sections: if b.sections.is_empty() {
+                None
+            } else {
+                Some(Box::new(
+                    b.sections
+                        .iter()
+                        .filter_map(|s| {
+                            let items =
+                                crate::vault::sections::read(&note.text, s.kind, &s.heading)?;
+                            Some((s.heading.clone(), items))
+                        })
+                        .collect(),
+                ))
+            },
         },
         raw_links,
     ));

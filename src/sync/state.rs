@@ -39,8 +39,8 @@ pub struct BaseEntry {
     /// The record was archived remotely and the note marked.
     pub archived: bool,
     /// Synced body sections as last agreed (heading → items).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub sections: BTreeMap<String, Vec<crate::connectors::SectionItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Box<super::plan::Sections>>,
 }
 
 /// The state of one remote.
@@ -196,7 +196,7 @@ impl SyncState {
                 e.remote_id = rp.remote_id.clone().unwrap_or_default();
                 e.remote_has_ssot_id = rp.remote_has_ssot_id;
                 e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
-                e.sections = rp.sections.clone();
+                e.sections = rp.section_items().map(|m| Box::new(m.clone()));
             }
             Outcome::Gone(remote_id) => {
                 let e = self.base.entry(rp.ssot_id.clone()).or_default();
@@ -241,8 +241,8 @@ impl SyncState {
                 }
                 e.fields = rp.new_base(&rp.push, &pull);
                 // The merged sections, once the note took them too (or had them already).
-                if note_written || rp.sections_pull.is_empty() {
-                    e.sections = rp.sections.clone();
+                if note_written || !rp.pulls_sections() {
+                    e.sections = rp.section_items().map(|m| Box::new(m.clone()));
                 }
                 e.deleted = false;
                 if rp.conflicts.is_empty() {
