@@ -412,7 +412,7 @@ impl Drop for Sandbox {
 pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<()> {
     let sb = Sandbox::start(addr, cfg).await?;
     println!(
-        "sandbox listening on {} (HubSpot at {0}/crm/v3/..., admin at {0}/__sandbox/)",
+        "sandbox listening on {} (HubSpot at {0}/crm/v3/..., Trello at {0}/1/..., admin at {0}/__sandbox/)",
         sb.base_url()
     );
     tokio::signal::ctrl_c().await?;

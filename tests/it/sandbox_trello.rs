@@ -946,6 +946,56 @@ async fn rate_limits_per_token_and_per_key_when_on() {
 }
 
 #[tokio::test]
+async fn the_rate_limit_is_set_and_reset_through_the_admin_api() {
+    let t = Tr::new().await;
+    let admin = |path: &str, body: Value| {
+        t.client
+            .post(format!("{}/__sandbox{path}", t.base))
+            .json(&body)
+            .send()
+    };
+    let r = reply(
+        admin(
+            "/settings",
+            json!({"trello_rate_limit": {"per_token": 2, "per_key": 300, "window_ms": 60000}}),
+        )
+        .await
+        .expect("settings"),
+    )
+    .await;
+    assert_eq!(
+        r.body["trello_rate_limit"],
+        json!({"per_token": 2, "per_key": 300, "window_ms": 60000})
+    );
+    for _ in 0..2 {
+        assert_eq!(t.get("/members/me", &[]).await.status, StatusCode::OK);
+    }
+    let r = t.get("/members/me", &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // A reset starts a new window; a null setting turns the limit off.
+    admin("/reset", json!({})).await.expect("reset");
+    assert_eq!(t.get("/members/me", &[]).await.status, StatusCode::OK);
+    let r = reply(
+        admin("/settings", json!({"trello_rate_limit": null}))
+            .await
+            .expect("settings"),
+    )
+    .await;
+    assert_eq!(r.body["trello_rate_limit"], Value::Null);
+    for _ in 0..3 {
+        assert_eq!(t.get("/members/me", &[]).await.status, StatusCode::OK);
+    }
+    let r = reply(
+        admin("/settings", json!({"trello_rate_limit": {"per_token": 2}}))
+            .await
+            .expect("settings"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    t.sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_counters_and_state_persistence() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("state.json");
