@@ -112,6 +112,15 @@ pub struct SandboxArgs {
     /// Delay before writes show up in search, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub search_lag_ms: u64,
+    /// API key the Trello emulator accepts (empty: any key).
+    #[arg(long, env = "SSOT_SANDBOX_TRELLO_KEY", default_value = DEFAULT_TRELLO_KEY)]
+    pub trello_key: String,
+    /// Token of the Trello emulator's sync member (empty: any token).
+    #[arg(long, env = "SSOT_SANDBOX_TRELLO_TOKEN", default_value = DEFAULT_TRELLO_TOKEN)]
+    pub trello_token: String,
+    /// Turn on Trello's limits (100 requests / 10 s per token, 300 per key).
+    #[arg(long)]
+    pub trello_rate_limit: bool,
 }
 
 impl SandboxArgs {
@@ -121,6 +130,13 @@ impl SandboxArgs {
             hubspot_token: self.hubspot_token.clone(),
             search_lag: Duration::from_millis(self.search_lag_ms),
             state_file: self.state.clone(),
+            trello_key: self.trello_key.clone(),
+            trello_token: self.trello_token.clone(),
+            trello_rate_limit: (self.trello_rate_limit && !self.no_rate_limit).then_some((
+                100,
+                300,
+                Duration::from_secs(10),
+            )),
             ..SandboxConfig::default()
         };
         if self.no_rate_limit {

@@ -18,7 +18,6 @@ pub fn board_json(b: &Board) -> Value {
         "name": b.name,
         "desc": b.desc,
         "closed": b.closed,
-        "idOrganization": null,
         "shortLink": short_link(&b.id),
         "url": format!("https://trello.com/b/{}", short_link(&b.id)),
         "shortUrl": format!("https://trello.com/b/{}", short_link(&b.id)),

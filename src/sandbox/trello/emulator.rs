@@ -362,6 +362,41 @@ mod tests {
     use crate::sandbox::{SandboxConfig, fresh_state};
 
     #[test]
+    fn the_sandbox_command_takes_trellos_key_token_and_limits() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: crate::sandbox::SandboxArgs,
+        }
+        let cfg = |argv: &[&str]| {
+            Cli::try_parse_from(std::iter::once("sandbox").chain(argv.iter().copied()))
+                .expect("parse")
+                .args
+                .config()
+        };
+        let plain = cfg(&[]);
+        assert_eq!(plain.trello_rate_limit, None, "off by default");
+        let on = cfg(&[
+            "--trello-rate-limit",
+            "--trello-key",
+            "k",
+            "--trello-token",
+            "t",
+        ]);
+        assert_eq!(
+            on.trello_rate_limit,
+            Some((100, 300, std::time::Duration::from_secs(10)))
+        );
+        assert_eq!(
+            (on.trello_key.as_str(), on.trello_token.as_str()),
+            ("k", "t")
+        );
+        let off = cfg(&["--trello-rate-limit", "--no-rate-limit"]);
+        assert_eq!(off.trello_rate_limit, None);
+    }
+
+    #[test]
     fn admin_operations_are_trello_writes_in_the_feed() {
         let app = AppState::new(&SandboxConfig::default(), fresh_state());
         let t = emulator("trello").expect("trello is served");
