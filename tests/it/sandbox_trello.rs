@@ -734,6 +734,13 @@ async fn checklists_comments_and_custom_field_items() {
     assert_eq!(feed.len(), 3);
     assert_eq!(feed[0]["data"]["old"]["value"]["number"], "1200");
     assert_eq!(feed[2]["data"]["customField"]["name"], "ssot_id");
+    // Moved to another board, the card takes its checklists along.
+    let help = t.board("Helpdesk").await;
+    let open = t.list(&help, "Open").await;
+    let r = t.put(&format!("/cards/{card}"), &[("idList", &open)]).await;
+    assert_eq!(r.body["idBoard"], help.as_str(), "{}", r.body);
+    let r = t.get(&format!("/checklists/{cl}"), &[]).await;
+    assert_eq!(r.body["idBoard"], help.as_str());
     let found =
         t.sb.remote("trello")
             .expect("trello")

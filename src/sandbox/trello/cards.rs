@@ -518,6 +518,11 @@ pub fn update_card_in(
             data["list"] = list_ref;
         }
         let board = card.id_board.clone();
+        if card.id_board != before.id_board {
+            for cl in d.checklists.values_mut().filter(|c| c.id_card == id) {
+                cl.id_board = board.clone();
+            }
+        }
         record(
             d,
             "updateCard",

@@ -718,3 +718,67 @@ pub fn seed_data(now_ms: i64, token: &str) -> TrelloData {
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_bodies_split_into_parts() {
+        let body =
+            b"preamble\r\n--b1\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx.bin\r\n\
+            --b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.bin\"\r\n\
+            Content-Type: application/octet-stream\r\n\r\n\x00\r\n--b\xff\r\n--b1--\r\n";
+        let parts = multipart("multipart/form-data; boundary=\"b1\"", body).expect("parts");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            (parts[0].name.as_str(), parts[0].data.as_slice()),
+            ("name", &b"x.bin"[..])
+        );
+        assert_eq!(parts[1].file_name.as_deref(), Some("x.bin"));
+        assert_eq!(
+            parts[1].content_type.as_deref(),
+            Some("application/octet-stream")
+        );
+        assert_eq!(parts[1].data, b"\x00\r\n--b\xff");
+        // No boundary, an unterminated part, headers that never end: refused, never a panic.
+        assert!(multipart("multipart/form-data", body).is_none());
+        assert!(
+            multipart(
+                "multipart/form-data; boundary=b1",
+                b"--b1\r\nA: b\r\n\r\nxx"
+            )
+            .is_none()
+        );
+        assert!(multipart("multipart/form-data; boundary=b1", b"--b1\r\nA: b").is_none());
+        assert!(multipart("multipart/form-data; boundary=b1", b"").is_none());
+    }
+
+    #[test]
+    fn positions_and_credentials() {
+        assert_eq!(position(None, &[]), Ok(16384.0));
+        assert_eq!(position(Some("bottom"), &[1.0, 5.0]), Ok(16389.0));
+        assert_eq!(position(Some("top"), &[4.0, 8.0]), Ok(2.0));
+        assert_eq!(position(Some("3.5"), &[]), Ok(3.5));
+        for bad in ["-1", "x", "NaN", "inf"] {
+            assert_eq!(
+                position(Some(bad), &[]),
+                Err(TrelloError::invalid_value("pos"))
+            );
+        }
+        let req = Request::builder()
+            .uri("/1/cards/x?key=k1")
+            .header(
+                header::AUTHORIZATION,
+                "OAuth oauth_consumer_key=\"k2\", oauth_token=\"t2\"",
+            )
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert_eq!(
+            credentials(&req),
+            (Some("k1".to_owned()), Some("t2".to_owned())),
+            "the query string wins, the header fills in"
+        );
+        assert_eq!(model_of("/1/checklists/abc"), "checklist");
+    }
+}
