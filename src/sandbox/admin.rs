@@ -7,7 +7,7 @@
 //! | `POST /__sandbox/requests/reset` | zero the counters and empty the association log |
 //! | `POST /__sandbox/reset` | fresh seeded state, counters, faults and rate-limit windows |
 //! | `GET`/`POST /__sandbox/faults` | read / replace the [`FaultConfig`] (`{}` clears) |
-//! | `GET`/`POST /__sandbox/settings` | `search_lag_ms`, `clock_offset_ms`, `advance_clock_ms`, `hubspot_rate_limit` (`{max, window_ms}` or null), `search_rate_limit_per_sec` (n or null) |
+//! | `GET`/`POST /__sandbox/settings` | `search_lag_ms`, `clock_offset_ms`, `advance_clock_ms`, `hubspot_rate_limit` (`{max, window_ms}` or null), `search_rate_limit_per_sec` (n or null), `trello_rate_limit` (`{per_token, per_key, window_ms}` or null) |
 //! | `GET /__sandbox/hubspot/objects/{type}` | every record of a type, archived included, all properties |
 //! | `GET /__sandbox/hubspot/association-requests` | every association asked for through the v4 endpoints, made or not: `[{from_type, from_id, to_type, to_id}]` |
 //! | `POST /__sandbox/hubspot/seed` | `{type, count}` creates generated records fast (big search tests) |
@@ -95,6 +95,18 @@ async fn reset(State(app): State<Arc<AppState>>) -> Response {
             *g = Some(RateLimiter::new(lim.max(), lim.window()));
         }
     }
+    {
+        let mut g = app
+            .trello_limiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((t, k)) = g.as_ref() {
+            *g = Some((
+                RateLimiter::new(t.max(), t.window()),
+                RateLimiter::new(k.max(), k.window()),
+            ));
+        }
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -135,6 +147,8 @@ fn settings_json(app: &AppState) -> Value {
         "now_ms": app.now_ms(),
         "hubspot_rate_limit": lim(&app.hubspot_limiter).map(|(m, w)| json!({"max": m, "window_ms": w.as_millis() as u64})),
         "search_rate_limit_per_sec": lim(&app.search_limiter).map(|(m, _)| m),
+        "trello_rate_limit": app.trello_limiters.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            .map(|(t, k)| json!({"per_token": t.max(), "per_key": k.max(), "window_ms": t.window().as_millis() as u64})),
     })
 }
 
@@ -189,6 +203,33 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
                 n.min(u64::from(u32::MAX)) as u32,
                 Duration::from_secs(1),
             ));
+        }
+    }
+    match v.get("trello_rate_limit") {
+        None => {}
+        Some(Value::Null) => {
+            *app.trello_limiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None
+        }
+        Some(l) => {
+            let num = |k: &str| {
+                l.get(k)
+                    .and_then(Value::as_u64)
+                    .map(|n| n.min(u64::from(u32::MAX)) as u32)
+            };
+            let (Some(t), Some(k), Some(w)) = (
+                num("per_token"),
+                num("per_key"),
+                l.get("window_ms").and_then(Value::as_u64),
+            ) else {
+                return bad("trello_rate_limit needs {per_token, per_key, window_ms}");
+            };
+            let w = Duration::from_millis(w);
+            *app.trello_limiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) =
+                Some((RateLimiter::new(t, w), RateLimiter::new(k, w)));
         }
     }
     axum::Json(settings_json(&app)).into_response()

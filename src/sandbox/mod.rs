@@ -21,6 +21,7 @@ pub mod emulator;
 pub mod faults;
 pub mod hubspot;
 pub mod store;
+pub mod trello;
 
 use std::io;
 use std::net::SocketAddr;
@@ -42,9 +43,16 @@ use faults::{DropConnection, FaultRenderer, FaultState, RateLimiter};
 pub use faults::{FaultConfig, RequestCounts};
 use hubspot::store::HubspotData;
 use store::State;
+use trello::store::TrelloData;
 
 /// Bearer token the sandbox accepts by default.
 pub const DEFAULT_HUBSPOT_TOKEN: &str = "sandbox-hubspot-token";
+
+/// API key the Trello emulator accepts by default.
+pub const DEFAULT_TRELLO_KEY: &str = "sandbox-trello-key";
+
+/// API token the Trello emulator accepts by default (it acts as the board's sync member).
+pub const DEFAULT_TRELLO_TOKEN: &str = "sandbox-trello-token";
 
 /// How the sandbox is set up.
 #[derive(Debug, Clone)]
@@ -61,6 +69,13 @@ pub struct SandboxConfig {
     pub state_file: Option<PathBuf>,
     /// Faults active from the start.
     pub faults: FaultConfig,
+    /// Accepted Trello API key; an empty string accepts any non-empty key.
+    pub trello_key: String,
+    /// Accepted Trello token of the sync member; an empty string accepts any non-empty token.
+    pub trello_token: String,
+    /// Trello's limits when on: `(per token, per key, window)`, Trello's own being
+    /// `(100, 300, 10 s)`; `None` (the default) turns them off.
+    pub trello_rate_limit: Option<(u32, u32, Duration)>,
 }
 
 impl Default for SandboxConfig {
@@ -72,6 +87,9 @@ impl Default for SandboxConfig {
             search_lag: Duration::ZERO,
             state_file: None,
             faults: FaultConfig::default(),
+            trello_key: DEFAULT_TRELLO_KEY.to_owned(),
+            trello_token: DEFAULT_TRELLO_TOKEN.to_owned(),
+            trello_rate_limit: None,
         }
     }
 }
@@ -94,6 +112,15 @@ pub struct SandboxArgs {
     /// Delay before writes show up in search, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub search_lag_ms: u64,
+    /// API key the Trello emulator accepts (empty: any key).
+    #[arg(long, env = "SSOT_SANDBOX_TRELLO_KEY", default_value = DEFAULT_TRELLO_KEY)]
+    pub trello_key: String,
+    /// Token of the Trello emulator's sync member (empty: any token).
+    #[arg(long, env = "SSOT_SANDBOX_TRELLO_TOKEN", default_value = DEFAULT_TRELLO_TOKEN)]
+    pub trello_token: String,
+    /// Turn on Trello's limits (100 requests / 10 s per token, 300 per key).
+    #[arg(long)]
+    pub trello_rate_limit: bool,
 }
 
 impl SandboxArgs {
@@ -103,6 +130,13 @@ impl SandboxArgs {
             hubspot_token: self.hubspot_token.clone(),
             search_lag: Duration::from_millis(self.search_lag_ms),
             state_file: self.state.clone(),
+            trello_key: self.trello_key.clone(),
+            trello_token: self.trello_token.clone(),
+            trello_rate_limit: (self.trello_rate_limit && !self.no_rate_limit).then_some((
+                100,
+                300,
+                Duration::from_secs(10),
+            )),
             ..SandboxConfig::default()
         };
         if self.no_rate_limit {
@@ -148,6 +182,10 @@ pub struct AppState {
     pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
     pub(crate) daily_requests: AtomicU64,
     pub(crate) association_requests: Mutex<Vec<AssociationRequest>>,
+    trello_key: String,
+    trello_token: String,
+    /// Trello's per-token and per-key limiters, when on.
+    pub(crate) trello_limiters: Mutex<Option<(RateLimiter, RateLimiter)>>,
 }
 
 impl AppState {
@@ -173,6 +211,12 @@ impl AppState {
             search_limiter: Mutex::new(
                 cfg.search_rate_limit_per_sec
                     .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
+            ),
+            trello_key: cfg.trello_key.clone(),
+            trello_token: cfg.trello_token.clone(),
+            trello_limiters: Mutex::new(
+                cfg.trello_rate_limit
+                    .map(|(t, k, w)| (RateLimiter::new(t, w), RateLimiter::new(k, w))),
             ),
         }
     }
@@ -209,6 +253,18 @@ impl AppState {
     /// Reads the HubSpot data.
     pub fn read_hubspot<R>(&self, f: impl FnOnce(&HubspotData) -> R) -> R {
         f(&self.lock().hubspot)
+    }
+
+    /// Runs a change on the Trello data and marks the state for saving.
+    pub fn with_trello<R>(&self, f: impl FnOnce(&mut TrelloData) -> R) -> R {
+        let r = f(&mut self.lock().trello);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the Trello data.
+    pub fn read_trello<R>(&self, f: impl FnOnce(&TrelloData) -> R) -> R {
+        f(&self.lock().trello)
     }
 
     /// Replaces the whole state (admin reset).
@@ -372,7 +428,7 @@ impl Drop for Sandbox {
 pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<()> {
     let sb = Sandbox::start(addr, cfg).await?;
     println!(
-        "sandbox listening on {} (HubSpot at {0}/crm/v3/..., admin at {0}/__sandbox/)",
+        "sandbox listening on {} (HubSpot at {0}/crm/v3/..., Trello at {0}/1/..., admin at {0}/__sandbox/)",
         sb.base_url()
     );
     tokio::signal::ctrl_c().await?;
