@@ -44,6 +44,7 @@ pub mod registry;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::vault::sections::{SectionItem, SectionKind};
 pub use http::{Http, HttpConfig, HttpError, HttpStats, PathLimit, Secret};
 pub use pacing::Pacing;
 
@@ -91,16 +92,6 @@ pub struct FieldSpec {
     pub direction: Direction,
 }
 
-/// How a synced body section is merged (see `sync::sections`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SectionKind {
-    /// A task list (`- [ ] text`), merged by text and checked state.
-    Tasks,
-    /// An append-only comment list, merged by union on the stamp.
-    Comments,
-}
-
 /// A body section of a note type kept in step with a list of the remote record (a Trello
 /// checklist, a card's comments).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,19 +126,6 @@ impl Binding {
     pub fn field(&self, key: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.key == key)
     }
-}
-
-/// An item of a synced body section (a checklist item, a comment).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SectionItem {
-    /// A stable key (checklist item text, comment id).
-    pub key: String,
-    /// The item's text.
-    pub text: String,
-    /// Checked state of a task item.
-    pub checked: Option<bool>,
-    /// Author and time of a comment (append-only sections are merged by union on these).
-    pub stamp: Option<String>,
 }
 
 /// A remote record in the engine's terms.

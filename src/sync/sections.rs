@@ -16,8 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::connectors::SectionItem;
-pub use crate::connectors::SectionKind;
+pub use crate::vault::sections::{SectionItem, SectionKind};
 
 /// The merged items of a section, and which sides must take them.
 #[derive(Debug, Clone, PartialEq, Eq)]

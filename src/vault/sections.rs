@@ -7,8 +7,28 @@
 //! What a service sends is hostile input: an item's text loses its control characters and line
 //! breaks (a task is one line), a comment line that would read as a heading is escaped (`\#`).
 
-use crate::connectors::SectionItem;
-use crate::sync::sections::SectionKind;
+/// How a synced body section is merged (the sync's merge: `sync::sections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionKind {
+    /// A task list (`- [ ] text`), merged by text and checked state.
+    Tasks,
+    /// An append-only comment list, merged by union on the stamp.
+    Comments,
+}
+
+/// An item of a synced body section (a checklist item, a comment).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SectionItem {
+    /// A stable key (checklist item text, comment id).
+    pub key: String,
+    /// The item's text.
+    pub text: String,
+    /// Checked state of a task item.
+    pub checked: Option<bool>,
+    /// Author and time of a comment (append-only sections are merged by union on these).
+    pub stamp: Option<String>,
+}
 
 /// The byte range of the section's content (after its heading line, up to the next heading of
 /// level 1 or 2), when the note has the section.
