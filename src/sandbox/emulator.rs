@@ -154,7 +154,7 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
 }
 
 /// Every emulator the sandbox serves.
-pub static EMULATORS: [&dyn Emulator; 1] = [&super::hubspot::Hubspot];
+pub static EMULATORS: [&dyn Emulator; 2] = [&super::hubspot::Hubspot, &super::jira::Jira];
 
 /// The emulator of a service, by name.
 pub fn emulator(name: &str) -> Option<&'static dyn Emulator> {

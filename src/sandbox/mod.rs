@@ -20,6 +20,7 @@ pub mod admin;
 pub mod emulator;
 pub mod faults;
 pub mod hubspot;
+pub mod jira;
 pub mod store;
 
 use std::io;
@@ -61,6 +62,8 @@ pub struct SandboxConfig {
     pub state_file: Option<PathBuf>,
     /// Faults active from the start.
     pub faults: FaultConfig,
+    /// The Jira emulator's settings (base path, account, search lag, rate limits).
+    pub jira: jira::JiraConfig,
 }
 
 impl Default for SandboxConfig {
@@ -72,6 +75,7 @@ impl Default for SandboxConfig {
             search_lag: Duration::ZERO,
             state_file: None,
             faults: FaultConfig::default(),
+            jira: jira::JiraConfig::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ pub struct AppState {
     pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
     pub(crate) daily_requests: AtomicU64,
     pub(crate) association_requests: Mutex<Vec<AssociationRequest>>,
+    pub(crate) jira: jira::JiraRuntime,
 }
 
 impl AppState {
@@ -170,6 +175,7 @@ impl AppState {
             ),
             daily_requests: AtomicU64::new(0),
             association_requests: Mutex::new(Vec::new()),
+            jira: jira::JiraRuntime::new(&cfg.jira),
             search_limiter: Mutex::new(
                 cfg.search_rate_limit_per_sec
                     .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
@@ -209,6 +215,18 @@ impl AppState {
     /// Reads the HubSpot data.
     pub fn read_hubspot<R>(&self, f: impl FnOnce(&HubspotData) -> R) -> R {
         f(&self.lock().hubspot)
+    }
+
+    /// Runs a change on the Jira data and marks the state for saving.
+    pub fn with_jira<R>(&self, f: impl FnOnce(&mut jira::JiraData) -> R) -> R {
+        let r = f(&mut self.lock().jira);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the Jira data.
+    pub fn read_jira<R>(&self, f: impl FnOnce(&jira::JiraData) -> R) -> R {
+        f(&self.lock().jira)
     }
 
     /// Replaces the whole state (admin reset).
@@ -338,6 +356,23 @@ impl Sandbox {
             .store(lag.as_millis() as i64, Ordering::Relaxed);
     }
 
+    /// The Jira site's base URL (`http://127.0.0.1:PORT` plus the configured base path), the
+    /// one replacing `https://<site>.atlassian.net`.
+    pub fn jira_base_url(&self) -> String {
+        format!("{}{}", self.base_url(), self.app.jira.base_path())
+    }
+
+    /// Sets the Jira search lag.
+    pub fn set_jira_search_lag(&self, lag: Duration) {
+        self.app.jira.set_lag(lag);
+    }
+
+    /// Every Jira issue (deleted ones included, flagged `deleted`), with every field and the
+    /// changelog.
+    pub fn jira_issues(&self) -> Vec<serde_json::Value> {
+        self.app.read_jira(jira::emulator_dump)
+    }
+
     /// All records of a HubSpot object type (archived included), with every property; empty for an
     /// unknown type.
     pub fn hubspot_records(&self, object_type: &str) -> Vec<serde_json::Value> {
@@ -375,6 +410,7 @@ pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<(
         "sandbox listening on {} (HubSpot at {0}/crm/v3/..., admin at {0}/__sandbox/)",
         sb.base_url()
     );
+    println!("Jira at {}/rest/api/3/...", sb.jira_base_url());
     tokio::signal::ctrl_c().await?;
     sb.shutdown().await;
     Ok(())

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::hubspot::store::HubspotData;
+use super::jira::store::JiraData;
 
 /// Errors of loading or saving the state file.
 #[derive(Debug, Error)]
@@ -53,6 +54,8 @@ pub struct State {
     pub version: u32,
     /// HubSpot CRM data (`hubspot/store.rs`).
     pub hubspot: HubspotData,
+    /// Jira site data (`jira/store.rs`).
+    pub jira: JiraData,
 }
 
 impl State {
