@@ -614,7 +614,8 @@ async fn search_jql_pages_filters_and_orders() {
     // Paging by nextPageToken; no startAt, no total.
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    // Bounded, so a token that does not move on fails instead of looping.
+    for _page in 0..5 {
         let mut body = json!({"jql": "project = SSOT ORDER BY updated ASC", "maxResults": 3,
                               "fields": ["summary", "updated"]});
         if let Some(t) = &token {
