@@ -457,6 +457,44 @@ async fn bulk_create_answers_per_item_errors() {
 }
 
 #[tokio::test]
+async fn bulk_fetch_leaves_out_missing_and_deleted_issues() {
+    let j = Jira::quiet().await;
+    let a = j.create("Task", "a", json!({})).await;
+    let b = j.create("Task", "b", json!({})).await;
+    let c = j.create("Task", "c", json!({})).await;
+    j.call(Method::DELETE, &format!("/issue/{b}"), None).await;
+    let r = j
+        .post(
+            "/issue/bulkfetch",
+            json!({"issueIdsOrKeys": [c, a, b, "SSOT-99"], "fields": ["summary"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(keys(&r), [a.as_str(), c.as_str()]);
+    assert_eq!(r.body["issues"][1]["fields"]["summary"], "c");
+    assert_eq!(r.body["issueErrors"], json!([]));
+    let too_many: Vec<String> = (1..=101).map(|n| format!("SSOT-{n}")).collect();
+    let over = j
+        .post("/issue/bulkfetch", json!({"issueIdsOrKeys": too_many}))
+        .await;
+    assert_jira_error(&over, StatusCode::BAD_REQUEST);
+    let none = j
+        .post("/issue/bulkfetch", json!({"issueIdsOrKeys": []}))
+        .await;
+    assert_jira_error(&none, StatusCode::BAD_REQUEST);
+    // Hidden from an expert who was not granted the project.
+    let hidden = j
+        .send(
+            Method::POST,
+            "/issue/bulkfetch",
+            Some(json!({"issueIdsOrKeys": [a]})),
+            Some(EWA),
+        )
+        .await;
+    assert_eq!(hidden.body["issues"], json!([]));
+}
+
+#[tokio::test]
 async fn parents_children_and_delete_with_subtasks() {
     let j = Jira::quiet().await;
     let epic = j.create("Epic", "Project", json!({})).await;

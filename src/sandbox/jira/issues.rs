@@ -1046,6 +1046,65 @@ pub async fn bulk_create(
     ))
 }
 
+/// Most issues a bulk fetch takes.
+pub const BULK_FETCH_MAX: usize = 100;
+
+/// `POST /rest/api/3/issue/bulkfetch`: up to 100 issues by id or key, in ascending id order;
+/// those that do not exist (or deleted, or not browsable) are left out.
+pub async fn bulk_fetch(
+    State(app): State<Arc<AppState>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> JiraResult {
+    let body = parse_body(&body)?;
+    let wanted: Vec<String> = body
+        .get("issueIdsOrKeys")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| x.as_u64().map(|n| n.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if wanted.is_empty() || wanted.len() > BULK_FETCH_MAX {
+        return Err(JiraError::bad(format!(
+            "Between 1 and {BULK_FETCH_MAX} issue ids or keys must be given in issueIdsOrKeys."
+        )));
+    }
+    let list = |k: &str| -> Vec<String> {
+        match body.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let sel = FieldSel::parse(&list("fields"), true);
+    let changelog = list("expand").iter().any(|e| e == "changelog");
+    let root = caller_root(&app, &headers);
+    let out = app.read_jira(|d| {
+        let mut ids: Vec<u64> = wanted
+            .iter()
+            .filter_map(|k| visible(d, &caller, k).ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let issues: Vec<Value> = ids
+            .iter()
+            .map(|id| render(d, &d.issues[id], &sel, changelog, &root))
+            .collect();
+        json!({"expand": "schema,names", "issues": issues, "issueErrors": []})
+    });
+    Ok(json_response(StatusCode::OK, out))
+}
+
 /// `GET /rest/api/3/issue/{issueIdOrKey}`.
 pub async fn read(
     State(app): State<Arc<AppState>>,

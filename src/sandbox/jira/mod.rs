@@ -1,5 +1,5 @@
 //! Jira Cloud platform REST v3 emulator: issues (single and bulk create, read with `fields` and
-//! `expand=changelog`, edit with `fields` and `update`, delete with `deleteSubtasks`, comments),
+//! `expand=changelog`, bulk fetch, edit with `fields` and `update`, delete with `deleteSubtasks`, comments),
 //! workflow transitions, JQL search (`/search/jql` with `nextPageToken` paging; the retired
 //! `/search` answers 410), users, project roles and the browse permission, custom fields, Basic
 //! auth and Jira's burst and per-issue write rate limits.
@@ -130,6 +130,7 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
     let api = Router::new()
         .route("/rest/api/3/issue", post(issues::create))
         .route("/rest/api/3/issue/bulk", post(issues::bulk_create))
+        .route("/rest/api/3/issue/bulkfetch", post(issues::bulk_fetch))
         .route(
             "/rest/api/3/issue/{issueIdOrKey}",
             get(issues::read).put(issues::edit).delete(issues::delete),
@@ -374,7 +375,7 @@ fn written_issue(method: &axum::http::Method, path: &str) -> Option<String> {
     }
     let rest = path.split("/rest/api/3/issue/").nth(1)?;
     let seg = rest.split('/').next()?;
-    (!seg.is_empty() && seg != "bulk").then(|| seg.to_ascii_uppercase())
+    (!seg.is_empty() && seg != "bulk" && seg != "bulkfetch").then(|| seg.to_ascii_uppercase())
 }
 
 /// Basic auth, then the burst limit (per endpoint and method) and the per-issue write limit.
