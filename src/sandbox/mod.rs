@@ -95,7 +95,7 @@ pub struct SandboxArgs {
     /// Turn off the emulated rate limits.
     #[arg(long)]
     pub no_rate_limit: bool,
-    /// Delay before writes show up in search, in milliseconds.
+    /// Delay before writes show up in search (HubSpot's and Jira's), in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub search_lag_ms: u64,
 }
@@ -109,6 +109,7 @@ impl SandboxArgs {
             state_file: self.state.clone(),
             ..SandboxConfig::default()
         };
+        cfg.jira.search_lag = Duration::from_millis(self.search_lag_ms);
         if self.no_rate_limit {
             cfg.hubspot_rate_limit = None;
             cfg.search_rate_limit_per_sec = None;

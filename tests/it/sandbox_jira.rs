@@ -1023,3 +1023,19 @@ fn remote_archive(sb: &Sandbox, key: &str) {
     assert!(remote.by_ssot_id("issues", "01Z").expect("read").is_empty());
     assert!(remote.archive("issues", key).is_err());
 }
+
+#[tokio::test]
+async fn faults_and_counters_apply_to_jira() {
+    let j = Jira::quiet().await;
+    j.sb.set_faults(ssot_vault::sandbox::FaultConfig {
+        fail_next: 1,
+        fail_status: Some(503),
+        ..ssot_vault::sandbox::FaultConfig::default()
+    });
+    let failed = j.get("/myself").await;
+    assert_jira_error(&failed, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(j.get("/myself").await.status, StatusCode::OK);
+    let counts = j.sb.request_counts();
+    assert_eq!(counts.by_endpoint.get("GET /rest/api/3/myself"), Some(&2));
+    assert_eq!(j.sb.remote("jira").expect("jira").requests(), 2);
+}

@@ -437,6 +437,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sandbox_commands_search_lag_applies_to_jira() {
+        let args = crate::sandbox::SandboxArgs {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            state: None,
+            hubspot_token: String::new(),
+            no_rate_limit: false,
+            search_lag_ms: 250,
+        };
+        assert_eq!(args.config().jira.search_lag, Duration::from_millis(250));
+    }
+
+    #[test]
     fn writes_name_their_issue() {
         let post = axum::http::Method::POST;
         assert_eq!(
