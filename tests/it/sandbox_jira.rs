@@ -1025,6 +1025,71 @@ fn remote_archive(sb: &Sandbox, key: &str) {
 }
 
 #[tokio::test]
+async fn custom_fields_are_created_by_administrators_and_then_used() {
+    let j = Jira::quiet().await;
+    let body = json!({"name": "Hourly rate", "description": "EUR",
+                      "type": "com.atlassian.jira.plugin.system.customfieldtypes:float",
+                      "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:exactnumber"});
+    let c = j.post("/field", body.clone()).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let id = c.body["id"].as_str().expect("id").to_owned();
+    assert!(id.starts_with("customfield_") && id != "customfield_10050");
+    assert_eq!(c.body["schema"]["type"], "number");
+    let listed = j.get("/field").await;
+    assert!(
+        listed
+            .body
+            .as_array()
+            .expect("fields")
+            .iter()
+            .any(|f| f["id"] == id.as_str() && f["name"] == "Hourly rate")
+    );
+    let key = j.create("Task", "rated", json!({id.clone(): 95})).await;
+    assert_eq!(
+        j.get(&format!("/issue/{key}")).await.body["fields"][&id],
+        95
+    );
+    let text = j
+        .put(
+            &format!("/issue/{key}"),
+            json!({"fields": {id.clone(): "ninety"}}),
+        )
+        .await;
+    assert_jira_error(&text, StatusCode::BAD_REQUEST);
+    let bad = j.post("/field", json!({"name": "x", "type": "nope"})).await;
+    assert_jira_error(&bad, StatusCode::BAD_REQUEST);
+    assert!(bad.body["errors"]["type"].is_string());
+    let expert = j.send(Method::POST, "/field", Some(body), Some(EWA)).await;
+    assert_jira_error(&expert, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn approximate_count_follows_the_index() {
+    let j = Jira::start(JiraConfig {
+        search_lag: Duration::from_millis(300),
+        ..JiraConfig::default()
+    })
+    .await;
+    for n in 0..3 {
+        j.create("Task", &format!("n{n}"), json!({"labels": ["x"]}))
+            .await;
+    }
+    let q = json!({"jql": "project = SSOT AND labels = x"});
+    let now = j.post("/search/approximate-count", q.clone()).await;
+    assert_eq!(now.status, StatusCode::OK, "{}", now.body);
+    assert_eq!(now.body, json!({"count": 0}));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        j.post("/search/approximate-count", q).await.body,
+        json!({"count": 3})
+    );
+    let unbounded = j
+        .post("/search/approximate-count", json!({"jql": ""}))
+        .await;
+    assert_jira_error(&unbounded, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn faults_and_counters_apply_to_jira() {
     let j = Jira::quiet().await;
     j.sb.set_faults(ssot_vault::sandbox::FaultConfig {

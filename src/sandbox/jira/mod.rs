@@ -151,7 +151,14 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
             "/rest/api/3/search",
             get(search::retired).post(search::retired),
         )
-        .route("/rest/api/3/field", get(users::fields))
+        .route(
+            "/rest/api/3/search/approximate-count",
+            post(search::approximate_count),
+        )
+        .route(
+            "/rest/api/3/field",
+            get(users::fields).post(users::add_field),
+        )
         .route("/rest/api/3/myself", get(users::myself))
         .route("/rest/api/3/user", get(users::user))
         .route("/rest/api/3/user/search", get(users::search))

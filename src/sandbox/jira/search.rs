@@ -1,6 +1,7 @@
 //! JQL search: `GET/POST /rest/api/3/search/jql` with `nextPageToken` paging, `maxResults`,
-//! `fields`, `expand=changelog` and `reconcileIssues`, over an eventually consistent index (the
-//! configured lag), and the retired `/rest/api/3/search`, which answers 410 as Jira does now.
+//! `fields`, `expand=changelog` and `reconcileIssues`, and `POST /search/approximate-count`, over
+//! an eventually consistent index (the configured lag); the retired `/rest/api/3/search` answers
+//! 410 as Jira does now.
 //!
 //! The JQL subset: `project`, `labels`, `key`/`issuekey`, `status`, `parent`, `assignee` with
 //! `=`, `!=` and `in (...)`; `updated`/`created` with `=`, `>`, `>=`, `<`, `<=` and a date
@@ -568,6 +569,31 @@ fn respond(app: &AppState, caller: &str, headers: &HeaderMap, req: &SearchReques
     let now = app.now_ms();
     let out = app.read_jira(|d| run(d, caller, req, &root, now))?;
     Ok(json_response(StatusCode::OK, out))
+}
+
+/// How many issues a query matches, as search sees them at `now`.
+pub fn count(d: &JiraData, caller: &str, jql: &str, now: i64) -> Result<usize, JiraError> {
+    let q = parse(jql)?;
+    validate(d, caller, &q)?;
+    Ok(d.issues
+        .values()
+        .filter_map(|i| i.searchable(now))
+        .filter(|i| i.deleted_ms.is_none() && d.can_browse(caller, &i.project))
+        .filter(|i| matches(d, i, &q))
+        .count())
+}
+
+/// `POST /rest/api/3/search/approximate-count` with `{jql}` → `{count}`.
+pub async fn approximate_count(
+    State(app): State<Arc<AppState>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    body: Bytes,
+) -> JiraResult {
+    let body = parse_body(&body)?;
+    let jql = body.get("jql").and_then(Value::as_str).unwrap_or_default();
+    let now = app.now_ms();
+    let n = app.read_jira(|d| count(d, &caller, jql, now))?;
+    Ok(json_response(StatusCode::OK, json!({"count": n})))
 }
 
 /// `GET/POST /rest/api/3/search`: removed (CHANGE-2046), 410 Gone.

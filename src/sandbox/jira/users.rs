@@ -1,5 +1,5 @@
 //! Jira users, fields and access: `/myself`, `/user`, `/user/search`, `/field` (system and
-//! custom fields), and project roles with their actors — the actors (and site administrators)
+//! custom fields, listed and created), and project roles with their actors — the actors (and site administrators)
 //! are who may browse a project's issues.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::issues::{api_root, user_json};
-use super::store::JiraData;
+use super::store::{CustomField, JiraData};
 use super::{Caller, JiraError, JiraResult, json_response, parse_body};
 use crate::sandbox::AppState;
 use crate::sandbox::hubspot::Query;
@@ -50,28 +50,102 @@ pub async fn fields(State(app): State<Arc<AppState>>) -> JiraResult {
                 })
             })
             .collect();
-        for cf in &d.custom_fields {
-            let num = cf.id.trim_start_matches("customfield_");
-            let (ty, plugin) = match cf.kind.as_str() {
-                "number" => ("number", "float"),
-                "textarea" => ("string", "textarea"),
-                "date" => ("date", "datepicker"),
-                _ => ("string", "textfield"),
-            };
-            v.push(json!({
-                "id": cf.id, "key": cf.id, "name": cf.name, "custom": true,
-                "orderable": true, "navigable": true, "searchable": true,
-                "clauseNames": [format!("cf[{num}]"), cf.name],
-                "schema": {
-                    "type": ty,
-                    "custom": format!("com.atlassian.jira.plugin.system.customfieldtypes:{plugin}"),
-                    "customId": num.parse::<u64>().unwrap_or_default(),
-                },
-            }));
-        }
+        v.extend(d.custom_fields.iter().map(custom_field_json));
         Value::Array(v)
     });
     Ok(json_response(StatusCode::OK, out))
+}
+
+/// Custom field types the emulator stores: plugin key suffix → stored kind.
+const CUSTOM_TYPES: [(&str, &str, &str); 4] = [
+    ("float", "number", "number"),
+    ("textfield", "string", "string"),
+    ("textarea", "textarea", "string"),
+    ("datepicker", "date", "date"),
+];
+
+const PLUGIN_PREFIX: &str = "com.atlassian.jira.plugin.system.customfieldtypes:";
+
+fn custom_field_json(cf: &CustomField) -> Value {
+    let num = cf.id.trim_start_matches("customfield_");
+    let (plugin, _, ty) = CUSTOM_TYPES
+        .iter()
+        .find(|(_, kind, _)| *kind == cf.kind)
+        .copied()
+        .unwrap_or(CUSTOM_TYPES[1]);
+    json!({
+        "id": cf.id, "key": cf.id, "name": cf.name, "custom": true,
+        "orderable": true, "navigable": true, "searchable": true,
+        "clauseNames": [format!("cf[{num}]"), cf.name],
+        "schema": {
+            "type": ty,
+            "custom": format!("{PLUGIN_PREFIX}{plugin}"),
+            "customId": num.parse::<u64>().unwrap_or_default(),
+        },
+    })
+}
+
+/// Creates a custom field (`{name, type, description?, searcherKey?}`) as `caller`; site
+/// administrators only.
+pub fn create_field(d: &mut JiraData, caller: &str, body: &Value) -> Result<Value, JiraError> {
+    if !is_admin(d, caller) {
+        return Err(JiraError::new(
+            StatusCode::FORBIDDEN,
+            "Only Jira administrators can create custom fields.",
+        ));
+    }
+    let mut errors = serde_json::Map::new();
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    if name.is_empty() {
+        errors.insert(
+            "name".into(),
+            json!("The custom field name must be specified."),
+        );
+    }
+    let ty = body.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = ty
+        .strip_prefix(PLUGIN_PREFIX)
+        .and_then(|p| CUSTOM_TYPES.iter().find(|(plugin, _, _)| *plugin == p))
+        .map(|(_, kind, _)| *kind);
+    if kind.is_none() {
+        errors.insert(
+            "type".into(),
+            json!(format!("The custom field type '{ty}' is not valid.")),
+        );
+    }
+    let Some(kind) = kind.filter(|_| errors.is_empty()) else {
+        return Err(JiraError::fields(errors));
+    };
+    let next = d
+        .custom_fields
+        .iter()
+        .filter_map(|c| c.id.trim_start_matches("customfield_").parse::<u64>().ok())
+        .max()
+        .unwrap_or(10000)
+        + 1;
+    let cf = CustomField {
+        id: format!("customfield_{next}"),
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+    };
+    let out = custom_field_json(&cf);
+    d.custom_fields.push(cf);
+    Ok(out)
+}
+
+/// `POST /rest/api/3/field` → 201 with the new field.
+pub async fn add_field(
+    State(app): State<Arc<AppState>>,
+    Extension(Caller(caller)): Extension<Caller>,
+    body: Bytes,
+) -> JiraResult {
+    let body = parse_body(&body)?;
+    let out = app.with_jira(|d| create_field(d, &caller, &body))?;
+    Ok(json_response(StatusCode::CREATED, out))
 }
 
 /// `GET /rest/api/3/myself`.
