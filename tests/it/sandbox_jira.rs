@@ -634,6 +634,62 @@ async fn transitions_follow_the_workflow() {
 }
 
 #[tokio::test]
+async fn bulk_transition_is_a_polled_task() {
+    let j = Jira::quiet().await;
+    let a = j.create("Task", "a", json!({})).await;
+    let b = j.create("Task", "b", json!({})).await;
+    let c = j.create("Task", "c", json!({})).await;
+    // c is already in progress, so "Start" is not available for it.
+    j.post(
+        &format!("/issue/{c}/transitions"),
+        json!({"transition": {"id": "11"}}),
+    )
+    .await;
+    let s = j
+        .post(
+            "/bulk/issues/transition",
+            json!({"bulkTransitionInputs": [
+                {"selectedIssueIdsOrKeys": [a, b], "transitionId": "11"},
+                {"selectedIssueIdsOrKeys": [c], "transitionId": "11"}],
+                   "sendBulkNotification": false}),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+    let task = s.body["taskId"].as_str().expect("taskId").to_owned();
+    let p = j.get(&format!("/bulk/queue/{task}")).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert_eq!(p.body["status"], "COMPLETE");
+    assert_eq!(p.body["progressPercent"], 100);
+    assert_eq!(p.body["totalIssueCount"], 3);
+    assert_eq!(
+        p.body["processedAccessibleIssues"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        p.body["failedAccessibleIssues"]
+            .as_object()
+            .map(|o| o.len()),
+        Some(1)
+    );
+    for k in [&a, &b, &c] {
+        let i = j.get(&format!("/issue/{k}?fields=status")).await;
+        assert_eq!(i.body["fields"]["status"]["name"], "In Progress", "{k}");
+    }
+    let bad = j
+        .post(
+            "/bulk/issues/transition",
+            json!({"bulkTransitionInputs": [{"selectedIssueIdsOrKeys": ["SSOT-99"], "transitionId": "11"}]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.body["errors"][0]["message"],
+        "Some of the issues in the issueIdsOrKeys are not valid"
+    );
+    assert_jira_error(&j.get("/bulk/queue/424242").await, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn search_jql_pages_filters_and_orders() {
     let j = Jira::quiet().await;
     let mut made = Vec::new();

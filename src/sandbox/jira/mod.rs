@@ -1,6 +1,6 @@
 //! Jira Cloud platform REST v3 emulator: issues (single and bulk create, read with `fields` and
 //! `expand=changelog`, bulk fetch, edit with `fields` and `update`, delete with `deleteSubtasks`, comments),
-//! workflow transitions, JQL search (`/search/jql` with `nextPageToken` paging; the retired
+//! workflow transitions (single, and bulk as a polled task), JQL search (`/search/jql` with `nextPageToken` paging; the retired
 //! `/search` answers 410), users, project roles and the browse permission, custom fields, Basic
 //! auth and Jira's burst and per-issue write rate limits.
 //!
@@ -10,6 +10,7 @@
 //! This file holds the router, the auth and rate-limit gate, Jira's error body and the helpers
 //! shared by the submodules.
 
+mod bulk;
 mod emulator;
 mod issues;
 mod search;
@@ -155,6 +156,11 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
             "/rest/api/3/search/approximate-count",
             post(search::approximate_count),
         )
+        .route(
+            "/rest/api/3/bulk/issues/transition",
+            post(bulk::bulk_transition),
+        )
+        .route("/rest/api/3/bulk/queue/{taskId}", get(bulk::queue))
         .route(
             "/rest/api/3/field",
             get(users::fields).post(users::add_field),

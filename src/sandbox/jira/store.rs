@@ -40,6 +40,8 @@ pub struct JiraData {
     pub roles: Vec<Role>,
     /// Workflows by issue type name; `*` is the one every other type uses.
     pub workflows: BTreeMap<String, Vec<TransitionDef>>,
+    /// Bulk operation tasks by id, as `GET /bulk/queue/{taskId}` renders them.
+    pub bulk_tasks: BTreeMap<u64, Value>,
 }
 
 /// A project.
@@ -448,6 +450,7 @@ pub fn seed() -> JiraData {
             },
         ],
         workflows: BTreeMap::from([("*".to_owned(), workflow)]),
+        bulk_tasks: BTreeMap::new(),
     }
 }
 
