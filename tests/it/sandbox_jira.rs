@@ -800,6 +800,40 @@ async fn search_jql_pages_filters_and_orders() {
 }
 
 #[tokio::test]
+async fn jql_by_status_parent_and_assignee() {
+    let j = Jira::quiet().await;
+    let epic = j.create("Epic", "Project", json!({})).await;
+    let task = j
+        .create(
+            "Task",
+            "Work",
+            json!({"parent": {"key": epic}, "assignee": {"accountId": SEED_USERS[2].0}}),
+        )
+        .await;
+    j.post(
+        &format!("/issue/{task}/transitions"),
+        json!({"transition": {"id": "11"}}),
+    )
+    .await;
+    let f = json!(["key"]);
+    for (jql, want) in [
+        ("status = \"In Progress\"".to_owned(), vec![task.clone()]),
+        (
+            "status != \"In Progress\" AND project = SSOT".to_owned(),
+            vec![epic.clone()],
+        ),
+        (format!("parent = {epic}"), vec![task.clone()]),
+        (
+            format!("assignee = \"{}\"", SEED_USERS[2].0),
+            vec![task.clone()],
+        ),
+    ] {
+        let r = j.search(json!({"jql": jql, "fields": f})).await;
+        assert_eq!(keys(&r), want, "{jql}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn the_retired_search_answers_410() {
     let j = Jira::quiet().await;
     for m in [Method::GET, Method::POST] {

@@ -325,18 +325,18 @@ impl Emulator for Jira {
         check_kind(kind)?;
         let (now, lag) = (app.now_ms(), app.jira.lag_ms());
         app.with_jira(|d| {
-            if d.issue_id(id).is_none() {
+            let Some(issue_id) = d.issue_id(id) else {
                 return Err(EmulatorError::NotFound {
                     service: NAME,
                     kind: kind.to_owned(),
                     id: id.to_owned(),
                 });
-            }
+            };
             let caller = admin(d);
             let r = match field {
                 "status" => move_to(d, &caller, id, value, now, lag),
                 "ssot_id" => {
-                    let mut labels: Vec<String> = d.issues[&d.issue_id(id).unwrap_or_default()]
+                    let mut labels: Vec<String> = d.issues[&issue_id]
                         .labels()
                         .into_iter()
                         .filter(|l| !l.starts_with(SSOT_LABEL))
