@@ -154,7 +154,11 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
 }
 
 /// Every emulator the sandbox serves.
-pub static EMULATORS: [&dyn Emulator; 2] = [&super::hubspot::Hubspot, &super::trello::Trello];
+pub static EMULATORS: [&dyn Emulator; 3] = [
+    &super::hubspot::Hubspot,
+    &super::jira::Jira,
+    &super::trello::Trello,
+];
 
 /// The emulator of a service, by name.
 pub fn emulator(name: &str) -> Option<&'static dyn Emulator> {

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod emulator;
 pub mod faults;
 pub mod hubspot;
+pub mod jira;
 pub mod store;
 pub mod trello;
 
@@ -76,6 +77,8 @@ pub struct SandboxConfig {
     /// Trello's limits when on: `(per token, per key, window)`, Trello's own being
     /// `(100, 300, 10 s)`; `None` (the default) turns them off.
     pub trello_rate_limit: Option<(u32, u32, Duration)>,
+    /// The Jira emulator's settings (base path, account, search lag, rate limits).
+    pub jira: jira::JiraConfig,
 }
 
 impl Default for SandboxConfig {
@@ -90,6 +93,7 @@ impl Default for SandboxConfig {
             trello_key: DEFAULT_TRELLO_KEY.to_owned(),
             trello_token: DEFAULT_TRELLO_TOKEN.to_owned(),
             trello_rate_limit: None,
+            jira: jira::JiraConfig::default(),
         }
     }
 }
@@ -109,7 +113,7 @@ pub struct SandboxArgs {
     /// Turn off the emulated rate limits.
     #[arg(long)]
     pub no_rate_limit: bool,
-    /// Delay before writes show up in search, in milliseconds.
+    /// Delay before writes show up in search (HubSpot's and Jira's), in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub search_lag_ms: u64,
     /// API key the Trello emulator accepts (empty: any key).
@@ -139,6 +143,7 @@ impl SandboxArgs {
             )),
             ..SandboxConfig::default()
         };
+        cfg.jira.search_lag = Duration::from_millis(self.search_lag_ms);
         if self.no_rate_limit {
             cfg.hubspot_rate_limit = None;
             cfg.search_rate_limit_per_sec = None;
@@ -186,6 +191,7 @@ pub struct AppState {
     trello_token: String,
     /// Trello's per-token and per-key limiters, when on.
     pub(crate) trello_limiters: Mutex<Option<(RateLimiter, RateLimiter)>>,
+    pub(crate) jira: jira::JiraRuntime,
 }
 
 impl AppState {
@@ -208,6 +214,7 @@ impl AppState {
             ),
             daily_requests: AtomicU64::new(0),
             association_requests: Mutex::new(Vec::new()),
+            jira: jira::JiraRuntime::new(&cfg.jira),
             search_limiter: Mutex::new(
                 cfg.search_rate_limit_per_sec
                     .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
@@ -265,6 +272,18 @@ impl AppState {
     /// Reads the Trello data.
     pub fn read_trello<R>(&self, f: impl FnOnce(&TrelloData) -> R) -> R {
         f(&self.lock().trello)
+    }
+
+    /// Runs a change on the Jira data and marks the state for saving.
+    pub fn with_jira<R>(&self, f: impl FnOnce(&mut jira::JiraData) -> R) -> R {
+        let r = f(&mut self.lock().jira);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the Jira data.
+    pub fn read_jira<R>(&self, f: impl FnOnce(&jira::JiraData) -> R) -> R {
+        f(&self.lock().jira)
     }
 
     /// Replaces the whole state (admin reset).
@@ -394,6 +413,23 @@ impl Sandbox {
             .store(lag.as_millis() as i64, Ordering::Relaxed);
     }
 
+    /// The Jira site's base URL (`http://127.0.0.1:PORT` plus the configured base path), the
+    /// one replacing `https://<site>.atlassian.net`.
+    pub fn jira_base_url(&self) -> String {
+        format!("{}{}", self.base_url(), self.app.jira.base_path())
+    }
+
+    /// Sets the Jira search lag.
+    pub fn set_jira_search_lag(&self, lag: Duration) {
+        self.app.jira.set_lag(lag);
+    }
+
+    /// Every Jira issue (deleted ones included, flagged `deleted`), with every field and the
+    /// changelog.
+    pub fn jira_issues(&self) -> Vec<serde_json::Value> {
+        self.app.read_jira(jira::emulator_dump)
+    }
+
     /// All records of a HubSpot object type (archived included), with every property; empty for an
     /// unknown type.
     pub fn hubspot_records(&self, object_type: &str) -> Vec<serde_json::Value> {
@@ -431,6 +467,7 @@ pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<(
         "sandbox listening on {} (HubSpot at {0}/crm/v3/..., Trello at {0}/1/..., admin at {0}/__sandbox/)",
         sb.base_url()
     );
+    println!("Jira at {}/rest/api/3/...", sb.jira_base_url());
     tokio::signal::ctrl_c().await?;
     sb.shutdown().await;
     Ok(())

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::hubspot::store::HubspotData;
+use super::jira::store::JiraData;
 use super::trello::store::TrelloData;
 
 /// Errors of loading or saving the state file.
@@ -56,6 +57,8 @@ pub struct State {
     pub hubspot: HubspotData,
     /// Trello data (`trello/store.rs`).
     pub trello: TrelloData,
+    /// Jira site data (`jira/store.rs`).
+    pub jira: JiraData,
 }
 
 impl State {

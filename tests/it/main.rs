@@ -19,6 +19,7 @@ mod history;
 mod hs_env;
 mod obsidian_vaults;
 mod sandbox_hubspot;
+mod sandbox_jira;
 mod sandbox_trello;
 mod sync_hubspot;
 mod template_obsidian;

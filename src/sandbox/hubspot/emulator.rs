@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn the_sandbox_serves_hubspot_and_counts_its_requests() {
         let h = emulator("hubspot").expect("hubspot is served");
-        assert!(emulator("jira").is_none());
+        assert!(emulator("no-such-service").is_none());
         assert!(!fresh_state().hubspot.properties.is_empty(), "seeded");
         let mut counts = RequestCounts::default();
         counts

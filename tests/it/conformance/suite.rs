@@ -1010,7 +1010,10 @@ pub async fn an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write<S
             ("send", json!({"records": {&num_sid: {num.key: "47000"}}})),
         ],
     );
-    // The second run: `Hel` and `48000` logged, neither landed.
+    // The second run: `Hel` and `48000` logged, neither landed. (Logged a few milliseconds after
+    // the first landed, as a later run's are: a send logged in the very millisecond the record
+    // changed may have landed, and is taken to have.)
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     log_killed_run(
         &h,
         "20261130T000002Z-bbbbbb",
