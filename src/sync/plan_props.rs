@@ -329,7 +329,15 @@ impl World {
             let written = if rp.needs_push() {
                 match self.upsert(rp, echo) {
                     Answer::Written(w) => Some(w),
-                    Answer::Refused => None,
+                    Answer::Refused => {
+                        // Read again next run, as the applier does (`SyncState::held_pulled`):
+                        // a push undoing a remote edit has nothing on the vault's side to make
+                        // it again once the cursor is past that edit.
+                        if let Some(rid) = &rp.remote_id {
+                            self.dirty.insert(rid.clone());
+                        }
+                        None
+                    }
                     Answer::Gone(rid) => {
                         self.st.settle(rp, Outcome::Gone(rid));
                         if let Some(n) = self.notes.get_mut(&rp.ssot_id) {
@@ -1010,7 +1018,8 @@ proptest! {
         // The next run sends the refused vault edits again, and they arrive. (A push that
         // undoes a remote edit, of a field the vault owns, needs the record read again: the
         // remote edit is behind the cursor. The run does that for refused records
-        // (`SyncState::held_pulled`), outside this pure model: tested end to end by
+        // (`SyncState::held_pulled`), which the model mirrors by marking the record changed;
+        // tested end to end by
         // `claims::a_refused_push_undoing_a_remote_edit_is_made_again_next_run`.)
         w.sync(r);
         for rp in p.records.iter().filter(|rp| refused.contains(&rp.ssot_id)) {
