@@ -10,7 +10,8 @@
 #   FILE   the files to mutate (default: the four above)
 #   --lib  run only the library's unit and property tests for each mutant (minutes, not hours;
 #          enough for src/sync/merge.rs and src/sync/plan.rs, whose properties drive them)
-# Environment: JOBS (parallel builds, default 1 on 2 cores), OUT (default target/mutants).
+# Environment: JOBS (parallel builds, default 1 on 2 cores), OUT (default target/mutants),
+# ITERATE=1 (go on from an earlier run in OUT).
 # Needs cargo-mutants: `cargo install --locked cargo-mutants`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +36,19 @@ for f in "${files[@]}"; do
     args+=(--file "$f")
 done
 
+# A property test that fails on a mutant must not save its failing case into
+# proptest-regressions/: replayed against every later mutant (and the next baseline), a case only
+# a mutant fails would count them all as caught. Persistence is off for the run.
+export PROPTEST_DISABLE_FAILURE_PERSISTENCE=1
+
 # One build at a time fits 2 cores; a mutant whose tests run three times as long as the
-# unmutated tree's is counted as timed out (an infinite loop, most often).
-exec cargo mutants "${args[@]}" \
+# unmutated tree's is counted as timed out (an infinite loop, most often). `ITERATE=1` skips the
+# mutants an earlier run in the same OUT caught or found unviable (a run cut short goes on).
+extra=()
+if [[ "${ITERATE:-0}" == 1 ]]; then
+    extra+=(--iterate)
+fi
+exec cargo mutants "${args[@]}" "${extra[@]}" \
     --jobs "${JOBS:-1}" \
     --timeout-multiplier 3 \
     --output "${OUT:-target/mutants}" \
