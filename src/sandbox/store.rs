@@ -107,6 +107,67 @@ pub fn real_now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// A record whose search index lags its writes, as HubSpot's and Jira's searches do: search sees
+/// the version from before the latest write until `lag` has passed. A record keeps that version
+/// and the time its latest write becomes visible; the rest is here, once.
+pub trait Lagged: Clone {
+    /// What search sees while the latest write is not yet indexed (`None`: not visible at all).
+    fn search_view(&self) -> Option<&Self>;
+    /// Sets that version.
+    fn set_search_view(&mut self, view: Option<Box<Self>>);
+    /// Epoch ms at which the latest write becomes visible to search.
+    fn indexed_at_ms(&self) -> i64;
+    /// Sets that time.
+    fn set_indexed_at_ms(&mut self, ms: i64);
+
+    /// The version of this record search sees at `now_ms`.
+    fn searchable(&self, now_ms: i64) -> Option<&Self> {
+        if now_ms >= self.indexed_at_ms() {
+            Some(self)
+        } else {
+            self.search_view()
+        }
+    }
+
+    /// Records a write made at `now_ms` that search sees after `lag_ms`: keeps the version
+    /// search saw before (`before`, the record prior to this write, `None` for a new one).
+    fn mark_written(&mut self, before: Option<&Self>, now_ms: i64, lag_ms: i64) {
+        let view = match before {
+            Some(b) if now_ms >= b.indexed_at_ms() => {
+                let mut v = b.clone();
+                v.set_search_view(None);
+                Some(Box::new(v))
+            }
+            Some(b) => b.search_view().map(|v| Box::new(v.clone())),
+            None => None,
+        };
+        self.set_search_view(if lag_ms <= 0 { None } else { view });
+        self.set_indexed_at_ms(now_ms.saturating_add(lag_ms));
+    }
+}
+
+/// Implements [`Lagged`] for a type with `search_view: Option<Box<Self>>` and
+/// `indexed_at_ms: i64` fields.
+macro_rules! lagged {
+    ($t:ty) => {
+        impl $crate::sandbox::store::Lagged for $t {
+            fn search_view(&self) -> Option<&Self> {
+                self.search_view.as_deref()
+            }
+            fn set_search_view(&mut self, view: Option<Box<Self>>) {
+                self.search_view = view;
+            }
+            fn indexed_at_ms(&self) -> i64 {
+                self.indexed_at_ms
+            }
+            fn set_indexed_at_ms(&mut self, ms: i64) {
+                self.indexed_at_ms = ms;
+            }
+        }
+    };
+}
+pub(crate) use lagged;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -846,15 +846,37 @@ mod tests {
                 sections: BTreeMap::new(),
             });
         }
-        plan(
+        plan_of(
             "hubspot",
+            &bindings,
+            &[],
+            &base,
+            &remote,
+            (true, true),
+            held,
+        )
+    }
+
+    /// The plan of `notes`, `base` and `remote` with nothing gone, no open conflict, no record
+    /// reported invalid and the manual policy; `flags` = (a full read, archive deleted notes).
+    fn plan_of(
+        remote_name: &str,
+        bindings: &[Binding],
+        notes: &[VaultNote],
+        base: &BTreeMap<String, BaseEntry>,
+        remote: &[RemoteRecord],
+        (full, archive_deleted_notes): (bool, bool),
+        held: &Held,
+    ) -> Plan {
+        plan(
+            remote_name,
             &PlanInput {
-                bindings: &bindings,
-                notes: &[],
-                base: &base,
+                bindings,
+                notes,
+                base,
                 history_base: &BTreeMap::new(),
-                remote: &remote,
-                full: true,
+                remote,
+                full,
                 gone: &BTreeSet::new(),
                 open_conflicts: &BTreeMap::new(),
                 held,
@@ -862,7 +884,7 @@ mod tests {
                 unfit: Unfit::never(),
                 policy: Policy {
                     conflict: ConflictPolicy::Manual,
-                    archive_deleted_notes: true,
+                    archive_deleted_notes,
                 },
             },
         )
@@ -934,25 +956,14 @@ mod tests {
             record("2", "S2", vec![task("Bank", true)]),
         ];
         let bindings = [binding];
-        let p = plan(
+        let p = plan_of(
             "trello",
-            &PlanInput {
-                bindings: &bindings,
-                notes: std::slice::from_ref(&note),
-                base: &base,
-                history_base: &BTreeMap::new(),
-                remote: &remote,
-                full: false,
-                gone: &BTreeSet::new(),
-                open_conflicts: &BTreeMap::new(),
-                held: &Held::default(),
-                invalid: &BTreeMap::new(),
-                unfit: Unfit::never(),
-                policy: Policy {
-                    conflict: ConflictPolicy::Manual,
-                    archive_deleted_notes: false,
-                },
-            },
+            &bindings,
+            std::slice::from_ref(&note),
+            &base,
+            &remote,
+            (false, false),
+            &Held::default(),
         );
         assert_eq!(p.records.len(), 2, "{p:?}");
         let up = &p.records[0];
@@ -991,25 +1002,14 @@ mod tests {
             ..note.clone()
         };
         let remote2 = vec![record("1", "S1", merged)];
-        let p2 = plan(
+        let p2 = plan_of(
             "trello",
-            &PlanInput {
-                bindings: &bindings,
-                notes: std::slice::from_ref(&note2),
-                base: &st.base,
-                history_base: &BTreeMap::new(),
-                remote: &remote2,
-                full: false,
-                gone: &BTreeSet::new(),
-                open_conflicts: &BTreeMap::new(),
-                held: &Held::default(),
-                invalid: &BTreeMap::new(),
-                unfit: Unfit::never(),
-                policy: Policy {
-                    conflict: ConflictPolicy::Manual,
-                    archive_deleted_notes: false,
-                },
-            },
+            &bindings,
+            std::slice::from_ref(&note2),
+            &st.base,
+            &remote2,
+            (false, false),
+            &Held::default(),
         );
         assert!(p2.records.is_empty(), "{p2:?}");
         assert_eq!(p2.unchanged, 1);
@@ -1031,25 +1031,14 @@ mod tests {
             sections: BTreeMap::new(),
         };
         let remote = [record("1", Some("S1")), record("2", None)];
-        let p = plan(
+        let p = plan_of(
             "hubspot",
-            &PlanInput {
-                bindings: &bindings,
-                notes: &[],
-                base: &BTreeMap::new(),
-                history_base: &BTreeMap::new(),
-                remote: &remote,
-                full: true,
-                gone: &BTreeSet::new(),
-                open_conflicts: &BTreeMap::new(),
-                held: &Held::default(),
-                invalid: &BTreeMap::new(),
-                unfit: Unfit::never(),
-                policy: Policy {
-                    conflict: ConflictPolicy::Manual,
-                    archive_deleted_notes: false,
-                },
-            },
+            &bindings,
+            &[],
+            &BTreeMap::new(),
+            &remote,
+            (true, false),
+            &Held::default(),
         );
         let got: Vec<(String, Action, bool, bool)> = p
             .records
@@ -1221,25 +1210,14 @@ mod tests {
             sections: BTreeMap::new(),
         }];
         let run = |held: &Held| {
-            actions(&plan(
+            actions(&plan_of(
                 "hubspot",
-                &PlanInput {
-                    bindings: &bindings,
-                    notes: &[],
-                    base: &BTreeMap::new(),
-                    history_base: &BTreeMap::new(),
-                    remote: &remote,
-                    full: true,
-                    gone: &BTreeSet::new(),
-                    open_conflicts: &BTreeMap::new(),
-                    held,
-                    invalid: &BTreeMap::new(),
-                    unfit: Unfit::never(),
-                    policy: Policy {
-                        conflict: ConflictPolicy::Manual,
-                        archive_deleted_notes: false,
-                    },
-                },
+                &bindings,
+                &[],
+                &BTreeMap::new(),
+                &remote,
+                (true, false),
+                held,
             ))
         };
         assert_eq!(run(&Held::default()), [("S1".into(), Action::NewNote)]);

@@ -13,6 +13,7 @@ mod properties;
 mod search;
 pub mod store;
 
+use crate::sandbox::store::Lagged;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,6 @@
 //! HubSpot v3 object endpoints: create, read, update, archive, list and the five batch calls.
 
+use crate::sandbox::store::Lagged;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

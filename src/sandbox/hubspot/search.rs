@@ -3,6 +3,7 @@
 //! the 10,000-result cap. Archived records are never returned, and the index lags writes by the
 //! configured search lag (eventual consistency).
 
+use crate::sandbox::store::Lagged;
 use std::cmp::Ordering;
 use std::sync::Arc;
 

@@ -44,34 +44,7 @@ pub struct Record {
     pub indexed_at_ms: i64,
 }
 
-impl Record {
-    /// The version of this record search sees at `now_ms`.
-    pub fn searchable(&self, now_ms: i64) -> Option<&Record> {
-        if now_ms >= self.indexed_at_ms {
-            Some(self)
-        } else {
-            self.search_view.as_deref()
-        }
-    }
-
-    /// Records a write made at `now_ms` that search will see after `lag_ms`: keeps the version
-    /// search saw before (`before`, the record prior to this write, `None` for a new record).
-    pub fn mark_written(&mut self, before: Option<&Record>, now_ms: i64, lag_ms: i64) {
-        self.search_view = match before {
-            Some(b) if now_ms >= b.indexed_at_ms => {
-                let mut v = b.clone();
-                v.search_view = None;
-                Some(Box::new(v))
-            }
-            Some(b) => b.search_view.clone(),
-            None => None,
-        };
-        self.indexed_at_ms = now_ms.saturating_add(lag_ms);
-        if lag_ms <= 0 {
-            self.search_view = None;
-        }
-    }
-}
+crate::sandbox::store::lagged!(Record);
 
 /// A property definition (`/crm/v3/properties/{type}`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -125,6 +98,7 @@ pub struct Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::store::Lagged;
 
     #[test]
     fn search_view_lags() {

@@ -2,6 +2,7 @@
 //! `fields` and `update` operations, delete with `deleteSubtasks`, comments and workflow
 //! transitions. Descriptions, comments and multi-line custom fields take ADF only, as in v3.
 
+use crate::sandbox::store::Lagged;
 use std::sync::Arc;
 
 use axum::Extension;

@@ -8,6 +8,7 @@
 //! (`yyyy-MM-dd[ HH:mm]`, `yyyy/MM/dd[ HH:mm]`, in UTC); clauses joined by `AND`;
 //! `ORDER BY updated|created|key [ASC|DESC], ...`.
 
+use crate::sandbox::store::Lagged;
 use std::cmp::Ordering;
 use std::sync::Arc;
 

@@ -206,34 +206,9 @@ pub struct Issue {
     pub indexed_at_ms: i64,
 }
 
+crate::sandbox::store::lagged!(Issue);
+
 impl Issue {
-    /// The version of this issue search sees at `now_ms`.
-    pub fn searchable(&self, now_ms: i64) -> Option<&Issue> {
-        if now_ms >= self.indexed_at_ms {
-            Some(self)
-        } else {
-            self.search_view.as_deref()
-        }
-    }
-
-    /// Records a write made at `now_ms` that search sees after `lag_ms`; `before` is the issue
-    /// prior to this write (`None` for a new one).
-    pub fn mark_written(&mut self, before: Option<&Issue>, now_ms: i64, lag_ms: i64) {
-        self.search_view = match before {
-            Some(b) if now_ms >= b.indexed_at_ms => {
-                let mut v = b.clone();
-                v.search_view = None;
-                Some(Box::new(v))
-            }
-            Some(b) => b.search_view.clone(),
-            None => None,
-        };
-        self.indexed_at_ms = now_ms.saturating_add(lag_ms);
-        if lag_ms <= 0 {
-            self.search_view = None;
-        }
-    }
-
     /// Labels.
     pub fn labels(&self) -> Vec<String> {
         self.fields
