@@ -109,3 +109,25 @@ pub fn new_run_id() -> String {
 pub fn today() -> String {
     jiff::ZonedDateTime::now().date().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Run ids name their time and differ between runs (the journal and the `Ssot-Run` trailer
+    /// tell runs apart by them).
+    #[test]
+    fn run_ids_are_timestamped_and_distinct() {
+        let ids: Vec<String> = (0..8).map(|_| super::new_run_id()).collect();
+        for id in &ids {
+            let (time, suffix) = id.split_once('-').expect("time-suffix");
+            assert!(
+                time.parse::<jiff::civil::DateTime>().is_ok()
+                    || jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", time).is_ok(),
+                "{id}"
+            );
+            assert_eq!(suffix.len(), 6, "{id}");
+            assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        }
+        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert!(distinct.len() > 1, "{ids:?}");
+    }
+}

@@ -101,10 +101,12 @@ fn scan_ids(bytes: &[u8], id_keys: &[&str]) -> HeldIds {
     let text = String::from_utf8_lossy(bytes);
     let mut out = HeldIds::default();
     for line in text.lines() {
-        match scan_value(line, "ssot_id") {
-            Some(Some(v)) if out.ssot_id.is_none() => out.ssot_id = Some(v.to_string()),
-            Some(None) => out.unidentified = true,
-            _ => {}
+        // The first plain `ssot_id` line is the note's (a later one is in its body); a line
+        // whose value cannot be made out leaves the note unidentified, below.
+        if let Some(Some(v)) = scan_value(line, "ssot_id")
+            && out.ssot_id.is_none()
+        {
+            out.ssot_id = Some(v.to_string());
         }
         for k in id_keys {
             if let Some(Some(v)) = scan_value(line, k) {
@@ -395,5 +397,12 @@ mod tests {
         // Bytes that are not UTF-8 around a readable id line.
         let ids = scan_ids(b"---\n\xff\xfe\nssot_id: 01ABC\n---\n", &[]);
         assert_eq!(ids.ssot_id.as_deref(), Some("01ABC"));
+        // The first id line is the note's; ids may hold `-` and `_`.
+        let ids = scan_ids(
+            b"---\nssot_id: first-id_1\nemail: [x\n---\n\nssot_id: second\n",
+            &["hubspot_id"],
+        );
+        assert_eq!(ids.ssot_id.as_deref(), Some("first-id_1"));
+        assert!(!ids.unidentified);
     }
 }
