@@ -120,11 +120,8 @@ pub(super) async fn apply_plan<C: Connector>(
                         edits.push(e);
                     }
                 }
-                let sections = if rp.action == Action::Update {
-                    apply::section_writes(b, rp)
-                } else {
-                    Vec::new()
-                };
+                // A record marked archived has no sections planned: only updates write any.
+                let sections = apply::section_writes(b, rp);
                 match apply::edit_note_sections_with(&path, &edits, &sections, |h| {
                     jr.intend_pull(h, &rp.ssot_id, &rp.pull)
                 }) {
