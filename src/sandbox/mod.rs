@@ -194,7 +194,28 @@ pub struct AppState {
     pub(crate) jira: jira::JiraRuntime,
 }
 
+/// A request's route as the request counters name it: `METHOD /matched/{path}` (the raw path
+/// when no route matched).
+pub(crate) fn route_key(req: &axum::extract::Request) -> String {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    format!("{} {route}", req.method())
+}
+
 impl AppState {
+    /// Counts a request refused by an emulated rate limit, under its route key.
+    pub(crate) fn count_rate_limited(&self, key: String) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .rate_limited
+            .entry(key)
+            .or_default() += 1;
+    }
+
     fn new(cfg: &SandboxConfig, state: State) -> Self {
         AppState {
             state: Mutex::new(state),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -278,17 +278,7 @@ async fn gate(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Res
     };
     let mut resp = match status {
         Some(s) if !s.allowed => {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
-            let key = format!("{} {route}", req.method());
-            *app.counts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .rate_limited
-                .entry(key)
-                .or_default() += 1;
+            app.count_rate_limited(super::route_key(&req));
             rate_limited_body(if is_search {
                 "SECONDLY"
             } else {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -399,11 +399,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
     let Some(account) = authenticate(&app, &email, &token) else {
         return unauthorized();
     };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
-    let key = format!("{} {route}", req.method());
+    let key = super::route_key(&req);
     let refused = {
         let mut l = app.jira.limits.lock().unwrap_or_else(|e| e.into_inner());
         l.as_mut().and_then(|l| {
@@ -416,12 +412,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
         })
     };
     if let Some((reason, limit)) = refused {
-        *app.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .rate_limited
-            .entry(key)
-            .or_default() += 1;
+        app.count_rate_limited(key);
         return rate_limited(reason, limit, 1);
     }
     req.extensions_mut().insert(Caller(account));

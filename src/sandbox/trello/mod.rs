@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -338,17 +338,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
         }
     };
     if let Some(error) = refused {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
-        let k = format!("{} {route}", req.method());
-        *app.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .rate_limited
-            .entry(k)
-            .or_default() += 1;
+        app.count_rate_limited(super::route_key(&req));
         return rate_limited(error);
     }
     req.extensions_mut().insert(Acting(member));
