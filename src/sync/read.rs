@@ -252,6 +252,10 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 .collect()
         })
         .collect();
+    // Sized exactly: grown push by push, the list of 10,000 notes would hold room for 16,384 at
+    // the run's peak (1.4 MB unused beside the reduced notes it is moved out of).
+    out.notes
+        .reserve_exact(reduced.iter().filter(|r| r.synced.is_some()).count());
     for (r, links) in reduced.into_iter().zip(links) {
         if let Some((mut note, _)) = r.synced {
             note.links = links;

@@ -288,6 +288,7 @@ pub fn walk(root: &Path, config: &Config) -> Walk {
         }
     }
     out.notes.sort();
+    out.notes.shrink_to_fit();
     out.files.sort();
     out
 }
