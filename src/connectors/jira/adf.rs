@@ -1,0 +1,1376 @@
+//! Markdown ↔ Atlassian Document Format (ADF), for a note's body section ↔ a Jira issue's
+//! description (REST v3 takes rich text as ADF only).
+//!
+//! [`markdown_to_adf`] parses with pulldown-cmark (CommonMark plus strikethrough, task lists,
+//! footnotes and Obsidian wikilinks) and builds an ADF `doc` (version 1); [`adf_to_markdown`]
+//! writes it back. The mapping:
+//!
+//! | markdown | ADF |
+//! |---|---|
+//! | paragraph (soft line breaks kept as `\n` in the text) | `paragraph` |
+//! | `#` … `######` heading (ATX or setext) | `heading` with `attrs.level` 1–6 |
+//! | `- item` / `* item` / `+ item` | `bulletList` of `listItem` |
+//! | `3. item` / `3) item` | `orderedList` with `attrs.order` = start number |
+//! | `- [ ] todo` / `- [x] done` | `taskList` of `taskItem` (`state` `TODO`/`DONE`) |
+//! | `> quote` | `blockquote` |
+//! | fenced or indented code block | `codeBlock` (`attrs.language` = the info string, if any) |
+//! | `***`, `---`, `___` | `rule` |
+//! | `*em*`, `**strong**`, `~~strike~~`, `` `code` `` | `em`, `strong`, `strike`, `code` marks |
+//! | `[text](url "title")`, `![alt](url)` | `link` mark (`href`, `title`) on the text (alt or url) |
+//! | hard break (`\` or two spaces at line end) | `hardBreak` |
+//! | `[[Note]]`, `[[Note\|alias]]`, `![[file]]`, `==hi==`, `%%c%%`, HTML, `[^1]` | plain text, as written |
+//! | ```` ```adf ```` block holding one node's JSON on one line | that node, exactly (any block node) |
+//! | `` `adf:{…}` `` (inline code starting `adf:` holding one node's JSON) | that inline node, exactly |
+//!
+//! **Nothing is dropped.** A node [`adf_to_markdown`] cannot write as markdown that reads back
+//! to the same node (panel, table, media, expand, …, or a known node with unusual attributes or
+//! marks) is kept as an ```` ```adf ```` block holding its JSON on one line; an inline node
+//! (mention, emoji, status, date, inline card, text with a mark markdown has not got such as
+//! underline or colour) as an inline code span `` `adf:{json}` ``. Both read back to exactly
+//! that node. (A user who writes such a block or span by hand gets the node it describes.)
+//!
+//! **How [`adf_to_markdown`] writes.** Each top-level node is written as plainly as possible and
+//! re-read; the first form that reads back to the same node wins: text as it is, then text with
+//! the markdown-significant characters escaped (`\*`, `\_`, `` \` ``, `\[`, `\<`, `\~`, `\&`,
+//! `#`/`>`/`-`/`+`/`=` and `1.` at a line start; spaces at line ends and control characters as
+//! `&#N;`), then every ASCII punctuation character escaped, then with marked text as inline
+//! `adf:` spans, and last the whole node as an ```` ```adf ```` block. So a note's text that
+//! needs no escaping is written back byte for byte, and every output reads back to its input.
+//!
+//! **Normal form** (the documents for which `markdown_to_adf(adf_to_markdown(doc)) == doc`; every
+//! document [`markdown_to_adf`] returns is in it): task lists carry the derived `localId`s
+//! (see below; other ids are replaced), containers are nested at most [`MAX_DEPTH`] deep (deeper
+//! content is lifted to that depth, its text kept), and the document has no empty top-level
+//! paragraph (those carry nothing and are left out). Everything else round-trips exactly,
+//! through the fallbacks above if need be.
+//!
+//! **Derived ids.** A `taskItem`'s `localId` is `task-` and an FNV-1a hash of its content and its
+//! index in its list; a `taskList`'s is `tasks-` and a hash of its items' ids: stable from run
+//! to run, never random.
+//!
+//! **ADF's schema** is kept where markdown is looser: a heading, quote, rule or task list inside
+//! a list item and anything but paragraphs, lists and code inside a quote is lifted out after
+//! it; a task item holds its first paragraph's text, a nested task list follows it, other
+//! blocks under a task are lifted out after the list; code spans drop other formatting marks.
+//!
+//! **Hostile input**: NUL (read as U+FFFD, as CommonMark says), control and bidi characters
+//! and long strings go through as text; nesting deeper than [`MAX_DEPTH`] is flattened in both
+//! directions without recursion, so 10 000 nested quotes or lists neither overflow the stack
+//! nor lose their text.
+
+use std::ops::Range;
+
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
+use serde_json::{Map, Value, json};
+
+/// The deepest nesting of containers (quotes, lists, list items) either direction keeps; a list
+/// level counts two (the list and its item).
+pub const MAX_DEPTH: usize = 16;
+
+/// The deepest JSON a kept node may have (serde_json reads at most 128 levels back).
+const MAX_JSON_DEPTH: usize = 100;
+
+/// Why a value cannot be read as an ADF document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdfError {
+    /// Not a JSON object.
+    #[error("not an ADF document: the value is not a JSON object")]
+    NotAnObject,
+    /// An object whose `type` is not `doc`.
+    #[error("not an ADF document: its type is not \"doc\"")]
+    NotADoc,
+    /// A `doc` without a `content` array.
+    #[error("not an ADF document: it has no content array")]
+    NoContent,
+}
+
+fn options() -> Options {
+    Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_WIKILINKS
+        | Options::ENABLE_FOOTNOTES
+}
+
+fn node_type(v: &Value) -> &str {
+    v.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn content(v: &Value) -> &[Value] {
+    v.get("content")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+// ---------------------------------------------------------------------------------------------
+// markdown → ADF
+// ---------------------------------------------------------------------------------------------
+
+/// Converts markdown (a note's body section, without frontmatter) into an ADF `doc`.
+pub fn markdown_to_adf(md: &str) -> Value {
+    let mut b = Builder::new(md);
+    for (ev, range) in Parser::new_ext(md, options()).into_offset_iter() {
+        b.event(ev, range);
+    }
+    let mut content = b.finish();
+    for n in &mut content {
+        assign_local_ids(n);
+    }
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+/// What a frame of the builder's stack is building.
+#[derive(Debug)]
+enum Kind {
+    Doc,
+    Para { implicit: bool },
+    Heading(u8),
+    Quote,
+    List(Option<u64>),
+    Item { task: Option<bool> },
+    Code { language: Option<String> },
+    Html,
+    /// A container beyond [`MAX_DEPTH`] (or one ADF has not got): its children go to its parent.
+    Skip,
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: Kind,
+    children: Vec<Value>,
+    /// For a list: each item's task state.
+    tasks: Vec<Option<bool>>,
+}
+
+impl Frame {
+    fn new(kind: Kind) -> Frame {
+        Frame {
+            kind,
+            children: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Builder<'a> {
+    src: &'a str,
+    stack: Vec<Frame>,
+    /// Open marks (link, strong, em, strike).
+    marks: Vec<Value>,
+    /// Per open link: inline nodes emitted before it, and its href.
+    links: Vec<(u64, String)>,
+    emitted: u64,
+    /// Whether the last inline node may take more text (a raw node may not).
+    mergeable: bool,
+    /// Depth inside a wikilink, whose events are replaced by its source text.
+    in_wiki: usize,
+    code: String,
+}
+
+fn mark_rank(m: &Value) -> u8 {
+    match node_type(m) {
+        "link" => 0,
+        "strong" => 1,
+        "em" => 2,
+        "strike" => 3,
+        "code" => 4,
+        _ => 5,
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn new(src: &'a str) -> Builder<'a> {
+        Builder {
+            src,
+            stack: vec![Frame::new(Kind::Doc)],
+            marks: Vec::new(),
+            links: Vec::new(),
+            emitted: 0,
+            mergeable: false,
+            in_wiki: 0,
+            code: String::new(),
+        }
+    }
+
+    fn depth(&self) -> usize {
+        self.stack
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::Quote | Kind::List(_) | Kind::Item { .. }))
+            .count()
+    }
+
+    fn top(&mut self) -> &mut Frame {
+        if self.stack.is_empty() {
+            self.stack.push(Frame::new(Kind::Doc));
+        }
+        let last = self.stack.len() - 1;
+        &mut self.stack[last]
+    }
+
+    fn event(&mut self, ev: Event<'_>, range: Range<usize>) {
+        if self.in_wiki > 0 {
+            match ev {
+                Event::Start(Tag::Link { .. } | Tag::Image { .. }) => self.in_wiki += 1,
+                Event::End(TagEnd::Link | TagEnd::Image) => self.in_wiki -= 1,
+                _ => {}
+            }
+            return;
+        }
+        match ev {
+            Event::Start(tag) => self.start(tag, range),
+            Event::End(end) => self.end(end),
+            Event::Text(t) => {
+                if matches!(self.top().kind, Kind::Code { .. }) {
+                    self.code.push_str(&t);
+                } else {
+                    self.text(&t);
+                }
+            }
+            Event::Code(t) => self.code_span(&t),
+            Event::Html(t) | Event::InlineHtml(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                self.text(&t)
+            }
+            Event::FootnoteReference(l) => self.text(&format!("[^{l}]")),
+            Event::SoftBreak => self.text("\n"),
+            Event::HardBreak => self.raw_inline(json!({"type": "hardBreak"}), true),
+            Event::Rule => self.block(json!({"type": "rule"})),
+            Event::TaskListMarker(done) => self.task_marker(done),
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'_>, range: Range<usize>) {
+        match tag {
+            Tag::Paragraph => self.open(Kind::Para { implicit: false }),
+            Tag::Heading { level, .. } => self.open(Kind::Heading(level as u8)),
+            Tag::BlockQuote(_) => {
+                let kind = if self.depth() < MAX_DEPTH {
+                    Kind::Quote
+                } else {
+                    Kind::Skip
+                };
+                self.open(kind);
+            }
+            Tag::CodeBlock(kind) => {
+                let language = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        Some(info.trim().to_owned()).filter(|l| !l.is_empty())
+                    }
+                    CodeBlockKind::Indented => None,
+                };
+                self.code.clear();
+                self.open(Kind::Code { language });
+            }
+            Tag::HtmlBlock => self.open(Kind::Html),
+            Tag::List(start) => {
+                let kind = if self.depth() + 2 <= MAX_DEPTH {
+                    Kind::List(start)
+                } else {
+                    Kind::Skip
+                };
+                self.open(kind);
+            }
+            Tag::Item => {
+                let kind = if matches!(self.top().kind, Kind::List(_)) {
+                    Kind::Item { task: None }
+                } else {
+                    Kind::Skip
+                };
+                self.open(kind);
+            }
+            Tag::FootnoteDefinition(label) => {
+                self.close_implicit();
+                self.block(json!({"type": "paragraph", "content": [
+                    {"type": "text", "text": format!("[^{label}]:")}
+                ]}));
+                self.open(Kind::Skip);
+            }
+            Tag::Emphasis => self.marks.push(json!({"type": "em"})),
+            Tag::Strong => self.marks.push(json!({"type": "strong"})),
+            Tag::Strikethrough => self.marks.push(json!({"type": "strike"})),
+            Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }
+            | Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                ..
+            } => {
+                if matches!(link_type, LinkType::WikiLink { .. }) {
+                    let src = self.src.get(range).unwrap_or_default().to_owned();
+                    self.text(&src);
+                    self.in_wiki = 1;
+                    return;
+                }
+                let mut attrs = Map::new();
+                attrs.insert("href".into(), json!(dest_url.as_ref()));
+                if !title.is_empty() {
+                    attrs.insert("title".into(), json!(title.as_ref()));
+                }
+                self.links.push((self.emitted, dest_url.to_string()));
+                self.marks.push(json!({"type": "link", "attrs": attrs}));
+            }
+            // Not enabled; kept transparent should a future option turn them on.
+            _ => self.open(Kind::Skip),
+        }
+    }
+
+    fn end(&mut self, end: TagEnd) {
+        match end {
+            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough => {
+                self.marks.pop();
+            }
+            TagEnd::Link | TagEnd::Image => {
+                if let Some((before, href)) = self.links.pop() {
+                    if before == self.emitted {
+                        self.text(&href);
+                    }
+                }
+                self.marks.pop();
+            }
+            _ => {
+                self.close_implicit();
+                self.close();
+            }
+        }
+    }
+
+    fn open(&mut self, kind: Kind) {
+        self.close_implicit();
+        self.stack.push(Frame::new(kind));
+        self.mergeable = false;
+    }
+
+    fn close_implicit(&mut self) {
+        if matches!(self.top().kind, Kind::Para { implicit: true }) {
+            self.close();
+        }
+    }
+
+    /// Opens a paragraph for inline content that came without one (a tight list item's text).
+    fn ensure_inline(&mut self) {
+        if !matches!(
+            self.top().kind,
+            Kind::Para { .. } | Kind::Heading(_) | Kind::Html
+        ) {
+            self.stack.push(Frame::new(Kind::Para { implicit: true }));
+            self.mergeable = false;
+        }
+    }
+
+    fn close(&mut self) {
+        if self.stack.len() <= 1 {
+            return;
+        }
+        let Some(f) = self.stack.pop() else { return };
+        self.mergeable = false;
+        match f.kind {
+            Kind::Doc => self.stack.push(f),
+            Kind::Para { .. } => {
+                if !f.children.is_empty() {
+                    self.block(json!({"type": "paragraph", "content": f.children}));
+                }
+            }
+            Kind::Html => {
+                let mut children = f.children;
+                if let Some(Value::String(t)) = children.last_mut().and_then(|l| l.get_mut("text"))
+                {
+                    let trimmed = t.trim_end_matches(['\n', '\r']).len();
+                    t.truncate(trimmed);
+                    if t.is_empty() {
+                        children.pop();
+                    }
+                }
+                if !children.is_empty() {
+                    self.block(json!({"type": "paragraph", "content": children}));
+                }
+            }
+            Kind::Heading(level) => self.block(json!({
+                "type": "heading", "attrs": {"level": level}, "content": f.children
+            })),
+            Kind::Code { language } => {
+                let mut text = std::mem::take(&mut self.code);
+                if text.ends_with('\n') {
+                    text.pop();
+                }
+                if language.as_deref() == Some("adf") {
+                    if let Some(node) = raw_node(&text) {
+                        self.block(node);
+                        return;
+                    }
+                }
+                let mut node = Map::new();
+                node.insert("type".into(), json!("codeBlock"));
+                if let Some(l) = language {
+                    node.insert("attrs".into(), json!({"language": l}));
+                }
+                let content = if text.is_empty() {
+                    vec![]
+                } else {
+                    vec![json!({"type": "text", "text": text})]
+                };
+                node.insert("content".into(), Value::Array(content));
+                self.block(Value::Object(node));
+            }
+            Kind::Skip => {
+                for c in f.children {
+                    self.block(c);
+                }
+            }
+            Kind::Quote => {
+                let mut run = Vec::new();
+                let mut any = false;
+                for c in f.children {
+                    if matches!(
+                        node_type(&c),
+                        "paragraph"
+                            | "bulletList"
+                            | "orderedList"
+                            | "codeBlock"
+                            | "mediaGroup"
+                            | "mediaSingle"
+                    ) {
+                        run.push(c);
+                    } else {
+                        if !run.is_empty() {
+                            let r = std::mem::take(&mut run);
+                            self.block(json!({"type": "blockquote", "content": r}));
+                            any = true;
+                        }
+                        self.block(c);
+                    }
+                }
+                if !run.is_empty() || !any {
+                    self.block(json!({"type": "blockquote", "content": run}));
+                }
+            }
+            Kind::Item { task } => {
+                let parent = self.top();
+                parent
+                    .children
+                    .push(json!({"type": "listItem", "content": f.children}));
+                parent.tasks.push(task);
+            }
+            Kind::List(start) => {
+                for n in build_lists(start, f.children, f.tasks) {
+                    self.block(n);
+                }
+            }
+        }
+    }
+
+    /// Appends a block node to the innermost container.
+    fn block(&mut self, v: Value) {
+        self.close_implicit();
+        if matches!(
+            self.top().kind,
+            Kind::Para { .. } | Kind::Heading(_) | Kind::Html | Kind::Code { .. }
+        ) {
+            // A block inside inline content cannot come from the parser; keep it anyway.
+            self.close();
+        }
+        self.top().children.push(v);
+        self.mergeable = false;
+    }
+
+    fn current_marks(&self, code: bool) -> Vec<Value> {
+        let mut marks: Vec<Value> = if code {
+            self.marks
+                .iter()
+                .filter(|m| node_type(m) == "link")
+                .cloned()
+                .collect()
+        } else {
+            self.marks.clone()
+        };
+        if code {
+            marks.push(json!({"type": "code"}));
+        }
+        marks.sort_by_key(mark_rank);
+        marks.dedup();
+        marks
+    }
+
+    fn text(&mut self, s: &str) {
+        self.push_text(s, false);
+    }
+
+    fn push_text(&mut self, s: &str, code: bool) {
+        if s.is_empty() {
+            return;
+        }
+        if matches!(self.top().kind, Kind::Code { .. }) {
+            self.code.push_str(s);
+            return;
+        }
+        self.ensure_inline();
+        let marks = self.current_marks(code);
+        let mergeable = self.mergeable;
+        let top = self.top();
+        if mergeable {
+            if let Some(last) = top.children.last_mut() {
+                let same = last.get("marks").map_or(marks.is_empty(), |m| {
+                    m.as_array().is_some_and(|a| *a == marks)
+                });
+                if same {
+                    if let Some(Value::String(t)) = last.get_mut("text") {
+                        t.push_str(s);
+                        return;
+                    }
+                }
+            }
+        }
+        let mut node = Map::new();
+        node.insert("type".into(), json!("text"));
+        node.insert("text".into(), json!(s));
+        if !marks.is_empty() {
+            node.insert("marks".into(), Value::Array(marks));
+        }
+        top.children.push(Value::Object(node));
+        self.emitted += 1;
+        self.mergeable = true;
+    }
+
+    fn raw_inline(&mut self, v: Value, _break: bool) {
+        self.ensure_inline();
+        self.top().children.push(v);
+        self.emitted += 1;
+        self.mergeable = false;
+    }
+
+    fn code_span(&mut self, t: &str) {
+        if let Some(node) = t.strip_prefix("adf:").and_then(raw_node) {
+            self.raw_inline(node, false);
+        } else {
+            self.push_text(t, true);
+        }
+    }
+
+    fn task_marker(&mut self, done: bool) {
+        for f in self.stack.iter_mut().rev() {
+            match f.kind {
+                Kind::Para { .. } => continue,
+                Kind::Item { ref mut task } => {
+                    *task = Some(done);
+                    return;
+                }
+                _ => break,
+            }
+        }
+        self.text(if done { "[x] " } else { "[ ] " });
+    }
+
+    fn finish(mut self) -> Vec<Value> {
+        while self.stack.len() > 1 {
+            self.close();
+        }
+        self.stack.pop().map(|f| f.children).unwrap_or_default()
+    }
+}
+
+/// The node a ```` ```adf ```` block or `` `adf:` `` span holds: one JSON object with a `type`.
+fn raw_node(text: &str) -> Option<Value> {
+    let v: Value = serde_json::from_str(text.trim()).ok()?;
+    v.get("type").and_then(Value::as_str)?;
+    Some(v)
+}
+
+/// Builds the ADF lists of one markdown list: runs of task items become task lists, others
+/// bullet or ordered lists; blocks ADF does not allow in an item are lifted out after it.
+fn build_lists(start: Option<u64>, items: Vec<Value>, tasks: Vec<Option<bool>>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut run: Vec<Value> = Vec::new();
+    let mut run_task = false;
+    let mut run_first = 0u64;
+    let flush = |run: &mut Vec<Value>, task: bool, first: u64, out: &mut Vec<Value>| {
+        if run.is_empty() {
+            return;
+        }
+        let content = std::mem::take(run);
+        out.push(if task {
+            json!({"type": "taskList", "attrs": {"localId": ""}, "content": content})
+        } else if let Some(s) = start {
+            json!({"type": "orderedList", "attrs": {"order": s.saturating_add(first)}, "content": content})
+        } else {
+            json!({"type": "bulletList", "content": content})
+        });
+    };
+    for (i, (item, task)) in items.into_iter().zip(tasks).enumerate() {
+        let is_task = task.is_some();
+        if !run.is_empty() && run_task != is_task {
+            flush(&mut run, run_task, run_first, &mut out);
+        }
+        if run.is_empty() {
+            run_task = is_task;
+            run_first = i as u64;
+        }
+        let children = match item {
+            Value::Object(mut o) => match o.remove("content") {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let mut rest = children.into_iter().peekable();
+        let mut spill = Vec::new();
+        if let Some(done) = task {
+            let inline = match rest.peek() {
+                Some(p) if node_type(p) == "paragraph" => {
+                    content(p).to_vec()
+                }
+                _ => Vec::new(),
+            };
+            if rest.peek().is_some_and(|p| node_type(p) == "paragraph") {
+                rest.next();
+            }
+            run.push(json!({"type": "taskItem",
+                "attrs": {"localId": "", "state": if done { "DONE" } else { "TODO" }},
+                "content": inline}));
+            while let Some(n) = rest.next_if(|n| node_type(n) == "taskList") {
+                run.push(n);
+            }
+        } else {
+            let mut keep = Vec::new();
+            while let Some(n) = rest.next_if(|n| {
+                matches!(
+                    node_type(n),
+                    "paragraph" | "bulletList" | "orderedList" | "codeBlock" | "mediaSingle"
+                )
+            }) {
+                keep.push(n);
+            }
+            if !keep
+                .first()
+                .is_some_and(|f| matches!(node_type(f), "paragraph" | "codeBlock" | "mediaSingle"))
+            {
+                keep.insert(0, json!({"type": "paragraph", "content": []}));
+            }
+            run.push(json!({"type": "listItem", "content": keep}));
+        }
+        spill.extend(rest);
+        if !spill.is_empty() {
+            flush(&mut run, run_task, run_first, &mut out);
+            out.extend(spill);
+        }
+    }
+    flush(&mut run, run_task, run_first, &mut out);
+    out
+}
+
+/// FNV-1a, 64 bits.
+fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Gives every task list and task item in `v` its derived `localId` (see the module doc).
+pub fn assign_local_ids(v: &mut Value) {
+    let t = node_type(v).to_owned();
+    if !matches!(
+        t.as_str(),
+        "doc" | "blockquote" | "bulletList" | "orderedList" | "listItem" | "taskList"
+    ) {
+        return;
+    }
+    let Some(Value::Array(children)) = v.get_mut("content") else {
+        return;
+    };
+    for c in children.iter_mut() {
+        assign_local_ids(c);
+    }
+    if t != "taskList" {
+        return;
+    }
+    let mut list_hash = FNV_START;
+    for (i, c) in children.iter_mut().enumerate() {
+        if node_type(c) == "taskItem" {
+            let body = c.get("content").map(Value::to_string).unwrap_or_default();
+            let h = fnv(format!("{i}:{body}").as_bytes(), FNV_START);
+            let id = format!("task-{h:016x}");
+            list_hash = fnv(id.as_bytes(), list_hash);
+            set_attr(c, "localId", json!(id));
+        } else if let Some(id) = c.pointer("/attrs/localId").and_then(Value::as_str) {
+            list_hash = fnv(id.as_bytes(), list_hash);
+        }
+    }
+    set_attr(v, "localId", json!(format!("tasks-{list_hash:016x}")));
+}
+
+fn set_attr(v: &mut Value, key: &str, val: Value) {
+    if let Some(o) = v.as_object_mut() {
+        let attrs = o.entry("attrs").or_insert_with(|| json!({}));
+        if !attrs.is_object() {
+            *attrs = json!({});
+        }
+        if let Some(a) = attrs.as_object_mut() {
+            a.insert(key.into(), val);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ADF → markdown
+// ---------------------------------------------------------------------------------------------
+
+/// Converts an ADF `doc` into markdown (see the module doc for the forms it writes). Errors only
+/// when `doc` is not an ADF document at all.
+pub fn adf_to_markdown(doc: &Value) -> Result<String, AdfError> {
+    let o = doc.as_object().ok_or(AdfError::NotAnObject)?;
+    if o.get("type").and_then(Value::as_str) != Some("doc") {
+        return Err(AdfError::NotADoc);
+    }
+    let nodes = o
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or(AdfError::NoContent)?;
+    let mut blocks = Vec::new();
+    clamp_blocks(nodes, 0, &mut blocks);
+    blocks.retain(|b| !(node_type(b) == "paragraph" && content(b).is_empty()));
+    let expected: Vec<Value> = blocks
+        .iter()
+        .map(|b| {
+            let mut b = b.clone();
+            assign_local_ids(&mut b);
+            b
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let mut list = ListState::default();
+    for (b, want) in blocks.iter().zip(&expected) {
+        parts.push(top_block(b, want, &mut list));
+    }
+    let md = parts.join("\n\n");
+    let back = markdown_to_adf(&md);
+    if content(&back) == expected.as_slice() {
+        return Ok(md);
+    }
+    // The blocks read back alone but not together: keep every one that is not plain as JSON.
+    let md = blocks
+        .iter()
+        .map(fallback_block)
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    Ok(md)
+}
+
+/// How plainly text is written (see the module doc), tried in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Esc {
+    Raw,
+    Some,
+    All,
+    /// Marked text as inline `adf:` spans, plain text as with [`Esc::All`].
+    Inline,
+}
+
+/// The marker of the previous sibling list, so that two lists in a row stay two lists.
+#[derive(Debug, Default, Clone, Copy)]
+struct ListState {
+    bullet: Option<char>,
+    ordered: Option<char>,
+}
+
+impl ListState {
+    fn next(&mut self, node: &Value) -> (char, char) {
+        let t = node_type(node);
+        let bullet = if self.bullet == Some('-') { '*' } else { '-' };
+        let delim = if self.ordered == Some('.') { ')' } else { '.' };
+        *self = ListState::default();
+        match t {
+            "bulletList" | "taskList" => self.bullet = Some(bullet),
+            "orderedList" => self.ordered = Some(delim),
+            _ => {}
+        }
+        (bullet, delim)
+    }
+}
+
+fn top_block(node: &Value, want: &Value, list: &mut ListState) -> String {
+    let saved = *list;
+    let (bullet, delim) = list.next(node);
+    for esc in [Esc::Raw, Esc::Some, Esc::All, Esc::Inline] {
+        let s = block(node, esc, bullet, delim);
+        let back = markdown_to_adf(&s);
+        if content(&back) == std::slice::from_ref(want) {
+            return s;
+        }
+    }
+    *list = saved;
+    list.next(&Value::Null);
+    fallback_block(node)
+}
+
+fn longest_run(text: &str, ch: char) -> usize {
+    let mut longest = 0;
+    let mut cur = 0;
+    for c in text.chars() {
+        if c == ch {
+            cur += 1;
+            longest = longest.max(cur);
+        } else {
+            cur = 0;
+        }
+    }
+    longest
+}
+
+fn fence_for(text: &str, ch: char) -> String {
+    ch.to_string().repeat((longest_run(text, ch) + 1).max(3))
+}
+
+fn to_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn fallback_block(node: &Value) -> String {
+    let json = to_json(node);
+    let fence = fence_for(&json, '`');
+    format!("{fence}adf\n{json}\n{fence}")
+}
+
+fn fallback_inline(node: &Value) -> String {
+    let body = format!("adf:{}", to_json(node));
+    let delim = "`".repeat(longest_run(&body, '`') + 1);
+    format!("{delim}{body}{delim}")
+}
+
+/// Prefixes the first line of `s` with `first` and the others with `rest` (blank lines with
+/// `rest` trimmed).
+fn prefix_lines(s: &str, first: &str, rest: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let p = if i == 0 { first } else { rest };
+        if line.is_empty() {
+            out.push_str(p.trim_end());
+        } else {
+            out.push_str(p);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn blocks(nodes: &[Value], esc: Esc) -> String {
+    let mut list = ListState::default();
+    let mut parts = Vec::new();
+    for n in nodes {
+        let (bullet, delim) = list.next(n);
+        let s = block(n, esc, bullet, delim);
+        if !s.is_empty() {
+            parts.push(s);
+        }
+    }
+    parts.join("\n\n")
+}
+
+fn block(node: &Value, esc: Esc, bullet: char, delim: char) -> String {
+    match node_type(node) {
+        "paragraph" => inline(content(node), esc),
+        "heading" => {
+            let level = node.pointer("/attrs/level").and_then(Value::as_u64);
+            match level {
+                Some(l @ 1..=6) => {
+                    let text = inline(content(node), esc);
+                    let hashes = "#".repeat(l as usize);
+                    if text.is_empty() {
+                        hashes
+                    } else {
+                        format!("{hashes} {text}")
+                    }
+                }
+                _ => fallback_block(node),
+            }
+        }
+        "bulletList" => content(node)
+            .iter()
+            .map(|item| list_item(item, &format!("{bullet} "), esc))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "orderedList" => {
+            let order = node.pointer("/attrs/order").and_then(Value::as_u64).unwrap_or(1);
+            content(node)
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let n = order.saturating_add(i as u64);
+                    list_item(item, &format!("{n}{delim} "), esc)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        "taskList" => task_list(node, bullet, esc),
+        "blockquote" => {
+            let body = blocks(content(node), esc);
+            if body.is_empty() {
+                ">".into()
+            } else {
+                prefix_lines(&body, "> ", "> ")
+            }
+        }
+        "codeBlock" => code_block(node),
+        "rule" => "***".into(),
+        _ => fallback_block(node),
+    }
+}
+
+fn list_item(item: &Value, marker: &str, _esc: Esc) -> String {
+    if node_type(item) != "listItem" {
+        return fallback_block(item);
+    }
+    let body = blocks(content(item), _esc);
+    if body.is_empty() {
+        return marker.trim_end().to_owned();
+    }
+    let pad = " ".repeat(marker.len());
+    let first_empty = content(item)
+        .first()
+        .is_some_and(|f| node_type(f) == "paragraph" && content(f).is_empty());
+    if first_empty {
+        // The item starts with a nested block: the marker on a line of its own.
+        format!("{}\n{}", marker.trim_end(), prefix_lines(&body, &pad, &pad))
+    } else {
+        prefix_lines(&body, marker, &pad)
+    }
+}
+
+fn task_list(node: &Value, bullet: char, esc: Esc) -> String {
+    let mut entries: Vec<String> = Vec::new();
+    for c in content(node) {
+        match node_type(c) {
+            "taskItem" => {
+                let done = c.pointer("/attrs/state").and_then(Value::as_str) == Some("DONE");
+                let text = inline(content(c), esc);
+                let marker = format!("{bullet} [{}] ", if done { 'x' } else { ' ' });
+                entries.push(prefix_lines(&text, &marker, "  "));
+            }
+            "taskList" => {
+                let inner = task_list(c, bullet, esc);
+                match entries.last_mut() {
+                    Some(e) => {
+                        e.push('\n');
+                        e.push_str(&prefix_lines(&inner, "  ", "  "));
+                    }
+                    None => entries.push(fallback_block(c)),
+                }
+            }
+            _ => entries.push(fallback_block(c)),
+        }
+    }
+    entries.join("\n")
+}
+
+fn code_block(node: &Value) -> String {
+    let mut text = String::new();
+    for c in content(node) {
+        match (node_type(c), c.get("text").and_then(Value::as_str)) {
+            ("text", Some(t)) if c.get("marks").is_none() => text.push_str(t),
+            _ => return fallback_block(node),
+        }
+    }
+    let language = node
+        .pointer("/attrs/language")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let fence = if language.contains('`') {
+        fence_for(&text, '~')
+    } else {
+        fence_for(&text, '`')
+    };
+    if text.is_empty() {
+        format!("{fence}{language}\n{fence}")
+    } else {
+        format!("{fence}{language}\n{text}\n{fence}")
+    }
+}
+
+/// The marks of a text node markdown can write: (marks other than code, has code). `None` when
+/// it has one markdown has not got, or code with formatting.
+fn writable_marks(node: &Value) -> Option<(Vec<Value>, bool)> {
+    let obj = node.as_object()?;
+    if obj.keys().any(|k| !matches!(k.as_str(), "type" | "text" | "marks")) {
+        return None;
+    }
+    let text = obj.get("text")?.as_str()?;
+    if text.is_empty() {
+        return None;
+    }
+    let mut marks = Vec::new();
+    let mut code = false;
+    if let Some(ms) = obj.get("marks") {
+        for m in ms.as_array()? {
+            let mo = m.as_object()?;
+            let t = node_type(m);
+            let plain_keys = mo.keys().all(|k| k == "type");
+            match t {
+                "strong" | "em" | "strike" if plain_keys => marks.push(m.clone()),
+                "code" if plain_keys => code = true,
+                "link" => {
+                    let attrs = mo.get("attrs")?.as_object()?;
+                    attrs.get("href")?.as_str()?;
+                    if let Some(title) = attrs.get("title") {
+                        title.as_str()?;
+                    }
+                    if mo.keys().any(|k| k != "type" && k != "attrs")
+                        || attrs.keys().any(|k| k != "href" && k != "title")
+                    {
+                        return None;
+                    }
+                    marks.push(m.clone());
+                }
+                _ => return None,
+            }
+        }
+    }
+    let mut sorted = marks.clone();
+    sorted.sort_by_key(mark_rank);
+    sorted.dedup();
+    if sorted.len() != marks.len() {
+        return None;
+    }
+    if code && marks.iter().any(|m| node_type(m) != "link") {
+        return None;
+    }
+    Some((sorted, code))
+}
+
+fn open_mark(m: &Value) -> &'static str {
+    match node_type(m) {
+        "link" => "[",
+        "strong" => "**",
+        "em" => "*",
+        _ => "~~",
+    }
+}
+
+fn close_mark(m: &Value) -> String {
+    match node_type(m) {
+        "link" => {
+            let href = m.pointer("/attrs/href").and_then(Value::as_str).unwrap_or("");
+            let mut s = String::from("](");
+            let plain = !href.is_empty()
+                && !href
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>()\\".contains(c));
+            if plain {
+                s.push_str(href);
+            } else {
+                s.push('<');
+                for c in href.chars() {
+                    if "<>\\".contains(c) {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                }
+                s.push('>');
+            }
+            if let Some(t) = m.pointer("/attrs/title").and_then(Value::as_str) {
+                s.push_str(" \"");
+                for c in t.chars() {
+                    if c == '"' || c == '\\' {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                }
+                s.push('"');
+            }
+            s.push(')');
+            s
+        }
+        other => open_mark(&json!({"type": other})).to_owned(),
+    }
+}
+
+fn code_span(t: &str) -> String {
+    let delim = if t.contains('`') {
+        "`".repeat(longest_run(t, '`') + 1)
+    } else {
+        "`".into()
+    };
+    let pad = t.starts_with('`')
+        || t.ends_with('`')
+        || (t.starts_with(' ') && t.ends_with(' ') && t.chars().any(|c| c != ' '));
+    if pad {
+        format!("{delim} {t} {delim}")
+    } else {
+        format!("{delim}{t}{delim}")
+    }
+}
+
+fn inline(nodes: &[Value], esc: Esc) -> String {
+    let mut out = String::new();
+    let mut open: Vec<Value> = Vec::new();
+    let last = nodes.len().saturating_sub(1);
+    for (i, n) in nodes.iter().enumerate() {
+        let writable = if node_type(n) == "text" {
+            writable_marks(n).filter(|(m, c)| esc != Esc::Inline || (m.is_empty() && !c))
+        } else {
+            None
+        };
+        match (node_type(n), writable) {
+            ("text", Some((marks, code))) => {
+                let keep = open.iter().take_while(|m| marks.contains(m)).count();
+                while open.len() > keep {
+                    if let Some(m) = open.pop() {
+                        out.push_str(&close_mark(&m));
+                    }
+                }
+                for m in &marks {
+                    if !open.contains(m) {
+                        out.push_str(open_mark(m));
+                        open.push(m.clone());
+                    }
+                }
+                let text = n.get("text").and_then(Value::as_str).unwrap_or("");
+                if code {
+                    out.push_str(&code_span(text));
+                } else {
+                    let bol = out.is_empty() || out.ends_with('\n');
+                    escape(text, esc, bol, i == last, &mut out);
+                }
+            }
+            ("hardBreak", _) if n.as_object().is_some_and(|o| o.len() == 1) => {
+                out.push_str("\\\n");
+            }
+            _ => out.push_str(&fallback_inline(n)),
+        }
+    }
+    while let Some(m) = open.pop() {
+        out.push_str(&close_mark(&m));
+    }
+    out
+}
+
+/// Writes `text` escaped at level `esc`; `bol`: it starts a line; `eob`: it ends the block.
+fn escape(text: &str, esc: Esc, bol: bool, eob: bool, out: &mut String) {
+    if esc == Esc::Raw {
+        out.push_str(text);
+        return;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut at_start = bol;
+    let mut digits_only = bol;
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        if c == '\n' {
+            out.push('\n');
+            at_start = true;
+            digits_only = true;
+            continue;
+        }
+        let line_end = next == Some('\n') || (next.is_none() && eob);
+        if (c == ' ' || c == '\t') && (at_start || line_end) {
+            out.push_str(&format!("&#{};", c as u32));
+        } else if c.is_control() {
+            out.push_str(&format!("&#{};", c as u32));
+        } else if c.is_ascii_punctuation() {
+            let special = match esc {
+                Esc::Some => {
+                    "\\*_`[]<~&".contains(c)
+                        || (at_start && "#>-+=|".contains(c))
+                        || (c == '!' && next == Some('['))
+                        || (digits_only && !at_start && ".)".contains(c))
+                }
+                _ => true,
+            };
+            if special {
+                out.push('\\');
+            }
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+        digits_only = digits_only && c.is_ascii_digit();
+        at_start = false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depth clamping (no recursion below MAX_DEPTH)
+// ---------------------------------------------------------------------------------------------
+
+/// The nesting depth of a JSON value, counted without recursion (stops counting past `limit`).
+fn json_depth(v: &Value, limit: usize) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        if max > limit {
+            return max;
+        }
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// A node as it may be kept: itself, or (JSON too deep to write and read back) a paragraph of
+/// its text.
+fn safe(v: &Value) -> Value {
+    if json_depth(v, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH {
+        return v.clone();
+    }
+    let mut texts = Vec::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(a) => stack.extend(a.iter().rev()),
+            Value::Object(o) => {
+                if let Some(t) = o.get("text").and_then(Value::as_str) {
+                    texts.push(t.to_owned());
+                }
+                if let Some(c) = o.get("content") {
+                    stack.push(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    let text = texts.join(" ");
+    if text.is_empty() {
+        json!({"type": "paragraph", "content": []})
+    } else {
+        json!({"type": "paragraph", "content": [{"type": "text", "text": text}]})
+    }
+}
+
+/// `node` without its content, its other entries kept (`None` when they are too deep).
+fn shell(node: &Value) -> Option<Map<String, Value>> {
+    let o = node.as_object()?;
+    let mut m = Map::new();
+    for (k, v) in o {
+        if k != "content" {
+            if json_depth(v, MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+                return None;
+            }
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    Some(m)
+}
+
+fn clamp_blocks(nodes: &[Value], depth: usize, out: &mut Vec<Value>) {
+    for n in nodes {
+        let need = match node_type(n) {
+            "blockquote" => 1,
+            "bulletList" | "orderedList" | "taskList" => 2,
+            _ => 0,
+        };
+        if need == 0 {
+            out.push(safe(n));
+            continue;
+        }
+        let Some(mut m) = shell(n).filter(|_| depth + need <= MAX_DEPTH) else {
+            flatten(n, out);
+            continue;
+        };
+        let mut children = Vec::new();
+        match node_type(n) {
+            "blockquote" => clamp_blocks(content(n), depth + 1, &mut children),
+            "taskList" => {
+                for c in content(n) {
+                    if node_type(c) == "taskList" {
+                        if depth + 4 <= MAX_DEPTH {
+                            clamp_blocks(std::slice::from_ref(c), depth + 2, &mut children);
+                        } else {
+                            task_items(c, &mut children);
+                        }
+                    } else {
+                        children.push(safe(c));
+                    }
+                }
+            }
+            _ => {
+                for item in content(n) {
+                    match (node_type(item), shell(item)) {
+                        ("listItem", Some(mut im)) => {
+                            let mut inner = Vec::new();
+                            clamp_blocks(content(item), depth + 2, &mut inner);
+                            im.insert("content".into(), Value::Array(inner));
+                            children.push(Value::Object(im));
+                        }
+                        _ => children.push(safe(item)),
+                    }
+                }
+            }
+        }
+        if n.get("content").is_some() {
+            m.insert("content".into(), Value::Array(children));
+        }
+        out.push(Value::Object(m));
+    }
+}
+
+/// The task items under `node`, at any depth, in order.
+fn task_items(node: &Value, out: &mut Vec<Value>) {
+    let mut stack = vec![node];
+    while let Some(v) = stack.pop() {
+        if node_type(v) == "taskItem" {
+            out.push(safe(v));
+        } else {
+            stack.extend(content(v).iter().rev());
+        }
+    }
+}
+
+/// The leaf blocks under `node`, at any depth, in order: containers dissolved, text kept.
+fn flatten(node: &Value, out: &mut Vec<Value>) {
+    let mut stack = vec![node];
+    while let Some(v) = stack.pop() {
+        match node_type(v) {
+            "paragraph" | "heading" | "codeBlock" | "rule" => out.push(safe(v)),
+            "taskItem" => {
+                let p = json!({"type": "paragraph", "content": v.get("content").cloned().unwrap_or(json!([]))});
+                out.push(safe(&p));
+            }
+            "text" | "hardBreak" | "mention" | "emoji" | "status" | "date" | "inlineCard" => {
+                out.push(json!({"type": "paragraph", "content": [safe(v)]}));
+            }
+            _ => match v.get("content").and_then(Value::as_array) {
+                Some(c) => stack.extend(c.iter().rev()),
+                None => out.push(safe(v)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a2m(v: &Value) -> String {
+        adf_to_markdown(v).expect("a doc")
+    }
+
+    /// md1 = a2m(m2a(md)); a2m(m2a(md1)) == md1 and both read as the same ADF.
+    fn settles(md: &str) -> String {
+        let adf = markdown_to_adf(md);
+        let md1 = a2m(&adf);
+        let adf1 = markdown_to_adf(&md1);
+        assert_eq!(adf1, adf, "ADF changed on the second pass of {md:?}\nmd1 = {md1:?}");
+        assert_eq!(a2m(&adf1), md1, "markdown not a fixed point for {md:?}");
+        md1
+    }
+
+    #[test]
+    fn scratch() {
+        let md = "# Title\n\nSome *em* and **strong** and ~~gone~~ and `code` and [a link](http://x.y \"t\").\nNext line  \nhard.\n\n- one\n- two\n  - nested\n\n3. three\n4. four\n\n- [ ] todo\n- [x] done\n  - [ ] sub\n\n> quote\n> more\n\n```rust\nfn main() {}\n```\n\n    indented\n\n***\n\n[[Note]] and [[Note|alias]] ==hi== %%c%% <b>x</b> [^1]\n\n[^1]: foot\n";
+        let adf = markdown_to_adf(md);
+        eprintln!("{}", serde_json::to_string_pretty(&adf).unwrap());
+        let md1 = settles(md);
+        eprintln!("{md1}");
+    }
+}
