@@ -542,8 +542,10 @@ impl<'a> Builder<'a> {
     }
 
     fn code_span(&mut self, t: &str) {
-        if let Some(node) = t.strip_prefix("adf:").and_then(raw_node) {
-            self.raw_inline(node, false);
+        if let Some(nodes) = t.strip_prefix("adf:").and_then(raw_inline_nodes) {
+            for node in nodes {
+                self.raw_inline(node, false);
+            }
         } else {
             self.push_text(t, true);
         }
@@ -576,6 +578,15 @@ fn raw_node(text: &str) -> Option<Value> {
     let v: Value = serde_json::from_str(text.trim()).ok()?;
     v.get("type").and_then(Value::as_str)?;
     Some(v)
+}
+
+/// The nodes an `adf:` span holds: one node, or a non-empty array of nodes.
+fn raw_inline_nodes(text: &str) -> Option<Vec<Value>> {
+    match serde_json::from_str(text.trim()).ok()? {
+        Value::Array(a) if !a.is_empty() && a.iter().all(|n| n.get("type").is_some_and(Value::is_string)) => Some(a),
+        v @ Value::Object(_) if v.get("type").is_some_and(Value::is_string) => Some(vec![v]),
+        _ => None,
+    }
 }
 
 /// Builds the ADF lists of one markdown list: runs of task items become task lists, others
@@ -748,8 +759,7 @@ pub fn adf_to_markdown(doc: &Value) -> Result<String, AdfError> {
         parts.push(top_block(b, want, &mut list));
     }
     let md = parts.join("\n\n");
-    let back = markdown_to_adf(&md);
-    if content(&back) == expected.as_slice() {
+    if content(&markdown_to_adf(&md)) == expected.as_slice() {
         return Ok(md);
     }
     // The blocks read back alone but not together: keep every one that is not plain as JSON.
@@ -863,15 +873,18 @@ fn prefix_lines(s: &str, first: &str, rest: &str) -> String {
 
 fn blocks(nodes: &[Value], esc: Esc) -> String {
     let mut list = ListState::default();
-    let mut parts = Vec::new();
+    let mut out = String::new();
     for n in nodes {
         let (bullet, delim) = list.next(n);
         let s = block(n, esc, bullet, delim);
         if !s.is_empty() {
-            parts.push(s);
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&s);
         }
     }
-    parts.join("\n\n")
+    out
 }
 
 fn block(node: &Value, esc: Esc, bullet: char, delim: char) -> String {
@@ -919,16 +932,16 @@ fn block(node: &Value, esc: Esc, bullet: char, delim: char) -> String {
             }
         }
         "codeBlock" => code_block(node),
-        "rule" => "***".into(),
+        "rule" => "---".into(),
         _ => fallback_block(node),
     }
 }
 
-fn list_item(item: &Value, marker: &str, _esc: Esc) -> String {
+fn list_item(item: &Value, marker: &str, esc: Esc) -> String {
     if node_type(item) != "listItem" {
         return fallback_block(item);
     }
-    let body = blocks(content(item), _esc);
+    let body = blocks(content(item), esc);
     if body.is_empty() {
         return marker.trim_end().to_owned();
     }
@@ -1107,48 +1120,91 @@ fn code_span(t: &str) -> String {
     }
 }
 
+/// Whether a mark is formatting that code text drops (strong, em, strike).
+fn formatting(m: &Value) -> bool {
+    matches!(node_type(m), "strong" | "em" | "strike")
+}
+
 fn inline(nodes: &[Value], esc: Esc) -> String {
+    let writable: Vec<Option<(Vec<Value>, bool)>> = nodes
+        .iter()
+        .map(|n| {
+            if node_type(n) == "text" {
+                writable_marks(n).filter(|(m, c)| esc != Esc::Inline || (m.is_empty() && !c))
+            } else {
+                None
+            }
+        })
+        .collect();
     let mut out = String::new();
     let mut open: Vec<Value> = Vec::new();
+    let mut pending: Vec<&Value> = Vec::new();
     let last = nodes.len().saturating_sub(1);
     for (i, n) in nodes.iter().enumerate() {
-        let writable = if node_type(n) == "text" {
-            writable_marks(n).filter(|(m, c)| esc != Esc::Inline || (m.is_empty() && !c))
-        } else {
-            None
+        if n.get("type").and_then(Value::as_str) == Some("hardBreak")
+            && n.as_object().is_some_and(|o| o.len() == 1)
+        {
+            flush_fallbacks(&mut pending, &mut out);
+            out.push_str("\\\n");
+            continue;
+        }
+        let Some((mut marks, code)) = writable[i].clone() else {
+            pending.push(n);
+            continue;
         };
-        match (node_type(n), writable) {
-            ("text", Some((marks, code))) => {
-                let keep = open.iter().take_while(|m| marks.contains(m)).count();
-                while open.len() > keep {
-                    if let Some(m) = open.pop() {
-                        out.push_str(&close_mark(&m));
-                    }
-                }
-                for m in &marks {
-                    if !open.contains(m) {
-                        out.push_str(open_mark(m));
-                        open.push(m.clone());
-                    }
-                }
-                let text = n.get("text").and_then(Value::as_str).unwrap_or("");
-                if code {
-                    out.push_str(&code_span(text));
-                } else {
-                    let bol = out.is_empty() || out.ends_with('\n');
-                    escape(text, esc, bol, i == last, &mut out);
-                }
+        flush_fallbacks(&mut pending, &mut out);
+        if code {
+            // Markdown code spans cannot be bold: ADF's code text has no strong, em or strike,
+            // so a code span takes the formatting of the text after it (or of the text open
+            // around it), which reads back the same and keeps `**a `b` c**` in one piece.
+            let next = (i + 1..nodes.len())
+                .find_map(|j| writable[j].as_ref().filter(|(_, c)| !c))
+                .map(|(m, _)| m.iter().filter(|m| formatting(m)).cloned().collect::<Vec<_>>());
+            let around: Vec<Value> = match next {
+                Some(f) => f,
+                None => open.iter().filter(|m| formatting(m)).cloned().collect(),
+            };
+            marks.extend(around);
+            marks.sort_by_key(mark_rank);
+        }
+        let keep = open.iter().take_while(|m| marks.contains(m)).count();
+        while open.len() > keep {
+            if let Some(m) = open.pop() {
+                out.push_str(&close_mark(&m));
             }
-            ("hardBreak", _) if n.as_object().is_some_and(|o| o.len() == 1) => {
-                out.push_str("\\\n");
+        }
+        for m in &marks {
+            if !open.contains(m) {
+                out.push_str(open_mark(m));
+                open.push(m.clone());
             }
-            _ => out.push_str(&fallback_inline(n)),
+        }
+        let text = n.get("text").and_then(Value::as_str).unwrap_or("");
+        if code {
+            out.push_str(&code_span(text));
+        } else {
+            let bol = out.is_empty() || out.ends_with('\n');
+            escape(text, esc, bol, i == last, &mut out);
         }
     }
+    flush_fallbacks(&mut pending, &mut out);
     while let Some(m) = open.pop() {
         out.push_str(&close_mark(&m));
     }
     out
+}
+
+/// Writes the inline nodes markdown has no form for as one `adf:` span (one node's JSON, or an
+/// array of them when several come in a row: two code spans cannot touch).
+fn flush_fallbacks(pending: &mut Vec<&Value>, out: &mut String) {
+    match pending.len() {
+        0 => {}
+        1 => out.push_str(&fallback_inline(pending[0])),
+        _ => out.push_str(&fallback_inline(&Value::Array(
+            pending.iter().map(|v| (*v).clone()).collect(),
+        ))),
+    }
+    pending.clear();
 }
 
 /// Writes `text` escaped at level `esc`; `bol`: it starts a line; `eob`: it ends the block.
@@ -1365,6 +1421,78 @@ mod tests {
         md1
     }
 
+    /// The text an ADF document carries: its text nodes, link targets and titles, code
+    /// languages and the JSON of nodes kept whole.
+    fn adf_words(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push(' ');
+            }
+            Value::Array(a) => a.iter().for_each(|c| adf_words(c, out)),
+            Value::Object(o) => o.values().for_each(|c| adf_words(c, out)),
+            Value::Number(n) => {
+                out.push_str(&n.to_string());
+                out.push(' ');
+            }
+            _ => {}
+        }
+    }
+
+    fn corpus_notes() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");
+        let mut notes: Vec<(String, String)> = walkdir::WalkDir::new(&root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "md"))
+            .filter_map(|e| {
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let body = match crate::vault::note::Note::parse_text(text.clone()) {
+                    Ok(n) => n.body().to_owned(),
+                    Err(_) => text,
+                };
+                Some((e.path().display().to_string(), body))
+            })
+            .collect();
+        notes.sort();
+        notes
+    }
+
+    #[test]
+    fn corpora_notes_settle_after_one_pass_and_keep_every_word() {
+        let notes = corpus_notes();
+        assert!(notes.len() > 100, "corpora missing: {}", notes.len());
+        for (path, body) in &notes {
+            let adf = markdown_to_adf(body);
+            let md1 = a2m(&adf);
+            let adf1 = markdown_to_adf(&md1);
+            assert_eq!(adf1, adf, "{path}: ADF changed on the second pass\nmd1:\n{md1}");
+            assert_eq!(a2m(&adf1), md1, "{path}: markdown is not a fixed point");
+            let mut text = String::new();
+            adf_words(&adf, &mut text);
+            // Ordered list markers are numbered by position in ADF: not words of the text.
+            let words: String = body
+                .lines()
+                .map(|l| {
+                    let t = l.trim_start_matches([' ', '\t', '>']);
+                    let d = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                    match t[d..].chars().next() {
+                        Some('.' | ')') if d > 0 => &t[d + 1..],
+                        _ => l,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            for word in words
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                assert!(text.contains(word), "{path}: {word:?} lost");
+            }
+        }
+    }
+
     #[test]
     fn scratch() {
         let md = "# Title\n\nSome *em* and **strong** and ~~gone~~ and `code` and [a link](http://x.y \"t\").\nNext line  \nhard.\n\n- one\n- two\n  - nested\n\n3. three\n4. four\n\n- [ ] todo\n- [x] done\n  - [ ] sub\n\n> quote\n> more\n\n```rust\nfn main() {}\n```\n\n    indented\n\n***\n\n[[Note]] and [[Note|alias]] ==hi== %%c%% <b>x</b> [^1]\n\n[^1]: foot\n";
@@ -1372,5 +1500,26 @@ mod tests {
         eprintln!("{}", serde_json::to_string_pretty(&adf).unwrap());
         let md1 = settles(md);
         eprintln!("{md1}");
+    }
+}
+#[cfg(test)]
+mod diag {
+    #[test]
+    fn diag_corpora() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");
+        let (mut n, mut same, mut fb) = (0, 0, 0);
+        for e in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
+            if !e.path().extension().is_some_and(|x| x == "md") { continue; }
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let body = match crate::vault::note::Note::parse_text(text.clone()) { Ok(n) => n.body().to_owned(), Err(_) => text };
+            let md1 = super::adf_to_markdown(&super::markdown_to_adf(&body)).unwrap();
+            n += 1;
+            if md1.trim() == body.trim() { same += 1; } else {
+                let a: Vec<&str> = body.trim().lines().collect(); let b: Vec<&str> = md1.lines().collect();
+                if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) { eprintln!("D {:?}\n  {:?}", a.get(i), b.get(i)); }
+            }
+            if md1.contains("adf") && !body.contains("adf") { fb += 1; eprintln!("FALLBACK {}\n{}", e.path().display(), md1.lines().filter(|l| l.starts_with("{")).take(3).collect::<Vec<_>>().join("\n")); }
+        }
+        eprintln!("notes {n} same {same} fallback {fb}");
     }
 }
