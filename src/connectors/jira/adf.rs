@@ -251,7 +251,7 @@ impl<'a> Builder<'a> {
             | Event::DisplayMath(t) => self.text(&t),
             Event::FootnoteReference(l) => self.text(&format!("[^{l}]")),
             Event::SoftBreak => self.text("\n"),
-            Event::HardBreak => self.raw_inline(json!({"type": "hardBreak"}), true),
+            Event::HardBreak => self.raw_inline(json!({"type": "hardBreak"})),
             Event::Rule => self.block(json!({"type": "rule"})),
             Event::TaskListMarker(done) => self.task_marker(done),
         }
@@ -343,10 +343,10 @@ impl<'a> Builder<'a> {
                 self.marks.pop();
             }
             TagEnd::Link | TagEnd::Image => {
-                if let Some((before, href)) = self.links.pop() {
-                    if before == self.emitted {
-                        self.text(&href);
-                    }
+                if let Some((before, href)) = self.links.pop()
+                    && before == self.emitted
+                {
+                    self.text(&href);
                 }
                 self.marks.pop();
             }
@@ -417,11 +417,11 @@ impl<'a> Builder<'a> {
                 if text.ends_with('\n') {
                     text.pop();
                 }
-                if language.as_deref() == Some("adf") {
-                    if let Some(node) = raw_node(&text) {
-                        self.block(node);
-                        return;
-                    }
+                if language.as_deref() == Some("adf")
+                    && let Some(node) = raw_node(&text)
+                {
+                    self.block(node);
+                    return;
                 }
                 let mut node = Map::new();
                 node.insert("type".into(), json!("codeBlock"));
@@ -531,17 +531,14 @@ impl<'a> Builder<'a> {
         let marks = self.current_marks(code);
         let mergeable = self.mergeable;
         let top = self.top();
-        if mergeable {
-            if let Some(last) = top.children.last_mut() {
-                let same = last.get("marks").map_or(marks.is_empty(), |m| {
-                    m.as_array().is_some_and(|a| *a == marks)
-                });
-                if same {
-                    if let Some(Value::String(t)) = last.get_mut("text") {
-                        t.push_str(s);
-                        return;
-                    }
-                }
+        if mergeable && let Some(last) = top.children.last_mut() {
+            let same = last.get("marks").map_or(marks.is_empty(), |m| {
+                m.as_array().is_some_and(|a| *a == marks)
+            });
+            if same && let Some(Value::String(t)) = last.get_mut("text") {
+                t.push_str(s);
+                self.emitted += 1;
+                return;
             }
         }
         let mut node = Map::new();
@@ -555,7 +552,7 @@ impl<'a> Builder<'a> {
         self.mergeable = true;
     }
 
-    fn raw_inline(&mut self, v: Value, _break: bool) {
+    fn raw_inline(&mut self, v: Value) {
         self.ensure_inline();
         self.top().children.push(v);
         self.emitted += 1;
@@ -565,7 +562,7 @@ impl<'a> Builder<'a> {
     fn code_span(&mut self, t: &str) {
         if let Some(nodes) = t.strip_prefix("adf:").and_then(raw_inline_nodes) {
             for node in nodes {
-                self.raw_inline(node, false);
+                self.raw_inline(node);
             }
         } else {
             self.push_text(t, true);
@@ -1290,9 +1287,7 @@ fn escape(text: &str, esc: Esc, bol: bool, eob: bool, out: &mut String) {
             continue;
         }
         let line_end = next == Some('\n') || (next.is_none() && eob);
-        if (c == ' ' || c == '\t') && (at_start || line_end) {
-            out.push_str(&format!("&#{};", c as u32));
-        } else if c.is_control() {
+        if ((c == ' ' || c == '\t') && (at_start || line_end)) || c.is_control() {
             out.push_str(&format!("&#{};", c as u32));
         } else if c.is_ascii_punctuation() {
             let special = match esc {
@@ -1806,6 +1801,15 @@ mod tests {
             let md1 = settles(md);
             assert!(!md1.contains('\u{0}'));
         }
+        // Two links to one place in a row are one link; an empty link shows its target.
+        assert_eq!(
+            content(&markdown_to_adf("[a](u)[b](u) [](v)")),
+            [para(json!([
+                marked("ab", json!([{"type": "link", "attrs": {"href": "u"}}])),
+                text(" "),
+                marked("v", json!([{"type": "link", "attrs": {"href": "v"}}])),
+            ]))]
+        );
         let nul = markdown_to_adf("a\u{0}b");
         assert_eq!(content(&nul), [para(json!([text("a\u{fffd}b")]))]);
         // The same characters in ADF text are kept exactly (through a fallback if need be).
@@ -2037,16 +2041,17 @@ mod props {
         prop::collection::vec(leaf(), 1..5).prop_map(|leaves| {
             let mut out: Vec<Value> = Vec::new();
             for l in leaves {
-                if let (Some(prev), "text") = (out.last_mut(), node_type(&l)) {
-                    if node_type(prev) == "text" && prev.get("marks") == l.get("marks") {
-                        let t = format!(
-                            "{}{}",
-                            prev["text"].as_str().unwrap_or(""),
-                            l["text"].as_str().unwrap_or("")
-                        );
-                        prev["text"] = json!(t);
-                        continue;
-                    }
+                if let (Some(prev), "text") = (out.last_mut(), node_type(&l))
+                    && node_type(prev) == "text"
+                    && prev.get("marks") == l.get("marks")
+                {
+                    let t = format!(
+                        "{}{}",
+                        prev["text"].as_str().unwrap_or(""),
+                        l["text"].as_str().unwrap_or("")
+                    );
+                    prev["text"] = json!(t);
+                    continue;
                 }
                 out.push(l);
             }
