@@ -442,8 +442,10 @@ impl<'a> Builder<'a> {
                 }
             }
             Kind::Quote => {
+                // ADF's quote holds no heading, rule, task list or quote: those are lifted out
+                // after it (so `> > x` is one quote).
                 let mut run = Vec::new();
-                let mut any = false;
+                let empty = f.children.is_empty();
                 for c in f.children {
                     if matches!(
                         node_type(&c),
@@ -459,12 +461,11 @@ impl<'a> Builder<'a> {
                         if !run.is_empty() {
                             let r = std::mem::take(&mut run);
                             self.block(json!({"type": "blockquote", "content": r}));
-                            any = true;
                         }
                         self.block(c);
                     }
                 }
-                if !run.is_empty() || !any {
+                if !run.is_empty() || empty {
                     self.block(json!({"type": "blockquote", "content": run}));
                 }
             }
@@ -1630,6 +1631,17 @@ mod tests {
         );
         assert_eq!(c[8], json!({"type": "rule"}));
         assert_eq!(c.len(), 9);
+        // ADF's schema: no quote in a quote, no heading in a list item (lifted out after it).
+        assert_eq!(
+            content(&markdown_to_adf("> > x\n>\n> # h\n\n- a\n  # b\n")),
+            [
+                json!({"type": "blockquote", "content": [para(json!([text("x")]))]}),
+                json!({"type": "heading", "attrs": {"level": 1}, "content": [text("h")]}),
+                json!({"type": "bulletList", "content": [
+                    {"type": "listItem", "content": [para(json!([text("a")]))]}]}),
+                json!({"type": "heading", "attrs": {"level": 1}, "content": [text("b")]}),
+            ]
+        );
         let md1 = settles(md);
         assert_eq!(
             md1,
