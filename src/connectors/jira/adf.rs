@@ -14,20 +14,21 @@
 //! | `- [ ] todo` / `- [x] done` | `taskList` of `taskItem` (`state` `TODO`/`DONE`) |
 //! | `> quote` | `blockquote` |
 //! | fenced or indented code block | `codeBlock` (`attrs.language` = the info string, if any) |
-//! | `***`, `---`, `___` | `rule` |
+//! | `---` (also `***`, `___`) | `rule` |
 //! | `*em*`, `**strong**`, `~~strike~~`, `` `code` `` | `em`, `strong`, `strike`, `code` marks |
 //! | `[text](url "title")`, `![alt](url)` | `link` mark (`href`, `title`) on the text (alt or url) |
 //! | hard break (`\` or two spaces at line end) | `hardBreak` |
 //! | `[[Note]]`, `[[Note\|alias]]`, `![[file]]`, `==hi==`, `%%c%%`, HTML, `[^1]` | plain text, as written |
 //! | ```` ```adf ```` block holding one node's JSON on one line | that node, exactly (any block node) |
-//! | `` `adf:{…}` `` (inline code starting `adf:` holding one node's JSON) | that inline node, exactly |
+//! | `` `adf:{…}` `` / `` `adf:[{…},…]` `` (inline code: `adf:` and a node's JSON, or an array of nodes) | those inline nodes, exactly |
 //!
 //! **Nothing is dropped.** A node [`adf_to_markdown`] cannot write as markdown that reads back
 //! to the same node (panel, table, media, expand, …, or a known node with unusual attributes or
 //! marks) is kept as an ```` ```adf ```` block holding its JSON on one line; an inline node
 //! (mention, emoji, status, date, inline card, text with a mark markdown has not got such as
-//! underline or colour) as an inline code span `` `adf:{json}` ``. Both read back to exactly
-//! that node. (A user who writes such a block or span by hand gets the node it describes.)
+//! underline or colour) as an inline code span `` `adf:{json}` `` (several in a row share one
+//! span, `` `adf:[{…},{…}]` ``, as two code spans cannot touch). Both read back to exactly those
+//! nodes. (A user who writes such a block or span by hand gets the node it describes.)
 //!
 //! **How [`adf_to_markdown`] writes.** Each top-level node is written as plainly as possible and
 //! re-read; the first form that reads back to the same node wins: text as it is, then text with
@@ -49,9 +50,18 @@
 //! to run, never random.
 //!
 //! **ADF's schema** is kept where markdown is looser: a heading, quote, rule or task list inside
-//! a list item and anything but paragraphs, lists and code inside a quote is lifted out after
-//! it; a task item holds its first paragraph's text, a nested task list follows it, other
-//! blocks under a task are lifted out after the list; code spans drop other formatting marks.
+//! a list item and anything but paragraphs, lists and code inside a quote (a nested quote too)
+//! is lifted out after it; a task item holds its first paragraph's text, a nested task list
+//! follows it, other blocks under a task are lifted out after the list; code text drops the
+//! strong/em/strike marks around it (ADF allows only a link on code; on the way back a code
+//! span is written inside the formatting of the text next to it, so `**a `b` c**` stays whole).
+//!
+//! **Limits.** What markdown says in more than one way comes back in one: `*`/`+` bullets as
+//! `-` (alternating `-`/`*` only to keep two lists apart), setext headings as ATX, indented code
+//! fenced, loose lists tight, `1)` as `1.`, two trailing spaces as `\`, images as links (their
+//! alt text linked), reference links inline (a reference definition nothing uses is not kept),
+//! ordered task lists as task lists. Empty top-level ADF paragraphs carry nothing and are left
+//! out.
 //!
 //! **Hostile input**: NUL (read as U+FFFD, as CommonMark says), control and bidi characters
 //! and long strings go through as text; nesting deeper than [`MAX_DEPTH`] is flattened in both
