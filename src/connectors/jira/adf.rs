@@ -18,7 +18,7 @@
 //! | `*em*`, `**strong**`, `~~strike~~`, `` `code` `` | `em`, `strong`, `strike`, `code` marks |
 //! | `[text](url "title")`, `![alt](url)` | `link` mark (`href`, `title`) on the text (alt or url) |
 //! | hard break (`\` or two spaces at line end) | `hardBreak` |
-//! | `[[Note]]`, `[[Note\|alias]]`, `![[file]]`, `==hi==`, `%%c%%`, HTML, `[^1]` | plain text, as written |
+//! | `[[Note]]`, `[[Note\|alias]]`, `![[file]]`, `==hi==`, `%%c%%`, HTML, `[^1]`, `[r]: url` | plain text, as written |
 //! | ```` ```adf ```` block holding one node's JSON on one line | that node, exactly (any block node) |
 //! | `` `adf:{…}` `` / `` `adf:[{…},…]` `` (inline code: `adf:` and a node's JSON, or an array of nodes) | those inline nodes, exactly |
 //!
@@ -59,8 +59,8 @@
 //! **Limits.** What markdown says in more than one way comes back in one: `*`/`+` bullets as
 //! `-` (alternating `-`/`*` only to keep two lists apart), setext headings as ATX, indented code
 //! fenced, loose lists tight, `1)` as `1.`, two trailing spaces as `\`, images as links (their
-//! alt text linked), reference links inline (a reference definition nothing uses is not kept),
-//! ordered task lists as task lists. Empty top-level ADF paragraphs carry nothing and are left
+//! alt text linked), reference links inline (each link reference definition is kept as a
+//! paragraph of its text where it stood, at the top level), ordered task lists as task lists. Empty top-level ADF paragraphs carry nothing and are left
 //! out.
 //!
 //! **Hostile input**: NUL (read as U+FFFD, as CommonMark says), control and bidi characters
@@ -126,10 +126,37 @@ pub fn markdown_to_adf(md: &str) -> Value {
         md
     };
     let mut b = Builder::new(md);
-    for (ev, range) in Parser::new_ext(md, options()).into_offset_iter() {
+    let mut events = Parser::new_ext(md, options()).into_offset_iter();
+    // Link reference definitions are not events: keep each as a paragraph of its source text
+    // where it stood (at the top level), so that none is lost.
+    let mut defs: Vec<(usize, String)> = events
+        .reference_definitions()
+        .iter()
+        .filter_map(|(_, d)| {
+            let raw = md.get(d.span.clone())?.trim_end();
+            Some((d.span.start, raw.to_owned())).filter(|(_, r)| !r.is_empty())
+        })
+        .collect();
+    defs.sort();
+    for (ev, range) in &mut events {
         b.event(ev, range);
     }
-    let mut content = b.finish();
+    let starts = std::mem::take(&mut b.top_starts);
+    let blocks = b.finish();
+    let mut content = Vec::with_capacity(blocks.len() + defs.len());
+    let mut defs = defs.into_iter().peekable();
+    for (block, start) in blocks
+        .into_iter()
+        .zip(starts.into_iter().chain(std::iter::repeat(usize::MAX)))
+    {
+        while let Some((_, raw)) = defs.next_if(|(at, _)| *at < start) {
+            content.push(json!({"type": "paragraph", "content": [{"type": "text", "text": raw}]}));
+        }
+        content.push(block);
+    }
+    for (_, raw) in defs {
+        content.push(json!({"type": "paragraph", "content": [{"type": "text", "text": raw}]}));
+    }
     for n in &mut content {
         assign_local_ids(n);
     }
@@ -191,6 +218,9 @@ struct Builder<'a> {
     code: String,
     /// Open quotes, lists and items (the frames [`MAX_DEPTH`] counts).
     depth: usize,
+    /// Where the top-level block being read starts in the source, and where each one did.
+    top_start: usize,
+    top_starts: Vec<usize>,
 }
 
 fn counts(kind: &Kind) -> bool {
@@ -220,6 +250,8 @@ impl<'a> Builder<'a> {
             in_wiki: 0,
             code: String::new(),
             depth: 0,
+            top_start: 0,
+            top_starts: Vec::new(),
         }
     }
 
@@ -243,6 +275,9 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
             return;
+        }
+        if self.stack.len() == 1 {
+            self.top_start = range.start;
         }
         match ev {
             Event::Start(tag) => self.start(tag, range),
@@ -503,6 +538,9 @@ impl<'a> Builder<'a> {
         ) {
             // A block inside inline content cannot come from the parser; keep it anyway.
             self.close();
+        }
+        if self.stack.len() == 1 {
+            self.top_starts.push(self.top_start);
         }
         self.top().children.push(v);
         self.mergeable = false;
@@ -1741,6 +1779,26 @@ mod tests {
             assert_eq!(markdown_to_adf(&md), d, "{t:?} written as {md:?}");
             assert!(!md.contains("adf"), "{t:?} needed no fallback: {md:?}");
         }
+        // A link reference definition is kept as its text, where it stood.
+        let md = "[a][r] and [b]\n\n[r]: https://e.x/r \"R\"\n[unused]: <https://e.x/u>\n\n- item\n\n[b]: /b";
+        let adf = markdown_to_adf(md);
+        let types: Vec<&str> = content(&adf).iter().map(node_type).collect();
+        assert_eq!(
+            types,
+            [
+                "paragraph",
+                "paragraph",
+                "paragraph",
+                "bulletList",
+                "paragraph"
+            ]
+        );
+        assert_eq!(
+            content(&adf)[2],
+            para(json!([text("[unused]: <https://e.x/u>")]))
+        );
+        assert_eq!(content(&adf)[4], para(json!([text("[b]: /b")])));
+        assert!(settles(md).contains("\n\n[unused]: <https://e.x/u>\n\n- item"));
         // Plain text needs no escaping and gets none.
         let d = doc(json!([para(json!([text(
             "Plain words, snake_case and 3.5 stay as they are."
