@@ -802,8 +802,8 @@ fn set_attr(v: &mut Value, key: &str, val: Value) {
 // ADF → markdown
 // ---------------------------------------------------------------------------------------------
 
-/// Converts an ADF `doc` into markdown (see the module doc for the forms it writes). Errors only
-/// when `doc` is not an ADF document at all.
+/// Converts an ADF `doc` into markdown (see the module doc for the forms it writes), ending with
+/// a newline unless it is empty. Errors only when `doc` is not an ADF document at all.
 pub fn adf_to_markdown(doc: &Value) -> Result<String, AdfError> {
     let o = doc.as_object().ok_or(AdfError::NotAnObject)?;
     if o.get("type").and_then(Value::as_str) != Some("doc") {
@@ -829,7 +829,11 @@ pub fn adf_to_markdown(doc: &Value) -> Result<String, AdfError> {
     for (b, want) in blocks.iter().zip(&expected) {
         parts.push(top_block(b, want, &mut list));
     }
-    let md = parts.join("\n\n");
+    if parts.is_empty() {
+        return Ok(String::new());
+    }
+    // Each part ends with its newline.
+    let md = parts.join("\n");
     if content(&markdown_to_adf(&md)) == expected.as_slice() {
         return Ok(md);
     }
@@ -839,7 +843,7 @@ pub fn adf_to_markdown(doc: &Value) -> Result<String, AdfError> {
         .map(fallback_block)
         .collect::<Vec<_>>()
         .join("\n\n");
-    Ok(md)
+    Ok(md + "\n")
 }
 
 /// How plainly text is written (see the module doc), tried in this order.
@@ -878,7 +882,7 @@ fn top_block(node: &Value, want: &Value, list: &mut ListState) -> String {
     let saved = *list;
     let (bullet, delim) = list.next(node);
     for esc in [Esc::Raw, Esc::Some, Esc::All, Esc::Inline] {
-        let s = block(node, esc, bullet, delim);
+        let s = block(node, esc, bullet, delim) + "\n";
         let back = markdown_to_adf(&s);
         if content(&back) == std::slice::from_ref(want) {
             return s;
@@ -886,7 +890,7 @@ fn top_block(node: &Value, want: &Value, list: &mut ListState) -> String {
     }
     *list = saved;
     list.next(&Value::Null);
-    fallback_block(want)
+    fallback_block(want) + "\n"
 }
 
 fn longest_run(text: &str, ch: char) -> usize {
@@ -1691,10 +1695,7 @@ mod tests {
             ]
         );
         let md1 = settles(md);
-        assert_eq!(
-            md1,
-            md.replace("    indented", "```\nindented\n```").trim_end()
-        );
+        assert_eq!(md1, md.replace("    indented", "```\nindented\n```"));
     }
 
     #[test]
@@ -1737,11 +1738,11 @@ mod tests {
             "See [[Note]], [[Note|alias]], ![[pic.png]], ==hi==, %%hidden%%, <b>x</b> and [^1]";
         let adf = markdown_to_adf(line);
         assert_eq!(content(&adf), [para(json!([text(line)]))]);
-        assert_eq!(a2m(&adf), line);
+        assert_eq!(a2m(&adf), format!("{line}\n"));
         // Inside emphasis and lists too.
         assert_eq!(
             settles("- **[[A b]]** and *[[C|d]]*"),
-            "- **[[A b]]** and *[[C|d]]*"
+            "- **[[A b]]** and *[[C|d]]*\n"
         );
     }
 
@@ -1803,7 +1804,10 @@ mod tests {
         let d = doc(json!([para(json!([text(
             "Plain words, snake_case and 3.5 stay as they are."
         )]))]));
-        assert_eq!(a2m(&d), "Plain words, snake_case and 3.5 stay as they are.");
+        assert_eq!(
+            a2m(&d),
+            "Plain words, snake_case and 3.5 stay as they are.\n"
+        );
     }
 
     #[test]
@@ -1849,7 +1853,7 @@ mod tests {
     fn empty_paragraphs_are_left_out_and_non_docs_are_errors() {
         let d = json!({"type": "doc", "version": 1, "content": [
             {"type": "paragraph"}, para(json!([text("a")])), {"type": "paragraph", "content": []}]});
-        assert_eq!(a2m(&d), "a");
+        assert_eq!(a2m(&d), "a\n");
         assert_eq!(adf_to_markdown(&json!("text")), Err(AdfError::NotAnObject));
         assert_eq!(
             adf_to_markdown(&json!({"type": "paragraph", "content": []})),
@@ -2179,7 +2183,9 @@ mod props {
             let md1 = to_md(&adf);
             let adf1 = markdown_to_adf(&md1);
             prop_assert_eq!(&adf1, &adf, "md1 = {:?}", md1);
-            prop_assert_eq!(to_md(&adf1), md1);
+            prop_assert_eq!(&to_md(&adf1), &md1);
+            // What came from markdown goes back as markdown, never as a kept ADF node.
+            prop_assert!(!md1.contains("`adf"), "md1 = {:?}", md1);
         }
 
         /// An ADF document in normal form (unknown nodes included) reads back exactly from the
