@@ -1312,11 +1312,11 @@ fn inline(nodes: &[Value], esc: Esc) -> String {
 /// Writes the inline nodes markdown has no form for as one `adf:` span (one node's JSON, or an
 /// array of them when several come in a row: two code spans cannot touch).
 fn flush_fallbacks(pending: &mut Vec<&Value>, out: &mut String) {
-    match pending.len() {
-        0 => {}
-        1 => out.push_str(&fallback_inline(pending[0])),
-        _ => out.push_str(&fallback_inline(&Value::Array(
-            pending.iter().map(|v| (*v).clone()).collect(),
+    match pending.as_slice() {
+        [] => {}
+        [one] => out.push_str(&fallback_inline(one)),
+        many => out.push_str(&fallback_inline(&Value::Array(
+            many.iter().map(|v| (*v).clone()).collect(),
         ))),
     }
     pending.clear();
@@ -2164,6 +2164,16 @@ mod props {
             1 => Just(json!({"type": "rule"})),
             1 => p().prop_map(|p| json!({"type": "blockquote", "content": [p]})),
             1 => p().prop_map(|p| json!({"type": "panel", "attrs": {"panelType": "note"}, "content": [p]})),
+            // Nesting: a list in a list item, a list in a quote, a task list in a task list.
+            1 => (p(), item(), 1..3u64).prop_map(|(p, i, o)| json!({"type": "bulletList", "content": [
+                {"type": "listItem", "content": [p, {"type": "orderedList", "attrs": {"order": o}, "content": [i]}]}]})),
+            1 => (p(), item()).prop_map(|(p, i)| json!({"type": "blockquote", "content": [
+                p, {"type": "bulletList", "content": [i]}]})),
+            1 => (inline_content(), inline_content()).prop_map(|(a, b)| json!({"type": "taskList",
+                "attrs": {"localId": ""}, "content": [
+                    {"type": "taskItem", "attrs": {"localId": "", "state": "TODO"}, "content": a},
+                    {"type": "taskList", "attrs": {"localId": ""}, "content": [
+                        {"type": "taskItem", "attrs": {"localId": "", "state": "DONE"}, "content": b}]}]})),
         ]
     }
 
