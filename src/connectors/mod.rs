@@ -38,6 +38,7 @@
 pub mod canonical;
 pub mod http;
 pub mod hubspot;
+pub mod jira;
 pub mod pacing;
 pub mod registry;
 
