@@ -40,6 +40,7 @@ pub mod http;
 pub mod hubspot;
 pub mod pacing;
 pub mod registry;
+pub mod trello;
 
 use std::collections::BTreeMap;
 use std::fmt;
