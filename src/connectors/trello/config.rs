@@ -9,6 +9,7 @@
 //! token_env = "TRELLO_TOKEN"           # the token is read from this variable,
 //! keyring_entry = "trello"             # else from the OS keyring entry ssot-vault/<this>
 //! batch_size = 50                      # cards handed to one write call
+//! overlap_seconds = 300                # actions read again before the newest one seen
 //!
 //! [remotes.trello.lists]               # project status = list name
 //! blocked = "On hold"
@@ -58,6 +59,9 @@ pub struct TrelloConfig {
     pub keyring_entry: String,
     /// Cards handed to one write call of the engine.
     pub batch_size: usize,
+    /// Seconds of the board's actions read again before the newest one seen (an edit pulled by
+    /// a run that could not write its note is read again); 0: from the newest action on.
+    pub overlap_seconds: u64,
     /// The checklist holding a project's `## Credentialing` tasks.
     pub checklist: String,
     /// Project status → list name (over the defaults; `""` unmaps a status).
@@ -80,6 +84,7 @@ impl Default for TrelloConfig {
             token_env: "TRELLO_TOKEN".into(),
             keyring_entry: NAME.into(),
             batch_size: 50,
+            overlap_seconds: 300,
             checklist: "Credentialing".into(),
             lists: BTreeMap::new(),
             labels: BTreeMap::new(),

@@ -102,12 +102,25 @@ pub struct TrelloState {
     pub runs: Vec<RunMark>,
 }
 
-/// The cursor: the newest action id seen.
+/// The cursor: the newest action seen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrelloCursor {
     /// The newest action of the board seen (`None`: the board had none).
     pub last: Option<String>,
+    /// Its date (service clock, epoch ms).
+    pub at_ms: Option<i64>,
+}
+
+impl TrelloCursor {
+    /// The cursor of the newest action of a page (`None`: no action).
+    fn of(newest: Option<&Value>) -> Option<TrelloCursor> {
+        let a = newest?;
+        Some(TrelloCursor {
+            last: str_of(a, "id").map(str::to_string),
+            at_ms: parse_ms(a.get("date")),
+        })
+    }
 }
 
 /// The connector.
@@ -1038,17 +1051,27 @@ impl Connector for Trello {
         let Some(cursor) = cursor else {
             // A full read: the newest action first (nothing after it is missed), then the cards.
             let newest = self.client.actions(&board, None, None, 1).await?;
-            let last = newest.first().and_then(|a| str_of(a, "id")).map(str::to_string);
+            let next = TrelloCursor::of(newest.first()).unwrap_or_default();
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
             let records = cards.iter().filter_map(|c| self.to_record(c)).collect();
             return Ok(Pulled {
                 records,
-                cursor: serde_json::to_value(TrelloCursor { last }).unwrap_or(Value::Null),
+                cursor: serde_json::to_value(next).unwrap_or(Value::Null),
                 full: true,
             });
         };
-        let mut newest: Option<String> = None;
+        // The feed from the newest action seen, or from the overlap window before it (an edit
+        // pulled by a run that could not write its note is read again).
+        let overlap =
+            i64::try_from(self.cfg.overlap_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let since = match (cursor.at_ms, &cursor.last) {
+            (Some(at), _) if overlap > 0 => jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
+                .ok()
+                .map(|t| t.to_string()),
+            (_, last) => last.clone(),
+        };
+        let mut newest: Option<TrelloCursor> = None;
         let mut before: Option<String> = None;
         let mut named: Vec<String> = Vec::new();
         let mut lists_changed = false;
@@ -1057,13 +1080,13 @@ impl Connector for Trello {
                 .client
                 .actions(
                     &board,
-                    cursor.last.as_deref(),
+                    since.as_deref(),
                     before.as_deref(),
                     ACTIONS_LIMIT,
                 )
                 .await?;
             if newest.is_none() {
-                newest = page.first().and_then(|a| str_of(a, "id")).map(str::to_string);
+                newest = TrelloCursor::of(page.first());
             }
             for a in &page {
                 if let Some(list) = a.pointer("/data/list")
@@ -1108,10 +1131,10 @@ impl Connector for Trello {
                 ..RemoteRecord::default()
             });
         }
-        let last = newest.or(cursor.last);
+        let next = newest.unwrap_or(cursor);
         Ok(Pulled {
             records,
-            cursor: serde_json::to_value(TrelloCursor { last }).unwrap_or(Value::Null),
+            cursor: serde_json::to_value(next).unwrap_or(Value::Null),
             full: false,
         })
     }

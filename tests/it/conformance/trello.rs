@@ -19,6 +19,12 @@ pub const MENU: &str = "Projects/Café menu screens.md";
 const LOYALTY_NOTE: &str = "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK2A\ncreated: 2026-11-21\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: matching\nsummary: Loyalty app for regulars\nblocked_reason: Waiting for the brief\ndeadline: 2027-01-31\npriority: medium\n---\n## Notes\n\nStamps for every tenth loaf.\n";
 const MENU_NOTE: &str = "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK3B\ncreated: 2026-11-22\nclient: \"[[Piekarnia Złoty Kłos]]\"\nstatus: matching\nsummary: Menu screens for the cafés\nblocked_reason: Waiting for photos\npriority: low\n---\n";
 
+/// One list per status before `accepted` (the default table puts `intake`, `matching` and
+/// `proposed` in one `Intake` list, and the engine names a refused move's status by the table's
+/// first match: `intake`).
+const LISTS: &str =
+    "[remotes.trello.lists]\nintake = \"Intake\"\nmatching = \"Matching\"\nproposed = \"Proposed\"\n";
+
 /// Points the vault's `[remotes.trello]` at the sandbox (board `Projects`), with fast retries
 /// and `extra` settings, writes the two more projects and commits.
 pub fn configure(v: &Path, base: &str, extra: &str) {
@@ -27,7 +33,7 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
     let start = text.find("[remotes.trello]").expect("trello section");
     let end = start + text[start..].find("[remotes.sheets]").expect("sheets section");
     let section = format!(
-        "[remotes.trello]\nenabled = true\nbase_url = \"{base}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n\n"
+        "[remotes.trello]\nenabled = true\nbase_url = \"{base}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n{LISTS}\n"
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
@@ -59,7 +65,7 @@ impl Service for TrelloService {
     const KINDS: &'static [&'static str] = &["cards"];
     const PULL_ENDPOINT: &'static str = "GET /1/boards/{id}/actions";
     const PUSH_ENDPOINT: &'static str = "POST /1/cards";
-    const NO_OVERLAP: &'static str = "";
+    const NO_OVERLAP: &'static str = "overlap_seconds = 0";
 
     fn quiet() -> SandboxConfig {
         quiet()
