@@ -182,14 +182,16 @@ impl Client {
             .await
     }
 
-    /// `POST /checklists/{id}/checkItems`.
+    /// `POST /checklists/{id}/checkItems`, at `pos` (`None`: the bottom).
     pub async fn add_item(
         &self,
         checklist: &str,
         name: &str,
         checked: bool,
+        pos: Option<f64>,
     ) -> Result<Value, HttpError> {
-        let body = json!({ "name": name, "checked": checked, "pos": "bottom" });
+        let pos = pos.map_or(json!("bottom"), |p| json!(p));
+        let body = json!({ "name": name, "checked": checked, "pos": pos });
         self.http
             .send_ok(
                 Method::POST,
@@ -200,20 +202,25 @@ impl Client {
             .await
     }
 
-    /// `PUT /cards/{card}/checkItem/{item}` with its `state`.
+    /// `PUT /cards/{card}/checkItem/{item}` with its `state`, and its `pos` when given.
     pub async fn check_item(
         &self,
         card: &str,
         item: &str,
         checked: bool,
+        pos: Option<f64>,
     ) -> Result<Value, HttpError> {
         let state = if checked { "complete" } else { "incomplete" };
+        let mut body = json!({ "state": state });
+        if let Some(p) = pos {
+            body["pos"] = json!(p);
+        }
         self.http
             .send_ok(
                 Method::PUT,
                 &format!("/cards/{card}/checkItem/{item}"),
                 &[],
-                Some(&json!({ "state": state })),
+                Some(&body),
             )
             .await
     }

@@ -134,6 +134,9 @@ pub struct Trello {
     state: TrelloState,
     /// The board was read this run (its lists, labels and fields are current).
     board_read: bool,
+    /// Cards read this run whose `ssot_id` is only their marker line (a create cut short):
+    /// their custom field is set by their next write.
+    marked: BTreeSet<String>,
     /// Where the token came from, when known.
     source: Option<CredentialSource>,
 }
@@ -196,6 +199,7 @@ impl Trello {
             bindings,
             state: TrelloState::default(),
             board_read: false,
+            marked: BTreeSet::new(),
             source: None,
         })
     }
@@ -472,6 +476,26 @@ impl Trello {
             self.refresh_board().await?;
         }
         Ok(())
+    }
+
+    /// Cards in the engine's terms; those known by their marker line only are remembered.
+    fn to_records(&mut self, cards: &[Value]) -> Vec<RemoteRecord> {
+        let field = self.state.fields.get(SSOT_FIELD).map(|f| f.id.clone());
+        for c in cards {
+            let has_field = c
+                .get("customFieldItems")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|i| field.is_some() && str_of(i, "idCustomField") == field.as_deref());
+            if !has_field
+                && mapping::split_desc(str_of(c, "desc").unwrap_or("")).1.is_some()
+                && let Some(id) = str_of(c, "id")
+            {
+                self.marked.insert(id.to_string());
+            }
+        }
+        cards.iter().filter_map(|c| self.to_record(c)).collect()
     }
 
     /// A card in the engine's terms.
@@ -760,10 +784,8 @@ impl Trello {
         let (checklist, existing): (String, Vec<(String, String, bool)>) = match lists.first() {
             Some(cl) => (
                 str_of(cl, "id").unwrap_or_default().to_string(),
-                cl.get("checkItems")
-                    .and_then(Value::as_array)
+                by_pos(cl.get("checkItems"))
                     .into_iter()
-                    .flatten()
                     .filter_map(|i| {
                         Some((
                             str_of(i, "id")?.to_string(),
@@ -784,26 +806,41 @@ impl Trello {
                 )
             }
         };
+        // Each wanted item: the existing one of its text (by index), or a new one.
         let mut used: BTreeSet<usize> = BTreeSet::new();
+        let mut wanted: Vec<(Option<usize>, String, bool)> = Vec::new();
         for item in items {
             let text = mapping::one_line(&item.text);
             if text.is_empty() {
                 continue;
             }
-            let want = item.checked.unwrap_or(false);
             let found = existing
                 .iter()
                 .enumerate()
-                .find(|(i, (_, n, _))| !used.contains(i) && *n == text);
+                .find(|(i, (_, n, _))| !used.contains(i) && *n == text)
+                .map(|(i, _)| i);
+            if let Some(i) = found {
+                used.insert(i);
+            }
+            wanted.push((found, text, item.checked.unwrap_or(false)));
+        }
+        // Positions are sent only when the items kept and added at the bottom would not stand
+        // in the wanted order.
+        let kept: Vec<usize> = wanted.iter().filter_map(|(i, ..)| *i).collect();
+        let first_new = wanted.iter().position(|(i, ..)| i.is_none());
+        let in_order = kept.windows(2).all(|w| w[0] < w[1])
+            && first_new.is_none_or(|f| wanted[f..].iter().all(|(i, ..)| i.is_none()));
+        for (k, (found, text, want)) in wanted.iter().enumerate() {
+            let pos = (!in_order).then(|| (k as f64 + 1.0) * 16384.0);
             match found {
-                Some((i, (id, _, checked))) => {
-                    used.insert(i);
-                    if *checked != want {
-                        self.client.check_item(card, id, want).await?;
+                Some(i) => {
+                    let (id, _, checked) = &existing[*i];
+                    if checked != want || pos.is_some() {
+                        self.client.check_item(card, id, *want, pos).await?;
                     }
                 }
                 None => {
-                    self.client.add_item(&checklist, &text, want).await?;
+                    self.client.add_item(&checklist, text, *want, pos).await?;
                 }
             }
         }
@@ -913,7 +950,9 @@ impl Trello {
         touched.insert(id.clone());
         // The card as it is, when the labels or the checklist are written (or it was found by
         // its ssot_id: its marker line goes).
-        let needs_card = u.fields.contains_key("priority") || u.sections.contains_key(HEADING);
+        let needs_card = u.fields.contains_key("priority")
+            || u.sections.contains_key(HEADING)
+            || self.marked.contains(&id);
         let mut current = index.get(&u.ssot_id).cloned();
         if needs_card && current.as_ref().is_none_or(|c| c.get("checklists").is_none()) {
             let a = self.client.card(&id).await?;
@@ -944,17 +983,15 @@ impl Trello {
             .map(str::to_string)
             .collect();
         let mut params = self.card_params(u, &labels, false).await?;
-        let has_marker = current
-            .as_ref()
-            .is_some_and(|c| mapping::split_desc(str_of(c, "desc").unwrap_or("")).1.is_some());
+        let has_marker = self.marked.contains(&id)
+            || current
+                .as_ref()
+                .is_some_and(|c| mapping::split_desc(str_of(c, "desc").unwrap_or("")).1.is_some());
         if has_marker && !self.state.marker_only && !params.contains_key("desc") {
-            let (text, _) = mapping::split_desc(
-                current
-                    .as_ref()
-                    .and_then(|c| str_of(c, "desc"))
-                    .unwrap_or(""),
-            );
-            params.insert("desc".into(), json!(text));
+            // The marker goes with the custom field set below; the description keeps its text.
+            if let Some(d) = current.as_ref().and_then(|c| str_of(c, "desc")) {
+                params.insert("desc".into(), json!(mapping::split_desc(d).0));
+            }
         }
         if self.state.marker_only
             && !params.contains_key("desc")
@@ -981,7 +1018,8 @@ impl Trello {
                 return Ok(gone());
             }
         }
-        let set_ssot = !u.remote_has_ssot_id && !self.state.marker_only;
+        let set_ssot =
+            (!u.remote_has_ssot_id || self.marked.contains(&id)) && !self.state.marker_only;
         if !self.write_custom(&id, u, set_ssot).await? {
             return Ok(gone());
         }
@@ -997,10 +1035,9 @@ impl Trello {
     }
 }
 
-/// A checklist's items in position order, as a note's task list reads them.
-fn checklist_items(cl: &Value) -> Vec<SectionItem> {
-    let mut items: Vec<&Value> = cl
-        .get("checkItems")
+/// The items of a JSON array in `pos` order.
+fn by_pos(items: Option<&Value>) -> Vec<&Value> {
+    let mut items: Vec<&Value> = items
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
@@ -1009,6 +1046,11 @@ fn checklist_items(cl: &Value) -> Vec<SectionItem> {
         pos(a).total_cmp(&pos(b))
     });
     items
+}
+
+/// A checklist's items in position order, as a note's task list reads them.
+fn checklist_items(cl: &Value) -> Vec<SectionItem> {
+    by_pos(cl.get("checkItems"))
         .into_iter()
         .filter_map(|i| {
             let text = mapping::one_line(str_of(i, "name")?);
@@ -1054,7 +1096,7 @@ impl Connector for Trello {
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = cards.iter().filter_map(|c| self.to_record(c)).collect();
+            let records = self.to_records(&cards);
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1119,8 +1161,7 @@ impl Connector for Trello {
         }
         let cards = self.read_cards(&named).await?;
         self.refresh_for(&cards).await?;
-        let mut records: Vec<RemoteRecord> =
-            cards.iter().filter_map(|c| self.to_record(c)).collect();
+        let mut records: Vec<RemoteRecord> = self.to_records(&cards);
         // Cards the feed names that are gone (deleted): archived.
         let seen: BTreeSet<String> = records.iter().map(|r| r.id.clone()).collect();
         for id in named.iter().filter(|i| !seen.contains(*i)) {
@@ -1150,7 +1191,7 @@ impl Connector for Trello {
         self.ensure_board().await?;
         let cards = self.read_cards(ids).await?;
         self.refresh_for(&cards).await?;
-        Ok(cards.iter().filter_map(|c| self.to_record(c)).collect())
+        Ok(self.to_records(&cards))
     }
 
     async fn archived(

@@ -46,8 +46,8 @@ macro_rules! conformance {
     };
 }
 
-mod harness;
+pub mod harness;
 mod suite;
 
 mod hubspot;
-mod trello;
+pub mod trello;
