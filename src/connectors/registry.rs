@@ -89,44 +89,46 @@ pub struct Service {
 }
 
 /// The services with a connector.
-pub static SERVICES: &[Service] = &[Service {
-    name: hubspot::NAME,
-    config_hint: "see the commented [remotes.hubspot] section of the template",
-    credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
-    id_keys: &[
-        IdKey {
-            note_type: "client",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
-            note_type: "expert",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
+pub static SERVICES: &[Service] = &[
+    Service {
+        name: hubspot::NAME,
+        config_hint: "see the commented [remotes.hubspot] section of the template",
+        credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+        id_keys: &[
+            IdKey {
+                note_type: "client",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "expert",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "project",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot deal id, written by sync",
+            },
+        ],
+        settings: hubspot_settings,
+        bindings: hubspot_bindings,
+        open: hubspot_open,
+    },
+    Service {
+        name: trello::NAME,
+        config_hint: "see the commented [remotes.trello] section of the template",
+        credentials_hint: "get the API key and a token at https://trello.com/power-ups/admin (your Power-Up → API key → Token); export the key as TRELLO_KEY (or set `key`), and pipe the token into `ssot-vault auth set trello`, or export it as TRELLO_TOKEN",
+        id_keys: &[IdKey {
             note_type: "project",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot deal id, written by sync",
-        },
-    ],
-    settings: hubspot_settings,
-    bindings: hubspot_bindings,
-    open: hubspot_open,
-},
-Service {
-    name: trello::NAME,
-    config_hint: "see the commented [remotes.trello] section of the template",
-    credentials_hint: "get the API key and a token at https://trello.com/power-ups/admin (your Power-Up → API key → Token); export the key as TRELLO_KEY (or set `key`), and pipe the token into `ssot-vault auth set trello`, or export it as TRELLO_TOKEN",
-    id_keys: &[IdKey {
-        note_type: "project",
-        key: trello::ID_KEY,
-        doc: "Trello card id, written by sync",
-    }],
-    settings: trello_settings,
-    bindings: trello_bindings,
-    open: trello_open,
-}];
+            key: trello::ID_KEY,
+            doc: "Trello card id, written by sync",
+        }],
+        settings: trello_settings,
+        bindings: trello_bindings,
+        open: trello_open,
+    },
+];
 
 fn trello_settings(config: &Config) -> Result<Settings, String> {
     let cfg = TrelloConfig::from_config(config).map_err(|e| e.to_string())?;
@@ -251,8 +253,10 @@ impl Service {
     }
 }
 
-/// A connector of any service in the registry.
+/// A connector of any service in the registry. (Its variants differ in size; one connector is
+/// open at a time, so none is boxed.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum AnyConnector {
     /// HubSpot.
     Hubspot(Hubspot),

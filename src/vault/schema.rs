@@ -456,11 +456,11 @@ fn builtin_type(name: &str, specific: &[Spec]) -> NoteType {
             crate::connectors::registry::id_keys(name)
                 .filter(|k| !specific.iter().any(|(n, ..)| *n == k.key))
                 .map(|k| Field {
-                name: k.key.to_string(),
-                ty: FieldType::String,
-                required: false,
-                doc: k.doc.to_string(),
-            }),
+                    name: k.key.to_string(),
+                    ty: FieldType::String,
+                    required: false,
+                    doc: k.doc.to_string(),
+                }),
         )
         .collect();
     NoteType {

@@ -49,7 +49,13 @@ fn edit(h: &H, note: &str, field: &str, value: &str) {
 
 /// The id of a label of the Projects board.
 async fn label(h: &H, board: &str, name: &str) -> String {
-    let labels = api(h, reqwest::Method::GET, &format!("/boards/{board}/labels"), None).await;
+    let labels = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/boards/{board}/labels"),
+        None,
+    )
+    .await;
     labels
         .as_array()
         .into_iter()
@@ -63,7 +69,13 @@ async fn label(h: &H, board: &str, name: &str) -> String {
 /// The `Credentialing` checklist items of a note's card: (name, checked), in order.
 async fn checklist(h: &H, note: &str) -> Vec<(String, bool)> {
     let id = h.id_of(note);
-    let lists = api(h, reqwest::Method::GET, &format!("/cards/{id}/checklists"), None).await;
+    let lists = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{id}/checklists"),
+        None,
+    )
+    .await;
     let cl = lists
         .as_array()
         .into_iter()
@@ -87,7 +99,13 @@ async fn checklist(h: &H, note: &str) -> Vec<(String, bool)> {
 /// The checklist's id and the id of its item `name`.
 async fn item(h: &H, note: &str, name: &str) -> (String, String) {
     let id = h.id_of(note);
-    let lists = api(h, reqwest::Method::GET, &format!("/cards/{id}/checklists"), None).await;
+    let lists = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{id}/checklists"),
+        None,
+    )
+    .await;
     for c in lists.as_array().into_iter().flatten() {
         for i in c["checkItems"].as_array().into_iter().flatten() {
             if i["name"] == json!(name) {
@@ -133,8 +151,15 @@ async fn every_mapped_key_travels_both_ways() {
     let c = card(&h, LOYALTY);
     assert_eq!(c.field("name"), Some("Bakery loyalty app"));
     assert_eq!(c.field("list"), Some("Matching"));
-    assert_eq!(c.field("desc"), Some("Loyalty app for regulars"), "no marker line left");
-    assert!(c.field("due").is_some_and(|d| d.starts_with("2027-01-31")), "{c:?}");
+    assert_eq!(
+        c.field("desc"),
+        Some("Loyalty app for regulars"),
+        "no marker line left"
+    );
+    assert!(
+        c.field("due").is_some_and(|d| d.starts_with("2027-01-31")),
+        "{c:?}"
+    );
     assert_eq!(c.field("labels"), Some("Medium"));
     assert_eq!(c.field("Blocked reason"), Some("Waiting for the brief"));
     assert_eq!(c.field("Client"), Some("Piekarnia Złoty Kłos"));
@@ -152,7 +177,12 @@ async fn every_mapped_key_travels_both_ways() {
     edit(&h, LOYALTY, "name", "Renamed in Trello");
     edit(&h, PROJECT, "Budget", "52000");
     let o = h.sync().await;
-    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("proposed"), "{}", out(&o));
+    assert_eq!(
+        h.prop(LOYALTY, "status").as_deref(),
+        Some("proposed"),
+        "{}",
+        out(&o)
+    );
     assert_eq!(
         h.prop(LOYALTY, "summary").as_deref(),
         Some("Stamps and a birthday cake")
@@ -164,7 +194,10 @@ async fn every_mapped_key_travels_both_ways() {
         Some("Waiting for the NDA")
     );
     assert_eq!(h.prop(PROJECT, "budget").as_deref(), Some("52000"));
-    assert!(h.v.join(LOYALTY).exists(), "the title is the vault's (push only)");
+    assert!(
+        h.v.join(LOYALTY).exists(),
+        "the title is the vault's (push only)"
+    );
     // Vault → Trello again: a cleared key clears the card's part; other labels are kept.
     let medium = label(&h, &board, "Medium").await;
     let id = h.id_of(MENU);
@@ -176,12 +209,19 @@ async fn every_mapped_key_travels_both_ways() {
     )
     .await;
     let o = h.sync().await;
-    assert_eq!(h.prop(MENU, "priority").as_deref(), Some("low"), "{}", out(&o));
+    assert_eq!(
+        h.prop(MENU, "priority").as_deref(),
+        Some("low"),
+        "{}",
+        out(&o)
+    );
     for (k, v) in [("priority", "high"), ("deadline", "2027-06-30")] {
         let o = h.run(&["set", MENU, &format!("{k}={v}")]).await;
         assert!(o.status.success(), "{}", out(&o));
     }
-    let text = h.note(MENU).replace("blocked_reason: Waiting for photos\n", "");
+    let text = h
+        .note(MENU)
+        .replace("blocked_reason: Waiting for photos\n", "");
     std::fs::write(h.v.join(MENU), text).expect("write");
     let o = h.sync().await;
     let m = card(&h, MENU);
@@ -197,9 +237,10 @@ async fn every_mapped_key_travels_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_list_table_sends_accepted_and_credentialing_to_one_list() {
     let h = H::new("").await;
-    let text = h
-        .note(LOYALTY)
-        .replace("status: matching\n", "status: credentialing\nexpert: \"[[Anna Nowak]]\"\n");
+    let text = h.note(LOYALTY).replace(
+        "status: matching\n",
+        "status: credentialing\nexpert: \"[[Anna Nowak]]\"\n",
+    );
     std::fs::write(h.v.join(LOYALTY), text).expect("write");
     git(&h.v, &["commit", "-qam", "Credentialing"]);
     h.sync().await;
@@ -223,7 +264,10 @@ async fn the_credentialing_checklist_is_merged_item_by_item() {
     h.sync().await;
     assert_eq!(
         checklist(&h, LOYALTY).await,
-        [("Contract signed".into(), false), ("NDA signed".into(), false)]
+        [
+            ("Contract signed".into(), false),
+            ("NDA signed".into(), false)
+        ]
     );
     // In Trello: one checked, one added.
     let (cl, contract) = item(&h, LOYALTY, "Contract signed").await;
@@ -297,11 +341,24 @@ async fn the_credentialing_checklist_is_merged_item_by_item() {
     std::fs::write(h.v.join(LOYALTY), text).expect("write");
     let o = h.sync().await;
     let note = tasks(&h, LOYALTY);
-    assert!(note.contains(&"- [ ] IBAN received".to_string()), "{note:?}\n{}", out(&o));
-    assert!(note.contains(&"- [x] Bank account details".to_string()), "{note:?}");
+    assert!(
+        note.contains(&"- [ ] IBAN received".to_string()),
+        "{note:?}\n{}",
+        out(&o)
+    );
+    assert!(
+        note.contains(&"- [x] Bank account details".to_string()),
+        "{note:?}"
+    );
     let remote = checklist(&h, LOYALTY).await;
-    assert!(remote.contains(&("IBAN received".into(), false)), "{remote:?}");
-    assert!(remote.contains(&("Bank account details".into(), true)), "{remote:?}");
+    assert!(
+        remote.contains(&("IBAN received".into(), false)),
+        "{remote:?}"
+    );
+    assert!(
+        remote.contains(&("Bank account details".into(), true)),
+        "{remote:?}"
+    );
     // Deleted on each side.
     let (cl, access) = item(&h, LOYALTY, "Access to systems granted").await;
     api(
@@ -314,9 +371,17 @@ async fn the_credentialing_checklist_is_merged_item_by_item() {
     let text = h.note(LOYALTY).replace("- [x] NDA signed\n", "");
     std::fs::write(h.v.join(LOYALTY), text).expect("write");
     h.sync().await;
-    let names: Vec<String> = checklist(&h, LOYALTY).await.into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = checklist(&h, LOYALTY)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert!(!names.contains(&"NDA signed".to_string()), "{names:?}");
-    assert!(!tasks(&h, LOYALTY).iter().any(|t| t.contains("Access to systems")));
+    assert!(
+        !tasks(&h, LOYALTY)
+            .iter()
+            .any(|t| t.contains("Access to systems"))
+    );
     assert_eq!(names.len(), tasks(&h, LOYALTY).len());
     let head = h.head();
     let o = h.sync().await;
@@ -372,7 +437,11 @@ async fn a_card_left_by_a_crash_mid_create_is_taken_up() {
     assert_eq!(h.prop(LOYALTY, "trello_card_id"), Some(id.clone()));
     let c = card(&h, LOYALTY);
     assert_eq!(c.id, id);
-    assert_eq!(c.field("desc"), Some("Loyalty app for regulars"), "marker gone");
+    assert_eq!(
+        c.field("desc"),
+        Some("Loyalty app for regulars"),
+        "marker gone"
+    );
     assert_eq!(c.field("list"), Some("Matching"), "the vault's status");
 }
 
@@ -382,7 +451,12 @@ async fn hostile_card_names_make_safe_notes() {
     h.sync().await;
     let long = "A".repeat(10_000);
     let polish = "Ż".repeat(150);
-    let names = ["Bad\u{0}name\u{7}\u{1b}[31m", long.as_str(), "../x", polish.as_str()];
+    let names = [
+        "Bad\u{0}name\u{7}\u{1b}[31m",
+        long.as_str(),
+        "../x",
+        polish.as_str(),
+    ];
     for name in names {
         h.create(
             "cards",
@@ -397,7 +471,10 @@ async fn hostile_card_names_make_safe_notes() {
     assert!(o.status.code().is_some(), "{}", out(&o));
     // Every card became a note inside the projects folder, with a safe file name.
     let mut made = Vec::new();
-    for e in std::fs::read_dir(h.v.join("Projects")).expect("dir").flatten() {
+    for e in std::fs::read_dir(h.v.join("Projects"))
+        .expect("dir")
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().into_owned();
         assert!(name.len() <= 255, "{name}");
         assert!(!name.chars().any(char::is_control), "{name:?}");

@@ -28,9 +28,7 @@ pub struct Client {
 impl Client {
     /// `GET /members/me`: the token's member.
     pub async fn me(&self) -> Result<Answer, HttpError> {
-        self.http
-            .send(Method::GET, "/members/me", &[], None)
-            .await
+        self.http.send(Method::GET, "/members/me", &[], None).await
     }
 
     /// `GET /members/me/boards`: the boards the token's member is on.

@@ -231,6 +231,9 @@ mod tests {
         .unwrap();
         let c = TrelloConfig::from_table(&t).unwrap();
         assert_eq!(c.lists["blocked"], "On hold");
-        assert_eq!(c.api_key().map(|k| k.expose().to_string()).as_deref(), Some("k"));
+        assert_eq!(
+            c.api_key().map(|k| k.expose().to_string()).as_deref(),
+            Some("k")
+        );
     }
 }

@@ -254,7 +254,9 @@ pub fn split_desc(desc: &str) -> (&str, Option<&str>) {
         Some(id)
             if !id.is_empty()
                 && id.len() <= 64
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
             (head.trim_end(), Some(id))
         }
@@ -400,7 +402,10 @@ mod tests {
         );
         assert_eq!(split_desc(&join_desc(None, Some("X1"))), ("", Some("X1")));
         assert_eq!(split_desc("plain"), ("plain", None));
-        assert_eq!(split_desc("[ssot_id]: ssot:../x"), ("[ssot_id]: ssot:../x", None));
+        assert_eq!(
+            split_desc("[ssot_id]: ssot:../x"),
+            ("[ssot_id]: ssot:../x", None)
+        );
     }
 
     #[test]
@@ -419,7 +424,10 @@ mod tests {
             custom_to_canonical(client, Some("Piekarnia")).as_deref(),
             Some("[[Piekarnia]]")
         );
-        assert_eq!(custom_from_canonical(client, "[[Piekarnia|P]]"), "Piekarnia");
+        assert_eq!(
+            custom_from_canonical(client, "[[Piekarnia|P]]"),
+            "Piekarnia"
+        );
         assert_eq!(
             priority_label(&m.parts[4].spec.conv, ["Client", "High"]).as_deref(),
             Some("High")

@@ -37,7 +37,7 @@ use serde_json::{Map, Value, json};
 
 use crate::connectors::http::{Http, HttpConfig, HttpError, HttpStats, Secret};
 use crate::connectors::{
-    Binding, Conv, Connector, ConnectorError, Health, Pacing, Pulled, RemoteRecord, SectionItem,
+    Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled, RemoteRecord, SectionItem,
     Upsert, WriteOutcome,
 };
 use crate::secrets::CredentialSource;
@@ -175,7 +175,11 @@ fn gone_status(s: StatusCode) -> bool {
 impl Trello {
     /// A connector from its configuration and token (the API key comes from the configuration
     /// or its variable; without one every call fails with [`ConnectorError::NoCredentials`]).
-    pub fn new(cfg: TrelloConfig, schema: &Schema, token: Secret) -> Result<Trello, ConnectorError> {
+    pub fn new(
+        cfg: TrelloConfig,
+        schema: &Schema,
+        token: Secret,
+    ) -> Result<Trello, ConnectorError> {
         let key = cfg.api_key();
         let mut http = HttpConfig::new(NAME, &cfg.base_url).with_settings(&cfg.shared.http);
         http.text_errors = true;
@@ -338,7 +342,9 @@ impl Trello {
                 .into_iter()
                 .flatten()
                 .filter(|x| x.get("closed").and_then(Value::as_bool) != Some(true))
-                .filter_map(|x| Some((str_of(x, "id")?.to_string(), str_of(x, "name")?.to_string())))
+                .filter_map(|x| {
+                    Some((str_of(x, "id")?.to_string(), str_of(x, "name")?.to_string()))
+                })
                 .collect()
         };
         self.state.lists = pairs("lists");
@@ -479,7 +485,7 @@ impl Trello {
     }
 
     /// Cards in the engine's terms; those known by their marker line only are remembered.
-    fn to_records(&mut self, cards: &[Value]) -> Vec<RemoteRecord> {
+    fn records_of(&mut self, cards: &[Value]) -> Vec<RemoteRecord> {
         let field = self.state.fields.get(SSOT_FIELD).map(|f| f.id.clone());
         for c in cards {
             let has_field = c
@@ -489,7 +495,9 @@ impl Trello {
                 .flatten()
                 .any(|i| field.is_some() && str_of(i, "idCustomField") == field.as_deref());
             if !has_field
-                && mapping::split_desc(str_of(c, "desc").unwrap_or("")).1.is_some()
+                && mapping::split_desc(str_of(c, "desc").unwrap_or(""))
+                    .1
+                    .is_some()
                 && let Some(id) = str_of(c, "id")
             {
                 self.marked.insert(id.to_string());
@@ -699,12 +707,7 @@ impl Trello {
                     };
                     let mut ids: Vec<String> = labels
                         .iter()
-                        .filter(|l| {
-                            self.state
-                                .labels
-                                .get(*l)
-                                .is_none_or(|n| !table.contains(n))
-                        })
+                        .filter(|l| self.state.labels.get(*l).is_none_or(|n| !table.contains(n)))
                         .cloned()
                         .collect();
                     if let Some(v) = v {
@@ -731,7 +734,12 @@ impl Trello {
 
     /// Sets the custom field items of a write (and the `ssot_id` when `set_ssot`). `Ok(false)`:
     /// the card is gone.
-    async fn write_custom(&mut self, card: &str, u: &Upsert, set_ssot: bool) -> Result<bool, ConnectorError> {
+    async fn write_custom(
+        &mut self,
+        card: &str,
+        u: &Upsert,
+        set_ssot: bool,
+    ) -> Result<bool, ConnectorError> {
         let mut writes: Vec<(String, Value)> = Vec::new();
         if set_ssot && let Some(f) = self.state.fields.get(SSOT_FIELD) {
             writes.push((f.id.clone(), json!({ "text": u.ssot_id })));
@@ -831,7 +839,7 @@ impl Trello {
         let in_order = kept.windows(2).all(|w| w[0] < w[1])
             && first_new.is_none_or(|f| wanted[f..].iter().all(|(i, ..)| i.is_none()));
         for (k, (found, text, want)) in wanted.iter().enumerate() {
-            let pos = (!in_order).then(|| (k as f64 + 1.0) * 16384.0);
+            let pos = (!in_order).then_some((k as f64 + 1.0) * 16384.0);
             match found {
                 Some(i) => {
                     let (id, _, checked) = &existing[*i];
@@ -862,7 +870,11 @@ impl Trello {
             };
             params.insert("idList".into(), json!(first));
         }
-        if params.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+        if params
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
             params.insert("name".into(), json!(u.ssot_id));
         }
         params.insert("pos".into(), json!("bottom"));
@@ -906,10 +918,12 @@ impl Trello {
         index: &BTreeMap<String, Value>,
         touched: &mut BTreeSet<String>,
     ) -> Result<WriteOutcome, ConnectorError> {
-        let found = u
-            .remote_id
-            .clone()
-            .or_else(|| index.get(&u.ssot_id).and_then(|c| str_of(c, "id")).map(str::to_string));
+        let found = u.remote_id.clone().or_else(|| {
+            index
+                .get(&u.ssot_id)
+                .and_then(|c| str_of(c, "id"))
+                .map(str::to_string)
+        });
         let Some(id) = found else {
             let id = match self.create(u).await? {
                 Ok(id) => id,
@@ -954,7 +968,11 @@ impl Trello {
             || u.sections.contains_key(HEADING)
             || self.marked.contains(&id);
         let mut current = index.get(&u.ssot_id).cloned();
-        if needs_card && current.as_ref().is_none_or(|c| c.get("checklists").is_none()) {
+        if needs_card
+            && current
+                .as_ref()
+                .is_none_or(|c| c.get("checklists").is_none())
+        {
             let a = self.client.card(&id).await?;
             if gone_status(a.status) {
                 return Ok(gone());
@@ -984,19 +1002,18 @@ impl Trello {
             .collect();
         let mut params = self.card_params(u, &labels, false).await?;
         let has_marker = self.marked.contains(&id)
-            || current
-                .as_ref()
-                .is_some_and(|c| mapping::split_desc(str_of(c, "desc").unwrap_or("")).1.is_some());
+            || current.as_ref().is_some_and(|c| {
+                mapping::split_desc(str_of(c, "desc").unwrap_or(""))
+                    .1
+                    .is_some()
+            });
         if has_marker && !self.state.marker_only && !params.contains_key("desc") {
             // The marker goes with the custom field set below; the description keeps its text.
             if let Some(d) = current.as_ref().and_then(|c| str_of(c, "desc")) {
                 params.insert("desc".into(), json!(mapping::split_desc(d).0));
             }
         }
-        if self.state.marker_only
-            && !params.contains_key("desc")
-            && !u.remote_has_ssot_id
-        {
+        if self.state.marker_only && !params.contains_key("desc") && !u.remote_has_ssot_id {
             let summary = u.fields.get("summary").cloned().flatten();
             params.insert(
                 "desc".into(),
@@ -1096,7 +1113,7 @@ impl Connector for Trello {
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = self.to_records(&cards);
+            let records = self.records_of(&cards);
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1108,9 +1125,11 @@ impl Connector for Trello {
         let overlap =
             i64::try_from(self.cfg.overlap_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
         let since = match (cursor.at_ms, &cursor.last) {
-            (Some(at), _) if overlap > 0 => jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
-                .ok()
-                .map(|t| t.to_string()),
+            (Some(at), _) if overlap > 0 => {
+                jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
+                    .ok()
+                    .map(|t| t.to_string())
+            }
             (_, last) => last.clone(),
         };
         let mut newest: Option<TrelloCursor> = None;
@@ -1120,12 +1139,7 @@ impl Connector for Trello {
         loop {
             let page = self
                 .client
-                .actions(
-                    &board,
-                    since.as_deref(),
-                    before.as_deref(),
-                    ACTIONS_LIMIT,
-                )
+                .actions(&board, since.as_deref(), before.as_deref(), ACTIONS_LIMIT)
                 .await?;
             if newest.is_none() {
                 newest = TrelloCursor::of(page.first());
@@ -1161,7 +1175,7 @@ impl Connector for Trello {
         }
         let cards = self.read_cards(&named).await?;
         self.refresh_for(&cards).await?;
-        let mut records: Vec<RemoteRecord> = self.to_records(&cards);
+        let mut records: Vec<RemoteRecord> = self.records_of(&cards);
         // Cards the feed names that are gone (deleted): archived.
         let seen: BTreeSet<String> = records.iter().map(|r| r.id.clone()).collect();
         for id in named.iter().filter(|i| !seen.contains(*i)) {
@@ -1191,7 +1205,7 @@ impl Connector for Trello {
         self.ensure_board().await?;
         let cards = self.read_cards(ids).await?;
         self.refresh_for(&cards).await?;
-        Ok(self.to_records(&cards))
+        Ok(self.records_of(&cards))
     }
 
     async fn archived(
@@ -1313,8 +1327,10 @@ mod tests {
     use super::*;
 
     fn conn() -> Trello {
-        let mut cfg = TrelloConfig::default();
-        cfg.key = "k".into();
+        let cfg = TrelloConfig {
+            key: "k".into(),
+            ..TrelloConfig::default()
+        };
         Trello::new(cfg, &Schema::builtin(), Secret::new("t")).expect("connector")
     }
 
@@ -1355,7 +1371,10 @@ mod tests {
         assert_eq!(r.title.as_deref(), Some("Shop"));
         let items = &r.sections[HEADING];
         assert_eq!(
-            items.iter().map(|i| (i.text.as_str(), i.checked)).collect::<Vec<_>>(),
+            items
+                .iter()
+                .map(|i| (i.text.as_str(), i.checked))
+                .collect::<Vec<_>>(),
             [("Contract", Some(false)), ("NDA", Some(true))]
         );
         // The custom field wins over the marker.
@@ -1376,7 +1395,10 @@ mod tests {
         };
         assert!(t.ours(&action("me", "c1", at)));
         assert!(!t.ours(&action("ola", "c1", at)), "another member's");
-        assert!(!t.ours(&action("me", "c2", at)), "a card the run did not write");
+        assert!(
+            !t.ours(&action("me", "c2", at)),
+            "a card the run did not write"
+        );
         assert!(
             !t.ours(&action("me", "c1", at + 60_000)),
             "a later edit by the token's owner"

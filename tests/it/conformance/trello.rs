@@ -22,8 +22,7 @@ const MENU_NOTE: &str = "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK3B
 /// One list per status before `accepted` (the default table puts `intake`, `matching` and
 /// `proposed` in one `Intake` list, and the engine names a refused move's status by the table's
 /// first match: `intake`).
-const LISTS: &str =
-    "[remotes.trello.lists]\nintake = \"Intake\"\nmatching = \"Matching\"\nproposed = \"Proposed\"\n";
+const LISTS: &str = "[remotes.trello.lists]\nintake = \"Intake\"\nmatching = \"Matching\"\nproposed = \"Proposed\"\n";
 
 /// Points the vault's `[remotes.trello]` at the sandbox (board `Projects`), with fast retries
 /// and `extra` settings, writes the two more projects and commits.
@@ -31,7 +30,10 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.trello]").expect("trello section");
-    let end = start + text[start..].find("[remotes.sheets]").expect("sheets section");
+    let end = start
+        + text[start..]
+            .find("[remotes.sheets]")
+            .expect("sheets section");
     let section = format!(
         "[remotes.trello]\nenabled = true\nbase_url = \"{base}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n{LISTS}\n"
     );
