@@ -493,3 +493,57 @@ async fn hostile_card_names_make_safe_notes() {
     let o = h.run(&["sync"]).await;
     assert_eq!(h.head(), head, "{}", out(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_without_custom_fields_keeps_the_ssot_id_in_the_description() {
+    let h = H::new("").await;
+    // The board refuses new custom fields (the Custom Fields power-up is off): `ssot_id` and
+    // `Client` cannot be made.
+    h.faults(FaultConfig {
+        fail_next: 2,
+        fail_status: Some(403),
+        path_prefix: Some("/1/customFields".into()),
+        ..FaultConfig::default()
+    });
+    let o = h.sync().await;
+    let check = |h: &H| {
+        let cards = h.live("cards");
+        assert_eq!(cards.len(), 3, "no duplicate");
+        for note in [PROJECT, LOYALTY, MENU] {
+            let id = h.id_of(note);
+            let sid = h.prop(note, "ssot_id").expect("ssot_id");
+            let c = cards.iter().find(|c| c.id == id).expect("its card");
+            assert_eq!(c.field("ssot_id"), None);
+            assert!(
+                c.field("desc")
+                    .is_some_and(|d| d.ends_with(&format!("\n\n[ssot_id]: ssot:{sid}"))),
+                "{c:?}"
+            );
+        }
+    };
+    check(&h);
+    // The line is hidden from the note, and a summary edited in Trello keeps it hidden.
+    assert_eq!(
+        h.prop(LOYALTY, "summary").as_deref(),
+        Some("Loyalty app for regulars"),
+        "{}",
+        out(&o)
+    );
+    let sid = h.prop(LOYALTY, "ssot_id").expect("ssot_id");
+    edit(
+        &h,
+        LOYALTY,
+        "desc",
+        &format!("Stamps\n\n[ssot_id]: ssot:{sid}"),
+    );
+    h.sync().await;
+    assert_eq!(h.prop(LOYALTY, "summary").as_deref(), Some("Stamps"));
+    // A summary written from the vault keeps the line on the card.
+    let o = h.run(&["set", MENU, "summary=Screens"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h.sync().await;
+    check(&h);
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+}

@@ -98,6 +98,8 @@ pub struct TrelloState {
     pub fields: BTreeMap<String, FieldDef>,
     /// The board's custom fields cannot be used: the `ssot_id` stays a marker line in `desc`.
     pub marker_only: bool,
+    /// Mapped custom fields the board refused to create: their keys are not synced.
+    pub unusable: BTreeSet<String>,
     /// Our recent runs' writes.
     pub runs: Vec<RunMark>,
 }
@@ -129,6 +131,9 @@ pub struct Trello {
     cfg: TrelloConfig,
     client: Client,
     key_missing: bool,
+    /// The mapping as configured.
+    full_map: CardMap,
+    /// The mapping in use: without the custom fields the board refused.
     map: CardMap,
     bindings: Vec<Binding>,
     state: TrelloState,
@@ -199,6 +204,7 @@ impl Trello {
             },
             key_missing: key.is_none(),
             cfg,
+            full_map: map.clone(),
             map,
             bindings,
             state: TrelloState::default(),
@@ -390,7 +396,8 @@ impl Trello {
             if self.state.fields.contains_key(&name) {
                 continue;
             }
-            if name == SSOT_FIELD && self.state.marker_only {
+            if (name == SSOT_FIELD && self.state.marker_only) || self.state.unusable.contains(&name)
+            {
                 continue;
             }
             let a = self
@@ -411,6 +418,8 @@ impl Trello {
                 tracing::warn!(field = %name, why = %why(&a), "Trello custom field not created");
                 if name == SSOT_FIELD {
                     self.state.marker_only = true;
+                } else {
+                    self.state.unusable.insert(name);
                 }
             }
         }
@@ -1096,6 +1105,21 @@ impl Connector for Trello {
 
     fn load_state(&mut self, state: Value) {
         self.state = serde_json::from_value(state).unwrap_or_default();
+        // Keys whose custom field the board refused are not synced (`doctor` names them).
+        let unusable = &self.state.unusable;
+        self.map = CardMap {
+            parts: self
+                .full_map
+                .parts
+                .iter()
+                .filter(
+                    |p| !matches!(&p.part, Part::Custom { name, .. } if unusable.contains(name)),
+                )
+                .cloned()
+                .collect(),
+            checklist: self.full_map.checklist.clone(),
+        };
+        self.bindings = mapping::bindings(&self.map);
     }
 
     fn save_state(&self) -> Value {
@@ -1302,8 +1326,19 @@ impl Connector for Trello {
                 self.state.board_name,
                 if self.state.marker_only {
                     " (custom fields unusable: the ssot_id is kept in the card descriptions)"
+                        .to_string()
+                } else if self.state.unusable.is_empty() {
+                    String::new()
                 } else {
-                    ""
+                    format!(
+                        " (custom fields the board refused, not synced: {})",
+                        self.state
+                            .unusable
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             ),
         })
