@@ -547,3 +547,24 @@ async fn a_board_without_custom_fields_keeps_the_ssot_id_in_the_description() {
     h.sync().await;
     assert_eq!(h.head(), head, "settled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_deleted_in_trello_marks_its_note_archived() {
+    let h = H::new("check_archived_minutes = 0").await;
+    h.sync().await;
+    let id = h.id_of(MENU);
+    api(&h, reqwest::Method::DELETE, &format!("/cards/{id}"), None).await;
+    // The feed names the card; reading it answers Trello's plain-text 404, and the look for
+    // archived cards finds it gone.
+    let o = h.sync().await;
+    assert!(
+        h.note(MENU).contains("\ntrello_archived: "),
+        "{}\n{}",
+        h.note(MENU),
+        out(&o)
+    );
+    assert_eq!(h.live("cards").len(), 2, "not re-created");
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head);
+}

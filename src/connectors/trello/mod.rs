@@ -1199,17 +1199,9 @@ impl Connector for Trello {
         }
         let cards = self.read_cards(&named).await?;
         self.refresh_for(&cards).await?;
-        let mut records: Vec<RemoteRecord> = self.records_of(&cards);
-        // Cards the feed names that are gone (deleted): archived.
-        let seen: BTreeSet<String> = records.iter().map(|r| r.id.clone()).collect();
-        for id in named.iter().filter(|i| !seen.contains(*i)) {
-            records.push(RemoteRecord {
-                note_type: NOTE_TYPE.into(),
-                id: id.clone(),
-                archived: true,
-                ..RemoteRecord::default()
-            });
-        }
+        // Cards the feed names that are gone (deleted) are left out: the engine's look for
+        // archived records (`archived`) finds them.
+        let records: Vec<RemoteRecord> = self.records_of(&cards);
         let next = newest.unwrap_or(cursor);
         Ok(Pulled {
             records,
