@@ -568,3 +568,39 @@ async fn a_card_deleted_in_trello_marks_its_note_archived() {
     h.sync().await;
     assert_eq!(h.head(), head);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legal_move_out_of_a_shared_list_is_carried_to_trello() {
+    let h = H::new("").await;
+    // The default list table: intake, matching and proposed share the `Intake` list.
+    let cfg = h.v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let start = text.find("[remotes.trello.lists]").expect("lists");
+    let end = start + text[start..].find("\n\n").expect("end of the table");
+    std::fs::write(&cfg, format!("{}{}", &text[..start], &text[end..])).expect("config");
+    let note = h.note(LOYALTY).replace(
+        "status: matching\n",
+        "status: proposed\nexpert: \"[[Anna Nowak]]\"\nexpert_status: proposed\n",
+    );
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    git(&h.v, &["commit", "-qam", "Proposed, default lists"]);
+    h.sync().await;
+    assert_eq!(card(&h, LOYALTY).field("list"), Some("Intake"));
+    // The expert accepts: the move out of the shared list is judged from `intake` (the table's
+    // first reading of `Intake`), along the lifecycle's path, whose guards the note meets.
+    let note = h
+        .note(LOYALTY)
+        .replace("status: proposed\n", "status: accepted\n")
+        .replace("expert_status: proposed\n", "expert_status: accepted\n");
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(card(&h, LOYALTY).field("list"), Some("Credentialing"));
+    // A move no status of the list allows is still refused, named from the table's first.
+    let note = h.note(MENU).replace("status: matching\n", "status: done\n");
+    std::fs::write(h.v.join(MENU), note).expect("write");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("status intake→done"), "{}", out(&o));
+    assert_eq!(card(&h, MENU).field("list"), Some("Intake"));
+}
