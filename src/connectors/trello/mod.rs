@@ -741,13 +741,14 @@ impl Trello {
         Ok(p)
     }
 
-    /// Sets the custom field items of a write (and the `ssot_id` when `set_ssot`). `Ok(false)`:
-    /// the card is gone.
+    /// Sets the custom field items of a write (and the `ssot_id` when `set_ssot`); a card just
+    /// `created` has none to clear. `Ok(false)`: the card is gone.
     async fn write_custom(
         &mut self,
         card: &str,
         u: &Upsert,
         set_ssot: bool,
+        created: bool,
     ) -> Result<bool, ConnectorError> {
         let mut writes: Vec<(String, Value)> = Vec::new();
         if set_ssot && let Some(f) = self.state.fields.get(SSOT_FIELD) {
@@ -762,6 +763,7 @@ impl Trello {
                 continue;
             };
             let v = match value.as_deref().filter(|s| !s.trim().is_empty()) {
+                None if created => continue,
                 None => json!(""),
                 Some(v) => {
                     let text = mapping::custom_from_canonical(pm, v);
@@ -944,7 +946,8 @@ impl Trello {
                 }
             };
             touched.insert(id.clone());
-            self.write_custom(&id, u, !self.state.marker_only).await?;
+            self.write_custom(&id, u, !self.state.marker_only, true)
+                .await?;
             if !self.state.marker_only && self.state.fields.contains_key(SSOT_FIELD) {
                 // The custom field holds the identity now: the description loses its marker.
                 let summary = u.fields.get("summary").cloned().flatten();
@@ -1046,7 +1049,7 @@ impl Trello {
         }
         let set_ssot =
             (!u.remote_has_ssot_id || self.marked.contains(&id)) && !self.state.marker_only;
-        if !self.write_custom(&id, u, set_ssot).await? {
+        if !self.write_custom(&id, u, set_ssot, false).await? {
             return Ok(gone());
         }
         if let Some(items) = u.sections.get(HEADING) {
