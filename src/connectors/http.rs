@@ -75,6 +75,12 @@ pub struct HttpConfig {
     pub rate: Option<(u32, Duration)>,
     /// Limits of their own on some kinds of request (on top of `rate`).
     pub path_limits: Vec<PathLimit>,
+    /// Headers sent with every request whose values are credentials (Trello's
+    /// `Authorization: OAuth oauth_consumer_key=…, oauth_token=…`).
+    pub secret_headers: Vec<(String, Secret)>,
+    /// Error answers may be plain text (Trello's `invalid id`): a non-2xx body that is not JSON
+    /// is kept as a JSON string instead of failing as invalid JSON.
+    pub text_errors: bool,
 }
 
 /// At most `max` requests whose path ends with `suffix` in any `window` (a service's limit on
@@ -111,6 +117,8 @@ impl HttpConfig {
             retry_max: Duration::from_secs(30),
             rate: None,
             path_limits: Vec::new(),
+            secret_headers: Vec::new(),
+            text_errors: false,
         }
     }
 
@@ -423,6 +431,22 @@ impl Http {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, HttpError> {
+        self.send_with(method, path, query, body, true).await
+    }
+
+    /// Like [`Http::send`], but a request whose answer was lost (a dropped connection, a
+    /// timeout, a body cut off) is not sent again when `replay` is false: the service may have
+    /// carried it out, and a create repeated blindly would make a duplicate. The caller finds out
+    /// what became of it. 429 and 5xx answers (the service did nothing) are still retried.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        replay: bool,
+    ) -> Result<Answer, HttpError> {
+        let max_lost = if replay { self.cfg.max_retries } else { 0 };
         let url = format!("{}{}", self.cfg.base_url, path);
         let mut attempt: u32 = 0;
         loop {
@@ -434,6 +458,9 @@ impl Http {
             }
             if let Some(token) = &self.cfg.bearer {
                 req = req.bearer_auth(token.expose());
+            }
+            for (name, value) in &self.cfg.secret_headers {
+                req = req.header(name.as_str(), value.expose());
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -451,7 +478,7 @@ impl Http {
                         .map(Duration::from_secs_f64);
                     let text = match resp.text().await {
                         Ok(t) => t,
-                        Err(e) if attempt < self.cfg.max_retries => {
+                        Err(e) if attempt < max_lost => {
                             tracing::warn!(service = %self.cfg.service, %method, path, error = %e, "body lost; retrying");
                             attempt += 1;
                             self.retries.fetch_add(1, Ordering::Relaxed);
@@ -475,6 +502,9 @@ impl Http {
                         }
                         let body = if text.trim().is_empty() {
                             serde_json::Value::Null
+                        } else if self.cfg.text_errors && !status.is_success() {
+                            serde_json::from_str(&text)
+                                .unwrap_or_else(|_| serde_json::Value::String(text.trim().into()))
                         } else {
                             serde_json::from_str(&text).map_err(|e| HttpError::Json {
                                 service: self.cfg.service.clone(),
@@ -511,7 +541,7 @@ impl Http {
                     }
                 }
                 Err(e) => {
-                    if attempt >= self.cfg.max_retries {
+                    if attempt >= self.cfg.max_retries || (!replay && !e.is_connect()) {
                         return Err(HttpError::Transport {
                             service: self.cfg.service.clone(),
                             method: method.to_string(),
@@ -552,6 +582,7 @@ impl Http {
             .body
             .get("message")
             .and_then(|m| m.as_str())
+            .or_else(|| a.body.as_str())
             .map(str::to_string)
             .unwrap_or_else(|| a.body.to_string());
         HttpError::Status {

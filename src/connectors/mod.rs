@@ -41,6 +41,7 @@ pub mod hubspot;
 pub mod jira;
 pub mod pacing;
 pub mod registry;
+pub mod trello;
 
 use std::collections::BTreeMap;
 use std::fmt;

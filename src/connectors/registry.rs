@@ -11,12 +11,13 @@
 //!
 //! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
 //! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
-//! row (`jira`, `trello`, `sheets`, `forms`) have no connector yet.
+//! row (`jira`, `sheets`, `forms`) have no connector yet.
 
 use std::collections::BTreeMap;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::trello::{self, Trello, TrelloConfig};
 use crate::connectors::{
     ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
     RemoteAction, RemoteRecord, Secret, Upsert, WriteOutcome,
@@ -88,31 +89,80 @@ pub struct Service {
 }
 
 /// The services with a connector.
-pub static SERVICES: &[Service] = &[Service {
-    name: hubspot::NAME,
-    config_hint: "see the commented [remotes.hubspot] section of the template",
-    credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
-    id_keys: &[
-        IdKey {
-            note_type: "client",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
-            note_type: "expert",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
+pub static SERVICES: &[Service] = &[
+    Service {
+        name: hubspot::NAME,
+        config_hint: "see the commented [remotes.hubspot] section of the template",
+        credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+        id_keys: &[
+            IdKey {
+                note_type: "client",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "expert",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "project",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot deal id, written by sync",
+            },
+        ],
+        settings: hubspot_settings,
+        bindings: hubspot_bindings,
+        open: hubspot_open,
+    },
+    Service {
+        name: trello::NAME,
+        config_hint: "see the commented [remotes.trello] section of the template",
+        credentials_hint: "get the API key and a token at https://trello.com/power-ups/admin (your Power-Up → API key → Token); export the key as TRELLO_KEY (or set `key`), and pipe the token into `ssot-vault auth set trello`, or export it as TRELLO_TOKEN",
+        id_keys: &[IdKey {
             note_type: "project",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot deal id, written by sync",
-        },
-    ],
-    settings: hubspot_settings,
-    bindings: hubspot_bindings,
-    open: hubspot_open,
-}];
+            key: trello::ID_KEY,
+            doc: "Trello card id, written by sync",
+        }],
+        settings: trello_settings,
+        bindings: trello_bindings,
+        open: trello_open,
+    },
+];
+
+fn trello_settings(config: &Config) -> Result<Settings, String> {
+    let cfg = TrelloConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(Settings {
+        enabled: cfg.shared.common.enabled,
+        base_url: cfg.base_url.clone(),
+        credentials: cfg.credential_spec(),
+        common: cfg.common(),
+    })
+}
+
+fn trello_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = TrelloConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(trello::mapping::bindings(&trello::mapping::build(
+        &cfg, schema,
+    )))
+}
+
+fn trello_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    token: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let mut cfg =
+        TrelloConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
+    if let Some(url) = &overrides.base_url {
+        cfg.base_url = url.clone();
+    }
+    if let Some(max) = overrides.max_retries {
+        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
+    }
+    Ok(AnyConnector::Trello(Trello::new(cfg, schema, token)?))
+}
 
 fn hubspot_settings(config: &Config) -> Result<Settings, String> {
     let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
@@ -203,11 +253,15 @@ impl Service {
     }
 }
 
-/// A connector of any service in the registry.
+/// A connector of any service in the registry. (Its variants differ in size; one connector is
+/// open at a time, so none is boxed.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum AnyConnector {
     /// HubSpot.
     Hubspot(Hubspot),
+    /// Trello.
+    Trello(Trello),
 }
 
 impl AnyConnector {
@@ -215,6 +269,7 @@ impl AnyConnector {
     pub fn credential_source(&self) -> Option<&CredentialSource> {
         match self {
             AnyConnector::Hubspot(c) => c.credential_source(),
+            AnyConnector::Trello(c) => c.credential_source(),
         }
     }
 
@@ -222,6 +277,7 @@ impl AnyConnector {
     pub fn with_source(self, source: CredentialSource) -> AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => AnyConnector::Hubspot(c.with_source(source)),
+            AnyConnector::Trello(c) => AnyConnector::Trello(c.with_source(source)),
         }
     }
 }
@@ -230,26 +286,31 @@ impl Connector for AnyConnector {
     fn name(&self) -> &str {
         match self {
             AnyConnector::Hubspot(c) => c.name(),
+            AnyConnector::Trello(c) => c.name(),
         }
     }
     fn bindings(&self) -> &[Binding] {
         match self {
             AnyConnector::Hubspot(c) => c.bindings(),
+            AnyConnector::Trello(c) => c.bindings(),
         }
     }
     fn load_state(&mut self, state: serde_json::Value) {
         match self {
             AnyConnector::Hubspot(c) => c.load_state(state),
+            AnyConnector::Trello(c) => c.load_state(state),
         }
     }
     fn save_state(&self) -> serde_json::Value {
         match self {
             AnyConnector::Hubspot(c) => c.save_state(),
+            AnyConnector::Trello(c) => c.save_state(),
         }
     }
     async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.pull(cursor).await,
+            AnyConnector::Trello(c) => c.pull(cursor).await,
         }
     }
     async fn fetch(
@@ -259,6 +320,7 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<RemoteRecord>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.fetch(note_type, ids).await,
+            AnyConnector::Trello(c) => c.fetch(note_type, ids).await,
         }
     }
     async fn archived(
@@ -268,6 +330,7 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<String>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archived(note_type, ids).await,
+            AnyConnector::Trello(c) => c.archived(note_type, ids).await,
         }
     }
     async fn associated(
@@ -278,11 +341,13 @@ impl Connector for AnyConnector {
     ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.associated(note_type, ids, kinds).await,
+            AnyConnector::Trello(c) => c.associated(note_type, ids, kinds).await,
         }
     }
     fn push_chunk(&self) -> usize {
         match self {
             AnyConnector::Hubspot(c) => c.push_chunk(),
+            AnyConnector::Trello(c) => c.push_chunk(),
         }
     }
     async fn upsert(
@@ -292,11 +357,13 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.upsert(run_id, batch).await,
+            AnyConnector::Trello(c) => c.upsert(run_id, batch).await,
         }
     }
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
+            AnyConnector::Trello(c) => c.archive(note_type, ids).await,
         }
     }
     async fn act(
@@ -306,26 +373,31 @@ impl Connector for AnyConnector {
     ) -> Result<ActionOutcome, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.act(action, remote_id).await,
+            AnyConnector::Trello(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.healthcheck().await,
+            AnyConnector::Trello(c) => c.healthcheck().await,
         }
     }
     fn stats(&self) -> HttpStats {
         match self {
             AnyConnector::Hubspot(c) => c.stats(),
+            AnyConnector::Trello(c) => c.stats(),
         }
     }
     fn pacing(&self) -> Pacing {
         match self {
             AnyConnector::Hubspot(c) => c.pacing(),
+            AnyConnector::Trello(c) => c.pacing(),
         }
     }
     fn restore_pacing(&mut self, pacing: &Pacing) {
         match self {
             AnyConnector::Hubspot(c) => c.restore_pacing(pacing),
+            AnyConnector::Trello(c) => c.restore_pacing(pacing),
         }
     }
 }

@@ -401,7 +401,7 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
     for args in [
         &["auth", "set", "jira"][..],
         &["auth", "status", "jira"][..],
-        &["auth", "remove", "trello"][..],
+        &["auth", "remove", "sheets"][..],
     ] {
         let o = c.run(args, None, Some(&c.token)).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -411,6 +411,7 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
     }
     let out = c.ok(&["auth", "status"], None, None).await;
     assert!(out.contains("hubspot: no credentials"), "{out}");
+    assert!(out.contains("trello (disabled): no credentials"), "{out}");
 }
 
 #[cfg(not(feature = "keyring"))]

@@ -24,4 +24,5 @@ mod sandbox_jira;
 mod sandbox_trello;
 mod sync_hubspot;
 mod template_obsidian;
+mod trello_sync;
 mod workflow;

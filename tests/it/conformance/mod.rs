@@ -46,7 +46,8 @@ macro_rules! conformance {
     };
 }
 
-mod harness;
+pub mod harness;
 mod suite;
 
 mod hubspot;
+pub mod trello;

@@ -1,0 +1,236 @@
+//! Trello REST v1 wire calls over the shared [`Http`] client: the token's member and boards, a
+//! board's lists, labels and custom fields, its actions feed and cards, card writes, custom field
+//! items and checklist items. Knows Trello's JSON, not the vault.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::connectors::http::{Answer, Http, HttpError};
+
+/// Most actions one page of the feed holds.
+pub const ACTIONS_LIMIT: usize = 1000;
+
+/// What a card read includes: custom field items and checklists.
+fn card_query() -> Vec<(&'static str, String)> {
+    vec![
+        ("customFieldItems", "true".to_string()),
+        ("checklists", "all".to_string()),
+    ]
+}
+
+/// The Trello client.
+#[derive(Debug)]
+pub struct Client {
+    /// The HTTP layer.
+    pub http: Http,
+}
+
+impl Client {
+    /// `GET /members/me`: the token's member.
+    pub async fn me(&self) -> Result<Answer, HttpError> {
+        self.http.send(Method::GET, "/members/me", &[], None).await
+    }
+
+    /// `GET /members/me/boards`: the boards the token's member is on.
+    pub async fn my_boards(&self) -> Result<Value, HttpError> {
+        self.http
+            .send_ok(Method::GET, "/members/me/boards", &[], None)
+            .await
+    }
+
+    /// `GET /boards/{id}` with its open lists, labels and custom field definitions.
+    pub async fn board(&self, board: &str) -> Result<Answer, HttpError> {
+        let q = vec![
+            ("lists", "open".to_string()),
+            ("labels", "all".to_string()),
+            ("customFields", "true".to_string()),
+        ];
+        self.http
+            .send(Method::GET, &format!("/boards/{board}"), &q, None)
+            .await
+    }
+
+    /// `POST /lists`: a list at the end of the board.
+    pub async fn create_list(&self, board: &str, name: &str) -> Result<Value, HttpError> {
+        let body = json!({"name": name, "idBoard": board, "pos": "bottom"});
+        self.http
+            .send_ok(Method::POST, "/lists", &[], Some(&body))
+            .await
+    }
+
+    /// `POST /customFields`: a board custom field of `kind` (`text`, `number`) shown on the
+    /// card's front.
+    pub async fn create_field(
+        &self,
+        board: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<Answer, HttpError> {
+        let body = json!({"idModel": board, "modelType": "board", "name": name, "type": kind,
+            "pos": "bottom", "display_cardFront": true});
+        self.http
+            .send(Method::POST, "/customFields", &[], Some(&body))
+            .await
+    }
+
+    /// One page of the board's actions, newest first: after `since` (an action id), before
+    /// `before`, at most `limit`.
+    pub async fn actions(
+        &self,
+        board: &str,
+        since: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Value>, HttpError> {
+        let mut q = vec![("limit", limit.to_string())];
+        if let Some(s) = since {
+            q.push(("since", s.to_string()));
+        }
+        if let Some(b) = before {
+            q.push(("before", b.to_string()));
+        }
+        let v = self
+            .http
+            .send_ok(Method::GET, &format!("/boards/{board}/actions"), &q, None)
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The board's cards of a `filter` (`open`, `closed`, `all`), with their custom field items
+    /// and checklists when `full`.
+    pub async fn board_cards(
+        &self,
+        board: &str,
+        filter: &str,
+        full: bool,
+    ) -> Result<Vec<Value>, HttpError> {
+        let q = if full { card_query() } else { Vec::new() };
+        let v = self
+            .http
+            .send_ok(
+                Method::GET,
+                &format!("/boards/{board}/cards/{filter}"),
+                &q,
+                None,
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The open cards of a list, with their custom field items.
+    pub async fn list_cards(&self, list: &str) -> Result<Vec<Value>, HttpError> {
+        let q = vec![("customFieldItems", "true".to_string())];
+        let v = self
+            .http
+            .send_ok(Method::GET, &format!("/lists/{list}/cards"), &q, None)
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// `GET /cards/{id}` with its custom field items and checklists (404: gone).
+    pub async fn card(&self, id: &str) -> Result<Answer, HttpError> {
+        self.http
+            .send(Method::GET, &format!("/cards/{id}"), &card_query(), None)
+            .await
+    }
+
+    /// `POST /cards`, never sent twice: a lost answer is an error for the caller to settle (the
+    /// card may exist).
+    pub async fn create_card(&self, params: &Value) -> Result<Answer, HttpError> {
+        self.http
+            .send_with(Method::POST, "/cards", &[], Some(params), false)
+            .await
+    }
+
+    /// `PUT /cards/{id}`.
+    pub async fn update_card(&self, id: &str, params: &Value) -> Result<Answer, HttpError> {
+        self.http
+            .send(Method::PUT, &format!("/cards/{id}"), &[], Some(params))
+            .await
+    }
+
+    /// `PUT /cards/{card}/customField/{field}/item` with a `value` (`""` clears it).
+    pub async fn set_field(
+        &self,
+        card: &str,
+        field: &str,
+        value: &Value,
+    ) -> Result<Answer, HttpError> {
+        let body = json!({ "value": value });
+        self.http
+            .send(
+                Method::PUT,
+                &format!("/cards/{card}/customField/{field}/item"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// `POST /cards/{id}/checklists`: a checklist named `name`.
+    pub async fn create_checklist(&self, card: &str, name: &str) -> Result<Value, HttpError> {
+        let body = json!({ "name": name });
+        self.http
+            .send_ok(
+                Method::POST,
+                &format!("/cards/{card}/checklists"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// `POST /checklists/{id}/checkItems`, at `pos` (`None`: the bottom).
+    pub async fn add_item(
+        &self,
+        checklist: &str,
+        name: &str,
+        checked: bool,
+        pos: Option<f64>,
+    ) -> Result<Value, HttpError> {
+        let pos = pos.map_or(json!("bottom"), |p| json!(p));
+        let body = json!({ "name": name, "checked": checked, "pos": pos });
+        self.http
+            .send_ok(
+                Method::POST,
+                &format!("/checklists/{checklist}/checkItems"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// `PUT /cards/{card}/checkItem/{item}` with its `state`, and its `pos` when given.
+    pub async fn check_item(
+        &self,
+        card: &str,
+        item: &str,
+        checked: bool,
+        pos: Option<f64>,
+    ) -> Result<Value, HttpError> {
+        let state = if checked { "complete" } else { "incomplete" };
+        let mut body = json!({ "state": state });
+        if let Some(p) = pos {
+            body["pos"] = json!(p);
+        }
+        self.http
+            .send_ok(
+                Method::PUT,
+                &format!("/cards/{card}/checkItem/{item}"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// `DELETE /checklists/{id}/checkItems/{item}` (one already gone is fine).
+    pub async fn delete_item(&self, checklist: &str, item: &str) -> Result<(), HttpError> {
+        let path = format!("/checklists/{checklist}/checkItems/{item}");
+        let a = self.http.send(Method::DELETE, &path, &[], None).await?;
+        if a.status.is_success() || a.status == reqwest::StatusCode::NOT_FOUND {
+            Ok(())
+        } else {
+            Err(self.http.status_error(&Method::DELETE, &path, &a))
+        }
+    }
+}

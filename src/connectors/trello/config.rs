@@ -1,0 +1,239 @@
+//! `[remotes.trello]` in `ssot-vault.toml`, typed, with every default compiled in.
+//!
+//! ```toml
+//! [remotes.trello]
+//! enabled = true
+//! base_url = "https://api.trello.com/1"
+//! board_id = "5f1c…"                   # the board's id (or set `board` to its name)
+//! key_env = "TRELLO_KEY"               # the API key: `key = "…"` here, else this variable
+//! token_env = "TRELLO_TOKEN"           # the token is read from this variable,
+//! keyring_entry = "trello"             # else from the OS keyring entry ssot-vault/<this>
+//! batch_size = 50                      # cards handed to one write call
+//! overlap_seconds = 300                # actions read again before the newest one seen
+//!
+//! [remotes.trello.lists]               # project status = list name
+//! blocked = "On hold"
+//!
+//! [remotes.trello.labels]              # priority = label name
+//! urgent = "Urgent"
+//!
+//! [remotes.trello.custom_fields]       # frontmatter key = board custom field ("" unmaps)
+//! budget = "Budget"
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::{RemoteCommon, RemoteShared};
+
+/// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
+pub const NAME: &str = "trello";
+
+/// The frontmatter key holding a project's card id.
+pub const ID_KEY: &str = "trello_card_id";
+
+/// `[remotes.trello]`: the keys every remote shares ([`RemoteShared`]) and Trello's own. Read it
+/// with [`TrelloConfig::from_table`] (or `from_config`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrelloConfig {
+    /// The keys every remote shares (Trello's limit is 100 requests per 10 seconds per token,
+    /// the default).
+    #[serde(skip)]
+    pub shared: RemoteShared,
+    /// API root (`https://api.trello.com/1`); point it at `ssot-vault sandbox` (`…/1`) for a
+    /// dry rehearsal.
+    pub base_url: String,
+    /// The id of the board whose cards are the projects.
+    pub board_id: String,
+    /// The board's name, looked up among the token owner's boards when `board_id` is empty.
+    pub board: String,
+    /// The API key (not a secret on its own); empty: read from [`TrelloConfig::key_env`].
+    pub key: String,
+    /// Environment variable holding the API key when `key` is empty.
+    pub key_env: String,
+    /// Environment variable holding the token (consulted first).
+    pub token_env: String,
+    /// The OS keyring entry holding the token when the variable is unset.
+    pub keyring_entry: String,
+    /// Cards handed to one write call of the engine.
+    pub batch_size: usize,
+    /// Seconds of the board's actions read again before the newest one seen (an edit pulled by
+    /// a run that could not write its note is read again); 0: from the newest action on.
+    pub overlap_seconds: u64,
+    /// The checklist holding a project's `## Credentialing` tasks.
+    pub checklist: String,
+    /// Project status → list name (over the defaults; `""` unmaps a status).
+    pub lists: BTreeMap<String, String>,
+    /// Priority → label name (over the defaults).
+    pub labels: BTreeMap<String, String>,
+    /// Frontmatter key → board custom field name (over the defaults; `""` unmaps a key).
+    pub custom_fields: BTreeMap<String, String>,
+}
+
+impl Default for TrelloConfig {
+    fn default() -> Self {
+        TrelloConfig {
+            shared: RemoteShared::defaults(NAME),
+            base_url: "https://api.trello.com/1".into(),
+            board_id: String::new(),
+            board: String::new(),
+            key: String::new(),
+            key_env: "TRELLO_KEY".into(),
+            token_env: "TRELLO_TOKEN".into(),
+            keyring_entry: NAME.into(),
+            batch_size: 50,
+            overlap_seconds: 300,
+            checklist: "Credentialing".into(),
+            lists: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// The configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[remotes.trello] in ssot-vault.toml: {0}")]
+pub struct TrelloConfigError(pub String);
+
+impl TrelloConfig {
+    /// Reads the `[remotes.trello]` table (defaults when absent).
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, TrelloConfigError> {
+        match config.remotes.get(NAME) {
+            None => Ok(TrelloConfig::default()),
+            Some(t) => Self::from_table(t),
+        }
+    }
+
+    /// Reads a `[remotes.trello]` table.
+    pub fn from_table(table: &toml::Table) -> Result<Self, TrelloConfigError> {
+        let (shared, own) =
+            RemoteShared::parse(table, RemoteShared::defaults(NAME)).map_err(TrelloConfigError)?;
+        let mut cfg: TrelloConfig =
+            toml::Value::Table(own)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    TrelloConfigError(RemoteShared::unknown_key(e.message().into()))
+                })?;
+        cfg.shared = shared;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), TrelloConfigError> {
+        if self.batch_size == 0 || self.batch_size > 1000 {
+            return Err(TrelloConfigError(
+                "batch_size must be between 1 and 1000".into(),
+            ));
+        }
+        crate::secrets::check_entry_name(&self.keyring_entry).map_err(TrelloConfigError)?;
+        if self.token_env.trim().is_empty() {
+            return Err(TrelloConfigError("token_env must not be empty".into()));
+        }
+        if self.key.trim().is_empty() && self.key_env.trim().is_empty() {
+            return Err(TrelloConfigError(
+                "set `key`, or `key_env` to the variable holding it".into(),
+            ));
+        }
+        if self.checklist.trim().is_empty() {
+            return Err(TrelloConfigError("checklist must not be empty".into()));
+        }
+        if !self.board_id.is_empty() && !is_id(&self.board_id) {
+            return Err(TrelloConfigError(format!(
+                "board_id `{}` is not a Trello id (24 hexadecimal digits; the board's JSON export shows it)",
+                self.board_id
+            )));
+        }
+        let statuses = crate::vault::schema::PROJECT_STATUSES;
+        if let Some(s) = self.lists.keys().find(|s| !statuses.contains(&s.as_str())) {
+            return Err(TrelloConfigError(format!(
+                "lists.{s}: not a project status ({})",
+                statuses.join(", ")
+            )));
+        }
+        if url_ok(&self.base_url) {
+            Ok(())
+        } else {
+            Err(TrelloConfigError(format!(
+                "base_url `{}` is not an http(s) URL",
+                self.base_url
+            )))
+        }
+    }
+
+    /// Where the token is looked up (see `crate::secrets`).
+    pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
+        crate::secrets::CredentialSpec {
+            remote: NAME.into(),
+            env_var: self.token_env.clone(),
+            keyring_entry: self.keyring_entry.clone(),
+        }
+    }
+
+    /// The API key: `key`, else the variable `key_env` (`None`: neither is set).
+    pub fn api_key(&self) -> Option<crate::connectors::Secret> {
+        let k = self.key.trim();
+        if k.is_empty() {
+            crate::connectors::Secret::from_env(&self.key_env)
+        } else {
+            Some(crate::connectors::Secret::new(k))
+        }
+    }
+
+    /// The settings the engine reads.
+    pub fn common(&self) -> RemoteCommon {
+        self.shared.common.clone()
+    }
+}
+
+/// Whether `s` has the shape of a Trello id (24 hexadecimal digits).
+pub fn is_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn url_ok(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_section_parses() {
+        let c =
+            crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
+                .unwrap();
+        let t = TrelloConfig::from_config(&c).unwrap();
+        assert!(!t.shared.common.enabled);
+        assert_eq!(t.base_url, "https://api.trello.com/1");
+        assert_eq!(t.shared.http.requests_per_10s, 100);
+        assert_eq!(t.credential_spec().env_var, "TRELLO_TOKEN");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        for bad in [
+            "enabeld = true",
+            "board_id = \"not-an-id\"",
+            "batch_size = 0",
+            "[lists]\npaused = \"Paused\"",
+            "base_url = \"ftp://x\"",
+        ] {
+            let t: toml::Table = toml::from_str(bad).unwrap();
+            assert!(TrelloConfig::from_table(&t).is_err(), "{bad}");
+        }
+        let t: toml::Table = toml::from_str(
+            "board = \"Projects\"\nkey = \"k\"\n[lists]\nblocked = \"On hold\"\n[custom_fields]\nbudget = \"\"",
+        )
+        .unwrap();
+        let c = TrelloConfig::from_table(&t).unwrap();
+        assert_eq!(c.lists["blocked"], "On hold");
+        assert_eq!(
+            c.api_key().map(|k| k.expose().to_string()).as_deref(),
+            Some("k")
+        );
+    }
+}

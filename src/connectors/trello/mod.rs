@@ -1,0 +1,1437 @@
+//! The Trello connector: each project is a card on the configured board, its status the card's
+//! list, its `## Credentialing` tasks the card's `Credentialing` checklist (see [`mapping`]).
+//!
+//! - **Identity.** The note's `ssot_id` is the card's custom field `ssot_id` (created on the
+//!   board when missing). A card is created with the `ssot_id` also as a marker line at the end
+//!   of its description (hidden by the mapping, taken out once the custom field is set), so a
+//!   card whose creation was cut short (a lost answer, a crash) carries its identity from its
+//!   first moment: the board's cards are read before creating, and a card found by its
+//!   `ssot_id` is updated instead of created again. A board whose custom fields cannot be used
+//!   keeps the marker line for good.
+//! - **Change feed.** The board's actions since the last action id seen, newest first, paged
+//!   with `before`; the cards they name are read again. Actions this connector made (by the
+//!   token's member, on a card it wrote, during that run's writes) are left out, so an
+//!   unchanged vault and board cost one request. A full read (first run, `full_pull_hours`,
+//!   `sync --full`) reads the board's open cards with their custom field items and checklists.
+//! - **Writes.** A create is `POST /cards` (never sent twice: a lost answer is looked for among
+//!   the list's cards by its marker), then its custom field items; an update is one `PUT
+//!   /cards/{id}` and its custom field items; the checklist is written item by item (add,
+//!   check or uncheck, delete; a renamed item is a removed one and an added one). A card closed
+//!   in Trello is [`WriteOutcome::Gone`], never re-created.
+//! - **Limits.** Requests go through the shared [`Http`] layer at Trello's 100 requests per 10
+//!   seconds per token; a 429 (Trello sends no `Retry-After`) drains the bucket and backs off.
+//!
+//! The board, its lists, labels and custom fields and the token's member are looked up once and
+//! kept in the connector's state; a list or field the cards name that is not known (a list made
+//! in Trello since) makes the board be read again.
+
+pub mod client;
+pub mod config;
+pub mod mapping;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::connectors::http::{Http, HttpConfig, HttpError, HttpStats, Secret};
+use crate::connectors::{
+    Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled, RemoteRecord, SectionItem,
+    Upsert, WriteOutcome,
+};
+use crate::secrets::CredentialSource;
+use crate::vault::schema::Schema;
+
+use client::{ACTIONS_LIMIT, Client};
+pub use config::{ID_KEY, NAME, TrelloConfig};
+use mapping::{CardMap, HEADING, NOTE_TYPE, Part, PartMap, SSOT_FIELD};
+
+/// Runs whose writes are remembered, to leave their actions out of the feed.
+const MAX_RUNS: usize = 8;
+/// Leeway around a run's writes when telling its actions (service clock against ours).
+const RUN_MARGIN_MS: i64 = 2_000;
+/// More cards than this named by the feed are read with one board listing instead of one by one.
+const READ_ONE_BY_ONE: usize = 8;
+/// Attempts at a create whose answer keeps being lost.
+const CREATE_ATTEMPTS: u32 = 4;
+
+/// A run's writes: when, and to which cards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMark {
+    /// The run id.
+    pub run: String,
+    /// Our clock when its first write left (epoch ms).
+    pub start_ms: i64,
+    /// Our clock when its last answer came (epoch ms).
+    pub end_ms: i64,
+    /// The cards it wrote.
+    pub cards: BTreeSet<String>,
+}
+
+/// A board custom field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDef {
+    /// Its id.
+    pub id: String,
+    /// Its Trello type (`text`, `number`, ...).
+    pub kind: String,
+}
+
+/// What the connector remembers between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrelloState {
+    /// The configuration's board (`board_id`, else `board`) the rest was read for.
+    pub board_ref: String,
+    /// The board's id.
+    pub board: String,
+    /// The board's name.
+    pub board_name: String,
+    /// The token's member id.
+    pub me: String,
+    /// Open lists: id → name.
+    pub lists: BTreeMap<String, String>,
+    /// Labels: id → name.
+    pub labels: BTreeMap<String, String>,
+    /// Custom fields by name.
+    pub fields: BTreeMap<String, FieldDef>,
+    /// The board's custom fields cannot be used: the `ssot_id` stays a marker line in `desc`.
+    pub marker_only: bool,
+    /// Mapped custom fields the board refused to create: their keys are not synced.
+    pub unusable: BTreeSet<String>,
+    /// Our recent runs' writes.
+    pub runs: Vec<RunMark>,
+}
+
+/// The cursor: the newest action seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrelloCursor {
+    /// The newest action of the board seen (`None`: the board had none).
+    pub last: Option<String>,
+    /// Its date (service clock, epoch ms).
+    pub at_ms: Option<i64>,
+}
+
+impl TrelloCursor {
+    /// The cursor of the newest action of a page (`None`: no action).
+    fn of(newest: Option<&Value>) -> Option<TrelloCursor> {
+        let a = newest?;
+        Some(TrelloCursor {
+            last: str_of(a, "id").map(str::to_string),
+            at_ms: parse_ms(a.get("date")),
+        })
+    }
+}
+
+/// The connector.
+#[derive(Debug)]
+pub struct Trello {
+    cfg: TrelloConfig,
+    client: Client,
+    key_missing: bool,
+    /// The mapping as configured.
+    full_map: CardMap,
+    /// The mapping in use: without the custom fields the board refused.
+    map: CardMap,
+    bindings: Vec<Binding>,
+    state: TrelloState,
+    /// The board was read this run (its lists, labels and fields are current).
+    board_read: bool,
+    /// Cards read this run whose `ssot_id` is only their marker line (a create cut short):
+    /// their custom field is set by their next write.
+    marked: BTreeSet<String>,
+    /// Where the token came from, when known.
+    source: Option<CredentialSource>,
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn parse_ms(v: Option<&Value>) -> Option<i64> {
+    v?.as_str()?
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The message of a refused write.
+fn why(a: &crate::connectors::http::Answer) -> String {
+    let text = a
+        .body
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| str_of(&a.body, "message").map(str::to_string))
+        .unwrap_or_else(|| a.body.to_string());
+    format!("HTTP {}: {}", a.status.as_u16(), text)
+}
+
+/// A card answer that says the card is gone (deleted, or an id Trello does not know).
+fn gone_status(s: StatusCode) -> bool {
+    s == StatusCode::NOT_FOUND || s == StatusCode::BAD_REQUEST
+}
+
+impl Trello {
+    /// A connector from its configuration and token (the API key comes from the configuration
+    /// or its variable; without one every call fails with [`ConnectorError::NoCredentials`]).
+    pub fn new(
+        cfg: TrelloConfig,
+        schema: &Schema,
+        token: Secret,
+    ) -> Result<Trello, ConnectorError> {
+        let key = cfg.api_key();
+        let mut http = HttpConfig::new(NAME, &cfg.base_url).with_settings(&cfg.shared.http);
+        http.text_errors = true;
+        http.secret_headers = vec![(
+            "Authorization".into(),
+            Secret::new(format!(
+                "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",
+                key.as_ref().map(Secret::expose).unwrap_or(""),
+                token.expose()
+            )),
+        )];
+        let map = mapping::build(&cfg, schema);
+        let bindings = mapping::bindings(&map);
+        Ok(Trello {
+            client: Client {
+                http: Http::new(http)?,
+            },
+            key_missing: key.is_none(),
+            cfg,
+            full_map: map.clone(),
+            map,
+            bindings,
+            state: TrelloState::default(),
+            board_read: false,
+            marked: BTreeSet::new(),
+            source: None,
+        })
+    }
+
+    /// Records where the token came from (named when Trello refuses it).
+    pub fn with_source(mut self, source: CredentialSource) -> Trello {
+        self.source = Some(source);
+        self
+    }
+
+    /// Where the token came from, when known.
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        self.source.as_ref()
+    }
+
+    /// The connector's state (for tests and `doctor`).
+    pub fn state(&self) -> &TrelloState {
+        &self.state
+    }
+
+    fn proto(&self, message: impl Into<String>) -> ConnectorError {
+        ConnectorError::Protocol {
+            service: NAME.into(),
+            message: message.into(),
+        }
+    }
+
+    fn board_ref(&self) -> String {
+        if self.cfg.board_id.is_empty() {
+            self.cfg.board.trim().to_string()
+        } else {
+            self.cfg.board_id.clone()
+        }
+    }
+
+    fn check_key(&self) -> Result<(), ConnectorError> {
+        if self.key_missing {
+            return Err(ConnectorError::NoCredentials {
+                service: NAME.into(),
+                var: self.cfg.key_env.clone(),
+                keyring: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// A refused token or key, named with where the token came from.
+    fn refused(&self, a: &crate::connectors::http::Answer) -> ConnectorError {
+        let what = a.body.as_str().unwrap_or("refused");
+        self.proto(match &self.source {
+            Some(source) => format!(
+                "the key or the token from {source} was refused (HTTP {}: {what})",
+                a.status.as_u16()
+            ),
+            None => format!(
+                "the key or the token was refused (HTTP {}: {what})",
+                a.status.as_u16()
+            ),
+        })
+    }
+
+    /// The board, its lists, labels and fields and the token's member, looked up when not known.
+    async fn ensure_board(&mut self) -> Result<(), ConnectorError> {
+        self.check_key()?;
+        let want = self.board_ref();
+        if want.is_empty() {
+            return Err(ConnectorError::Config {
+                service: NAME.into(),
+                message: "set `board_id` (or `board`, its name) in [remotes.trello]".into(),
+            });
+        }
+        if self.state.board_ref != want {
+            self.state = TrelloState {
+                board_ref: want.clone(),
+                ..TrelloState::default()
+            };
+        }
+        if self.state.me.is_empty() {
+            let a = self.client.me().await?;
+            if !a.status.is_success() {
+                return Err(self.refused(&a));
+            }
+            self.state.me = str_of(&a.body, "id").unwrap_or_default().to_string();
+        }
+        if self.state.board.is_empty() {
+            if config::is_id(&want) {
+                self.state.board = want.clone();
+            } else {
+                let boards = self.client.my_boards().await?;
+                let found = boards.as_array().into_iter().flatten().find(|b| {
+                    str_of(b, "name") == Some(want.as_str())
+                        && b.get("closed").and_then(Value::as_bool) != Some(true)
+                });
+                match found.and_then(|b| str_of(b, "id")) {
+                    Some(id) => self.state.board = id.to_string(),
+                    None => {
+                        return Err(ConnectorError::Config {
+                            service: NAME.into(),
+                            message: format!("no open board named `{want}` for this token"),
+                        });
+                    }
+                }
+            }
+        }
+        if self.state.lists.is_empty() {
+            self.read_board().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the board's lists, labels and custom field definitions.
+    async fn read_board(&mut self) -> Result<(), ConnectorError> {
+        let a = self.client.board(&self.state.board).await?;
+        match a.status {
+            s if s.is_success() => {}
+            StatusCode::UNAUTHORIZED => return Err(self.refused(&a)),
+            s if gone_status(s) => {
+                return Err(ConnectorError::Config {
+                    service: NAME.into(),
+                    message: format!("board `{}` not found ({})", self.board_ref(), why(&a)),
+                });
+            }
+            _ => {
+                return Err(ConnectorError::Http(self.client.http.status_error(
+                    &reqwest::Method::GET,
+                    "/boards/{id}",
+                    &a,
+                )));
+            }
+        }
+        let b = &a.body;
+        self.state.board_name = str_of(b, "name").unwrap_or_default().to_string();
+        let pairs = |key: &str| -> BTreeMap<String, String> {
+            b.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|x| x.get("closed").and_then(Value::as_bool) != Some(true))
+                .filter_map(|x| {
+                    Some((str_of(x, "id")?.to_string(), str_of(x, "name")?.to_string()))
+                })
+                .collect()
+        };
+        self.state.lists = pairs("lists");
+        self.state.labels = pairs("labels");
+        self.state.fields = b
+            .get("customFields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| {
+                Some((
+                    str_of(f, "name")?.to_string(),
+                    FieldDef {
+                        id: str_of(f, "id")?.to_string(),
+                        kind: str_of(f, "type").unwrap_or("text").to_string(),
+                    },
+                ))
+            })
+            .collect();
+        self.board_read = true;
+        Ok(())
+    }
+
+    /// Reads the board again once per run (a list or field a card names is not known).
+    async fn refresh_board(&mut self) -> Result<(), ConnectorError> {
+        if !self.board_read {
+            self.read_board().await?;
+        }
+        Ok(())
+    }
+
+    /// The custom fields writes need (`ssot_id` and the mapped ones), created when missing; a
+    /// board that refuses them is remembered (the `ssot_id` stays in `desc`; mapped fields that
+    /// could not be made are not written).
+    async fn ensure_fields(&mut self) -> Result<(), ConnectorError> {
+        let mut want: Vec<(String, String)> = vec![(SSOT_FIELD.to_string(), "text".to_string())];
+        for p in &self.map.parts {
+            if let Part::Custom { name, kind } = &p.part {
+                want.push((name.clone(), kind.clone()));
+            }
+        }
+        for (name, kind) in want {
+            if self.state.fields.contains_key(&name) {
+                continue;
+            }
+            if (name == SSOT_FIELD && self.state.marker_only) || self.state.unusable.contains(&name)
+            {
+                continue;
+            }
+            let a = self
+                .client
+                .create_field(&self.state.board, &name, &kind)
+                .await?;
+            if a.status.is_success() {
+                if let Some(id) = str_of(&a.body, "id") {
+                    self.state.fields.insert(
+                        name.clone(),
+                        FieldDef {
+                            id: id.to_string(),
+                            kind: kind.clone(),
+                        },
+                    );
+                }
+            } else {
+                tracing::warn!(field = %name, why = %why(&a), "Trello custom field not created");
+                if name == SSOT_FIELD {
+                    self.state.marker_only = true;
+                } else {
+                    self.state.unusable.insert(name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the open list named `name`, created at the end of the board when missing.
+    async fn list_id(&mut self, name: &str) -> Result<String, ConnectorError> {
+        let find = |s: &TrelloState| {
+            s.lists
+                .iter()
+                .find(|(_, n)| n.as_str() == name)
+                .map(|(id, _)| id.clone())
+        };
+        if let Some(id) = find(&self.state) {
+            return Ok(id);
+        }
+        self.refresh_board().await?;
+        if let Some(id) = find(&self.state) {
+            return Ok(id);
+        }
+        let v = self.client.create_list(&self.state.board, name).await?;
+        let id = str_of(&v, "id")
+            .ok_or_else(|| self.proto("a created list has no id"))?
+            .to_string();
+        self.state.lists.insert(id.clone(), name.to_string());
+        Ok(id)
+    }
+
+    /// The mapped part of a key.
+    fn part(&self, key: &str) -> Option<&PartMap> {
+        self.map.parts.iter().find(|p| p.spec.key == key)
+    }
+
+    /// The `ssot_id` a card carries (its custom field, else its marker line).
+    fn card_ssot_id(&self, card: &Value) -> Option<String> {
+        let field = self.state.fields.get(SSOT_FIELD).map(|f| f.id.as_str());
+        let from_field = card
+            .get("customFieldItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|i| field.is_some() && str_of(i, "idCustomField") == field)
+            .and_then(mapping::item_value)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        from_field.or_else(|| {
+            mapping::split_desc(str_of(card, "desc").unwrap_or(""))
+                .1
+                .map(str::to_string)
+        })
+    }
+
+    /// Whether a card names a list or custom field not known (the board must be read again).
+    fn names_unknown(&self, card: &Value) -> bool {
+        let list = str_of(card, "idList").is_some_and(|l| !self.state.lists.contains_key(l));
+        let known: BTreeSet<&str> = self.state.fields.values().map(|f| f.id.as_str()).collect();
+        let field = card
+            .get("customFieldItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|i| str_of(i, "idCustomField").is_some_and(|f| !known.contains(f)));
+        list || field
+    }
+
+    async fn refresh_for(&mut self, cards: &[Value]) -> Result<(), ConnectorError> {
+        if cards.iter().any(|c| self.names_unknown(c)) {
+            self.refresh_board().await?;
+        }
+        Ok(())
+    }
+
+    /// Cards in the engine's terms; those known by their marker line only are remembered.
+    fn records_of(&mut self, cards: &[Value]) -> Vec<RemoteRecord> {
+        let field = self.state.fields.get(SSOT_FIELD).map(|f| f.id.clone());
+        for c in cards {
+            let has_field = c
+                .get("customFieldItems")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|i| field.is_some() && str_of(i, "idCustomField") == field.as_deref());
+            if !has_field
+                && mapping::split_desc(str_of(c, "desc").unwrap_or(""))
+                    .1
+                    .is_some()
+                && let Some(id) = str_of(c, "id")
+            {
+                self.marked.insert(id.to_string());
+            }
+        }
+        cards.iter().filter_map(|c| self.to_record(c)).collect()
+    }
+
+    /// A card in the engine's terms.
+    fn to_record(&self, card: &Value) -> Option<RemoteRecord> {
+        let id = str_of(card, "id")?.to_string();
+        let mut fields = BTreeMap::new();
+        let items: BTreeMap<&str, String> = card
+            .get("customFieldItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| Some((str_of(i, "idCustomField")?, mapping::item_value(i)?)))
+            .collect();
+        let label_names: Vec<&str> = card
+            .get("idLabels")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|l| self.state.labels.get(l).map(String::as_str))
+            .collect();
+        let name = str_of(card, "name").unwrap_or("").to_string();
+        for p in &self.map.parts {
+            let v = match &p.part {
+                Part::Name => Some(name.trim().to_string()).filter(|s| !s.is_empty()),
+                Part::Desc => {
+                    let (text, _) = mapping::split_desc(str_of(card, "desc").unwrap_or(""));
+                    Some(text.trim().to_string()).filter(|s| !s.is_empty())
+                }
+                Part::Due => str_of(card, "due").and_then(mapping::date_from_trello),
+                Part::List => str_of(card, "idList")
+                    .and_then(|l| self.state.lists.get(l))
+                    .cloned(),
+                Part::Labels => mapping::priority_label(&p.spec.conv, label_names.iter().copied()),
+                Part::Custom { name, .. } => {
+                    let raw = self
+                        .state
+                        .fields
+                        .get(name)
+                        .and_then(|f| items.get(f.id.as_str()));
+                    mapping::custom_to_canonical(p, raw.map(String::as_str))
+                }
+            };
+            if let Some(v) = v {
+                fields.insert(p.spec.key.clone(), v);
+            }
+        }
+        let mut sections = BTreeMap::new();
+        if let Some(cl) = card
+            .get("checklists")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| str_of(c, "name").map(str::trim) == Some(self.map.checklist.as_str()))
+        {
+            sections.insert(HEADING.to_string(), checklist_items(cl));
+        }
+        Some(RemoteRecord {
+            note_type: NOTE_TYPE.into(),
+            id,
+            ssot_id: self.card_ssot_id(card),
+            fields,
+            title: Some(name.trim().to_string()).filter(|s| !s.is_empty()),
+            modified_ms: parse_ms(card.get("dateLastActivity")),
+            archived: card.get("closed").and_then(Value::as_bool) == Some(true),
+            sections,
+        })
+    }
+
+    /// Whether an action is one of our recent runs' writes.
+    fn ours(&self, action: &Value) -> bool {
+        if str_of(action, "idMemberCreator") != Some(self.state.me.as_str()) {
+            return false;
+        }
+        let Some(card) = action.pointer("/data/card/id").and_then(Value::as_str) else {
+            return false;
+        };
+        let Some(at) = parse_ms(action.get("date")) else {
+            return false;
+        };
+        self.state.runs.iter().any(|r| {
+            r.cards.contains(card)
+                && at >= r.start_ms - RUN_MARGIN_MS
+                && at <= r.end_ms + RUN_MARGIN_MS
+        })
+    }
+
+    /// Notes a run's writes to `cards` between `start` and now.
+    fn note_run(&mut self, run: &str, start: i64, cards: BTreeSet<String>) {
+        if cards.is_empty() {
+            return;
+        }
+        let end = now_ms();
+        if let Some(r) = self.state.runs.iter_mut().find(|r| r.run == run) {
+            r.start_ms = r.start_ms.min(start);
+            r.end_ms = r.end_ms.max(end);
+            r.cards.extend(cards);
+            return;
+        }
+        self.state.runs.push(RunMark {
+            run: run.to_string(),
+            start_ms: start,
+            end_ms: end,
+            cards,
+        });
+        let n = self.state.runs.len();
+        if n > MAX_RUNS {
+            self.state.runs.drain(..n - MAX_RUNS);
+        }
+    }
+
+    /// Cards by id, as records; missing ones left out.
+    async fn read_cards(&mut self, ids: &[String]) -> Result<Vec<Value>, ConnectorError> {
+        let mut out = Vec::new();
+        if ids.len() > READ_ONE_BY_ONE {
+            let want: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+            for c in self
+                .client
+                .board_cards(&self.state.board, "all", true)
+                .await?
+            {
+                if str_of(&c, "id").is_some_and(|i| want.contains(i)) {
+                    out.push(c);
+                }
+            }
+        } else {
+            for id in ids {
+                if !config::is_id(id) {
+                    continue;
+                }
+                let a = self.client.card(id).await?;
+                if a.status.is_success() {
+                    out.push(a.body);
+                } else if !gone_status(a.status) {
+                    return Err(ConnectorError::Http(self.client.http.status_error(
+                        &reqwest::Method::GET,
+                        "/cards/{id}",
+                        &a,
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The board's open cards by `ssot_id` (custom field or marker line).
+    async fn index_board(&mut self) -> Result<BTreeMap<String, Value>, ConnectorError> {
+        let cards = self
+            .client
+            .board_cards(&self.state.board, "open", true)
+            .await?;
+        self.refresh_for(&cards).await?;
+        let mut out = BTreeMap::new();
+        for c in cards {
+            if let Some(sid) = self.card_ssot_id(&c) {
+                out.entry(sid).or_insert(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The card params of a write's fields (custom fields apart); `labels`: the card's labels
+    /// now, when the priority is written.
+    async fn card_params(
+        &mut self,
+        u: &Upsert,
+        labels: &[String],
+        create: bool,
+    ) -> Result<Map<String, Value>, ConnectorError> {
+        let mut p = Map::new();
+        let marker = create || self.state.marker_only;
+        for (key, value) in &u.fields {
+            let Some(pm) = self.part(key).cloned() else {
+                continue;
+            };
+            let v = value.as_deref().filter(|s| !s.trim().is_empty());
+            match &pm.part {
+                Part::Name => {
+                    if let Some(v) = v {
+                        p.insert("name".into(), json!(v));
+                    }
+                }
+                Part::Desc => {
+                    let sid = marker.then_some(u.ssot_id.as_str());
+                    p.insert("desc".into(), json!(mapping::join_desc(v, sid)));
+                }
+                Part::Due => {
+                    let due = v.and_then(mapping::date_to_trello);
+                    p.insert("due".into(), due.map_or(Value::Null, Value::String));
+                }
+                Part::List => {
+                    if let Some(v) = v {
+                        let id = self.list_id(v).await?;
+                        p.insert("idList".into(), json!(id));
+                    }
+                }
+                Part::Labels => {
+                    let table: Vec<String> = match &pm.spec.conv {
+                        Conv::Table(t) => t.iter().map(|(_, r)| r.clone()).collect(),
+                        _ => Vec::new(),
+                    };
+                    let mut ids: Vec<String> = labels
+                        .iter()
+                        .filter(|l| self.state.labels.get(*l).is_none_or(|n| !table.contains(n)))
+                        .cloned()
+                        .collect();
+                    if let Some(v) = v {
+                        match self.state.labels.iter().find(|(_, n)| n.as_str() == v) {
+                            Some((id, _)) => ids.push(id.clone()),
+                            None => {
+                                tracing::warn!(label = v, "no such label on the Trello board")
+                            }
+                        }
+                    }
+                    p.insert("idLabels".into(), json!(ids.join(",")));
+                }
+                Part::Custom { .. } => {}
+            }
+        }
+        if create && !p.contains_key("desc") {
+            p.insert(
+                "desc".into(),
+                json!(mapping::join_desc(None, Some(&u.ssot_id))),
+            );
+        }
+        Ok(p)
+    }
+
+    /// Sets the custom field items of a write (and the `ssot_id` when `set_ssot`); a card just
+    /// `created` has none to clear. `Ok(false)`: the card is gone.
+    async fn write_custom(
+        &mut self,
+        card: &str,
+        u: &Upsert,
+        set_ssot: bool,
+        created: bool,
+    ) -> Result<bool, ConnectorError> {
+        let mut writes: Vec<(String, Value)> = Vec::new();
+        if set_ssot && let Some(f) = self.state.fields.get(SSOT_FIELD) {
+            writes.push((f.id.clone(), json!({ "text": u.ssot_id })));
+        }
+        for (key, value) in &u.fields {
+            let Some(pm) = self.part(key) else { continue };
+            let Part::Custom { name, .. } = &pm.part else {
+                continue;
+            };
+            let Some(f) = self.state.fields.get(name) else {
+                continue;
+            };
+            let v = match value.as_deref().filter(|s| !s.trim().is_empty()) {
+                None if created => continue,
+                None => json!(""),
+                Some(v) => {
+                    let text = mapping::custom_from_canonical(pm, v);
+                    let kind = if f.kind == "number" { "number" } else { "text" };
+                    json!({ kind: text })
+                }
+            };
+            writes.push((f.id.clone(), v));
+        }
+        for (field, value) in writes {
+            let a = self.client.set_field(card, &field, &value).await?;
+            if gone_status(a.status) {
+                return Ok(false);
+            }
+            if !a.status.is_success() {
+                tracing::warn!(card, why = %why(&a), "Trello custom field item not set");
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the checklist of a card to `items`, item by item.
+    async fn write_checklist(
+        &mut self,
+        card: &str,
+        current: Option<&Value>,
+        items: &[SectionItem],
+    ) -> Result<(), ConnectorError> {
+        let name = self.map.checklist.clone();
+        let lists: Vec<&Value> = current
+            .and_then(|c| c.get("checklists"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|c| str_of(c, "name").map(str::trim) == Some(name.as_str()))
+            .collect();
+        let (checklist, existing): (String, Vec<(String, String, bool)>) = match lists.first() {
+            Some(cl) => (
+                str_of(cl, "id").unwrap_or_default().to_string(),
+                by_pos(cl.get("checkItems"))
+                    .into_iter()
+                    .filter_map(|i| {
+                        Some((
+                            str_of(i, "id")?.to_string(),
+                            mapping::one_line(str_of(i, "name").unwrap_or("")),
+                            str_of(i, "state") == Some("complete"),
+                        ))
+                    })
+                    .collect(),
+            ),
+            None if items.is_empty() => return Ok(()),
+            None => {
+                let v = self.client.create_checklist(card, &name).await?;
+                (
+                    str_of(&v, "id")
+                        .ok_or_else(|| self.proto("a created checklist has no id"))?
+                        .to_string(),
+                    Vec::new(),
+                )
+            }
+        };
+        // Each wanted item: the existing one of its text (by index), or a new one.
+        let mut used: BTreeSet<usize> = BTreeSet::new();
+        let mut wanted: Vec<(Option<usize>, String, bool)> = Vec::new();
+        for item in items {
+            let text = mapping::one_line(&item.text);
+            if text.is_empty() {
+                continue;
+            }
+            let found = existing
+                .iter()
+                .enumerate()
+                .find(|(i, (_, n, _))| !used.contains(i) && *n == text)
+                .map(|(i, _)| i);
+            if let Some(i) = found {
+                used.insert(i);
+            }
+            wanted.push((found, text, item.checked.unwrap_or(false)));
+        }
+        // Positions are sent only when the items kept and added at the bottom would not stand
+        // in the wanted order.
+        let kept: Vec<usize> = wanted.iter().filter_map(|(i, ..)| *i).collect();
+        let first_new = wanted.iter().position(|(i, ..)| i.is_none());
+        let in_order = kept.windows(2).all(|w| w[0] < w[1])
+            && first_new.is_none_or(|f| wanted[f..].iter().all(|(i, ..)| i.is_none()));
+        for (k, (found, text, want)) in wanted.iter().enumerate() {
+            let pos = (!in_order).then_some((k as f64 + 1.0) * 16384.0);
+            match found {
+                Some(i) => {
+                    let (id, _, checked) = &existing[*i];
+                    if checked != want || pos.is_some() {
+                        self.client.check_item(card, id, *want, pos).await?;
+                    }
+                }
+                None => {
+                    self.client.add_item(&checklist, text, *want, pos).await?;
+                }
+            }
+        }
+        for (i, (id, _, _)) in existing.iter().enumerate() {
+            if !used.contains(&i) {
+                self.client.delete_item(&checklist, id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the card of a write (or finds the one a lost answer made); its id.
+    async fn create(&mut self, u: &Upsert) -> Result<Result<String, String>, ConnectorError> {
+        let mut params = self.card_params(u, &[], true).await?;
+        if !params.contains_key("idList") {
+            let first = match self.state.lists.keys().next() {
+                Some(l) => l.clone(),
+                None => self.list_id("Intake").await?,
+            };
+            params.insert("idList".into(), json!(first));
+        }
+        if params
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            params.insert("name".into(), json!(u.ssot_id));
+        }
+        params.insert("pos".into(), json!("bottom"));
+        let list = params
+            .get("idList")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let body = Value::Object(params);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.client.create_card(&body).await {
+                Ok(a) if a.status.is_success() => {
+                    return match str_of(&a.body, "id") {
+                        Some(id) => Ok(Ok(id.to_string())),
+                        None => Err(self.proto("a created card has no id")),
+                    };
+                }
+                Ok(a) => return Ok(Err(why(&a))),
+                Err(HttpError::Transport { message, .. }) if attempt < CREATE_ATTEMPTS => {
+                    tracing::info!(%message, "Trello card create: answer lost; looking for the card");
+                    let cards = self.client.list_cards(&list).await?;
+                    if let Some(c) = cards
+                        .iter()
+                        .find(|c| self.card_ssot_id(c).as_deref() == Some(u.ssot_id.as_str()))
+                        && let Some(id) = str_of(c, "id")
+                    {
+                        return Ok(Ok(id.to_string()));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes one record.
+    async fn write_one(
+        &mut self,
+        u: &Upsert,
+        index: &BTreeMap<String, Value>,
+        touched: &mut BTreeSet<String>,
+    ) -> Result<WriteOutcome, ConnectorError> {
+        let found = u.remote_id.clone().or_else(|| {
+            index
+                .get(&u.ssot_id)
+                .and_then(|c| str_of(c, "id"))
+                .map(str::to_string)
+        });
+        let Some(id) = found else {
+            let id = match self.create(u).await? {
+                Ok(id) => id,
+                Err(message) => {
+                    return Ok(WriteOutcome::Refused {
+                        ssot_id: u.ssot_id.clone(),
+                        message,
+                    });
+                }
+            };
+            touched.insert(id.clone());
+            self.write_custom(&id, u, !self.state.marker_only, true)
+                .await?;
+            if !self.state.marker_only && self.state.fields.contains_key(SSOT_FIELD) {
+                // The custom field holds the identity now: the description loses its marker.
+                let summary = u.fields.get("summary").cloned().flatten();
+                let desc = mapping::join_desc(summary.as_deref(), None);
+                self.client
+                    .update_card(&id, &json!({ "desc": desc }))
+                    .await?;
+            }
+            if let Some(items) = u.sections.get(HEADING) {
+                self.write_checklist(&id, None, items).await?;
+            }
+            return Ok(WriteOutcome::Written {
+                ssot_id: u.ssot_id.clone(),
+                remote_id: id,
+                created: true,
+                fields: None,
+            });
+        };
+        let gone = || WriteOutcome::Gone {
+            ssot_id: u.ssot_id.clone(),
+            remote_id: id.clone(),
+        };
+        if !config::is_id(&id) {
+            return Ok(gone());
+        }
+        touched.insert(id.clone());
+        // The card as it is, when the labels or the checklist are written (or it was found by
+        // its ssot_id: its marker line goes).
+        let needs_card = u.fields.contains_key("priority")
+            || u.sections.contains_key(HEADING)
+            || self.marked.contains(&id);
+        let mut current = index.get(&u.ssot_id).cloned();
+        if needs_card
+            && current
+                .as_ref()
+                .is_none_or(|c| c.get("checklists").is_none())
+        {
+            let a = self.client.card(&id).await?;
+            if gone_status(a.status) {
+                return Ok(gone());
+            }
+            if !a.status.is_success() {
+                return Ok(WriteOutcome::Refused {
+                    ssot_id: u.ssot_id.clone(),
+                    message: why(&a),
+                });
+            }
+            current = Some(a.body);
+        }
+        if current
+            .as_ref()
+            .is_some_and(|c| c.get("closed").and_then(Value::as_bool) == Some(true))
+        {
+            return Ok(gone());
+        }
+        let labels: Vec<String> = current
+            .as_ref()
+            .and_then(|c| c.get("idLabels"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        let mut params = self.card_params(u, &labels, false).await?;
+        let has_marker = self.marked.contains(&id)
+            || current.as_ref().is_some_and(|c| {
+                mapping::split_desc(str_of(c, "desc").unwrap_or(""))
+                    .1
+                    .is_some()
+            });
+        if has_marker && !self.state.marker_only && !params.contains_key("desc") {
+            // The marker goes with the custom field set below; the description keeps its text.
+            if let Some(d) = current.as_ref().and_then(|c| str_of(c, "desc")) {
+                params.insert("desc".into(), json!(mapping::split_desc(d).0));
+            }
+        }
+        if self.state.marker_only && !params.contains_key("desc") && !u.remote_has_ssot_id {
+            let summary = u.fields.get("summary").cloned().flatten();
+            params.insert(
+                "desc".into(),
+                json!(mapping::join_desc(summary.as_deref(), Some(&u.ssot_id))),
+            );
+        }
+        if !params.is_empty() {
+            let a = self.client.update_card(&id, &Value::Object(params)).await?;
+            if gone_status(a.status) {
+                return Ok(gone());
+            }
+            if !a.status.is_success() {
+                return Ok(WriteOutcome::Refused {
+                    ssot_id: u.ssot_id.clone(),
+                    message: why(&a),
+                });
+            }
+            if a.body.get("closed").and_then(Value::as_bool) == Some(true) {
+                return Ok(gone());
+            }
+        }
+        let set_ssot =
+            (!u.remote_has_ssot_id || self.marked.contains(&id)) && !self.state.marker_only;
+        if !self.write_custom(&id, u, set_ssot, false).await? {
+            return Ok(gone());
+        }
+        if let Some(items) = u.sections.get(HEADING) {
+            self.write_checklist(&id, current.as_ref(), items).await?;
+        }
+        Ok(WriteOutcome::Written {
+            ssot_id: u.ssot_id.clone(),
+            remote_id: id,
+            created: false,
+            fields: None,
+        })
+    }
+}
+
+/// The items of a JSON array in `pos` order.
+fn by_pos(items: Option<&Value>) -> Vec<&Value> {
+    let mut items: Vec<&Value> = items
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    items.sort_by(|a, b| {
+        let pos = |v: &Value| v.get("pos").and_then(Value::as_f64).unwrap_or(0.0);
+        pos(a).total_cmp(&pos(b))
+    });
+    items
+}
+
+/// A checklist's items in position order, as a note's task list reads them.
+fn checklist_items(cl: &Value) -> Vec<SectionItem> {
+    by_pos(cl.get("checkItems"))
+        .into_iter()
+        .filter_map(|i| {
+            let text = mapping::one_line(str_of(i, "name")?);
+            (!text.is_empty()).then(|| SectionItem {
+                key: text.clone(),
+                text,
+                checked: Some(str_of(i, "state") == Some("complete")),
+                stamp: None,
+            })
+        })
+        .collect()
+}
+
+impl Connector for Trello {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    fn push_chunk(&self) -> usize {
+        self.cfg.batch_size
+    }
+
+    fn load_state(&mut self, state: Value) {
+        self.state = serde_json::from_value(state).unwrap_or_default();
+        // Keys whose custom field the board refused are not synced (`doctor` names them).
+        let unusable = &self.state.unusable;
+        self.map = CardMap {
+            parts: self
+                .full_map
+                .parts
+                .iter()
+                .filter(
+                    |p| !matches!(&p.part, Part::Custom { name, .. } if unusable.contains(name)),
+                )
+                .cloned()
+                .collect(),
+            checklist: self.full_map.checklist.clone(),
+        };
+        self.bindings = mapping::bindings(&self.map);
+    }
+
+    fn save_state(&self) -> Value {
+        serde_json::to_value(&self.state).unwrap_or(Value::Null)
+    }
+
+    async fn pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
+        self.ensure_board().await?;
+        let cursor: Option<TrelloCursor> =
+            cursor.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let board = self.state.board.clone();
+        let Some(cursor) = cursor else {
+            // A full read: the newest action first (nothing after it is missed), then the cards.
+            let newest = self.client.actions(&board, None, None, 1).await?;
+            let next = TrelloCursor::of(newest.first()).unwrap_or_default();
+            let cards = self.client.board_cards(&board, "open", true).await?;
+            self.refresh_for(&cards).await?;
+            let records = self.records_of(&cards);
+            return Ok(Pulled {
+                records,
+                cursor: serde_json::to_value(next).unwrap_or(Value::Null),
+                full: true,
+            });
+        };
+        // The feed from the newest action seen, or from the overlap window before it (an edit
+        // pulled by a run that could not write its note is read again).
+        let overlap =
+            i64::try_from(self.cfg.overlap_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let since = match (cursor.at_ms, &cursor.last) {
+            (Some(at), _) if overlap > 0 => {
+                jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
+                    .ok()
+                    .map(|t| t.to_string())
+            }
+            (_, last) => last.clone(),
+        };
+        let mut newest: Option<TrelloCursor> = None;
+        let mut before: Option<String> = None;
+        let mut named: Vec<String> = Vec::new();
+        let mut lists_changed = false;
+        loop {
+            let page = self
+                .client
+                .actions(&board, since.as_deref(), before.as_deref(), ACTIONS_LIMIT)
+                .await?;
+            if newest.is_none() {
+                newest = TrelloCursor::of(page.first());
+            }
+            for a in &page {
+                if let Some(list) = a.pointer("/data/list")
+                    && matches!(str_of(a, "type"), Some("createList" | "updateList"))
+                    && str_of(list, "id").is_none_or(|id| {
+                        self.state.lists.get(id).map(String::as_str) != str_of(list, "name")
+                    })
+                {
+                    lists_changed = true;
+                }
+                if self.ours(a) {
+                    continue;
+                }
+                if let Some(card) = a.pointer("/data/card/id").and_then(Value::as_str)
+                    && !named.iter().any(|n| n == card)
+                {
+                    named.push(card.to_string());
+                }
+            }
+            if page.len() < ACTIONS_LIMIT {
+                break;
+            }
+            match page.last().and_then(|a| str_of(a, "id")) {
+                Some(b) => before = Some(b.to_string()),
+                None => break,
+            }
+        }
+        if lists_changed {
+            self.refresh_board().await?;
+        }
+        let cards = self.read_cards(&named).await?;
+        self.refresh_for(&cards).await?;
+        // Cards the feed names that are gone (deleted) are left out: the engine's look for
+        // archived records (`archived`) finds them.
+        let records: Vec<RemoteRecord> = self.records_of(&cards);
+        let next = newest.unwrap_or(cursor);
+        Ok(Pulled {
+            records,
+            cursor: serde_json::to_value(next).unwrap_or(Value::Null),
+            full: false,
+        })
+    }
+
+    async fn fetch(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        if note_type != NOTE_TYPE || ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ensure_board().await?;
+        let cards = self.read_cards(ids).await?;
+        self.refresh_for(&cards).await?;
+        Ok(self.records_of(&cards))
+    }
+
+    async fn archived(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, ConnectorError> {
+        if note_type != NOTE_TYPE || ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ensure_board().await?;
+        let cards = self
+            .client
+            .board_cards(&self.state.board, "all", false)
+            .await?;
+        let open: BTreeSet<&str> = cards
+            .iter()
+            .filter(|c| c.get("closed").and_then(Value::as_bool) != Some(true))
+            .filter_map(|c| str_of(c, "id"))
+            .collect();
+        Ok(ids
+            .iter()
+            .filter(|i| !open.contains(i.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    async fn upsert(
+        &mut self,
+        run_id: &str,
+        batch: &[Upsert],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let batch: Vec<&Upsert> = batch.iter().filter(|u| u.note_type == NOTE_TYPE).collect();
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ensure_board().await?;
+        self.ensure_fields().await?;
+        let start = now_ms();
+        let index = if batch.iter().any(|u| u.remote_id.is_none()) {
+            self.index_board().await?
+        } else {
+            BTreeMap::new()
+        };
+        let mut touched = BTreeSet::new();
+        let mut out = Vec::with_capacity(batch.len());
+        let mut result = Ok(());
+        for u in batch {
+            match self.write_one(u, &index, &mut touched).await {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.note_run(run_id, start, touched);
+        result.map(|()| out)
+    }
+
+    async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
+        if note_type != NOTE_TYPE || ids.is_empty() {
+            return Ok(());
+        }
+        self.ensure_board().await?;
+        let start = now_ms();
+        let mut touched = BTreeSet::new();
+        for id in ids.iter().filter(|i| config::is_id(i)) {
+            let a = self
+                .client
+                .update_card(id, &json!({ "closed": true }))
+                .await?;
+            if !a.status.is_success() && !gone_status(a.status) {
+                return Err(self.proto(format!("archive card {id}: {}", why(&a))));
+            }
+            touched.insert(id.clone());
+        }
+        self.note_run("archive", start, touched);
+        Ok(())
+    }
+
+    async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
+        self.check_key()?;
+        let a = self.client.me().await?;
+        if !a.status.is_success() {
+            return Err(self.refused(&a));
+        }
+        let user = str_of(&a.body, "username").unwrap_or("?").to_string();
+        self.ensure_board().await?;
+        Ok(Health {
+            detail: format!(
+                "Trello at {}: key and token accepted (@{user}), board `{}`{}",
+                self.cfg.base_url,
+                self.state.board_name,
+                if self.state.marker_only {
+                    " (custom fields unusable: the ssot_id is kept in the card descriptions)"
+                        .to_string()
+                } else if self.state.unusable.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (custom fields the board refused, not synced: {})",
+                        self.state
+                            .unusable
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+        })
+    }
+
+    fn stats(&self) -> HttpStats {
+        self.client.http.stats()
+    }
+
+    fn pacing(&self) -> Pacing {
+        self.client.http.pacing()
+    }
+
+    fn restore_pacing(&mut self, pacing: &Pacing) {
+        self.client.http.restore_pacing(pacing);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Trello {
+        let cfg = TrelloConfig {
+            key: "k".into(),
+            ..TrelloConfig::default()
+        };
+        Trello::new(cfg, &Schema::builtin(), Secret::new("t")).expect("connector")
+    }
+
+    #[test]
+    fn cards_become_records() {
+        let mut t = conn();
+        t.state.lists.insert("l1".into(), "Intake".into());
+        t.state.labels.insert("lb1".into(), "High".into());
+        t.state.labels.insert("lb2".into(), "Client".into());
+        t.state.fields.insert(
+            SSOT_FIELD.into(),
+            FieldDef {
+                id: "f1".into(),
+                kind: "text".into(),
+            },
+        );
+        t.state.fields.insert(
+            "Budget".into(),
+            FieldDef {
+                id: "f2".into(),
+                kind: "number".into(),
+            },
+        );
+        let card = json!({"id": "c1", "name": " Shop ", "desc": "Cakes\n\n[ssot_id]: ssot:01AB",
+            "idList": "l1", "idLabels": ["lb2", "lb1"], "due": "2027-03-15T12:00:00.000Z",
+            "closed": false, "dateLastActivity": "2026-11-30T10:00:00.000Z",
+            "customFieldItems": [{"idCustomField": "f2", "value": {"number": "45000.0"}}],
+            "checklists": [{"name": "Credentialing", "checkItems": [
+                {"id": "i2", "name": "NDA\u{0}", "state": "complete", "pos": 2},
+                {"id": "i1", "name": "Contract", "state": "incomplete", "pos": 1}]}]});
+        let r = t.to_record(&card).expect("record");
+        assert_eq!(r.ssot_id.as_deref(), Some("01AB"), "the marker line");
+        assert_eq!(r.fields["summary"], "Cakes");
+        assert_eq!(r.fields["status"], "Intake");
+        assert_eq!(r.fields["priority"], "High");
+        assert_eq!(r.fields["deadline"], "2027-03-15");
+        assert_eq!(r.fields["budget"], "45000");
+        assert_eq!(r.title.as_deref(), Some("Shop"));
+        let items = &r.sections[HEADING];
+        assert_eq!(
+            items
+                .iter()
+                .map(|i| (i.text.as_str(), i.checked))
+                .collect::<Vec<_>>(),
+            [("Contract", Some(false)), ("NDA", Some(true))]
+        );
+        // The custom field wins over the marker.
+        let mut card = card;
+        card["customFieldItems"] = json!([{"idCustomField": "f1", "value": {"text": "01CD"}}]);
+        assert_eq!(t.card_ssot_id(&card).as_deref(), Some("01CD"));
+    }
+
+    #[test]
+    fn only_our_runs_actions_are_ours() {
+        let mut t = conn();
+        t.state.me = "me".into();
+        let at = now_ms();
+        t.note_run("r1", at - 1000, ["c1".to_string()].into());
+        let action = |member: &str, card: &str, ms: i64| {
+            json!({"idMemberCreator": member, "date": crate::sandbox::trello::iso(ms),
+                "data": {"card": {"id": card}}})
+        };
+        assert!(t.ours(&action("me", "c1", at)));
+        assert!(!t.ours(&action("ola", "c1", at)), "another member's");
+        assert!(
+            !t.ours(&action("me", "c2", at)),
+            "a card the run did not write"
+        );
+        assert!(
+            !t.ours(&action("me", "c1", at + 60_000)),
+            "a later edit by the token's owner"
+        );
+    }
+}
