@@ -63,6 +63,8 @@ pub struct HttpConfig {
     pub base_url: String,
     /// Bearer token.
     pub bearer: Option<Secret>,
+    /// Basic auth: user name (Jira's account email) and password (its API token).
+    pub basic: Option<(String, Secret)>,
     /// Timeout of one attempt.
     pub timeout: Duration,
     /// Retries after the first attempt.
@@ -105,6 +107,7 @@ impl HttpConfig {
             service: service.to_string(),
             base_url: base_url.trim_end_matches('/').to_string(),
             bearer: None,
+            basic: None,
             timeout: Duration::from_secs(30),
             max_retries: 8,
             retry_base: Duration::from_millis(500),
@@ -423,6 +426,31 @@ impl Http {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, HttpError> {
+        self.send_inner(method, path, query, body, true).await
+    }
+
+    /// Like [`Http::send`] for a write that must not be sent twice (Jira's issue create, which has
+    /// no idempotency key): only a 429 (refused before anything is done) is retried. A dropped
+    /// connection or a 5xx, after which the write may have been made, is returned as an error at
+    /// once, for the caller to look for what landed before sending again.
+    pub async fn send_no_replay(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, HttpError> {
+        self.send_inner(method, path, query, body, false).await
+    }
+
+    async fn send_inner(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        replay: bool,
+    ) -> Result<Answer, HttpError> {
         let url = format!("{}{}", self.cfg.base_url, path);
         let mut attempt: u32 = 0;
         loop {
@@ -434,6 +462,9 @@ impl Http {
             }
             if let Some(token) = &self.cfg.bearer {
                 req = req.bearer_auth(token.expose());
+            }
+            if let Some((user, password)) = &self.cfg.basic {
+                req = req.basic_auth(user, Some(password.expose()));
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -451,7 +482,7 @@ impl Http {
                         .map(Duration::from_secs_f64);
                     let text = match resp.text().await {
                         Ok(t) => t,
-                        Err(e) if attempt < self.cfg.max_retries => {
+                        Err(e) if attempt < self.cfg.max_retries && replay => {
                             tracing::warn!(service = %self.cfg.service, %method, path, error = %e, "body lost; retrying");
                             attempt += 1;
                             self.retries.fetch_add(1, Ordering::Relaxed);
@@ -485,7 +516,9 @@ impl Http {
                         };
                         return Ok(Answer { status, body });
                     }
-                    if attempt >= self.cfg.max_retries {
+                    if attempt >= self.cfg.max_retries
+                        || (!replay && status != StatusCode::TOO_MANY_REQUESTS)
+                    {
                         return Err(HttpError::Exhausted {
                             service: self.cfg.service.clone(),
                             method: method.to_string(),
@@ -511,7 +544,7 @@ impl Http {
                     }
                 }
                 Err(e) => {
-                    if attempt >= self.cfg.max_retries {
+                    if attempt >= self.cfg.max_retries || !replay {
                         return Err(HttpError::Transport {
                             service: self.cfg.service.clone(),
                             method: method.to_string(),

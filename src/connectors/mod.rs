@@ -38,6 +38,7 @@
 pub mod canonical;
 pub mod http;
 pub mod hubspot;
+pub mod jira;
 pub mod pacing;
 pub mod registry;
 
@@ -119,6 +120,11 @@ pub struct Binding {
     pub pull_new: bool,
     /// Body sections kept in step, item by item.
     pub sections: Vec<SectionSpec>,
+    /// The notes of this type are only targets of other notes' links (a Jira user an expert's
+    /// `jira_account_id` names): their id key is read so that a link to them resolves to the
+    /// remote id, and nothing else: they are never created, updated, pulled, fetched nor
+    /// archived, and the connector returns no records of them.
+    pub link_target_only: bool,
 }
 
 impl Binding {

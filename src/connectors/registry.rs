@@ -11,12 +11,13 @@
 //!
 //! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
 //! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
-//! row (`jira`, `trello`, `sheets`, `forms`) have no connector yet.
+//! row (`trello`, `sheets`, `forms`) have no connector yet.
 
 use std::collections::BTreeMap;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
+use crate::connectors::jira::{self, Jira, JiraConfig};
 use crate::connectors::{
     ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
     RemoteAction, RemoteRecord, Secret, Upsert, WriteOutcome,
@@ -88,31 +89,53 @@ pub struct Service {
 }
 
 /// The services with a connector.
-pub static SERVICES: &[Service] = &[Service {
-    name: hubspot::NAME,
-    config_hint: "see the commented [remotes.hubspot] section of the template",
-    credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
-    id_keys: &[
-        IdKey {
-            note_type: "client",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
-            note_type: "expert",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot record id, written by sync",
-        },
-        IdKey {
-            note_type: "project",
-            key: hubspot::ID_KEY,
-            doc: "HubSpot deal id, written by sync",
-        },
-    ],
-    settings: hubspot_settings,
-    bindings: hubspot_bindings,
-    open: hubspot_open,
-}];
+pub static SERVICES: &[Service] = &[
+    Service {
+        name: hubspot::NAME,
+        config_hint: "see the commented [remotes.hubspot] section of the template",
+        credentials_hint: "create a private app in HubSpot (Settings → Integrations → Private apps); pipe its token into `ssot-vault auth set hubspot`, or export it",
+        id_keys: &[
+            IdKey {
+                note_type: "client",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "expert",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot record id, written by sync",
+            },
+            IdKey {
+                note_type: "project",
+                key: hubspot::ID_KEY,
+                doc: "HubSpot deal id, written by sync",
+            },
+        ],
+        settings: hubspot_settings,
+        bindings: hubspot_bindings,
+        open: hubspot_open,
+    },
+    Service {
+        name: jira::NAME,
+        config_hint: "see the commented [remotes.jira] section of the template",
+        credentials_hint: "create an API token at https://id.atlassian.com/manage-profile/security/api-tokens; pipe it into `ssot-vault auth set jira` (or export JIRA_API_TOKEN) and give the account's email as `email` in [remotes.jira] or JIRA_EMAIL",
+        id_keys: &[
+            IdKey {
+                note_type: "expert",
+                key: jira::ACCOUNT_KEY,
+                doc: "Jira account, for access to project issues",
+            },
+            IdKey {
+                note_type: "project",
+                key: jira::ID_KEY,
+                doc: "Jira issue key, written by sync",
+            },
+        ],
+        settings: jira_settings,
+        bindings: jira_bindings,
+        open: jira_open,
+    },
+];
 
 fn hubspot_settings(config: &Config) -> Result<Settings, String> {
     let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
@@ -146,6 +169,41 @@ fn hubspot_open(
         cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
     }
     Ok(AnyConnector::Hubspot(Hubspot::new(cfg, schema, token)?))
+}
+
+fn jira_settings(config: &Config) -> Result<Settings, String> {
+    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(Settings {
+        enabled: cfg.shared.common.enabled,
+        base_url: cfg.base_url.clone(),
+        credentials: cfg.credential_spec(),
+        common: cfg.common(),
+    })
+}
+
+fn jira_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(jira::mapping::bindings(
+        &cfg,
+        &jira::mapping::build(&cfg, schema),
+    ))
+}
+
+fn jira_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    token: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let mut cfg = JiraConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
+    if let Some(url) = &overrides.base_url {
+        cfg.base_url = url.clone();
+    }
+    if let Some(max) = overrides.max_retries {
+        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
+    }
+    let email = cfg.account_email(&|v| std::env::var(v).ok());
+    Ok(AnyConnector::Jira(Jira::new(cfg, schema, email, token)?))
 }
 
 /// The names of the services, in the registry's order.
@@ -208,6 +266,8 @@ impl Service {
 pub enum AnyConnector {
     /// HubSpot.
     Hubspot(Hubspot),
+    /// Jira Cloud.
+    Jira(Jira),
 }
 
 impl AnyConnector {
@@ -215,6 +275,7 @@ impl AnyConnector {
     pub fn credential_source(&self) -> Option<&CredentialSource> {
         match self {
             AnyConnector::Hubspot(c) => c.credential_source(),
+            AnyConnector::Jira(c) => c.credential_source(),
         }
     }
 
@@ -222,6 +283,7 @@ impl AnyConnector {
     pub fn with_source(self, source: CredentialSource) -> AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => AnyConnector::Hubspot(c.with_source(source)),
+            AnyConnector::Jira(c) => AnyConnector::Jira(c.with_source(source)),
         }
     }
 }
@@ -230,26 +292,31 @@ impl Connector for AnyConnector {
     fn name(&self) -> &str {
         match self {
             AnyConnector::Hubspot(c) => c.name(),
+            AnyConnector::Jira(c) => c.name(),
         }
     }
     fn bindings(&self) -> &[Binding] {
         match self {
             AnyConnector::Hubspot(c) => c.bindings(),
+            AnyConnector::Jira(c) => c.bindings(),
         }
     }
     fn load_state(&mut self, state: serde_json::Value) {
         match self {
             AnyConnector::Hubspot(c) => c.load_state(state),
+            AnyConnector::Jira(c) => c.load_state(state),
         }
     }
     fn save_state(&self) -> serde_json::Value {
         match self {
             AnyConnector::Hubspot(c) => c.save_state(),
+            AnyConnector::Jira(c) => c.save_state(),
         }
     }
     async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.pull(cursor).await,
+            AnyConnector::Jira(c) => c.pull(cursor).await,
         }
     }
     async fn fetch(
@@ -259,6 +326,7 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<RemoteRecord>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.fetch(note_type, ids).await,
+            AnyConnector::Jira(c) => c.fetch(note_type, ids).await,
         }
     }
     async fn archived(
@@ -268,6 +336,7 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<String>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archived(note_type, ids).await,
+            AnyConnector::Jira(c) => c.archived(note_type, ids).await,
         }
     }
     async fn associated(
@@ -278,11 +347,13 @@ impl Connector for AnyConnector {
     ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.associated(note_type, ids, kinds).await,
+            AnyConnector::Jira(c) => c.associated(note_type, ids, kinds).await,
         }
     }
     fn push_chunk(&self) -> usize {
         match self {
             AnyConnector::Hubspot(c) => c.push_chunk(),
+            AnyConnector::Jira(c) => c.push_chunk(),
         }
     }
     async fn upsert(
@@ -292,11 +363,13 @@ impl Connector for AnyConnector {
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.upsert(run_id, batch).await,
+            AnyConnector::Jira(c) => c.upsert(run_id, batch).await,
         }
     }
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
+            AnyConnector::Jira(c) => c.archive(note_type, ids).await,
         }
     }
     async fn act(
@@ -306,26 +379,31 @@ impl Connector for AnyConnector {
     ) -> Result<ActionOutcome, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.act(action, remote_id).await,
+            AnyConnector::Jira(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.healthcheck().await,
+            AnyConnector::Jira(c) => c.healthcheck().await,
         }
     }
     fn stats(&self) -> HttpStats {
         match self {
             AnyConnector::Hubspot(c) => c.stats(),
+            AnyConnector::Jira(c) => c.stats(),
         }
     }
     fn pacing(&self) -> Pacing {
         match self {
             AnyConnector::Hubspot(c) => c.pacing(),
+            AnyConnector::Jira(c) => c.pacing(),
         }
     }
     fn restore_pacing(&mut self, pacing: &Pacing) {
         match self {
             AnyConnector::Hubspot(c) => c.restore_pacing(pacing),
+            AnyConnector::Jira(c) => c.restore_pacing(pacing),
         }
     }
 }
@@ -364,7 +442,7 @@ mod tests {
             assert_eq!(conn.name(), s.name);
             assert_eq!(conn.bindings(), bindings.as_slice());
         }
-        assert!(by_name("jira").is_none());
+        assert!(by_name("trello").is_none());
     }
 
     #[test]
@@ -374,7 +452,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             enabled(&c).iter().map(|s| s.name).collect::<Vec<_>>(),
-            ["hubspot"]
+            ["hubspot", "jira"]
         );
         assert!(enabled(&Config::default()).is_empty());
     }

@@ -471,7 +471,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
     let mut out: Vec<RecordPlan> = Vec::new();
     let mut unchanged = 0usize;
     for note in input.notes {
-        let Some(b) = binding(&note.note_type) else {
+        let Some(b) = binding(&note.note_type).filter(|b| !b.link_target_only) else {
             continue;
         };
         seen_sids.insert(note.ssot_id.as_str());
@@ -814,6 +814,7 @@ mod tests {
             }],
             links: Vec::new(),
             pull_new: true,
+            link_target_only: false,
             sections: Vec::new(),
         }
     }

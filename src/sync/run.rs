@@ -147,7 +147,7 @@ pub async fn run<C: Connector>(
             .is_none_or(|t| now_ms().saturating_sub(t) >= interval_ms);
     let mut archived_checked = false;
     if check_due && !pulled.full {
-        for b in &bindings {
+        for b in bindings.iter().filter(|b| !b.link_target_only) {
             let ids: Vec<String> = st
                 .base
                 .values()
@@ -169,8 +169,14 @@ pub async fn run<C: Connector>(
     if !pulled.full {
         let seen: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
         let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let target_only: BTreeSet<&str> = bindings
+            .iter()
+            .filter(|b| b.link_target_only)
+            .map(|b| b.note_type.as_str())
+            .collect();
         for n in &notes {
             if let Some(r) = &n.remote_id
+                && !target_only.contains(n.note_type.as_str())
                 && !seen.contains(r.as_str())
                 && st
                     .base

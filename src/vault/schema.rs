@@ -452,12 +452,14 @@ fn builtin_type(name: &str, specific: &[Spec]) -> NoteType {
         })
         .chain(
             // The remote id keys the connectors write (see `connectors::registry`).
-            crate::connectors::registry::id_keys(name).map(|k| Field {
-                name: k.key.to_string(),
-                ty: FieldType::String,
-                required: false,
-                doc: k.doc.to_string(),
-            }),
+            crate::connectors::registry::id_keys(name)
+                .filter(|k| !specific.iter().any(|(n, ..)| *n == k.key))
+                .map(|k| Field {
+                    name: k.key.to_string(),
+                    ty: FieldType::String,
+                    required: false,
+                    doc: k.doc.to_string(),
+                }),
         )
         .collect();
     NoteType {
