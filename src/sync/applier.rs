@@ -10,7 +10,9 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::connectors::{ActionOutcome, Binding, Connector, RemoteAction, Upsert, WriteOutcome};
+use crate::connectors::{
+    ActionOutcome, Binding, Connector, Conv, RemoteAction, Upsert, WriteOutcome,
+};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
@@ -350,16 +352,31 @@ pub(super) async fn apply_plan<C: Connector>(
                         fields,
                     } => {
                         if let Some(fields) = fields
-                            && !pull_keys.is_empty()
                             && creates.contains(ssot_id.as_str())
                         {
-                            created_pull.insert(
-                                ssot_id.clone(),
-                                pull_keys
-                                    .iter()
-                                    .map(|k| (k.clone(), fields.get(k).cloned()))
-                                    .collect(),
-                            );
+                            // The fields the service owns, and those it filled in itself where
+                            // the note had no value (Jira's default priority).
+                            let sent = chunk
+                                .iter()
+                                .find(|rp| rp.ssot_id == ssot_id)
+                                .map(|rp| &rp.push);
+                            let mut taken: BTreeMap<String, Option<String>> = pull_keys
+                                .iter()
+                                .map(|k| (k.clone(), fields.get(k).cloned()))
+                                .collect();
+                            for (k, v) in &fields {
+                                if !taken.contains_key(k)
+                                    && b.fields
+                                        .iter()
+                                        .any(|f| &f.key == k && f.conv != Conv::Title)
+                                    && sent.is_some_and(|p| !p.contains_key(k))
+                                {
+                                    taken.insert(k.clone(), Some(v.clone()));
+                                }
+                            }
+                            if !taken.is_empty() {
+                                created_pull.insert(ssot_id.clone(), taken);
+                            }
                         }
                         remote_ids.insert(ssot_id.clone(), remote_id.clone());
                         written.insert(ssot_id, (remote_id, created));

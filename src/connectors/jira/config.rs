@@ -66,6 +66,8 @@ pub struct JiraConfig {
     /// The number custom field holding `budget`: its name (looked up with `GET /field`) or its
     /// id (`customfield_NNNNN`); empty unmaps `budget`.
     pub budget_field: String,
+    /// Issues per bulk create (Jira's maximum is 50).
+    pub batch_size: usize,
     /// Minutes the incremental read re-reads before its cursor (JQL dates have minute
     /// precision, and search is eventually consistent).
     pub overlap_minutes: u64,
@@ -97,6 +99,7 @@ impl Default for JiraConfig {
             issue_type: "Epic".into(),
             task_type: "Task".into(),
             budget_field: "Budget".into(),
+            batch_size: 50,
             overlap_minutes: 2,
             pull_new: true,
             fields: BTreeMap::new(),
@@ -147,6 +150,9 @@ impl JiraConfig {
 
     fn validate(&self) -> Result<(), JiraConfigError> {
         let err = |m: String| Err(JiraConfigError(m));
+        if self.batch_size == 0 || self.batch_size > 50 {
+            return err("batch_size must be between 1 and 50 (Jira's limit)".into());
+        }
         crate::secrets::check_entry_name(&self.keyring_entry).map_err(JiraConfigError)?;
         if self.token_env.trim().is_empty() || self.email_env.trim().is_empty() {
             return err("token_env and email_env must not be empty".into());
@@ -265,6 +271,7 @@ mod tests {
             "[fields.client]\nname = \"summary\"",
             "[directions.project]\ntitle = \"both\"",
             "base_url = \"ftp://x\"",
+            "batch_size = 51",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
             assert!(JiraConfig::from_table(&t).is_err(), "{bad}");

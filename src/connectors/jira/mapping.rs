@@ -312,10 +312,8 @@ pub fn write(
         Target::Status => return None,
         Target::Summary => ("summary".into(), json!(v.unwrap_or_default())),
         Target::DueDate => ("duedate".into(), value(v)),
-        Target::Priority => (
-            "priority".into(),
-            v.map_or(Value::Null, |p| json!({ "name": p })),
-        ),
+        // Jira holds a priority on every issue: clearing it in the vault leaves Jira's.
+        Target::Priority => ("priority".into(), json!({ "name": v? })),
         Target::Estimate => (
             "timetracking".into(),
             match v.as_deref().and_then(hours_to_estimate) {
@@ -327,11 +325,14 @@ pub fn write(
             let id = custom_id?.to_string();
             let val = match (&m.spec.conv, v) {
                 (_, None) => Value::Null,
-                (Conv::Number, Some(n)) => n
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::String(n), Value::Number),
+                (Conv::Number, Some(n)) => match n.parse::<i64>() {
+                    Ok(i) => json!(i),
+                    Err(_) => n
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map_or(Value::String(n), Value::Number),
+                },
                 (_, Some(s)) => Value::String(s),
             };
             (id, val)
@@ -415,7 +416,7 @@ mod tests {
         assert_eq!(budget.target, Target::Custom("Budget".into()));
         assert_eq!(
             write(budget, Some("45000"), Some("customfield_10050")),
-            Some(("customfield_10050".into(), json!(45000.0)))
+            Some(("customfield_10050".into(), json!(45000)))
         );
         let f = json!({"customfield_10050": 45000.0, "status": {"name": "On Hold"}});
         assert_eq!(
@@ -427,6 +428,7 @@ mod tests {
             Some("On Hold")
         );
         assert_eq!(write(get(&maps, "status"), Some("Done"), None), None);
+        assert_eq!(write(pr, None, None), None, "Jira keeps a priority");
         assert_eq!(custom_names(&maps), [("Budget".to_string(), "number")]);
     }
 

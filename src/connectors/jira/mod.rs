@@ -565,6 +565,23 @@ impl Jira {
         Ok(out)
     }
 
+    /// The issues of `keys` as records (those found), by key.
+    async fn records(
+        &self,
+        keys: &[String],
+    ) -> Result<BTreeMap<String, RemoteRecord>, ConnectorError> {
+        let fields = self.read_fields();
+        let mut out = BTreeMap::new();
+        for chunk in keys.chunks(MAX_FETCH) {
+            for issue in self.client.bulk_fetch(chunk, &fields).await? {
+                if let Some(r) = self.to_record(&issue, true) {
+                    out.insert(r.id.clone(), r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The transitions available on `key` (learnt as the edges of `from`); `None`: no issue.
     async fn available(
         &mut self,
@@ -657,18 +674,23 @@ impl Jira {
         }
     }
 
-    /// Moves the issues of `moves` ((ssot_id, key, status)) to their statuses; returns the
-    /// outcomes replacing their writes' (refused or gone).
+    /// Moves the issues of `moves` ((ssot_id, key, status)) to their statuses from their
+    /// `current` ones (read with `statuses` when not given); returns the outcomes replacing
+    /// their writes' (refused or gone).
     async fn move_all(
         &mut self,
         moves: &[(String, String, String)],
+        mut current: BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, WriteOutcome>, ConnectorError> {
         let mut out = BTreeMap::new();
-        if moves.is_empty() {
-            return Ok(out);
+        let unknown: Vec<String> = moves
+            .iter()
+            .filter(|(_, k, _)| !current.contains_key(k))
+            .map(|(_, k, _)| k.clone())
+            .collect();
+        if !unknown.is_empty() {
+            current.extend(self.statuses(&unknown).await?);
         }
-        let keys: Vec<String> = moves.iter().map(|(_, k, _)| k.clone()).collect();
-        let current = self.statuses(&keys).await?;
         for (sid, key, target) in moves {
             let Some(now) = current.get(key) else {
                 out.insert(
@@ -757,8 +779,13 @@ impl Connector for Jira {
             ));
         }
         jql.push_str(" ORDER BY updated ASC, key ASC");
+        // With nothing seen yet (an empty project), the read starts from now: the next one is
+        // incremental all the same.
+        let started = jiff::Timestamp::now()
+            .as_millisecond()
+            .saturating_sub(overlap_ms);
         let issues = self.client.search_all(&jql, &self.read_fields()).await?;
-        let mut newest = cursor.as_ref().map_or(i64::MIN, |c| c.updated_ms);
+        let mut newest = cursor.as_ref().map_or(started, |c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
         for issue in &issues {
             if let Some(t) = issue
@@ -772,12 +799,10 @@ impl Connector for Jira {
                 records.insert(r.id.clone(), r);
             }
         }
-        let next = (newest > i64::MIN).then_some(JiraCursor { updated_ms: newest });
+        let next = JiraCursor { updated_ms: newest };
         Ok(Pulled {
             records: records.into_values().collect(),
-            cursor: next.map_or(Value::Null, |c| {
-                serde_json::to_value(c).unwrap_or(Value::Null)
-            }),
+            cursor: serde_json::to_value(next).unwrap_or(Value::Null),
             full: cursor.is_none(),
         })
     }
@@ -836,7 +861,7 @@ impl Connector for Jira {
         self.ready()?;
         self.ensure_fields().await?;
         let mut outcomes: Vec<WriteOutcome> = Vec::new();
-        // (ssot_id, key, created, fields written)
+        // (ssot_id, key, created)
         let mut written: Vec<(String, String, bool)> = Vec::new();
         let mut moves: Vec<(String, String, String)> = Vec::new();
         let mut creates: Vec<&Upsert> = Vec::new();
@@ -864,7 +889,7 @@ impl Connector for Jira {
             }
             outcomes.extend(out);
         }
-        for chunk in creates.chunks(MAX_CREATE) {
+        for chunk in creates.chunks(self.cfg.batch_size.clamp(1, MAX_CREATE)) {
             let (w, refused) = self.create_chunk(chunk).await?;
             written.extend(w);
             outcomes.extend(refused);
@@ -878,15 +903,38 @@ impl Connector for Jira {
                 moves.push((sid.clone(), key.clone(), status));
             }
         }
-        let failed = self.move_all(&moves).await?;
+        // The created issues as Jira holds them (the fields it fills in itself, as the default
+        // priority, go into their notes); their statuses too.
+        let created: Vec<String> = written
+            .iter()
+            .filter(|(_, _, c)| *c)
+            .map(|(_, k, _)| k.clone())
+            .collect();
+        let mut made = if created.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.records(&created).await?
+        };
+        let current: BTreeMap<String, String> = made
+            .iter()
+            .filter_map(|(k, r)| {
+                let status = self
+                    .maps
+                    .iter()
+                    .find(|m| m.target == Target::Status)
+                    .and_then(|m| r.fields.get(&m.spec.key))?;
+                Some((k.clone(), status.clone()))
+            })
+            .collect();
+        let failed = self.move_all(&moves, current).await?;
         for (sid, key, created) in written {
             match failed.get(&sid) {
                 Some(o) => outcomes.push(o.clone()),
                 None => outcomes.push(WriteOutcome::Written {
+                    fields: made.remove(&key).map(|r| r.fields),
                     ssot_id: sid,
                     remote_id: key,
                     created,
-                    fields: None,
                 }),
             }
         }

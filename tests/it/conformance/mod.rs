@@ -50,3 +50,4 @@ mod harness;
 mod suite;
 
 mod hubspot;
+mod jira;
