@@ -17,6 +17,7 @@ mod harden_lock;
 mod harden_sync;
 mod history;
 mod hs_env;
+mod jira_sync;
 mod obsidian_vaults;
 mod sandbox_hubspot;
 mod sandbox_jira;

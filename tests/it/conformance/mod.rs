@@ -46,8 +46,8 @@ macro_rules! conformance {
     };
 }
 
-mod harness;
+pub(crate) mod harness;
 mod suite;
 
 mod hubspot;
-mod jira;
+pub(crate) mod jira;
