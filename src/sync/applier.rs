@@ -214,6 +214,7 @@ pub(super) async fn apply_plan<C: Connector>(
                         if st.invalid.get(&rid) != Some(&fp) {
                             report.invalid.push((
                                 rid.clone(),
+                                b.id_key.clone(),
                                 format!(
                                     "{} record {rid} ({}) makes no valid {} note, not written: {}",
                                     remote,
