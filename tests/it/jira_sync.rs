@@ -6,8 +6,12 @@
 //! project note needs, and hostile values from Jira. The generic sync tests are the conformance
 //! suite's (`conformance/jira.rs`).
 
+use ssot_vault::connectors::jira::{Jira, JiraConfig};
+use ssot_vault::connectors::{ActionOp, ActionOutcome, Connector, RemoteAction, Secret};
 use ssot_vault::sandbox::FaultConfig;
 use ssot_vault::sandbox::jira::store::SEED_USERS;
+use ssot_vault::sandbox::jira::{DEFAULT_EMAIL, DEFAULT_TOKEN};
+use ssot_vault::vault::schema::Schema;
 
 use crate::conformance::harness::{Field, Harness};
 use crate::conformance::jira::{JiraService, ROUTES, SHOP_APP};
@@ -293,4 +297,145 @@ async fn hostile_values_from_jira_make_safe_notes() {
     let head = h.head();
     h.sync().await;
     assert_eq!(h.head(), head, "settled");
+}
+
+/// A connector to a fresh emulator, and the sandbox.
+async fn connector() -> (ssot_vault::sandbox::Sandbox, Jira) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sb = ssot_vault::sandbox::Sandbox::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        crate::hs_env::quiet(),
+    )
+    .await
+    .expect("sandbox");
+    let cfg = JiraConfig {
+        base_url: sb.jira_base_url(),
+        project_key: "SSOT".into(),
+        ..JiraConfig::default()
+    };
+    let conn = Jira::new(
+        cfg,
+        &Schema::builtin(),
+        Some(DEFAULT_EMAIL.into()),
+        Secret::new(DEFAULT_TOKEN),
+    )
+    .expect("connector");
+    (sb, conn)
+}
+
+fn action(op: ActionOp) -> RemoteAction {
+    RemoteAction {
+        id: "a1".into(),
+        note_type: "project".into(),
+        ssot_id: "01M7W86HFSWM03FC030X7GYK1W".into(),
+        rel: "Projects/P.md".into(),
+        op,
+    }
+}
+
+/// `act` carries out the lifecycle's transitions (`on-hold`, `in-progress`, `blocked`: two
+/// steps from On Hold) and the delete of the issue with its subtasks, each idempotent: a status
+/// already reached is no request, a gone issue is `Gone`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_transition_and_delete_idempotently() {
+    let (sb, mut conn) = connector().await;
+    let remote = sb.remote("jira").expect("jira");
+    let key = remote
+        .create("issues", &[("summary", "P"), ("issuetype", "Epic")])
+        .expect("create");
+    let status = |k: &str| {
+        remote
+            .records("issues")
+            .expect("records")
+            .into_iter()
+            .find(|r| r.id == k)
+            .and_then(|r| r.field("status").map(str::to_string))
+    };
+    let transitions = || {
+        sb.request_counts()
+            .by_endpoint
+            .get("POST /rest/api/3/issue/{issueIdOrKey}/transitions")
+            .copied()
+            .unwrap_or(0)
+    };
+    let on_hold = action(ActionOp::Transition {
+        to: "on-hold".into(),
+    });
+    assert_eq!(
+        conn.act(&on_hold, &key).await.expect("act"),
+        ActionOutcome::Done
+    );
+    assert_eq!(status(&key).as_deref(), Some("On Hold"));
+    assert_eq!(transitions(), 1);
+    // Already there: done, no transition.
+    assert_eq!(
+        conn.act(&on_hold, &key).await.expect("act"),
+        ActionOutcome::Done
+    );
+    assert_eq!(transitions(), 1);
+    // On Hold → Blocked has no direct transition: through In Progress.
+    let blocked = action(ActionOp::Transition {
+        to: "blocked".into(),
+    });
+    assert_eq!(
+        conn.act(&blocked, &key).await.expect("act"),
+        ActionOutcome::Done
+    );
+    assert_eq!(status(&key).as_deref(), Some("Blocked"));
+    assert_eq!(transitions(), 3);
+    // A term without a Jira status is refused, not guessed.
+    let odd = action(ActionOp::Transition {
+        to: "sideways".into(),
+    });
+    assert!(matches!(
+        conn.act(&odd, &key).await.expect("act"),
+        ActionOutcome::Refused { .. }
+    ));
+    // Delete, with its children and their subtasks; again: gone.
+    let child = remote
+        .create(
+            "issues",
+            &[("summary", "Task"), ("issuetype", "Task"), ("parent", &key)],
+        )
+        .expect("child");
+    let sub = remote
+        .create(
+            "issues",
+            &[
+                ("summary", "Sub"),
+                ("issuetype", "Subtask"),
+                ("parent", &child),
+            ],
+        )
+        .expect("subtask");
+    let delete = action(ActionOp::Delete);
+    assert_eq!(
+        conn.act(&delete, &key).await.expect("act"),
+        ActionOutcome::Done
+    );
+    let live: Vec<String> = remote
+        .live("issues")
+        .expect("live")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(
+        !live.contains(&key) && !live.contains(&child) && !live.contains(&sub),
+        "{live:?}"
+    );
+    assert_eq!(
+        conn.act(&delete, &key).await.expect("act"),
+        ActionOutcome::Gone
+    );
+    assert_eq!(
+        conn.act(&on_hold, &key).await.expect("act"),
+        ActionOutcome::Gone
+    );
+    // Actions this connector does not carry out.
+    assert_eq!(
+        conn.act(&action(ActionOp::AttachExport), &key)
+            .await
+            .expect("act"),
+        ActionOutcome::Unsupported
+    );
 }

@@ -12,6 +12,8 @@
 //!   by the workflow's transitions: the one leading to the mapped status, or two steps when there
 //!   is no direct one; a status already reached costs no request. The workflow's edges seen are
 //!   remembered in the connector's state to choose the middle step.
+//! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
+//!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
 //!   from the newest `updated` seen minus `overlap_minutes` (JQL has minute precision), paged by
 //!   `nextPageToken`, asking only for the mapped fields. Issues deleted in Jira are found by a
@@ -545,6 +547,31 @@ impl Jira {
         json!({ "fields": fields })
     }
 
+    /// Deletes an issue with its children (an Epic's tasks, which Jira would only unparent) and
+    /// subtasks, children first: a delete cut short leaves the issue, and is carried out again
+    /// whole. The issue's answer (204, or 404 when it is gone).
+    async fn delete_with_children(
+        &self,
+        key: &str,
+    ) -> Result<crate::connectors::http::Answer, ConnectorError> {
+        let jql = format!("parent = {} ORDER BY key", quoted(key));
+        // JQL naming an issue that does not exist is refused (400): then it has no children.
+        let children = match self.client.search_all(&jql, &["summary".to_string()]).await {
+            Ok(c) => c,
+            Err(HttpError::Status { status: 400, .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for c in children {
+            if let Some(k) = c.get("key").and_then(Value::as_str) {
+                let a = self.client.delete(k).await?;
+                if !a.status.is_success() && a.status != StatusCode::NOT_FOUND {
+                    return Err(self.proto(format!("delete {k}: {}", error_message(&a))));
+                }
+            }
+        }
+        Ok(self.client.delete(key).await?)
+    }
+
     /// The current status name of each of `keys` (those found).
     async fn statuses(&self, keys: &[String]) -> Result<BTreeMap<String, String>, ConnectorError> {
         let mut out = BTreeMap::new();
@@ -947,7 +974,7 @@ impl Connector for Jira {
         }
         self.ready()?;
         for key in ids {
-            let a = self.client.delete(key).await?;
+            let a = self.delete_with_children(key).await?;
             if !a.status.is_success() && a.status != StatusCode::NOT_FOUND {
                 return Err(self.proto(format!("delete {key}: {}", error_message(&a))));
             }
@@ -981,7 +1008,7 @@ impl Connector for Jira {
                 })
             }
             ActionOp::Delete => {
-                let a = self.client.delete(remote_id).await?;
+                let a = self.delete_with_children(remote_id).await?;
                 Ok(match a.status {
                     s if s.is_success() => ActionOutcome::Done,
                     StatusCode::NOT_FOUND => ActionOutcome::Gone,
