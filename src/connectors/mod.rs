@@ -264,6 +264,11 @@ pub struct RemoteAction {
     pub rel: String,
     /// What to do.
     pub op: ActionOp,
+    /// The note's link fields resolved to the targets' remote ids in this remote (key → ids),
+    /// filled by the engine just before [`Connector::act`] (the expert's Jira account of a
+    /// `Grant`); never stored.
+    #[serde(skip)]
+    pub links: Vec<(String, Vec<String>)>,
 }
 
 /// What became of one [`RemoteAction`].

@@ -575,7 +575,21 @@ pub(super) async fn apply_plan<C: Connector>(
             continue;
         }
         jr.log("act", json!({"id": a.id, "remote_id": rid}))?;
-        match connector.act(a, rid).await {
+        // The note's links resolved in this remote (the expert's account a grant names).
+        let mut with_links = a.clone();
+        with_links.links = by_sid
+            .get(a.ssot_id.as_str())
+            .map(|n| {
+                n.links
+                    .iter()
+                    .map(|(key, _, sids)| {
+                        let ids = sids.iter().filter_map(|s| remote_ids.get(s)).cloned();
+                        (key.clone(), ids.collect())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match connector.act(&with_links, rid).await {
             Ok(ActionOutcome::Done) => {
                 jr.log("acted", json!({"id": a.id}))?;
                 report.actions_done += 1;

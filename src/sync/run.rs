@@ -669,6 +669,7 @@ fn status_moves(
                         ssot_id: mv.ssot_id.clone(),
                         rel: mv.rel.clone(),
                         op,
+                        links: Vec::new(),
                     });
                 }
             }

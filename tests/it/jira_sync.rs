@@ -330,6 +330,7 @@ fn action(op: ActionOp) -> RemoteAction {
         ssot_id: "01M7W86HFSWM03FC030X7GYK1W".into(),
         rel: "Projects/P.md".into(),
         op,
+        links: Vec::new(),
     }
 }
 
@@ -438,4 +439,149 @@ async fn actions_transition_and_delete_idempotently() {
             .expect("act"),
         ActionOutcome::Unsupported
     );
+}
+
+/// Whether the account (email, token) can read the issue `key`.
+async fn can_read(h_base: &str, (email, token): (&str, &str), key: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{h_base}/rest/api/3/issue/{key}"))
+        .basic_auth(email, Some(token))
+        .send()
+        .await
+        .expect("send")
+        .status()
+        .is_success()
+}
+
+/// The lifecycle's Jira actions, run by the sync with the links of the note resolved to Jira
+/// accounts: accepting a project makes the expert's task under its issue (assigned to them, made
+/// once) and puts the issue on hold; activating it resumes the issue and gives the expert access
+/// (assignee and project role): their own account can read the issue then, not before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
+    let h = H::new("").await;
+    let ewa = (SEED_USERS[1].1, "sandbox-jira-token-ewa");
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let base = h.sb.jira_base_url();
+    assert!(!can_read(&base, ewa, &key).await);
+    let run = |args: &'static [&'static str]| {
+        let h = &h;
+        async move {
+            let o = h.run(args).await;
+            assert!(o.status.success(), "{args:?}: {}", out(&o));
+        }
+    };
+    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
+    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    let o = h.sync().await;
+    let sid = h.prop(PROJECT, "ssot_id").expect("sid");
+    let tasks: Vec<_> = h
+        .live("issues")
+        .into_iter()
+        .filter(|r| r.field("parent") == Some(key.as_str()))
+        .collect();
+    assert_eq!(tasks.len(), 1, "{}", out(&o));
+    assert_eq!(tasks[0].field("issuetype"), Some("Task"));
+    assert_eq!(tasks[0].field("assignee"), Some(SEED_USERS[1].0));
+    assert!(
+        tasks[0]
+            .field("labels")
+            .is_some_and(|l| l.contains(&format!("ssot-{sid}-task"))),
+        "{:?}",
+        tasks[0]
+    );
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("On Hold")
+    );
+    assert_eq!(h.live("issues").len(), 4, "the task is no project");
+    // Credentialing done, then active: resumed, and the expert may read the issue.
+    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(h.v.join(PROJECT), text).expect("tick");
+    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    let o = h.sync().await;
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("In Progress"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("assignee"),
+        Some(SEED_USERS[1].0)
+    );
+    assert!(can_read(&base, ewa, &key).await, "{}", out(&o));
+    // Settled: no second task.
+    h.sync().await;
+    assert_eq!(h.live("issues").len(), 4);
+}
+
+/// `Grant` and `Revoke` need the link's account (else refused, never guessed) and are
+/// idempotent; `CreateChild` makes its task once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_revoke_and_the_child_task_are_idempotent() {
+    let (sb, mut conn) = connector().await;
+    let remote = sb.remote("jira").expect("jira");
+    let key = remote
+        .create("issues", &[("summary", "P"), ("issuetype", "Epic")])
+        .expect("create");
+    let base = sb.jira_base_url();
+    let jan = (SEED_USERS[2].1, "sandbox-jira-token-jan");
+    let grant = action(ActionOp::Grant {
+        link: "expert".into(),
+    });
+    assert!(matches!(
+        conn.act(&grant, &key).await.expect("act"),
+        ActionOutcome::Refused { .. }
+    ));
+    let with = |mut a: RemoteAction| {
+        a.links = vec![("expert".into(), vec![SEED_USERS[2].0.to_string()])];
+        a
+    };
+    let grant = with(grant);
+    for _ in 0..2 {
+        assert_eq!(
+            conn.act(&grant, &key).await.expect("act"),
+            ActionOutcome::Done
+        );
+        assert!(can_read(&base, jan, &key).await);
+    }
+    let revoke = with(action(ActionOp::Revoke {
+        link: "expert".into(),
+    }));
+    for _ in 0..2 {
+        assert_eq!(
+            conn.act(&revoke, &key).await.expect("act"),
+            ActionOutcome::Done
+        );
+        assert!(!can_read(&base, jan, &key).await);
+    }
+    let issue = remote
+        .records("issues")
+        .expect("records")
+        .into_iter()
+        .find(|r| r.id == key)
+        .expect("issue");
+    assert_eq!(issue.field("assignee"), None, "unassigned");
+    let child = with(action(ActionOp::CreateChild {
+        kind: "task".into(),
+        assignee: Some("expert".into()),
+    }));
+    for _ in 0..2 {
+        assert_eq!(
+            conn.act(&child, &key).await.expect("act"),
+            ActionOutcome::Done
+        );
+    }
+    let tasks: Vec<_> = remote
+        .live("issues")
+        .expect("live")
+        .into_iter()
+        .filter(|r| r.field("parent") == Some(key.as_str()))
+        .collect();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].field("assignee"), Some(SEED_USERS[2].0));
+    assert_eq!(tasks[0].field("summary"), Some("P: task"));
 }

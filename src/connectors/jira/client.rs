@@ -219,6 +219,51 @@ impl Client {
         self.http.send(Method::POST, &path, &[], Some(&body)).await
     }
 
+    /// `GET /project/{key}/role`: the project's roles, name → id.
+    pub async fn roles(&self, project: &str) -> Result<Vec<(String, String)>, HttpError> {
+        let path = format!("{API}/project/{project}/role");
+        let v = self.http.send_ok(Method::GET, &path, &[], None).await?;
+        Ok(v.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, url)| {
+                let id = url.as_str()?.rsplit('/').next()?.to_string();
+                Some((name.clone(), id))
+            })
+            .collect())
+    }
+
+    /// `POST /project/{key}/role/{id}` adding `account` as an actor: the raw answer.
+    pub async fn add_actor(
+        &self,
+        project: &str,
+        role: &str,
+        account: &str,
+    ) -> Result<Answer, HttpError> {
+        let path = format!("{API}/project/{project}/role/{role}");
+        let body = json!({ "user": [account] });
+        self.http.send(Method::POST, &path, &[], Some(&body)).await
+    }
+
+    /// `DELETE /project/{key}/role/{id}?user=account`: the raw answer (204, 404 when it is no
+    /// actor).
+    pub async fn remove_actor(
+        &self,
+        project: &str,
+        role: &str,
+        account: &str,
+    ) -> Result<Answer, HttpError> {
+        let path = format!("{API}/project/{project}/role/{role}");
+        self.http
+            .send(
+                Method::DELETE,
+                &path,
+                &[("user", account.to_string())],
+                None,
+            )
+            .await
+    }
+
     /// `DELETE /issue/{key}?deleteSubtasks=true`: the raw answer (204, 404).
     pub async fn delete(&self, key: &str) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}");

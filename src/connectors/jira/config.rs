@@ -63,6 +63,9 @@ pub struct JiraConfig {
     pub issue_type: String,
     /// Issue type of the child task an action makes under a project's issue.
     pub task_type: String,
+    /// The project role a `Grant` adds the expert's account to (and a `Revoke` removes it
+    /// from), beside making it the assignee; empty: the assignee only.
+    pub grant_role: String,
     /// The number custom field holding `budget`: its name (looked up with `GET /field`) or its
     /// id (`customfield_NNNNN`); empty unmaps `budget`.
     pub budget_field: String,
@@ -98,6 +101,7 @@ impl Default for JiraConfig {
             project_key: "CONS".into(),
             issue_type: "Epic".into(),
             task_type: "Task".into(),
+            grant_role: "Member".into(),
             budget_field: "Budget".into(),
             batch_size: 50,
             overlap_minutes: 2,

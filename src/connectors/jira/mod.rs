@@ -21,6 +21,11 @@
 //! - **Which issues are records.** Those with an `ssot-` label, and those of `issue_type` in the
 //!   project (made in Jira: they become project notes when `pull_new` is on and they carry what
 //!   a project note needs).
+//! - **Actions** ([`Connector::act`]): `Transition` to a lifecycle step mapped to a status
+//!   (`[remotes.jira.transitions]`), `Delete` with children, `CreateChild` (a task under the
+//!   issue labelled `ssot-<ssot_id>-<kind>`, made once, assigned to the link's account), `Grant`
+//!   and `Revoke` (the link's account as assignee and as an actor of `grant_role`); the engine
+//!   hands the note's links resolved to Jira accounts in [`RemoteAction::links`].
 //! - **Experts.** A second binding makes expert notes link targets only
 //!   ([`Binding::link_target_only`]): the engine resolves a project's `expert` to the expert
 //!   note's `jira_account_id`, which becomes the assignee. Experts are never created in or pulled
@@ -755,6 +760,186 @@ impl Jira {
     }
 }
 
+impl Jira {
+    /// The account a link of an action's note resolves to (its first target).
+    fn account_of<'a>(action: &'a RemoteAction, link: &str) -> Option<&'a str> {
+        action
+            .links
+            .iter()
+            .find(|(k, _)| k == link)
+            .and_then(|(_, ids)| ids.first())
+            .map(String::as_str)
+    }
+
+    /// The project role id `grant_role` names (`None`: no role configured).
+    async fn grant_role_id(&self) -> Result<Option<String>, ConnectorError> {
+        if self.cfg.grant_role.trim().is_empty() {
+            return Ok(None);
+        }
+        let roles = self.client.roles(&self.cfg.project_key).await?;
+        match roles
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(self.cfg.grant_role.trim()))
+        {
+            Some((_, id)) => Ok(Some(id)),
+            None => Err(ConnectorError::Config {
+                service: NAME.into(),
+                message: format!(
+                    "the project {} has no role `{}` (grant_role)",
+                    self.cfg.project_key, self.cfg.grant_role
+                ),
+            }),
+        }
+    }
+
+    /// A child task under the issue `parent`, labelled `ssot-<ssot_id>-<kind>` so that it is made
+    /// once (found again by its label, also after a lost answer), assigned to the account of the
+    /// link `assignee`.
+    async fn create_child(
+        &self,
+        action: &RemoteAction,
+        parent: &str,
+        kind: &str,
+        assignee: Option<&str>,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        let kind: String = kind
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let label = format!("{LABEL_PREFIX}{}-{kind}", action.ssot_id);
+        if self.statuses(&[parent.to_string()]).await?.is_empty() {
+            return Ok(ActionOutcome::Gone);
+        }
+        let jql = format!(
+            "project = {} AND labels = {}",
+            quoted(&self.cfg.project_key),
+            quoted(&label)
+        );
+        if !self
+            .client
+            .search_all(&jql, &["labels".to_string()])
+            .await?
+            .is_empty()
+        {
+            return Ok(ActionOutcome::Done);
+        }
+        let stem = std::path::Path::new(&action.rel).file_stem().map_or_else(
+            || action.ssot_id.clone(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let mut fields = json!({
+            "project": { "key": self.cfg.project_key },
+            "issuetype": { "name": self.cfg.task_type },
+            "parent": { "key": parent },
+            "summary": format!("{stem}: {kind}"),
+            "labels": [label],
+        });
+        if let Some(a) = assignee.and_then(|l| Self::account_of(action, l)) {
+            fields["assignee"] = json!({ "accountId": a });
+        }
+        let a = self.client.create(&json!({ "fields": fields })).await?;
+        Ok(match a.status {
+            s if s.is_success() => ActionOutcome::Done,
+            s if s.is_client_error() => ActionOutcome::Refused {
+                message: error_message(&a),
+            },
+            _ => {
+                return Err(self.proto(format!(
+                    "create the task of {parent}: {}",
+                    error_message(&a)
+                )));
+            }
+        })
+    }
+
+    /// Gives (or takes back) the account of the link `link` access to the issue: the assignee,
+    /// and an actor of the project role `grant_role`. Idempotent both ways.
+    async fn grant(
+        &self,
+        action: &RemoteAction,
+        key: &str,
+        link: &str,
+        give: bool,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        let Some(account) = Self::account_of(action, link) else {
+            return Ok(ActionOutcome::Refused {
+                message: format!(
+                    "the note's `{link}` has no Jira account (`{ACCOUNT_KEY}` in its note)"
+                ),
+            });
+        };
+        let issue = self
+            .client
+            .bulk_fetch(&[key.to_string()], &["assignee".to_string()])
+            .await?;
+        let Some(issue) = issue.first() else {
+            // The issue is gone; the role, which opens the whole project, is still taken back.
+            if !give && let Some(role) = self.grant_role_id().await? {
+                let a = self
+                    .client
+                    .remove_actor(&self.cfg.project_key, &role, account)
+                    .await?;
+                if !a.status.is_success() && a.status != StatusCode::NOT_FOUND {
+                    return Ok(ActionOutcome::Refused {
+                        message: error_message(&a),
+                    });
+                }
+            }
+            return Ok(ActionOutcome::Gone);
+        };
+        let assigned = issue
+            .pointer("/fields/assignee/accountId")
+            .and_then(Value::as_str);
+        let want = if give {
+            (assigned != Some(account)).then(|| json!({ "accountId": account }))
+        } else {
+            (assigned == Some(account)).then_some(Value::Null)
+        };
+        if let Some(v) = want {
+            let a = self
+                .client
+                .edit(key, &json!({ "fields": { "assignee": v } }))
+                .await?;
+            match a.status {
+                s if s.is_success() => {}
+                StatusCode::NOT_FOUND => return Ok(ActionOutcome::Gone),
+                s if s.is_client_error() => {
+                    return Ok(ActionOutcome::Refused {
+                        message: error_message(&a),
+                    });
+                }
+                _ => return Err(self.proto(format!("assign {key}: {}", error_message(&a)))),
+            }
+        }
+        if let Some(role) = self.grant_role_id().await? {
+            let project = self.cfg.project_key.clone();
+            let a = if give {
+                self.client.add_actor(&project, &role, account).await?
+            } else {
+                self.client.remove_actor(&project, &role, account).await?
+            };
+            match a.status {
+                s if s.is_success() => {}
+                // Not an actor: nothing to take back.
+                StatusCode::NOT_FOUND if !give => {}
+                s if s.is_client_error() => {
+                    return Ok(ActionOutcome::Refused {
+                        message: error_message(&a),
+                    });
+                }
+                _ => return Err(self.proto(format!("project role: {}", error_message(&a)))),
+            }
+        }
+        Ok(ActionOutcome::Done)
+    }
+}
+
 /// Whether an edit body sets nothing.
 fn fields_empty(body: &Value) -> bool {
     body.get("fields")
@@ -1022,7 +1207,13 @@ impl Connector for Jira {
                     }
                 })
             }
-            _ => Ok(ActionOutcome::Unsupported),
+            ActionOp::CreateChild { kind, assignee } => {
+                self.create_child(action, remote_id, kind, assignee.as_deref())
+                    .await
+            }
+            ActionOp::Grant { link } => self.grant(action, remote_id, link, true).await,
+            ActionOp::Revoke { link } => self.grant(action, remote_id, link, false).await,
+            ActionOp::AttachExport => Ok(ActionOutcome::Unsupported),
         }
     }
 
