@@ -104,7 +104,11 @@ async fn each_mapping_travels_both_ways() {
     assert_eq!(r.field("assignee"), Some(SEED_USERS[1].0));
     // The expert's note is a link target only: no issue, no key written into it.
     assert_eq!(h.live("issues").len(), 3);
-    assert!(!h.note(EXPERT).contains("jira_key"));
+    assert!(
+        !h.note(EXPERT).contains("jira_key") && !h.note(EXPERT).contains("jira_archived"),
+        "{}",
+        h.note(EXPERT)
+    );
     assert_eq!(
         h.prop(EXPERT, "jira_account_id").as_deref(),
         Some(SEED_USERS[1].0)

@@ -56,9 +56,6 @@ use mapping::{FieldMap, PROJECT, Target};
 /// The label prefix carrying a note's `ssot_id`.
 pub const LABEL_PREFIX: &str = "ssot-";
 
-/// How many upserts the engine hands the connector at once: two bulk creates.
-const PUSH_CHUNK: usize = 2 * MAX_CREATE;
-
 /// What the connector remembers between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -964,8 +961,10 @@ impl Connector for Jira {
         &self.bindings
     }
 
+    /// One bulk create's worth (50), a multiple of `batch_size`.
     fn push_chunk(&self) -> usize {
-        PUSH_CHUNK
+        let batch = self.cfg.batch_size.clamp(1, MAX_CREATE);
+        batch * (MAX_CREATE / batch)
     }
 
     fn load_state(&mut self, state: Value) {
