@@ -1,4 +1,4 @@
-//! Connectors: one per service (HubSpot now; Jira, Trello, Sheets and Forms next), all behind the
+//! Connectors: one per service (HubSpot and Jira now; Trello, Sheets and Forms next), all behind the
 //! [`Connector`] trait, all talking through the one HTTP layer in [`http`], each a row of the
 //! [`registry`] that every command naming a service reads.
 //!

@@ -151,6 +151,23 @@ async fn a_status_without_a_direct_transition_is_walked_in_two_steps() {
     assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
 }
 
+/// `--dry-run` changes nothing in Jira, not even the custom fields the mapping names: those the
+/// site lacks are created by the first real run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_creates_no_custom_field() {
+    let h = H::new("").await;
+    let o = h.run(&["sync", "--dry-run"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(h.count("POST /rest/api/3/field"), 0, "{}", out(&o));
+    assert!(h.live("issues").is_empty());
+    h.sync().await;
+    assert_eq!(
+        h.count("POST /rest/api/3/field"),
+        2,
+        "Currency and Language"
+    );
+}
+
 /// A bulk create whose answer is lost after Jira made the issues: the issues are found again by
 /// their `ssot-` labels, never made twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

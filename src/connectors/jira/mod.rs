@@ -197,8 +197,9 @@ impl Jira {
     }
 
     /// Looks up the custom fields the mapping names by name (once per run, when one is not
-    /// known), creating those the site does not have.
-    async fn ensure_fields(&mut self) -> Result<(), ConnectorError> {
+    /// known); a write (`create`) creates those the site does not have, a read leaves them
+    /// unresolved (their keys read empty), so that `--dry-run` changes nothing in Jira.
+    async fn ensure_fields(&mut self, create: bool) -> Result<(), ConnectorError> {
         let wanted = mapping::custom_names(&self.maps);
         if wanted
             .iter()
@@ -216,7 +217,7 @@ impl Jira {
             self.fields_read = true;
         }
         for (name, kind) in wanted {
-            if self.state.fields.contains_key(&name) {
+            if !create || self.state.fields.contains_key(&name) {
                 continue;
             }
             let made = self.client.create_field(&name, kind).await.map_err(|e| {
@@ -977,7 +978,7 @@ impl Connector for Jira {
 
     async fn pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
         self.ready()?;
-        self.ensure_fields().await?;
+        self.ensure_fields(false).await?;
         let cursor: Option<JiraCursor> =
             cursor.and_then(|c| serde_json::from_value(c.clone()).ok());
         let overlap_ms =
@@ -1027,7 +1028,7 @@ impl Connector for Jira {
             return Ok(Vec::new());
         }
         self.ready()?;
-        self.ensure_fields().await?;
+        self.ensure_fields(false).await?;
         let fields = self.read_fields();
         let mut out = Vec::new();
         for chunk in ids.chunks(MAX_FETCH) {
@@ -1070,7 +1071,7 @@ impl Connector for Jira {
         batch: &[Upsert],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         self.ready()?;
-        self.ensure_fields().await?;
+        self.ensure_fields(true).await?;
         let mut outcomes: Vec<WriteOutcome> = Vec::new();
         // (ssot_id, key, created)
         let mut written: Vec<(String, String, bool)> = Vec::new();
