@@ -641,7 +641,7 @@ impl Connector for Jira {
             .as_millisecond()
             .saturating_sub(overlap_ms);
         let issues = self.client.search_all(&jql, &self.read_fields()).await?;
-        let mut newest = cursor.as_ref().map_or(started, |c| c.updated_ms);
+        let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
         for issue in &issues {
             if let Some(t) = issue
@@ -649,13 +649,15 @@ impl Connector for Jira {
                 .and_then(Value::as_str)
                 .and_then(parse_time)
             {
-                newest = newest.max(t);
+                newest = Some(newest.map_or(t, |n| n.max(t)));
             }
             if let Some(r) = self.to_record(issue, false) {
                 records.insert(r.id.clone(), r);
             }
         }
-        let next = JiraCursor { updated_ms: newest };
+        let next = JiraCursor {
+            updated_ms: newest.unwrap_or(started),
+        };
         Ok(Pulled {
             records: records.into_values().collect(),
             cursor: serde_json::to_value(next).unwrap_or(Value::Null),
