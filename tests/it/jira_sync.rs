@@ -606,3 +606,36 @@ async fn grant_revoke_and_the_child_task_are_idempotent() {
     assert_eq!(tasks[0].field("assignee"), Some(SEED_USERS[2].0));
     assert_eq!(tasks[0].field("summary"), Some("P: task"));
 }
+
+/// The read pages through a project of more issues than one search page (100) by
+/// `nextPageToken`: 120 issues made in Jira become 120 notes, and the next run reads only what
+/// changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_pages_by_next_page_token() {
+    let h = H::new("").await;
+    h.sync().await;
+    for i in 0..120 {
+        h.create(
+            "issues",
+            &[
+                ("summary", format!("Made in Jira {i:03}").as_str()),
+                ("issuetype", "Epic"),
+                ("customfield_10051", "Piekarnia Złoty Kłos"),
+            ],
+        );
+    }
+    let n = h.count("POST /rest/api/3/search/jql");
+    let o = h.sync().await;
+    assert!(
+        h.count("POST /rest/api/3/search/jql") - n >= 2,
+        "{:?}",
+        h.sb.request_counts()
+    );
+    for i in [0, 99, 100, 119] {
+        let note = format!("Projects/Made in Jira {i:03}.md");
+        assert!(h.v.join(&note).exists(), "{note}: {}", out(&o));
+    }
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+}
