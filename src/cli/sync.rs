@@ -319,9 +319,9 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     for u in &r.unreadable {
         println!("{name}: {u}: left alone, never written (see `ssot-vault check`)");
     }
-    for (_, m) in &r.invalid {
+    for (_, id_key, m) in &r.invalid {
         println!(
-            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{name}_id: <id>` set; it is reported again only when the record (or its links) changes"
+            "{name}: {m}\n  hint: fix the record in {name}, or make its note yourself with `{id_key}: <id>` set; it is reported again only when the record (or its links) changes"
         );
     }
     if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {

@@ -63,6 +63,8 @@ pub struct HttpConfig {
     pub base_url: String,
     /// Bearer token.
     pub bearer: Option<Secret>,
+    /// Basic auth: user name (Jira's account email) and password (its API token).
+    pub basic: Option<(String, Secret)>,
     /// Timeout of one attempt.
     pub timeout: Duration,
     /// Retries after the first attempt.
@@ -111,6 +113,7 @@ impl HttpConfig {
             service: service.to_string(),
             base_url: base_url.trim_end_matches('/').to_string(),
             bearer: None,
+            basic: None,
             timeout: Duration::from_secs(30),
             max_retries: 8,
             retry_base: Duration::from_millis(500),
@@ -434,10 +437,24 @@ impl Http {
         self.send_with(method, path, query, body, true).await
     }
 
-    /// Like [`Http::send`], but a request whose answer was lost (a dropped connection, a
-    /// timeout, a body cut off) is not sent again when `replay` is false: the service may have
-    /// carried it out, and a create repeated blindly would make a duplicate. The caller finds out
-    /// what became of it. 429 and 5xx answers (the service did nothing) are still retried.
+    /// [`Http::send_with`] without replay: for a write that must not be made twice (a create
+    /// with no idempotency key, such as Jira's or Trello's).
+    pub async fn send_no_replay(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, HttpError> {
+        self.send_with(method, path, query, body, false).await
+    }
+
+    /// Like [`Http::send`], but when `replay` is false a request that may have been carried out is
+    /// not sent again: an answer lost (a connection dropped after sending, a timeout, a body cut
+    /// off) or a 5xx (the service may have failed after writing) is returned as an error at once,
+    /// for the caller to look for what landed before sending again (a create repeated blindly
+    /// would make a duplicate). A connection never made and a 429 (refused before anything was
+    /// done) are still retried.
     pub async fn send_with(
         &self,
         method: Method,
@@ -461,6 +478,9 @@ impl Http {
             }
             for (name, value) in &self.cfg.secret_headers {
                 req = req.header(name.as_str(), value.expose());
+            }
+            if let Some((user, password)) = &self.cfg.basic {
+                req = req.basic_auth(user, Some(password.expose()));
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -515,7 +535,9 @@ impl Http {
                         };
                         return Ok(Answer { status, body });
                     }
-                    if attempt >= self.cfg.max_retries {
+                    if attempt >= self.cfg.max_retries
+                        || (!replay && status != StatusCode::TOO_MANY_REQUESTS)
+                    {
                         return Err(HttpError::Exhausted {
                             service: self.cfg.service.clone(),
                             method: method.to_string(),

@@ -1,4 +1,4 @@
-//! Connectors: one per service (HubSpot now; Jira, Trello, Sheets and Forms next), all behind the
+//! Connectors: one per service (HubSpot and Jira now; Trello, Sheets and Forms next), all behind the
 //! [`Connector`] trait, all talking through the one HTTP layer in [`http`], each a row of the
 //! [`registry`] that every command naming a service reads.
 //!
@@ -121,6 +121,11 @@ pub struct Binding {
     pub pull_new: bool,
     /// Body sections kept in step, item by item.
     pub sections: Vec<SectionSpec>,
+    /// The notes of this type are only targets of other notes' links (a Jira user an expert's
+    /// `jira_account_id` names): their id key is read so that a link to them resolves to the
+    /// remote id, and nothing else: they are never created, updated, pulled, fetched nor
+    /// archived, and the connector returns no records of them.
+    pub link_target_only: bool,
 }
 
 impl Binding {
@@ -260,6 +265,11 @@ pub struct RemoteAction {
     pub rel: String,
     /// What to do.
     pub op: ActionOp,
+    /// The note's link fields resolved to the targets' remote ids in this remote (key → ids),
+    /// filled by the engine just before [`Connector::act`] (the expert's Jira account of a
+    /// `Grant`); never stored.
+    #[serde(skip)]
+    pub links: Vec<(String, Vec<String>)>,
 }
 
 /// What became of one [`RemoteAction`].

@@ -11,13 +11,14 @@
 //!
 //! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
 //! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
-//! row (`jira`, `sheets`, `forms`) have no connector yet.
+//! row (`sheets`, `forms`) have no connector yet.
 
 use std::collections::BTreeMap;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::trello::{self, Trello, TrelloConfig};
+use crate::connectors::jira::{self, Jira, JiraConfig};
 use crate::connectors::{
     ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
     RemoteAction, RemoteRecord, Secret, Upsert, WriteOutcome,
@@ -128,6 +129,26 @@ pub static SERVICES: &[Service] = &[
         bindings: trello_bindings,
         open: trello_open,
     },
+    Service {
+        name: jira::NAME,
+        config_hint: "see the commented [remotes.jira] section of the template",
+        credentials_hint: "create an API token at https://id.atlassian.com/manage-profile/security/api-tokens; pipe it into `ssot-vault auth set jira` (or export JIRA_API_TOKEN) and give the account's email as `email` in [remotes.jira] or JIRA_EMAIL",
+        id_keys: &[
+            IdKey {
+                note_type: "expert",
+                key: jira::ACCOUNT_KEY,
+                doc: "Jira account, for access to project issues",
+            },
+            IdKey {
+                note_type: "project",
+                key: jira::ID_KEY,
+                doc: "Jira issue key, written by sync",
+            },
+        ],
+        settings: jira_settings,
+        bindings: jira_bindings,
+        open: jira_open,
+    },
 ];
 
 fn trello_settings(config: &Config) -> Result<Settings, String> {
@@ -198,6 +219,41 @@ fn hubspot_open(
     Ok(AnyConnector::Hubspot(Hubspot::new(cfg, schema, token)?))
 }
 
+fn jira_settings(config: &Config) -> Result<Settings, String> {
+    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(Settings {
+        enabled: cfg.shared.common.enabled,
+        base_url: cfg.base_url.clone(),
+        credentials: cfg.credential_spec(),
+        common: cfg.common(),
+    })
+}
+
+fn jira_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
+    Ok(jira::mapping::bindings(
+        &cfg,
+        &jira::mapping::build(&cfg, schema),
+    ))
+}
+
+fn jira_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    token: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let mut cfg = JiraConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
+    if let Some(url) = &overrides.base_url {
+        cfg.base_url = url.clone();
+    }
+    if let Some(max) = overrides.max_retries {
+        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
+    }
+    let email = cfg.account_email(&|v| std::env::var(v).ok());
+    Ok(AnyConnector::Jira(Jira::new(cfg, schema, email, token)?))
+}
+
 /// The names of the services, in the registry's order.
 pub fn names() -> Vec<&'static str> {
     SERVICES.iter().map(|s| s.name).collect()
@@ -262,6 +318,8 @@ pub enum AnyConnector {
     Hubspot(Hubspot),
     /// Trello.
     Trello(Trello),
+    /// Jira Cloud.
+    Jira(Jira),
 }
 
 impl AnyConnector {
@@ -270,6 +328,7 @@ impl AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.credential_source(),
             AnyConnector::Trello(c) => c.credential_source(),
+            AnyConnector::Jira(c) => c.credential_source(),
         }
     }
 
@@ -278,6 +337,7 @@ impl AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => AnyConnector::Hubspot(c.with_source(source)),
             AnyConnector::Trello(c) => AnyConnector::Trello(c.with_source(source)),
+            AnyConnector::Jira(c) => AnyConnector::Jira(c.with_source(source)),
         }
     }
 }
@@ -287,30 +347,35 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.name(),
             AnyConnector::Trello(c) => c.name(),
+            AnyConnector::Jira(c) => c.name(),
         }
     }
     fn bindings(&self) -> &[Binding] {
         match self {
             AnyConnector::Hubspot(c) => c.bindings(),
             AnyConnector::Trello(c) => c.bindings(),
+            AnyConnector::Jira(c) => c.bindings(),
         }
     }
     fn load_state(&mut self, state: serde_json::Value) {
         match self {
             AnyConnector::Hubspot(c) => c.load_state(state),
             AnyConnector::Trello(c) => c.load_state(state),
+            AnyConnector::Jira(c) => c.load_state(state),
         }
     }
     fn save_state(&self) -> serde_json::Value {
         match self {
             AnyConnector::Hubspot(c) => c.save_state(),
             AnyConnector::Trello(c) => c.save_state(),
+            AnyConnector::Jira(c) => c.save_state(),
         }
     }
     async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.pull(cursor).await,
             AnyConnector::Trello(c) => c.pull(cursor).await,
+            AnyConnector::Jira(c) => c.pull(cursor).await,
         }
     }
     async fn fetch(
@@ -321,6 +386,7 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.fetch(note_type, ids).await,
             AnyConnector::Trello(c) => c.fetch(note_type, ids).await,
+            AnyConnector::Jira(c) => c.fetch(note_type, ids).await,
         }
     }
     async fn archived(
@@ -331,6 +397,7 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.archived(note_type, ids).await,
             AnyConnector::Trello(c) => c.archived(note_type, ids).await,
+            AnyConnector::Jira(c) => c.archived(note_type, ids).await,
         }
     }
     async fn associated(
@@ -342,12 +409,14 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.associated(note_type, ids, kinds).await,
             AnyConnector::Trello(c) => c.associated(note_type, ids, kinds).await,
+            AnyConnector::Jira(c) => c.associated(note_type, ids, kinds).await,
         }
     }
     fn push_chunk(&self) -> usize {
         match self {
             AnyConnector::Hubspot(c) => c.push_chunk(),
             AnyConnector::Trello(c) => c.push_chunk(),
+            AnyConnector::Jira(c) => c.push_chunk(),
         }
     }
     async fn upsert(
@@ -358,12 +427,14 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.upsert(run_id, batch).await,
             AnyConnector::Trello(c) => c.upsert(run_id, batch).await,
+            AnyConnector::Jira(c) => c.upsert(run_id, batch).await,
         }
     }
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
             AnyConnector::Trello(c) => c.archive(note_type, ids).await,
+            AnyConnector::Jira(c) => c.archive(note_type, ids).await,
         }
     }
     async fn act(
@@ -374,30 +445,35 @@ impl Connector for AnyConnector {
         match self {
             AnyConnector::Hubspot(c) => c.act(action, remote_id).await,
             AnyConnector::Trello(c) => c.act(action, remote_id).await,
+            AnyConnector::Jira(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
         match self {
             AnyConnector::Hubspot(c) => c.healthcheck().await,
             AnyConnector::Trello(c) => c.healthcheck().await,
+            AnyConnector::Jira(c) => c.healthcheck().await,
         }
     }
     fn stats(&self) -> HttpStats {
         match self {
             AnyConnector::Hubspot(c) => c.stats(),
             AnyConnector::Trello(c) => c.stats(),
+            AnyConnector::Jira(c) => c.stats(),
         }
     }
     fn pacing(&self) -> Pacing {
         match self {
             AnyConnector::Hubspot(c) => c.pacing(),
             AnyConnector::Trello(c) => c.pacing(),
+            AnyConnector::Jira(c) => c.pacing(),
         }
     }
     fn restore_pacing(&mut self, pacing: &Pacing) {
         match self {
             AnyConnector::Hubspot(c) => c.restore_pacing(pacing),
             AnyConnector::Trello(c) => c.restore_pacing(pacing),
+            AnyConnector::Jira(c) => c.restore_pacing(pacing),
         }
     }
 }
@@ -436,7 +512,7 @@ mod tests {
             assert_eq!(conn.name(), s.name);
             assert_eq!(conn.bindings(), bindings.as_slice());
         }
-        assert!(by_name("jira").is_none());
+        assert!(by_name("sheets").is_none());
     }
 
     #[test]
@@ -446,7 +522,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             enabled(&c).iter().map(|s| s.name).collect::<Vec<_>>(),
-            ["hubspot"]
+            ["hubspot", "jira"]
         );
         assert!(enabled(&Config::default()).is_empty());
     }

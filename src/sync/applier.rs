@@ -10,7 +10,9 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::connectors::{ActionOutcome, Binding, Connector, RemoteAction, Upsert, WriteOutcome};
+use crate::connectors::{
+    ActionOutcome, Binding, Connector, Conv, RemoteAction, Upsert, WriteOutcome,
+};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
@@ -212,6 +214,7 @@ pub(super) async fn apply_plan<C: Connector>(
                         if st.invalid.get(&rid) != Some(&fp) {
                             report.invalid.push((
                                 rid.clone(),
+                                b.id_key.clone(),
                                 format!(
                                     "{} record {rid} ({}) makes no valid {} note, not written: {}",
                                     remote,
@@ -350,16 +353,31 @@ pub(super) async fn apply_plan<C: Connector>(
                         fields,
                     } => {
                         if let Some(fields) = fields
-                            && !pull_keys.is_empty()
                             && creates.contains(ssot_id.as_str())
                         {
-                            created_pull.insert(
-                                ssot_id.clone(),
-                                pull_keys
-                                    .iter()
-                                    .map(|k| (k.clone(), fields.get(k).cloned()))
-                                    .collect(),
-                            );
+                            // The fields the service owns, and those it filled in itself where
+                            // the note had no value (Jira's default priority).
+                            let sent = chunk
+                                .iter()
+                                .find(|rp| rp.ssot_id == ssot_id)
+                                .map(|rp| &rp.push);
+                            let mut taken: BTreeMap<String, Option<String>> = pull_keys
+                                .iter()
+                                .map(|k| (k.clone(), fields.get(k).cloned()))
+                                .collect();
+                            for (k, v) in &fields {
+                                if !taken.contains_key(k)
+                                    && b.fields
+                                        .iter()
+                                        .any(|f| &f.key == k && f.conv != Conv::Title)
+                                    && sent.is_some_and(|p| !p.contains_key(k))
+                                {
+                                    taken.insert(k.clone(), Some(v.clone()));
+                                }
+                            }
+                            if !taken.is_empty() {
+                                created_pull.insert(ssot_id.clone(), taken);
+                            }
                         }
                         remote_ids.insert(ssot_id.clone(), remote_id.clone());
                         written.insert(ssot_id, (remote_id, created));
@@ -557,7 +575,21 @@ pub(super) async fn apply_plan<C: Connector>(
             continue;
         }
         jr.log("act", json!({"id": a.id, "remote_id": rid}))?;
-        match connector.act(a, rid).await {
+        // The note's links resolved in this remote (the expert's account a grant names).
+        let mut with_links = a.clone();
+        with_links.links = by_sid
+            .get(a.ssot_id.as_str())
+            .map(|n| {
+                n.links
+                    .iter()
+                    .map(|(key, _, sids)| {
+                        let ids = sids.iter().filter_map(|s| remote_ids.get(s)).cloned();
+                        (key.clone(), ids.collect())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match connector.act(&with_links, rid).await {
             Ok(ActionOutcome::Done) => {
                 jr.log("acted", json!({"id": a.id}))?;
                 report.actions_done += 1;

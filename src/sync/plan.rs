@@ -471,7 +471,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
     let mut out: Vec<RecordPlan> = Vec::new();
     let mut unchanged = 0usize;
     for note in input.notes {
-        let Some(b) = binding(&note.note_type) else {
+        let Some(b) = binding(&note.note_type).filter(|b| !b.link_target_only) else {
             continue;
         };
         seen_sids.insert(note.ssot_id.as_str());
@@ -817,6 +817,7 @@ mod tests {
             }],
             links: Vec::new(),
             pull_new: true,
+            link_target_only: false,
             sections: Vec::new(),
         }
     }
@@ -891,6 +892,38 @@ mod tests {
                 },
             },
         )
+    }
+
+    /// Notes of a binding that is a link target only are never planned: not created without
+    /// a remote id, not marked archived by a full read that does not list them.
+    #[test]
+    fn link_target_only_notes_are_never_planned() {
+        let mut target = client_binding();
+        target.note_type = "expert".into();
+        target.id_key = "jira_account_id".into();
+        target.fields.clear();
+        target.pull_new = false;
+        target.link_target_only = true;
+        let note = |sid: &str, rid: Option<&str>| VaultNote {
+            ssot_id: sid.into(),
+            note_type: "expert".into(),
+            rel: format!("Experts/{sid}.md"),
+            title: sid.into(),
+            remote_id: rid.map(str::to_string),
+            ..VaultNote::default()
+        };
+        let notes = [note("E1", Some("acct-1")), note("E2", None)];
+        let p = plan_of(
+            "jira",
+            &[target],
+            &notes,
+            &BTreeMap::new(),
+            &[],
+            (true, true),
+            &Held::default(),
+        );
+        assert!(p.records.is_empty(), "{:?}", p.records);
+        assert_eq!(p.known_records, 0);
     }
 
     fn task(text: &str, checked: bool) -> SectionItem {

@@ -49,6 +49,7 @@ fn bindings() -> Vec<Binding> {
             ],
             links: Vec::new(),
             pull_new: true,
+            link_target_only: false,
             sections: Vec::new(),
         },
         Binding {
@@ -63,6 +64,7 @@ fn bindings() -> Vec<Binding> {
             ],
             links: vec!["client".into()],
             pull_new: false,
+            link_target_only: false,
             sections: Vec::new(),
         },
     ]

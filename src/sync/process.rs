@@ -104,6 +104,7 @@ mod tests {
             ssot_id: "S1".into(),
             rel: "Projects/P.md".into(),
             op: ActionOp::Delete,
+            links: Vec::new(),
         }
     }
 

@@ -43,8 +43,10 @@ pub struct SyncReport {
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
     /// Records that make no valid note (`check` would reject it), not written: (remote id,
-    /// message). Each is reported once, and again only when the record changes.
-    pub invalid: Vec<(String, String)>,
+    /// the note type's id key, message). Each is reported once, and again only when the record
+    /// changes. Serialized as (remote id, message).
+    #[serde(serialize_with = "pairs_without_id_key")]
+    pub invalid: Vec<(String, String, String)>,
     /// The commit of the pending vault edits, if one was made.
     pub vault_commit: Option<String>,
     /// The sync commit, if one was made.
@@ -82,4 +84,12 @@ pub fn summary(r: &SyncReport) -> String {
         parts.push("remote ids written back".into());
     }
     format!("Sync with {}: {}", r.remote, parts.join(", "))
+}
+
+/// `invalid` as (remote id, message) pairs.
+fn pairs_without_id_key<S: serde::Serializer>(
+    v: &[(String, String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(rid, _, m)| (rid, m)))
 }

@@ -147,7 +147,7 @@ pub async fn run<C: Connector>(
             .is_none_or(|t| now_ms().saturating_sub(t) >= interval_ms);
     let mut archived_checked = false;
     if check_due && !pulled.full {
-        for b in &bindings {
+        for b in bindings.iter().filter(|b| !b.link_target_only) {
             let ids: Vec<String> = st
                 .base
                 .values()
@@ -169,8 +169,14 @@ pub async fn run<C: Connector>(
     if !pulled.full {
         let seen: BTreeSet<&str> = remote_records.iter().map(|r| r.id.as_str()).collect();
         let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let target_only: BTreeSet<&str> = bindings
+            .iter()
+            .filter(|b| b.link_target_only)
+            .map(|b| b.note_type.as_str())
+            .collect();
         for n in &notes {
             if let Some(r) = &n.remote_id
+                && !target_only.contains(n.note_type.as_str())
                 && !seen.contains(r.as_str())
                 && st
                     .base
@@ -579,17 +585,55 @@ fn status_moves(
     else {
         return out;
     };
-    for p in projects {
+    // A table mapping several statuses to one of the service's (Jira's To Do for intake,
+    // matching and proposed) cannot tell which one the base stands for: the status the note had
+    // when this remote last synced it, from the history, says.
+    let ambiguous = |base: &str| match &spec.conv {
+        crate::connectors::Conv::Table(t) => t.iter().filter(|(_, r)| r == base).count() > 1,
+        _ => false,
+    };
+    let moved: Vec<&read::ProjectRead> = projects
+        .iter()
+        .filter(|p| {
+            st.base
+                .get(&p.ssot_id)
+                .and_then(|b| b.fields.get("status"))
+                .is_some_and(|base| {
+                    let stem = crate::vault::index::stem_of(&p.rel);
+                    canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem)
+                        .as_ref()
+                        != Some(base)
+                })
+        })
+        .collect();
+    let unclear: Vec<String> = moved
+        .iter()
+        .filter(|p| {
+            st.base
+                .get(&p.ssot_id)
+                .and_then(|b| b.fields.get("status"))
+                .is_some_and(|b| ambiguous(b))
+        })
+        .map(|p| p.rel.clone())
+        .collect();
+    let synced_texts = state::base_from_history(root, remote, &unclear);
+    for p in moved {
         let Some(base) = st.base.get(&p.ssot_id).and_then(|b| b.fields.get("status")) else {
             continue;
         };
         let stem = crate::vault::index::stem_of(&p.rel);
-        if canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem).as_ref()
-            == Some(base)
-        {
-            continue;
-        }
-        let from_vault = canonical::to_vault(&spec.conv, Some(base), None);
+        let synced = synced_texts
+            .get(&p.rel)
+            .and_then(|t| Note::parse(t.as_bytes()).ok())
+            .and_then(|n| n.get("status").map(|v| v.to_string()))
+            .filter(|v| {
+                canonical::from_vault(&spec.conv, Some(&Value::Str(v.clone())), stem).as_ref()
+                    == Some(base)
+            });
+        let from_vault = match synced {
+            Some(s) => Value::Str(s),
+            None => canonical::to_vault(&spec.conv, Some(base), None),
+        };
         let Some(from) = from_vault.as_str() else {
             continue;
         };
@@ -625,6 +669,7 @@ fn status_moves(
                         ssot_id: mv.ssot_id.clone(),
                         rel: mv.rel.clone(),
                         op,
+                        links: Vec::new(),
                     });
                 }
             }

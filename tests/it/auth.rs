@@ -399,15 +399,15 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
     );
 
     for args in [
-        &["auth", "set", "jira"][..],
-        &["auth", "status", "jira"][..],
-        &["auth", "remove", "sheets"][..],
+        &["auth", "set", "sheets"][..],
+        &["auth", "status", "sheets"][..],
+        &["auth", "remove", "forms"][..],
     ] {
         let o = c.run(args, None, Some(&c.token)).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("unknown remote `"), "{err}");
-        assert!(err.contains("hint: known remotes: hubspot"), "{err}");
+        assert!(err.contains("hint: known remotes: hubspot, trello, jira"), "{err}");
     }
     let out = c.ok(&["auth", "status"], None, None).await;
     assert!(out.contains("hubspot: no credentials"), "{out}");

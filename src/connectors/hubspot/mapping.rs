@@ -217,6 +217,7 @@ pub fn bindings(maps: &[TypeMap]) -> Vec<Binding> {
                 Vec::new()
             },
             pull_new: true,
+            link_target_only: false,
             sections: Vec::new(),
         })
         .collect()

@@ -50,4 +50,5 @@ pub mod harness;
 mod suite;
 
 mod hubspot;
+pub mod jira;
 pub mod trello;
