@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, RemoteCommon};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
-use crate::connectors::trello::{self, Trello, TrelloConfig};
 use crate::connectors::jira::{self, Jira, JiraConfig};
+use crate::connectors::trello::{self, Trello, TrelloConfig};
 use crate::connectors::{
     ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
     RemoteAction, RemoteRecord, Secret, Upsert, WriteOutcome,

@@ -407,7 +407,10 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("unknown remote `"), "{err}");
-        assert!(err.contains("hint: known remotes: hubspot, trello, jira"), "{err}");
+        assert!(
+            err.contains("hint: known remotes: hubspot, trello, jira"),
+            "{err}"
+        );
     }
     let out = c.ok(&["auth", "status"], None, None).await;
     assert!(out.contains("hubspot: no credentials"), "{out}");

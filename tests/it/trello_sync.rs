@@ -586,8 +586,8 @@ async fn a_legal_move_out_of_a_shared_list_is_carried_to_trello() {
     git(&h.v, &["commit", "-qam", "Proposed, default lists"]);
     h.sync().await;
     assert_eq!(card(&h, LOYALTY).field("list"), Some("Intake"));
-    // The expert accepts: the move out of the shared list is judged from `intake` (the table's
-    // first reading of `Intake`), along the lifecycle's path, whose guards the note meets.
+    // The expert accepts: the move out of the shared list is judged from the status the note had
+    // at its last sync (`proposed`), along the lifecycle's path, whose guards the note meets.
     let note = h
         .note(LOYALTY)
         .replace("status: proposed\n", "status: accepted\n")
@@ -596,11 +596,12 @@ async fn a_legal_move_out_of_a_shared_list_is_carried_to_trello() {
     let o = h.run(&["sync"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(card(&h, LOYALTY).field("list"), Some("Credentialing"));
-    // A move no status of the list allows is still refused, named from the table's first.
+    // A move the lifecycle does not allow is still refused, named from the note's last synced
+    // status.
     let note = h.note(MENU).replace("status: matching\n", "status: done\n");
     std::fs::write(h.v.join(MENU), note).expect("write");
     let o = h.run(&["sync"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
-    assert!(out(&o).contains("status intake→done"), "{}", out(&o));
+    assert!(out(&o).contains("status matching→done"), "{}", out(&o));
     assert_eq!(card(&h, MENU).field("list"), Some("Intake"));
 }

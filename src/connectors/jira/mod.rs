@@ -33,8 +33,8 @@
 //!   note's `jira_account_id`, which becomes the assignee. Experts are never created in or pulled
 //!   from Jira.
 
-pub mod adf;
 mod actions;
+pub mod adf;
 pub mod client;
 pub mod config;
 pub mod mapping;

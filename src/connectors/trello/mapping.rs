@@ -221,6 +221,7 @@ pub fn bindings(map: &CardMap) -> Vec<Binding> {
         fields: map.parts.iter().map(|p| p.spec.clone()).collect(),
         links: Vec::new(),
         pull_new: true,
+        link_target_only: false,
         sections: vec![SectionSpec {
             heading: HEADING.into(),
             kind: SectionKind::Tasks,
