@@ -539,6 +539,108 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     assert_eq!(h.live("issues").len(), 4);
 }
 
+/// A run killed between two actions of one move resumes at the second: activating an accepted
+/// project puts its issue on hold (credentialing), resumes it, then gives the expert access. The
+/// run is killed once the grant has begun, while it waits on Jira (its project role request is
+/// slow); the next run carries out the grant only, not the two transitions again, and the expert
+/// can read the issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_between_two_actions_resumes_at_the_second() {
+    let h = H::new("").await;
+    let ewa = (SEED_USERS[1].1, "sandbox-jira-token-ewa");
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let base = h.sb.jira_base_url();
+    for args in [
+        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
+        &["project", "accept", "Złoty Kłos online shop"][..],
+    ] {
+        let o = h.run(args).await;
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+    }
+    h.sync().await;
+    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(h.v.join(PROJECT), text).expect("tick");
+    let o = h
+        .run(&["project", "activate", "Złoty Kłos online shop"])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+
+    let journal = h.state_dir().join("journal.jsonl");
+    let seen = std::fs::read_to_string(&journal).map_or(0, |t| t.len());
+    h.sb.set_faults(FaultConfig {
+        latency_ms: 3_000,
+        path_prefix: Some("/rest/api/3/project/".into()),
+        ..FaultConfig::default()
+    });
+    let events = |from: usize| -> Vec<(String, String)> {
+        std::fs::read_to_string(&journal).unwrap_or_default()[from..]
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "act" || v["event"] == "acted")
+            .map(|v| {
+                (
+                    v["event"].as_str().unwrap_or("").to_string(),
+                    v["detail"]["id"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    // Killed once the grant has begun (its earlier actions carried out).
+    let mut child = h.spawn_sync();
+    let mut begun = false;
+    for _ in 0..5000 {
+        begun = events(seen)
+            .iter()
+            .any(|(e, id)| e == "act" && id.ends_with("/grant:expert"));
+        if begun || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(begun, "{:?}", events(seen));
+    h.sb.set_faults(FaultConfig::default());
+    let killed = events(seen);
+    let acted: Vec<&str> = killed
+        .iter()
+        .filter(|(e, _)| e == "acted")
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert_eq!(acted.len(), 2, "{killed:?}");
+    assert!(acted[0].ends_with("/transition:on-hold"), "{killed:?}");
+    assert!(acted[1].ends_with("/transition:in-progress"), "{killed:?}");
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("In Progress")
+    );
+    assert!(!can_read(&base, ewa, &key).await, "the grant was not made");
+
+    let after = std::fs::read_to_string(&journal).expect("journal").len();
+    let o = h.sync().await;
+    let resumed = events(after);
+    assert!(
+        resumed.iter().all(|(_, id)| id.ends_with("/grant:expert")),
+        "only the second action is carried out: {resumed:?}\n{}",
+        out(&o)
+    );
+    assert!(
+        resumed.iter().any(|(e, _)| e == "acted"),
+        "{resumed:?}\n{}",
+        out(&o)
+    );
+    assert!(can_read(&base, ewa, &key).await, "{}", out(&o));
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("In Progress")
+    );
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+}
+
 /// `Grant` and `Revoke` need the link's account (else refused, never guessed) and are
 /// idempotent; `CreateChild` makes its task once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

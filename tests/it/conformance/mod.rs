@@ -47,7 +47,7 @@ macro_rules! conformance {
 }
 
 pub mod harness;
-mod suite;
+pub(crate) mod suite;
 
 mod hubspot;
 pub mod jira;

@@ -770,7 +770,7 @@ pub async fn kill_9_mid_sync_then_resume_makes_no_duplicate_and_loses_no_edit<S:
 
 /// Starts a sync of the real binary and `kill -9`s it as soon as its journal logs `event` (the
 /// journal's new lines only). Returns the run id, when the event was seen.
-async fn sync_killed_after<S: Service>(h: &Harness<S>, event: &str) -> Option<String> {
+pub(crate) async fn sync_killed_after<S: Service>(h: &Harness<S>, event: &str) -> Option<String> {
     let journal = h.state_dir().join("journal.jsonl");
     let seen = std::fs::read_to_string(&journal).map_or(0, |t| t.len());
     let mut child = h.spawn_sync();
