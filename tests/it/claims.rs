@@ -4,7 +4,8 @@
 //! archived in HubSpot marks the note; the archive rail below, at and above a custom share; the
 //! compare-and-swap writer end to end for `set`, a `project` command and `sync`, through the
 //! writer's test hook (`SSOT_VAULT_TEST_BEFORE_RENAME`, see `src/fsutil.rs`); `check` on one note
-//! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`.
+//! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`;
+//! the counts a run reports and its commit's summary line.
 //! (The sync figures at small sizes are checked by the `ci_small` benchmark, `benches/sync.rs`.)
 
 use std::path::Path;
@@ -471,4 +472,99 @@ async fn a_refused_push_undoing_a_remote_edit_is_made_again_next_run() {
         out(&o)
     );
     assert_eq!(e.prop(CLIENT, "city").as_deref(), Some(city.as_str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. What a run reports.
+// ---------------------------------------------------------------------------------------------
+
+/// The counts a run reports (`--json`) and its commit's summary line are the run's, each counted
+/// once per note or record. Kills the report's counters mutated (`+=` → `*=` in
+/// `src/sync/applier.rs`), the summary's parts shown for a zero count or hidden for a non-zero
+/// one (`src/sync/report.rs`), and the run id left out of the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_report_and_commit_summary_give_its_counts() {
+    let e = Env::new("").await;
+    let report = |o: &Output| -> Value {
+        let v: Value = serde_json::from_slice(&o.stdout).expect("json report");
+        v.as_array()
+            .and_then(|a| a.first())
+            .cloned()
+            .expect("one report")
+    };
+    let subject = || git(&e.v, &["log", "-1", "--format=%s"]).trim().to_string();
+    let o = e.run(&["sync", "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    let r = report(&o);
+    assert_eq!(r["created_remote"], 4, "{r}");
+    for k in [
+        "updated_remote",
+        "notes_updated",
+        "notes_created",
+        "notes_marked_archived",
+        "conflicts",
+        "actions_done",
+    ] {
+        assert_eq!(r[k], 0, "{k}: {r}");
+    }
+    let run_id = r["run_id"].as_str().expect("run id").to_string();
+    assert!(!run_id.is_empty());
+    let body = git(&e.v, &["log", "-1", "--format=%B"]);
+    assert!(body.contains(&format!("Ssot-Run: {run_id}")), "{body}");
+    assert_eq!(subject(), "Sync with hubspot: 4 records created");
+
+    // HubSpot: one contact edited, one made, one archived; the vault: two notes edited, one of
+    // them in a field HubSpot changed too (a conflict under the manual policy).
+    let client_id = e.prop(CLIENT, "hubspot_id").expect("id");
+    let expert_id = e.prop(EXPERT, "hubspot_id").expect("id");
+    let other = "Experts/Tomasz Wiśniewski.md";
+    let other_id = e.prop(other, "hubspot_id").expect("id");
+    e.patch(
+        "contacts",
+        &client_id,
+        json!({"properties": {"city": "Gdynia"}}),
+    )
+    .await;
+    e.patch(
+        "contacts",
+        &expert_id,
+        json!({"properties": {"city": "Łódź"}}),
+    )
+    .await;
+    let made = e
+        .hs(
+            reqwest::Method::POST,
+            "/crm/v3/objects/contacts",
+            Some(json!({"properties": {"firstname": "Ewa", "lastname": "Lis", "email": "ewa@lis.pl"}})),
+        )
+        .await;
+    assert!(made["id"].is_string(), "{made}");
+    e.hs(
+        reqwest::Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{other_id}"),
+        None,
+    )
+    .await;
+    let set = |note: &'static str, kv: &'static str| {
+        let e = &e;
+        async move {
+            let o = e.run(&["set", note, kv]).await;
+            assert!(o.status.success(), "{}", out(&o));
+        }
+    };
+    set(EXPERT, "location=Poznań").await;
+    set(PROJECT, "budget=47000").await;
+    let o = e.run(&["sync", "--json", "--check-archived"]).await;
+    let r = report(&o);
+    assert_eq!(r["conflicts"], 1, "{r}\n{}", out(&o));
+    assert_eq!(r["notes_updated"], 1, "{r}");
+    assert_eq!(r["notes_created"], 1, "{r}");
+    assert_eq!(r["notes_marked_archived"], 1, "{r}");
+    // The project's budget, and the `ssot_id` of the contact made in HubSpot written back.
+    assert_eq!(r["updated_remote"], 2, "{r}");
+    assert_eq!(r["created_remote"], 0, "{r}");
+    assert_eq!(
+        subject(),
+        "Sync with hubspot: 1 notes updated, 1 new notes, 1 marked archived, 1 conflicts"
+    );
 }
