@@ -5,7 +5,8 @@
 //! compare-and-swap writer end to end for `set`, a `project` command and `sync`, through the
 //! writer's test hook (`SSOT_VAULT_TEST_BEFORE_RENAME`, see `src/fsutil.rs`); `check` on one note
 //! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`;
-//! the counts a run reports and its commit's summary line.
+//! the counts a run reports and its commit's summary line; the look for archived records coming
+//! back after its interval.
 //! (The sync figures at small sizes are checked by the `ci_small` benchmark, `benches/sync.rs`.)
 
 use std::path::Path;
@@ -567,4 +568,52 @@ async fn a_runs_report_and_commit_summary_give_its_counts() {
         subject(),
         "Sync with hubspot: 1 notes updated, 1 new notes, 1 marked archived, 1 conflicts"
     );
+}
+
+/// The look for records archived in HubSpot comes back once its interval (`check_archived_minutes`,
+/// 60 by default) has passed since the last, and not before. Kills the clock read by the run
+/// mutated to a constant (`now_ms` in `src/sync/run.rs`): with it, the time since the last look
+/// never grows and HubSpot's archived records are never looked for again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_look_for_archived_records_comes_back_after_its_interval() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let lists = |e: &Env| {
+        e.sb.request_counts()
+            .by_endpoint
+            .iter()
+            .filter(|(k, _)| k.starts_with("GET /crm/v3/objects/"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    let state_path = e.v.join(".ssot/hubspot/state.json");
+    let state = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&state_path).expect("state")).expect("json")
+    };
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64
+    };
+    let near_now = |t: i64| (clock() - t).abs() < 60_000;
+    let first = state()["archived_checked_ms"]
+        .as_i64()
+        .expect("a first look");
+    assert!(
+        near_now(first),
+        "the time of the look is the clock's: {first}"
+    );
+    // Just looked: the next run does not look again.
+    let before = lists(&e);
+    e.sync().await;
+    assert_eq!(lists(&e), before, "no look within the interval");
+    // Two hours ago by the clock: the next run looks, and notes the time.
+    let mut st = state();
+    st["archived_checked_ms"] = json!(clock() - 2 * 3600 * 1000);
+    std::fs::write(&state_path, st.to_string()).expect("state");
+    e.sync().await;
+    assert!(lists(&e) > before, "looked again after the interval");
+    let now = state()["archived_checked_ms"].as_i64().expect("time");
+    assert!(near_now(now), "the time of the new look is kept: {now}");
 }
