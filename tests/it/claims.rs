@@ -6,7 +6,7 @@
 //! writer's test hook (`SSOT_VAULT_TEST_BEFORE_RENAME`, see `src/fsutil.rs`); `check` on one note
 //! under two Unicode spellings and `check --strict`; the editor's read-back refusal through `set`;
 //! the counts a run reports and its commit's summary line; the look for archived records coming
-//! back after its interval.
+//! back after its interval; an archive by hand held back by the project's open ticket.
 //! (The sync figures at small sizes are checked by the `ci_small` benchmark, `benches/sync.rs`.)
 
 use std::path::Path;
@@ -616,4 +616,55 @@ async fn the_look_for_archived_records_comes_back_after_its_interval() {
     assert!(lists(&e) > before, "looked again after the interval");
     let now = state()["archived_checked_ms"].as_i64().expect("time");
     assert!(near_now(now), "the time of the new look is kept: {now}");
+}
+
+/// A project set to `archived` by hand while one of its tickets is open is not carried to HubSpot:
+/// the lifecycle's guard reads the vault's open tickets. Kills the sync's read of ticket notes
+/// mutated (`reduce` in `src/sync/read.rs`: the ticket arm deleted, a closed ticket taken for an
+/// open one and the reverse).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_by_hand_waits_for_the_projects_open_tickets() {
+    let e = Env::new("").await;
+    e.sync().await;
+    for args in [
+        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
+        &["project", "accept", "Złoty Kłos online shop"][..],
+    ] {
+        let o = e.run(args).await;
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+    }
+    let text = e.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(e.v.join(PROJECT), text).expect("tick");
+    for args in [
+        &["project", "activate", "Złoty Kłos online shop"][..],
+        &["project", "done", "Złoty Kłos online shop"][..],
+    ] {
+        let o = e.run(args).await;
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+    }
+    e.sync().await;
+    let ticket = |status: &str| {
+        format!(
+            "---\ntype: ticket\nssot_id: 01M9TK0000000000000000T1CK\ncreated: 2026-11-20\nproject: \"[[Złoty Kłos online shop]]\"\nfrom: client\nstatus: {status}\nsubject: Invoice question\nopened: 2026-11-21T10:00:00\n---\n## Conversation\n"
+        )
+    };
+    let text = e
+        .note(PROJECT)
+        .replace("\nstatus: done\n", "\nstatus: archived\n");
+    std::fs::write(e.v.join(PROJECT), text).expect("archive by hand");
+    // An open ticket: the move is refused for it (and for the missing export).
+    std::fs::write(e.v.join("Helpdesk/Invoice question.md"), ticket("open")).expect("ticket");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(
+        out(&o).contains("ticket Invoice question is not closed"),
+        "{}",
+        out(&o)
+    );
+    // The ticket closed: that guard no longer speaks; the export is still missing.
+    std::fs::write(e.v.join("Helpdesk/Invoice question.md"), ticket("closed")).expect("ticket");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(!out(&o).contains("is not closed"), "{}", out(&o));
+    assert!(out(&o).contains("there is no export"), "{}", out(&o));
 }
