@@ -65,6 +65,7 @@ async fn requests(State(app): State<Arc<AppState>>) -> Response {
 
 async fn association_requests(State(app): State<Arc<AppState>>) -> Response {
     let log = app
+        .hubspot
         .association_requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -74,7 +75,8 @@ async fn association_requests(State(app): State<Arc<AppState>>) -> Response {
 
 async fn reset_requests(State(app): State<Arc<AppState>>) -> Response {
     *app.counts.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
-    app.association_requests
+    app.hubspot
+        .association_requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clear();
@@ -84,12 +86,13 @@ async fn reset_requests(State(app): State<Arc<AppState>>) -> Response {
 async fn reset(State(app): State<Arc<AppState>>) -> Response {
     app.replace_state(fresh_state());
     *app.counts.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
-    app.association_requests
+    app.hubspot
+        .association_requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clear();
     *app.faults.lock().unwrap_or_else(|e| e.into_inner()) = FaultState::default();
-    for l in [&app.hubspot_limiter, &app.search_limiter] {
+    for l in [&app.hubspot.limiter, &app.hubspot.search_limiter] {
         let mut g = l.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(lim) = g.as_ref() {
             *g = Some(RateLimiter::new(lim.max(), lim.window()));
@@ -97,7 +100,8 @@ async fn reset(State(app): State<Arc<AppState>>) -> Response {
     }
     {
         let mut g = app
-            .trello_limiters
+            .trello
+            .limiters
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some((t, k)) = g.as_ref() {
@@ -145,9 +149,9 @@ fn settings_json(app: &AppState) -> Value {
         "search_lag_ms": app.lag_ms(),
         "clock_offset_ms": app.clock_offset_ms.load(Ordering::Relaxed),
         "now_ms": app.now_ms(),
-        "hubspot_rate_limit": lim(&app.hubspot_limiter).map(|(m, w)| json!({"max": m, "window_ms": w.as_millis() as u64})),
-        "search_rate_limit_per_sec": lim(&app.search_limiter).map(|(m, _)| m),
-        "trello_rate_limit": app.trello_limiters.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        "hubspot_rate_limit": lim(&app.hubspot.limiter).map(|(m, w)| json!({"max": m, "window_ms": w.as_millis() as u64})),
+        "search_rate_limit_per_sec": lim(&app.hubspot.search_limiter).map(|(m, _)| m),
+        "trello_rate_limit": app.trello.limiters.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
             .map(|(t, k)| json!({"per_token": t.max(), "per_key": k.max(), "window_ms": t.window().as_millis() as u64})),
     })
 }
@@ -173,7 +177,8 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
     match v.get("hubspot_rate_limit") {
         None => {}
         Some(Value::Null) => {
-            *app.hubspot_limiter
+            *app.hubspot
+                .limiter
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = None
         }
@@ -184,7 +189,8 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
             ) else {
                 return bad("hubspot_rate_limit needs {max, window_ms}");
             };
-            *app.hubspot_limiter
+            *app.hubspot
+                .limiter
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Some(RateLimiter::new(
                 max.min(u64::from(u32::MAX)) as u32,
@@ -194,12 +200,20 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
     }
     match v.get("search_rate_limit_per_sec") {
         None => {}
-        Some(Value::Null) => *app.search_limiter.lock().unwrap_or_else(|e| e.into_inner()) = None,
+        Some(Value::Null) => {
+            *app.hubspot
+                .search_limiter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None
+        }
         Some(n) => {
             let Some(n) = n.as_u64() else {
                 return bad("search_rate_limit_per_sec must be a number or null");
             };
-            *app.search_limiter.lock().unwrap_or_else(|e| e.into_inner()) = Some(RateLimiter::new(
+            *app.hubspot
+                .search_limiter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(RateLimiter::new(
                 n.min(u64::from(u32::MAX)) as u32,
                 Duration::from_secs(1),
             ));
@@ -208,7 +222,8 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
     match v.get("trello_rate_limit") {
         None => {}
         Some(Value::Null) => {
-            *app.trello_limiters
+            *app.trello
+                .limiters
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = None
         }
@@ -226,7 +241,8 @@ async fn set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response
                 return bad("trello_rate_limit needs {per_token, per_key, window_ms}");
             };
             let w = Duration::from_millis(w);
-            *app.trello_limiters
+            *app.trello
+                .limiters
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) =
                 Some((RateLimiter::new(t, w), RateLimiter::new(k, w)));

@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
-use faults::{DropConnection, FaultRenderer, FaultState, RateLimiter};
+use faults::{DropConnection, FaultRenderer, FaultState};
 pub use faults::{FaultConfig, RequestCounts};
 use hubspot::store::HubspotData;
 use store::State;
@@ -178,19 +178,12 @@ pub struct AppState {
     generation: AtomicU64,
     clock_offset_ms: AtomicI64,
     search_lag_ms: AtomicI64,
-    hubspot_token: String,
     state_file: Option<PathBuf>,
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) counts: Mutex<RequestCounts>,
     pub(crate) renderers: Vec<(&'static str, FaultRenderer)>,
-    pub(crate) hubspot_limiter: Mutex<Option<RateLimiter>>,
-    pub(crate) search_limiter: Mutex<Option<RateLimiter>>,
-    pub(crate) daily_requests: AtomicU64,
-    pub(crate) association_requests: Mutex<Vec<AssociationRequest>>,
-    trello_key: String,
-    trello_token: String,
-    /// Trello's per-token and per-key limiters, when on.
-    pub(crate) trello_limiters: Mutex<Option<(RateLimiter, RateLimiter)>>,
+    pub(crate) hubspot: hubspot::HubspotRuntime,
+    pub(crate) trello: trello::TrelloRuntime,
     pub(crate) jira: jira::JiraRuntime,
 }
 
@@ -222,7 +215,6 @@ impl AppState {
             generation: AtomicU64::new(0),
             clock_offset_ms: AtomicI64::new(0),
             search_lag_ms: AtomicI64::new(cfg.search_lag.as_millis() as i64),
-            hubspot_token: cfg.hubspot_token.clone(),
             state_file: cfg.state_file.clone(),
             faults: Mutex::new(FaultState::new(cfg.faults.clone())),
             counts: Mutex::new(RequestCounts::default()),
@@ -230,22 +222,9 @@ impl AppState {
                 .iter()
                 .flat_map(|e| e.prefixes().iter().map(|p| (*p, e.fault_renderer())))
                 .collect(),
-            hubspot_limiter: Mutex::new(
-                cfg.hubspot_rate_limit.map(|(n, w)| RateLimiter::new(n, w)),
-            ),
-            daily_requests: AtomicU64::new(0),
-            association_requests: Mutex::new(Vec::new()),
+            hubspot: hubspot::HubspotRuntime::new(cfg),
+            trello: trello::TrelloRuntime::new(cfg),
             jira: jira::JiraRuntime::new(&cfg.jira),
-            search_limiter: Mutex::new(
-                cfg.search_rate_limit_per_sec
-                    .map(|n| RateLimiter::new(n, Duration::from_secs(1))),
-            ),
-            trello_key: cfg.trello_key.clone(),
-            trello_token: cfg.trello_token.clone(),
-            trello_limiters: Mutex::new(
-                cfg.trello_rate_limit
-                    .map(|(t, k, w)| (RateLimiter::new(t, w), RateLimiter::new(k, w))),
-            ),
         }
     }
 
@@ -261,7 +240,8 @@ impl AppState {
 
     /// Records associations asked for (kept in memory until the counters are reset).
     pub fn log_associations(&self, requests: Vec<AssociationRequest>) {
-        self.association_requests
+        self.hubspot
+            .association_requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(requests);
@@ -413,6 +393,7 @@ impl Sandbox {
     /// `GET /__sandbox/hubspot/association-requests`).
     pub fn association_requests(&self) -> Vec<AssociationRequest> {
         self.app
+            .hubspot
             .association_requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())

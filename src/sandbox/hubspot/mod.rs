@@ -31,6 +31,37 @@ use super::faults::{RateStatus, fault_middleware};
 use store::{HubspotData, Owner, Record};
 
 pub use emulator::Hubspot;
+
+/// The HubSpot emulator's live settings and counters inside a running sandbox: the token it
+/// accepts, its rate limiters (the 10-second burst limit and the search limit per second), the
+/// day's request count and the associations asked for.
+#[derive(Debug)]
+pub struct HubspotRuntime {
+    pub(crate) token: String,
+    pub(crate) limiter: std::sync::Mutex<Option<super::faults::RateLimiter>>,
+    pub(crate) search_limiter: std::sync::Mutex<Option<super::faults::RateLimiter>>,
+    pub(crate) daily_requests: AtomicU64,
+    pub(crate) association_requests: std::sync::Mutex<Vec<super::AssociationRequest>>,
+}
+
+impl HubspotRuntime {
+    /// The runtime settings a configuration describes.
+    pub fn new(cfg: &super::SandboxConfig) -> Self {
+        HubspotRuntime {
+            token: cfg.hubspot_token.clone(),
+            limiter: std::sync::Mutex::new(
+                cfg.hubspot_rate_limit
+                    .map(|(n, w)| super::faults::RateLimiter::new(n, w)),
+            ),
+            search_limiter: std::sync::Mutex::new(
+                cfg.search_rate_limit_per_sec
+                    .map(|n| super::faults::RateLimiter::new(n, std::time::Duration::from_secs(1))),
+            ),
+            daily_requests: AtomicU64::new(0),
+            association_requests: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+}
 pub use properties::seed_data;
 
 /// The daily request allowance reported in `X-HubSpot-RateLimit-Daily` (Free/Starter tier).
@@ -262,16 +293,21 @@ async fn gate(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Res
     let Some(token) = bearer(req.headers()).map(str::to_owned) else {
         return unauthorized();
     };
-    if !app.hubspot_token.is_empty() && token != app.hubspot_token {
+    if !app.hubspot.token.is_empty() && token != app.hubspot.token {
         return unauthorized();
     }
     let is_search = req.uri().path().ends_with("/search");
     let status: Option<RateStatus> = if is_search {
-        let mut l = app.search_limiter.lock().unwrap_or_else(|e| e.into_inner());
+        let mut l = app
+            .hubspot
+            .search_limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         l.as_mut().map(|l| l.check(&token))
     } else {
         let mut l = app
-            .hubspot_limiter
+            .hubspot
+            .limiter
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         l.as_mut().map(|l| l.check(&token))
@@ -288,7 +324,7 @@ async fn gate(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Res
         }
         _ => next.run(req).await,
     };
-    let daily_used = app.daily_requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let daily_used = app.hubspot.daily_requests.fetch_add(1, Ordering::Relaxed) + 1;
     let h = resp.headers_mut();
     h.insert("x-hubspot-ratelimit-daily", HeaderValue::from(DAILY_LIMIT));
     h.insert(

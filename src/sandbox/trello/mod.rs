@@ -32,6 +32,32 @@ use store::{Card, TrelloData};
 
 pub use emulator::Trello;
 
+/// The Trello emulator's live settings inside a running sandbox: the key and the sync member's
+/// token it accepts, and its per-token and per-key rate limiters when they are on.
+#[derive(Debug)]
+pub struct TrelloRuntime {
+    pub(crate) key: String,
+    pub(crate) token: String,
+    pub(crate) limiters:
+        std::sync::Mutex<Option<(super::faults::RateLimiter, super::faults::RateLimiter)>>,
+}
+
+impl TrelloRuntime {
+    /// The runtime settings a configuration describes.
+    pub fn new(cfg: &super::SandboxConfig) -> Self {
+        TrelloRuntime {
+            key: cfg.trello_key.clone(),
+            token: cfg.trello_token.clone(),
+            limiters: std::sync::Mutex::new(cfg.trello_rate_limit.map(|(t, k, w)| {
+                (
+                    super::faults::RateLimiter::new(t, w),
+                    super::faults::RateLimiter::new(k, w),
+                )
+            })),
+        }
+    }
+}
+
 /// Path prefixes served by this emulator.
 pub const PREFIXES: [&str; 1] = ["/1/"];
 
@@ -292,7 +318,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
     let Some(key) = key else {
         return TrelloError::new(StatusCode::UNAUTHORIZED, "invalid key").into_response();
     };
-    if !app.trello_key.is_empty() && key != app.trello_key {
+    if !app.trello.key.is_empty() && key != app.trello.key {
         return TrelloError::new(StatusCode::UNAUTHORIZED, "invalid key").into_response();
     }
     let Some(token) = token else {
@@ -310,7 +336,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
             .skip(1)
             .find(|m| m.token == token)
             .or_else(|| {
-                (app.trello_token.is_empty() || token == app.trello_token)
+                (app.trello.token.is_empty() || token == app.trello.token)
                     .then(|| d.members.first())
                     .flatten()
             })
@@ -321,7 +347,8 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
     };
     let refused = {
         let mut l = app
-            .trello_limiters
+            .trello
+            .limiters
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         match l.as_mut() {
