@@ -112,7 +112,7 @@ pub static SERVICES: &[Service] = &[
                 doc: "HubSpot deal id, written by sync",
             },
         ],
-        settings: hubspot_settings,
+        settings: settings_of::<HubspotConfig>,
         bindings: hubspot_bindings,
         open: hubspot_open,
     },
@@ -125,7 +125,7 @@ pub static SERVICES: &[Service] = &[
             key: trello::ID_KEY,
             doc: "Trello card id, written by sync",
         }],
-        settings: trello_settings,
+        settings: settings_of::<TrelloConfig>,
         bindings: trello_bindings,
         open: trello_open,
     },
@@ -145,58 +145,64 @@ pub static SERVICES: &[Service] = &[
                 doc: "Jira issue key, written by sync",
             },
         ],
-        settings: jira_settings,
+        settings: settings_of::<JiraConfig>,
         bindings: jira_bindings,
         open: jira_open,
     },
 ];
 
-fn trello_settings(config: &Config) -> Result<Settings, String> {
-    let cfg = TrelloConfig::from_config(config).map_err(|e| e.to_string())?;
-    Ok(Settings {
-        enabled: cfg.shared.common.enabled,
-        base_url: cfg.base_url.clone(),
-        credentials: cfg.credential_spec(),
-        common: cfg.common(),
-    })
+/// What the registry reads of a service's configuration type: every connector's config has a
+/// `base_url`, embeds [`crate::config::RemoteShared`] and names its credential.
+trait ServiceConfig: Sized {
+    /// Reads its `[remotes.<name>]` section (defaults when absent).
+    fn load(config: &Config) -> Result<Self, String>;
+    /// Its settings, in the terms every command reads.
+    fn settings(&self) -> Settings;
+    /// Applies one use's overrides.
+    fn apply(&mut self, overrides: &Overrides);
 }
 
-fn trello_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
-    let cfg = TrelloConfig::from_config(config).map_err(|e| e.to_string())?;
-    Ok(trello::mapping::bindings(&trello::mapping::build(
-        &cfg, schema,
-    )))
+macro_rules! service_config {
+    ($($ty:ty),*) => {$(
+        impl ServiceConfig for $ty {
+            fn load(config: &Config) -> Result<Self, String> {
+                <$ty>::from_config(config).map_err(|e| e.to_string())
+            }
+            fn settings(&self) -> Settings {
+                Settings {
+                    enabled: self.shared.common.enabled,
+                    base_url: self.base_url.clone(),
+                    credentials: self.credential_spec(),
+                    common: self.common(),
+                }
+            }
+            fn apply(&mut self, overrides: &Overrides) {
+                if let Some(url) = &overrides.base_url {
+                    self.base_url = url.clone();
+                }
+                if let Some(max) = overrides.max_retries {
+                    self.shared.http.max_retries = self.shared.http.max_retries.min(max);
+                }
+            }
+        }
+    )*};
 }
 
-fn trello_open(
-    config: &Config,
-    schema: &Schema,
-    overrides: &Overrides,
-    token: Secret,
-) -> Result<AnyConnector, OpenError> {
-    let mut cfg =
-        TrelloConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
-    if let Some(url) = &overrides.base_url {
-        cfg.base_url = url.clone();
-    }
-    if let Some(max) = overrides.max_retries {
-        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
-    }
-    Ok(AnyConnector::Trello(Trello::new(cfg, schema, token)?))
+service_config!(HubspotConfig, TrelloConfig, JiraConfig);
+
+fn settings_of<C: ServiceConfig>(config: &Config) -> Result<Settings, String> {
+    Ok(C::load(config)?.settings())
 }
 
-fn hubspot_settings(config: &Config) -> Result<Settings, String> {
-    let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
-    Ok(Settings {
-        enabled: cfg.shared.common.enabled,
-        base_url: cfg.base_url.clone(),
-        credentials: cfg.credential_spec(),
-        common: cfg.common(),
-    })
+/// A service's configuration with one use's overrides applied.
+fn configured<C: ServiceConfig>(config: &Config, overrides: &Overrides) -> Result<C, OpenError> {
+    let mut cfg = C::load(config).map_err(OpenError::Config)?;
+    cfg.apply(overrides);
+    Ok(cfg)
 }
 
 fn hubspot_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
-    let cfg = HubspotConfig::from_config(config).map_err(|e| e.to_string())?;
+    let cfg = HubspotConfig::load(config)?;
     Ok(hubspot::mapping::bindings(&hubspot::mapping::build(
         &cfg, schema,
     )))
@@ -208,29 +214,29 @@ fn hubspot_open(
     overrides: &Overrides,
     token: Secret,
 ) -> Result<AnyConnector, OpenError> {
-    let mut cfg =
-        HubspotConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
-    if let Some(url) = &overrides.base_url {
-        cfg.base_url = url.clone();
-    }
-    if let Some(max) = overrides.max_retries {
-        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
-    }
+    let cfg = configured::<HubspotConfig>(config, overrides)?;
     Ok(AnyConnector::Hubspot(Hubspot::new(cfg, schema, token)?))
 }
 
-fn jira_settings(config: &Config) -> Result<Settings, String> {
-    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
-    Ok(Settings {
-        enabled: cfg.shared.common.enabled,
-        base_url: cfg.base_url.clone(),
-        credentials: cfg.credential_spec(),
-        common: cfg.common(),
-    })
+fn trello_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = TrelloConfig::load(config)?;
+    Ok(trello::mapping::bindings(&trello::mapping::build(
+        &cfg, schema,
+    )))
+}
+
+fn trello_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    token: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let cfg = configured::<TrelloConfig>(config, overrides)?;
+    Ok(AnyConnector::Trello(Trello::new(cfg, schema, token)?))
 }
 
 fn jira_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
-    let cfg = JiraConfig::from_config(config).map_err(|e| e.to_string())?;
+    let cfg = JiraConfig::load(config)?;
     Ok(jira::mapping::bindings(
         &cfg,
         &jira::mapping::build(&cfg, schema),
@@ -243,13 +249,7 @@ fn jira_open(
     overrides: &Overrides,
     token: Secret,
 ) -> Result<AnyConnector, OpenError> {
-    let mut cfg = JiraConfig::from_config(config).map_err(|e| OpenError::Config(e.to_string()))?;
-    if let Some(url) = &overrides.base_url {
-        cfg.base_url = url.clone();
-    }
-    if let Some(max) = overrides.max_retries {
-        cfg.shared.http.max_retries = cfg.shared.http.max_retries.min(max);
-    }
+    let cfg = configured::<JiraConfig>(config, overrides)?;
     let email = cfg.account_email(&|v| std::env::var(v).ok());
     Ok(AnyConnector::Jira(Jira::new(cfg, schema, email, token)?))
 }
