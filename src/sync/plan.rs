@@ -56,6 +56,9 @@ pub struct SectionsPlan {
     pub push: BTreeSet<String>,
     /// Headings the note must take.
     pub pull: BTreeSet<String>,
+    /// Text sections changed on both sides differently (manual policy): left as they are on
+    /// both sides, the base kept, until the two sides agree.
+    pub conflicts: BTreeSet<String>,
 }
 
 /// The hash of a note's bytes (FNV-1a, 64 bits).
@@ -236,6 +239,11 @@ impl RecordPlan {
             .filter(|m| !m.is_empty())
     }
 
+    /// The number of text sections in conflict.
+    pub fn section_conflicts(&self) -> usize {
+        self.sections.as_ref().map_or(0, |s| s.conflicts.len())
+    }
+
     /// Whether the service must take a body section.
     pub fn pushes_sections(&self) -> bool {
         self.sections.as_ref().is_some_and(|s| !s.push.is_empty())
@@ -361,7 +369,10 @@ impl Plan {
 
     /// Number of unresolved conflicts.
     pub fn conflicts(&self) -> usize {
-        self.records.iter().map(|r| r.conflicts.len()).sum()
+        self.records
+            .iter()
+            .map(|r| r.conflicts.len() + r.section_conflicts())
+            .sum()
     }
 }
 
@@ -624,13 +635,23 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                     .cloned()
                     .unwrap_or_default()
             };
-            let m = sections::merge(
-                s.kind,
-                &items(base_sections),
-                &items(note.sections.as_deref()),
-                &items(remote_sections),
-            );
+            let (vault_items, remote_items) =
+                (items(note.sections.as_deref()), items(remote_sections));
+            let mut m = sections::merge(s.kind, &items(base_sections), &vault_items, &remote_items);
             let sp = rp.sections_mut();
+            if m.conflict {
+                let (items, push, pull) = match input.policy.conflict {
+                    ConflictPolicy::Manual => {
+                        sp.conflicts.insert(s.heading.clone());
+                        (m.items, false, false)
+                    }
+                    ConflictPolicy::VaultWins => (vault_items, true, false),
+                    ConflictPolicy::RemoteWins => (remote_items, false, true),
+                };
+                m.items = items;
+                m.push = push;
+                m.pull = pull;
+            }
             if m.push {
                 sp.push.insert(s.heading.clone());
             }
@@ -658,6 +679,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             || base.is_some_and(|e| {
                 e.sections.as_deref().filter(|m| !m.is_empty()) != rp.section_items()
             })
+            || rp.section_conflicts() > 0
             || rp.write_remote_id
             || !rp.settled.is_empty()
             || open_unrecorded
@@ -739,6 +761,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                         pull: items.keys().cloned().collect(),
                         items,
                         push: BTreeSet::new(),
+                        conflicts: BTreeSet::new(),
                     })
                 })
             },

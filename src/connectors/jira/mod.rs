@@ -241,6 +241,9 @@ impl Jira {
                 out.push(f);
             }
         }
+        if mapping::description_heading(&self.cfg).is_some() {
+            out.push("description".into());
+        }
         out
     }
 
@@ -288,7 +291,15 @@ impl Jira {
                 .and_then(parse_time),
             archived: false,
             fields: out,
-            sections: BTreeMap::new(),
+            sections: mapping::description_heading(&self.cfg)
+                .map(|h| {
+                    (
+                        h.to_string(),
+                        mapping::description_to_text(fields.get("description")),
+                    )
+                })
+                .into_iter()
+                .collect(),
             id: key,
         })
     }
@@ -308,6 +319,10 @@ impl Jira {
             if let Some((f, v)) = mapping::write(m, val.as_deref(), self.custom_id(m).as_deref()) {
                 fields.insert(f, v);
             }
+        }
+        if let Some(items) = mapping::description_heading(&self.cfg).and_then(|h| u.sections.get(h))
+        {
+            fields.insert("description".into(), mapping::text_to_description(items));
         }
         (fields, status)
     }
@@ -530,6 +545,9 @@ impl Jira {
     /// One issue of a bulk create.
     fn create_body(&self, u: &Upsert) -> Value {
         let (mut fields, _) = self.write_fields(u);
+        if fields.get("description").is_some_and(Value::is_null) {
+            fields.remove("description");
+        }
         fields.insert("project".into(), json!({ "key": self.cfg.project_key }));
         fields.insert("issuetype".into(), json!({ "name": self.cfg.issue_type }));
         fields.insert(
