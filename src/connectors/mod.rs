@@ -173,6 +173,10 @@ pub struct Upsert {
     pub links: Vec<(String, String, Vec<String>)>,
     /// Body sections to write, merged (heading → items); only those that changed.
     pub sections: BTreeMap<String, Vec<SectionItem>>,
+    /// Why a change made in the service was not taken into the vault and is undone by this
+    /// write (a status move the lifecycle refuses), said to people; a connector that can
+    /// comment on the record posts it (Jira), the others ignore it.
+    pub notice: Option<String>,
 }
 
 /// What became of one [`Upsert`].

@@ -201,6 +201,9 @@ pub struct RecordPlan {
     pub base_kept: BTreeMap<String, String>,
     /// Synced body sections, when the binding has any (boxed: most have none).
     pub sections: Option<Box<SectionsPlan>>,
+    /// Why a change made in the service is undone by this write, for the service to show
+    /// ([`crate::connectors::Upsert::notice`]).
+    pub notice: Option<String>,
 }
 
 impl RecordPlan {
@@ -223,6 +226,7 @@ impl RecordPlan {
             links: Vec::new(),
             base_kept: BTreeMap::new(),
             sections: None,
+            notice: None,
         }
     }
 

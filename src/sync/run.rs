@@ -323,6 +323,18 @@ pub async fn run<C: Connector>(
             ));
         }
     }
+    // A status moved in the service in a way the lifecycle does not allow is not taken into the
+    // note: the note's status is sent back, with why.
+    refuse_remote_moves(
+        root,
+        config,
+        process,
+        &remote,
+        &read.projects,
+        &bindings,
+        &mut plan,
+        &mut report,
+    );
     // New notes of records with links (a project's `client` and `expert`): the links the service
     // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
@@ -568,6 +580,76 @@ struct Moves {
 /// Project status moves since the last sync, judged by the process: those it refuses, and the
 /// actions of the others for this remote. A move the service cannot see (two statuses mapped to
 /// one pipeline stage) is not one.
+/// Judges the status moves the service made (a project's `status` pulled): one the process
+/// refuses is not written into the note; the note's status is pushed back instead, with a
+/// notice saying why, and the run reports it.
+#[allow(clippy::too_many_arguments)]
+fn refuse_remote_moves(
+    root: &Path,
+    config: &Config,
+    process: &dyn Process,
+    remote: &str,
+    projects: &[read::ProjectRead],
+    bindings: &[Binding],
+    plan: &mut plan::Plan,
+    report: &mut SyncReport,
+) {
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == "project")
+        .and_then(|b| b.field("status"))
+    else {
+        return;
+    };
+    for rp in plan
+        .records
+        .iter_mut()
+        .filter(|rp| rp.action == plan::Action::Update && rp.note_type == "project")
+    {
+        let Some(Some(pulled)) = rp.pull.get("status").cloned() else {
+            continue;
+        };
+        let Some(p) = projects.iter().find(|p| p.ssot_id == rp.ssot_id) else {
+            continue;
+        };
+        let to = canonical::to_vault(&spec.conv, Some(&pulled), None);
+        let Some(to) = to.as_str() else {
+            continue;
+        };
+        let mv = StatusMove {
+            ssot_id: p.ssot_id.clone(),
+            note_type: "project".into(),
+            rel: p.rel.clone(),
+            path: p.path.clone(),
+            from: p.status.clone(),
+            to: to.to_string(),
+            open_tickets: p.open_tickets.clone(),
+        };
+        let Verdict::Refused(reason) = process.judge(root, config, remote, &mv) else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&p.rel);
+        let Some(back) =
+            canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem)
+        else {
+            continue;
+        };
+        rp.pull.remove("status");
+        rp.push.insert("status".into(), Some(back.clone()));
+        rp.notice = Some(format!(
+            "ssot-vault moved this issue back to {back}: the move to {pulled} ({} → {}) is not allowed in the vault: {reason}",
+            mv.from, mv.to
+        ));
+        report.refused.push((
+            rp.ssot_id.clone(),
+            format!(
+                "status {}→{} made in {remote} for {} not taken: {reason}; moved back to {back}",
+                mv.from, mv.to, rp.rel
+            ),
+        ));
+    }
+}
+
 fn status_moves(
     root: &Path,
     config: &Config,

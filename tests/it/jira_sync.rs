@@ -639,3 +639,65 @@ async fn the_read_pages_by_next_page_token() {
     h.sync().await;
     assert_eq!(h.head(), head, "settled");
 }
+
+/// A status moved in Jira that the vault's lifecycle refuses (In Progress while the project's
+/// credentialing is open) is not taken into the note: the run reports it, the issue is moved
+/// back to the note's status, and a comment on the issue says why. The next run is in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_move_the_lifecycle_refuses_is_moved_back_with_a_comment() {
+    let h = H::new("").await;
+    edit_note(
+        &h,
+        PROJECT,
+        "status: matching\n",
+        "status: credentialing\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
+    );
+    edit_note(
+        &h,
+        PROJECT,
+        "## Scope\n",
+        "## Credentialing\n\n- [ ] NDA signed\n\n## Scope\n",
+    );
+    h.sync().await;
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("On Hold")
+    );
+    h.edit(field("status"), "In Progress");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert!(
+        text.contains("status credentialing→active made in jira")
+            && text.contains("moved back to On Hold"),
+        "{text}"
+    );
+    assert_eq!(
+        h.prop(PROJECT, "status").as_deref(),
+        Some("credentialing"),
+        "{text}"
+    );
+    let r = h.record_of(PROJECT, "issues");
+    assert_eq!(r.field("status"), Some("On Hold"), "{text}");
+    let comments: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/api/3/issue/{}/comment",
+            h.sb.jira_base_url(),
+            r.id
+        ))
+        .basic_auth(DEFAULT_EMAIL, Some(DEFAULT_TOKEN))
+        .send()
+        .await
+        .expect("comments")
+        .json()
+        .await
+        .expect("json");
+    let said = comments["comments"][0]["body"].to_string();
+    assert!(
+        said.contains("moved this issue back to On Hold") && said.contains("In Progress"),
+        "{comments}"
+    );
+    let (head, n) = (h.head(), h.requests());
+    let o = h.sync().await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}

@@ -206,6 +206,13 @@ impl Client {
             .await
     }
 
+    /// `POST /issue/{key}/comment` with an ADF body: the raw answer.
+    pub async fn comment(&self, key: &str, body: &Value) -> Result<Answer, HttpError> {
+        let path = format!("{API}/issue/{key}/comment");
+        let body = json!({ "body": body });
+        self.http.send(Method::POST, &path, &[], Some(&body)).await
+    }
+
     /// `GET /issue/{key}/transitions`: the raw answer.
     pub async fn transitions(&self, key: &str) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}/transitions");

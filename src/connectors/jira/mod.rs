@@ -14,6 +14,8 @@
 //!   by the workflow's transitions: the one leading to the mapped status, or two steps when there
 //!   is no direct one; a status already reached costs no request. The workflow's edges seen are
 //!   remembered in the connector's state to choose the middle step.
+//! - **Refused moves.** A write carrying a [`Upsert::notice`] (a status moved in Jira that the
+//!   vault's lifecycle refuses, moved back by this write) adds it to the issue as a comment.
 //! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
 //!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
@@ -806,6 +808,21 @@ impl Connector for Jira {
             })
             .collect();
         let failed = self.move_all(&moves, current).await?;
+        // A change made in Jira that the vault refused and this write undid: said on the issue.
+        for (sid, key, _) in &written {
+            if failed.contains_key(sid) {
+                continue;
+            }
+            if let Some(notice) = by_sid.get(sid.as_str()).and_then(|u| u.notice.as_deref()) {
+                let a = self
+                    .client
+                    .comment(key, &adf::markdown_to_adf(notice))
+                    .await?;
+                if !a.status.is_success() {
+                    tracing::warn!(issue = %key, "comment not added: {}", error_message(&a));
+                }
+            }
+        }
         for (sid, key, created) in written {
             match failed.get(&sid) {
                 Some(o) => outcomes.push(o.clone()),
