@@ -429,6 +429,11 @@ pub trait Connector {
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError>;
     /// Request statistics of this run.
     fn stats(&self) -> HttpStats;
+    /// Who last changed a record this run read (its remote id): (name, email), when the
+    /// service says (Jira's changelog). The pull commit names that person as its author.
+    fn changed_by(&self, _remote_id: &str) -> Option<(String, String)> {
+        None
+    }
     /// What the connector's HTTP client remembers of its recent requests (see [`pacing`]), saved
     /// when a run ends so the next one paces from it.
     fn pacing(&self) -> Pacing {

@@ -462,6 +462,13 @@ impl Connector for AnyConnector {
             AnyConnector::Jira(c) => c.stats(),
         }
     }
+    fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
+        match self {
+            AnyConnector::Hubspot(c) => c.changed_by(remote_id),
+            AnyConnector::Trello(c) => c.changed_by(remote_id),
+            AnyConnector::Jira(c) => c.changed_by(remote_id),
+        }
+    }
     fn pacing(&self) -> Pacing {
         match self {
             AnyConnector::Hubspot(c) => c.pacing(),

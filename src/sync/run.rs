@@ -388,7 +388,8 @@ pub async fn run<C: Connector>(
     //    wrote. A person's save made meanwhile (to another note, or to one the run wrote) is not
     //    the service's: it stays uncommitted, for the next commit of the vault's edits.
     let summary = summary(&report);
-    report.commit = commit_run_writes(root, &remote, &run_id, common, summary)?;
+    let people = changed_by(connector, &report.plan);
+    report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people)?;
     jr.log("end", json!({"commit": report.commit}))?;
     report.applied = true;
     report.http = connector.stats();
@@ -513,7 +514,46 @@ fn commit_interrupted(
         prev,
         common,
         format!("Sync with {remote}: notes written by the interrupted run {prev}"),
+        &People::default(),
     )
+}
+
+/// The people of the service whose changes a run took into the vault.
+#[derive(Debug, Default)]
+struct People {
+    /// Each person once, (name, email).
+    all: BTreeSet<(String, String)>,
+    /// The commit's author: the one person, when every note the run wrote holds a change of
+    /// theirs only (else the remote's own author, with every person as a trailer).
+    author: Option<(String, String)>,
+}
+
+/// Who made the changes the plan takes into notes, as the connector says
+/// ([`Connector::changed_by`]).
+fn changed_by<C: Connector + ?Sized>(connector: &C, plan: &Plan) -> People {
+    let mut out = People::default();
+    let mut others = false;
+    for rp in &plan.records {
+        let pulled = rp.action == Action::NewNote
+            || (rp.action == Action::Update && (!rp.pull.is_empty() || rp.pulls_sections()));
+        let writes = pulled || rp.write_remote_id || rp.action != Action::Update;
+        match rp
+            .remote_id
+            .as_deref()
+            .filter(|_| pulled)
+            .and_then(|id| connector.changed_by(id))
+        {
+            Some(p) => {
+                out.all.insert(p);
+            }
+            None if writes => others = true,
+            None => {}
+        }
+    }
+    if !others && out.all.len() == 1 {
+        out.author = out.all.first().cloned();
+    }
+    out
 }
 
 /// Commits, as run `run` of `remote` (its source, run id and author), the changed notes that hold
@@ -524,6 +564,7 @@ fn commit_run_writes(
     run: &str,
     common: &RemoteCommon,
     message: String,
+    people: &People,
 ) -> Result<Option<String>, SyncError> {
     let hashes = journal::written_by(root, remote, run).hashes;
     if hashes.is_empty() {
@@ -548,8 +589,20 @@ fn commit_run_writes(
         &CommitRequest {
             message: Some(message),
             source: remote.to_string(),
-            trailers: vec![(history::TRAILER_RUN.to_string(), run.to_string())],
-            author: Some((common.author_name.clone(), common.author_email.clone())),
+            trailers: std::iter::once((history::TRAILER_RUN.to_string(), run.to_string()))
+                .chain(people.all.iter().map(|(name, email)| {
+                    (
+                        history::TRAILER_CHANGED_BY.to_string(),
+                        format!("{name} <{email}>"),
+                    )
+                }))
+                .collect(),
+            author: Some(
+                people
+                    .author
+                    .clone()
+                    .unwrap_or_else(|| (common.author_name.clone(), common.author_email.clone())),
+            ),
         },
         &theirs,
     )?;

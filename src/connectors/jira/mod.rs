@@ -16,6 +16,8 @@
 //!   remembered in the connector's state to choose the middle step.
 //! - **Refused moves.** A write carrying a [`Upsert::notice`] (a status moved in Jira that the
 //!   vault's lifecycle refuses, moved back by this write) adds it to the issue as a comment.
+//! - **Who changed it.** The change feed asks for each issue's changelog; the author of its
+//!   newest entry is [`Connector::changed_by`], the author of the pull commit.
 //! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
 //!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
@@ -92,6 +94,8 @@ pub struct Jira {
     has_email: bool,
     /// `GET /field` was read this run.
     fields_read: bool,
+    /// Who last changed each issue pulled this run (its changelog): key → (name, email).
+    authors: BTreeMap<String, (String, String)>,
     source: Option<CredentialSource>,
 }
 
@@ -150,6 +154,7 @@ impl Jira {
             state: JiraState::default(),
             has_email,
             fields_read: false,
+            authors: BTreeMap::new(),
             source: None,
         })
     }
@@ -358,7 +363,7 @@ impl Jira {
         );
         let found = self
             .client
-            .search_all(&jql, &["labels".to_string()])
+            .search_all(&jql, &["labels".to_string()], false)
             .await?;
         for issue in &found {
             let Some(key) = issue.get("key").and_then(Value::as_str) else {
@@ -605,6 +610,43 @@ impl Jira {
     }
 }
 
+/// The author of an issue's newest changelog entry: (display name, email; the account id at
+/// `jira.invalid` when Jira hides the email).
+fn last_author(issue: &Value) -> Option<(String, String)> {
+    let h = issue
+        .pointer("/changelog/histories")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter(|h| h.get("author").is_some_and(Value::is_object))
+        .max_by_key(|h| {
+            h.get("created")
+                .and_then(Value::as_str)
+                .and_then(parse_time)
+                .unwrap_or(i64::MIN)
+        })?;
+    let a = h.get("author")?;
+    let id = a.get("accountId").and_then(Value::as_str).unwrap_or("");
+    let name = a
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(id);
+    let email = a
+        .get("emailAddress")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .map_or_else(|| format!("{id}@jira.invalid"), str::to_string);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control() && !matches!(c, '<' | '>'))
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    let (name, email) = (clean(name), clean(&email));
+    (!name.is_empty() && !email.is_empty()).then_some((name, email))
+}
+
 /// Whether an edit body sets nothing.
 fn fields_empty(body: &Value) -> bool {
     body.get("fields")
@@ -663,7 +705,10 @@ impl Connector for Jira {
         let started = jiff::Timestamp::now()
             .as_millisecond()
             .saturating_sub(overlap_ms);
-        let issues = self.client.search_all(&jql, &self.read_fields()).await?;
+        let issues = self
+            .client
+            .search_all(&jql, &self.read_fields(), true)
+            .await?;
         let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
         for issue in &issues {
@@ -675,6 +720,9 @@ impl Connector for Jira {
                 newest = Some(newest.map_or(t, |n| n.max(t)));
             }
             if let Some(r) = self.to_record(issue, false) {
+                if let Some(p) = last_author(issue) {
+                    self.authors.insert(r.id.clone(), p);
+                }
                 records.insert(r.id.clone(), r);
             }
         }
@@ -929,6 +977,10 @@ impl Connector for Jira {
 
     fn stats(&self) -> HttpStats {
         self.client.http.stats()
+    }
+
+    fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
+        self.authors.get(remote_id).cloned()
     }
 
     fn pacing(&self) -> Pacing {
