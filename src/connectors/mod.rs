@@ -434,6 +434,12 @@ pub trait Connector {
     fn changed_by(&self, _remote_id: &str) -> Option<(String, String)> {
         None
     }
+    /// Whether a status move made in the service is judged by the vault's process before it is
+    /// taken (Jira): one the process refuses is sent back with an [`Upsert::notice`]. The
+    /// others take the service's status as any field.
+    fn guards_remote_moves(&self) -> bool {
+        false
+    }
     /// What the connector's HTTP client remembers of its recent requests (see [`pacing`]), saved
     /// when a run ends so the next one paces from it.
     fn pacing(&self) -> Pacing {

@@ -324,17 +324,19 @@ pub async fn run<C: Connector>(
         }
     }
     // A status moved in the service in a way the lifecycle does not allow is not taken into the
-    // note: the note's status is sent back, with why.
-    refuse_remote_moves(
-        root,
-        config,
-        process,
-        &remote,
-        &read.projects,
-        &bindings,
-        &mut plan,
-        &mut report,
-    );
+    // note (for the connectors that ask): the note's status is sent back, with why.
+    if connector.guards_remote_moves() {
+        refuse_remote_moves(
+            root,
+            config,
+            process,
+            &remote,
+            &read.projects,
+            &bindings,
+            &mut plan,
+            &mut report,
+        );
+    }
     // New notes of records with links (a project's `client` and `expert`): the links the service
     // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;

@@ -93,7 +93,7 @@ async fn each_mapping_travels_both_ways() {
         &h,
         PROJECT,
         "status: matching\n",
-        "status: matching\nexpert: \"[[Anna Nowak]]\"\n",
+        "status: matching\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
     );
     let o = h.sync().await;
     let r = h.record_of(PROJECT, "issues");

@@ -705,25 +705,35 @@ impl Connector for Jira {
         let started = jiff::Timestamp::now()
             .as_millisecond()
             .saturating_sub(overlap_ms);
-        let issues = self
-            .client
-            .search_all(&jql, &self.read_fields(), true)
-            .await?;
+        // Page by page: each page's issues (with their changelogs) are reduced to records and
+        // dropped before the next is read.
+        let fields = self.read_fields();
         let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
-        for issue in &issues {
-            if let Some(t) = issue
-                .pointer("/fields/updated")
-                .and_then(Value::as_str)
-                .and_then(parse_time)
-            {
-                newest = Some(newest.map_or(t, |n| n.max(t)));
-            }
-            if let Some(r) = self.to_record(issue, false) {
-                if let Some(p) = last_author(issue) {
-                    self.authors.insert(r.id.clone(), p);
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .search(&jql, &fields, token.as_deref(), true)
+                .await?;
+            for issue in &page.issues {
+                if let Some(t) = issue
+                    .pointer("/fields/updated")
+                    .and_then(Value::as_str)
+                    .and_then(parse_time)
+                {
+                    newest = Some(newest.map_or(t, |n| n.max(t)));
                 }
-                records.insert(r.id.clone(), r);
+                if let Some(r) = self.to_record(issue, false) {
+                    if let Some(p) = last_author(issue) {
+                        self.authors.insert(r.id.clone(), p);
+                    }
+                    records.insert(r.id.clone(), r);
+                }
+            }
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         let next = JiraCursor {
@@ -981,6 +991,10 @@ impl Connector for Jira {
 
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
         self.authors.get(remote_id).cloned()
+    }
+
+    fn guards_remote_moves(&self) -> bool {
+        true
     }
 
     fn pacing(&self) -> Pacing {
