@@ -5,8 +5,10 @@
 # connector sends) and responses (what the emulator answers).
 #
 # Usage: scripts/contract-check.sh SERVICE [SPEC]
-#   SERVICE  hubspot (the service with a connector and an emulator so far)
+#   SERVICE  hubspot or jira
 #   SPEC     an OpenAPI file, or a folder of them merged into one (the paths the sync uses).
+#            Jira: default ../shared/specs/mock/jira-platform-v3.mock.json beside the repository
+#            (or JIRA_SPEC), the Prism-ready copy of Atlassian's published platform v3 spec.
 #            HubSpot: SPEC or HUBSPOT_SPEC_DIR points at a local copy of HubSpot's spec files
 #            (github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/{Objects,
 #            Contacts,Companies,Deals,Properties,Associations}); they are not licensed for
@@ -34,12 +36,19 @@ spec="${2:-}"
 [[ -z "$service" || "$service" == "-h" || "$service" == "--help" ]] && usage
 case "$service" in
     hubspot) spec="${spec:-${HUBSPOT_SPEC_DIR:-}}" ;;
-    jira | trello | sheets | forms)
-        echo "error: $service has no connector or emulator yet; only hubspot can be checked" >&2
+    jira)
+        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+        for s in "${JIRA_SPEC:-}" "$repo/../shared/specs/mock/jira-platform-v3.mock.json" \
+            "$repo/../../shared/specs/mock/jira-platform-v3.mock.json"; do
+            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
+        done
+        ;;
+    trello | sheets | forms)
+        echo "error: $service cannot be checked yet (known: hubspot, jira)" >&2
         exit 2
         ;;
     *)
-        echo "error: unknown service \`$service\` (known: hubspot)" >&2
+        echo "error: unknown service \`$service\` (known: hubspot, jira)" >&2
         exit 2
         ;;
 esac
@@ -87,7 +96,7 @@ merged="$work/spec.json"
 if ! node - "$spec" "$merged" <<'JS'; then
 const fs = require("fs"), path = require("path");
 const [src, out] = process.argv.slice(2);
-const wanted = /^\/crm\/(v3\/objects|v3\/properties|v3\/owners|v4\/)/;
+const wanted = /^\/crm\/(v3\/objects|v3\/properties|v3\/owners|v4\/)|^\/rest\/api\/3\//;
 const files = [];
 (function walk(p) {
   const st = fs.statSync(p);
@@ -178,24 +187,14 @@ fi
 proxy="http://127.0.0.1:$prism_port"
 echo "sandbox at $upstream, Prism's proxy at $proxy" >&2
 
-# A vault from the template, HubSpot pointed at the proxy.
+# A vault from the template, the service pointed at the proxy.
 vault="$work/vault"
 export GIT_AUTHOR_NAME="Contract Check" GIT_AUTHOR_EMAIL="check@example.com"
 export GIT_COMMITTER_NAME="Contract Check" GIT_COMMITTER_EMAIL="check@example.com"
 export HUBSPOT_TOKEN="${SSOT_SANDBOX_HUBSPOT_TOKEN:-sandbox-hubspot-token}" NO_COLOR=1
+export JIRA_EMAIL="${SSOT_SANDBOX_JIRA_EMAIL:-ops@consultancy.example}"
+export JIRA_API_TOKEN="${SSOT_SANDBOX_JIRA_TOKEN:-sandbox-jira-token}"
 "$bin" init "$vault" >"$work/steps.log" 2>&1 || { cat "$work/steps.log" >&2; exit 6; }
-node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
-const fs = require("fs");
-const [file, url] = process.argv.slice(2);
-const text = fs.readFileSync(file, "utf8");
-const from = 'enabled = false\nbase_url = "https://api.hubapi.com"';
-if (!text.includes(from)) { console.error(`error: ${file}: no [remotes.hubspot] to enable`); process.exit(1); }
-fs.writeFileSync(file, text.replace(from, `enabled = true\nbase_url = "${url}"`));
-JS
-
-# The sync, every path it takes: a first sync (properties, upserts, companies, associations), an
-# edit on each side (updates, search, pull), an archive in HubSpot (archived listing, mark), and a
-# full re-read.
 failed=0
 step() {
     local label="$1"
@@ -209,6 +208,52 @@ step() {
     return 0
 }
 sv() { "$bin" --vault "$vault" "$@"; }
+if [[ "$service" == jira ]]; then
+    node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const start = text.indexOf("[remotes.jira]"), end = text.indexOf("[remotes.trello]");
+if (start < 0 || end < start) { console.error(`error: ${file}: no [remotes.jira] to enable`); process.exit(1); }
+fs.writeFileSync(file, text.slice(0, start) +
+  `[remotes.jira]\nenabled = true\nbase_url = "${url}"\nproject_key = "SSOT"\n\n` + text.slice(end));
+JS
+    api() { curl -fsS -u "$JIRA_EMAIL:$JIRA_API_TOKEN" -H 'Content-Type: application/json' "$@"; }
+    key_of() { sed -n 's/^jira_key: "\{0,1\}\([A-Z0-9_]*-[0-9]*\)"\{0,1\}$/\1/p' "$vault/Projects/$1.md"; }
+    # Create (bulk), an edit on each side (edit, search, pull), a transition made in Jira and one
+    # the vault makes (transitions), a description (ADF), a delete in Jira (bulk fetch, mark).
+    step "first sync" sv sync
+    step "edit a project in the vault" sv set "Złoty Kłos online shop" budget=47000
+    step "sync the vault's edits" sv sync
+    key="$(key_of "Złoty Kłos online shop")"
+    if [[ -n "$key" ]]; then
+        step "edit the issue in Jira" api -X PUT -d '{"fields":{"duedate":"2027-04-30","description":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"From Jira","marks":[{"type":"strong"}]}]}]}}}' \
+            "$proxy/rest/api/3/issue/$key"
+        step "read the issue's transitions" api "$proxy/rest/api/3/issue/$key/transitions"
+        to_hold="$(api "$proxy/rest/api/3/issue/$key/transitions" 2>/dev/null |
+            node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=(JSON.parse(s).transitions||[]).find(t=>t.to&&t.to.name==="On Hold");console.log(t?t.id:"")})')"
+        [[ -n "$to_hold" ]] && step "move the issue in Jira" api -X POST \
+            -d "{\"transition\":{\"id\":\"$to_hold\"}}" "$proxy/rest/api/3/issue/$key/transitions"
+    fi
+    step "sync Jira's edits" sv sync
+    other="$(ls "$vault/Projects" | sed -n 's/\.md$//p' | grep -v '^Złoty Kłos online shop$' | head -1)"
+    other_key="$([[ -n "$other" ]] && key_of "$other")"
+    [[ -n "$other_key" ]] && step "delete an issue in Jira" api -X DELETE "$proxy/rest/api/3/issue/$other_key"
+    step "sync the delete" sv sync --check-archived
+    step "full re-read" sv sync --full --check-archived
+else
+node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const from = 'enabled = false\nbase_url = "https://api.hubapi.com"';
+if (!text.includes(from)) { console.error(`error: ${file}: no [remotes.hubspot] to enable`); process.exit(1); }
+fs.writeFileSync(file, text.replace(from, `enabled = true\nbase_url = "${url}"`));
+JS
+
+# The sync, every path it takes: a first sync (properties, upserts, companies, associations), an
+# edit on each side (updates, search, pull), an archive in HubSpot (archived listing, mark), and a
+# full re-read.
 step "first sync" sv sync
 step "edit a client in the vault" sv set "Piekarnia Złoty Kłos" city=Kraków
 step "edit a project in the vault" sv set "Złoty Kłos online shop" budget=47000
@@ -234,6 +279,7 @@ if [[ -n "$deal_id" && -n "$expert_id" ]]; then
 fi
 step "sync HubSpot's edits" sv sync --check-archived
 step "full re-read" sv sync --full --check-archived
+fi
 
 # Prism's violations: each distinct one with its count, requests and responses apart. Under
 # --errors a violating request is answered 422 by Prism (never reaching the sandbox): its details
@@ -256,14 +302,18 @@ for (const raw of fs.readFileSync(process.argv[2], "utf8").split("\n")) {
 }
 // Requests Prism refused (--errors): the 422 bodies in the sync's output.
 for (const l of fs.readFileSync(process.argv[3], "utf8").split("\n")) {
-  const m = l.match(/: (GET|POST|PUT|PATCH|DELETE) (\S+): HTTP 422: (\{.*\})\s*$/);
+  const m = l.match(/: (GET|POST|PUT|PATCH|DELETE) (\S+): HTTP (?:422|500)(?: \(after \d+ attempts\))?: (\{.*\})\s*$/);
   if (!m) continue;
   let body;
   try { body = JSON.parse(m[3]); } catch (e) { continue; }
   for (const v of body.validation || []) {
-    add(`request\t${m[1]} ${m[2].replace(/\/\d+(?=\/|$)/g, "/{id}")}\trequest.${norm(v.location.join("."))}: ${norm(v.message)} (refused by Prism)`);
+    const kind = v.location[0] === "response" ? "response" : "request";
+    add(`${kind}\t${m[1]} ${m[2].replace(/\/\d+(?=\/|$)/g, "/{id}").replace(/\/[A-Z][A-Z0-9_]*-\d+(?=\/|$)/g, "/{key}")}\t${norm(v.location.join("."))}: ${norm(v.message)} (refused by Prism)`);
   }
 }
+const exchanges = fs.readFileSync(process.argv[2], "utf8").split("\n")
+  .filter((l) => /\[HTTP SERVER\]\s+\w+\s+\//i.test(strip(l))).length;
+console.log(`\nPrism: ${exchanges} exchanges validated`);
 const all = [...found];
 const total = all.reduce((a, [, n]) => a + n, 0);
 const of = (kind) => all.filter(([k]) => k.startsWith(kind + "\t")).sort();

@@ -248,6 +248,11 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
                         c.key, c.shown.0, c.shown.1
                     );
                 }
+                for h in rp.sections.iter().flat_map(|s| &s.conflicts) {
+                    println!(
+                        "  conflict {note}: `## {h}` changed in the vault and in {name}; edit one side to match the other"
+                    );
+                }
                 if rp.write_remote_id && rp.push.is_empty() && rp.pull.is_empty() {
                     println!(
                         "  link     {note} ↔ {name} {}",
@@ -304,10 +309,16 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     if let Some(c) = &r.commit {
         println!("{name}: vault changes committed as {c} (run {})", r.run_id);
     }
-    if r.conflicts > 0 {
+    let in_sections: usize = r.plan.records.iter().map(|rp| rp.section_conflicts()).sum();
+    if r.conflicts > in_sections {
         println!(
             "{name}: {} conflicts recorded in `sync_conflicts`; settle each with `ssot-vault resolve NOTE KEY --take vault|remote`",
-            r.conflicts
+            r.conflicts - in_sections
+        );
+    }
+    if in_sections > 0 {
+        println!(
+            "{name}: {in_sections} body sections changed on both sides left as they are; edit one side to match the other"
         );
     }
     for s in &r.skipped_changed {

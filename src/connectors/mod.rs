@@ -173,6 +173,10 @@ pub struct Upsert {
     pub links: Vec<(String, String, Vec<String>)>,
     /// Body sections to write, merged (heading → items); only those that changed.
     pub sections: BTreeMap<String, Vec<SectionItem>>,
+    /// Why a change made in the service was not taken into the vault and is undone by this
+    /// write (a status move the lifecycle refuses), said to people; a connector that can
+    /// comment on the record posts it (Jira), the others ignore it.
+    pub notice: Option<String>,
 }
 
 /// What became of one [`Upsert`].
@@ -425,6 +429,17 @@ pub trait Connector {
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError>;
     /// Request statistics of this run.
     fn stats(&self) -> HttpStats;
+    /// Who last changed a record this run read (its remote id): (name, email), when the
+    /// service says (Jira's changelog). The pull commit names that person as its author.
+    fn changed_by(&self, _remote_id: &str) -> Option<(String, String)> {
+        None
+    }
+    /// Whether a status move made in the service is judged by the vault's process before it is
+    /// taken (Jira): one the process refuses is sent back with an [`Upsert::notice`]. The
+    /// others take the service's status as any field.
+    fn guards_remote_moves(&self) -> bool {
+        false
+    }
     /// What the connector's HTTP client remembers of its recent requests (see [`pacing`]), saved
     /// when a run ends so the next one paces from it.
     fn pacing(&self) -> Pacing {

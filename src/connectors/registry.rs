@@ -462,6 +462,20 @@ impl Connector for AnyConnector {
             AnyConnector::Jira(c) => c.stats(),
         }
     }
+    fn guards_remote_moves(&self) -> bool {
+        match self {
+            AnyConnector::Hubspot(c) => c.guards_remote_moves(),
+            AnyConnector::Trello(c) => c.guards_remote_moves(),
+            AnyConnector::Jira(c) => c.guards_remote_moves(),
+        }
+    }
+    fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
+        match self {
+            AnyConnector::Hubspot(c) => c.changed_by(remote_id),
+            AnyConnector::Trello(c) => c.changed_by(remote_id),
+            AnyConnector::Jira(c) => c.changed_by(remote_id),
+        }
+    }
     fn pacing(&self) -> Pacing {
         match self {
             AnyConnector::Hubspot(c) => c.pacing(),

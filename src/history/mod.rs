@@ -33,6 +33,9 @@ pub use status::{ChangeKind, NoteStatus, changed_paths, status};
 pub const TRAILER_SOURCE: &str = "Ssot-Source";
 /// The trailer naming the sync run of a change.
 pub const TRAILER_RUN: &str = "Ssot-Run";
+/// Trailer naming a person of the service whose change a sync commit takes into the vault
+/// (`Name <email>`), one per person.
+pub const TRAILER_CHANGED_BY: &str = "Ssot-Changed-By";
 /// The trailer naming a workflow transition (`from→to`).
 pub const TRAILER_TRANSITION: &str = "Ssot-Transition";
 /// The trailer marking a commit that records a status change the lifecycle refuses

@@ -328,6 +328,7 @@ pub(super) async fn apply_plan<C: Connector>(
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    notice: rp.notice.clone(),
                 });
             }
             let creates: BTreeSet<&str> = chunk

@@ -56,6 +56,9 @@ pub struct SectionsPlan {
     pub push: BTreeSet<String>,
     /// Headings the note must take.
     pub pull: BTreeSet<String>,
+    /// Text sections changed on both sides differently (manual policy): left as they are on
+    /// both sides, the base kept, until the two sides agree.
+    pub conflicts: BTreeSet<String>,
 }
 
 /// The hash of a note's bytes (FNV-1a, 64 bits).
@@ -198,6 +201,9 @@ pub struct RecordPlan {
     pub base_kept: BTreeMap<String, String>,
     /// Synced body sections, when the binding has any (boxed: most have none).
     pub sections: Option<Box<SectionsPlan>>,
+    /// Why a change made in the service is undone by this write, for the service to show
+    /// ([`crate::connectors::Upsert::notice`]).
+    pub notice: Option<String>,
 }
 
 impl RecordPlan {
@@ -220,6 +226,7 @@ impl RecordPlan {
             links: Vec::new(),
             base_kept: BTreeMap::new(),
             sections: None,
+            notice: None,
         }
     }
 
@@ -234,6 +241,11 @@ impl RecordPlan {
             .as_ref()
             .map(|s| &s.items)
             .filter(|m| !m.is_empty())
+    }
+
+    /// The number of text sections in conflict.
+    pub fn section_conflicts(&self) -> usize {
+        self.sections.as_ref().map_or(0, |s| s.conflicts.len())
     }
 
     /// Whether the service must take a body section.
@@ -361,7 +373,10 @@ impl Plan {
 
     /// Number of unresolved conflicts.
     pub fn conflicts(&self) -> usize {
-        self.records.iter().map(|r| r.conflicts.len()).sum()
+        self.records
+            .iter()
+            .map(|r| r.conflicts.len() + r.section_conflicts())
+            .sum()
     }
 }
 
@@ -624,13 +639,23 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                     .cloned()
                     .unwrap_or_default()
             };
-            let m = sections::merge(
-                s.kind,
-                &items(base_sections),
-                &items(note.sections.as_deref()),
-                &items(remote_sections),
-            );
+            let (vault_items, remote_items) =
+                (items(note.sections.as_deref()), items(remote_sections));
+            let mut m = sections::merge(s.kind, &items(base_sections), &vault_items, &remote_items);
             let sp = rp.sections_mut();
+            if m.conflict {
+                let (items, push, pull) = match input.policy.conflict {
+                    ConflictPolicy::Manual => {
+                        sp.conflicts.insert(s.heading.clone());
+                        (m.items, false, false)
+                    }
+                    ConflictPolicy::VaultWins => (vault_items, true, false),
+                    ConflictPolicy::RemoteWins => (remote_items, false, true),
+                };
+                m.items = items;
+                m.push = push;
+                m.pull = pull;
+            }
             if m.push {
                 sp.push.insert(s.heading.clone());
             }
@@ -658,6 +683,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             || base.is_some_and(|e| {
                 e.sections.as_deref().filter(|m| !m.is_empty()) != rp.section_items()
             })
+            || rp.section_conflicts() > 0
             || rp.write_remote_id
             || !rp.settled.is_empty()
             || open_unrecorded
@@ -739,6 +765,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                         pull: items.keys().cloned().collect(),
                         items,
                         push: BTreeSet::new(),
+                        conflicts: BTreeSet::new(),
                     })
                 })
             },

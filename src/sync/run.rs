@@ -323,6 +323,20 @@ pub async fn run<C: Connector>(
             ));
         }
     }
+    // A status moved in the service in a way the lifecycle does not allow is not taken into the
+    // note (for the connectors that ask): the note's status is sent back, with why.
+    if connector.guards_remote_moves() {
+        refuse_remote_moves(
+            root,
+            config,
+            process,
+            &remote,
+            &read.projects,
+            &bindings,
+            &mut plan,
+            &mut report,
+        );
+    }
     // New notes of records with links (a project's `client` and `expert`): the links the service
     // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
@@ -376,7 +390,8 @@ pub async fn run<C: Connector>(
     //    wrote. A person's save made meanwhile (to another note, or to one the run wrote) is not
     //    the service's: it stays uncommitted, for the next commit of the vault's edits.
     let summary = summary(&report);
-    report.commit = commit_run_writes(root, &remote, &run_id, common, summary)?;
+    let people = changed_by(connector, &report.plan);
+    report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people)?;
     jr.log("end", json!({"commit": report.commit}))?;
     report.applied = true;
     report.http = connector.stats();
@@ -501,7 +516,46 @@ fn commit_interrupted(
         prev,
         common,
         format!("Sync with {remote}: notes written by the interrupted run {prev}"),
+        &People::default(),
     )
+}
+
+/// The people of the service whose changes a run took into the vault.
+#[derive(Debug, Default)]
+struct People {
+    /// Each person once, (name, email).
+    all: BTreeSet<(String, String)>,
+    /// The commit's author: the one person, when every note the run wrote holds a change of
+    /// theirs only (else the remote's own author, with every person as a trailer).
+    author: Option<(String, String)>,
+}
+
+/// Who made the changes the plan takes into notes, as the connector says
+/// ([`Connector::changed_by`]).
+fn changed_by<C: Connector + ?Sized>(connector: &C, plan: &Plan) -> People {
+    let mut out = People::default();
+    let mut others = false;
+    for rp in &plan.records {
+        let pulled = rp.action == Action::NewNote
+            || (rp.action == Action::Update && (!rp.pull.is_empty() || rp.pulls_sections()));
+        let writes = pulled || rp.write_remote_id || rp.action != Action::Update;
+        match rp
+            .remote_id
+            .as_deref()
+            .filter(|_| pulled)
+            .and_then(|id| connector.changed_by(id))
+        {
+            Some(p) => {
+                out.all.insert(p);
+            }
+            None if writes => others = true,
+            None => {}
+        }
+    }
+    if !others && out.all.len() == 1 {
+        out.author = out.all.first().cloned();
+    }
+    out
 }
 
 /// Commits, as run `run` of `remote` (its source, run id and author), the changed notes that hold
@@ -512,6 +566,7 @@ fn commit_run_writes(
     run: &str,
     common: &RemoteCommon,
     message: String,
+    people: &People,
 ) -> Result<Option<String>, SyncError> {
     let hashes = journal::written_by(root, remote, run).hashes;
     if hashes.is_empty() {
@@ -536,8 +591,20 @@ fn commit_run_writes(
         &CommitRequest {
             message: Some(message),
             source: remote.to_string(),
-            trailers: vec![(history::TRAILER_RUN.to_string(), run.to_string())],
-            author: Some((common.author_name.clone(), common.author_email.clone())),
+            trailers: std::iter::once((history::TRAILER_RUN.to_string(), run.to_string()))
+                .chain(people.all.iter().map(|(name, email)| {
+                    (
+                        history::TRAILER_CHANGED_BY.to_string(),
+                        format!("{name} <{email}>"),
+                    )
+                }))
+                .collect(),
+            author: Some(
+                people
+                    .author
+                    .clone()
+                    .unwrap_or_else(|| (common.author_name.clone(), common.author_email.clone())),
+            ),
         },
         &theirs,
     )?;
@@ -568,6 +635,76 @@ struct Moves {
 /// Project status moves since the last sync, judged by the process: those it refuses, and the
 /// actions of the others for this remote. A move the service cannot see (two statuses mapped to
 /// one pipeline stage) is not one.
+/// Judges the status moves the service made (a project's `status` pulled): one the process
+/// refuses is not written into the note; the note's status is pushed back instead, with a
+/// notice saying why, and the run reports it.
+#[allow(clippy::too_many_arguments)]
+fn refuse_remote_moves(
+    root: &Path,
+    config: &Config,
+    process: &dyn Process,
+    remote: &str,
+    projects: &[read::ProjectRead],
+    bindings: &[Binding],
+    plan: &mut plan::Plan,
+    report: &mut SyncReport,
+) {
+    let Some(spec) = bindings
+        .iter()
+        .find(|b| b.note_type == "project")
+        .and_then(|b| b.field("status"))
+    else {
+        return;
+    };
+    for rp in plan
+        .records
+        .iter_mut()
+        .filter(|rp| rp.action == plan::Action::Update && rp.note_type == "project")
+    {
+        let Some(Some(pulled)) = rp.pull.get("status").cloned() else {
+            continue;
+        };
+        let Some(p) = projects.iter().find(|p| p.ssot_id == rp.ssot_id) else {
+            continue;
+        };
+        let to = canonical::to_vault(&spec.conv, Some(&pulled), None);
+        let Some(to) = to.as_str() else {
+            continue;
+        };
+        let mv = StatusMove {
+            ssot_id: p.ssot_id.clone(),
+            note_type: "project".into(),
+            rel: p.rel.clone(),
+            path: p.path.clone(),
+            from: p.status.clone(),
+            to: to.to_string(),
+            open_tickets: p.open_tickets.clone(),
+        };
+        let Verdict::Refused(reason) = process.judge(root, config, remote, &mv) else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&p.rel);
+        let Some(back) =
+            canonical::from_vault(&spec.conv, Some(&Value::Str(p.status.clone())), stem)
+        else {
+            continue;
+        };
+        rp.pull.remove("status");
+        rp.push.insert("status".into(), Some(back.clone()));
+        rp.notice = Some(format!(
+            "ssot-vault moved this issue back to {back}: the move to {pulled} ({} → {}) is not allowed in the vault: {reason}",
+            mv.from, mv.to
+        ));
+        report.refused.push((
+            rp.ssot_id.clone(),
+            format!(
+                "status {}→{} made in {remote} for {} not taken: {reason}; moved back to {back}",
+                mv.from, mv.to, rp.rel
+            ),
+        ));
+    }
+}
+
 fn status_moves(
     root: &Path,
     config: &Config,

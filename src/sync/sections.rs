@@ -13,6 +13,10 @@
 //! - A **comment list** is append-only: the union of both sides by stamp (author and time),
 //!   ordered by stamp, never a conflict and never a removal. A comment whose text differs on the
 //!   two sides takes the side that changed it from the base (the vault's when both did).
+//! - A **text** (a description) is one value merged three-way like a field: the side that
+//!   changed it from the base wins; changed on both sides to different texts, it is a conflict
+//!   ([`Merged::conflict`]): neither side is written and the base is kept, so it stays one
+//!   until the two sides agree (or the conflict policy picks a side, `sync::plan`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +31,8 @@ pub struct Merged {
     pub push: bool,
     /// The note must take them (they differ from its items).
     pub pull: bool,
+    /// Both sides changed a text differently: `items` is the base, nothing is written.
+    pub conflict: bool,
 }
 
 /// Merges a section's items: `base` as last agreed (empty when never synced), `vault` and
@@ -40,11 +46,26 @@ pub fn merge(
     let items = match kind {
         SectionKind::Tasks => merge_tasks(base, vault, remote),
         SectionKind::Comments => merge_comments(base, vault, remote),
+        SectionKind::Text => {
+            if vault == remote || remote == base {
+                vault.to_vec()
+            } else if vault == base {
+                remote.to_vec()
+            } else {
+                return Merged {
+                    items: base.to_vec(),
+                    push: false,
+                    pull: false,
+                    conflict: true,
+                };
+            }
+        }
     };
     Merged {
         push: items.as_slice() != remote,
         pull: items.as_slice() != vault,
         items,
+        conflict: false,
     }
 }
 
@@ -259,6 +280,38 @@ mod tests {
             &[b2],
         );
         assert_eq!(m.items, [b3]);
+    }
+
+    #[test]
+    fn a_text_is_merged_as_one_value() {
+        let t = |s: &str| {
+            vec![SectionItem {
+                key: "text".into(),
+                text: s.into(),
+                checked: None,
+                stamp: None,
+            }]
+        };
+        let (a, b, c) = (t("a"), t("b"), t("c"));
+        let m = merge(SectionKind::Text, &a, &b, &a);
+        assert_eq!(
+            (m.items, m.push, m.pull, m.conflict),
+            (b.clone(), true, false, false)
+        );
+        let m = merge(SectionKind::Text, &a, &a, &c);
+        assert_eq!(
+            (m.items, m.push, m.pull, m.conflict),
+            (c.clone(), false, true, false)
+        );
+        let m = merge(SectionKind::Text, &a, &c, &c);
+        assert!(!m.push && !m.pull && !m.conflict);
+        let m = merge(SectionKind::Text, &a, &b, &c);
+        assert_eq!(
+            (m.items, m.push, m.pull, m.conflict),
+            (a.clone(), false, false, true)
+        );
+        let m = merge(SectionKind::Text, &[], &[], &c);
+        assert_eq!(m.items, c);
     }
 
     fn tasks() -> impl Strategy<Value = Vec<SectionItem>> {

@@ -1,5 +1,6 @@
 //! Synced body sections as the note holds them: a `## Heading` followed by a task list
-//! (`- [ ] text`, `- [x] text`), or by comments, each a `### stamp` heading (`2026-05-01T10:15:00
+//! (`- [ ] text`, `- [x] text`), by free text (one item: the whole content, trimmed), or by
+//! comments, each a `### stamp` heading (`2026-05-01T10:15:00
 //! · client · Piekarnia`, the helpdesk conversation's form) and its text. Read into
 //! [`SectionItem`]s for the sync's merge, and written back in place: only the section's content
 //! is replaced, the rest of the note keeps its bytes; a missing section is added at the end.
@@ -15,7 +16,13 @@ pub enum SectionKind {
     Tasks,
     /// An append-only comment list, merged by union on the stamp.
     Comments,
+    /// Free text (a description), one item holding the whole content, merged as one value
+    /// three-way like a field.
+    Text,
 }
+
+/// The key of the one item of a [`SectionKind::Text`] section.
+pub const TEXT_KEY: &str = "text";
 
 /// An item of a synced body section (a checklist item, a comment).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -72,6 +79,33 @@ pub fn read(text: &str, kind: SectionKind, heading: &str) -> Option<Vec<SectionI
     let content = &text[s..e];
     let mut out: Vec<SectionItem> = Vec::new();
     match kind {
+        SectionKind::Text => {
+            let mut in_code = false;
+            let text = content
+                .lines()
+                .map(|l| {
+                    let l = l.trim_end_matches('\r').trim_end();
+                    if l.trim_start().starts_with("```") {
+                        in_code = !in_code;
+                    }
+                    match l.strip_prefix('\\') {
+                        Some(rest) if !in_code && is_escaped_heading(rest) => rest,
+                        _ => l,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim_matches('\n')
+                .to_string();
+            if !text.is_empty() {
+                out.push(SectionItem {
+                    key: TEXT_KEY.into(),
+                    text,
+                    checked: None,
+                    stamp: None,
+                });
+            }
+        }
         SectionKind::Tasks => {
             for l in content.lines() {
                 let t = l.trim_start();
@@ -130,10 +164,35 @@ pub fn read(text: &str, kind: SectionKind, heading: &str) -> Option<Vec<SectionI
     Some(out)
 }
 
+/// Whether `line` is a heading of level 1 or 2 behind zero or more backslashes (`## x`,
+/// `\\# x`): a text section's line that gets (or loses) one backslash.
+fn is_escaped_heading(line: &str) -> bool {
+    let rest = line.trim_start_matches('\\');
+    rest.starts_with("# ") || rest.starts_with("## ")
+}
+
 /// The section's content for `items`, in the note's line endings.
 fn render(kind: SectionKind, items: &[SectionItem], nl: &str) -> String {
     let mut s = String::new();
     match kind {
+        SectionKind::Text => {
+            let mut in_code = false;
+            for i in items {
+                for l in i.text.trim_matches('\n').lines() {
+                    let l = l.trim_end_matches('\r');
+                    if l.trim_start().starts_with("```") {
+                        in_code = !in_code;
+                    }
+                    // A line that would end the section (a heading of level 1 or 2) gets one
+                    // more backslash, taken off when read.
+                    if !in_code && is_escaped_heading(l) {
+                        s.push('\\');
+                    }
+                    s.push_str(l);
+                    s.push_str(nl);
+                }
+            }
+        }
         SectionKind::Tasks => {
             for i in items {
                 let mark = if i.checked == Some(true) { 'x' } else { ' ' };
@@ -224,6 +283,32 @@ mod tests {
             NOTE.replace("- [ ] Contract\n", "- [x] Contract\n- [ ] Bank details x\n")
         );
         assert_eq!(read(NOTE, SectionKind::Tasks, "Missing"), None);
+    }
+
+    #[test]
+    fn text_is_one_item_and_its_headings_stay_inside_the_section() {
+        let text =
+            "---\ntype: project\n---\n\n## Brief\n\nSome *text*\n\\# escaped\n\n## Notes\n\nkept\n";
+        let items = read(text, SectionKind::Text, "Brief").unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].text, "Some *text*\n# escaped");
+        assert_eq!(write(text, SectionKind::Text, "Brief", &items), text);
+        let mut other = items.clone();
+        other[0].text = "## Sub\n\\# lit\n```\n## in code\n```".into();
+        let out = write(text, SectionKind::Text, "Brief", &other);
+        assert!(
+            out.contains("\\## Sub\n\\\\# lit\n```\n## in code\n```\n\n## Notes"),
+            "{out}"
+        );
+        assert_eq!(read(&out, SectionKind::Text, "Brief").unwrap(), other);
+        assert_eq!(
+            read(
+                &write(text, SectionKind::Text, "Brief", &[]),
+                SectionKind::Text,
+                "Brief"
+            ),
+            Some(Vec::new())
+        );
     }
 
     #[test]

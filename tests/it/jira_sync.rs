@@ -93,7 +93,7 @@ async fn each_mapping_travels_both_ways() {
         &h,
         PROJECT,
         "status: matching\n",
-        "status: matching\nexpert: \"[[Anna Nowak]]\"\n",
+        "status: matching\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
     );
     let o = h.sync().await;
     let r = h.record_of(PROJECT, "issues");
@@ -740,4 +740,145 @@ async fn the_read_pages_by_next_page_token() {
     let head = h.head();
     h.sync().await;
     assert_eq!(h.head(), head, "settled");
+}
+
+/// A status moved in Jira that the vault's lifecycle refuses (In Progress while the project's
+/// credentialing is open) is not taken into the note: the run reports it, the issue is moved
+/// back to the note's status, and a comment on the issue says why. The next run is in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_move_the_lifecycle_refuses_is_moved_back_with_a_comment() {
+    let h = H::new("").await;
+    edit_note(
+        &h,
+        PROJECT,
+        "status: matching\n",
+        "status: credentialing\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
+    );
+    edit_note(
+        &h,
+        PROJECT,
+        "## Scope\n",
+        "## Credentialing\n\n- [ ] NDA signed\n\n## Scope\n",
+    );
+    h.sync().await;
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("On Hold")
+    );
+    h.edit(field("status"), "In Progress");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert!(
+        text.contains("status credentialing→active made in jira")
+            && text.contains("moved back to On Hold"),
+        "{text}"
+    );
+    assert_eq!(
+        h.prop(PROJECT, "status").as_deref(),
+        Some("credentialing"),
+        "{text}"
+    );
+    let r = h.record_of(PROJECT, "issues");
+    assert_eq!(r.field("status"), Some("On Hold"), "{text}");
+    let comments: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/api/3/issue/{}/comment",
+            h.sb.jira_base_url(),
+            r.id
+        ))
+        .basic_auth(DEFAULT_EMAIL, Some(DEFAULT_TOKEN))
+        .send()
+        .await
+        .expect("comments")
+        .json()
+        .await
+        .expect("json");
+    let said = comments["comments"][0]["body"].to_string();
+    assert!(
+        said.contains("moved this issue back to On Hold") && said.contains("In Progress"),
+        "{comments}"
+    );
+    let (head, n) = (h.head(), h.requests());
+    let o = h.sync().await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
+/// A change made in Jira by a person comes into the vault in a commit authored by that person
+/// (the author of the issue's newest changelog entry), so `ssot-vault log` names them; changes
+/// by several people keep the remote's author and name each in an `Ssot-Changed-By` trailer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_commit_names_the_jira_user_who_made_the_change() {
+    let h = H::new("").await;
+    h.sync().await;
+    let base = h.sb.jira_base_url();
+    let http = reqwest::Client::new();
+    // Ewa is made a member of the project, so she can edit its issues.
+    let a = http
+        .post(format!("{base}/rest/api/3/project/SSOT/role/10001"))
+        .basic_auth(DEFAULT_EMAIL, Some(DEFAULT_TOKEN))
+        .json(&serde_json::json!({"user": [SEED_USERS[1].0]}))
+        .send()
+        .await
+        .expect("actor");
+    assert!(a.status().is_success(), "{}", a.status());
+    let key = h.record_of(PROJECT, "issues").id;
+    let a = http
+        .put(format!("{base}/rest/api/3/issue/{key}"))
+        .basic_auth(SEED_USERS[1].1, Some(SEED_USERS[1].3))
+        .json(&serde_json::json!({"fields": {"duedate": "2027-06-30"}}))
+        .send()
+        .await
+        .expect("edit");
+    assert!(a.status().is_success(), "{}", a.status());
+    let o = h.sync().await;
+    assert_eq!(
+        h.prop(PROJECT, "deadline").as_deref(),
+        Some("2027-06-30"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        crate::hs_env::git(&h.v, &["log", "-1", "--format=%an <%ae>"]).trim(),
+        format!("Ewa Lis <{}>", SEED_USERS[1].1),
+        "{}\n{}",
+        crate::hs_env::git(&h.v, &["log", "-1", "--format=%B"]),
+        out(&o)
+    );
+    let body = crate::hs_env::git(&h.v, &["log", "-1", "--format=%B"]);
+    assert!(
+        body.contains("Ssot-Changed-By: Ewa Lis <ewa.lis@experts.example>"),
+        "{body}"
+    );
+    let log = h.run(&["log", PROJECT]).await;
+    assert!(out(&log).contains("Ewa Lis"), "{}", out(&log));
+
+    // Two people in one run: the remote's author, both named.
+    let a = http
+        .put(format!("{base}/rest/api/3/issue/{key}"))
+        .basic_auth(SEED_USERS[1].1, Some(SEED_USERS[1].3))
+        .json(&serde_json::json!({"fields": {"duedate": "2027-07-01"}}))
+        .send()
+        .await
+        .expect("edit");
+    assert!(a.status().is_success(), "{}", a.status());
+    h.edit(
+        Field {
+            note: SHOP_APP,
+            kind: "issues",
+            key: "",
+            remote: "duedate",
+            value: "",
+        },
+        "2027-08-01",
+    );
+    let o = h.sync().await;
+    let body = crate::hs_env::git(&h.v, &["log", "-1", "--format=%an%n%B"]);
+    assert!(
+        body.starts_with("ssot-vault (jira)\n"),
+        "{body}\n{}",
+        out(&o)
+    );
+    assert!(body.contains("Ssot-Changed-By: Ewa Lis"), "{body}");
+    assert!(body.contains("Ssot-Changed-By: Consultancy Ops"), "{body}");
 }

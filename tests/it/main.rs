@@ -18,6 +18,7 @@ mod harden_sync;
 mod history;
 mod hs_env;
 mod jira_adf;
+mod jira_description;
 mod jira_sync;
 mod obsidian_vaults;
 mod sandbox_hubspot;

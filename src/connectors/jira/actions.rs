@@ -32,7 +32,11 @@ impl Jira {
     ) -> Result<crate::connectors::http::Answer, ConnectorError> {
         let jql = format!("parent = {} ORDER BY key", quoted(key));
         // JQL naming an issue that does not exist is refused (400): then it has no children.
-        let children = match self.client.search_all(&jql, &["summary".to_string()]).await {
+        let children = match self
+            .client
+            .search_all(&jql, &["summary".to_string()], false)
+            .await
+        {
             Ok(c) => c,
             Err(HttpError::Status { status: 400, .. }) => Vec::new(),
             Err(e) => return Err(e.into()),
@@ -255,7 +259,7 @@ impl Jira {
         );
         if !self
             .client
-            .search_all(&jql, &["labels".to_string()])
+            .search_all(&jql, &["labels".to_string()], false)
             .await?
             .is_empty()
         {

@@ -125,8 +125,12 @@ impl Client {
         jql: &str,
         fields: &[String],
         next: Option<&str>,
+        changelog: bool,
     ) -> Result<SearchPage, HttpError> {
         let mut body = json!({"jql": jql, "fields": fields, "maxResults": SEARCH_PAGE});
+        if changelog {
+            body["expand"] = json!("changelog");
+        }
         if let Some(t) = next {
             body["nextPageToken"] = json!(t);
         }
@@ -148,12 +152,18 @@ impl Client {
         })
     }
 
-    /// Every issue a JQL query finds, page after page.
-    pub async fn search_all(&self, jql: &str, fields: &[String]) -> Result<Vec<Value>, HttpError> {
+    /// Every issue a JQL query finds, page after page (with each issue's changelog when
+    /// `changelog`).
+    pub async fn search_all(
+        &self,
+        jql: &str,
+        fields: &[String],
+        changelog: bool,
+    ) -> Result<Vec<Value>, HttpError> {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let page = self.search(jql, fields, next.as_deref()).await?;
+            let page = self.search(jql, fields, next.as_deref(), changelog).await?;
             out.extend(page.issues);
             match page.next {
                 Some(t) => next = Some(t),
@@ -204,6 +214,13 @@ impl Client {
         self.http
             .send_no_replay(Method::POST, &format!("{API}/issue"), &[], Some(body))
             .await
+    }
+
+    /// `POST /issue/{key}/comment` with an ADF body: the raw answer.
+    pub async fn comment(&self, key: &str, body: &Value) -> Result<Answer, HttpError> {
+        let path = format!("{API}/issue/{key}/comment");
+        let body = json!({ "body": body });
+        self.http.send(Method::POST, &path, &[], Some(&body)).await
     }
 
     /// `GET /issue/{key}/transitions`: the raw answer.

@@ -10,6 +10,7 @@
 //! keyring_entry = "jira"
 //! issue_type = "Epic"                  # the type of a project's issue
 //! budget_field = "Budget"              # a number custom field, by name or `customfield_NNNNN`
+//! description_section = "Brief"        # the body section ↔ the description ("" unmaps it)
 //!
 //! [remotes.jira.fields.project]        # frontmatter key = Jira field ("" unmaps a key)
 //! language = "Language"                # a custom field by name (created when missing)
@@ -69,6 +70,9 @@ pub struct JiraConfig {
     /// The number custom field holding `budget`: its name (looked up with `GET /field`) or its
     /// id (`customfield_NNNNN`); empty unmaps `budget`.
     pub budget_field: String,
+    /// The body section (`## Brief`) kept in step with the issue's description, converted
+    /// markdown ↔ ADF; empty: the description is not synced.
+    pub description_section: String,
     /// Issues per bulk create (Jira's maximum is 50).
     pub batch_size: usize,
     /// Minutes the incremental read re-reads before its cursor (JQL dates have minute
@@ -103,6 +107,7 @@ impl Default for JiraConfig {
             task_type: "Task".into(),
             grant_role: "Member".into(),
             budget_field: "Budget".into(),
+            description_section: "Brief".into(),
             batch_size: 50,
             overlap_minutes: 2,
             pull_new: true,

@@ -6,13 +6,18 @@
 //! `.tables.project.<key>`): title ↔ `summary`, `status` ↔ the issue's status (moved by
 //! transitions), `budget` ↔ the number custom field `budget_field`, `estimate_hours` ↔
 //! `timetracking.originalEstimate`, `deadline` ↔ `duedate`, `priority` ↔ `priority`; the
-//! project's `expert` → the assignee (a link: the expert note's `jira_account_id`).
+//! project's `expert` → the assignee (a link: the expert note's `jira_account_id`); the body
+//! section `## Brief` (`description_section`) ↔ the description, as free text converted by
+//! [`super::adf`] ([`description_to_text`], [`text_to_description`]).
 
 use serde_json::{Value, json};
 
 use crate::connectors::canonical;
-use crate::connectors::{Binding, Conv, Direction, FieldSpec};
+use crate::connectors::{
+    Binding, Conv, Direction, FieldSpec, SectionItem, SectionKind, SectionSpec,
+};
 use crate::vault::schema::{FieldType, Schema};
+use crate::vault::sections::TEXT_KEY;
 
 use super::config::{ACCOUNT_KEY, ID_KEY, JiraConfig};
 
@@ -198,10 +203,53 @@ pub fn bindings(cfg: &JiraConfig, maps: &[FieldMap]) -> Vec<Binding> {
             fields: maps.iter().map(|m| m.spec.clone()).collect(),
             links: vec![ASSIGNEE_LINK.into()],
             pull_new: cfg.pull_new,
-            sections: Vec::new(),
+            sections: description_heading(cfg)
+                .map(|h| SectionSpec {
+                    heading: h.to_string(),
+                    kind: SectionKind::Text,
+                })
+                .into_iter()
+                .collect(),
             link_target_only: false,
         },
     ]
+}
+
+/// The heading of the body section holding the description, when mapped.
+pub fn description_heading(cfg: &JiraConfig) -> Option<&str> {
+    Some(cfg.description_section.trim()).filter(|h| !h.is_empty())
+}
+
+/// A description (ADF, or `null`) as the section's items: none when empty. A value that is no
+/// ADF document at all is kept as an ```` ```adf ```` block of its JSON, never dropped.
+pub fn description_to_text(v: Option<&Value>) -> Vec<SectionItem> {
+    let text = match v {
+        None | Some(Value::Null) => String::new(),
+        Some(doc) => {
+            super::adf::adf_to_markdown(doc).unwrap_or_else(|_| format!("```adf\n{doc}\n```\n"))
+        }
+    };
+    let text = text.trim_matches('\n').to_string();
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    vec![SectionItem {
+        key: TEXT_KEY.into(),
+        text,
+        checked: None,
+        stamp: None,
+    }]
+}
+
+/// The description writing a section's items (`null` clears it).
+pub fn text_to_description(items: &[SectionItem]) -> Value {
+    let text: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+    let text = text.join("\n\n");
+    if text.trim().is_empty() {
+        Value::Null
+    } else {
+        super::adf::markdown_to_adf(&text)
+    }
 }
 
 /// The name a link value names (`[[Clients/Acme|Acme Ltd]]` → `Acme`).

@@ -14,6 +14,10 @@
 //!   by the workflow's transitions: the one leading to the mapped status, or two steps when there
 //!   is no direct one; a status already reached costs no request. The workflow's edges seen are
 //!   remembered in the connector's state to choose the middle step.
+//! - **Refused moves.** A write carrying a [`Upsert::notice`] (a status moved in Jira that the
+//!   vault's lifecycle refuses, moved back by this write) adds it to the issue as a comment.
+//! - **Who changed it.** The change feed asks for each issue's changelog; the author of its
+//!   newest entry is [`Connector::changed_by`], the author of the pull commit.
 //! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
 //!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
@@ -90,6 +94,8 @@ pub struct Jira {
     has_email: bool,
     /// `GET /field` was read this run.
     fields_read: bool,
+    /// Who last changed each issue pulled this run (its changelog): key → (name, email).
+    authors: BTreeMap<String, (String, String)>,
     source: Option<CredentialSource>,
 }
 
@@ -148,6 +154,7 @@ impl Jira {
             state: JiraState::default(),
             has_email,
             fields_read: false,
+            authors: BTreeMap::new(),
             source: None,
         })
     }
@@ -241,6 +248,9 @@ impl Jira {
                 out.push(f);
             }
         }
+        if mapping::description_heading(&self.cfg).is_some() {
+            out.push("description".into());
+        }
         out
     }
 
@@ -288,7 +298,15 @@ impl Jira {
                 .and_then(parse_time),
             archived: false,
             fields: out,
-            sections: BTreeMap::new(),
+            sections: mapping::description_heading(&self.cfg)
+                .map(|h| {
+                    (
+                        h.to_string(),
+                        mapping::description_to_text(fields.get("description")),
+                    )
+                })
+                .into_iter()
+                .collect(),
             id: key,
         })
     }
@@ -308,6 +326,10 @@ impl Jira {
             if let Some((f, v)) = mapping::write(m, val.as_deref(), self.custom_id(m).as_deref()) {
                 fields.insert(f, v);
             }
+        }
+        if let Some(items) = mapping::description_heading(&self.cfg).and_then(|h| u.sections.get(h))
+        {
+            fields.insert("description".into(), mapping::text_to_description(items));
         }
         (fields, status)
     }
@@ -341,7 +363,7 @@ impl Jira {
         );
         let found = self
             .client
-            .search_all(&jql, &["labels".to_string()])
+            .search_all(&jql, &["labels".to_string()], false)
             .await?;
         for issue in &found {
             let Some(key) = issue.get("key").and_then(Value::as_str) else {
@@ -530,6 +552,9 @@ impl Jira {
     /// One issue of a bulk create.
     fn create_body(&self, u: &Upsert) -> Value {
         let (mut fields, _) = self.write_fields(u);
+        if fields.get("description").is_some_and(Value::is_null) {
+            fields.remove("description");
+        }
         fields.insert("project".into(), json!({ "key": self.cfg.project_key }));
         fields.insert("issuetype".into(), json!({ "name": self.cfg.issue_type }));
         fields.insert(
@@ -583,6 +608,43 @@ impl Jira {
         }
         Ok(out)
     }
+}
+
+/// The author of an issue's newest changelog entry: (display name, email; the account id at
+/// `jira.invalid` when Jira hides the email).
+fn last_author(issue: &Value) -> Option<(String, String)> {
+    let h = issue
+        .pointer("/changelog/histories")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter(|h| h.get("author").is_some_and(Value::is_object))
+        .max_by_key(|h| {
+            h.get("created")
+                .and_then(Value::as_str)
+                .and_then(parse_time)
+                .unwrap_or(i64::MIN)
+        })?;
+    let a = h.get("author")?;
+    let id = a.get("accountId").and_then(Value::as_str).unwrap_or("");
+    let name = a
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(id);
+    let email = a
+        .get("emailAddress")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .map_or_else(|| format!("{id}@jira.invalid"), str::to_string);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control() && !matches!(c, '<' | '>'))
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    let (name, email) = (clean(name), clean(&email));
+    (!name.is_empty() && !email.is_empty()).then_some((name, email))
 }
 
 /// Whether an edit body sets nothing.
@@ -643,19 +705,35 @@ impl Connector for Jira {
         let started = jiff::Timestamp::now()
             .as_millisecond()
             .saturating_sub(overlap_ms);
-        let issues = self.client.search_all(&jql, &self.read_fields()).await?;
+        // Page by page: each page's issues (with their changelogs) are reduced to records and
+        // dropped before the next is read.
+        let fields = self.read_fields();
         let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
-        for issue in &issues {
-            if let Some(t) = issue
-                .pointer("/fields/updated")
-                .and_then(Value::as_str)
-                .and_then(parse_time)
-            {
-                newest = Some(newest.map_or(t, |n| n.max(t)));
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .search(&jql, &fields, token.as_deref(), true)
+                .await?;
+            for issue in &page.issues {
+                if let Some(t) = issue
+                    .pointer("/fields/updated")
+                    .and_then(Value::as_str)
+                    .and_then(parse_time)
+                {
+                    newest = Some(newest.map_or(t, |n| n.max(t)));
+                }
+                if let Some(r) = self.to_record(issue, false) {
+                    if let Some(p) = last_author(issue) {
+                        self.authors.insert(r.id.clone(), p);
+                    }
+                    records.insert(r.id.clone(), r);
+                }
             }
-            if let Some(r) = self.to_record(issue, false) {
-                records.insert(r.id.clone(), r);
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         let next = JiraCursor {
@@ -788,6 +866,21 @@ impl Connector for Jira {
             })
             .collect();
         let failed = self.move_all(&moves, current).await?;
+        // A change made in Jira that the vault refused and this write undid: said on the issue.
+        for (sid, key, _) in &written {
+            if failed.contains_key(sid) {
+                continue;
+            }
+            if let Some(notice) = by_sid.get(sid.as_str()).and_then(|u| u.notice.as_deref()) {
+                let a = self
+                    .client
+                    .comment(key, &adf::markdown_to_adf(notice))
+                    .await?;
+                if !a.status.is_success() {
+                    tracing::warn!(issue = %key, "comment not added: {}", error_message(&a));
+                }
+            }
+        }
         for (sid, key, created) in written {
             match failed.get(&sid) {
                 Some(o) => outcomes.push(o.clone()),
@@ -894,6 +987,14 @@ impl Connector for Jira {
 
     fn stats(&self) -> HttpStats {
         self.client.http.stats()
+    }
+
+    fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
+        self.authors.get(remote_id).cloned()
+    }
+
+    fn guards_remote_moves(&self) -> bool {
+        true
     }
 
     fn pacing(&self) -> Pacing {
