@@ -55,6 +55,17 @@ const RUN_MARGIN_MS: i64 = 2_000;
 const READ_ONE_BY_ONE: usize = 8;
 /// Attempts at a create whose answer keeps being lost.
 const CREATE_ATTEMPTS: u32 = 4;
+/// Seconds of leeway (service clock against ours) when telling a card a lost create made.
+const CREATE_SKEW_S: i64 = 5;
+
+/// The board's open cards a write batch may find its cards among.
+#[derive(Debug, Default)]
+struct Index {
+    /// By `ssot_id` (custom field or marker line).
+    by_sid: BTreeMap<String, Value>,
+    /// Cards our token created with no `ssot_id` (creates cut short), taken up by name.
+    orphans: Vec<Value>,
+}
 
 /// A run's writes: when, and to which cards.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -449,6 +460,17 @@ impl Trello {
         Ok(id)
     }
 
+    /// The name a create gives its card: the note's title, else its `ssot_id`.
+    fn card_name(&self, u: &Upsert) -> String {
+        self.map
+            .parts
+            .iter()
+            .filter(|p| matches!(p.part, Part::Name))
+            .find_map(|p| u.fields.get(&p.spec.key).cloned().flatten())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| u.ssot_id.clone())
+    }
+
     /// The mapped part of a key.
     fn part(&self, key: &str) -> Option<&PartMap> {
         self.map.parts.iter().find(|p| p.spec.key == key)
@@ -658,20 +680,62 @@ impl Trello {
         Ok(out)
     }
 
-    /// The board's open cards by `ssot_id` (custom field or marker line).
-    async fn index_board(&mut self) -> Result<BTreeMap<String, Value>, ConnectorError> {
+    /// The board's open cards by `ssot_id` (custom field or marker line), and the cards our
+    /// token created that carry none (creates cut short before their custom field was set).
+    async fn index_board(&mut self) -> Result<Index, ConnectorError> {
         let cards = self
             .client
             .board_cards(&self.state.board, "open", true)
             .await?;
         self.refresh_for(&cards).await?;
-        let mut out = BTreeMap::new();
+        let orphans = self.orphans(&cards).await?;
+        let mut out = Index::default();
         for c in cards {
             if let Some(sid) = self.card_ssot_id(&c) {
-                out.entry(sid).or_insert(c);
+                out.by_sid.entry(sid).or_insert(c);
+            } else if str_of(&c, "id").is_some_and(|i| orphans.contains(i)) {
+                out.orphans.push(c);
             }
         }
         Ok(out)
+    }
+
+    /// Those of `cards` with no `ssot_id` that our token's member created: a create cut short
+    /// between the card and its custom field (one read of the board's card creations, made only
+    /// when some card has no `ssot_id`). They are no new projects: the next write of their note
+    /// takes them up by name.
+    async fn orphans(&mut self, cards: &[Value]) -> Result<BTreeSet<String>, ConnectorError> {
+        if self.state.marker_only {
+            return Ok(BTreeSet::new());
+        }
+        let bare: BTreeSet<&str> = cards
+            .iter()
+            .filter(|c| self.card_ssot_id(c).is_none())
+            .filter_map(|c| str_of(c, "id"))
+            .collect();
+        if bare.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let made = self.client.card_creations(&self.state.board).await?;
+        Ok(made
+            .iter()
+            .filter(|a| str_of(a, "idMemberCreator") == Some(self.state.me.as_str()))
+            .filter_map(|a| a.pointer("/data/card/id").and_then(Value::as_str))
+            .filter(|id| bare.contains(id))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Cards in the engine's terms, without the ones our cut-short creates left (see
+    /// [`Trello::orphans`]).
+    async fn records_kept(&mut self, cards: &[Value]) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        let orphans = self.orphans(cards).await?;
+        let kept: Vec<Value> = cards
+            .iter()
+            .filter(|c| str_of(c, "id").is_none_or(|i| !orphans.contains(i)))
+            .cloned()
+            .collect();
+        Ok(self.records_of(&kept))
     }
 
     /// The card params of a write's fields (custom fields apart); `labels`: the card's labels
@@ -683,7 +747,7 @@ impl Trello {
         create: bool,
     ) -> Result<Map<String, Value>, ConnectorError> {
         let mut p = Map::new();
-        let marker = create || self.state.marker_only;
+        let marker = self.state.marker_only;
         for (key, value) in &u.fields {
             let Some(pm) = self.part(key).cloned() else {
                 continue;
@@ -732,7 +796,7 @@ impl Trello {
                 Part::Custom { .. } => {}
             }
         }
-        if create && !p.contains_key("desc") {
+        if create && marker && !p.contains_key("desc") {
             p.insert(
                 "desc".into(),
                 json!(mapping::join_desc(None, Some(&u.ssot_id))),
@@ -772,6 +836,14 @@ impl Trello {
                 }
             };
             writes.push((f.id.clone(), v));
+        }
+        if writes.len() > 1 {
+            // All in one request; a service without the bulk call gets them one by one.
+            let a = self.client.set_fields(card, &writes).await?;
+            if a.status.is_success() {
+                return Ok(true);
+            }
+            tracing::debug!(card, why = %why(&a), "Trello custom fields not set at once");
         }
         for (field, value) in writes {
             let a = self.client.set_field(card, &field, &value).await?;
@@ -894,7 +966,13 @@ impl Trello {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let body = Value::Object(params);
+        let sent_s = now_ms() / 1000;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -909,9 +987,24 @@ impl Trello {
                 Err(HttpError::Transport { message, .. }) if attempt < CREATE_ATTEMPTS => {
                     tracing::info!(%message, "Trello card create: answer lost; looking for the card");
                     let cards = self.client.list_cards(&list).await?;
+                    // Its marker line (a board without custom fields), else its name on a card
+                    // with no ssot_id made since the create left (ids carry their second).
+                    let fresh = |c: &Value| {
+                        str_of(c, "id")
+                            .and_then(|i| i.get(..8))
+                            .and_then(|h| i64::from_str_radix(h, 16).ok())
+                            .is_some_and(|t| t >= sent_s - CREATE_SKEW_S)
+                    };
                     if let Some(c) = cards
                         .iter()
                         .find(|c| self.card_ssot_id(c).as_deref() == Some(u.ssot_id.as_str()))
+                        .or_else(|| {
+                            cards.iter().rev().find(|c| {
+                                self.card_ssot_id(c).is_none()
+                                    && str_of(c, "name") == Some(name.as_str())
+                                    && fresh(c)
+                            })
+                        })
                         && let Some(id) = str_of(c, "id")
                     {
                         return Ok(Ok(id.to_string()));
@@ -926,12 +1019,24 @@ impl Trello {
     async fn write_one(
         &mut self,
         u: &Upsert,
-        index: &BTreeMap<String, Value>,
+        index: &mut Index,
         touched: &mut BTreeSet<String>,
     ) -> Result<WriteOutcome, ConnectorError> {
+        let mut current = index.by_sid.get(&u.ssot_id).cloned();
+        if u.remote_id.is_none() && current.is_none() {
+            // A create cut short before its custom field: the card our token made by its name.
+            let name = self.card_name(u);
+            if let Some(i) = index
+                .orphans
+                .iter()
+                .position(|c| str_of(c, "name").map(str::trim) == Some(name.trim()))
+            {
+                current = Some(index.orphans.remove(i));
+            }
+        }
         let found = u.remote_id.clone().or_else(|| {
-            index
-                .get(&u.ssot_id)
+            current
+                .as_ref()
                 .and_then(|c| str_of(c, "id"))
                 .map(str::to_string)
         });
@@ -948,14 +1053,6 @@ impl Trello {
             touched.insert(id.clone());
             self.write_custom(&id, u, !self.state.marker_only, true)
                 .await?;
-            if !self.state.marker_only && self.state.fields.contains_key(SSOT_FIELD) {
-                // The custom field holds the identity now: the description loses its marker.
-                let summary = u.fields.get("summary").cloned().flatten();
-                let desc = mapping::join_desc(summary.as_deref(), None);
-                self.client
-                    .update_card(&id, &json!({ "desc": desc }))
-                    .await?;
-            }
             if let Some(items) = u.sections.get(HEADING) {
                 self.write_checklist(&id, None, items).await?;
             }
@@ -979,7 +1076,6 @@ impl Trello {
         let needs_card = u.fields.contains_key("priority")
             || u.sections.contains_key(HEADING)
             || self.marked.contains(&id);
-        let mut current = index.get(&u.ssot_id).cloned();
         if needs_card
             && current
                 .as_ref()
@@ -1140,7 +1236,7 @@ impl Connector for Trello {
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = self.records_of(&cards);
+            let records = self.records_kept(&cards).await?;
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1204,7 +1300,7 @@ impl Connector for Trello {
         self.refresh_for(&cards).await?;
         // Cards the feed names that are gone (deleted) are left out: the engine's look for
         // archived records (`archived`) finds them.
-        let records: Vec<RemoteRecord> = self.records_of(&cards);
+        let records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
         let next = newest.unwrap_or(cursor);
         Ok(Pulled {
             records,
@@ -1264,16 +1360,16 @@ impl Connector for Trello {
         self.ensure_board().await?;
         self.ensure_fields().await?;
         let start = now_ms();
-        let index = if batch.iter().any(|u| u.remote_id.is_none()) {
+        let mut index = if batch.iter().any(|u| u.remote_id.is_none()) {
             self.index_board().await?
         } else {
-            BTreeMap::new()
+            Index::default()
         };
         let mut touched = BTreeSet::new();
         let mut out = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for u in batch {
-            match self.write_one(u, &index, &mut touched).await {
+            match self.write_one(u, &mut index, &mut touched).await {
                 Ok(o) => out.push(o),
                 Err(e) => {
                     result = Err(e);
