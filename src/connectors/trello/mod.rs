@@ -113,6 +113,9 @@ pub struct TrelloState {
     pub unusable: BTreeSet<String>,
     /// Our recent runs' writes.
     pub runs: Vec<RunMark>,
+    /// Archived template cards by the checklist they hold ([`checklist_key`]): a new card
+    /// whose checklist is one of them is a copy of it (one request for card and checklist).
+    pub templates: BTreeMap<String, String>,
 }
 
 /// The cursor: the newest action seen.
@@ -155,6 +158,8 @@ pub struct Trello {
     marked: BTreeSet<String>,
     /// Where the token came from, when known.
     source: Option<CredentialSource>,
+    /// Templates read this run and found to hold their checklist.
+    templates_checked: BTreeSet<String>,
 }
 
 fn now_ms() -> i64 {
@@ -181,6 +186,28 @@ fn why(a: &crate::connectors::http::Answer) -> String {
         .or_else(|| str_of(&a.body, "message").map(str::to_string))
         .unwrap_or_else(|| a.body.to_string());
     format!("HTTP {}: {}", a.status.as_u16(), text)
+}
+
+/// The description line that tells a template card (never a project).
+const TEMPLATE_MARKER: &str = "[ssot_template]: checklist";
+/// The name of a template card.
+const TEMPLATE_NAME: &str = "ssot-vault template (archived, do not edit)";
+/// New cards of one checklist in a write batch from which a template is worth making.
+const TEMPLATE_FROM: usize = 2;
+
+/// The key of a checklist's items (text and checked state, in order).
+fn checklist_key(items: &[SectionItem]) -> String {
+    items
+        .iter()
+        .map(|i| (mapping::one_line(&i.text), i.checked.unwrap_or(false)))
+        .filter(|(t, _)| !t.is_empty())
+        .map(|(t, c)| format!("[{}] {t}\n", if c { 'x' } else { ' ' }))
+        .collect()
+}
+
+/// Whether a card is one of our template cards.
+fn is_template(card: &Value) -> bool {
+    str_of(card, "desc").is_some_and(|d| d.trim() == TEMPLATE_MARKER)
 }
 
 /// A card answer that says the card is gone (deleted, or an id Trello does not know).
@@ -222,6 +249,7 @@ impl Trello {
             board_read: false,
             marked: BTreeSet::new(),
             source: None,
+            templates_checked: BTreeSet::new(),
         })
     }
 
@@ -539,6 +567,9 @@ impl Trello {
 
     /// A card in the engine's terms.
     fn to_record(&self, card: &Value) -> Option<RemoteRecord> {
+        if is_template(card) {
+            return None;
+        }
         let id = str_of(card, "id")?.to_string();
         let mut fields = BTreeMap::new();
         let items: BTreeMap<&str, String> = card
@@ -710,7 +741,7 @@ impl Trello {
         }
         let bare: BTreeSet<&str> = cards
             .iter()
-            .filter(|c| self.card_ssot_id(c).is_none())
+            .filter(|c| !is_template(c) && self.card_ssot_id(c).is_none())
             .filter_map(|c| str_of(c, "id"))
             .collect();
         if bare.is_empty() {
@@ -943,9 +974,84 @@ impl Trello {
         Ok(())
     }
 
+    /// The template card holding `items` as its checklist, made when missing (an archived card
+    /// with the checklist, its description [`TEMPLATE_MARKER`]); a known one is read once a
+    /// run to check it still holds them. `None`: no template could be had.
+    async fn template(
+        &mut self,
+        items: &[SectionItem],
+        touched: &mut BTreeSet<String>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let key = checklist_key(items);
+        if key.is_empty() {
+            return Ok(None);
+        }
+        if let Some(id) = self.state.templates.get(&key).cloned() {
+            if self.templates_checked.contains(&id) {
+                return Ok(Some(id));
+            }
+            let a = self.client.card(&id).await?;
+            let holds = a.status.is_success()
+                && is_template(&a.body)
+                && a.body
+                    .get("checklists")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|c| str_of(c, "name").map(str::trim) == Some(self.map.checklist.as_str()))
+                    .is_some_and(|cl| checklist_key(&checklist_items(cl)) == key);
+            if holds {
+                self.templates_checked.insert(id.clone());
+                return Ok(Some(id));
+            }
+            self.state.templates.remove(&key);
+        }
+        let list = match self.state.lists.keys().next() {
+            Some(l) => l.clone(),
+            None => self.list_id("Intake").await?,
+        };
+        let body = json!({ "idList": list, "name": TEMPLATE_NAME, "desc": TEMPLATE_MARKER,
+            "pos": "bottom" });
+        let a = match self.client.create_card(&body).await {
+            Ok(a) if a.status.is_success() => a,
+            Ok(a) => {
+                tracing::warn!(why = %why(&a), "Trello template card not created");
+                return Ok(None);
+            }
+            // A lost answer leaves at most an archived-to-be card no record is made of.
+            Err(HttpError::Transport { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let id = str_of(&a.body, "id")
+            .ok_or_else(|| self.proto("a created card has no id"))?
+            .to_string();
+        touched.insert(id.clone());
+        self.write_checklist(&id, None, items).await?;
+        let a = self
+            .client
+            .update_card(&id, &json!({ "closed": true }))
+            .await?;
+        if !a.status.is_success() {
+            return Ok(None);
+        }
+        self.state.templates.insert(key, id.clone());
+        self.templates_checked.insert(id.clone());
+        Ok(Some(id))
+    }
+
     /// Creates the card of a write (or finds the one a lost answer made); its id.
-    async fn create(&mut self, u: &Upsert) -> Result<Result<String, String>, ConnectorError> {
+    async fn create(
+        &mut self,
+        u: &Upsert,
+        template: Option<&str>,
+    ) -> Result<Result<String, String>, ConnectorError> {
         let mut params = self.card_params(u, &[], true).await?;
+        if let Some(t) = template {
+            // A copy of the template keeps its checklist only; its description is replaced.
+            params.insert("idCardSource".into(), json!(t));
+            params.insert("keepFromSource".into(), json!("checklists"));
+            params.entry("desc").or_insert_with(|| json!(""));
+        }
         if !params.contains_key("idList") {
             let first = match self.state.lists.keys().next() {
                 Some(l) => l.clone(),
@@ -1020,6 +1126,7 @@ impl Trello {
         &mut self,
         u: &Upsert,
         index: &mut Index,
+        templates: &BTreeSet<String>,
         touched: &mut BTreeSet<String>,
     ) -> Result<WriteOutcome, ConnectorError> {
         let mut current = index.by_sid.get(&u.ssot_id).cloned();
@@ -1041,7 +1148,22 @@ impl Trello {
                 .map(str::to_string)
         });
         let Some(id) = found else {
-            let id = match self.create(u).await? {
+            let items = u.sections.get(HEADING);
+            let template = match items {
+                Some(items) if templates.contains(&checklist_key(items)) => {
+                    self.template(items, touched).await?
+                }
+                _ => None,
+            };
+            let mut made = self.create(u, template.as_deref()).await?;
+            if made.is_err()
+                && let Some(t) = &template
+            {
+                // The template is refused (deleted in Trello): forgotten, the card made plainly.
+                self.state.templates.retain(|_, id| id != t);
+                made = self.create(u, None).await?;
+            }
+            let id = match made {
                 Ok(id) => id,
                 Err(message) => {
                     return Ok(WriteOutcome::Refused {
@@ -1053,7 +1175,9 @@ impl Trello {
             touched.insert(id.clone());
             self.write_custom(&id, u, !self.state.marker_only, true)
                 .await?;
-            if let Some(items) = u.sections.get(HEADING) {
+            if let Some(items) = items
+                && template.is_none()
+            {
                 self.write_checklist(&id, None, items).await?;
             }
             return Ok(WriteOutcome::Written {
@@ -1365,11 +1489,33 @@ impl Connector for Trello {
         } else {
             Index::default()
         };
+        // Checklists worth a template: one known already, or shared by new cards of the batch.
+        let mut shared: BTreeMap<String, usize> = BTreeMap::new();
+        for u in &batch {
+            if u.remote_id.is_none()
+                && !index.by_sid.contains_key(&u.ssot_id)
+                && !self.state.marker_only
+                && let Some(items) = u.sections.get(HEADING)
+            {
+                let key = checklist_key(items);
+                if !key.is_empty() {
+                    *shared.entry(key).or_default() += 1;
+                }
+            }
+        }
+        let templates: BTreeSet<String> = shared
+            .into_iter()
+            .filter(|(k, n)| *n >= TEMPLATE_FROM || self.state.templates.contains_key(k))
+            .map(|(k, _)| k)
+            .collect();
         let mut touched = BTreeSet::new();
         let mut out = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for u in batch {
-            match self.write_one(u, &mut index, &mut touched).await {
+            match self
+                .write_one(u, &mut index, &templates, &mut touched)
+                .await
+            {
                 Ok(o) => out.push(o),
                 Err(e) => {
                     result = Err(e);
