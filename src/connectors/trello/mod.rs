@@ -2,22 +2,23 @@
 //! list, its `## Credentialing` tasks the card's `Credentialing` checklist (see [`mapping`]).
 //!
 //! - **Identity.** The note's `ssot_id` is the card's custom field `ssot_id` (created on the
-//!   board when missing). A card is created with the `ssot_id` also as a marker line at the end
-//!   of its description (hidden by the mapping, taken out once the custom field is set), so a
-//!   card whose creation was cut short (a lost answer, a crash) carries its identity from its
-//!   first moment: the board's cards are read before creating, and a card found by its
-//!   `ssot_id` is updated instead of created again. A board whose custom fields cannot be used
-//!   keeps the marker line for good.
+//!   board when missing), set by the request right after the create. A create whose answer is
+//!   lost is looked for in its list (its name on a fresh card with no `ssot_id`); a card our
+//!   token made with no `ssot_id` (a run killed between the two) is left out of pulls and taken
+//!   up by the note of its name (`Trello::orphans`). A board whose custom fields cannot be
+//!   used keeps the `ssot_id` as a marker line at the end of `desc` (hidden by the mapping); a
+//!   card carrying one is found by it on any board.
 //! - **Change feed.** The board's actions since the last action id seen, newest first, paged
 //!   with `before`; the cards they name are read again. Actions this connector made (by the
 //!   token's member, on a card it wrote, during that run's writes) are left out, so an
 //!   unchanged vault and board cost one request. A full read (first run, `full_pull_hours`,
 //!   `sync --full`) reads the board's open cards with their custom field items and checklists.
-//! - **Writes.** A create is `POST /cards` (never sent twice: a lost answer is looked for among
-//!   the list's cards by its marker), then its custom field items; an update is one `PUT
-//!   /cards/{id}` and its custom field items; the checklist is written item by item (add,
-//!   check or uncheck, delete; a renamed item is a removed one and an added one). A card closed
-//!   in Trello is [`WriteOutcome::Gone`], never re-created.
+//! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
+//!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
+//!   custom field items in one `PUT /cards/{id}/customFields`: two requests a card. An update
+//!   is one `PUT /cards/{id}` and its custom field items; the checklist is written item by item
+//!   (add, check or uncheck, delete; a renamed item is a removed one and an added one). A card
+//!   closed in Trello is [`WriteOutcome::Gone`], never re-created.
 //! - **Limits.** Requests go through the shared [`Http`] layer at Trello's 100 requests per 10
 //!   seconds per token; a 429 (Trello sends no `Retry-After`) drains the bucket and backs off.
 //!
