@@ -27,4 +27,5 @@ mod sandbox_trello;
 mod sync_hubspot;
 mod template_obsidian;
 mod trello_sync;
+mod trello_writes;
 mod workflow;

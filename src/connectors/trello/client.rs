@@ -167,6 +167,41 @@ impl Client {
             .await
     }
 
+    /// `PUT /cards/{card}/customFields`: several custom field items in one request, each an
+    /// `(idCustomField, value)` (`""` clears one).
+    pub async fn set_fields(
+        &self,
+        card: &str,
+        items: &[(String, Value)],
+    ) -> Result<Answer, HttpError> {
+        let items: Vec<Value> = items
+            .iter()
+            .map(|(f, v)| json!({ "idCustomField": f, "value": v }))
+            .collect();
+        let body = json!({ "customFieldItems": items });
+        self.http
+            .send(
+                Method::PUT,
+                &format!("/cards/{card}/customFields"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// The board's newest card creations (`createCard`, `copyCard`), newest first.
+    pub async fn card_creations(&self, board: &str) -> Result<Vec<Value>, HttpError> {
+        let q = vec![
+            ("filter", "createCard,copyCard".to_string()),
+            ("limit", ACTIONS_LIMIT.to_string()),
+        ];
+        let v = self
+            .http
+            .send_ok(Method::GET, &format!("/boards/{board}/actions"), &q, None)
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
     /// `POST /cards/{id}/checklists`: a checklist named `name`.
     pub async fn create_checklist(&self, card: &str, name: &str) -> Result<Value, HttpError> {
         let body = json!({ "name": name });

@@ -2,22 +2,23 @@
 //! list, its `## Credentialing` tasks the card's `Credentialing` checklist (see [`mapping`]).
 //!
 //! - **Identity.** The note's `ssot_id` is the card's custom field `ssot_id` (created on the
-//!   board when missing). A card is created with the `ssot_id` also as a marker line at the end
-//!   of its description (hidden by the mapping, taken out once the custom field is set), so a
-//!   card whose creation was cut short (a lost answer, a crash) carries its identity from its
-//!   first moment: the board's cards are read before creating, and a card found by its
-//!   `ssot_id` is updated instead of created again. A board whose custom fields cannot be used
-//!   keeps the marker line for good.
+//!   board when missing), set by the request right after the create. A create whose answer is
+//!   lost is looked for in its list (its name on a fresh card with no `ssot_id`); a card our
+//!   token made with no `ssot_id` (a run killed between the two) is left out of pulls and taken
+//!   up by the note of its name (`Trello::orphans`). A board whose custom fields cannot be
+//!   used keeps the `ssot_id` as a marker line at the end of `desc` (hidden by the mapping); a
+//!   card carrying one is found by it on any board.
 //! - **Change feed.** The board's actions since the last action id seen, newest first, paged
 //!   with `before`; the cards they name are read again. Actions this connector made (by the
 //!   token's member, on a card it wrote, during that run's writes) are left out, so an
 //!   unchanged vault and board cost one request. A full read (first run, `full_pull_hours`,
 //!   `sync --full`) reads the board's open cards with their custom field items and checklists.
-//! - **Writes.** A create is `POST /cards` (never sent twice: a lost answer is looked for among
-//!   the list's cards by its marker), then its custom field items; an update is one `PUT
-//!   /cards/{id}` and its custom field items; the checklist is written item by item (add,
-//!   check or uncheck, delete; a renamed item is a removed one and an added one). A card closed
-//!   in Trello is [`WriteOutcome::Gone`], never re-created.
+//! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
+//!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
+//!   custom field items in one `PUT /cards/{id}/customFields`: two requests a card. An update
+//!   is one `PUT /cards/{id}` and its custom field items; the checklist is written item by item
+//!   (add, check or uncheck, delete; a renamed item is a removed one and an added one). A card
+//!   closed in Trello is [`WriteOutcome::Gone`], never re-created.
 //! - **Limits.** Requests go through the shared [`Http`] layer at Trello's 100 requests per 10
 //!   seconds per token; a 429 (Trello sends no `Retry-After`) drains the bucket and backs off.
 //!
@@ -55,6 +56,17 @@ const RUN_MARGIN_MS: i64 = 2_000;
 const READ_ONE_BY_ONE: usize = 8;
 /// Attempts at a create whose answer keeps being lost.
 const CREATE_ATTEMPTS: u32 = 4;
+/// Seconds of leeway (service clock against ours) when telling a card a lost create made.
+const CREATE_SKEW_S: i64 = 5;
+
+/// The board's open cards a write batch may find its cards among.
+#[derive(Debug, Default)]
+struct Index {
+    /// By `ssot_id` (custom field or marker line).
+    by_sid: BTreeMap<String, Value>,
+    /// Cards our token created with no `ssot_id` (creates cut short), taken up by name.
+    orphans: Vec<Value>,
+}
 
 /// A run's writes: when, and to which cards.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +114,9 @@ pub struct TrelloState {
     pub unusable: BTreeSet<String>,
     /// Our recent runs' writes.
     pub runs: Vec<RunMark>,
+    /// Archived template cards by the checklist they hold ([`checklist_key`]): a new card
+    /// whose checklist is one of them is a copy of it (one request for card and checklist).
+    pub templates: BTreeMap<String, String>,
 }
 
 /// The cursor: the newest action seen.
@@ -144,6 +159,8 @@ pub struct Trello {
     marked: BTreeSet<String>,
     /// Where the token came from, when known.
     source: Option<CredentialSource>,
+    /// Templates read this run and found to hold their checklist.
+    templates_checked: BTreeSet<String>,
 }
 
 fn now_ms() -> i64 {
@@ -170,6 +187,28 @@ fn why(a: &crate::connectors::http::Answer) -> String {
         .or_else(|| str_of(&a.body, "message").map(str::to_string))
         .unwrap_or_else(|| a.body.to_string());
     format!("HTTP {}: {}", a.status.as_u16(), text)
+}
+
+/// The description line that tells a template card (never a project).
+const TEMPLATE_MARKER: &str = "[ssot_template]: checklist";
+/// The name of a template card.
+const TEMPLATE_NAME: &str = "ssot-vault template (archived, do not edit)";
+/// New cards of one checklist in a write batch from which a template is worth making.
+const TEMPLATE_FROM: usize = 2;
+
+/// The key of a checklist's items (text and checked state, in order).
+fn checklist_key(items: &[SectionItem]) -> String {
+    items
+        .iter()
+        .map(|i| (mapping::one_line(&i.text), i.checked.unwrap_or(false)))
+        .filter(|(t, _)| !t.is_empty())
+        .map(|(t, c)| format!("[{}] {t}\n", if c { 'x' } else { ' ' }))
+        .collect()
+}
+
+/// Whether a card is one of our template cards.
+fn is_template(card: &Value) -> bool {
+    str_of(card, "desc").is_some_and(|d| d.trim() == TEMPLATE_MARKER)
 }
 
 /// A card answer that says the card is gone (deleted, or an id Trello does not know).
@@ -211,6 +250,7 @@ impl Trello {
             board_read: false,
             marked: BTreeSet::new(),
             source: None,
+            templates_checked: BTreeSet::new(),
         })
     }
 
@@ -449,6 +489,17 @@ impl Trello {
         Ok(id)
     }
 
+    /// The name a create gives its card: the note's title, else its `ssot_id`.
+    fn card_name(&self, u: &Upsert) -> String {
+        self.map
+            .parts
+            .iter()
+            .filter(|p| matches!(p.part, Part::Name))
+            .find_map(|p| u.fields.get(&p.spec.key).cloned().flatten())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| u.ssot_id.clone())
+    }
+
     /// The mapped part of a key.
     fn part(&self, key: &str) -> Option<&PartMap> {
         self.map.parts.iter().find(|p| p.spec.key == key)
@@ -517,6 +568,9 @@ impl Trello {
 
     /// A card in the engine's terms.
     fn to_record(&self, card: &Value) -> Option<RemoteRecord> {
+        if is_template(card) {
+            return None;
+        }
         let id = str_of(card, "id")?.to_string();
         let mut fields = BTreeMap::new();
         let items: BTreeMap<&str, String> = card
@@ -658,20 +712,62 @@ impl Trello {
         Ok(out)
     }
 
-    /// The board's open cards by `ssot_id` (custom field or marker line).
-    async fn index_board(&mut self) -> Result<BTreeMap<String, Value>, ConnectorError> {
+    /// The board's open cards by `ssot_id` (custom field or marker line), and the cards our
+    /// token created that carry none (creates cut short before their custom field was set).
+    async fn index_board(&mut self) -> Result<Index, ConnectorError> {
         let cards = self
             .client
             .board_cards(&self.state.board, "open", true)
             .await?;
         self.refresh_for(&cards).await?;
-        let mut out = BTreeMap::new();
+        let orphans = self.orphans(&cards).await?;
+        let mut out = Index::default();
         for c in cards {
             if let Some(sid) = self.card_ssot_id(&c) {
-                out.entry(sid).or_insert(c);
+                out.by_sid.entry(sid).or_insert(c);
+            } else if str_of(&c, "id").is_some_and(|i| orphans.contains(i)) {
+                out.orphans.push(c);
             }
         }
         Ok(out)
+    }
+
+    /// Those of `cards` with no `ssot_id` that our token's member created: a create cut short
+    /// between the card and its custom field (one read of the board's card creations, made only
+    /// when some card has no `ssot_id`). They are no new projects: the next write of their note
+    /// takes them up by name.
+    async fn orphans(&mut self, cards: &[Value]) -> Result<BTreeSet<String>, ConnectorError> {
+        if self.state.marker_only {
+            return Ok(BTreeSet::new());
+        }
+        let bare: BTreeSet<&str> = cards
+            .iter()
+            .filter(|c| !is_template(c) && self.card_ssot_id(c).is_none())
+            .filter_map(|c| str_of(c, "id"))
+            .collect();
+        if bare.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let made = self.client.card_creations(&self.state.board).await?;
+        Ok(made
+            .iter()
+            .filter(|a| str_of(a, "idMemberCreator") == Some(self.state.me.as_str()))
+            .filter_map(|a| a.pointer("/data/card/id").and_then(Value::as_str))
+            .filter(|id| bare.contains(id))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Cards in the engine's terms, without the ones our cut-short creates left (see
+    /// [`Trello::orphans`]).
+    async fn records_kept(&mut self, cards: &[Value]) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        let orphans = self.orphans(cards).await?;
+        let kept: Vec<Value> = cards
+            .iter()
+            .filter(|c| str_of(c, "id").is_none_or(|i| !orphans.contains(i)))
+            .cloned()
+            .collect();
+        Ok(self.records_of(&kept))
     }
 
     /// The card params of a write's fields (custom fields apart); `labels`: the card's labels
@@ -683,7 +779,7 @@ impl Trello {
         create: bool,
     ) -> Result<Map<String, Value>, ConnectorError> {
         let mut p = Map::new();
-        let marker = create || self.state.marker_only;
+        let marker = self.state.marker_only;
         for (key, value) in &u.fields {
             let Some(pm) = self.part(key).cloned() else {
                 continue;
@@ -732,7 +828,7 @@ impl Trello {
                 Part::Custom { .. } => {}
             }
         }
-        if create && !p.contains_key("desc") {
+        if create && marker && !p.contains_key("desc") {
             p.insert(
                 "desc".into(),
                 json!(mapping::join_desc(None, Some(&u.ssot_id))),
@@ -772,6 +868,14 @@ impl Trello {
                 }
             };
             writes.push((f.id.clone(), v));
+        }
+        if writes.len() > 1 {
+            // All in one request; a service without the bulk call gets them one by one.
+            let a = self.client.set_fields(card, &writes).await?;
+            if a.status.is_success() {
+                return Ok(true);
+            }
+            tracing::debug!(card, why = %why(&a), "Trello custom fields not set at once");
         }
         for (field, value) in writes {
             let a = self.client.set_field(card, &field, &value).await?;
@@ -871,9 +975,84 @@ impl Trello {
         Ok(())
     }
 
+    /// The template card holding `items` as its checklist, made when missing (an archived card
+    /// with the checklist, its description [`TEMPLATE_MARKER`]); a known one is read once a
+    /// run to check it still holds them. `None`: no template could be had.
+    async fn template(
+        &mut self,
+        items: &[SectionItem],
+        touched: &mut BTreeSet<String>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let key = checklist_key(items);
+        if key.is_empty() {
+            return Ok(None);
+        }
+        if let Some(id) = self.state.templates.get(&key).cloned() {
+            if self.templates_checked.contains(&id) {
+                return Ok(Some(id));
+            }
+            let a = self.client.card(&id).await?;
+            let holds = a.status.is_success()
+                && is_template(&a.body)
+                && a.body
+                    .get("checklists")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|c| str_of(c, "name").map(str::trim) == Some(self.map.checklist.as_str()))
+                    .is_some_and(|cl| checklist_key(&checklist_items(cl)) == key);
+            if holds {
+                self.templates_checked.insert(id.clone());
+                return Ok(Some(id));
+            }
+            self.state.templates.remove(&key);
+        }
+        let list = match self.state.lists.keys().next() {
+            Some(l) => l.clone(),
+            None => self.list_id("Intake").await?,
+        };
+        let body = json!({ "idList": list, "name": TEMPLATE_NAME, "desc": TEMPLATE_MARKER,
+            "pos": "bottom" });
+        let a = match self.client.create_card(&body).await {
+            Ok(a) if a.status.is_success() => a,
+            Ok(a) => {
+                tracing::warn!(why = %why(&a), "Trello template card not created");
+                return Ok(None);
+            }
+            // A lost answer leaves at most an archived-to-be card no record is made of.
+            Err(HttpError::Transport { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let id = str_of(&a.body, "id")
+            .ok_or_else(|| self.proto("a created card has no id"))?
+            .to_string();
+        touched.insert(id.clone());
+        self.write_checklist(&id, None, items).await?;
+        let a = self
+            .client
+            .update_card(&id, &json!({ "closed": true }))
+            .await?;
+        if !a.status.is_success() {
+            return Ok(None);
+        }
+        self.state.templates.insert(key, id.clone());
+        self.templates_checked.insert(id.clone());
+        Ok(Some(id))
+    }
+
     /// Creates the card of a write (or finds the one a lost answer made); its id.
-    async fn create(&mut self, u: &Upsert) -> Result<Result<String, String>, ConnectorError> {
+    async fn create(
+        &mut self,
+        u: &Upsert,
+        template: Option<&str>,
+    ) -> Result<Result<String, String>, ConnectorError> {
         let mut params = self.card_params(u, &[], true).await?;
+        if let Some(t) = template {
+            // A copy of the template keeps its checklist only; its description is replaced.
+            params.insert("idCardSource".into(), json!(t));
+            params.insert("keepFromSource".into(), json!("checklists"));
+            params.entry("desc").or_insert_with(|| json!(""));
+        }
         if !params.contains_key("idList") {
             let first = match self.state.lists.keys().next() {
                 Some(l) => l.clone(),
@@ -894,7 +1073,13 @@ impl Trello {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let body = Value::Object(params);
+        let sent_s = now_ms() / 1000;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -909,9 +1094,24 @@ impl Trello {
                 Err(HttpError::Transport { message, .. }) if attempt < CREATE_ATTEMPTS => {
                     tracing::info!(%message, "Trello card create: answer lost; looking for the card");
                     let cards = self.client.list_cards(&list).await?;
+                    // Its marker line (a board without custom fields), else its name on a card
+                    // with no ssot_id made since the create left (ids carry their second).
+                    let fresh = |c: &Value| {
+                        str_of(c, "id")
+                            .and_then(|i| i.get(..8))
+                            .and_then(|h| i64::from_str_radix(h, 16).ok())
+                            .is_some_and(|t| t >= sent_s - CREATE_SKEW_S)
+                    };
                     if let Some(c) = cards
                         .iter()
                         .find(|c| self.card_ssot_id(c).as_deref() == Some(u.ssot_id.as_str()))
+                        .or_else(|| {
+                            cards.iter().rev().find(|c| {
+                                self.card_ssot_id(c).is_none()
+                                    && str_of(c, "name") == Some(name.as_str())
+                                    && fresh(c)
+                            })
+                        })
                         && let Some(id) = str_of(c, "id")
                     {
                         return Ok(Ok(id.to_string()));
@@ -926,17 +1126,45 @@ impl Trello {
     async fn write_one(
         &mut self,
         u: &Upsert,
-        index: &BTreeMap<String, Value>,
+        index: &mut Index,
+        templates: &BTreeSet<String>,
         touched: &mut BTreeSet<String>,
     ) -> Result<WriteOutcome, ConnectorError> {
+        let mut current = index.by_sid.get(&u.ssot_id).cloned();
+        if u.remote_id.is_none() && current.is_none() {
+            // A create cut short before its custom field: the card our token made by its name.
+            let name = self.card_name(u);
+            if let Some(i) = index
+                .orphans
+                .iter()
+                .position(|c| str_of(c, "name").map(str::trim) == Some(name.trim()))
+            {
+                current = Some(index.orphans.remove(i));
+            }
+        }
         let found = u.remote_id.clone().or_else(|| {
-            index
-                .get(&u.ssot_id)
+            current
+                .as_ref()
                 .and_then(|c| str_of(c, "id"))
                 .map(str::to_string)
         });
         let Some(id) = found else {
-            let id = match self.create(u).await? {
+            let items = u.sections.get(HEADING);
+            let template = match items {
+                Some(items) if templates.contains(&checklist_key(items)) => {
+                    self.template(items, touched).await?
+                }
+                _ => None,
+            };
+            let mut made = self.create(u, template.as_deref()).await?;
+            if made.is_err()
+                && let Some(t) = &template
+            {
+                // The template is refused (deleted in Trello): forgotten, the card made plainly.
+                self.state.templates.retain(|_, id| id != t);
+                made = self.create(u, None).await?;
+            }
+            let id = match made {
                 Ok(id) => id,
                 Err(message) => {
                     return Ok(WriteOutcome::Refused {
@@ -948,15 +1176,9 @@ impl Trello {
             touched.insert(id.clone());
             self.write_custom(&id, u, !self.state.marker_only, true)
                 .await?;
-            if !self.state.marker_only && self.state.fields.contains_key(SSOT_FIELD) {
-                // The custom field holds the identity now: the description loses its marker.
-                let summary = u.fields.get("summary").cloned().flatten();
-                let desc = mapping::join_desc(summary.as_deref(), None);
-                self.client
-                    .update_card(&id, &json!({ "desc": desc }))
-                    .await?;
-            }
-            if let Some(items) = u.sections.get(HEADING) {
+            if let Some(items) = items
+                && template.is_none()
+            {
                 self.write_checklist(&id, None, items).await?;
             }
             return Ok(WriteOutcome::Written {
@@ -979,7 +1201,6 @@ impl Trello {
         let needs_card = u.fields.contains_key("priority")
             || u.sections.contains_key(HEADING)
             || self.marked.contains(&id);
-        let mut current = index.get(&u.ssot_id).cloned();
         if needs_card
             && current
                 .as_ref()
@@ -1140,7 +1361,7 @@ impl Connector for Trello {
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = self.records_of(&cards);
+            let records = self.records_kept(&cards).await?;
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1204,7 +1425,7 @@ impl Connector for Trello {
         self.refresh_for(&cards).await?;
         // Cards the feed names that are gone (deleted) are left out: the engine's look for
         // archived records (`archived`) finds them.
-        let records: Vec<RemoteRecord> = self.records_of(&cards);
+        let records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
         let next = newest.unwrap_or(cursor);
         Ok(Pulled {
             records,
@@ -1264,16 +1485,38 @@ impl Connector for Trello {
         self.ensure_board().await?;
         self.ensure_fields().await?;
         let start = now_ms();
-        let index = if batch.iter().any(|u| u.remote_id.is_none()) {
+        let mut index = if batch.iter().any(|u| u.remote_id.is_none()) {
             self.index_board().await?
         } else {
-            BTreeMap::new()
+            Index::default()
         };
+        // Checklists worth a template: one known already, or shared by new cards of the batch.
+        let mut shared: BTreeMap<String, usize> = BTreeMap::new();
+        for u in &batch {
+            if u.remote_id.is_none()
+                && !index.by_sid.contains_key(&u.ssot_id)
+                && !self.state.marker_only
+                && let Some(items) = u.sections.get(HEADING)
+            {
+                let key = checklist_key(items);
+                if !key.is_empty() {
+                    *shared.entry(key).or_default() += 1;
+                }
+            }
+        }
+        let templates: BTreeSet<String> = shared
+            .into_iter()
+            .filter(|(k, n)| *n >= TEMPLATE_FROM || self.state.templates.contains_key(k))
+            .map(|(k, _)| k)
+            .collect();
         let mut touched = BTreeSet::new();
         let mut out = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for u in batch {
-            match self.write_one(u, &index, &mut touched).await {
+            match self
+                .write_one(u, &mut index, &templates, &mut touched)
+                .await
+            {
                 Ok(o) => out.push(o),
                 Err(e) => {
                     result = Err(e);

@@ -841,6 +841,45 @@ pub async fn set_field_item(
     ok(app.with_trello(|d| set_field_in(d, &id, &field, &call, now))?)
 }
 
+/// `PUT /1/cards/{id}/customFields`: several custom field items at once (`customFieldItems`,
+/// each an `idCustomField` with its `value` or `idValue`), each set as by the one-item call.
+pub async fn set_field_items(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> TResult {
+    let now = app.now_ms();
+    ok(app.with_trello(|d| {
+        let items = call
+            .params
+            .get("customFieldItems")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| TrelloError::invalid_value("customFieldItems"))?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let field = item
+                .get("idCustomField")
+                .and_then(Value::as_str)
+                .ok_or_else(|| TrelloError::invalid_value("idCustomField"))?
+                .to_owned();
+            let mut one = Call {
+                params: Default::default(),
+                member: call.member.clone(),
+                origin: call.origin.clone(),
+                parts: Vec::new(),
+            };
+            for key in ["value", "idValue"] {
+                if let Some(v) = item.get(key) {
+                    one.params.insert(key.to_owned(), v.clone());
+                }
+            }
+            out.push(set_field_in(d, &id, &field, &one, now)?);
+        }
+        Ok::<Value, TrelloError>(Value::Array(out))
+    })?)
+}
+
 /// `GET /1/cards/{id}/customFieldItems`.
 pub async fn card_field_items(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> TResult {
     check_id(&id)?;

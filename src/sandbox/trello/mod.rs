@@ -125,6 +125,7 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
             "/1/cards/{id}/customField/{idCustomField}/item",
             put(items::set_field_item),
         )
+        .route("/1/cards/{id}/customFields", put(items::set_field_items))
         .route(
             "/1/cards/{id}/customFieldItems",
             get(items::card_field_items),
