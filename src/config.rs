@@ -277,6 +277,19 @@ impl RemoteShared {
         keys
     }
 
+    /// Reads a `[remotes.<name>]` table: the shared settings (with `name`'s defaults) and the
+    /// remote's own keys as `T`, an unknown key reported with every key the section takes.
+    pub fn split<T: serde::de::DeserializeOwned>(
+        table: &toml::Table,
+        name: &str,
+    ) -> Result<(RemoteShared, T), String> {
+        let (shared, own) = RemoteShared::parse(table, RemoteShared::defaults(name))?;
+        let own: T = toml::Value::Table(own)
+            .try_into()
+            .map_err(|e: toml::de::Error| RemoteShared::unknown_key(e.message().into()))?;
+        Ok((shared, own))
+    }
+
     /// A remote's own parse error, its list of expected keys completed with the shared ones
     /// (serde's `unknown field `x`, expected one of ...` names only the remote's own keys).
     pub fn unknown_key(message: String) -> String {

@@ -104,14 +104,8 @@ impl HubspotConfig {
 
     /// Reads a `[remotes.hubspot]` table.
     pub fn from_table(table: &toml::Table) -> Result<Self, HubspotConfigError> {
-        let (shared, own) =
-            RemoteShared::parse(table, RemoteShared::defaults(NAME)).map_err(HubspotConfigError)?;
-        let mut cfg: HubspotConfig =
-            toml::Value::Table(own)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    HubspotConfigError(RemoteShared::unknown_key(e.message().into()))
-                })?;
+        let (shared, mut cfg): (RemoteShared, HubspotConfig) =
+            RemoteShared::split(table, NAME).map_err(HubspotConfigError)?;
         cfg.shared = shared;
         cfg.validate()?;
         Ok(cfg)

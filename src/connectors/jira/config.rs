@@ -144,14 +144,8 @@ impl JiraConfig {
 
     /// Reads a `[remotes.jira]` table.
     pub fn from_table(table: &toml::Table) -> Result<Self, JiraConfigError> {
-        let (shared, own) =
-            RemoteShared::parse(table, RemoteShared::defaults(NAME)).map_err(JiraConfigError)?;
-        let mut cfg: JiraConfig =
-            toml::Value::Table(own)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    JiraConfigError(RemoteShared::unknown_key(e.message().into()))
-                })?;
+        let (shared, mut cfg): (RemoteShared, JiraConfig) =
+            RemoteShared::split(table, NAME).map_err(JiraConfigError)?;
         cfg.shared = shared;
         cfg.validate()?;
         Ok(cfg)

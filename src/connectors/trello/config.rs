@@ -109,14 +109,8 @@ impl TrelloConfig {
 
     /// Reads a `[remotes.trello]` table.
     pub fn from_table(table: &toml::Table) -> Result<Self, TrelloConfigError> {
-        let (shared, own) =
-            RemoteShared::parse(table, RemoteShared::defaults(NAME)).map_err(TrelloConfigError)?;
-        let mut cfg: TrelloConfig =
-            toml::Value::Table(own)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    TrelloConfigError(RemoteShared::unknown_key(e.message().into()))
-                })?;
+        let (shared, mut cfg): (RemoteShared, TrelloConfig) =
+            RemoteShared::split(table, NAME).map_err(TrelloConfigError)?;
         cfg.shared = shared;
         cfg.validate()?;
         Ok(cfg)
