@@ -82,6 +82,19 @@ struct HeldIds {
     unidentified: bool,
 }
 
+/// A note whose file cannot be read at all (removed or replaced while the run reads it, or refused
+/// by the OS): reported, and as its ids cannot be seen, every deletion waits until it can be read.
+fn unreadable_file(e: &std::io::Error) -> Reduced {
+    Reduced {
+        unreadable: Some(format!("1:1: cannot read the file: {e}")),
+        held: Some(HeldIds {
+            unidentified: true,
+            ..HeldIds::default()
+        }),
+        ..Reduced::default()
+    }
+}
+
 /// The value of a `key: value` line, read leniently: any indentation, quotes and a trailing
 /// ` # comment` dropped; `None` unless it is one plain word (letters, digits, `-`, `_`).
 fn scan_value<'a>(line: &'a str, key: &str) -> Option<Option<&'a str>> {
@@ -138,17 +151,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
         }
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) => {
-                // Its ids cannot be seen: every deletion waits until it can be read.
-                return Reduced {
-                    unreadable: Some(format!("1:1: cannot read the file: {e}")),
-                    held: Some(HeldIds {
-                        unidentified: true,
-                        ..HeldIds::default()
-                    }),
-                    ..Reduced::default()
-                };
-            }
+            Err(e) => return unreadable_file(&e),
         };
         match Note::parse(&bytes) {
             Ok(note) => reduce(
@@ -379,6 +382,25 @@ fn reduce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_reported_and_holds_every_deletion() {
+        let e = std::io::Error::new(std::io::ErrorKind::NotFound, "gone while the run read it");
+        let r = unreadable_file(&e);
+        assert_eq!(
+            r.unreadable.as_deref(),
+            Some("1:1: cannot read the file: gone while the run read it")
+        );
+        assert_eq!(
+            r.held,
+            Some(HeldIds {
+                ssot_id: None,
+                remote_ids: vec![],
+                unidentified: true,
+            })
+        );
+        assert!(r.synced.is_none() && r.ssot_id.is_none() && r.note_type.is_none());
+    }
 
     #[test]
     fn an_unreadable_note_still_shows_its_ids() {
