@@ -331,6 +331,8 @@ async fn deals_made_in_hubspot_take_their_client_from_their_associated_contacts(
         let o = e.run(args).await;
         assert_eq!(o.status.code(), Some(0), "{}", out(&o));
         assert!(!out(&o).contains("makes no valid"), "{}", out(&o));
+        // Nor planned again: it is remembered with the links it had (its expert's note).
+        assert!(!out(&o).contains("Only an expert"), "{}", out(&o));
         assert_eq!(association_reads(&e), reads + 1 + i as u64, "{args:?}");
     }
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
