@@ -12,6 +12,7 @@ macro_rules! conformance {
             create_remote_to_vault,
             update_both_ways_with_a_one_line_diff,
             conflict_manual_recorded_then_resolved_either_way,
+            a_recorded_conflict_the_two_sides_settle_is_cleared,
             conflict_vault_wins,
             conflict_remote_wins,
             archive_both_ways_and_the_share_rail,

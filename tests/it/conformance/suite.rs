@@ -234,6 +234,31 @@ pub async fn conflict_manual_recorded_then_resolved_either_way<S: Service>() {
     assert!(!h.note(f.note).contains("sync_conflicts"));
 }
 
+/// `manual`: a recorded conflict that the two sides settle by themselves (the service's value
+/// edited to the vault's) is cleared from the note by the next sync, which exits 0.
+pub async fn a_recorded_conflict_the_two_sides_settle_is_cleared<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let f = S::field();
+    make_conflict(&h).await;
+    assert_eq!(h.run(&["sync"]).await.status.code(), Some(1));
+    assert!(
+        h.note(f.note).contains("sync_conflicts"),
+        "{}",
+        h.note(f.note)
+    );
+    h.edit(f, "Sopot");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(f.note, f.key).as_deref(), Some("Sopot"));
+    assert_eq!(h.remote_value(f).as_deref(), Some("Sopot"));
+    assert!(
+        !h.note(f.note).contains("sync_conflicts"),
+        "{}",
+        h.note(f.note)
+    );
+}
+
 /// Under `policy` the conflict settles on `expect` on both sides, with nothing recorded.
 async fn conflict_settles<S: Service>(policy: &str, expect: &str) {
     let h = Harness::<S>::new(&format!("conflict_policy = \"{policy}\"")).await;
