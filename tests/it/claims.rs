@@ -668,3 +668,44 @@ async fn an_archive_by_hand_waits_for_the_projects_open_tickets() {
     assert!(!out(&o).contains("is not closed"), "{}", out(&o));
     assert!(out(&o).contains("there is no export"), "{}", out(&o));
 }
+
+/// `full_pull_hours`: every record is read again once the interval has passed by the clock, and
+/// with 0 never after the first run. Kills the interval's test mutated (`run` in
+/// `src/sync/run.rs`: `full_pull_hours > 0` turned into `>=`, `==` or `<`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_is_read_again_after_the_full_read_interval_and_never_with_0() {
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64
+    };
+    for (hours, again) in [(24, true), (0, false)] {
+        let e = Env::new(&format!("full_pull_hours = {hours}")).await;
+        e.sync().await;
+        let state_path = e.v.join(".ssot/hubspot/state.json");
+        let state = || -> Value {
+            serde_json::from_str(&std::fs::read_to_string(&state_path).expect("state"))
+                .expect("json")
+        };
+        let first = state()["full_pulled_ms"]
+            .as_i64()
+            .expect("a first full read");
+        assert!((clock() - first).abs() < 60_000, "{hours}: {first}");
+        // Within the interval: an incremental read.
+        e.sync().await;
+        assert_eq!(state()["full_pulled_ms"].as_i64(), Some(first), "{hours}");
+        // Two days ago by the clock.
+        let long_ago = clock() - 48 * 3600 * 1000;
+        let mut st = state();
+        st["full_pulled_ms"] = json!(long_ago);
+        std::fs::write(&state_path, st.to_string()).expect("state");
+        e.sync().await;
+        let now = state()["full_pulled_ms"].as_i64().expect("time");
+        if again {
+            assert!((clock() - now).abs() < 60_000, "read again: {now}");
+        } else {
+            assert_eq!(now, long_ago, "never again with 0");
+        }
+    }
+}
