@@ -539,6 +539,47 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     assert_eq!(h.live("issues").len(), 4);
 }
 
+/// Closing a project deletes its issue from Jira with the expert's task under it: the archived
+/// note's status (mapped to Done) is written first, then the lifecycle's delete runs, and the
+/// next run has nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_a_project_deletes_its_issue_with_its_task() {
+    let h = H::new("").await;
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let run = |args: &'static [&'static str]| {
+        let h = &h;
+        async move {
+            let o = h.run(args).await;
+            assert!(o.status.success(), "{args:?}: {}", out(&o));
+        }
+    };
+    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
+    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(h.v.join(PROJECT), text).expect("tick");
+    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let of_project = |h: &H| {
+        h.live("issues")
+            .into_iter()
+            .filter(|r| r.id == key || r.field("parent") == Some(key.as_str()))
+            .count()
+    };
+    assert_eq!(of_project(&h), 2, "the issue and its task");
+    run(&["project", "done", "Złoty Kłos online shop"]).await;
+    run(&["archive", "Złoty Kłos online shop"]).await;
+    let o = h.sync().await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(of_project(&h), 0, "{}", out(&o));
+    let head = h.head();
+    let o = h.sync().await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(h.head(), head, "settled");
+}
+
 /// A run killed between two actions of one move resumes at the second: activating an accepted
 /// project puts its issue on hold (credentialing), resumes it, then gives the expert access. The
 /// run is killed once the grant has begun, while it waits on Jira (its project role request is
