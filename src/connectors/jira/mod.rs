@@ -73,6 +73,8 @@ pub struct JiraState {
     pub fields: BTreeMap<String, String>,
     /// The workflow's edges seen: status name → [(transition id, target status name)].
     pub edges: BTreeMap<String, Vec<(String, String)>>,
+    /// The status a new issue of `issue_type` starts in, as last seen on one just created.
+    pub initial_status: Option<String>,
 }
 
 /// The cursor: the newest `updated` seen (epoch ms, Jira's clock).
@@ -94,6 +96,9 @@ pub struct Jira {
     has_email: bool,
     /// `GET /field` was read this run.
     fields_read: bool,
+    /// This run's read listed every issue of the project (no cursor): a note it found no issue
+    /// for has none, unless an interrupted run's create landed after ([`Upsert::maybe_created`]).
+    full_read: bool,
     /// Who last changed each issue pulled this run (its changelog): key → (name, email).
     authors: BTreeMap<String, (String, String)>,
     source: Option<CredentialSource>,
@@ -154,6 +159,7 @@ impl Jira {
             state: JiraState::default(),
             has_email,
             fields_read: false,
+            full_read: false,
             authors: BTreeMap::new(),
             source: None,
         })
@@ -334,6 +340,17 @@ impl Jira {
         (fields, status)
     }
 
+    /// Whether Jira may fill in a value of a new issue that `u` does not send (a mapped key
+    /// without a value, such as the default priority), or the binding reads a key one way.
+    fn fills_in(&self, u: &Upsert) -> bool {
+        self.maps.iter().any(|m| {
+            m.spec.direction == crate::connectors::Direction::Pull
+                || (m.target != Target::Status
+                    && m.target != Target::Summary
+                    && u.fields.get(&m.spec.key).is_none_or(Option::is_none))
+        })
+    }
+
     /// The assignee a write sets: the first resolved target of the `expert` link.
     fn assignee(u: &Upsert) -> Option<&str> {
         u.links
@@ -449,9 +466,15 @@ impl Jira {
     ) -> Result<(Vec<(String, String, bool)>, Vec<WriteOutcome>), ConnectorError> {
         let mut written: Vec<(String, String, bool)> = Vec::new();
         let mut refused = Vec::new();
-        let sids: Vec<&str> = batch.iter().map(|u| u.ssot_id.as_str()).collect();
         // Made by an earlier run whose answer was lost: found, never made twice. They are
-        // brought up to date with the note.
+        // brought up to date with the note. After a full read of the project, only the creates
+        // an interrupted run sent can have landed unseen (the journal names them); otherwise
+        // every note is looked for.
+        let sids: Vec<&str> = batch
+            .iter()
+            .filter(|u| !self.full_read || u.maybe_created)
+            .map(|u| u.ssot_id.as_str())
+            .collect();
         let found = self.find_by_label(&sids).await?;
         let mut todo: Vec<&Upsert> = Vec::new();
         for u in batch {
@@ -693,6 +716,7 @@ impl Connector for Jira {
         let overlap_ms =
             i64::try_from(self.cfg.overlap_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
         let mut jql = format!("project = {}", quoted(&self.cfg.project_key));
+        self.full_read = cursor.is_none();
         if let Some(c) = &cursor {
             jql.push_str(&format!(
                 " AND updated >= {}",
@@ -842,11 +866,15 @@ impl Connector for Jira {
                 moves.push((sid.clone(), key.clone(), status));
             }
         }
-        // The created issues as Jira holds them (the fields it fills in itself, as the default
-        // priority, go into their notes); their statuses too.
+        // The created issues as Jira holds them, read only where Jira may have filled in a value
+        // the note has not (the default priority goes into the note) or the status a new issue
+        // starts in is not known yet; the others hold what was sent, in that status.
         let created: Vec<String> = written
             .iter()
-            .filter(|(_, _, c)| *c)
+            .filter(|(sid, _, c)| {
+                *c && (self.state.initial_status.is_none()
+                    || by_sid.get(sid.as_str()).is_none_or(|u| self.fills_in(u)))
+            })
             .map(|(_, k, _)| k.clone())
             .collect();
         let mut made = if created.is_empty() {
@@ -854,17 +882,25 @@ impl Connector for Jira {
         } else {
             self.records(&created).await?
         };
-        let current: BTreeMap<String, String> = made
+        let status_key = self
+            .maps
             .iter()
-            .filter_map(|(k, r)| {
-                let status = self
-                    .maps
-                    .iter()
-                    .find(|m| m.target == Target::Status)
-                    .and_then(|m| r.fields.get(&m.spec.key))?;
-                Some((k.clone(), status.clone()))
-            })
+            .find(|m| m.target == Target::Status)
+            .map(|m| m.spec.key.clone());
+        let mut current: BTreeMap<String, String> = made
+            .iter()
+            .filter_map(|(k, r)| Some((k.clone(), r.fields.get(status_key.as_ref()?)?.clone())))
             .collect();
+        if let Some(s) = current.values().next() {
+            self.state.initial_status = Some(s.clone());
+        }
+        if let Some(initial) = &self.state.initial_status {
+            for (_, k, c) in &written {
+                if *c && !current.contains_key(k) {
+                    current.insert(k.clone(), initial.clone());
+                }
+            }
+        }
         let failed = self.move_all(&moves, current).await?;
         // A change made in Jira that the vault refused and this write undid: said on the issue.
         for (sid, key, _) in &written {
