@@ -168,6 +168,58 @@ async fn a_dry_run_creates_no_custom_field() {
     );
 }
 
+/// New issues whose notes are past the status Jira starts them in move together: one bulk
+/// transition task (polled through the queue), no transition per issue; the post-create read
+/// is one bulk fetch, and no label search precedes the create after the run's full read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_issues_move_by_one_bulk_transition() {
+    let h = H::new("").await;
+    for note in [PROJECT, SHOP_APP, ROUTES] {
+        let text = h.note(note);
+        let status = text
+            .lines()
+            .find(|l| l.starts_with("status: "))
+            .expect("status")
+            .to_string();
+        edit_note(&h, note, &status, "status: accepted");
+    }
+    let o = h.sync().await;
+    for note in [PROJECT, SHOP_APP, ROUTES] {
+        assert_eq!(
+            h.record_of(note, "issues").field("status"),
+            Some("On Hold"),
+            "{note}: {}",
+            out(&o)
+        );
+    }
+    assert_eq!(
+        h.count("POST /rest/api/3/bulk/issues/transition"),
+        1,
+        "{}",
+        out(&o)
+    );
+    assert!(h.count("GET /rest/api/3/bulk/queue/{taskId}") >= 1);
+    assert_eq!(
+        h.count("POST /rest/api/3/issue/{issueIdOrKey}/transitions"),
+        0
+    );
+    assert_eq!(
+        h.count("POST /rest/api/3/issue/bulkfetch"),
+        1,
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        h.count("POST /rest/api/3/search/jql"),
+        1,
+        "the read only: {}",
+        out(&o)
+    );
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+}
+
 /// A bulk create whose answer is lost after Jira made the issues: the issues are found again by
 /// their `ssot-` labels, never made twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
