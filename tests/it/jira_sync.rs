@@ -734,6 +734,51 @@ async fn a_run_killed_between_two_actions_resumes_at_the_second() {
     assert_eq!(h.head(), head, "settled");
 }
 
+/// The change feed goes on from when the last read started (less the overlap), not from the
+/// newest `updated` it saw: issues last written ten minutes ago (Jira's clock set back while
+/// they were made) are read once, and the next read, finding nothing new, is one request that
+/// returns none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_does_not_read_the_last_written_issues_again() {
+    let (sb, mut conn) = connector().await;
+    let remote = sb.remote("jira").expect("jira");
+    let clock = |offset: i64| {
+        let url = format!("{}/__sandbox/settings", sb.base_url());
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({ "clock_offset_ms": offset }))
+                .send()
+                .await
+                .expect("settings");
+            assert!(r.status().is_success());
+        }
+    };
+    clock(-600_000).await;
+    for i in 0..3 {
+        remote
+            .create(
+                "issues",
+                &[
+                    ("summary", format!("P{i}").as_str()),
+                    ("issuetype", "Epic"),
+                    ("labels", &format!("ssot-01M7W86HFSWM03FC030X7GYK{i}Z")),
+                ],
+            )
+            .expect("create");
+    }
+    clock(0).await;
+    let first = conn.pull(None).await.expect("pull");
+    assert_eq!(first.records.len(), 3);
+    let n = sb.request_counts().by_endpoint["POST /rest/api/3/search/jql"];
+    let next = conn.pull(Some(&first.cursor)).await.expect("pull");
+    assert!(next.records.is_empty(), "{:?}", next.records);
+    assert_eq!(
+        sb.request_counts().by_endpoint["POST /rest/api/3/search/jql"] - n,
+        1
+    );
+}
+
 /// `Grant` and `Revoke` need the link's account (else refused, never guessed) and are
 /// idempotent; `CreateChild` makes its task once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,7 @@
 //! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
 //!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
-//!   from the newest `updated` seen minus `overlap_minutes` (JQL has minute precision), paged by
+//!   from when the last read started minus `overlap_minutes` (JQL has minute precision), paged by
 //!   `nextPageToken`, asking only for the mapped fields. Issues deleted in Jira are found by a
 //!   bulk fetch of the known keys ([`Connector::archived`]).
 //! - **Which issues are records.** Those with an `ssot-` label, and those of `issue_type` in the
@@ -77,10 +77,13 @@ pub struct JiraState {
     pub initial_status: Option<String>,
 }
 
-/// The cursor: the newest `updated` seen (epoch ms, Jira's clock).
+/// The cursor: when the last read started (epoch ms). The next read asks for the issues updated
+/// from `overlap_minutes` before it (JQL minutes), so a change the search had not indexed yet is
+/// read then; an issue written last is read again only while it is that recent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JiraCursor {
-    /// Newest `updated` seen.
+    /// When the last read started (this machine's clock; `overlap_minutes` also covers a
+    /// small difference from Jira's).
     pub updated_ms: i64,
 }
 
@@ -724,15 +727,13 @@ impl Connector for Jira {
             ));
         }
         jql.push_str(" ORDER BY updated ASC, key ASC");
-        // With nothing seen yet (an empty project), the read starts from now: the next one is
-        // incremental all the same.
-        let started = jiff::Timestamp::now()
-            .as_millisecond()
-            .saturating_sub(overlap_ms);
+        // Everything updated before this read started, less the search's lag, is seen by it:
+        // the next read starts from here (less the overlap). Not from the newest `updated`
+        // seen, which would read the issues last written again on every run.
+        let started = jiff::Timestamp::now().as_millisecond();
         // Page by page: each page's issues (with their changelogs) are reduced to records and
         // dropped before the next is read.
         let fields = self.read_fields();
-        let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
@@ -741,13 +742,6 @@ impl Connector for Jira {
                 .search(&jql, &fields, token.as_deref(), true)
                 .await?;
             for issue in &page.issues {
-                if let Some(t) = issue
-                    .pointer("/fields/updated")
-                    .and_then(Value::as_str)
-                    .and_then(parse_time)
-                {
-                    newest = Some(newest.map_or(t, |n| n.max(t)));
-                }
                 if let Some(r) = self.to_record(issue, false) {
                     if let Some(p) = last_author(issue) {
                         self.authors.insert(r.id.clone(), p);
@@ -761,7 +755,7 @@ impl Connector for Jira {
             }
         }
         let next = JiraCursor {
-            updated_ms: newest.unwrap_or(started),
+            updated_ms: started,
         };
         Ok(Pulled {
             records: records.into_values().collect(),
