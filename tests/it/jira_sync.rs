@@ -220,6 +220,54 @@ async fn new_issues_move_by_one_bulk_transition() {
     assert_eq!(h.head(), head, "settled");
 }
 
+/// `doctor` says when the site lacks the budget's custom field (found by name); `doctor --fix`
+/// creates it (a number field), the next `doctor` finds it, and the sync writes the budget there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_fix_creates_the_missing_budget_field() {
+    let h = H::new("").await;
+    h.sb.state()
+        .with_jira(|d| d.custom_fields.retain(|f| f.name != "Budget"));
+    let budget = |h: &H| {
+        h.sb.state().read_jira(|d| {
+            d.custom_fields
+                .iter()
+                .find(|f| f.name == "Budget")
+                .map(|f| f.id.clone())
+        })
+    };
+    let o = h.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("note jira: custom field `Budget` is missing"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(budget(&h), None, "doctor alone changes nothing");
+    let o = h.run(&["doctor", "--fix"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let id = budget(&h).expect("created");
+    assert!(
+        out(&o).contains(&format!("ok   jira: custom field `Budget` created ({id})")),
+        "{}",
+        out(&o)
+    );
+    let o = h.run(&["doctor", "--fix"]).await;
+    assert!(
+        out(&o).contains(&format!("ok   jira: custom field `Budget` ({id})")),
+        "{}",
+        out(&o)
+    );
+    let made = h.count("POST /rest/api/3/field");
+    h.sync().await;
+    assert_eq!(h.record_of(PROJECT, "issues").field(&id), Some("45000"));
+    assert_eq!(
+        h.count("POST /rest/api/3/field"),
+        made,
+        "made once, by the first --fix: {:?}",
+        h.sb.request_counts()
+    );
+}
+
 /// A bulk create whose answer is lost after Jira made the issues: the issues are found again by
 /// their `ssot-` labels, never made twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

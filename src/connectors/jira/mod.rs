@@ -77,6 +77,19 @@ pub struct JiraState {
     pub initial_status: Option<String>,
 }
 
+/// A custom field the mapping names, as the site has it ([`Jira::custom_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldStatus {
+    /// The site has it: its id.
+    Found(String),
+    /// Created now: its id.
+    Created(String),
+    /// The site lacks it (the type it would be created with).
+    Missing(&'static str),
+    /// It could not be created: why.
+    Refused(String),
+}
+
 /// The cursor: when the last read started (epoch ms). The next read asks for the issues updated
 /// from `overlap_minutes` before it (JQL minutes), so a change the search had not indexed yet is
 /// read then; an issue written last is read again only while it is that recent.
@@ -242,6 +255,36 @@ impl Jira {
             self.state.fields.insert(name, made.id);
         }
         Ok(())
+    }
+
+    /// The custom fields the mapping names (not by id), each as the site has it: found, created
+    /// now (with `create`: `doctor --fix`; needs Jira administration rights) or missing.
+    pub async fn custom_fields(
+        &mut self,
+        create: bool,
+    ) -> Result<Vec<(String, FieldStatus)>, ConnectorError> {
+        self.ready()?;
+        self.state.fields.clear();
+        self.fields_read = false;
+        self.ensure_fields(false).await?;
+        let mut out = Vec::new();
+        for (name, kind) in mapping::custom_names(&self.maps) {
+            let status = match self.state.fields.get(&name) {
+                Some(id) => FieldStatus::Found(id.clone()),
+                None if create => match self.client.create_field(&name, kind).await {
+                    Ok(f) => {
+                        self.state.fields.insert(name.clone(), f.id.clone());
+                        FieldStatus::Created(f.id)
+                    }
+                    Err(e) => FieldStatus::Refused(format!(
+                        "{e}; create it (type {kind}) or map the key to an existing field"
+                    )),
+                },
+                None => FieldStatus::Missing(kind),
+            };
+            out.push((name, status));
+        }
+        Ok(out)
     }
 
     /// The fields a read asks for.
