@@ -13,8 +13,11 @@
 //!   associations, tickets), first sync and unchanged resync.
 //!
 //! - `jira_initial_1000_projects`: requests of a first sync of 1,000 project notes with the Jira
-//!   emulator (bulk creates of 50) and of an unchanged resync (one search); `jira_notes_10000`:
-//!   peak memory (VmHWM) of the first sync and the resync of 10,000 project notes.
+//!   emulator (the field list, the read, bulk creates of 50 and one bulk fetch: at most 45), of
+//!   an unchanged resync right after it (the read finds the 1,000 issues just written again, 100
+//!   a page: JQL dates have minute precision) and of one once those writes are older than the
+//!   overlap (one search); `jira_notes_10000`: peak memory (VmHWM) of the first sync and the
+//!   resync of 10,000 project notes (budget 100 MB).
 //!
 //! `cargo bench --features gen --bench sync`; figures are printed to stderr and asserted.
 //!
@@ -22,7 +25,8 @@
 //! (`cargo test --features gen --bench sync -- ci_small`): the set-ups above at small sizes, asserting the
 //! request counts the README's figures scale to (a first sync of N clients: 3 property creations,
 //! 2 searches, ceil(N / 100) upserts and nothing else; an unchanged resync: one search per object
-//! type) and the 100 MB memory budget (VmHWM of each `ssot-vault sync` process).
+//! type; a first Jira sync of N projects: 3 + ceil(N / 50), a resync right after ceil(N / 100),
+//! one later) and the 100 MB memory budget (VmHWM of each `ssot-vault sync` process).
 
 use std::path::PathBuf;
 use std::process::Command;

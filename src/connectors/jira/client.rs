@@ -136,16 +136,15 @@ impl Client {
         if let Some(t) = next {
             body["nextPageToken"] = json!(t);
         }
-        let v = self
+        let mut v = self
             .http
             .send_ok(Method::POST, &format!("{API}/search/jql"), &[], Some(&body))
             .await?;
         Ok(SearchPage {
-            issues: v
-                .get("issues")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            issues: match v.get_mut("issues").map(Value::take) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            },
             next: v
                 .get("nextPageToken")
                 .and_then(Value::as_str)

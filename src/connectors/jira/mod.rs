@@ -116,7 +116,10 @@ pub struct Jira {
     /// for has none, unless an interrupted run's create landed after ([`Upsert::maybe_created`]).
     full_read: bool,
     /// Who last changed each issue pulled this run (its changelog): key → (name, email).
-    authors: BTreeMap<String, (String, String)>,
+    authors: BTreeMap<String, usize>,
+    /// The people of `authors`, each once (most issues share a few authors), and where each is.
+    people: Vec<(String, String)>,
+    person: BTreeMap<(String, String), usize>,
     source: Option<CredentialSource>,
 }
 
@@ -177,6 +180,8 @@ impl Jira {
             fields_read: false,
             full_read: false,
             authors: BTreeMap::new(),
+            people: Vec::new(),
+            person: BTreeMap::new(),
             source: None,
         })
     }
@@ -787,7 +792,15 @@ impl Connector for Jira {
             for issue in &page.issues {
                 if let Some(r) = self.to_record(issue, false) {
                     if let Some(p) = last_author(issue) {
-                        self.authors.insert(r.id.clone(), p);
+                        let i = match self.person.get(&p) {
+                            Some(i) => *i,
+                            None => {
+                                self.people.push(p.clone());
+                                self.person.insert(p, self.people.len() - 1);
+                                self.people.len() - 1
+                            }
+                        };
+                        self.authors.insert(r.id.clone(), i);
                     }
                     records.insert(r.id.clone(), r);
                 }
@@ -1063,7 +1076,10 @@ impl Connector for Jira {
     }
 
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
-        self.authors.get(remote_id).cloned()
+        self.authors
+            .get(remote_id)
+            .and_then(|i| self.people.get(*i))
+            .cloned()
     }
 
     fn guards_remote_moves(&self) -> bool {
