@@ -14,6 +14,9 @@ use super::{Jira, LABEL_PREFIX, quoted};
 use crate::connectors::http::HttpError;
 use crate::connectors::{ActionOutcome, ConnectorError, RemoteAction, WriteOutcome};
 
+/// The inputs of one bulk transition task: (transition id, issue keys).
+type TransitionGroups = Vec<(String, Vec<String>)>;
+
 /// What became of a status move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Moved {
@@ -241,7 +244,7 @@ impl Jira {
         let mut batch: Vec<(String, Vec<String>)> = Vec::new();
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         let mut count = 0;
-        let mut tasks: Vec<(Vec<(String, Vec<String>)>, BTreeMap<String, String>)> = Vec::new();
+        let mut tasks: Vec<(TransitionGroups, BTreeMap<String, String>)> = Vec::new();
         for (id, to, keys) in by_transition {
             for chunk in keys.chunks(MAX_BULK_TRANSITION) {
                 if count + chunk.len() > MAX_BULK_TRANSITION {
