@@ -258,9 +258,9 @@ fs.writeFileSync(file, text.slice(0, start) +
 JS
     api() { curl -fsS -u "$JIRA_EMAIL:$JIRA_API_TOKEN" -H 'Content-Type: application/json' "$@"; }
     key_of() { sed -n 's/^jira_key: "\{0,1\}\([A-Z0-9_]*-[0-9]*\)"\{0,1\}$/\1/p' "$vault/Projects/$1.md"; }
-    # Create (bulk, two projects), an edit on each side (edit, search, pull), a transition made in
-    # Jira and one the vault makes (transitions), a description (ADF), a delete in Jira (bulk
-    # fetch, mark), then the lifecycle's actions: the expert's task and the issue on hold
+    # Create (bulk, two projects), an edit on each side (edit, search, pull), transitions made in
+    # Jira that the vault moves back (a bulk transition and its queue, comments), a description
+    # (ADF), a delete in Jira (bulk fetch, mark), then the lifecycle's actions: the expert's task and the issue on hold
     # (accept), resumed with the expert's access (activate), and the issue deleted with its
     # task when the project is archived.
     step "a second project" sv new project "Złoty Kłos loyalty card" \
@@ -277,8 +277,14 @@ JS
         step "read the issue's transitions" api "$proxy/rest/api/3/issue/$key/transitions"
         to_hold="$(api "$proxy/rest/api/3/issue/$key/transitions" 2>/dev/null |
             node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=(JSON.parse(s).transitions||[]).find(t=>t.to&&t.to.name==="On Hold");console.log(t?t.id:"")})')"
-        [[ -n "$to_hold" ]] && step "move the issue in Jira" api -X POST \
-            -d "{\"transition\":{\"id\":\"$to_hold\"}}" "$proxy/rest/api/3/issue/$key/transitions"
+        # Both issues moved where the lifecycle does not allow: the sync moves them back
+        # together, by one bulk transition.
+        other="$(ls "$vault/Projects" | sed -n 's/\.md$//p' | grep -v '^Złoty Kłos online shop$' | head -1)"
+        other_key="$([[ -n "$other" ]] && key_of "$other")"
+        for k in "$key" $other_key; do
+            [[ -n "$to_hold" ]] && step "move an issue in Jira" api -X POST \
+                -d "{\"transition\":{\"id\":\"$to_hold\"}}" "$proxy/rest/api/3/issue/$k/transitions"
+        done
     fi
     step "sync Jira's edits" sv sync
     other="$(ls "$vault/Projects" | sed -n 's/\.md$//p' | grep -v '^Złoty Kłos online shop$' | head -1)"

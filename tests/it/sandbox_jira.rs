@@ -497,7 +497,8 @@ async fn bulk_fetch_leaves_out_missing_and_deleted_issues() {
 /// What the spec types, answered so (Prism's contract check found each): changelog items leave
 /// out `from`/`to` and their strings when a side has no value (typed string, never null); a bulk
 /// fetch answers `issues` and `issueErrors` only; the 204s of an edit and of a transition are
-/// typed `application/json` as the spec declares them, a delete's has no type.
+/// typed `application/json` as the spec declares them, a delete's has no type; a bulk task's
+/// times are `date-time` strings.
 #[tokio::test]
 async fn answers_take_the_shapes_the_spec_gives_them() {
     let j = Jira::quiet().await;
@@ -545,6 +546,26 @@ async fn answers_take_the_shapes_the_spec_gives_them() {
     let mut top: Vec<&String> = f.body.as_object().expect("object").keys().collect();
     top.sort();
     assert_eq!(top, ["issueErrors", "issues"]);
+    // A bulk task's times are `date-time` strings.
+    let other = j.create("Epic", "Other", json!({})).await;
+    let t = j
+        .post(
+            "/bulk/issues/transition",
+            json!({"bulkTransitionInputs": [{"selectedIssueIdsOrKeys": [other], "transitionId": "11"}]}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let task = t.body["taskId"].as_str().expect("task id");
+    let q = j.get(&format!("/bulk/queue/{task}")).await;
+    for k in ["created", "started", "updated"] {
+        assert!(
+            q.body[k]
+                .as_str()
+                .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+            "{k}: {}",
+            q.body
+        );
+    }
     let d = j.call(Method::DELETE, &format!("/issue/{key}"), None).await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
     assert!(d.headers.get("content-type").is_none());
