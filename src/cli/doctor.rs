@@ -3,9 +3,11 @@
 //! the OS keyring; never their value) and answers its healthcheck, the sync state is
 //! readable, and git is in a state to commit; and the vault as Obsidian reads it (the version
 //! the dashboards need, the core plugins, the dashboards' filters: `crate::obsidian`; warnings,
-//! never a failure). Exit 1 when a check fails.
+//! never a failure). Exit 1 when a check fails. `--fix` also makes what a service needs and
+//! lacks: Jira's custom fields named in the mapping.
 
 use crate::connectors::Connector;
+use crate::connectors::jira::FieldStatus;
 use crate::connectors::registry::{self, Overrides};
 use crate::secrets::{self, KEYRING_SERVICE};
 use crate::sync::state::SyncState;
@@ -15,14 +17,19 @@ use super::{CliError, Ctx, Outcome};
 
 /// Arguments of `doctor`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Also make what a service needs and lacks: Jira's custom fields named in the mapping
+    /// (needs Jira administration rights).
+    #[arg(long)]
+    pub fix: bool,
+}
 
 fn line(ok: bool, what: &str) {
     println!("{} {what}", if ok { "ok  " } else { "FAIL" });
 }
 
 /// Runs `doctor`.
-pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     super::sync::init_tracing();
     let mut failed = false;
     let (root, config) = match ctx.open() {
@@ -116,11 +123,40 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
             rt.block_on(async {
                 let mut c =
                     (service.open)(&config, &schema, &overrides, token)?.with_source(source);
-                Ok(c.healthcheck().await?)
+                let h = c.healthcheck().await?;
+                // Jira's custom fields named in the mapping: found, or made with `--fix`.
+                let fields = match &mut c {
+                    registry::AnyConnector::Jira(j) => j.custom_fields(args.fix).await?,
+                    _ => Vec::new(),
+                };
+                Ok((h, fields))
             })
         })();
         match health {
-            Ok(h) => line(true, &format!("{name}: {h}")),
+            Ok((h, fields)) => {
+                line(true, &format!("{name}: {h}"));
+                for (field, status) in fields {
+                    match status {
+                        FieldStatus::Found(id) => {
+                            line(true, &format!("{name}: custom field `{field}` ({id})"))
+                        }
+                        FieldStatus::Created(id) => line(
+                            true,
+                            &format!("{name}: custom field `{field}` created ({id})"),
+                        ),
+                        FieldStatus::Missing(kind) => println!(
+                            "note {name}: custom field `{field}` is missing: `ssot-vault doctor --fix` creates it (type {kind}; needs Jira administration rights), as the first sync would"
+                        ),
+                        FieldStatus::Refused(why) => {
+                            line(
+                                false,
+                                &format!("{name}: custom field `{field}` not created: {why}"),
+                            );
+                            failed = true;
+                        }
+                    }
+                }
+            }
             Err(e) => {
                 line(false, &format!("{name}: healthcheck: {e}"));
                 failed = true;

@@ -177,6 +177,10 @@ pub struct Upsert {
     /// write (a status move the lifecycle refuses), said to people; a connector that can
     /// comment on the record posts it (Jira), the others ignore it.
     pub notice: Option<String>,
+    /// A create an interrupted run already sent (its journal says so): the record may exist
+    /// without the note knowing it. A service without idempotent creates looks for it first
+    /// (Jira, by its label); the others ignore it.
+    pub maybe_created: bool,
 }
 
 /// What became of one [`Upsert`].

@@ -38,6 +38,8 @@ pub(super) struct Ctx<'a> {
     pub run_id: &'a str,
     /// The run's journal.
     pub jr: &'a Journal,
+    /// The notes whose creates interrupted runs sent (the journal's `create` events).
+    pub creating: &'a BTreeSet<String>,
 }
 
 /// Applies `plan`: note edits and new notes, the remote writes (a chunk of
@@ -58,6 +60,7 @@ pub(super) async fn apply_plan<C: Connector>(
         bindings,
         run_id,
         jr,
+        creating,
     } = *cx;
     let remote = report.remote.clone();
     let chunk_size = connector.push_chunk().max(1);
@@ -329,6 +332,7 @@ pub(super) async fn apply_plan<C: Connector>(
                         })
                         .unwrap_or_default(),
                     notice: rp.notice.clone(),
+                    maybe_created: rp.action == Action::Create && creating.contains(&rp.ssot_id),
                 });
             }
             let creates: BTreeSet<&str> = chunk
@@ -343,6 +347,7 @@ pub(super) async fn apply_plan<C: Connector>(
                 .collect();
             jr.intend_send(&sending);
             drop(sending);
+            jr.intend_create(&creates);
             let outcomes = connector.upsert(run_id, &ups).await?;
             drop(ups);
             for o in outcomes {

@@ -73,6 +73,10 @@ pub struct Written {
     /// The actions carried out by the runs since the last one that saved its state (their
     /// ids): planned again, they are not carried out twice.
     pub acted: BTreeSet<String>,
+    /// The notes whose records the runs since the last one that saved its state were about to
+    /// create (their `ssot_id`s): a create may have landed without its answer, so a service
+    /// without idempotent creates looks for them before creating again.
+    pub creating: BTreeSet<String>,
 }
 
 /// Canonical fields by key, `None` cleared.
@@ -165,6 +169,17 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
                 out.pulled.clear();
                 out.pushed.clear();
                 out.acted.clear();
+                out.creating.clear();
+                continue;
+            }
+            Some("create") => {
+                let sids = v.pointer("/detail/records").and_then(Value::as_array);
+                out.creating.extend(
+                    sids.into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string),
+                );
                 continue;
             }
             Some("acted") => {
@@ -278,6 +293,17 @@ impl Journal {
             return;
         }
         if let Err(e) = self.append("send", json!({ "records": records }), false) {
+            tracing::warn!(error = %e, "journal not written");
+        }
+    }
+
+    /// Logs the notes whose records are about to be created (a `create` event: their
+    /// `ssot_id`s). Not flushed, as [`Journal::intend`].
+    pub fn intend_create(&self, sids: &BTreeSet<&str>) {
+        if sids.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append("create", json!({ "records": sids }), false) {
             tracing::warn!(error = %e, "journal not written");
         }
     }
@@ -428,5 +454,25 @@ mod tests {
         );
         c.log("saved", json!({})).unwrap();
         assert!(written_by(root, "jira", "run-c").acted.is_empty());
+    }
+
+    #[test]
+    fn creates_sent_are_remembered_until_a_run_saves_its_state() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let a = Journal::open(root, "jira", "run-a").unwrap();
+        a.intend_create(&BTreeSet::from(["s1"]));
+        a.log("saved", json!({})).unwrap();
+        let b = Journal::open(root, "jira", "run-b").unwrap();
+        b.intend_create(&BTreeSet::from(["s2", "s3"]));
+        let c = Journal::open(root, "jira", "run-c").unwrap();
+        c.intend_create(&BTreeSet::from(["s4"]));
+        assert_eq!(
+            written_by(root, "jira", "run-c").creating,
+            BTreeSet::from(["s2".to_string(), "s3".to_string(), "s4".to_string()]),
+            "s1's run saved its state: its create's answer was taken"
+        );
+        c.log("saved", json!({})).unwrap();
+        assert!(written_by(root, "jira", "run-c").creating.is_empty());
     }
 }

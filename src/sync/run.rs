@@ -222,6 +222,7 @@ pub async fn run<C: Connector>(
         }
     }
     let acted = std::mem::take(&mut written.acted);
+    let creating = std::mem::take(&mut written.creating);
     drop(written);
     // Records of unreadable notes seen this run: remembered, to be read again next run.
     {
@@ -366,6 +367,7 @@ pub async fn run<C: Connector>(
         bindings: &bindings,
         run_id: &run_id,
         jr: &jr,
+        creating: &creating,
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
     // The vault's and the remote's copies are no longer needed: free them before the commit.

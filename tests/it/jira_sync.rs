@@ -168,6 +168,106 @@ async fn a_dry_run_creates_no_custom_field() {
     );
 }
 
+/// New issues whose notes are past the status Jira starts them in move together: one bulk
+/// transition task (polled through the queue), no transition per issue; the post-create read
+/// is one bulk fetch, and no label search precedes the create after the run's full read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_issues_move_by_one_bulk_transition() {
+    let h = H::new("").await;
+    for note in [PROJECT, SHOP_APP, ROUTES] {
+        let text = h.note(note);
+        let status = text
+            .lines()
+            .find(|l| l.starts_with("status: "))
+            .expect("status")
+            .to_string();
+        edit_note(&h, note, &status, "status: accepted");
+    }
+    let o = h.sync().await;
+    for note in [PROJECT, SHOP_APP, ROUTES] {
+        assert_eq!(
+            h.record_of(note, "issues").field("status"),
+            Some("On Hold"),
+            "{note}: {}",
+            out(&o)
+        );
+    }
+    assert_eq!(
+        h.count("POST /rest/api/3/bulk/issues/transition"),
+        1,
+        "{}",
+        out(&o)
+    );
+    assert!(h.count("GET /rest/api/3/bulk/queue/{taskId}") >= 1);
+    assert_eq!(
+        h.count("POST /rest/api/3/issue/{issueIdOrKey}/transitions"),
+        0
+    );
+    assert_eq!(
+        h.count("POST /rest/api/3/issue/bulkfetch"),
+        1,
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        h.count("POST /rest/api/3/search/jql"),
+        1,
+        "the read only: {}",
+        out(&o)
+    );
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+}
+
+/// `doctor` says when the site lacks the budget's custom field (found by name); `doctor --fix`
+/// creates it (a number field), the next `doctor` finds it, and the sync writes the budget there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_fix_creates_the_missing_budget_field() {
+    let h = H::new("").await;
+    h.sb.state()
+        .with_jira(|d| d.custom_fields.retain(|f| f.name != "Budget"));
+    let budget = |h: &H| {
+        h.sb.state().read_jira(|d| {
+            d.custom_fields
+                .iter()
+                .find(|f| f.name == "Budget")
+                .map(|f| f.id.clone())
+        })
+    };
+    let o = h.run(&["doctor"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("note jira: custom field `Budget` is missing"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(budget(&h), None, "doctor alone changes nothing");
+    let o = h.run(&["doctor", "--fix"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let id = budget(&h).expect("created");
+    assert!(
+        out(&o).contains(&format!("ok   jira: custom field `Budget` created ({id})")),
+        "{}",
+        out(&o)
+    );
+    let o = h.run(&["doctor", "--fix"]).await;
+    assert!(
+        out(&o).contains(&format!("ok   jira: custom field `Budget` ({id})")),
+        "{}",
+        out(&o)
+    );
+    let made = h.count("POST /rest/api/3/field");
+    h.sync().await;
+    assert_eq!(h.record_of(PROJECT, "issues").field(&id), Some("45000"));
+    assert_eq!(
+        h.count("POST /rest/api/3/field"),
+        made,
+        "made once, by the first --fix: {:?}",
+        h.sb.request_counts()
+    );
+}
+
 /// A bulk create whose answer is lost after Jira made the issues: the issues are found again by
 /// their `ssot-` labels, never made twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -539,6 +639,47 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     assert_eq!(h.live("issues").len(), 4);
 }
 
+/// Closing a project deletes its issue from Jira with the expert's task under it: the archived
+/// note's status (mapped to Done) is written first, then the lifecycle's delete runs, and the
+/// next run has nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_a_project_deletes_its_issue_with_its_task() {
+    let h = H::new("").await;
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let run = |args: &'static [&'static str]| {
+        let h = &h;
+        async move {
+            let o = h.run(args).await;
+            assert!(o.status.success(), "{args:?}: {}", out(&o));
+        }
+    };
+    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
+    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(h.v.join(PROJECT), text).expect("tick");
+    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let of_project = |h: &H| {
+        h.live("issues")
+            .into_iter()
+            .filter(|r| r.id == key || r.field("parent") == Some(key.as_str()))
+            .count()
+    };
+    assert_eq!(of_project(&h), 2, "the issue and its task");
+    run(&["project", "done", "Złoty Kłos online shop"]).await;
+    run(&["archive", "Złoty Kłos online shop"]).await;
+    let o = h.sync().await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(of_project(&h), 0, "{}", out(&o));
+    let head = h.head();
+    let o = h.sync().await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(h.head(), head, "settled");
+}
+
 /// A run killed between two actions of one move resumes at the second: activating an accepted
 /// project puts its issue on hold (credentialing), resumes it, then gives the expert access. The
 /// run is killed once the grant has begun, while it waits on Jira (its project role request is
@@ -639,6 +780,51 @@ async fn a_run_killed_between_two_actions_resumes_at_the_second() {
     let head = h.head();
     h.sync().await;
     assert_eq!(h.head(), head, "settled");
+}
+
+/// The change feed goes on from when the last read started (less the overlap), not from the
+/// newest `updated` it saw: issues last written ten minutes ago (Jira's clock set back while
+/// they were made) are read once, and the next read, finding nothing new, is one request that
+/// returns none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_does_not_read_the_last_written_issues_again() {
+    let (sb, mut conn) = connector().await;
+    let remote = sb.remote("jira").expect("jira");
+    let clock = |offset: i64| {
+        let url = format!("{}/__sandbox/settings", sb.base_url());
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({ "clock_offset_ms": offset }))
+                .send()
+                .await
+                .expect("settings");
+            assert!(r.status().is_success());
+        }
+    };
+    clock(-600_000).await;
+    for i in 0..3 {
+        remote
+            .create(
+                "issues",
+                &[
+                    ("summary", format!("P{i}").as_str()),
+                    ("issuetype", "Epic"),
+                    ("labels", &format!("ssot-01M7W86HFSWM03FC030X7GYK{i}Z")),
+                ],
+            )
+            .expect("create");
+    }
+    clock(0).await;
+    let first = conn.pull(None).await.expect("pull");
+    assert_eq!(first.records.len(), 3);
+    let n = sb.request_counts().by_endpoint["POST /rest/api/3/search/jql"];
+    let next = conn.pull(Some(&first.cursor)).await.expect("pull");
+    assert!(next.records.is_empty(), "{:?}", next.records);
+    assert_eq!(
+        sb.request_counts().by_endpoint["POST /rest/api/3/search/jql"] - n,
+        1
+    );
 }
 
 /// `Grant` and `Revoke` need the link's account (else refused, never guessed) and are

@@ -494,6 +494,83 @@ async fn bulk_fetch_leaves_out_missing_and_deleted_issues() {
     assert_eq!(hidden.body["issues"], json!([]));
 }
 
+/// What the spec types, answered so (Prism's contract check found each): changelog items leave
+/// out `from`/`to` and their strings when a side has no value (typed string, never null); a bulk
+/// fetch answers `issues` and `issueErrors` only; the 204s of an edit and of a transition are
+/// typed `application/json` as the spec declares them, a delete's has no type; a bulk task's
+/// times are `date-time` strings.
+#[tokio::test]
+async fn answers_take_the_shapes_the_spec_gives_them() {
+    let j = Jira::quiet().await;
+    let key = j.create("Epic", "Project", json!({})).await;
+    let e = j
+        .put(
+            &format!("/issue/{key}"),
+            json!({"fields": {"duedate": "2027-01-31", "labels": ["a"]}}),
+        )
+        .await;
+    assert_eq!(e.status, StatusCode::NO_CONTENT, "{}", e.body);
+    assert_eq!(e.headers["content-type"], "application/json");
+    let t = j
+        .post(
+            &format!("/issue/{key}/transitions"),
+            json!({"transition": {"id": "21"}}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::NO_CONTENT, "{}", t.body);
+    assert_eq!(t.headers["content-type"], "application/json");
+    let r = j.get(&format!("/issue/{key}?expand=changelog")).await;
+    let items: Vec<&Value> = r.body["changelog"]["histories"]
+        .as_array()
+        .expect("changelog")
+        .iter()
+        .flat_map(|h| h["items"].as_array().expect("items"))
+        .collect();
+    assert!(items.len() >= 3, "{}", r.body);
+    for i in &items {
+        for k in ["from", "fromString", "to", "toString"] {
+            assert!(i.get(k).is_none_or(Value::is_string), "{k}: {i}");
+        }
+    }
+    let due = items
+        .iter()
+        .find(|i| i["field"] == "duedate")
+        .expect("duedate");
+    assert!(
+        due.get("fromString").is_none() && due["toString"] == "2027-01-31",
+        "{due}"
+    );
+    let f = j
+        .post("/issue/bulkfetch", json!({"issueIdsOrKeys": [key]}))
+        .await;
+    let mut top: Vec<&String> = f.body.as_object().expect("object").keys().collect();
+    top.sort();
+    assert_eq!(top, ["issueErrors", "issues"]);
+    // A bulk task's times are `date-time` strings.
+    let other = j.create("Epic", "Other", json!({})).await;
+    let t = j
+        .post(
+            "/bulk/issues/transition",
+            json!({"bulkTransitionInputs": [{"selectedIssueIdsOrKeys": [other], "transitionId": "11"}]}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let task = t.body["taskId"].as_str().expect("task id");
+    let q = j.get(&format!("/bulk/queue/{task}")).await;
+    for k in ["created", "started", "updated"] {
+        assert!(
+            q.body[k]
+                .as_str()
+                .is_some_and(|s| s.parse::<jiff::Timestamp>().is_ok()),
+            "{k}: {}",
+            q.body
+        );
+    }
+    let d = j.call(Method::DELETE, &format!("/issue/{key}"), None).await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT);
+    assert!(d.headers.get("content-type").is_none());
+}
+
 #[tokio::test]
 async fn parents_children_and_delete_with_subtasks() {
     let j = Jira::quiet().await;

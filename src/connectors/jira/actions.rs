@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::client::error_message;
+use super::client::{MAX_BULK_TRANSITION, error_message};
 use super::config::{ACCOUNT_KEY, NAME};
 use super::{Jira, LABEL_PREFIX, quoted};
 use crate::connectors::http::HttpError;
 use crate::connectors::{ActionOutcome, ConnectorError, RemoteAction, WriteOutcome};
+
+/// The inputs of one bulk transition task: (transition id, issue keys).
+type TransitionGroups = Vec<(String, Vec<String>)>;
 
 /// What became of a status move.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +164,9 @@ impl Jira {
         if !unknown.is_empty() {
             current.extend(self.statuses(&unknown).await?);
         }
+        // Issues sharing a status and a target that one transition joins move together, by one
+        // bulk transition task; those it leaves where they were move one by one below.
+        self.bulk_moves(moves, &mut current).await?;
         for (sid, key, target) in moves {
             let Some(now) = current.get(key) else {
                 out.insert(
@@ -195,6 +201,110 @@ impl Jira {
             }
         }
         Ok(out)
+    }
+
+    /// Moves together, by one bulk transition task, the issues of `moves` whose current status
+    /// and target one transition joins (groups of two or more; a single issue is moved by its
+    /// own transition, one request instead of two). `current` is updated for those moved.
+    async fn bulk_moves(
+        &mut self,
+        moves: &[(String, String, String)],
+        current: &mut BTreeMap<String, String>,
+    ) -> Result<(), ConnectorError> {
+        let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for (_, key, target) in moves {
+            if let Some(now) = current.get(key)
+                && !now.eq_ignore_ascii_case(target)
+            {
+                groups
+                    .entry((now.clone(), target.clone()))
+                    .or_default()
+                    .push(key.clone());
+            }
+        }
+        let mut by_transition: Vec<(String, String, Vec<String>)> = Vec::new();
+        for ((from, to), keys) in groups {
+            if keys.len() < 2 {
+                continue;
+            }
+            if !self.state.edges.contains_key(&from)
+                && self.available(&keys[0], &from).await?.is_none()
+            {
+                continue;
+            }
+            let id = self.state.edges.get(&from).and_then(|e| {
+                e.iter()
+                    .find(|(_, t)| t.eq_ignore_ascii_case(&to))
+                    .map(|(id, _)| id.clone())
+            });
+            if let Some(id) = id {
+                by_transition.push((id, to, keys));
+            }
+        }
+        let mut batch: Vec<(String, Vec<String>)> = Vec::new();
+        let mut targets: BTreeMap<String, String> = BTreeMap::new();
+        let mut count = 0;
+        let mut tasks: Vec<(TransitionGroups, BTreeMap<String, String>)> = Vec::new();
+        for (id, to, keys) in by_transition {
+            for chunk in keys.chunks(MAX_BULK_TRANSITION) {
+                if count + chunk.len() > MAX_BULK_TRANSITION {
+                    tasks.push((std::mem::take(&mut batch), std::mem::take(&mut targets)));
+                    count = 0;
+                }
+                count += chunk.len();
+                targets.extend(chunk.iter().map(|k| (k.clone(), to.clone())));
+                batch.push((id.clone(), chunk.to_vec()));
+            }
+        }
+        if !batch.is_empty() {
+            tasks.push((batch, targets));
+        }
+        for (groups, targets) in tasks {
+            let task = self.client.bulk_transition(&groups).await?;
+            let done = self.wait_task(&task).await?;
+            if done {
+                // Every issue moved: their statuses are the targets now.
+                current.extend(targets);
+            } else {
+                // Some were left: their statuses read again, each then moved on its own.
+                let keys: Vec<String> = targets.keys().cloned().collect();
+                let now = self.statuses(&keys).await?;
+                for k in keys {
+                    match now.get(&k) {
+                        Some(s) => current.insert(k, s.clone()),
+                        None => current.remove(&k),
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls a bulk task until it ends; whether every issue it named was moved.
+    async fn wait_task(&self, task: &str) -> Result<bool, ConnectorError> {
+        let mut delay = 100u64;
+        for _ in 0..60 {
+            let v = self.client.bulk_queue(task).await?;
+            match v.get("status").and_then(Value::as_str).unwrap_or("") {
+                "COMPLETE" => {
+                    let failed = v
+                        .get("failedAccessibleIssues")
+                        .and_then(Value::as_object)
+                        .is_some_and(|f| !f.is_empty());
+                    let inaccessible = v
+                        .get("invalidOrInaccessibleIssueCount")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0);
+                    return Ok(!failed && inaccessible == 0);
+                }
+                "FAILED" | "CANCELLED" | "DEAD" => return Ok(false),
+                _ => {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                    delay = (delay * 2).min(2_000);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The account a link of an action's note resolves to (its first target).

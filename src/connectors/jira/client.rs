@@ -11,6 +11,8 @@ use crate::connectors::http::{Answer, Http, HttpError};
 pub const MAX_CREATE: usize = 50;
 /// Most issues one bulk fetch takes.
 pub const MAX_FETCH: usize = 100;
+/// Most issues one bulk transition takes.
+pub const MAX_BULK_TRANSITION: usize = 1000;
 /// Most issues per search page when fields are asked for.
 pub const SEARCH_PAGE: usize = 100;
 
@@ -134,16 +136,15 @@ impl Client {
         if let Some(t) = next {
             body["nextPageToken"] = json!(t);
         }
-        let v = self
+        let mut v = self
             .http
             .send_ok(Method::POST, &format!("{API}/search/jql"), &[], Some(&body))
             .await?;
         Ok(SearchPage {
-            issues: v
-                .get("issues")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            issues: match v.get_mut("issues").map(Value::take) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            },
             next: v
                 .get("nextPageToken")
                 .and_then(Value::as_str)
@@ -234,6 +235,37 @@ impl Client {
         let path = format!("{API}/issue/{key}/transitions");
         let body = json!({"transition": {"id": id}});
         self.http.send(Method::POST, &path, &[], Some(&body)).await
+    }
+
+    /// `POST /bulk/issues/transition`: one task moving each group of issues by its transition
+    /// (at most [`MAX_BULK_TRANSITION`] issues in all); the task's id.
+    pub async fn bulk_transition(
+        &self,
+        groups: &[(String, Vec<String>)],
+    ) -> Result<String, HttpError> {
+        let inputs: Vec<Value> = groups
+            .iter()
+            .map(|(id, keys)| json!({"selectedIssueIdsOrKeys": keys, "transitionId": id}))
+            .collect();
+        let body = json!({"bulkTransitionInputs": inputs, "sendBulkNotification": false});
+        let path = format!("{API}/bulk/issues/transition");
+        let v = self
+            .http
+            .send_ok(Method::POST, &path, &[], Some(&body))
+            .await?;
+        Ok(v.get("taskId")
+            .and_then(|t| {
+                t.as_str()
+                    .map(str::to_string)
+                    .or_else(|| t.as_u64().map(|n| n.to_string()))
+            })
+            .unwrap_or_default())
+    }
+
+    /// `GET /bulk/queue/{taskId}`: a bulk task's progress.
+    pub async fn bulk_queue(&self, task: &str) -> Result<Value, HttpError> {
+        let path = format!("{API}/bulk/queue/{task}");
+        self.http.send_ok(Method::GET, &path, &[], None).await
     }
 
     /// `GET /project/{key}/role`: the project's roles, name → id.

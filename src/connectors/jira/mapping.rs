@@ -103,6 +103,9 @@ fn default_table(key: &str) -> Vec<(&'static str, &'static str)> {
             ("active", "In Progress"),
             ("blocked", "Blocked"),
             ("done", "Done"),
+            // An archived project's issue is deleted (the lifecycle's `jira.delete_issue`); until
+            // then it is done.
+            ("archived", "Done"),
         ],
         "priority" => vec![
             ("low", "Low"),

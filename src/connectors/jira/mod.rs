@@ -21,7 +21,7 @@
 //! - **Deletes.** A project's issue is deleted with its children (the expert's task) and their
 //!   subtasks, children first (`DELETE /issue/{key}?deleteSubtasks=true`).
 //! - **Change feed.** `POST /search/jql` with `project = KEY AND updated >= "yyyy-MM-dd HH:mm"`
-//!   from the newest `updated` seen minus `overlap_minutes` (JQL has minute precision), paged by
+//!   from when the last read started minus `overlap_minutes` (JQL has minute precision), paged by
 //!   `nextPageToken`, asking only for the mapped fields. Issues deleted in Jira are found by a
 //!   bulk fetch of the known keys ([`Connector::archived`]).
 //! - **Which issues are records.** Those with an `ssot-` label, and those of `issue_type` in the
@@ -73,12 +73,30 @@ pub struct JiraState {
     pub fields: BTreeMap<String, String>,
     /// The workflow's edges seen: status name → [(transition id, target status name)].
     pub edges: BTreeMap<String, Vec<(String, String)>>,
+    /// The status a new issue of `issue_type` starts in, as last seen on one just created.
+    pub initial_status: Option<String>,
 }
 
-/// The cursor: the newest `updated` seen (epoch ms, Jira's clock).
+/// A custom field the mapping names, as the site has it ([`Jira::custom_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldStatus {
+    /// The site has it: its id.
+    Found(String),
+    /// Created now: its id.
+    Created(String),
+    /// The site lacks it (the type it would be created with).
+    Missing(&'static str),
+    /// It could not be created: why.
+    Refused(String),
+}
+
+/// The cursor: when the last read started (epoch ms). The next read asks for the issues updated
+/// from `overlap_minutes` before it (JQL minutes), so a change the search had not indexed yet is
+/// read then; an issue written last is read again only while it is that recent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JiraCursor {
-    /// Newest `updated` seen.
+    /// When the last read started (this machine's clock; `overlap_minutes` also covers a
+    /// small difference from Jira's).
     pub updated_ms: i64,
 }
 
@@ -94,8 +112,14 @@ pub struct Jira {
     has_email: bool,
     /// `GET /field` was read this run.
     fields_read: bool,
+    /// This run's read listed every issue of the project (no cursor): a note it found no issue
+    /// for has none, unless an interrupted run's create landed after ([`Upsert::maybe_created`]).
+    full_read: bool,
     /// Who last changed each issue pulled this run (its changelog): key → (name, email).
-    authors: BTreeMap<String, (String, String)>,
+    authors: BTreeMap<String, usize>,
+    /// The people of `authors`, each once (most issues share a few authors), and where each is.
+    people: Vec<(String, String)>,
+    person: BTreeMap<(String, String), usize>,
     source: Option<CredentialSource>,
 }
 
@@ -154,7 +178,10 @@ impl Jira {
             state: JiraState::default(),
             has_email,
             fields_read: false,
+            full_read: false,
             authors: BTreeMap::new(),
+            people: Vec::new(),
+            person: BTreeMap::new(),
             source: None,
         })
     }
@@ -233,6 +260,36 @@ impl Jira {
             self.state.fields.insert(name, made.id);
         }
         Ok(())
+    }
+
+    /// The custom fields the mapping names (not by id), each as the site has it: found, created
+    /// now (with `create`: `doctor --fix`; needs Jira administration rights) or missing.
+    pub async fn custom_fields(
+        &mut self,
+        create: bool,
+    ) -> Result<Vec<(String, FieldStatus)>, ConnectorError> {
+        self.ready()?;
+        self.state.fields.clear();
+        self.fields_read = false;
+        self.ensure_fields(false).await?;
+        let mut out = Vec::new();
+        for (name, kind) in mapping::custom_names(&self.maps) {
+            let status = match self.state.fields.get(&name) {
+                Some(id) => FieldStatus::Found(id.clone()),
+                None if create => match self.client.create_field(&name, kind).await {
+                    Ok(f) => {
+                        self.state.fields.insert(name.clone(), f.id.clone());
+                        FieldStatus::Created(f.id)
+                    }
+                    Err(e) => FieldStatus::Refused(format!(
+                        "{e}; create it (type {kind}) or map the key to an existing field"
+                    )),
+                },
+                None => FieldStatus::Missing(kind),
+            };
+            out.push((name, status));
+        }
+        Ok(out)
     }
 
     /// The fields a read asks for.
@@ -332,6 +389,17 @@ impl Jira {
             fields.insert("description".into(), mapping::text_to_description(items));
         }
         (fields, status)
+    }
+
+    /// Whether Jira may fill in a value of a new issue that `u` does not send (a mapped key
+    /// without a value, such as the default priority), or the binding reads a key one way.
+    fn fills_in(&self, u: &Upsert) -> bool {
+        self.maps.iter().any(|m| {
+            m.spec.direction == crate::connectors::Direction::Pull
+                || (m.target != Target::Status
+                    && m.target != Target::Summary
+                    && u.fields.get(&m.spec.key).is_none_or(Option::is_none))
+        })
     }
 
     /// The assignee a write sets: the first resolved target of the `expert` link.
@@ -449,9 +517,15 @@ impl Jira {
     ) -> Result<(Vec<(String, String, bool)>, Vec<WriteOutcome>), ConnectorError> {
         let mut written: Vec<(String, String, bool)> = Vec::new();
         let mut refused = Vec::new();
-        let sids: Vec<&str> = batch.iter().map(|u| u.ssot_id.as_str()).collect();
         // Made by an earlier run whose answer was lost: found, never made twice. They are
-        // brought up to date with the note.
+        // brought up to date with the note. After a full read of the project, only the creates
+        // an interrupted run sent can have landed unseen (the journal names them); otherwise
+        // every note is looked for.
+        let sids: Vec<&str> = batch
+            .iter()
+            .filter(|u| !self.full_read || u.maybe_created)
+            .map(|u| u.ssot_id.as_str())
+            .collect();
         let found = self.find_by_label(&sids).await?;
         let mut todo: Vec<&Upsert> = Vec::new();
         for u in batch {
@@ -693,6 +767,7 @@ impl Connector for Jira {
         let overlap_ms =
             i64::try_from(self.cfg.overlap_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
         let mut jql = format!("project = {}", quoted(&self.cfg.project_key));
+        self.full_read = cursor.is_none();
         if let Some(c) = &cursor {
             jql.push_str(&format!(
                 " AND updated >= {}",
@@ -700,15 +775,13 @@ impl Connector for Jira {
             ));
         }
         jql.push_str(" ORDER BY updated ASC, key ASC");
-        // With nothing seen yet (an empty project), the read starts from now: the next one is
-        // incremental all the same.
-        let started = jiff::Timestamp::now()
-            .as_millisecond()
-            .saturating_sub(overlap_ms);
+        // Everything updated before this read started, less the search's lag, is seen by it:
+        // the next read starts from here (less the overlap). Not from the newest `updated`
+        // seen, which would read the issues last written again on every run.
+        let started = jiff::Timestamp::now().as_millisecond();
         // Page by page: each page's issues (with their changelogs) are reduced to records and
         // dropped before the next is read.
         let fields = self.read_fields();
-        let mut newest: Option<i64> = cursor.as_ref().map(|c| c.updated_ms);
         let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
@@ -717,16 +790,17 @@ impl Connector for Jira {
                 .search(&jql, &fields, token.as_deref(), true)
                 .await?;
             for issue in &page.issues {
-                if let Some(t) = issue
-                    .pointer("/fields/updated")
-                    .and_then(Value::as_str)
-                    .and_then(parse_time)
-                {
-                    newest = Some(newest.map_or(t, |n| n.max(t)));
-                }
                 if let Some(r) = self.to_record(issue, false) {
                     if let Some(p) = last_author(issue) {
-                        self.authors.insert(r.id.clone(), p);
+                        let i = match self.person.get(&p) {
+                            Some(i) => *i,
+                            None => {
+                                self.people.push(p.clone());
+                                self.person.insert(p, self.people.len() - 1);
+                                self.people.len() - 1
+                            }
+                        };
+                        self.authors.insert(r.id.clone(), i);
                     }
                     records.insert(r.id.clone(), r);
                 }
@@ -737,7 +811,7 @@ impl Connector for Jira {
             }
         }
         let next = JiraCursor {
-            updated_ms: newest.unwrap_or(started),
+            updated_ms: started,
         };
         Ok(Pulled {
             records: records.into_values().collect(),
@@ -842,11 +916,15 @@ impl Connector for Jira {
                 moves.push((sid.clone(), key.clone(), status));
             }
         }
-        // The created issues as Jira holds them (the fields it fills in itself, as the default
-        // priority, go into their notes); their statuses too.
+        // The created issues as Jira holds them, read only where Jira may have filled in a value
+        // the note has not (the default priority goes into the note) or the status a new issue
+        // starts in is not known yet; the others hold what was sent, in that status.
         let created: Vec<String> = written
             .iter()
-            .filter(|(_, _, c)| *c)
+            .filter(|(sid, _, c)| {
+                *c && (self.state.initial_status.is_none()
+                    || by_sid.get(sid.as_str()).is_none_or(|u| self.fills_in(u)))
+            })
             .map(|(_, k, _)| k.clone())
             .collect();
         let mut made = if created.is_empty() {
@@ -854,17 +932,25 @@ impl Connector for Jira {
         } else {
             self.records(&created).await?
         };
-        let current: BTreeMap<String, String> = made
+        let status_key = self
+            .maps
             .iter()
-            .filter_map(|(k, r)| {
-                let status = self
-                    .maps
-                    .iter()
-                    .find(|m| m.target == Target::Status)
-                    .and_then(|m| r.fields.get(&m.spec.key))?;
-                Some((k.clone(), status.clone()))
-            })
+            .find(|m| m.target == Target::Status)
+            .map(|m| m.spec.key.clone());
+        let mut current: BTreeMap<String, String> = made
+            .iter()
+            .filter_map(|(k, r)| Some((k.clone(), r.fields.get(status_key.as_ref()?)?.clone())))
             .collect();
+        if let Some(s) = current.values().next() {
+            self.state.initial_status = Some(s.clone());
+        }
+        if let Some(initial) = &self.state.initial_status {
+            for (_, k, c) in &written {
+                if *c && !current.contains_key(k) {
+                    current.insert(k.clone(), initial.clone());
+                }
+            }
+        }
         let failed = self.move_all(&moves, current).await?;
         // A change made in Jira that the vault refused and this write undid: said on the issue.
         for (sid, key, _) in &written {
@@ -990,7 +1076,10 @@ impl Connector for Jira {
     }
 
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
-        self.authors.get(remote_id).cloned()
+        self.authors
+            .get(remote_id)
+            .and_then(|i| self.people.get(*i))
+            .cloned()
     }
 
     fn guards_remote_moves(&self) -> bool {

@@ -80,6 +80,10 @@ pub fn submit(
     }
     d.last_event_id += 1;
     let task = d.last_event_id;
+    // The spec types the task's times as `date-time` strings.
+    let at = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     d.bulk_tasks.insert(
         task,
         json!({
@@ -87,7 +91,7 @@ pub fn submit(
             "status": "COMPLETE",
             "progressPercent": 100,
             "submittedBy": {"accountId": caller},
-            "created": now, "started": now, "updated": now,
+            "created": at, "started": at, "updated": at,
             "processedAccessibleIssues": processed,
             "failedAccessibleIssues": failed,
             "invalidOrInaccessibleIssueCount": inaccessible,

@@ -527,12 +527,26 @@ fn diff(d: &JiraData, before: &Issue, after: &Issue) -> Vec<Value> {
         } else {
             field.to_owned()
         };
-        items.push(json!({
-            "field": name,
-            "fieldtype": if custom { "custom" } else { "jira" },
-            "fieldId": field,
-            "from": from, "fromString": from_s, "to": to, "toString": to_s,
-        }));
+        // The spec types `from`, `fromString`, `to` and `toString` as strings: a side with no
+        // value leaves them out.
+        let mut it = Map::new();
+        it.insert("field".into(), json!(name));
+        it.insert(
+            "fieldtype".into(),
+            json!(if custom { "custom" } else { "jira" }),
+        );
+        it.insert("fieldId".into(), json!(field));
+        for (k, v) in [
+            ("from", from),
+            ("fromString", from_s),
+            ("to", to),
+            ("toString", to_s),
+        ] {
+            if !v.is_null() {
+                it.insert(k.into(), v);
+            }
+        }
+        items.push(Value::Object(it));
     };
     for k in keys {
         item(k, before.fields.get(k), after.fields.get(k));
@@ -1101,7 +1115,7 @@ pub async fn bulk_fetch(
             .iter()
             .map(|id| render(d, &d.issues[id], &sel, changelog, &root))
             .collect();
-        json!({"expand": "schema,names", "issues": issues, "issueErrors": []})
+        json!({"issues": issues, "issueErrors": []})
     });
     Ok(json_response(StatusCode::OK, out))
 }
@@ -1124,6 +1138,16 @@ pub async fn read(
     Ok(json_response(StatusCode::OK, out))
 }
 
+/// A 204 as the spec declares it for an edit and a transition: no body, typed
+/// `application/json` (the delete's 204 declares no content, and has no type).
+fn no_content_json() -> axum::response::Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CONTENT_TYPE, "application/json")],
+    )
+        .into_response()
+}
+
 /// `PUT /rest/api/3/issue/{issueIdOrKey}` → 204.
 pub async fn edit(
     State(app): State<Arc<AppState>>,
@@ -1134,7 +1158,7 @@ pub async fn edit(
     let body = parse_body(&body)?;
     let (now, lag) = (app.now_ms(), app.jira.lag_ms());
     app.with_jira(|d| edit_issue(d, &caller, &key, &body, now, lag))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(no_content_json())
 }
 
 /// `DELETE /rest/api/3/issue/{issueIdOrKey}[?deleteSubtasks=true]` → 204.
@@ -1251,7 +1275,7 @@ pub async fn transition(
     let body = parse_body(&body)?;
     let (now, lag) = (app.now_ms(), app.jira.lag_ms());
     app.with_jira(|d| transition_issue(d, &caller, &key, &body, now, lag))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(no_content_json())
 }
 
 #[cfg(test)]
