@@ -709,3 +709,44 @@ async fn every_record_is_read_again_after_the_full_read_interval_and_never_with_
         }
     }
 }
+
+/// A link target whose note lost its remote id line (deleted by hand) is still linked by the id
+/// the sync state remembers: a new project made in the same run is associated with its client's
+/// contact, and no second contact is made. Kills the applier's base-id filter inverted
+/// (`apply_plan` in `src/sync/applier.rs`: `!e.remote_id.is_empty()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_target_that_lost_its_id_line_is_linked_by_the_remembered_id() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let contact = e.prop(CLIENT, "hubspot_id").expect("the client's contact");
+    let contacts = e.live("contacts").len();
+    let text = e.note(CLIENT);
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("hubspot_id:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text);
+    std::fs::write(e.v.join(CLIENT), without).expect("edit");
+    std::fs::write(
+        e.v.join("Projects/Bakery app.md"),
+        "---\ntype: project\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC9AB\ncreated: 2026-11-30\nstatus: intake\n\
+         client: \"[[Piekarnia Złoty Kłos]]\"\n---\n",
+    )
+    .expect("new project");
+    let o = e.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(e.live("contacts").len(), contacts, "no second contact");
+    let deal = e.record_by_ssot("deals", "01M7W3N2NP9CPP5XT6PJ2EC9AB");
+    let assoc = e
+        .hs(
+            reqwest::Method::GET,
+            &format!(
+                "/crm/v4/objects/deals/{}/associations/contacts",
+                deal["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    assert!(assoc.to_string().contains(&contact), "{assoc}");
+}
