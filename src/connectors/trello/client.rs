@@ -138,7 +138,7 @@ impl Client {
     /// card may exist).
     pub async fn create_card(&self, params: &Value) -> Result<Answer, HttpError> {
         self.http
-            .send_with(Method::POST, "/cards", &[], Some(params), false)
+            .send_no_replay(Method::POST, "/cards", &[], Some(params))
             .await
     }
 
