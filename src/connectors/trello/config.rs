@@ -9,7 +9,8 @@
 //! token_env = "TRELLO_TOKEN"           # the token is read from this variable,
 //! keyring_entry = "trello"             # else from the OS keyring entry ssot-vault/<this>
 //! batch_size = 50                      # cards handed to one write call
-//! overlap_seconds = 300                # actions read again before the newest one seen
+//! overlap_seconds = 0                  # actions read again before the newest one seen
+//! actions_page = 1000                  # actions a page of the feed holds (Trello's most)
 //!
 //! [remotes.trello.lists]               # project status = list name
 //! blocked = "On hold"
@@ -26,6 +27,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::config::{RemoteCommon, RemoteShared};
+
+use super::client;
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "trello";
@@ -59,9 +62,13 @@ pub struct TrelloConfig {
     pub keyring_entry: String,
     /// Cards handed to one write call of the engine.
     pub batch_size: usize,
-    /// Seconds of the board's actions read again before the newest one seen (an edit pulled by
-    /// a run that could not write its note is read again); 0: from the newest action on.
+    /// Seconds of the board's actions read again before the newest one seen; 0 (the default):
+    /// from the newest action on (an edit pulled by a run that could not write its note is read
+    /// again by the engine, and a run that stops before its state is saved leaves the cursor
+    /// where it was).
     pub overlap_seconds: u64,
+    /// Actions one page of the feed asks for (`limit`, 1 to 1000).
+    pub actions_page: usize,
     /// The checklist holding a project's `## Credentialing` tasks.
     pub checklist: String,
     /// Project status → list name (over the defaults; `""` unmaps a status).
@@ -84,7 +91,8 @@ impl Default for TrelloConfig {
             token_env: "TRELLO_TOKEN".into(),
             keyring_entry: NAME.into(),
             batch_size: 50,
-            overlap_seconds: 300,
+            overlap_seconds: 0,
+            actions_page: client::ACTIONS_LIMIT,
             checklist: "Credentialing".into(),
             lists: BTreeMap::new(),
             labels: BTreeMap::new(),
@@ -130,6 +138,12 @@ impl TrelloConfig {
             return Err(TrelloConfigError(
                 "set `key`, or `key_env` to the variable holding it".into(),
             ));
+        }
+        if self.actions_page == 0 || self.actions_page > client::ACTIONS_LIMIT {
+            return Err(TrelloConfigError(format!(
+                "actions_page must be between 1 and {}",
+                client::ACTIONS_LIMIT
+            )));
         }
         if self.checklist.trim().is_empty() {
             return Err(TrelloConfigError("checklist must not be empty".into()));
@@ -213,6 +227,7 @@ mod tests {
             "enabeld = true",
             "board_id = \"not-an-id\"",
             "batch_size = 0",
+            "actions_page = 1001",
             "[lists]\npaused = \"Paused\"",
             "base_url = \"ftp://x\"",
         ] {

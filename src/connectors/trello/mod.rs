@@ -8,10 +8,13 @@
 //!   up by the note of its name (`Trello::orphans`). A board whose custom fields cannot be
 //!   used keeps the `ssot_id` as a marker line at the end of `desc` (hidden by the mapping); a
 //!   card carrying one is found by it on any board.
-//! - **Change feed.** The board's actions since the last action id seen, newest first, paged
-//!   with `before`; the cards they name are read again. Actions this connector made (by the
-//!   token's member, on a card it wrote, during that run's writes) are left out, so an
-//!   unchanged vault and board cost one request. A full read (first run, `full_pull_hours`,
+//! - **Change feed.** The board's actions since the last action id seen (Trello's `since`
+//!   with an action id), newest first, paged with `before`; the cards they name are read again.
+//!   Actions this connector made (by the token's member, on a card it wrote, during that run's
+//!   writes) are left out, so an unchanged vault and board cost one request. A long run reads
+//!   the feed past its cursor between its writes (every half page of requests, [`FeedTail`]):
+//!   the next run starts after them, so its own actions never fill the next run's pages. An
+//!   edit pulled that its note did not take is read again by the engine (its `held_pulled`). A full read (first run, `full_pull_hours`,
 //!   `sync --full`) reads the board's open cards with their custom field items and checklists.
 //! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
 //!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
@@ -44,7 +47,7 @@ use crate::connectors::{
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
 
-use client::{ACTIONS_LIMIT, Client};
+use client::Client;
 pub use config::{ID_KEY, NAME, TrelloConfig};
 use mapping::{CardMap, HEADING, NOTE_TYPE, Part, PartMap, SSOT_FIELD};
 
@@ -58,6 +61,17 @@ const READ_ONE_BY_ONE: usize = 8;
 const CREATE_ATTEMPTS: u32 = 4;
 /// Seconds of leeway (service clock against ours) when telling a card a lost create made.
 const CREATE_SKEW_S: i64 = 5;
+
+/// What a read of the feed found.
+#[derive(Debug, Default)]
+struct FeedRead {
+    /// Cards named by actions not ours, in the feed's order.
+    cards: Vec<String>,
+    /// A list was made or renamed.
+    lists_changed: bool,
+    /// The newest action: its id and date (epoch ms).
+    newest: Option<(String, Option<i64>)>,
+}
 
 /// The board's open cards a write batch may find its cards among.
 #[derive(Debug, Default)]
@@ -117,6 +131,25 @@ pub struct TrelloState {
     /// Archived template cards by the checklist they hold ([`checklist_key`]): a new card
     /// whose checklist is one of them is a copy of it (one request for card and checklist).
     pub templates: BTreeMap<String, String>,
+    /// The feed read past the run's cursor by its own catch-ups (see [`FeedTail`]).
+    pub tail: FeedTail,
+}
+
+/// The board's actions a run read after its pull, between its writes (a long run's own actions
+/// would otherwise fill pages of the next run's feed): the next pull starts at `tail` instead of
+/// the cursor and reads the cards others' actions among them named. Saved with the cursor; used
+/// only when the cursor is still the one it was read from (`from`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedTail {
+    /// The cursor's action the catch-ups read after (the run's pull's newest action).
+    pub from: Option<String>,
+    /// The newest action they read.
+    pub tail: Option<String>,
+    /// Cards named by actions among them that were not ours (read by the next pull).
+    pub cards: BTreeSet<String>,
+    /// A list was made or renamed among them (the next pull reads the board).
+    pub lists_changed: bool,
 }
 
 /// The cursor: the newest action seen.
@@ -161,6 +194,8 @@ pub struct Trello {
     source: Option<CredentialSource>,
     /// Templates read this run and found to hold their checklist.
     templates_checked: BTreeSet<String>,
+    /// Requests sent (this run) when the feed was last read up to its newest action.
+    read_at: u64,
 }
 
 fn now_ms() -> i64 {
@@ -251,6 +286,7 @@ impl Trello {
             marked: BTreeSet::new(),
             source: None,
             templates_checked: BTreeSet::new(),
+            read_at: 0,
         })
     }
 
@@ -652,6 +688,109 @@ impl Trello {
                 && at >= r.start_ms - RUN_MARGIN_MS
                 && at <= r.end_ms + RUN_MARGIN_MS
         })
+    }
+
+    /// Reads the board's actions after `since` (an action id or a date; `None`: the newest
+    /// page only), newest first, paged with `before`: the cards named by actions that are not
+    /// ours, whether a list was made or renamed, and the newest action (id, date).
+    async fn read_feed(
+        &mut self,
+        board: &str,
+        since: Option<&str>,
+    ) -> Result<FeedRead, ConnectorError> {
+        let page_size = self.cfg.actions_page;
+        let mut out = FeedRead::default();
+        let mut before: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .actions(board, since, before.as_deref(), page_size)
+                .await?;
+            if out.newest.is_none()
+                && let Some(a) = page.first()
+                && let Some(id) = str_of(a, "id")
+            {
+                out.newest = Some((id.to_string(), parse_ms(a.get("date"))));
+            }
+            for a in &page {
+                if let Some(list) = a.pointer("/data/list")
+                    && matches!(str_of(a, "type"), Some("createList" | "updateList"))
+                    && str_of(list, "id").is_none_or(|id| {
+                        self.state.lists.get(id).map(String::as_str) != str_of(list, "name")
+                    })
+                {
+                    out.lists_changed = true;
+                }
+                if self.ours(a) {
+                    continue;
+                }
+                if let Some(card) = a.pointer("/data/card/id").and_then(Value::as_str)
+                    && !out.cards.iter().any(|n| n == card)
+                {
+                    out.cards.push(card.to_string());
+                }
+            }
+            if page.len() < page_size {
+                break;
+            }
+            match page.last().and_then(|a| str_of(a, "id")) {
+                Some(b) => before = Some(b.to_string()),
+                None => break,
+            }
+        }
+        self.read_at = self.client.http.stats().requests;
+        Ok(out)
+    }
+
+    /// The run's pull read the feed up to `cursor`: its catch-ups start there.
+    fn start_tail(&mut self, cursor: &TrelloCursor) {
+        self.state.tail = FeedTail {
+            from: cursor.last.clone(),
+            tail: cursor.last.clone(),
+            ..FeedTail::default()
+        };
+        self.read_at = self.client.http.stats().requests;
+    }
+
+    /// Reads the feed past the run's tail when the run has sent enough requests since it was
+    /// last read that its own actions could fill half a page: the next pull then reads one page
+    /// (the actions of the run's last writes), not every action of a long run. Others' actions
+    /// met are kept for the next pull. Nothing is read with an overlap window configured, or
+    /// when the pull read no feed (a run that did not pull).
+    async fn catch_up(&mut self) -> Result<(), ConnectorError> {
+        let sent = self.client.http.stats().requests;
+        if self.cfg.overlap_seconds > 0
+            || self.state.tail.tail.is_none()
+            || sent.saturating_sub(self.read_at) < (self.cfg.actions_page as u64).div_ceil(2)
+        {
+            return Ok(());
+        }
+        let board = self.state.board.clone();
+        let since = self.state.tail.tail.clone();
+        let read = self.read_feed(&board, since.as_deref()).await?;
+        let t = &mut self.state.tail;
+        t.cards.extend(read.cards);
+        t.lists_changed |= read.lists_changed;
+        if let Some((id, _)) = read.newest {
+            t.tail = Some(id);
+        }
+        Ok(())
+    }
+
+    /// [`Trello::catch_up`] in the middle of a run's writes: those so far are noted first (their
+    /// actions are ours).
+    async fn catch_up_within(
+        &mut self,
+        run_id: &str,
+        start: i64,
+        touched: &BTreeSet<String>,
+    ) -> Result<(), ConnectorError> {
+        let sent = self.client.http.stats().requests;
+        if sent.saturating_sub(self.read_at) < (self.cfg.actions_page as u64).div_ceil(2) {
+            return Ok(());
+        }
+        self.note_run(run_id, start, touched.clone());
+        self.catch_up().await
     }
 
     /// Notes a run's writes to `cards` between `start` and now.
@@ -1359,6 +1498,7 @@ impl Connector for Trello {
             // A full read: the newest action first (nothing after it is missed), then the cards.
             let newest = self.client.actions(&board, None, None, 1).await?;
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
+            self.start_tail(&next);
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
             let records = self.records_kept(&cards).await?;
@@ -1368,56 +1508,37 @@ impl Connector for Trello {
                 full: true,
             });
         };
-        // The feed from the newest action seen, or from the overlap window before it (an edit
-        // pulled by a run that could not write its note is read again).
+        // The feed from the newest action seen (or from what the last run's catch-ups read
+        // past it), or from the overlap window before it when one is configured.
         let overlap =
             i64::try_from(self.cfg.overlap_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let tail = std::mem::take(&mut self.state.tail);
+        let mut named: Vec<String> = Vec::new();
+        let mut lists_changed = false;
         let since = match (cursor.at_ms, &cursor.last) {
             (Some(at), _) if overlap > 0 => {
                 jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
                     .ok()
                     .map(|t| t.to_string())
             }
+            (_, last) if tail.from == *last && tail.tail.is_some() => {
+                named.extend(tail.cards.iter().cloned());
+                lists_changed = tail.lists_changed;
+                tail.tail.clone()
+            }
             (_, last) => last.clone(),
         };
-        let mut newest: Option<TrelloCursor> = None;
-        let mut before: Option<String> = None;
-        let mut named: Vec<String> = Vec::new();
-        let mut lists_changed = false;
-        loop {
-            let page = self
-                .client
-                .actions(&board, since.as_deref(), before.as_deref(), ACTIONS_LIMIT)
-                .await?;
-            if newest.is_none() {
-                newest = TrelloCursor::of(page.first());
-            }
-            for a in &page {
-                if let Some(list) = a.pointer("/data/list")
-                    && matches!(str_of(a, "type"), Some("createList" | "updateList"))
-                    && str_of(list, "id").is_none_or(|id| {
-                        self.state.lists.get(id).map(String::as_str) != str_of(list, "name")
-                    })
-                {
-                    lists_changed = true;
-                }
-                if self.ours(a) {
-                    continue;
-                }
-                if let Some(card) = a.pointer("/data/card/id").and_then(Value::as_str)
-                    && !named.iter().any(|n| n == card)
-                {
-                    named.push(card.to_string());
-                }
-            }
-            if page.len() < ACTIONS_LIMIT {
-                break;
-            }
-            match page.last().and_then(|a| str_of(a, "id")) {
-                Some(b) => before = Some(b.to_string()),
-                None => break,
+        let read = self.read_feed(&board, since.as_deref()).await?;
+        lists_changed |= read.lists_changed;
+        for c in read.cards {
+            if !named.contains(&c) {
+                named.push(c);
             }
         }
+        let newest = read.newest.map(|a| TrelloCursor {
+            last: Some(a.0),
+            at_ms: a.1,
+        });
         if lists_changed {
             self.refresh_board().await?;
         }
@@ -1427,6 +1548,7 @@ impl Connector for Trello {
         // archived records (`archived`) finds them.
         let records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
         let next = newest.unwrap_or(cursor);
+        self.start_tail(&next);
         Ok(Pulled {
             records,
             cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1513,6 +1635,10 @@ impl Connector for Trello {
         let mut out = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for u in batch {
+            if let Err(e) = self.catch_up_within(run_id, start, &touched).await {
+                result = Err(e);
+                break;
+            }
             match self
                 .write_one(u, &mut index, &templates, &mut touched)
                 .await
