@@ -649,11 +649,10 @@ fn refuse_remote_moves(
     plan: &mut plan::Plan,
     report: &mut SyncReport,
 ) {
-    let Some(spec) = bindings
-        .iter()
-        .find(|b| b.note_type == "project")
-        .and_then(|b| b.field("status"))
-    else {
+    let Some(binding) = bindings.iter().find(|b| b.note_type == "project") else {
+        return;
+    };
+    let Some(spec) = binding.field("status") else {
         return;
     };
     for rp in plan
@@ -671,6 +670,22 @@ fn refuse_remote_moves(
         let Some(to) = to.as_str() else {
             continue;
         };
+        // The other properties pulled with the move are judged with it (a card moved to
+        // Blocked with its reason).
+        let with = rp
+            .pull
+            .iter()
+            .filter(|(k, _)| k.as_str() != "status")
+            .filter_map(|(k, v)| {
+                let spec = binding.field(k)?;
+                (spec.conv != crate::connectors::Conv::Title).then(|| {
+                    (
+                        k.clone(),
+                        canonical::to_vault(&spec.conv, v.as_deref(), None),
+                    )
+                })
+            })
+            .collect();
         let mv = StatusMove {
             ssot_id: p.ssot_id.clone(),
             note_type: "project".into(),
@@ -679,6 +694,7 @@ fn refuse_remote_moves(
             from: p.status.clone(),
             to: to.to_string(),
             open_tickets: p.open_tickets.clone(),
+            with,
         };
         let Verdict::Refused(reason) = process.judge(root, config, remote, &mv) else {
             continue;
@@ -785,6 +801,7 @@ fn status_moves(
             from: from.to_string(),
             to: p.status.clone(),
             open_tickets: p.open_tickets.clone(),
+            with: Vec::new(),
         };
         match process.judge(root, config, remote, &mv) {
             Verdict::Refused(reason) => {

@@ -202,6 +202,30 @@ impl Client {
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 
+    /// `POST /cards/{id}/actions/comments`: a comment on the card; its action.
+    pub async fn add_comment(&self, card: &str, text: &str) -> Result<Answer, HttpError> {
+        let body = json!({ "text": text });
+        self.http
+            .send_no_replay(
+                Method::POST,
+                &format!("/cards/{card}/actions/comments"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// The card's comments (`commentCard` actions), newest first, at most `limit` (404: gone).
+    pub async fn comments(&self, card: &str, limit: usize) -> Result<Answer, HttpError> {
+        let q = vec![
+            ("filter", "commentCard".to_string()),
+            ("limit", limit.to_string()),
+        ];
+        self.http
+            .send(Method::GET, &format!("/cards/{card}/actions"), &q, None)
+            .await
+    }
+
     /// `POST /cards/{id}/checklists`: a checklist named `name`.
     pub async fn create_checklist(&self, card: &str, name: &str) -> Result<Value, HttpError> {
         let body = json!({ "name": name });

@@ -224,6 +224,15 @@ fn why(a: &crate::connectors::http::Answer) -> String {
     format!("HTTP {}: {}", a.status.as_u16(), text)
 }
 
+/// The status a card in the Blocked list has.
+const BLOCKED: &str = "blocked";
+/// The key of the reason a project is blocked.
+const REASON_KEY: &str = "blocked_reason";
+/// Characters of a comment taken as a blocked reason.
+const REASON_MAX: usize = 500;
+/// How the comments this connector posts begin (never taken as a blocked reason).
+const NOTICE_PREFIX: &str = "ssot-vault ";
+
 /// The description line that tells a template card (never a project).
 const TEMPLATE_MARKER: &str = "[ssot_template]: checklist";
 /// The name of a template card.
@@ -906,7 +915,64 @@ impl Trello {
             .filter(|c| str_of(c, "id").is_none_or(|i| !orphans.contains(i)))
             .cloned()
             .collect();
-        Ok(self.records_of(&kept))
+        let mut records = self.records_of(&kept);
+        self.reasons_from_comments(&mut records).await?;
+        Ok(records)
+    }
+
+    /// The list name of the `blocked` status, when the status is mapped.
+    fn blocked_list(&self) -> Option<String> {
+        self.map
+            .parts
+            .iter()
+            .find_map(|p| match (&p.part, &p.spec.conv) {
+                (Part::List, Conv::Table(t)) => {
+                    t.iter().find(|(v, _)| v == BLOCKED).map(|(_, r)| r.clone())
+                }
+                _ => None,
+            })
+    }
+
+    /// A card in the Blocked list with no `Blocked reason` gives its newest comment as the
+    /// reason (not one of the notices this connector posts): one read of its comments.
+    async fn reasons_from_comments(
+        &mut self,
+        records: &mut [RemoteRecord],
+    ) -> Result<(), ConnectorError> {
+        let Some(list) = self.blocked_list() else {
+            return Ok(());
+        };
+        if self.part(REASON_KEY).is_none() {
+            return Ok(());
+        }
+        for r in records
+            .iter_mut()
+            .filter(|r| r.fields.get("status") == Some(&list) && !r.fields.contains_key(REASON_KEY))
+        {
+            let a = self.client.comments(&r.id, 10).await?;
+            if !a.status.is_success() {
+                continue;
+            }
+            let reason = a
+                .body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.pointer("/data/text").and_then(Value::as_str))
+                .find(|t| !t.starts_with(NOTICE_PREFIX))
+                .map(|t| {
+                    let t = mapping::one_line(t);
+                    match t.char_indices().nth(REASON_MAX) {
+                        Some((i, _)) => format!("{}…", &t[..i]),
+                        None => t,
+                    }
+                })
+                .filter(|t| !t.is_empty());
+            if let Some(reason) = reason {
+                r.fields.insert(REASON_KEY.into(), reason);
+            }
+        }
+        Ok(())
     }
 
     /// The card params of a write's fields (custom fields apart); `labels`: the card's labels
@@ -1415,6 +1481,19 @@ impl Trello {
         if let Some(items) = u.sections.get(HEADING) {
             self.write_checklist(&id, current.as_ref(), items).await?;
         }
+        if let Some(notice) = &u.notice {
+            // A move made in Trello that the vault refused, undone above: a comment says why.
+            let text = notice.replacen("this issue", "this card", 1);
+            match self.client.add_comment(&id, &text).await {
+                Ok(a) if a.status.is_success() => {}
+                Ok(a) => tracing::warn!(card = %id, why = %why(&a), "Trello comment not posted"),
+                // Never posted twice: a lost answer is left as it is.
+                Err(HttpError::Transport { message, .. }) => {
+                    tracing::warn!(card = %id, %message, "Trello comment: answer lost");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(WriteOutcome::Written {
             ssot_id: u.ssot_id.clone(),
             remote_id: id,
@@ -1567,7 +1646,9 @@ impl Connector for Trello {
         self.ensure_board().await?;
         let cards = self.read_cards(ids).await?;
         self.refresh_for(&cards).await?;
-        Ok(self.records_of(&cards))
+        let mut records = self.records_of(&cards);
+        self.reasons_from_comments(&mut records).await?;
+        Ok(records)
     }
 
     async fn archived(
@@ -1710,6 +1791,10 @@ impl Connector for Trello {
 
     fn stats(&self) -> HttpStats {
         self.client.http.stats()
+    }
+
+    fn guards_remote_moves(&self) -> bool {
+        true
     }
 
     fn pacing(&self) -> Pacing {
