@@ -182,3 +182,114 @@ async fn a_list_move_the_lifecycle_refuses_is_moved_back_with_a_comment() {
     assert_eq!(h.head(), head, "{}", out(&o));
     assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
 }
+
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// The card's uploaded attachments: (name, a hash of the bytes as downloaded).
+async fn attachments(h: &H, card: &str) -> Vec<(String, u64)> {
+    let list = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{card}/attachments"),
+        None,
+    )
+    .await;
+    let mut out = Vec::new();
+    for a in list.as_array().into_iter().flatten() {
+        let (id, name, file) = (
+            a["id"].as_str().unwrap_or_default(),
+            a["name"].as_str().unwrap_or_default(),
+            a["fileName"].as_str().unwrap_or_default(),
+        );
+        let bytes = h
+            .http
+            .get(format!(
+                "{}/1/cards/{card}/attachments/{id}/download/{file}",
+                h.sb.base_url()
+            ))
+            .header(
+                "Authorization",
+                format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
+            )
+            .send()
+            .await
+            .expect("download")
+            .bytes()
+            .await
+            .expect("bytes");
+        out.push((name.to_string(), hash(&bytes)));
+    }
+    out.sort();
+    out
+}
+
+/// Archiving a project attaches its export (CSV and XML) to its card, read back and compared;
+/// a run that stopped after the uploads, before its journal said the action was done, is
+/// followed by one that finds them attached and uploads nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archive_export_is_attached_to_the_card_once() {
+    let h = active().await;
+    let name = "Bakery loyalty app";
+    let o = h.run(&["project", "done", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h.sync().await;
+    let card = h.id_of(LOYALTY);
+    let sid = h.prop(LOYALTY, "ssot_id").expect("sid");
+    let o = h.run(&["archive", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let dir = h.v.join(format!("Archive/{name}"));
+    let state = h.state_dir().join("state.json");
+    let journal = h.state_dir().join("journal.jsonl");
+    let (state_before, journal_before) = (
+        std::fs::read(&state).expect("state"),
+        std::fs::read(&journal).expect("journal"),
+    );
+    let uploads = h.count("POST /1/cards/{id}/attachments");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let want: Vec<(String, u64)> = ["csv", "xml"]
+        .into_iter()
+        .map(|ext| {
+            let f = format!("{name}.{ext}");
+            let bytes = std::fs::read(dir.join(&f)).expect("export");
+            assert!(bytes.len() > 100, "{f}");
+            (f, hash(&bytes))
+        })
+        .collect();
+    assert_eq!(attachments(&h, &card).await, want, "{}", out(&o));
+    assert_eq!(h.count("POST /1/cards/{id}/attachments") - uploads, 2);
+    // As if that run had been killed after the uploads: its state not saved, its journal
+    // saying the action was started and not that it was done.
+    std::fs::write(&state, &state_before).expect("state");
+    let mut text = String::from_utf8(journal_before).expect("utf-8");
+    for (event, detail) in [
+        ("start", json!({"records": 1})),
+        (
+            "act",
+            json!({"id": format!("{sid}/done>archived/0/attach-export"), "remote_id": card}),
+        ),
+    ] {
+        let line = json!({"run": "20261130T000001Z-cccccc", "at": jiff::Timestamp::now().to_string(),
+            "event": event, "detail": detail});
+        text.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&journal, text).expect("journal");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(attachments(&h, &card).await, want, "nothing attached twice");
+    assert_eq!(
+        h.count("POST /1/cards/{id}/attachments") - uploads,
+        2,
+        "{}",
+        out(&o)
+    );
+    let (head, n) = (h.head(), h.requests());
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}

@@ -41,8 +41,8 @@ use serde_json::{Map, Value, json};
 
 use crate::connectors::http::{Http, HttpConfig, HttpError, HttpStats, Secret};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled, RemoteRecord, SectionItem,
-    Upsert, WriteOutcome,
+    ActionOp, ActionOutcome, Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled,
+    RemoteAction, RemoteRecord, SectionItem, Upsert, WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
@@ -196,6 +196,8 @@ pub struct Trello {
     templates_checked: BTreeSet<String>,
     /// Requests sent (this run) when the feed was last read up to its newest action.
     read_at: u64,
+    /// The vault's root (the files an action attaches are read there).
+    vault: Option<std::path::PathBuf>,
 }
 
 fn now_ms() -> i64 {
@@ -282,9 +284,7 @@ impl Trello {
         let map = mapping::build(&cfg, schema);
         let bindings = mapping::bindings(&map);
         Ok(Trello {
-            client: Client {
-                http: Http::new(http)?,
-            },
+            client: Client::new(Http::new(http)?)?,
             key_missing: key.is_none(),
             cfg,
             full_map: map.clone(),
@@ -296,6 +296,7 @@ impl Trello {
             source: None,
             templates_checked: BTreeSet::new(),
             read_at: 0,
+            vault: None,
         })
     }
 
@@ -1503,6 +1504,181 @@ impl Trello {
     }
 }
 
+/// The archive export's files of a note at `rel` (the CSV and the XML beside it, named as it).
+fn export_files(
+    root: &std::path::Path,
+    rel: &str,
+) -> Vec<(String, std::path::PathBuf, &'static str)> {
+    let note = root.join(rel);
+    let (Some(dir), Some(stem)) = (note.parent(), note.file_stem()) else {
+        return Vec::new();
+    };
+    let stem = stem.to_string_lossy();
+    [("csv", "text/csv"), ("xml", "application/xml")]
+        .into_iter()
+        .map(|(ext, mime)| {
+            let name = format!("{stem}.{ext}");
+            let path = dir.join(&name);
+            (name, path, mime)
+        })
+        .collect()
+}
+
+impl Trello {
+    /// Attaches the archive's export (CSV and XML) to the card, each file once: the card's
+    /// attachments are listed first, and one of the same name whose bytes read back the same
+    /// is the file already attached (a run stopped after the upload, before the journal said
+    /// so). Each upload is read back and compared.
+    async fn attach_export(
+        &mut self,
+        action: &RemoteAction,
+        card: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        self.check_key()?;
+        let Some(root) = self.vault.clone() else {
+            return Ok(ActionOutcome::Refused {
+                message: "the vault's root is not known to the Trello connector".into(),
+            });
+        };
+        if !config::is_id(card) {
+            return Ok(ActionOutcome::Gone);
+        }
+        let mut files = Vec::new();
+        for (name, path, mime) in export_files(&root, &action.rel) {
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((name, mime, bytes)),
+                Err(e) => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!(
+                            "the archive export {} cannot be read: {e}",
+                            path.display()
+                        ),
+                    });
+                }
+            }
+        }
+        let start = now_ms();
+        let result = self.attach_files(card, &files).await;
+        self.note_run("act", start, [card.to_string()].into());
+        result
+    }
+
+    /// The attachments of a card: (id, name, file name, size); `None`: the card is gone.
+    async fn attachment_list(
+        &mut self,
+        card: &str,
+    ) -> Result<Option<Vec<(String, String, String, Option<u64>)>>, ConnectorError> {
+        let a = self.client.attachments(card).await?;
+        if gone_status(a.status) {
+            return Ok(None);
+        }
+        if !a.status.is_success() {
+            return Err(ConnectorError::Http(self.client.http.status_error(
+                &reqwest::Method::GET,
+                "/cards/{id}/attachments",
+                &a,
+            )));
+        }
+        Ok(Some(
+            a.body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|x| x.get("isUpload").and_then(Value::as_bool) != Some(false))
+                .filter_map(|x| {
+                    Some((
+                        str_of(x, "id")?.to_string(),
+                        str_of(x, "name").unwrap_or_default().to_string(),
+                        str_of(x, "fileName").unwrap_or_default().to_string(),
+                        x.get("bytes").and_then(Value::as_u64),
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Whether the card holds an attachment named `name` with these bytes (read back).
+    async fn holds(
+        &mut self,
+        card: &str,
+        list: &[(String, String, String, Option<u64>)],
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<bool, ConnectorError> {
+        for (id, n, file, size) in list.iter().rev() {
+            if n != name || size.is_some_and(|s| s != bytes.len() as u64) {
+                continue;
+            }
+            let file = if file.is_empty() { name } else { file.as_str() };
+            if self.client.download(card, id, file).await?.as_deref() == Some(bytes) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn attach_files(
+        &mut self,
+        card: &str,
+        files: &[(String, &'static str, Vec<u8>)],
+    ) -> Result<ActionOutcome, ConnectorError> {
+        let Some(mut list) = self.attachment_list(card).await? else {
+            return Ok(ActionOutcome::Gone);
+        };
+        for (name, mime, bytes) in files {
+            if self.holds(card, &list, name, bytes).await? {
+                continue;
+            }
+            let a = match self.client.upload(card, name, mime, bytes).await {
+                Ok(a) => a,
+                Err(HttpError::Transport { message, .. }) => {
+                    // The answer was lost: the file may be attached; the next run looks.
+                    return Ok(ActionOutcome::Refused {
+                        message: format!("the upload of {name}: answer lost ({message})"),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if gone_status(a.status) {
+                return Ok(ActionOutcome::Gone);
+            }
+            if !a.status.is_success() {
+                return Ok(ActionOutcome::Refused {
+                    message: format!("the upload of {name}: {}", why(&a)),
+                });
+            }
+            let Some(id) = str_of(&a.body, "id").map(str::to_string) else {
+                return Err(self.proto("an uploaded attachment has no id"));
+            };
+            let file = str_of(&a.body, "fileName").unwrap_or(name).to_string();
+            list.push((
+                id.clone(),
+                name.clone(),
+                file.clone(),
+                Some(bytes.len() as u64),
+            ));
+            match self.client.download(card, &id, &file).await? {
+                Some(back) if back == *bytes => {}
+                Some(back) => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!(
+                            "{name} read back from Trello differs from the file ({} bytes, not {})",
+                            back.len(),
+                            bytes.len()
+                        ),
+                    });
+                }
+                None => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!("{name} cannot be read back from Trello"),
+                    });
+                }
+            }
+        }
+        Ok(ActionOutcome::Done)
+    }
+}
+
 /// The items of a JSON array in `pos` order.
 fn by_pos(items: Option<&Value>) -> Vec<&Value> {
     let mut items: Vec<&Value> = items
@@ -1795,6 +1971,21 @@ impl Connector for Trello {
 
     fn guards_remote_moves(&self) -> bool {
         true
+    }
+
+    fn set_vault_root(&mut self, root: &std::path::Path) {
+        self.vault = Some(root.to_path_buf());
+    }
+
+    async fn act(
+        &mut self,
+        action: &RemoteAction,
+        remote_id: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        match action.op {
+            ActionOp::AttachExport => self.attach_export(action, remote_id).await,
+            _ => Ok(ActionOutcome::Unsupported),
+        }
     }
 
     fn pacing(&self) -> Pacing {
