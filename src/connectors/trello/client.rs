@@ -415,6 +415,45 @@ impl Client {
             .await
     }
 
+    /// `PUT /cards/{id}/actions/{action}/comments`: a comment's new text.
+    pub async fn edit_comment(
+        &self,
+        card: &str,
+        action: &str,
+        text: &str,
+    ) -> Result<Answer, HttpError> {
+        let body = json!({ "text": text });
+        self.http
+            .send(
+                Method::PUT,
+                &format!("/cards/{card}/actions/{action}/comments"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// One page of a board's comments (`commentCard` actions), newest first, before `before`.
+    pub async fn board_comments(
+        &self,
+        board: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Value>, HttpError> {
+        let mut q = vec![
+            ("filter", "commentCard".to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(b) = before {
+            q.push(("before", b.to_string()));
+        }
+        let v = self
+            .http
+            .send_ok(Method::GET, &format!("/boards/{board}/actions"), &q, None)
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
     /// The card's comments (`commentCard` actions), newest first, at most `limit` (404: gone).
     pub async fn comments(&self, card: &str, limit: usize) -> Result<Answer, HttpError> {
         let q = vec![

@@ -20,6 +20,12 @@
 //!
 //! [remotes.trello.custom_fields]       # frontmatter key = board custom field ("" unmaps)
 //! budget = "Budget"
+//!
+//! # The helpdesk (off while `helpdesk_board` is empty): ticket notes ↔ cards of that board.
+//! # helpdesk_board = "Helpdesk"
+//! [remotes.trello.helpdesk_lists]      # ticket status = list name (Open, Answered, Closed)
+//! [remotes.trello.helpdesk_parties]    # member username = client | expert (else team)
+//! "anna.client" = "client"
 //! ```
 
 use std::collections::BTreeMap;
@@ -77,6 +83,15 @@ pub struct TrelloConfig {
     pub labels: BTreeMap<String, String>,
     /// Frontmatter key → board custom field name (over the defaults; `""` unmaps a key).
     pub custom_fields: BTreeMap<String, String>,
+    /// The helpdesk's board (its id or name), whose cards are the ticket notes; empty: tickets
+    /// are not synced.
+    pub helpdesk_board: String,
+    /// Ticket status → list name of the helpdesk board (over the defaults `Open`, `Answered`,
+    /// `Closed`).
+    pub helpdesk_lists: BTreeMap<String, String>,
+    /// Trello member username → the party their comments are written as in a ticket's
+    /// conversation (`client`, `expert`; anyone else is `team`).
+    pub helpdesk_parties: BTreeMap<String, String>,
 }
 
 impl Default for TrelloConfig {
@@ -97,6 +112,9 @@ impl Default for TrelloConfig {
             lists: BTreeMap::new(),
             labels: BTreeMap::new(),
             custom_fields: BTreeMap::new(),
+            helpdesk_board: String::new(),
+            helpdesk_lists: BTreeMap::new(),
+            helpdesk_parties: BTreeMap::new(),
         }
     }
 }
@@ -160,6 +178,38 @@ impl TrelloConfig {
                 "lists.{s}: not a project status ({})",
                 statuses.join(", ")
             )));
+        }
+        if let Some(s) = self
+            .helpdesk_lists
+            .keys()
+            .find(|s| !["open", "answered", "closed"].contains(&s.as_str()))
+        {
+            return Err(TrelloConfigError(format!(
+                "helpdesk_lists.{s}: not a ticket status (open, answered, closed)"
+            )));
+        }
+        if let Some((m, p)) = self
+            .helpdesk_parties
+            .iter()
+            .find(|(_, p)| !["client", "expert", "team"].contains(&p.as_str()))
+        {
+            return Err(TrelloConfigError(format!(
+                "helpdesk_parties.{m}: `{p}` is not a party (client, expert, team)"
+            )));
+        }
+        let board = |id: &str, name: &str| {
+            if id.is_empty() {
+                name.trim().to_string()
+            } else {
+                id.to_string()
+            }
+        };
+        if !self.helpdesk_board.trim().is_empty()
+            && self.helpdesk_board.trim() == board(&self.board_id, &self.board)
+        {
+            return Err(TrelloConfigError(
+                "helpdesk_board must be a board of its own, not the projects' board".into(),
+            ));
         }
         if url_ok(&self.base_url) {
             Ok(())
@@ -228,6 +278,8 @@ mod tests {
             "board_id = \"not-an-id\"",
             "batch_size = 0",
             "actions_page = 1001",
+            "[helpdesk_lists]\nwaiting = \"Waiting\"",
+            "[helpdesk_parties]\nola = \"boss\"",
             "[lists]\npaused = \"Paused\"",
             "base_url = \"ftp://x\"",
         ] {

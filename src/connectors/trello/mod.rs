@@ -31,6 +31,7 @@
 
 pub mod client;
 pub mod config;
+pub mod helpdesk;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,6 +134,8 @@ pub struct TrelloState {
     pub templates: BTreeMap<String, String>,
     /// The feed read past the run's cursor by its own catch-ups (see [`FeedTail`]).
     pub tail: FeedTail,
+    /// The helpdesk board, when tickets are synced.
+    pub helpdesk: helpdesk::HelpdeskState,
 }
 
 /// The board's actions a run read after its pull, between its writes (a long run's own actions
@@ -160,6 +163,10 @@ pub struct TrelloCursor {
     pub last: Option<String>,
     /// Its date (service clock, epoch ms).
     pub at_ms: Option<i64>,
+    /// The newest action of the helpdesk board seen.
+    pub helpdesk: Option<String>,
+    /// The helpdesk board was read (else the next pull reads it whole).
+    pub helpdesk_read: bool,
 }
 
 impl TrelloCursor {
@@ -169,6 +176,7 @@ impl TrelloCursor {
         Some(TrelloCursor {
             last: str_of(a, "id").map(str::to_string),
             at_ms: parse_ms(a.get("date")),
+            ..TrelloCursor::default()
         })
     }
 }
@@ -282,7 +290,8 @@ impl Trello {
             )),
         )];
         let map = mapping::build(&cfg, schema);
-        let bindings = mapping::bindings(&map);
+        let mut bindings = mapping::bindings(&map);
+        bindings.extend(helpdesk::binding(&cfg));
         Ok(Trello {
             client: Client::new(Http::new(http)?)?,
             key_missing: key.is_none(),
@@ -1738,6 +1747,7 @@ impl Connector for Trello {
             checklist: self.full_map.checklist.clone(),
         };
         self.bindings = mapping::bindings(&self.map);
+        self.bindings.extend(helpdesk::binding(&self.cfg));
     }
 
     fn save_state(&self) -> Value {
@@ -1756,7 +1766,14 @@ impl Connector for Trello {
             self.start_tail(&next);
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = self.records_kept(&cards).await?;
+            let mut records = self.records_kept(&cards).await?;
+            let mut next = next;
+            if self.helpdesk_on() {
+                let (tickets, newest) = self.pull_helpdesk(None, true).await?;
+                records.extend(tickets);
+                next.helpdesk = newest;
+                next.helpdesk_read = true;
+            }
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1793,6 +1810,7 @@ impl Connector for Trello {
         let newest = read.newest.map(|a| TrelloCursor {
             last: Some(a.0),
             at_ms: a.1,
+            ..TrelloCursor::default()
         });
         if lists_changed {
             self.refresh_board().await?;
@@ -1801,9 +1819,20 @@ impl Connector for Trello {
         self.refresh_for(&cards).await?;
         // Cards the feed names that are gone (deleted) are left out: the engine's look for
         // archived records (`archived`) finds them.
-        let records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
-        let next = newest.unwrap_or(cursor);
+        let mut records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
+        let mut next = newest.unwrap_or_else(|| TrelloCursor {
+            helpdesk: None,
+            helpdesk_read: false,
+            ..cursor.clone()
+        });
         self.start_tail(&next);
+        if self.helpdesk_on() {
+            let full = !cursor.helpdesk_read;
+            let (tickets, newest) = self.pull_helpdesk(cursor.helpdesk.as_deref(), full).await?;
+            records.extend(tickets);
+            next.helpdesk = newest;
+            next.helpdesk_read = true;
+        }
         Ok(Pulled {
             records,
             cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1816,6 +1845,10 @@ impl Connector for Trello {
         note_type: &str,
         ids: &[String],
     ) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.fetch_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1832,6 +1865,10 @@ impl Connector for Trello {
         note_type: &str,
         ids: &[String],
     ) -> Result<Vec<String>, ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.archived_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1857,9 +1894,18 @@ impl Connector for Trello {
         run_id: &str,
         batch: &[Upsert],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let tickets: Vec<&Upsert> = batch
+            .iter()
+            .filter(|u| u.note_type == helpdesk::TICKET && self.helpdesk_on())
+            .collect();
         let batch: Vec<&Upsert> = batch.iter().filter(|u| u.note_type == NOTE_TYPE).collect();
+        let mut done = Vec::new();
+        if !tickets.is_empty() {
+            self.ensure_board().await?;
+            done = self.upsert_tickets(run_id, &tickets).await?;
+        }
         if batch.is_empty() {
-            return Ok(Vec::new());
+            return Ok(done);
         }
         self.ensure_board().await?;
         self.ensure_fields().await?;
@@ -1908,10 +1954,15 @@ impl Connector for Trello {
             }
         }
         self.note_run(run_id, start, touched);
-        result.map(|()| out)
+        done.extend(out);
+        result.map(|()| done)
     }
 
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.archive_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(());
         }
