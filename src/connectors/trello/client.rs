@@ -252,10 +252,13 @@ impl Client {
 
     /// `POST /lists`: a list at the end of the board.
     pub async fn create_list(&self, board: &str, name: &str) -> Result<Value, HttpError> {
-        let body = json!({"name": name, "idBoard": board, "pos": "bottom"});
-        self.http
-            .send_ok(Method::POST, "/lists", &[], Some(&body))
-            .await
+        // Query parameters, as the spec has them.
+        let q = vec![
+            ("name", name.to_string()),
+            ("idBoard", board.to_string()),
+            ("pos", "bottom".to_string()),
+        ];
+        self.http.send_ok(Method::POST, "/lists", &q, None).await
     }
 
     /// `POST /customFields`: a board custom field of `kind` (`text`, `number`) shown on the

@@ -1038,7 +1038,7 @@ impl Trello {
                             }
                         }
                     }
-                    p.insert("idLabels".into(), json!(ids.join(",")));
+                    p.insert("idLabels".into(), json!(ids));
                 }
                 Part::Custom { .. } => {}
             }
