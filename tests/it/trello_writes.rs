@@ -235,3 +235,22 @@ async fn a_runs_own_actions_are_not_read_again_by_the_next_run() {
     let o = h.sync().await;
     assert_eq!(h.requests() - before, 1, "{}", out(&o));
 }
+
+/// The same on a board with no action before the first sync: its catch-ups read the feed from
+/// the start, and the resync after it is one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_on_a_board_without_actions_leaves_one_request_to_the_next() {
+    const N: usize = 20;
+    let h = H::new("actions_page = 10").await;
+    for i in 0..N {
+        let (rel, text) = new_project(i);
+        write(&h.v, &rel, &text);
+    }
+    git(&h.v, &["add", "-A"]);
+    git(&h.v, &["commit", "-qm", "New projects"]);
+    h.sync().await;
+    assert!(h.prop(&new_project(N - 1).0, "trello_card_id").is_some());
+    let before = h.requests();
+    let o = h.sync().await;
+    assert_eq!(h.requests() - before, 1, "{}", out(&o));
+}

@@ -204,6 +204,8 @@ pub struct Trello {
     templates_checked: BTreeSet<String>,
     /// Requests sent (this run) when the feed was last read up to its newest action.
     read_at: u64,
+    /// This run pulled the feed: its catch-ups read on from [`FeedTail::tail`].
+    tail_open: bool,
     /// The vault's root (the files an action attaches are read there).
     vault: Option<std::path::PathBuf>,
 }
@@ -305,6 +307,7 @@ impl Trello {
             source: None,
             templates_checked: BTreeSet::new(),
             read_at: 0,
+            tail_open: false,
             vault: None,
         })
     }
@@ -768,18 +771,19 @@ impl Trello {
             tail: cursor.last.clone(),
             ..FeedTail::default()
         };
+        self.tail_open = true;
         self.read_at = self.client.http.stats().requests;
     }
 
     /// Reads the feed past the run's tail when the run has sent enough requests since it was
     /// last read that its own actions could fill half a page: the next pull then reads one page
     /// (the actions of the run's last writes), not every action of a long run. Others' actions
-    /// met are kept for the next pull. Nothing is read with an overlap window configured, or
-    /// when the pull read no feed (a run that did not pull).
+    /// met are kept for the next pull (a board with no action before reads its feed from the
+    /// start). Nothing is read with an overlap window configured, or when the run did not pull.
     async fn catch_up(&mut self) -> Result<(), ConnectorError> {
         let sent = self.client.http.stats().requests;
         if self.cfg.overlap_seconds > 0
-            || self.state.tail.tail.is_none()
+            || !self.tail_open
             || sent.saturating_sub(self.read_at) < (self.cfg.actions_page as u64).div_ceil(2)
         {
             return Ok(());
@@ -1568,7 +1572,11 @@ impl Trello {
         }
         let start = now_ms();
         let result = self.attach_files(card, &files).await;
-        self.note_run("act", start, [card.to_string()].into());
+        self.note_run(
+            &format!("act:{}", action.id),
+            start,
+            [card.to_string()].into(),
+        );
         result
     }
 
