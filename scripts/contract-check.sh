@@ -5,10 +5,11 @@
 # connector sends) and responses (what the emulator answers).
 #
 # Usage: scripts/contract-check.sh SERVICE [SPEC]
-#   SERVICE  hubspot or jira
+#   SERVICE  hubspot, jira or trello
 #   SPEC     an OpenAPI file, or a folder of them merged into one (the paths the sync uses).
 #            Jira: default ../shared/specs/mock/jira-platform-v3.mock.json beside the repository
 #            (or JIRA_SPEC), the Prism-ready copy of Atlassian's published platform v3 spec.
+#            Trello: default ../shared/specs/mock/trello-v1.mock.json (or TRELLO_SPEC).
 #            HubSpot: SPEC or HUBSPOT_SPEC_DIR points at a local copy of HubSpot's spec files
 #            (github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/{Objects,
 #            Contacts,Companies,Deals,Properties,Associations}); they are not licensed for
@@ -27,7 +28,7 @@ set -uo pipefail
 set -m # background jobs in their own process groups, so each is stopped whole by its id
 
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -43,12 +44,19 @@ case "$service" in
             [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
         done
         ;;
-    trello | sheets | forms)
-        echo "error: $service cannot be checked yet (known: hubspot, jira)" >&2
+    trello)
+        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+        for s in "${TRELLO_SPEC:-}" "$repo/../shared/specs/mock/trello-v1.mock.json" \
+            "$repo/../../shared/specs/mock/trello-v1.mock.json"; do
+            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
+        done
+        ;;
+    sheets | forms)
+        echo "error: $service cannot be checked yet (known: hubspot, jira, trello)" >&2
         exit 2
         ;;
     *)
-        echo "error: unknown service \`$service\` (known: hubspot, jira)" >&2
+        echo "error: unknown service \`$service\` (known: hubspot, jira, trello)" >&2
         exit 2
         ;;
 esac
@@ -173,6 +181,18 @@ JS
     fi
 fi
 
+# Trello's paths are under its server's `/1`, which Prism's proxy does not strip: the paths get it.
+if [[ "$service" == trello ]]; then
+    node - "$merged" <<'JS' || exit 4
+const fs = require("fs");
+const [file] = process.argv.slice(2);
+const d = JSON.parse(fs.readFileSync(file, "utf8"));
+d.paths = Object.fromEntries(Object.entries(d.paths).map(([p, v]) => ["/1" + p, v]));
+delete d.servers;
+fs.writeFileSync(file, JSON.stringify(d));
+JS
+fi
+
 # The binary.
 bin="${SSOT_VAULT_BIN:-}"
 if [[ -z "$bin" ]]; then
@@ -232,6 +252,8 @@ export GIT_COMMITTER_NAME="Contract Check" GIT_COMMITTER_EMAIL="check@example.co
 export HUBSPOT_TOKEN="${SSOT_SANDBOX_HUBSPOT_TOKEN:-sandbox-hubspot-token}" NO_COLOR=1
 export JIRA_EMAIL="${SSOT_SANDBOX_JIRA_EMAIL:-ops@consultancy.example}"
 export JIRA_API_TOKEN="${SSOT_SANDBOX_JIRA_TOKEN:-sandbox-jira-token}"
+export TRELLO_KEY="${SSOT_SANDBOX_TRELLO_KEY:-sandbox-trello-key}"
+export TRELLO_TOKEN="${SSOT_SANDBOX_TRELLO_TOKEN:-sandbox-trello-token}"
 "$bin" init "$vault" >"$work/steps.log" 2>&1 || { cat "$work/steps.log" >&2; exit 6; }
 failed=0
 step() {
@@ -304,6 +326,57 @@ JS
     step "archive the project" sv archive "$project"
     step "sync the delete with children" sv sync
     step "full re-read" sv sync --full --check-archived
+elif [[ "$service" == trello ]]; then
+    node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const start = text.indexOf("[remotes.trello]"), end = text.indexOf("[remotes.sheets]");
+if (start < 0 || end < start) { console.error(`error: ${file}: no [remotes.trello] to enable`); process.exit(1); }
+fs.writeFileSync(file, text.slice(0, start) +
+  `[remotes.trello]\nenabled = true\nbase_url = "${url}/1"\nboard = "Projects"\nhelpdesk_board = "Helpdesk"\n\n` +
+  text.slice(end));
+JS
+    # Colleagues' calls go through the proxy with the query form of the credentials.
+    auth="key=$TRELLO_KEY&token=sandbox-trello-token-ola"
+    api() { curl -fsS -H 'Content-Type: application/json' "$@"; }
+    card_of() { sed -n 's/^trello_card_id: "\{0,1\}\([0-9a-f]*\)"\{0,1\}$/\1/p' "$vault/$1"; }
+    # Creates (template copy, custom fields, checklist), an edit on each side (card update,
+    # actions feed, card reads), a comment, a ticket with its conversation (comments both
+    # ways), a list move the lifecycle refuses (moved back, commented), a card closed in Trello
+    # (archived listing), a full re-read.
+    step "first sync" sv sync
+    step "edit a project in the vault" sv set "Złoty Kłos online shop" budget=47000
+    step "sync the vault's edits" sv sync
+    card="$(card_of "Projects/Złoty Kłos online shop.md")"
+    if [[ -n "$card" ]]; then
+        step "edit the card in Trello" api -X PUT -d '{"desc":"From Trello","due":"2027-04-30"}' \
+            "$proxy/1/cards/$card?$auth"
+        step "comment on the card" api -X POST -d '{"text":"Looks good"}' \
+            "$proxy/1/cards/$card/actions/comments?$auth"
+        done_list="$(api "$proxy/1/boards/$(api "$proxy/1/cards/$card?$auth" |
+            node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).idBoard))')/lists?$auth" |
+            node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const l=JSON.parse(s).find(l=>l.name==="Done");console.log(l?l.id:"")})')"
+        [[ -n "$done_list" ]] && step "move the card to Done in Trello" api -X PUT \
+            -d "{\"idList\":\"$done_list\"}" "$proxy/1/cards/$card?$auth"
+    fi
+    step "sync Trello's edits" sv sync
+    step "open a ticket" sv ticket new "Złoty Kłos online shop" --from client \
+        --subject "Payment page" -m "The payment page shows an error."
+    step "commit it" sv commit -m "A ticket"
+    step "sync the ticket" sv sync
+    ticket="$(card_of "Helpdesk/Payment page.md")"
+    [[ -n "$ticket" ]] && step "answer on the ticket's card" api -X POST \
+        -d '{"text":"Fixed, please try again."}' "$proxy/1/cards/$ticket/actions/comments?key=$TRELLO_KEY&token=sandbox-trello-token-ewa"
+    step "sync the answer" sv sync
+    step "reply in the vault" sv ticket reply "Payment page" -m "Thanks."
+    step "sync the reply" sv sync
+    other="$(ls "$vault/Projects" | grep -v '^Złoty Kłos online shop.md$' | head -1)"
+    other_card="$([[ -n "$other" ]] && card_of "Projects/$other")"
+    [[ -n "$other_card" ]] && step "close a card in Trello" api -X PUT -d '{"closed":true}' \
+        "$proxy/1/cards/$other_card?$auth"
+    step "sync the close" sv sync --check-archived
+    step "full re-read" sv sync --full --check-archived
 else
 node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
 const fs = require("fs");
@@ -358,7 +431,7 @@ let terminated = 0;
 for (const raw of fs.readFileSync(process.argv[2], "utf8").split("\n")) {
   const l = strip(raw);
   const req = l.match(/\[HTTP SERVER\]\s+(\w+)\s+(\/\S*)/i);
-  if (req) current = `${req[1].toUpperCase()} ${req[2].replace(/\?.*/, "").replace(/\/\d+(?=\/|$)/g, "/{id}")}`;
+  if (req) current = `${req[1].toUpperCase()} ${req[2].replace(/\?.*/, "").replace(/\/\d+(?=\/|$)/g, "/{id}").replace(/\/[0-9a-f]{24}(?=\/|$)/g, "/{id}")}`;
   if (/Request terminated with error/.test(l)) terminated++;
   const v = l.match(/Violation:\s+((request|response)\S*)\s+(.*)$/);
   if (v) add(`${v[2]}\t${current}\t${norm(v[1])}: ${norm(v[3])}`);
@@ -371,7 +444,7 @@ for (const l of fs.readFileSync(process.argv[3], "utf8").split("\n")) {
   try { body = JSON.parse(m[3]); } catch (e) { continue; }
   for (const v of body.validation || []) {
     const kind = v.location[0] === "response" ? "response" : "request";
-    add(`${kind}\t${m[1]} ${m[2].replace(/\/\d+(?=\/|$)/g, "/{id}").replace(/\/[A-Z][A-Z0-9_]*-\d+(?=\/|$)/g, "/{key}")}\t${norm(v.location.join("."))}: ${norm(v.message)} (refused by Prism)`);
+    add(`${kind}\t${m[1]} ${m[2].replace(/\/\d+(?=\/|$)/g, "/{id}").replace(/\/[0-9a-f]{24}(?=\/|$)/g, "/{id}").replace(/\/[A-Z][A-Z0-9_]*-\d+(?=\/|$)/g, "/{key}")}\t${norm(v.location.join("."))}: ${norm(v.message)} (refused by Prism)`);
   }
 }
 const exchanges = fs.readFileSync(process.argv[2], "utf8").split("\n")

@@ -437,8 +437,10 @@ impl Http {
         self.send_with(method, path, query, body, true).await
     }
 
-    /// [`Http::send_with`] without replay: for a write that must not be made twice (a create
-    /// with no idempotency key, such as Jira's or Trello's).
+    /// [`Http::send`] without replay: for a write that must not be made twice (a create
+    /// with no idempotency key, such as Jira's or Trello's). A request that may have been carried
+    /// out (an answer lost, a 5xx) is returned as an error at once for the caller to look for
+    /// what landed; a connection never made and a 429 are still retried.
     pub async fn send_no_replay(
         &self,
         method: Method,
@@ -455,7 +457,7 @@ impl Http {
     /// for the caller to look for what landed before sending again (a create repeated blindly
     /// would make a duplicate). A connection never made and a 429 (refused before anything was
     /// done) are still retried.
-    pub async fn send_with(
+    async fn send_with(
         &self,
         method: Method,
         path: &str,

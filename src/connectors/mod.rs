@@ -438,6 +438,9 @@ pub trait Connector {
     fn changed_by(&self, _remote_id: &str) -> Option<(String, String)> {
         None
     }
+    /// The vault's root, told once a run before the pull: a connector whose actions read files
+    /// of the vault (the archive's export beside the note [`RemoteAction::rel`] names) keeps it.
+    fn set_vault_root(&mut self, _root: &std::path::Path) {}
     /// Whether a status move made in the service is judged by the vault's process before it is
     /// taken (Jira): one the process refuses is sent back with an [`Upsert::notice`]. The
     /// others take the service's status as any field.

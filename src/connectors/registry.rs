@@ -462,6 +462,14 @@ impl Connector for AnyConnector {
             AnyConnector::Jira(c) => c.stats(),
         }
     }
+    fn set_vault_root(&mut self, root: &std::path::Path) {
+        match self {
+            AnyConnector::Hubspot(c) => c.set_vault_root(root),
+            AnyConnector::Trello(c) => c.set_vault_root(root),
+            AnyConnector::Jira(c) => c.set_vault_root(root),
+        }
+    }
+
     fn guards_remote_moves(&self) -> bool {
         match self {
             AnyConnector::Hubspot(c) => c.guards_remote_moves(),

@@ -96,6 +96,7 @@ pub(super) async fn apply_plan<C: Connector>(
                     tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
                     report.skipped_changed.push(rp.rel.clone());
                     skipped.insert(rp.ssot_id.clone());
+                    hold_unwritten_pull(st, rp);
                     continue;
                 }
                 let mut edits = Vec::new();
@@ -145,6 +146,7 @@ pub(super) async fn apply_plan<C: Connector>(
                         tracing::info!(note = %rp.rel, "changed during the sync; merges next run");
                         report.skipped_changed.push(rp.rel.clone());
                         skipped.insert(rp.ssot_id.clone());
+                        hold_unwritten_pull(st, rp);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "note not written");
@@ -629,6 +631,16 @@ pub(super) async fn apply_plan<C: Connector>(
     }
     st.actions = pending;
     Ok(())
+}
+
+/// A record whose pulled change its note did not take (the note changed during the run): read
+/// again next run, as the cursor is past the change.
+fn hold_unwritten_pull(st: &mut SyncState, rp: &RecordPlan) {
+    if let Some(rid) = &rp.remote_id
+        && (!rp.pull.is_empty() || rp.pulls_sections())
+    {
+        st.held_pulled.insert(rid.clone(), rp.note_type.clone());
+    }
 }
 
 fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {

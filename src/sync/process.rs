@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::connectors::{ActionOp, RemoteAction};
 
 /// A note's status moved since the base.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatusMove {
     /// The note's `ssot_id`.
     pub ssot_id: String,
@@ -33,6 +33,10 @@ pub struct StatusMove {
     pub to: String,
     /// Names of the open tickets linking to the note.
     pub open_tickets: Vec<String>,
+    /// Other properties the move comes with, set on the note before its guards are judged (a
+    /// service's status move pulled with the `blocked_reason` it gives; `Null` empties one);
+    /// empty for a move made in the vault.
+    pub with: Vec<(String, crate::vault::value::Value)>,
 }
 
 /// The process's word on a move.
@@ -132,6 +136,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             open_tickets: Vec::new(),
+            with: Vec::new(),
         }
     }
 

@@ -85,6 +85,7 @@ pub async fn run<C: Connector>(
     }
     let mut st = SyncState::load(root, &remote)?;
     connector.load_state(st.connector.clone());
+    connector.set_vault_root(root);
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
@@ -651,11 +652,10 @@ fn refuse_remote_moves(
     plan: &mut plan::Plan,
     report: &mut SyncReport,
 ) {
-    let Some(spec) = bindings
-        .iter()
-        .find(|b| b.note_type == "project")
-        .and_then(|b| b.field("status"))
-    else {
+    let Some(binding) = bindings.iter().find(|b| b.note_type == "project") else {
+        return;
+    };
+    let Some(spec) = binding.field("status") else {
         return;
     };
     for rp in plan
@@ -673,6 +673,22 @@ fn refuse_remote_moves(
         let Some(to) = to.as_str() else {
             continue;
         };
+        // The other properties pulled with the move are judged with it (a card moved to
+        // Blocked with its reason).
+        let with = rp
+            .pull
+            .iter()
+            .filter(|(k, _)| k.as_str() != "status")
+            .filter_map(|(k, v)| {
+                let spec = binding.field(k)?;
+                (spec.conv != crate::connectors::Conv::Title).then(|| {
+                    (
+                        k.clone(),
+                        canonical::to_vault(&spec.conv, v.as_deref(), None),
+                    )
+                })
+            })
+            .collect();
         let mv = StatusMove {
             ssot_id: p.ssot_id.clone(),
             note_type: "project".into(),
@@ -681,6 +697,7 @@ fn refuse_remote_moves(
             from: p.status.clone(),
             to: to.to_string(),
             open_tickets: p.open_tickets.clone(),
+            with,
         };
         let Verdict::Refused(reason) = process.judge(root, config, remote, &mv) else {
             continue;
@@ -787,6 +804,7 @@ fn status_moves(
             from: from.to_string(),
             to: p.status.clone(),
             open_tickets: p.open_tickets.clone(),
+            with: Vec::new(),
         };
         match process.judge(root, config, remote, &mv) {
             Verdict::Refused(reason) => {

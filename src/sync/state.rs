@@ -70,8 +70,9 @@ pub struct SyncState {
     #[serde(default)]
     pub invalid: BTreeMap<String, u64>,
     /// Records to read again next run (remote id → note type), their change being behind the
-    /// cursor: those pulled while their note could not be read (until it can be), and those
-    /// whose write the service refused (the plan then sees the remote's value again and pushes
+    /// cursor: those pulled while their note could not be read (until it can be), those whose
+    /// note changed during the run before it took their change, and those whose write the
+    /// service refused (the plan then sees the remote's value again and pushes
     /// again, also where nothing changed on the vault's side).
     #[serde(default)]
     pub held_pulled: BTreeMap<String, String>,

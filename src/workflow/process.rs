@@ -8,7 +8,9 @@ use std::path::Path;
 use crate::config::Config;
 use crate::connectors::ActionOp;
 use crate::sync::{Process, StatusMove, Verdict};
+use crate::vault::editor::Edit;
 use crate::vault::note::Note;
+use crate::vault::value::Value;
 
 use super::lifecycle::{Effect, Service, Status};
 
@@ -62,12 +64,29 @@ impl Process for Lifecycle {
         if from == to {
             return Verdict::Allowed(Vec::new());
         }
-        let Some(note) = crate::fsutil::read(&mv.path)
+        let Some(mut note) = crate::fsutil::read(&mv.path)
             .ok()
             .and_then(|b| Note::parse(&b).ok())
         else {
             return Verdict::Allowed(Vec::new());
         };
+        if !mv.with.is_empty() {
+            let edits: Vec<Edit> = mv
+                .with
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::Null => Edit::Remove(k.clone()),
+                    v => Edit::Set(k.clone(), v.clone()),
+                })
+                .collect();
+            if let Some(n) = crate::vault::editor::apply(&note.text, &edits)
+                .ok()
+                .flatten()
+                .and_then(|t| Note::parse_text(t).ok())
+            {
+                note = n;
+            }
+        }
         let stem = crate::vault::index::stem_of(&mv.rel);
         match super::audit::judge(root, config, &note, stem, mv.open_tickets.clone(), from, to) {
             Err(r) => Verdict::Refused(r.message),
@@ -99,6 +118,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             open_tickets: Vec::new(),
+            with: Vec::new(),
         }
     }
 
@@ -146,6 +166,38 @@ mod tests {
             Verdict::Refused(r) => assert!(r.contains("Contract"), "{r}"),
             v => panic!("allowed: {v:?}"),
         }
+    }
+
+    #[test]
+    fn a_move_is_judged_with_the_properties_it_comes_with() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let note = NOTE.replace("[CHECK]", "[x]");
+        let mut mv = moved(d.path(), &note, "active", "blocked");
+        assert!(matches!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Refused(r) if r.contains("blocked_reason")
+        ));
+        mv.with = vec![(
+            "blocked_reason".into(),
+            Value::Str("Waiting for access".into()),
+        )];
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(Vec::new())
+        );
+        // Unblocked with the reason emptied by the same change.
+        let blocked = note.replace("status: active", "status: blocked\nblocked_reason: Access");
+        let mut mv = moved(d.path(), &blocked, "blocked", "active");
+        assert!(matches!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Refused(r) if r.contains("Access")
+        ));
+        mv.with = vec![("blocked_reason".into(), Value::Null)];
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(Vec::new())
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ mod sandbox_jira;
 mod sandbox_trello;
 mod sync_hubspot;
 mod template_obsidian;
+mod trello_helpdesk;
+mod trello_process;
 mod trello_sync;
 mod trello_writes;
 mod workflow;

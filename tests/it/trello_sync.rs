@@ -146,6 +146,14 @@ fn set_body(h: &H, note: &str, section: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mapped_key_travels_both_ways() {
     let h = H::new("").await;
+    // The expert is proposed, so that the move to Proposed made in Trello below meets the
+    // lifecycle's guards (Trello's list moves are judged by them).
+    let note = h.note(LOYALTY).replace(
+        "status: matching\n",
+        "status: matching\nexpert: \"[[Anna Nowak]]\"\nexpert_status: proposed\n",
+    );
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    git(&h.v, &["commit", "-qam", "Expert proposed"]);
     h.sync().await;
     // Vault → Trello.
     let c = card(&h, LOYALTY);

@@ -182,3 +182,75 @@ async fn a_card_whose_custom_field_never_came_is_taken_up_by_its_note() {
         "the custom field set"
     );
 }
+
+/// A run's own actions do not fill the next run's feed: its writes are followed by reads of
+/// the feed past its cursor (here with pages of 10 actions, so a run of 20 new cards makes
+/// many), and the next run starts where they stopped. An edit made in Trello while the run
+/// wrote is among what they read: the next run brings it in; an unchanged vault and board then
+/// cost one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_own_actions_are_not_read_again_by_the_next_run() {
+    const N: usize = 20;
+    let h = H::new("actions_page = 10").await;
+    h.sync().await;
+    for i in 0..N {
+        let (rel, text) = new_project(i);
+        write(&h.v, &rel, &text);
+    }
+    git(&h.v, &["add", "-A"]);
+    git(&h.v, &["commit", "-qm", "New projects"]);
+    h.faults(ssot_vault::sandbox::FaultConfig {
+        latency_ms: 40,
+        ..ssot_vault::sandbox::FaultConfig::default()
+    });
+    let writes = h.writes();
+    let mut child = h.spawn_sync();
+    for _ in 0..500 {
+        if h.writes() >= writes + 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Edited in Trello by a colleague while the run writes.
+    let id = h.id_of(LOYALTY);
+    h.remote()
+        .edit("cards", &id, "desc", "Stamps and coupons")
+        .expect("edit in Trello");
+    let status = child.wait().expect("wait");
+    h.faults(ssot_vault::sandbox::FaultConfig::default());
+    assert!(status.success());
+    for i in [0, N - 1] {
+        assert!(h.prop(&new_project(i).0, "trello_card_id").is_some());
+    }
+    let before = h.requests();
+    let o = h.sync().await;
+    assert_eq!(
+        h.prop(LOYALTY, "summary").as_deref(),
+        Some("Stamps and coupons"),
+        "{}",
+        out(&o)
+    );
+    assert!(h.requests() - before <= 3, "{:?}", h.sb.request_counts());
+    let before = h.requests();
+    let o = h.sync().await;
+    assert_eq!(h.requests() - before, 1, "{}", out(&o));
+}
+
+/// The same on a board with no action before the first sync: its catch-ups read the feed from
+/// the start, and the resync after it is one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_on_a_board_without_actions_leaves_one_request_to_the_next() {
+    const N: usize = 20;
+    let h = H::new("actions_page = 10").await;
+    for i in 0..N {
+        let (rel, text) = new_project(i);
+        write(&h.v, &rel, &text);
+    }
+    git(&h.v, &["add", "-A"]);
+    git(&h.v, &["commit", "-qm", "New projects"]);
+    h.sync().await;
+    assert!(h.prop(&new_project(N - 1).0, "trello_card_id").is_some());
+    let before = h.requests();
+    let o = h.sync().await;
+    assert_eq!(h.requests() - before, 1, "{}", out(&o));
+}

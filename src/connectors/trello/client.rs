@@ -7,6 +7,18 @@ use serde_json::{Value, json};
 
 use crate::connectors::http::{Answer, Http, HttpError};
 
+/// A file name as one path segment (percent-encoded but for unreserved characters).
+fn urlencoding_path(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Most actions one page of the feed holds.
 pub const ACTIONS_LIMIT: usize = 1000;
 
@@ -18,14 +30,202 @@ fn card_query() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Attempts at a file download (a lost answer or a 5xx is tried again; a download changes
+/// nothing).
+const DOWNLOAD_ATTEMPTS: u32 = 4;
+
 /// The Trello client.
 #[derive(Debug)]
 pub struct Client {
     /// The HTTP layer.
     pub http: Http,
+    /// Files sent or fetched whole (attachments: a multipart upload, the bytes of a download),
+    /// which the JSON layer does not carry: same base URL, credentials and timeout.
+    pub files: reqwest::Client,
+}
+
+/// A multipart body of one file part (`file`) and text fields; its boundary.
+fn multipart(
+    fields: &[(&str, &str)],
+    file_name: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
+    // A boundary the bytes do not hold.
+    let mut n: u64 = 0x5eed_5eed;
+    let boundary = loop {
+        let b = format!("ssot-vault-{n:016x}");
+        if !bytes.windows(b.len()).any(|w| w == b.as_bytes()) {
+            break b;
+        }
+        n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    };
+    let clean = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    let mut body = Vec::with_capacity(bytes.len() + 512);
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {mime}\r\n\r\n",
+            clean(file_name)
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (boundary, body)
 }
 
 impl Client {
+    /// A client over the JSON layer `http`, with a client for files of the same settings.
+    pub fn new(http: Http) -> Result<Client, HttpError> {
+        let cfg = http.config();
+        let files = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .user_agent(concat!("ssot-vault/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Build {
+                service: cfg.service.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Client { http, files })
+    }
+
+    /// A request for files, with the credentials.
+    fn file_request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let cfg = self.http.config();
+        let mut req = self
+            .files
+            .request(method, format!("{}{path}", cfg.base_url));
+        for (name, value) in &cfg.secret_headers {
+            req = req.header(name.as_str(), value.expose());
+        }
+        req
+    }
+
+    fn transport(&self, method: &Method, path: &str, message: String, attempts: u32) -> HttpError {
+        HttpError::Transport {
+            service: self.http.config().service.clone(),
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+            attempts,
+        }
+    }
+
+    /// `GET /cards/{id}/attachments` (404: gone).
+    pub async fn attachments(&self, card: &str) -> Result<Answer, HttpError> {
+        self.http
+            .send(
+                Method::GET,
+                &format!("/cards/{card}/attachments"),
+                &[],
+                None,
+            )
+            .await
+    }
+
+    /// `POST /cards/{id}/attachments`: a file (multipart `file`, `name`, `mimeType`), never
+    /// sent twice (a lost answer is an error: the file may be attached; a 429 is waited out).
+    pub async fn upload(
+        &self,
+        card: &str,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Result<Answer, HttpError> {
+        let path = format!("/cards/{card}/attachments");
+        let (boundary, body) = multipart(&[("name", name), ("mimeType", mime)], name, mime, bytes);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let r = self
+                .file_request(Method::POST, &path)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body.clone())
+                .send()
+                .await;
+            let resp = match r {
+                Ok(resp) => resp,
+                Err(e) if e.is_connect() && attempt < DOWNLOAD_ATTEMPTS => {
+                    tokio::time::sleep(self.http.config().retry_base * attempt).await;
+                    continue;
+                }
+                Err(e) => return Err(self.transport(&Method::POST, &path, e.to_string(), attempt)),
+            };
+            let status = resp.status();
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS && attempt < DOWNLOAD_ATTEMPTS {
+                tokio::time::sleep(self.http.config().retry_max).await;
+                continue;
+            }
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| self.transport(&Method::POST, &path, e.to_string(), attempt))?;
+            let body = serde_json::from_str(&text)
+                .unwrap_or_else(|_| Value::String(text.trim().to_string()));
+            return Ok(Answer { status, body });
+        }
+    }
+
+    /// The bytes of an uploaded attachment (`None`: gone).
+    pub async fn download(
+        &self,
+        card: &str,
+        attachment: &str,
+        file_name: &str,
+    ) -> Result<Option<Vec<u8>>, HttpError> {
+        let path = format!(
+            "/cards/{card}/attachments/{attachment}/download/{}",
+            urlencoding_path(file_name)
+        );
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= DOWNLOAD_ATTEMPTS;
+            match self.file_request(Method::GET, &path).send().await {
+                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                    Ok(b) => return Ok(Some(b.to_vec())),
+                    Err(e) if last => {
+                        return Err(self.transport(&Method::GET, &path, e.to_string(), attempt));
+                    }
+                    Err(_) => {}
+                },
+                Ok(resp)
+                    if resp.status() == reqwest::StatusCode::NOT_FOUND
+                        || resp.status() == reqwest::StatusCode::BAD_REQUEST =>
+                {
+                    return Ok(None);
+                }
+                Ok(resp) if last || !(resp.status().is_server_error() || resp.status() == 429) => {
+                    let status = resp.status();
+                    let text = resp.text().await.unwrap_or_default();
+                    return Err(HttpError::Exhausted {
+                        service: self.http.config().service.clone(),
+                        method: "GET".into(),
+                        path,
+                        status: status.as_u16(),
+                        body: text.chars().take(200).collect(),
+                        attempts: attempt,
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if last => {
+                    return Err(self.transport(&Method::GET, &path, e.to_string(), attempt));
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(self.http.config().retry_base * attempt).await;
+        }
+    }
+
     /// `GET /members/me`: the token's member.
     pub async fn me(&self) -> Result<Answer, HttpError> {
         self.http.send(Method::GET, "/members/me", &[], None).await
@@ -52,10 +252,13 @@ impl Client {
 
     /// `POST /lists`: a list at the end of the board.
     pub async fn create_list(&self, board: &str, name: &str) -> Result<Value, HttpError> {
-        let body = json!({"name": name, "idBoard": board, "pos": "bottom"});
-        self.http
-            .send_ok(Method::POST, "/lists", &[], Some(&body))
-            .await
+        // Query parameters, as the spec has them.
+        let q = vec![
+            ("name", name.to_string()),
+            ("idBoard", board.to_string()),
+            ("pos", "bottom".to_string()),
+        ];
+        self.http.send_ok(Method::POST, "/lists", &q, None).await
     }
 
     /// `POST /customFields`: a board custom field of `kind` (`text`, `number`) shown on the
@@ -138,7 +341,7 @@ impl Client {
     /// card may exist).
     pub async fn create_card(&self, params: &Value) -> Result<Answer, HttpError> {
         self.http
-            .send_with(Method::POST, "/cards", &[], Some(params), false)
+            .send_no_replay(Method::POST, "/cards", &[], Some(params))
             .await
     }
 
@@ -200,6 +403,69 @@ impl Client {
             .send_ok(Method::GET, &format!("/boards/{board}/actions"), &q, None)
             .await?;
         Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// `POST /cards/{id}/actions/comments`: a comment on the card; its action.
+    pub async fn add_comment(&self, card: &str, text: &str) -> Result<Answer, HttpError> {
+        let body = json!({ "text": text });
+        self.http
+            .send_no_replay(
+                Method::POST,
+                &format!("/cards/{card}/actions/comments"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// `PUT /cards/{id}/actions/{action}/comments`: a comment's new text.
+    pub async fn edit_comment(
+        &self,
+        card: &str,
+        action: &str,
+        text: &str,
+    ) -> Result<Answer, HttpError> {
+        let body = json!({ "text": text });
+        self.http
+            .send(
+                Method::PUT,
+                &format!("/cards/{card}/actions/{action}/comments"),
+                &[],
+                Some(&body),
+            )
+            .await
+    }
+
+    /// One page of a board's comments (`commentCard` actions), newest first, before `before`.
+    pub async fn board_comments(
+        &self,
+        board: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Value>, HttpError> {
+        let mut q = vec![
+            ("filter", "commentCard".to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(b) = before {
+            q.push(("before", b.to_string()));
+        }
+        let v = self
+            .http
+            .send_ok(Method::GET, &format!("/boards/{board}/actions"), &q, None)
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The card's comments (`commentCard` actions), newest first, at most `limit` (404: gone).
+    pub async fn comments(&self, card: &str, limit: usize) -> Result<Answer, HttpError> {
+        let q = vec![
+            ("filter", "commentCard".to_string()),
+            ("limit", limit.to_string()),
+        ];
+        self.http
+            .send(Method::GET, &format!("/cards/{card}/actions"), &q, None)
+            .await
     }
 
     /// `POST /cards/{id}/checklists`: a checklist named `name`.

@@ -9,7 +9,8 @@
 //! token_env = "TRELLO_TOKEN"           # the token is read from this variable,
 //! keyring_entry = "trello"             # else from the OS keyring entry ssot-vault/<this>
 //! batch_size = 50                      # cards handed to one write call
-//! overlap_seconds = 300                # actions read again before the newest one seen
+//! overlap_seconds = 0                  # actions read again before the newest one seen
+//! actions_page = 1000                  # actions a page of the feed holds (Trello's most)
 //!
 //! [remotes.trello.lists]               # project status = list name
 //! blocked = "On hold"
@@ -19,6 +20,12 @@
 //!
 //! [remotes.trello.custom_fields]       # frontmatter key = board custom field ("" unmaps)
 //! budget = "Budget"
+//!
+//! # The helpdesk (off while `helpdesk_board` is empty): ticket notes ↔ cards of that board.
+//! # helpdesk_board = "Helpdesk"
+//! [remotes.trello.helpdesk_lists]      # ticket status = list name (Open, Answered, Closed)
+//! [remotes.trello.helpdesk_parties]    # member username = client | expert (else team)
+//! "anna.client" = "client"
 //! ```
 
 use std::collections::BTreeMap;
@@ -26,6 +33,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::config::{RemoteCommon, RemoteShared};
+
+use super::client;
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "trello";
@@ -59,9 +68,13 @@ pub struct TrelloConfig {
     pub keyring_entry: String,
     /// Cards handed to one write call of the engine.
     pub batch_size: usize,
-    /// Seconds of the board's actions read again before the newest one seen (an edit pulled by
-    /// a run that could not write its note is read again); 0: from the newest action on.
+    /// Seconds of the board's actions read again before the newest one seen; 0 (the default):
+    /// from the newest action on (an edit pulled by a run that could not write its note is read
+    /// again by the engine, and a run that stops before its state is saved leaves the cursor
+    /// where it was).
     pub overlap_seconds: u64,
+    /// Actions one page of the feed asks for (`limit`, 1 to 1000).
+    pub actions_page: usize,
     /// The checklist holding a project's `## Credentialing` tasks.
     pub checklist: String,
     /// Project status → list name (over the defaults; `""` unmaps a status).
@@ -70,6 +83,15 @@ pub struct TrelloConfig {
     pub labels: BTreeMap<String, String>,
     /// Frontmatter key → board custom field name (over the defaults; `""` unmaps a key).
     pub custom_fields: BTreeMap<String, String>,
+    /// The helpdesk's board (its id or name), whose cards are the ticket notes; empty: tickets
+    /// are not synced.
+    pub helpdesk_board: String,
+    /// Ticket status → list name of the helpdesk board (over the defaults `Open`, `Answered`,
+    /// `Closed`).
+    pub helpdesk_lists: BTreeMap<String, String>,
+    /// Trello member username → the party their comments are written as in a ticket's
+    /// conversation (`client`, `expert`; anyone else is `team`).
+    pub helpdesk_parties: BTreeMap<String, String>,
 }
 
 impl Default for TrelloConfig {
@@ -84,11 +106,15 @@ impl Default for TrelloConfig {
             token_env: "TRELLO_TOKEN".into(),
             keyring_entry: NAME.into(),
             batch_size: 50,
-            overlap_seconds: 300,
+            overlap_seconds: 0,
+            actions_page: client::ACTIONS_LIMIT,
             checklist: "Credentialing".into(),
             lists: BTreeMap::new(),
             labels: BTreeMap::new(),
             custom_fields: BTreeMap::new(),
+            helpdesk_board: String::new(),
+            helpdesk_lists: BTreeMap::new(),
+            helpdesk_parties: BTreeMap::new(),
         }
     }
 }
@@ -131,6 +157,12 @@ impl TrelloConfig {
                 "set `key`, or `key_env` to the variable holding it".into(),
             ));
         }
+        if self.actions_page == 0 || self.actions_page > client::ACTIONS_LIMIT {
+            return Err(TrelloConfigError(format!(
+                "actions_page must be between 1 and {}",
+                client::ACTIONS_LIMIT
+            )));
+        }
         if self.checklist.trim().is_empty() {
             return Err(TrelloConfigError("checklist must not be empty".into()));
         }
@@ -146,6 +178,38 @@ impl TrelloConfig {
                 "lists.{s}: not a project status ({})",
                 statuses.join(", ")
             )));
+        }
+        if let Some(s) = self
+            .helpdesk_lists
+            .keys()
+            .find(|s| !["open", "answered", "closed"].contains(&s.as_str()))
+        {
+            return Err(TrelloConfigError(format!(
+                "helpdesk_lists.{s}: not a ticket status (open, answered, closed)"
+            )));
+        }
+        if let Some((m, p)) = self
+            .helpdesk_parties
+            .iter()
+            .find(|(_, p)| !["client", "expert", "team"].contains(&p.as_str()))
+        {
+            return Err(TrelloConfigError(format!(
+                "helpdesk_parties.{m}: `{p}` is not a party (client, expert, team)"
+            )));
+        }
+        let board = |id: &str, name: &str| {
+            if id.is_empty() {
+                name.trim().to_string()
+            } else {
+                id.to_string()
+            }
+        };
+        if !self.helpdesk_board.trim().is_empty()
+            && self.helpdesk_board.trim() == board(&self.board_id, &self.board)
+        {
+            return Err(TrelloConfigError(
+                "helpdesk_board must be a board of its own, not the projects' board".into(),
+            ));
         }
         if url_ok(&self.base_url) {
             Ok(())
@@ -213,6 +277,9 @@ mod tests {
             "enabeld = true",
             "board_id = \"not-an-id\"",
             "batch_size = 0",
+            "actions_page = 1001",
+            "[helpdesk_lists]\nwaiting = \"Waiting\"",
+            "[helpdesk_parties]\nola = \"boss\"",
             "[lists]\npaused = \"Paused\"",
             "base_url = \"ftp://x\"",
         ] {

@@ -92,7 +92,7 @@ fn default_lists() -> Vec<(&'static str, &'static str)> {
         ("active", "Active"),
         ("blocked", "Blocked"),
         ("done", "Done"),
-        ("archived", "Done"),
+        ("archived", "Archived"),
     ]
 }
 

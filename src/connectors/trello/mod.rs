@@ -8,10 +8,13 @@
 //!   up by the note of its name (`Trello::orphans`). A board whose custom fields cannot be
 //!   used keeps the `ssot_id` as a marker line at the end of `desc` (hidden by the mapping); a
 //!   card carrying one is found by it on any board.
-//! - **Change feed.** The board's actions since the last action id seen, newest first, paged
-//!   with `before`; the cards they name are read again. Actions this connector made (by the
-//!   token's member, on a card it wrote, during that run's writes) are left out, so an
-//!   unchanged vault and board cost one request. A full read (first run, `full_pull_hours`,
+//! - **Change feed.** The board's actions since the last action id seen (Trello's `since`
+//!   with an action id), newest first, paged with `before`; the cards they name are read again.
+//!   Actions this connector made (by the token's member, on a card it wrote, during that run's
+//!   writes) are left out, so an unchanged vault and board cost one request. A long run reads
+//!   the feed past its cursor between its writes (every half page of requests, [`FeedTail`]):
+//!   the next run starts after them, so its own actions never fill the next run's pages. An
+//!   edit pulled that its note did not take is read again by the engine (its `held_pulled`). A full read (first run, `full_pull_hours`,
 //!   `sync --full`) reads the board's open cards with their custom field items and checklists.
 //! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
 //!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
@@ -28,6 +31,7 @@
 
 pub mod client;
 pub mod config;
+pub mod helpdesk;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,13 +42,13 @@ use serde_json::{Map, Value, json};
 
 use crate::connectors::http::{Http, HttpConfig, HttpError, HttpStats, Secret};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled, RemoteRecord, SectionItem,
-    Upsert, WriteOutcome,
+    ActionOp, ActionOutcome, Binding, Connector, ConnectorError, Conv, Health, Pacing, Pulled,
+    RemoteAction, RemoteRecord, SectionItem, Upsert, WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
 
-use client::{ACTIONS_LIMIT, Client};
+use client::Client;
 pub use config::{ID_KEY, NAME, TrelloConfig};
 use mapping::{CardMap, HEADING, NOTE_TYPE, Part, PartMap, SSOT_FIELD};
 
@@ -58,6 +62,17 @@ const READ_ONE_BY_ONE: usize = 8;
 const CREATE_ATTEMPTS: u32 = 4;
 /// Seconds of leeway (service clock against ours) when telling a card a lost create made.
 const CREATE_SKEW_S: i64 = 5;
+
+/// What a read of the feed found.
+#[derive(Debug, Default)]
+struct FeedRead {
+    /// Cards named by actions not ours, in the feed's order.
+    cards: Vec<String>,
+    /// A list was made or renamed.
+    lists_changed: bool,
+    /// The newest action: its id and date (epoch ms).
+    newest: Option<(String, Option<i64>)>,
+}
 
 /// The board's open cards a write batch may find its cards among.
 #[derive(Debug, Default)]
@@ -117,6 +132,27 @@ pub struct TrelloState {
     /// Archived template cards by the checklist they hold ([`checklist_key`]): a new card
     /// whose checklist is one of them is a copy of it (one request for card and checklist).
     pub templates: BTreeMap<String, String>,
+    /// The feed read past the run's cursor by its own catch-ups (see [`FeedTail`]).
+    pub tail: FeedTail,
+    /// The helpdesk board, when tickets are synced.
+    pub helpdesk: helpdesk::HelpdeskState,
+}
+
+/// The board's actions a run read after its pull, between its writes (a long run's own actions
+/// would otherwise fill pages of the next run's feed): the next pull starts at `tail` instead of
+/// the cursor and reads the cards others' actions among them named. Saved with the cursor; used
+/// only when the cursor is still the one it was read from (`from`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedTail {
+    /// The cursor's action the catch-ups read after (the run's pull's newest action).
+    pub from: Option<String>,
+    /// The newest action they read.
+    pub tail: Option<String>,
+    /// Cards named by actions among them that were not ours (read by the next pull).
+    pub cards: BTreeSet<String>,
+    /// A list was made or renamed among them (the next pull reads the board).
+    pub lists_changed: bool,
 }
 
 /// The cursor: the newest action seen.
@@ -127,6 +163,10 @@ pub struct TrelloCursor {
     pub last: Option<String>,
     /// Its date (service clock, epoch ms).
     pub at_ms: Option<i64>,
+    /// The newest action of the helpdesk board seen.
+    pub helpdesk: Option<String>,
+    /// The helpdesk board was read (else the next pull reads it whole).
+    pub helpdesk_read: bool,
 }
 
 impl TrelloCursor {
@@ -136,6 +176,7 @@ impl TrelloCursor {
         Some(TrelloCursor {
             last: str_of(a, "id").map(str::to_string),
             at_ms: parse_ms(a.get("date")),
+            ..TrelloCursor::default()
         })
     }
 }
@@ -161,6 +202,12 @@ pub struct Trello {
     source: Option<CredentialSource>,
     /// Templates read this run and found to hold their checklist.
     templates_checked: BTreeSet<String>,
+    /// Requests sent (this run) when the feed was last read up to its newest action.
+    read_at: u64,
+    /// This run pulled the feed: its catch-ups read on from [`FeedTail::tail`].
+    tail_open: bool,
+    /// The vault's root (the files an action attaches are read there).
+    vault: Option<std::path::PathBuf>,
 }
 
 fn now_ms() -> i64 {
@@ -188,6 +235,15 @@ fn why(a: &crate::connectors::http::Answer) -> String {
         .unwrap_or_else(|| a.body.to_string());
     format!("HTTP {}: {}", a.status.as_u16(), text)
 }
+
+/// The status a card in the Blocked list has.
+const BLOCKED: &str = "blocked";
+/// The key of the reason a project is blocked.
+const REASON_KEY: &str = "blocked_reason";
+/// Characters of a comment taken as a blocked reason.
+const REASON_MAX: usize = 500;
+/// How the comments this connector posts begin (never taken as a blocked reason).
+const NOTICE_PREFIX: &str = "ssot-vault ";
 
 /// The description line that tells a template card (never a project).
 const TEMPLATE_MARKER: &str = "[ssot_template]: checklist";
@@ -236,11 +292,10 @@ impl Trello {
             )),
         )];
         let map = mapping::build(&cfg, schema);
-        let bindings = mapping::bindings(&map);
+        let mut bindings = mapping::bindings(&map);
+        bindings.extend(helpdesk::binding(&cfg));
         Ok(Trello {
-            client: Client {
-                http: Http::new(http)?,
-            },
+            client: Client::new(Http::new(http)?)?,
             key_missing: key.is_none(),
             cfg,
             full_map: map.clone(),
@@ -251,6 +306,9 @@ impl Trello {
             marked: BTreeSet::new(),
             source: None,
             templates_checked: BTreeSet::new(),
+            read_at: 0,
+            tail_open: false,
+            vault: None,
         })
     }
 
@@ -654,6 +712,110 @@ impl Trello {
         })
     }
 
+    /// Reads the board's actions after `since` (an action id or a date; `None`: the newest
+    /// page only), newest first, paged with `before`: the cards named by actions that are not
+    /// ours, whether a list was made or renamed, and the newest action (id, date).
+    async fn read_feed(
+        &mut self,
+        board: &str,
+        since: Option<&str>,
+    ) -> Result<FeedRead, ConnectorError> {
+        let page_size = self.cfg.actions_page;
+        let mut out = FeedRead::default();
+        let mut before: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .actions(board, since, before.as_deref(), page_size)
+                .await?;
+            if out.newest.is_none()
+                && let Some(a) = page.first()
+                && let Some(id) = str_of(a, "id")
+            {
+                out.newest = Some((id.to_string(), parse_ms(a.get("date"))));
+            }
+            for a in &page {
+                if let Some(list) = a.pointer("/data/list")
+                    && matches!(str_of(a, "type"), Some("createList" | "updateList"))
+                    && str_of(list, "id").is_none_or(|id| {
+                        self.state.lists.get(id).map(String::as_str) != str_of(list, "name")
+                    })
+                {
+                    out.lists_changed = true;
+                }
+                if self.ours(a) {
+                    continue;
+                }
+                if let Some(card) = a.pointer("/data/card/id").and_then(Value::as_str)
+                    && !out.cards.iter().any(|n| n == card)
+                {
+                    out.cards.push(card.to_string());
+                }
+            }
+            if page.len() < page_size {
+                break;
+            }
+            match page.last().and_then(|a| str_of(a, "id")) {
+                Some(b) => before = Some(b.to_string()),
+                None => break,
+            }
+        }
+        self.read_at = self.client.http.stats().requests;
+        Ok(out)
+    }
+
+    /// The run's pull read the feed up to `cursor`: its catch-ups start there.
+    fn start_tail(&mut self, cursor: &TrelloCursor) {
+        self.state.tail = FeedTail {
+            from: cursor.last.clone(),
+            tail: cursor.last.clone(),
+            ..FeedTail::default()
+        };
+        self.tail_open = true;
+        self.read_at = self.client.http.stats().requests;
+    }
+
+    /// Reads the feed past the run's tail when the run has sent enough requests since it was
+    /// last read that its own actions could fill half a page: the next pull then reads one page
+    /// (the actions of the run's last writes), not every action of a long run. Others' actions
+    /// met are kept for the next pull (a board with no action before reads its feed from the
+    /// start). Nothing is read with an overlap window configured, or when the run did not pull.
+    async fn catch_up(&mut self) -> Result<(), ConnectorError> {
+        let sent = self.client.http.stats().requests;
+        if self.cfg.overlap_seconds > 0
+            || !self.tail_open
+            || sent.saturating_sub(self.read_at) < (self.cfg.actions_page as u64).div_ceil(2)
+        {
+            return Ok(());
+        }
+        let board = self.state.board.clone();
+        let since = self.state.tail.tail.clone();
+        let read = self.read_feed(&board, since.as_deref()).await?;
+        let t = &mut self.state.tail;
+        t.cards.extend(read.cards);
+        t.lists_changed |= read.lists_changed;
+        if let Some((id, _)) = read.newest {
+            t.tail = Some(id);
+        }
+        Ok(())
+    }
+
+    /// [`Trello::catch_up`] in the middle of a run's writes: those so far are noted first (their
+    /// actions are ours).
+    async fn catch_up_within(
+        &mut self,
+        run_id: &str,
+        start: i64,
+        touched: &BTreeSet<String>,
+    ) -> Result<(), ConnectorError> {
+        let sent = self.client.http.stats().requests;
+        if sent.saturating_sub(self.read_at) < (self.cfg.actions_page as u64).div_ceil(2) {
+            return Ok(());
+        }
+        self.note_run(run_id, start, touched.clone());
+        self.catch_up().await
+    }
+
     /// Notes a run's writes to `cards` between `start` and now.
     fn note_run(&mut self, run: &str, start: i64, cards: BTreeSet<String>) {
         if cards.is_empty() {
@@ -767,7 +929,64 @@ impl Trello {
             .filter(|c| str_of(c, "id").is_none_or(|i| !orphans.contains(i)))
             .cloned()
             .collect();
-        Ok(self.records_of(&kept))
+        let mut records = self.records_of(&kept);
+        self.reasons_from_comments(&mut records).await?;
+        Ok(records)
+    }
+
+    /// The list name of the `blocked` status, when the status is mapped.
+    fn blocked_list(&self) -> Option<String> {
+        self.map
+            .parts
+            .iter()
+            .find_map(|p| match (&p.part, &p.spec.conv) {
+                (Part::List, Conv::Table(t)) => {
+                    t.iter().find(|(v, _)| v == BLOCKED).map(|(_, r)| r.clone())
+                }
+                _ => None,
+            })
+    }
+
+    /// A card in the Blocked list with no `Blocked reason` gives its newest comment as the
+    /// reason (not one of the notices this connector posts): one read of its comments.
+    async fn reasons_from_comments(
+        &mut self,
+        records: &mut [RemoteRecord],
+    ) -> Result<(), ConnectorError> {
+        let Some(list) = self.blocked_list() else {
+            return Ok(());
+        };
+        if self.part(REASON_KEY).is_none() {
+            return Ok(());
+        }
+        for r in records
+            .iter_mut()
+            .filter(|r| r.fields.get("status") == Some(&list) && !r.fields.contains_key(REASON_KEY))
+        {
+            let a = self.client.comments(&r.id, 10).await?;
+            if !a.status.is_success() {
+                continue;
+            }
+            let reason = a
+                .body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.pointer("/data/text").and_then(Value::as_str))
+                .find(|t| !t.starts_with(NOTICE_PREFIX))
+                .map(|t| {
+                    let t = mapping::one_line(t);
+                    match t.char_indices().nth(REASON_MAX) {
+                        Some((i, _)) => format!("{}…", &t[..i]),
+                        None => t,
+                    }
+                })
+                .filter(|t| !t.is_empty());
+            if let Some(reason) = reason {
+                r.fields.insert(REASON_KEY.into(), reason);
+            }
+        }
+        Ok(())
     }
 
     /// The card params of a write's fields (custom fields apart); `labels`: the card's labels
@@ -823,7 +1042,7 @@ impl Trello {
                             }
                         }
                     }
-                    p.insert("idLabels".into(), json!(ids.join(",")));
+                    p.insert("idLabels".into(), json!(ids));
                 }
                 Part::Custom { .. } => {}
             }
@@ -1276,12 +1495,204 @@ impl Trello {
         if let Some(items) = u.sections.get(HEADING) {
             self.write_checklist(&id, current.as_ref(), items).await?;
         }
+        if let Some(notice) = &u.notice {
+            // A move made in Trello that the vault refused, undone above: a comment says why.
+            let text = notice.replacen("this issue", "this card", 1);
+            match self.client.add_comment(&id, &text).await {
+                Ok(a) if a.status.is_success() => {}
+                Ok(a) => tracing::warn!(card = %id, why = %why(&a), "Trello comment not posted"),
+                // Never posted twice: a lost answer is left as it is.
+                Err(HttpError::Transport { message, .. }) => {
+                    tracing::warn!(card = %id, %message, "Trello comment: answer lost");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(WriteOutcome::Written {
             ssot_id: u.ssot_id.clone(),
             remote_id: id,
             created: false,
             fields: None,
         })
+    }
+}
+
+/// The archive export's files of a note at `rel` (the CSV and the XML beside it, named as it).
+fn export_files(
+    root: &std::path::Path,
+    rel: &str,
+) -> Vec<(String, std::path::PathBuf, &'static str)> {
+    let note = root.join(rel);
+    let (Some(dir), Some(stem)) = (note.parent(), note.file_stem()) else {
+        return Vec::new();
+    };
+    let stem = stem.to_string_lossy();
+    [("csv", "text/csv"), ("xml", "application/xml")]
+        .into_iter()
+        .map(|(ext, mime)| {
+            let name = format!("{stem}.{ext}");
+            let path = dir.join(&name);
+            (name, path, mime)
+        })
+        .collect()
+}
+
+impl Trello {
+    /// Attaches the archive's export (CSV and XML) to the card, each file once: the card's
+    /// attachments are listed first, and one of the same name whose bytes read back the same
+    /// is the file already attached (a run stopped after the upload, before the journal said
+    /// so). Each upload is read back and compared.
+    async fn attach_export(
+        &mut self,
+        action: &RemoteAction,
+        card: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        self.check_key()?;
+        let Some(root) = self.vault.clone() else {
+            return Ok(ActionOutcome::Refused {
+                message: "the vault's root is not known to the Trello connector".into(),
+            });
+        };
+        if !config::is_id(card) {
+            return Ok(ActionOutcome::Gone);
+        }
+        let mut files = Vec::new();
+        for (name, path, mime) in export_files(&root, &action.rel) {
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((name, mime, bytes)),
+                Err(e) => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!(
+                            "the archive export {} cannot be read: {e}",
+                            path.display()
+                        ),
+                    });
+                }
+            }
+        }
+        let start = now_ms();
+        let result = self.attach_files(card, &files).await;
+        self.note_run(
+            &format!("act:{}", action.id),
+            start,
+            [card.to_string()].into(),
+        );
+        result
+    }
+
+    /// The attachments of a card: (id, name, file name, size); `None`: the card is gone.
+    async fn attachment_list(
+        &mut self,
+        card: &str,
+    ) -> Result<Option<Vec<(String, String, String, Option<u64>)>>, ConnectorError> {
+        let a = self.client.attachments(card).await?;
+        if gone_status(a.status) {
+            return Ok(None);
+        }
+        if !a.status.is_success() {
+            return Err(ConnectorError::Http(self.client.http.status_error(
+                &reqwest::Method::GET,
+                "/cards/{id}/attachments",
+                &a,
+            )));
+        }
+        Ok(Some(
+            a.body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|x| x.get("isUpload").and_then(Value::as_bool) != Some(false))
+                .filter_map(|x| {
+                    Some((
+                        str_of(x, "id")?.to_string(),
+                        str_of(x, "name").unwrap_or_default().to_string(),
+                        str_of(x, "fileName").unwrap_or_default().to_string(),
+                        x.get("bytes").and_then(Value::as_u64),
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Whether the card holds an attachment named `name` with these bytes (read back).
+    async fn holds(
+        &mut self,
+        card: &str,
+        list: &[(String, String, String, Option<u64>)],
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<bool, ConnectorError> {
+        for (id, n, file, size) in list.iter().rev() {
+            if n != name || size.is_some_and(|s| s != bytes.len() as u64) {
+                continue;
+            }
+            let file = if file.is_empty() { name } else { file.as_str() };
+            if self.client.download(card, id, file).await?.as_deref() == Some(bytes) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn attach_files(
+        &mut self,
+        card: &str,
+        files: &[(String, &'static str, Vec<u8>)],
+    ) -> Result<ActionOutcome, ConnectorError> {
+        let Some(mut list) = self.attachment_list(card).await? else {
+            return Ok(ActionOutcome::Gone);
+        };
+        for (name, mime, bytes) in files {
+            if self.holds(card, &list, name, bytes).await? {
+                continue;
+            }
+            let a = match self.client.upload(card, name, mime, bytes).await {
+                Ok(a) => a,
+                Err(HttpError::Transport { message, .. }) => {
+                    // The answer was lost: the file may be attached; the next run looks.
+                    return Ok(ActionOutcome::Refused {
+                        message: format!("the upload of {name}: answer lost ({message})"),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if gone_status(a.status) {
+                return Ok(ActionOutcome::Gone);
+            }
+            if !a.status.is_success() {
+                return Ok(ActionOutcome::Refused {
+                    message: format!("the upload of {name}: {}", why(&a)),
+                });
+            }
+            let Some(id) = str_of(&a.body, "id").map(str::to_string) else {
+                return Err(self.proto("an uploaded attachment has no id"));
+            };
+            let file = str_of(&a.body, "fileName").unwrap_or(name).to_string();
+            list.push((
+                id.clone(),
+                name.clone(),
+                file.clone(),
+                Some(bytes.len() as u64),
+            ));
+            match self.client.download(card, &id, &file).await? {
+                Some(back) if back == *bytes => {}
+                Some(back) => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!(
+                            "{name} read back from Trello differs from the file ({} bytes, not {})",
+                            back.len(),
+                            bytes.len()
+                        ),
+                    });
+                }
+                None => {
+                    return Ok(ActionOutcome::Refused {
+                        message: format!("{name} cannot be read back from Trello"),
+                    });
+                }
+            }
+        }
+        Ok(ActionOutcome::Done)
     }
 }
 
@@ -1344,6 +1755,7 @@ impl Connector for Trello {
             checklist: self.full_map.checklist.clone(),
         };
         self.bindings = mapping::bindings(&self.map);
+        self.bindings.extend(helpdesk::binding(&self.cfg));
     }
 
     fn save_state(&self) -> Value {
@@ -1359,65 +1771,55 @@ impl Connector for Trello {
             // A full read: the newest action first (nothing after it is missed), then the cards.
             let newest = self.client.actions(&board, None, None, 1).await?;
             let next = TrelloCursor::of(newest.first()).unwrap_or_default();
+            self.start_tail(&next);
             let cards = self.client.board_cards(&board, "open", true).await?;
             self.refresh_for(&cards).await?;
-            let records = self.records_kept(&cards).await?;
+            let mut records = self.records_kept(&cards).await?;
+            let mut next = next;
+            if self.helpdesk_on() {
+                let (tickets, newest) = self.pull_helpdesk(None, true).await?;
+                records.extend(tickets);
+                next.helpdesk = newest;
+                next.helpdesk_read = true;
+            }
             return Ok(Pulled {
                 records,
                 cursor: serde_json::to_value(next).unwrap_or(Value::Null),
                 full: true,
             });
         };
-        // The feed from the newest action seen, or from the overlap window before it (an edit
-        // pulled by a run that could not write its note is read again).
+        // The feed from the newest action seen (or from what the last run's catch-ups read
+        // past it), or from the overlap window before it when one is configured.
         let overlap =
             i64::try_from(self.cfg.overlap_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let tail = std::mem::take(&mut self.state.tail);
+        let mut named: Vec<String> = Vec::new();
+        let mut lists_changed = false;
         let since = match (cursor.at_ms, &cursor.last) {
             (Some(at), _) if overlap > 0 => {
                 jiff::Timestamp::from_millisecond(at.saturating_sub(overlap))
                     .ok()
                     .map(|t| t.to_string())
             }
+            (_, last) if tail.from == *last && tail.tail.is_some() => {
+                named.extend(tail.cards.iter().cloned());
+                lists_changed = tail.lists_changed;
+                tail.tail.clone()
+            }
             (_, last) => last.clone(),
         };
-        let mut newest: Option<TrelloCursor> = None;
-        let mut before: Option<String> = None;
-        let mut named: Vec<String> = Vec::new();
-        let mut lists_changed = false;
-        loop {
-            let page = self
-                .client
-                .actions(&board, since.as_deref(), before.as_deref(), ACTIONS_LIMIT)
-                .await?;
-            if newest.is_none() {
-                newest = TrelloCursor::of(page.first());
-            }
-            for a in &page {
-                if let Some(list) = a.pointer("/data/list")
-                    && matches!(str_of(a, "type"), Some("createList" | "updateList"))
-                    && str_of(list, "id").is_none_or(|id| {
-                        self.state.lists.get(id).map(String::as_str) != str_of(list, "name")
-                    })
-                {
-                    lists_changed = true;
-                }
-                if self.ours(a) {
-                    continue;
-                }
-                if let Some(card) = a.pointer("/data/card/id").and_then(Value::as_str)
-                    && !named.iter().any(|n| n == card)
-                {
-                    named.push(card.to_string());
-                }
-            }
-            if page.len() < ACTIONS_LIMIT {
-                break;
-            }
-            match page.last().and_then(|a| str_of(a, "id")) {
-                Some(b) => before = Some(b.to_string()),
-                None => break,
+        let read = self.read_feed(&board, since.as_deref()).await?;
+        lists_changed |= read.lists_changed;
+        for c in read.cards {
+            if !named.contains(&c) {
+                named.push(c);
             }
         }
+        let newest = read.newest.map(|a| TrelloCursor {
+            last: Some(a.0),
+            at_ms: a.1,
+            ..TrelloCursor::default()
+        });
         if lists_changed {
             self.refresh_board().await?;
         }
@@ -1425,8 +1827,20 @@ impl Connector for Trello {
         self.refresh_for(&cards).await?;
         // Cards the feed names that are gone (deleted) are left out: the engine's look for
         // archived records (`archived`) finds them.
-        let records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
-        let next = newest.unwrap_or(cursor);
+        let mut records: Vec<RemoteRecord> = self.records_kept(&cards).await?;
+        let mut next = newest.unwrap_or_else(|| TrelloCursor {
+            helpdesk: None,
+            helpdesk_read: false,
+            ..cursor.clone()
+        });
+        self.start_tail(&next);
+        if self.helpdesk_on() {
+            let full = !cursor.helpdesk_read;
+            let (tickets, newest) = self.pull_helpdesk(cursor.helpdesk.as_deref(), full).await?;
+            records.extend(tickets);
+            next.helpdesk = newest;
+            next.helpdesk_read = true;
+        }
         Ok(Pulled {
             records,
             cursor: serde_json::to_value(next).unwrap_or(Value::Null),
@@ -1439,13 +1853,19 @@ impl Connector for Trello {
         note_type: &str,
         ids: &[String],
     ) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.fetch_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(Vec::new());
         }
         self.ensure_board().await?;
         let cards = self.read_cards(ids).await?;
         self.refresh_for(&cards).await?;
-        Ok(self.records_of(&cards))
+        let mut records = self.records_of(&cards);
+        self.reasons_from_comments(&mut records).await?;
+        Ok(records)
     }
 
     async fn archived(
@@ -1453,6 +1873,10 @@ impl Connector for Trello {
         note_type: &str,
         ids: &[String],
     ) -> Result<Vec<String>, ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.archived_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1478,9 +1902,18 @@ impl Connector for Trello {
         run_id: &str,
         batch: &[Upsert],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let tickets: Vec<&Upsert> = batch
+            .iter()
+            .filter(|u| u.note_type == helpdesk::TICKET && self.helpdesk_on())
+            .collect();
         let batch: Vec<&Upsert> = batch.iter().filter(|u| u.note_type == NOTE_TYPE).collect();
+        let mut done = Vec::new();
+        if !tickets.is_empty() {
+            self.ensure_board().await?;
+            done = self.upsert_tickets(run_id, &tickets).await?;
+        }
         if batch.is_empty() {
-            return Ok(Vec::new());
+            return Ok(done);
         }
         self.ensure_board().await?;
         self.ensure_fields().await?;
@@ -1513,6 +1946,10 @@ impl Connector for Trello {
         let mut out = Vec::with_capacity(batch.len());
         let mut result = Ok(());
         for u in batch {
+            if let Err(e) = self.catch_up_within(run_id, start, &touched).await {
+                result = Err(e);
+                break;
+            }
             match self
                 .write_one(u, &mut index, &templates, &mut touched)
                 .await
@@ -1525,10 +1962,15 @@ impl Connector for Trello {
             }
         }
         self.note_run(run_id, start, touched);
-        result.map(|()| out)
+        done.extend(out);
+        result.map(|()| done)
     }
 
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
+        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
+            self.ensure_board().await?;
+            return self.archive_tickets(ids).await;
+        }
         if note_type != NOTE_TYPE || ids.is_empty() {
             return Ok(());
         }
@@ -1584,6 +2026,25 @@ impl Connector for Trello {
 
     fn stats(&self) -> HttpStats {
         self.client.http.stats()
+    }
+
+    fn guards_remote_moves(&self) -> bool {
+        true
+    }
+
+    fn set_vault_root(&mut self, root: &std::path::Path) {
+        self.vault = Some(root.to_path_buf());
+    }
+
+    async fn act(
+        &mut self,
+        action: &RemoteAction,
+        remote_id: &str,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        match action.op {
+            ActionOp::AttachExport => self.attach_export(action, remote_id).await,
+            _ => Ok(ActionOutcome::Unsupported),
+        }
     }
 
     fn pacing(&self) -> Pacing {

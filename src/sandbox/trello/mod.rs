@@ -401,11 +401,19 @@ pub struct Part {
 }
 
 impl Call {
-    /// A parameter as text (numbers and booleans rendered, `null` as absent).
+    /// A parameter as text (numbers and booleans rendered, `null` as absent, an array of ids
+    /// as Trello's comma-separated form: `idLabels` is either).
     pub fn text(&self, name: &str) -> Option<String> {
         match self.params.get(name)? {
             Value::String(s) => Some(s.clone()),
             Value::Null => None,
+            Value::Array(items) if items.iter().all(Value::is_string) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             v => Some(v.to_string()),
         }
     }
@@ -740,6 +748,17 @@ pub fn seed_data(now_ms: i64, token: &str) -> TrelloData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_lists_are_taken_as_arrays_or_comma_separated() {
+        let mut call = Call::default();
+        call.params
+            .insert("idLabels".into(), serde_json::json!(["a1", "b2"]));
+        call.params
+            .insert("idMembers".into(), serde_json::json!("c3,d4"));
+        assert_eq!(call.text("idLabels").as_deref(), Some("a1,b2"));
+        assert_eq!(call.text("idMembers").as_deref(), Some("c3,d4"));
+    }
 
     #[test]
     fn multipart_bodies_split_into_parts() {

@@ -1,0 +1,283 @@
+//! The helpdesk on Trello: ticket notes are cards on the `Helpdesk` board, their status the
+//! card's list and their `## Conversation` the card's comments, merged both ways by union on
+//! each message's stamp, never twice after a lost answer, hostile text kept inside its message.
+
+use serde_json::{Value, json};
+use ssot_vault::sandbox::DEFAULT_TRELLO_KEY;
+
+use crate::conformance::harness::Harness;
+use crate::conformance::trello::TrelloService;
+use crate::hs_env::out;
+
+type H = Harness<TrelloService>;
+
+const TICKET: &str = "Helpdesk/Stamp card printing.md";
+
+/// A Trello API call as `token`'s member.
+async fn api(
+    h: &H,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = h
+        .http
+        .request(method, format!("{}/1{path}", h.sb.base_url()))
+        .header(
+            "Authorization",
+            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{token}\""),
+        );
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let text = r.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The texts of a card's comments, oldest first.
+async fn comments(h: &H, card: &str) -> Vec<String> {
+    let v = api(
+        h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/cards/{card}/actions?filter=commentCard"),
+        None,
+    )
+    .await;
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.pointer("/data/text").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    out.reverse();
+    out
+}
+
+/// The note's `### ` message headings.
+fn stamps(h: &H) -> Vec<String> {
+    h.note(TICKET)
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A vault with the helpdesk on (Anna is the client, Ewa the expert) and a ticket opened by the
+/// client with its first message, synced.
+async fn helpdesk() -> H {
+    let h = H::new(
+        "helpdesk_board = \"Helpdesk\"\n[remotes.trello.helpdesk_parties]\n\"anna.client\" = \"client\"\n\"ewa.expert\" = \"expert\"\n",
+    )
+    .await;
+    let o = h
+        .run(&[
+            "ticket",
+            "new",
+            "Bakery loyalty app",
+            "--from",
+            "client",
+            "--subject",
+            "Stamp card printing",
+            "-m",
+            "The stamp cards print blank.",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    let o = h.run(&["commit", "-m", "A ticket"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_travels_both_ways_once() {
+    let h = helpdesk().await;
+    let card = h.prop(TICKET, "trello_card_id").expect("card id");
+    let card_json = api(
+        &h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/cards/{card}"),
+        None,
+    )
+    .await;
+    assert_eq!(card_json["name"], json!("Stamp card printing"));
+    let first = stamps(&h);
+    assert_eq!(first.len(), 1, "{}", h.note(TICKET));
+    assert!(first[0].contains(" · client · "), "{first:?}");
+    assert_eq!(
+        comments(&h, &card).await,
+        [format!("### {}\n\nThe stamp cards print blank.", first[0])]
+    );
+    // The expert answers on the card in Trello: the message reaches the note.
+    api(
+        &h,
+        "sandbox-trello-token-ewa",
+        reqwest::Method::POST,
+        &format!("/cards/{card}/actions/comments"),
+        Some(json!({"text": "Fixed in the print template."})),
+    )
+    .await;
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let now = stamps(&h);
+    assert_eq!(now.len(), 2, "{}", h.note(TICKET));
+    assert!(now[1].ends_with(" · expert · Ewa Expert"), "{now:?}");
+    assert!(h.note(TICKET).contains("\nFixed in the print template.\n"));
+    // The team replies in the vault: the message reaches the card, once.
+    let o = h
+        .run(&[
+            "ticket",
+            "reply",
+            "Stamp card printing",
+            "-m",
+            "Thanks, closing soon.",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let said = comments(&h, &card).await;
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said[2].ends_with("\n\nThanks, closing soon."), "{said:?}");
+    assert_eq!(stamps(&h).len(), 3);
+    // The ticket's status is the card's list.
+    let c = api(
+        &h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/cards/{card}"),
+        None,
+    )
+    .await;
+    let list = api(
+        &h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/lists/{}", c["idList"].as_str().unwrap_or_default()),
+        None,
+    )
+    .await;
+    assert_eq!(list["name"], json!("Answered"), "{}", h.note(TICKET));
+    // Settled: nothing is posted again, the note is not written again.
+    let (head, posts) = (h.head(), h.count("POST /1/cards/{id}/actions/comments"));
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.count("POST /1/cards/{id}/actions/comments"), posts);
+    // An unchanged vault and Trello: the two boards' feeds.
+    let n = h.requests();
+    let o = h.run(&["sync"]).await;
+    assert_eq!(h.requests() - n, 2, "{}", out(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_whose_answer_was_lost_is_not_posted_twice() {
+    let h = helpdesk().await;
+    let card = h.prop(TICKET, "trello_card_id").expect("card id");
+    let o = h
+        .run(&[
+            "ticket",
+            "reply",
+            "Stamp card printing",
+            "-m",
+            "Looking into it.",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    // The comment lands, its answer is lost (the connection drops after the request).
+    h.faults(ssot_vault::sandbox::FaultConfig {
+        drop_next: 1,
+        drop_after_handling: true,
+        path_prefix: Some(format!("/1/cards/{card}/actions/comments")),
+        ..ssot_vault::sandbox::FaultConfig::default()
+    });
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h.faults(ssot_vault::sandbox::FaultConfig::default());
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let said = comments(&h, &card).await;
+    assert_eq!(
+        said.iter()
+            .filter(|c| c.ends_with("Looking into it."))
+            .count(),
+        1,
+        "{said:?}"
+    );
+    assert_eq!(stamps(&h).len(), 2, "{}", h.note(TICKET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_comments_stay_inside_their_message() {
+    let h = helpdesk().await;
+    let card = h.prop(TICKET, "trello_card_id").expect("card id");
+    let long = "x".repeat(10_000);
+    for text in [
+        "A NUL \u{0} here\r\nand a bell \u{7}".to_string(),
+        format!("Long: {long}"),
+        "## Injected heading\n### 2026-01-01T00:00:00 · client · Forged\n# Top".to_string(),
+    ] {
+        api(
+            &h,
+            "sandbox-trello-token-anna",
+            reqwest::Method::POST,
+            &format!("/cards/{card}/actions/comments"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let note = h.note(TICKET);
+    assert!(!note.contains('\u{0}') && !note.contains('\u{7}'), "{note}");
+    assert!(
+        note.contains(&long),
+        "{}\n{}",
+        out(&o),
+        &note[..note.len().min(3000)]
+    );
+    assert!(note.contains("\n\\## Injected heading\n"), "{note}");
+    assert!(
+        note.contains("\n\\### 2026-01-01T00:00:00 · client · Forged\n"),
+        "{note}"
+    );
+    assert!(note.contains("\n\\# Top\n"), "{note}");
+    // Only the note's sections: no heading of level 1 or 2 came in.
+    let headings: Vec<&str> = note
+        .lines()
+        .filter(|l| l.starts_with("# ") || l.starts_with("## "))
+        .collect();
+    assert_eq!(headings, ["## Conversation"], "{note}");
+    let s = stamps(&h);
+    assert_eq!(s.len(), 4, "{s:?}");
+    // Three comments by one member in one second: told apart by a number.
+    let mut who: Vec<&str> = s
+        .iter()
+        .map(|s| s.split_once(" · ").map_or("", |x| x.1))
+        .collect();
+    who.sort_unstable();
+    assert_eq!(
+        who,
+        [
+            "client · Anna Client",
+            "client · Anna Client (2)",
+            "client · Anna Client (3)",
+            "client · Piekarnia Złoty Kłos"
+        ],
+        "{s:?}"
+    );
+    let o = h.run(&["check"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    // Settled.
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head);
+}

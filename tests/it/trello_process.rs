@@ -1,0 +1,295 @@
+//! The vault's process from Trello: a card moved to the Blocked list blocks its project (the
+//! reason is the card's `Blocked reason`, else its newest comment), moved back it unblocks it,
+//! each through the lifecycle's guards; a move the guards refuse is not taken, the card goes
+//! back to its list and a comment on it says why.
+
+use serde_json::{Value, json};
+use ssot_vault::sandbox::DEFAULT_TRELLO_KEY;
+
+use crate::conformance::harness::Harness;
+use crate::conformance::trello::{LOYALTY, MENU, TrelloService};
+use crate::hs_env::{git, out};
+
+type H = Harness<TrelloService>;
+
+/// The token of the seeded colleague `ola.operator`.
+const OLA: &str = "sandbox-trello-token-ola";
+
+/// A Trello API call as Ola, who works in Trello.
+pub async fn api(h: &H, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = h
+        .http
+        .request(method, format!("{}/1{path}", h.sb.base_url()))
+        .header(
+            "Authorization",
+            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
+        );
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let text = r.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Sets a card field in Trello as Ola would.
+fn edit(h: &H, note: &str, field: &str, value: &str) {
+    let id = h.id_of(note);
+    h.remote()
+        .edit("cards", &id, field, value)
+        .expect("edit in Trello");
+}
+
+/// The list a note's card is in.
+fn list(h: &H, note: &str) -> Option<String> {
+    h.record_of(note, "cards").field("list").map(str::to_string)
+}
+
+/// The texts of a card's comments, newest first.
+async fn comments(h: &H, note: &str) -> Vec<String> {
+    let id = h.id_of(note);
+    let v = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{id}/actions?filter=commentCard"),
+        None,
+    )
+    .await;
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.pointer("/data/text").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A vault whose `Bakery loyalty app` is active (every guard of `active` met), synced; the
+/// board has a `Blocked` list.
+async fn active() -> H {
+    let h = H::new("").await;
+    let note = h
+        .note(LOYALTY)
+        .replace(
+            "status: matching\n",
+            "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+        )
+        .replace("blocked_reason: Waiting for the brief\n", "")
+        + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    git(&h.v, &["commit", "-qam", "Active"]);
+    h.sync().await;
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Active"));
+    h.create("lists", &[("board", "Projects"), ("name", "Blocked")]);
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_moved_to_blocked_blocks_its_project_and_moved_back_unblocks_it() {
+    let h = active().await;
+    // Blocked in Trello with its reason in the custom field.
+    edit(&h, LOYALTY, "list", "Blocked");
+    edit(&h, LOYALTY, "Blocked reason", "Waiting for VPN access");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("blocked"));
+    assert_eq!(
+        h.prop(LOYALTY, "blocked_reason").as_deref(),
+        Some("Waiting for VPN access")
+    );
+    let log = git(&h.v, &["log", "-1", "--format=%B"]);
+    assert!(log.contains("Ssot-Source: trello"), "{log}");
+    // Back to Active with the reason cleared: unblocked.
+    edit(&h, LOYALTY, "list", "Active");
+    edit(&h, LOYALTY, "Blocked reason", "");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert_eq!(
+        h.prop(LOYALTY, "blocked_reason"),
+        None,
+        "{}",
+        h.note(LOYALTY)
+    );
+    // Blocked again with no reason field: the newest comment is the reason.
+    let id = h.id_of(LOYALTY);
+    api(
+        &h,
+        reqwest::Method::POST,
+        &format!("/cards/{id}/actions/comments"),
+        Some(json!({"text": "The client paused the work\nuntil January"})),
+    )
+    .await;
+    edit(&h, LOYALTY, "list", "Blocked");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("blocked"));
+    assert_eq!(
+        h.prop(LOYALTY, "blocked_reason").as_deref(),
+        Some("The client paused the work until January")
+    );
+    // Moved back: unblocked (the reason was never in the field).
+    edit(&h, LOYALTY, "list", "Active");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert_eq!(
+        h.prop(LOYALTY, "blocked_reason"),
+        None,
+        "{}",
+        h.note(LOYALTY)
+    );
+    let (head, n) = (h.head(), h.requests());
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_move_the_lifecycle_refuses_is_moved_back_with_a_comment() {
+    let h = active().await;
+    // A project in matching cannot become active.
+    edit(&h, MENU, "list", "Active");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("status matching→active made in trello")
+            && text.contains("moved back to Matching"),
+        "{text}"
+    );
+    assert_eq!(h.prop(MENU, "status").as_deref(), Some("matching"));
+    assert_eq!(list(&h, MENU).as_deref(), Some("Matching"));
+    let said = comments(&h, MENU).await;
+    assert!(
+        said.first().is_some_and(
+            |c| c.contains("moved this card back to Matching") && c.contains("not allowed")
+        ),
+        "{said:?}"
+    );
+    // Blocked with no reason at all (no field, no comment): refused too.
+    edit(&h, LOYALTY, "list", "Blocked");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("blocked_reason is empty"), "{text}");
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Active"));
+    // Settled: the next run changes nothing, at one request.
+    let (head, n) = (h.head(), h.requests());
+    let o = h.sync().await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// The card's uploaded attachments: (name, a hash of the bytes as downloaded).
+async fn attachments(h: &H, card: &str) -> Vec<(String, u64)> {
+    let list = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{card}/attachments"),
+        None,
+    )
+    .await;
+    let mut out = Vec::new();
+    for a in list.as_array().into_iter().flatten() {
+        let (id, name, file) = (
+            a["id"].as_str().unwrap_or_default(),
+            a["name"].as_str().unwrap_or_default(),
+            a["fileName"].as_str().unwrap_or_default(),
+        );
+        let bytes = h
+            .http
+            .get(format!(
+                "{}/1/cards/{card}/attachments/{id}/download/{file}",
+                h.sb.base_url()
+            ))
+            .header(
+                "Authorization",
+                format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
+            )
+            .send()
+            .await
+            .expect("download")
+            .bytes()
+            .await
+            .expect("bytes");
+        out.push((name.to_string(), hash(&bytes)));
+    }
+    out.sort();
+    out
+}
+
+/// Archiving a project attaches its export (CSV and XML) to its card, read back and compared;
+/// a run that stopped after the uploads, before its journal said the action was done, is
+/// followed by one that finds them attached and uploads nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archive_export_is_attached_to_the_card_once() {
+    let h = active().await;
+    let name = "Bakery loyalty app";
+    let o = h.run(&["project", "done", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h.sync().await;
+    let card = h.id_of(LOYALTY);
+    let sid = h.prop(LOYALTY, "ssot_id").expect("sid");
+    let o = h.run(&["archive", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let dir = h.v.join(format!("Archive/{name}"));
+    let state = h.state_dir().join("state.json");
+    let journal = h.state_dir().join("journal.jsonl");
+    let (state_before, journal_before) = (
+        std::fs::read(&state).expect("state"),
+        std::fs::read(&journal).expect("journal"),
+    );
+    let uploads = h.count("POST /1/cards/{id}/attachments");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let want: Vec<(String, u64)> = ["csv", "xml"]
+        .into_iter()
+        .map(|ext| {
+            let f = format!("{name}.{ext}");
+            let bytes = std::fs::read(dir.join(&f)).expect("export");
+            assert!(bytes.len() > 100, "{f}");
+            (f, hash(&bytes))
+        })
+        .collect();
+    assert_eq!(attachments(&h, &card).await, want, "{}", out(&o));
+    assert_eq!(h.count("POST /1/cards/{id}/attachments") - uploads, 2);
+    // As if that run had been killed after the uploads: its state not saved, its journal
+    // saying the action was started and not that it was done.
+    std::fs::write(&state, &state_before).expect("state");
+    let mut text = String::from_utf8(journal_before).expect("utf-8");
+    for (event, detail) in [
+        ("start", json!({"records": 1})),
+        (
+            "act",
+            json!({"id": format!("{sid}/done>archived/0/attach-export"), "remote_id": card}),
+        ),
+    ] {
+        let line = json!({"run": "20261130T000001Z-cccccc", "at": jiff::Timestamp::now().to_string(),
+            "event": event, "detail": detail});
+        text.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&journal, text).expect("journal");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(attachments(&h, &card).await, want, "nothing attached twice");
+    assert_eq!(
+        h.count("POST /1/cards/{id}/attachments") - uploads,
+        2,
+        "{}",
+        out(&o)
+    );
+    let (head, n) = (h.head(), h.requests());
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
