@@ -328,11 +328,24 @@ pub async fn deleted_notes_leave_records_alone_by_default<S: Service>() {
     let h = Harness::<S>::new("").await;
     h.sync().await;
     let o = S::other();
+    let id = h.id_of(o.note);
     std::fs::remove_file(h.v.join(o.note)).expect("rm");
-    h.sync().await;
+    let first = h.sync().await;
+    assert!(out(&first).contains("  forget   "), "{}", out(&first));
     assert_eq!(h.live(o.kind).len(), initial::<S>(o.kind));
-    h.sync().await;
+    // Forgotten once: the next run has nothing to forget.
+    let next = h.sync().await;
+    assert!(!out(&next).contains("forget"), "{}", out(&next));
     assert!(!h.v.join(o.note).exists());
+    // Its record edited in the service afterwards: the note is not made again, by an
+    // incremental read or a full one.
+    h.remote()
+        .edit(o.kind, &id, o.remote, "Edited later")
+        .expect("edit in the service");
+    h.sync().await;
+    h.run(&["sync", "--full"]).await;
+    assert!(!h.v.join(o.note).exists());
+    assert_eq!(h.live(o.kind).len(), initial::<S>(o.kind));
 }
 
 /// Syncs under a fault and checks the outcome is exactly the fault-free one.
