@@ -129,7 +129,8 @@ async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
     assert_eq!(e.prop(ROZA, "email").as_deref(), Some("kontakt@roza.pl"));
 }
 
-/// Kills: a write that finds its record archived (Gone) no longer marking the note. The README:
+/// Kills: a write that finds its record archived (Gone) no longer marking the note, its count, and
+/// the Gone answer settled on another record of the batch (`apply_plan`). The README:
 /// "a write to a record found archived marks the note too".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_to_a_record_archived_in_hubspot_marks_the_note() {
@@ -147,9 +148,17 @@ async fn a_write_to_a_record_archived_in_hubspot_marks_the_note() {
     .await;
     let o = e.run(&["set", tomasz, "phone=+48 512 000 111"]).await;
     assert!(o.status.success(), "{}", out(&o));
+    // Another expert's edit goes in the same batch.
+    let o = e.run(&["set", EXPERT, "phone=+48 600 000 222"]).await;
+    assert!(o.status.success(), "{}", out(&o));
     let edited = e.note(tomasz);
     let o = e.run(&["sync"]).await;
     assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("hubspot: 0 created and 1 updated in hubspot, 0 notes updated, 0 new notes, 1 marked archived,"),
+        "{}",
+        out(&o)
+    );
     let today = ssot_vault::sync::today();
     let marked = e.note(tomasz);
     let fence = edited[4..].find("\n---\n").expect("fence") + 4;
@@ -172,9 +181,29 @@ async fn a_write_to_a_record_archived_in_hubspot_marks_the_note() {
     assert_eq!(archived[0]["properties"]["phone"], "+48 512 987 654");
     assert_eq!(e.live("contacts").len(), 2, "never re-created");
     // Left out of later runs.
-    e.sync().await;
+    let o = e.sync().await;
+    assert!(
+        out(&o).contains("hubspot: 0 created and 0 updated in hubspot,"),
+        "{}",
+        out(&o)
+    );
     assert_eq!(e.note(tomasz), marked);
     assert_eq!(e.live("contacts").len(), 2);
+    // The other expert of that batch syncs on as before, both ways.
+    let o = e.run(&["set", EXPERT, "phone=+48 600 000 333"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    e.sync().await;
+    let anna = e.record_by_ssot("contacts", &e.prop(EXPERT, "ssot_id").expect("sid"));
+    assert_eq!(anna["properties"]["phone"], "+48 600 000 333");
+    let anna_id = anna["id"].as_str().expect("id").to_string();
+    e.hs(
+        reqwest::Method::PATCH,
+        &format!("/crm/v3/objects/contacts/{anna_id}"),
+        Some(json!({"properties": {"phone": "+48 600 000 444"}})),
+    )
+    .await;
+    e.run(&["sync", "--full"]).await;
+    assert_eq!(e.prop(EXPERT, "phone").as_deref(), Some("+48 600 000 444"));
 }
 
 // ---------------------------------------------------------------------------------------------
