@@ -281,3 +281,106 @@ async fn hostile_comments_stay_inside_their_message() {
     h.sync().await;
     assert_eq!(h.head(), head);
 }
+
+/// The open list names of a board, as Ola sees them.
+async fn list_names(h: &H, board: &str) -> Vec<String> {
+    let boards = api(
+        h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        "/members/me/boards",
+        None,
+    )
+    .await;
+    let id = boards
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["name"] == json!(board))
+        .and_then(|b| b["id"].as_str())
+        .expect("board")
+        .to_string();
+    let lists = api(
+        h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/boards/{id}/lists"),
+        None,
+    )
+    .await;
+    lists
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_the_missing_lists_and_fix_makes_them() {
+    // The projects' board lacks `Intake`, `Matching`, `Proposed` and `Archived`; the helpdesk
+    // board lacks `Resolved` (the closed tickets' list here).
+    let h = H::new(
+        "helpdesk_board = \"Helpdesk\"\n[remotes.trello.helpdesk_lists]\nclosed = \"Resolved\"\n",
+    )
+    .await;
+    let o = h.run(&["doctor"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    for (list, board) in [
+        ("Intake", "Projects"),
+        ("Matching", "Projects"),
+        ("Proposed", "Projects"),
+        ("Archived", "Projects"),
+        ("Resolved", "Helpdesk"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "note trello: list `{list}` is missing on board `{board}`: `ssot-vault doctor --fix` creates it"
+            )),
+            "{list}: {text}"
+        );
+    }
+    assert!(
+        text.contains("ok   trello: list `Active` on board `Projects`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   trello: list `Open` on board `Helpdesk`"),
+        "{text}"
+    );
+    assert_eq!(h.count("POST /1/lists"), 0, "{text}");
+    // `--fix` makes them, each once.
+    let o = h.run(&["doctor", "--fix"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("ok   trello: list `Intake` created on board `Projects`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   trello: list `Resolved` created on board `Helpdesk`"),
+        "{text}"
+    );
+    assert_eq!(h.count("POST /1/lists"), 5, "{text}");
+    let projects = list_names(&h, "Projects").await;
+    for list in ["Intake", "Matching", "Proposed", "Archived", "Active"] {
+        assert_eq!(
+            projects.iter().filter(|l| *l == list).count(),
+            1,
+            "{projects:?}"
+        );
+    }
+    assert!(
+        list_names(&h, "Helpdesk")
+            .await
+            .contains(&"Resolved".to_string())
+    );
+    // Nothing is missing any more, nothing is made again.
+    let o = h.run(&["doctor", "--fix"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(!text.contains("missing"), "{text}");
+    assert!(!text.contains("created"), "{text}");
+    assert_eq!(h.count("POST /1/lists"), 5, "{text}");
+}
