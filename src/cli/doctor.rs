@@ -4,11 +4,12 @@
 //! readable, and git is in a state to commit; and the vault as Obsidian reads it (the version
 //! the dashboards need, the core plugins, the dashboards' filters: `crate::obsidian`; warnings,
 //! never a failure). Exit 1 when a check fails. `--fix` also makes what a service needs and
-//! lacks: Jira's custom fields named in the mapping.
+//! lacks: Jira's custom fields named in the mapping, the Trello lists the status tables name.
 
 use crate::connectors::Connector;
 use crate::connectors::jira::FieldStatus;
 use crate::connectors::registry::{self, Overrides};
+use crate::connectors::trello::lists::{ListCheck, ListStatus};
 use crate::secrets::{self, KEYRING_SERVICE};
 use crate::sync::state::SyncState;
 use crate::vault::schema::Schema;
@@ -19,13 +20,43 @@ use super::{CliError, Ctx, Outcome};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Also make what a service needs and lacks: Jira's custom fields named in the mapping
-    /// (needs Jira administration rights).
+    /// (needs Jira administration rights), the Trello lists the status tables name.
     #[arg(long)]
     pub fix: bool,
 }
 
 fn line(ok: bool, what: &str) {
     println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+}
+
+/// Prints Trello's lists, one line each; true when one could not be made.
+fn report_lists(name: &str, lists: &[ListCheck]) -> bool {
+    let mut failed = false;
+    for ListCheck {
+        board,
+        list,
+        status,
+    } in lists
+    {
+        match status {
+            ListStatus::Found => line(true, &format!("{name}: list `{list}` on board `{board}`")),
+            ListStatus::Created => line(
+                true,
+                &format!("{name}: list `{list}` created on board `{board}`"),
+            ),
+            ListStatus::Missing => println!(
+                "note {name}: list `{list}` is missing on board `{board}`: `ssot-vault doctor --fix` creates it, as the first card moved to it would"
+            ),
+            ListStatus::Refused(why) => {
+                line(
+                    false,
+                    &format!("{name}: list `{list}` not created on board `{board}`: {why}"),
+                );
+                failed = true;
+            }
+        }
+    }
+    failed
 }
 
 /// Runs `doctor`.
@@ -129,11 +160,16 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
                     registry::AnyConnector::Jira(j) => j.custom_fields(args.fix).await?,
                     _ => Vec::new(),
                 };
-                Ok((h, fields))
+                // Trello's lists the status tables name: found, or made with `--fix`.
+                let lists = match &mut c {
+                    registry::AnyConnector::Trello(t) => t.board_lists(args.fix).await?,
+                    _ => Vec::new(),
+                };
+                Ok((h, fields, lists))
             })
         })();
         match health {
-            Ok((h, fields)) => {
+            Ok((h, fields, lists)) => {
                 line(true, &format!("{name}: {h}"));
                 for (field, status) in fields {
                     match status {
@@ -156,6 +192,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
                         }
                     }
                 }
+                failed |= report_lists(name, &lists);
             }
             Err(e) => {
                 line(false, &format!("{name}: healthcheck: {e}"));

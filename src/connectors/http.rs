@@ -226,6 +226,31 @@ pub struct Answer {
     pub body: serde_json::Value,
 }
 
+/// A request body of bytes: its content type and the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RawBody<'a> {
+    /// The `Content-Type` header (a multipart one names its boundary).
+    pub content_type: &'a str,
+    /// The bytes.
+    pub bytes: &'a [u8],
+}
+
+/// An answer of bytes: status and body.
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    /// The status.
+    pub status: StatusCode,
+    /// The body's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What a request carries.
+enum Payload<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    Raw(RawBody<'a>),
+}
+
 #[derive(Debug)]
 struct Bucket {
     capacity: f64,
@@ -451,12 +476,27 @@ impl Http {
         self.send_with(method, path, query, body, false).await
     }
 
+    /// Sends a request whose body is bytes (a file upload: `body` with its content type; `None`:
+    /// no body) and returns the status and the answer's bytes, paced, counted and retried as
+    /// [`Http::send`] is (with `replay` false, as [`Http::send_no_replay`]). For what the JSON
+    /// layer does not carry: multipart uploads and file downloads.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<RawBody<'_>>,
+        replay: bool,
+    ) -> Result<RawAnswer, HttpError> {
+        let payload = match body {
+            Some(b) => Payload::Raw(b),
+            None => Payload::None,
+        };
+        let (status, bytes) = self.exchange(method, path, &[], &payload, replay).await?;
+        Ok(RawAnswer { status, bytes })
+    }
+
     /// Like [`Http::send`], but when `replay` is false a request that may have been carried out is
-    /// not sent again: an answer lost (a connection dropped after sending, a timeout, a body cut
-    /// off) or a 5xx (the service may have failed after writing) is returned as an error at once,
-    /// for the caller to look for what landed before sending again (a create repeated blindly
-    /// would make a duplicate). A connection never made and a 429 (refused before anything was
-    /// done) are still retried.
+    /// not sent again (see [`Http::exchange`]).
     async fn send_with(
         &self,
         method: Method,
@@ -465,6 +505,48 @@ impl Http {
         body: Option<&serde_json::Value>,
         replay: bool,
     ) -> Result<Answer, HttpError> {
+        let payload = match body {
+            Some(b) => Payload::Json(b),
+            None => Payload::None,
+        };
+        let (status, bytes) = self
+            .exchange(method.clone(), path, query, &payload, replay)
+            .await?;
+        let text = String::from_utf8_lossy(&bytes);
+        if !status.is_success() && status != StatusCode::NOT_FOUND {
+            tracing::debug!(service = %self.cfg.service, %method, path, status = status.as_u16(), body = %truncate(&text), "error answer");
+        }
+        let body = if text.trim().is_empty() {
+            serde_json::Value::Null
+        } else if self.cfg.text_errors && !status.is_success() {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| serde_json::Value::String(text.trim().into()))
+        } else {
+            serde_json::from_str(&text).map_err(|e| HttpError::Json {
+                service: self.cfg.service.clone(),
+                method: method.to_string(),
+                path: path.to_string(),
+                message: e.to_string(),
+            })?
+        };
+        Ok(Answer { status, body })
+    }
+
+    /// One exchange, paced and counted, retried until an answer that is a success or not worth
+    /// retrying (its status and bytes). When `replay` is false a request that may have been
+    /// carried out is not sent again: an answer lost (a connection dropped after sending, a
+    /// timeout, a body cut off) or a 5xx (the service may have failed after writing) is returned
+    /// as an error at once, for the caller to look for what landed before sending again (a
+    /// create repeated blindly would make a duplicate). A connection never made and a 429
+    /// (refused before anything was done) are still retried.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        payload: &Payload<'_>,
+        replay: bool,
+    ) -> Result<(StatusCode, Vec<u8>), HttpError> {
         let max_lost = if replay { self.cfg.max_retries } else { 0 };
         let url = format!("{}{}", self.cfg.base_url, path);
         let mut attempt: u32 = 0;
@@ -484,8 +566,14 @@ impl Http {
             if let Some((user, password)) = &self.cfg.basic {
                 req = req.basic_auth(user, Some(password.expose()));
             }
-            if let Some(b) = body {
-                req = req.json(b);
+            match payload {
+                Payload::None => {}
+                Payload::Json(b) => req = req.json(b),
+                Payload::Raw(b) => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, b.content_type)
+                        .body(b.bytes.to_vec());
+                }
             }
             let started = Instant::now();
             let result = req.send().await;
@@ -498,8 +586,8 @@ impl Http {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .map(Duration::from_secs_f64);
-                    let text = match resp.text().await {
-                        Ok(t) => t,
+                    let bytes = match resp.bytes().await {
+                        Ok(b) => b.to_vec(),
                         Err(e) if attempt < max_lost => {
                             tracing::warn!(service = %self.cfg.service, %method, path, error = %e, "body lost; retrying");
                             attempt += 1;
@@ -519,23 +607,7 @@ impl Http {
                     };
                     tracing::debug!(service = %self.cfg.service, %method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "answer");
                     if status.is_success() || !retryable(status) {
-                        if !status.is_success() && status != StatusCode::NOT_FOUND {
-                            tracing::debug!(service = %self.cfg.service, %method, path, status = status.as_u16(), body = %truncate(&text), "error answer");
-                        }
-                        let body = if text.trim().is_empty() {
-                            serde_json::Value::Null
-                        } else if self.cfg.text_errors && !status.is_success() {
-                            serde_json::from_str(&text)
-                                .unwrap_or_else(|_| serde_json::Value::String(text.trim().into()))
-                        } else {
-                            serde_json::from_str(&text).map_err(|e| HttpError::Json {
-                                service: self.cfg.service.clone(),
-                                method: method.to_string(),
-                                path: path.to_string(),
-                                message: e.to_string(),
-                            })?
-                        };
-                        return Ok(Answer { status, body });
+                        return Ok((status, bytes));
                     }
                     if attempt >= self.cfg.max_retries
                         || (!replay && status != StatusCode::TOO_MANY_REQUESTS)
@@ -545,7 +617,7 @@ impl Http {
                             method: method.to_string(),
                             path: path.to_string(),
                             status: status.as_u16(),
-                            body: truncate(&text),
+                            body: truncate(&String::from_utf8_lossy(&bytes)),
                             attempts: attempt + 1,
                         });
                     }
@@ -707,5 +779,142 @@ mod tests {
         assert!(wait > Duration::from_millis(800), "{wait:?}");
         let wait = next.windows[0].1.lock().expect("lock").reserve(now_ms());
         assert!(wait > Duration::from_millis(900), "{wait:?}");
+    }
+
+    /// Answers each connection on `listener` with the next of `answers` (status line and
+    /// body), sending back what each request carried (its head and body).
+    async fn serve(
+        listener: tokio::net::TcpListener,
+        answers: Vec<(&'static str, Vec<u8>)>,
+    ) -> Vec<(String, Vec<u8>)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut seen = Vec::new();
+        for (status, body) in answers {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                break;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, len) = loop {
+                let Ok(n) = sock.read(&mut chunk).await else {
+                    return seen;
+                };
+                if n == 0 {
+                    return seen;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    buf.drain(..end + 4);
+                    break (head, len);
+                }
+            };
+            while buf.len() < len {
+                match sock.read(&mut chunk).await {
+                    Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                    _ => break,
+                }
+            }
+            seen.push((head, buf));
+            let reply = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+            let _ = sock.write_all(&body).await;
+            let _ = sock.shutdown().await;
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn bytes_go_through_the_layer_paced_counted_and_retried() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let file: Vec<u8> = (0..=255u8).chain([0, 13, 10, 255]).collect();
+        let server = tokio::spawn(serve(
+            listener,
+            vec![
+                ("429 Too Many Requests", b"{}".to_vec()),
+                ("200 OK", b"{\"id\":\"a1\"}".to_vec()),
+                ("200 OK", file.clone()),
+            ],
+        ));
+        let cfg = HttpConfig {
+            rate: Some((1, Duration::from_millis(300))),
+            retry_base: Duration::from_millis(1),
+            retry_max: Duration::from_millis(5),
+            secret_headers: vec![("Authorization".into(), Secret::new("OAuth k"))],
+            ..HttpConfig::new("trello", &format!("http://{addr}/1"))
+        };
+        let http = Http::new(cfg).expect("client");
+        let started = Instant::now();
+        // An upload, not replayed: its 429 is waited out.
+        let up = http
+            .send_bytes(
+                Method::POST,
+                "/cards/c1/attachments",
+                Some(RawBody {
+                    content_type: "multipart/form-data; boundary=b",
+                    bytes: &file,
+                }),
+                false,
+            )
+            .await
+            .expect("upload");
+        assert_eq!(up.status, StatusCode::OK);
+        assert_eq!(up.bytes, b"{\"id\":\"a1\"}");
+        // A download: the bytes as sent.
+        let down = http
+            .send_bytes(
+                Method::GET,
+                "/cards/c1/attachments/a1/download/f",
+                None,
+                true,
+            )
+            .await
+            .expect("download");
+        assert_eq!(down.bytes, file);
+        // Three requests at one per 300 ms: paced by the bucket.
+        assert!(
+            started.elapsed() >= Duration::from_millis(550),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            http.stats(),
+            HttpStats {
+                requests: 3,
+                retries: 1,
+                throttled: 1
+            }
+        );
+        let seen = server.await.expect("server");
+        assert_eq!(seen.len(), 3);
+        for (head, body) in &seen[..2] {
+            let lower = head.to_ascii_lowercase();
+            assert!(head.starts_with("POST /1/cards/c1/attachments "), "{head}");
+            assert!(
+                lower.contains("content-type: multipart/form-data; boundary=b"),
+                "{head}"
+            );
+            assert!(lower.contains("authorization: oauth k"), "{head}");
+            assert_eq!(body, &file);
+        }
+        assert!(
+            seen[2]
+                .0
+                .starts_with("GET /1/cards/c1/attachments/a1/download/f ")
+        );
     }
 }

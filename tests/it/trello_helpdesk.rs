@@ -281,3 +281,191 @@ async fn hostile_comments_stay_inside_their_message() {
     h.sync().await;
     assert_eq!(h.head(), head);
 }
+
+/// The open list names of a board, as Ola sees them.
+async fn list_names(h: &H, board: &str) -> Vec<String> {
+    let boards = api(
+        h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        "/members/me/boards",
+        None,
+    )
+    .await;
+    let id = boards
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["name"] == json!(board))
+        .and_then(|b| b["id"].as_str())
+        .expect("board")
+        .to_string();
+    let lists = api(
+        h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/boards/{id}/lists"),
+        None,
+    )
+    .await;
+    lists
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_the_missing_lists_and_fix_makes_them() {
+    // The projects' board lacks `Intake`, `Matching`, `Proposed` and `Archived`; the helpdesk
+    // board lacks `Resolved` (the closed tickets' list here).
+    let h = H::new(
+        "helpdesk_board = \"Helpdesk\"\n[remotes.trello.helpdesk_lists]\nclosed = \"Resolved\"\n",
+    )
+    .await;
+    let o = h.run(&["doctor"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    for (list, board) in [
+        ("Intake", "Projects"),
+        ("Matching", "Projects"),
+        ("Proposed", "Projects"),
+        ("Archived", "Projects"),
+        ("Resolved", "Helpdesk"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "note trello: list `{list}` is missing on board `{board}`: `ssot-vault doctor --fix` creates it"
+            )),
+            "{list}: {text}"
+        );
+    }
+    assert!(
+        text.contains("ok   trello: list `Active` on board `Projects`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   trello: list `Open` on board `Helpdesk`"),
+        "{text}"
+    );
+    assert_eq!(h.count("POST /1/lists"), 0, "{text}");
+    // `--fix` makes them, each once.
+    let o = h.run(&["doctor", "--fix"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("ok   trello: list `Intake` created on board `Projects`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   trello: list `Resolved` created on board `Helpdesk`"),
+        "{text}"
+    );
+    assert_eq!(h.count("POST /1/lists"), 5, "{text}");
+    let projects = list_names(&h, "Projects").await;
+    for list in ["Intake", "Matching", "Proposed", "Archived", "Active"] {
+        assert_eq!(
+            projects.iter().filter(|l| *l == list).count(),
+            1,
+            "{projects:?}"
+        );
+    }
+    assert!(
+        list_names(&h, "Helpdesk")
+            .await
+            .contains(&"Resolved".to_string())
+    );
+    // Nothing is missing any more, nothing is made again.
+    let o = h.run(&["doctor", "--fix"]).await;
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(!text.contains("missing"), "{text}");
+    assert!(!text.contains("created"), "{text}");
+    assert_eq!(h.count("POST /1/lists"), 5, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_written_from_both_sides_survives_two_crashes_with_no_duplicate() {
+    let h = helpdesk().await;
+    let card = h.prop(TICKET, "trello_card_id").expect("card id");
+    let said_in_trello = |token: &'static str, text: &'static str| {
+        let h = &h;
+        let card = card.clone();
+        async move {
+            api(
+                h,
+                token,
+                reqwest::Method::POST,
+                &format!("/cards/{card}/actions/comments"),
+                Some(json!({ "text": text })),
+            )
+            .await;
+        }
+    };
+    // Two rounds: a message on each side, then a run killed right after its pushes (the
+    // comment posted, its id not yet in the note nor the state saved).
+    for (round, (vault, trello, token)) in [
+        (
+            "From the vault, one.",
+            "From Trello, one.",
+            "sandbox-trello-token-ewa",
+        ),
+        (
+            "From the vault, two.",
+            "From Trello, two.",
+            "sandbox-trello-token-anna",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = h
+            .run(&["ticket", "reply", "Stamp card printing", "-m", vault])
+            .await;
+        assert!(o.status.success(), "{}", out(&o));
+        said_in_trello(token, trello).await;
+        h.faults(ssot_vault::sandbox::FaultConfig {
+            latency_ms: 150,
+            ..ssot_vault::sandbox::FaultConfig::default()
+        });
+        let killed = crate::conformance::suite::sync_killed_after(&h, "pushed").await;
+        h.faults(ssot_vault::sandbox::FaultConfig::default());
+        assert!(
+            killed.is_some(),
+            "round {round}: the run was killed after its pushes"
+        );
+    }
+    let before = h.count("POST /1/cards/{id}/actions/comments");
+    h.sync().await;
+    let texts = [
+        "The stamp cards print blank.",
+        "From the vault, one.",
+        "From Trello, one.",
+        "From the vault, two.",
+        "From Trello, two.",
+    ];
+    let said = comments(&h, &card).await;
+    let note = h.note(TICKET);
+    for text in texts {
+        assert_eq!(
+            said.iter().filter(|c| c.ends_with(text)).count(),
+            1,
+            "{text}: {said:#?}"
+        );
+        assert_eq!(note.matches(text).count(), 1, "{text}: {note}");
+    }
+    assert_eq!(said.len(), texts.len(), "{said:#?}");
+    assert_eq!(stamps(&h).len(), texts.len(), "{note}");
+    // Settled: nothing posted, nothing written.
+    let (head, posts) = (h.head(), h.count("POST /1/cards/{id}/actions/comments"));
+    assert!(posts >= before);
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(h.count("POST /1/cards/{id}/actions/comments"), posts);
+    assert_eq!(
+        crate::hs_env::git(&h.v, &["status", "--porcelain"]),
+        "",
+        "{note}"
+    );
+}

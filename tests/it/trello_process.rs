@@ -293,3 +293,44 @@ async fn the_archive_export_is_attached_to_the_card_once() {
     assert_eq!(h.head(), head);
     assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
 }
+
+/// The export's uploads and downloads go through the HTTP layer: the run's request figure
+/// counts them, as the emulator does (so Trello's limit, paced by that layer, holds for them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exports_transfers_are_counted_with_the_runs_requests() {
+    let h = active().await;
+    let name = "Bakery loyalty app";
+    let o = h.run(&["project", "done", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    h.sync().await;
+    let o = h.run(&["archive", name]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let (n, uploads, downloads) = (
+        h.requests(),
+        h.count("POST /1/cards/{id}/attachments"),
+        h.count("GET /1/cards/{id}/attachments/{idAttachment}/download/{fileName}"),
+    );
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.count("POST /1/cards/{id}/attachments") - uploads, 2);
+    assert!(
+        h.count("GET /1/cards/{id}/attachments/{idAttachment}/download/{fileName}") - downloads
+            >= 2,
+        "{:?}",
+        h.sb.request_counts()
+    );
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let said: u64 = text
+        .lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("; ")?;
+            rest.split_once(" requests")?.0.trim().parse().ok()
+        })
+        .expect("the run's request figure");
+    assert_eq!(
+        said,
+        h.requests() - n,
+        "{text}\n{:?}",
+        h.sb.request_counts()
+    );
+}

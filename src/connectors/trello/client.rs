@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::connectors::http::{Answer, Http, HttpError};
+use crate::connectors::http::{Answer, Http, HttpError, RawBody};
 
 /// A file name as one path segment (percent-encoded but for unreserved characters).
 fn urlencoding_path(name: &str) -> String {
@@ -30,18 +30,11 @@ fn card_query() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Attempts at a file download (a lost answer or a 5xx is tried again; a download changes
-/// nothing).
-const DOWNLOAD_ATTEMPTS: u32 = 4;
-
 /// The Trello client.
 #[derive(Debug)]
 pub struct Client {
-    /// The HTTP layer.
+    /// The HTTP layer (JSON, and the bytes of attachments), paced and counted.
     pub http: Http,
-    /// Files sent or fetched whole (attachments: a multipart upload, the bytes of a download),
-    /// which the JSON layer does not carry: same base URL, credentials and timeout.
-    pub files: reqwest::Client,
 }
 
 /// A multipart body of one file part (`file`) and text fields; its boundary.
@@ -81,40 +74,9 @@ fn multipart(
 }
 
 impl Client {
-    /// A client over the JSON layer `http`, with a client for files of the same settings.
+    /// A client over the HTTP layer `http`.
     pub fn new(http: Http) -> Result<Client, HttpError> {
-        let cfg = http.config();
-        let files = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .user_agent(concat!("ssot-vault/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Build {
-                service: cfg.service.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(Client { http, files })
-    }
-
-    /// A request for files, with the credentials.
-    fn file_request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let cfg = self.http.config();
-        let mut req = self
-            .files
-            .request(method, format!("{}{path}", cfg.base_url));
-        for (name, value) in &cfg.secret_headers {
-            req = req.header(name.as_str(), value.expose());
-        }
-        req
-    }
-
-    fn transport(&self, method: &Method, path: &str, message: String, attempts: u32) -> HttpError {
-        HttpError::Transport {
-            service: self.http.config().service.clone(),
-            method: method.to_string(),
-            path: path.to_string(),
-            message,
-            attempts,
-        }
+        Ok(Client { http })
     }
 
     /// `GET /cards/{id}/attachments` (404: gone).
@@ -130,7 +92,8 @@ impl Client {
     }
 
     /// `POST /cards/{id}/attachments`: a file (multipart `file`, `name`, `mimeType`), never
-    /// sent twice (a lost answer is an error: the file may be attached; a 429 is waited out).
+    /// sent twice (a lost answer is an error: the file may be attached; a 429 is waited out; a
+    /// 5xx comes back as the answer, for the caller to look before trying again).
     pub async fn upload(
         &self,
         card: &str,
@@ -140,42 +103,36 @@ impl Client {
     ) -> Result<Answer, HttpError> {
         let path = format!("/cards/{card}/attachments");
         let (boundary, body) = multipart(&[("name", name), ("mimeType", mime)], name, mime, bytes);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let r = self
-                .file_request(Method::POST, &path)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(body.clone())
-                .send()
-                .await;
-            let resp = match r {
-                Ok(resp) => resp,
-                Err(e) if e.is_connect() && attempt < DOWNLOAD_ATTEMPTS => {
-                    tokio::time::sleep(self.http.config().retry_base * attempt).await;
-                    continue;
-                }
-                Err(e) => return Err(self.transport(&Method::POST, &path, e.to_string(), attempt)),
-            };
-            let status = resp.status();
-            if status == reqwest::StatusCode::TOO_MANY_REQUESTS && attempt < DOWNLOAD_ATTEMPTS {
-                tokio::time::sleep(self.http.config().retry_max).await;
-                continue;
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let raw = RawBody {
+            content_type: &content_type,
+            bytes: &body,
+        };
+        match self
+            .http
+            .send_bytes(Method::POST, &path, Some(raw), false)
+            .await
+        {
+            Ok(a) => {
+                let text = String::from_utf8_lossy(&a.bytes);
+                let body = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| Value::String(text.trim().to_string()));
+                Ok(Answer {
+                    status: a.status,
+                    body,
+                })
             }
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| self.transport(&Method::POST, &path, e.to_string(), attempt))?;
-            let body = serde_json::from_str(&text)
-                .unwrap_or_else(|_| Value::String(text.trim().to_string()));
-            return Ok(Answer { status, body });
+            Err(HttpError::Exhausted { status, body, .. }) if status != 429 => Ok(Answer {
+                status: reqwest::StatusCode::from_u16(status)
+                    .unwrap_or(reqwest::StatusCode::BAD_GATEWAY),
+                body: Value::String(body),
+            }),
+            Err(e) => Err(e),
         }
     }
 
-    /// The bytes of an uploaded attachment (`None`: gone).
+    /// The bytes of an uploaded attachment (`None`: gone); a lost answer or a 5xx is tried
+    /// again (a download changes nothing).
     pub async fn download(
         &self,
         card: &str,
@@ -186,44 +143,26 @@ impl Client {
             "/cards/{card}/attachments/{attachment}/download/{}",
             urlencoding_path(file_name)
         );
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let last = attempt >= DOWNLOAD_ATTEMPTS;
-            match self.file_request(Method::GET, &path).send().await {
-                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
-                    Ok(b) => return Ok(Some(b.to_vec())),
-                    Err(e) if last => {
-                        return Err(self.transport(&Method::GET, &path, e.to_string(), attempt));
-                    }
-                    Err(_) => {}
-                },
-                Ok(resp)
-                    if resp.status() == reqwest::StatusCode::NOT_FOUND
-                        || resp.status() == reqwest::StatusCode::BAD_REQUEST =>
-                {
-                    return Ok(None);
-                }
-                Ok(resp) if last || !(resp.status().is_server_error() || resp.status() == 429) => {
-                    let status = resp.status();
-                    let text = resp.text().await.unwrap_or_default();
-                    return Err(HttpError::Exhausted {
-                        service: self.http.config().service.clone(),
-                        method: "GET".into(),
-                        path,
-                        status: status.as_u16(),
-                        body: text.chars().take(200).collect(),
-                        attempts: attempt,
-                    });
-                }
-                Ok(_) => {}
-                Err(e) if last => {
-                    return Err(self.transport(&Method::GET, &path, e.to_string(), attempt));
-                }
-                Err(_) => {}
-            }
-            tokio::time::sleep(self.http.config().retry_base * attempt).await;
+        let a = self.http.send_bytes(Method::GET, &path, None, true).await?;
+        if a.status.is_success() {
+            return Ok(Some(a.bytes));
         }
+        if a.status == reqwest::StatusCode::NOT_FOUND
+            || a.status == reqwest::StatusCode::BAD_REQUEST
+        {
+            return Ok(None);
+        }
+        Err(HttpError::Exhausted {
+            service: self.http.config().service.clone(),
+            method: "GET".into(),
+            path,
+            status: a.status.as_u16(),
+            body: String::from_utf8_lossy(&a.bytes)
+                .chars()
+                .take(200)
+                .collect(),
+            attempts: 1,
+        })
     }
 
     /// `GET /members/me`: the token's member.

@@ -195,7 +195,7 @@ impl Trello {
     }
 
     /// The helpdesk board and its lists, looked up when not known.
-    async fn ensure_helpdesk(&mut self) -> Result<(), ConnectorError> {
+    pub(super) async fn ensure_helpdesk(&mut self) -> Result<(), ConnectorError> {
         let want = self.cfg.helpdesk_board.trim().to_string();
         let h = &mut self.state.helpdesk;
         if h.board_ref != want {

@@ -32,6 +32,7 @@
 pub mod client;
 pub mod config;
 pub mod helpdesk;
+pub mod lists;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
