@@ -645,15 +645,40 @@ fn hold_unwritten_pull(st: &mut SyncState, rp: &RecordPlan) {
 
 fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
-    if len < 200 || !std::io::stdout().is_terminal() {
+    progress_bar_for(len, std::io::stdout().is_terminal())
+}
+
+/// The bar's template: the records written so far and an estimate of the time left, from the
+/// recent rate of writes (so a connector pacing itself at its service's limit gets the paced
+/// rate's estimate).
+const PROGRESS_TEMPLATE: &str = "{spinner} {msg} [{bar:30}] {pos}/{len}, about {eta} left";
+
+/// A progress bar for a run of `len` records: only on a terminal, and only for runs long enough
+/// to need one (200 records or more).
+fn progress_bar_for(len: usize, terminal: bool) -> Option<indicatif::ProgressBar> {
+    if len < 200 || !terminal {
         return None;
     }
     let p = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE) {
         p.set_style(style);
     }
     p.set_message("syncing");
     Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_with_the_time_left_only_for_long_runs_at_a_terminal() {
+        assert!(progress_bar_for(199, true).is_none());
+        assert!(progress_bar_for(5_000, false).is_none());
+        let p = progress_bar_for(200, true).expect("a bar");
+        assert_eq!(p.length(), Some(200));
+        p.finish_and_clear();
+        assert!(indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE).is_ok());
+        assert!(PROGRESS_TEMPLATE.contains("{eta}"));
+    }
 }
