@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::config::ConflictPolicy;
-use crate::connectors::{Binding, Conv, Direction, RemoteRecord, SectionItem, canonical};
+use crate::connectors::{Binding, Conv, Direction, RemoteRecord, canonical};
 
 use super::merge::{FieldMerge, merge_field};
 use super::sections;
@@ -45,7 +45,7 @@ pub struct VaultNote {
 }
 
 /// Body sections by heading.
-pub type Sections = BTreeMap<String, Vec<SectionItem>>;
+pub type Sections = sections::SectionMap;
 
 /// The body sections of one record's plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -632,15 +632,17 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
         let base_sections = base
             .filter(|b| !b.remote_id.is_empty())
             .and_then(|b| b.sections.as_deref());
-        let remote_sections = pulled.map(|p| &p.sections).or(base_sections);
         for s in &b.sections {
             let items = |m: Option<&Sections>| {
                 m.and_then(|m| m.get(&s.heading))
                     .cloned()
                     .unwrap_or_default()
             };
-            let (vault_items, remote_items) =
-                (items(note.sections.as_deref()), items(remote_sections));
+            let remote_items = match pulled {
+                Some(p) => p.sections.get(&s.heading).cloned().unwrap_or_default(),
+                None => items(base_sections),
+            };
+            let vault_items = items(note.sections.as_deref());
             let mut m = sections::merge(s.kind, &items(base_sections), &vault_items, &remote_items);
             let sp = rp.sections_mut();
             if m.conflict {
@@ -829,7 +831,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::FieldSpec;
+    use crate::connectors::{FieldSpec, SectionItem};
 
     fn client_binding() -> Binding {
         Binding {

@@ -307,6 +307,9 @@ pub async fn run<C: Connector>(
             },
         },
     );
+    // The remote's records are in the plan now (what it moves): free them before the apply.
+    drop(remote_records);
+    drop(history_base);
     let mut plan = plan;
     // The actions: those of earlier runs not carried out yet, then this run's moves'; none that
     // an interrupted run carried out.
@@ -371,10 +374,8 @@ pub async fn run<C: Connector>(
         creating: &creating,
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
-    // The vault's and the remote's copies are no longer needed: free them before the commit.
+    // The vault's copy is no longer needed: free it before the commit.
     drop(notes);
-    drop(remote_records);
-    drop(history_base);
     report.plan = plan;
     st.cursor = Some(pulled.cursor);
     if archived_checked || pulled.full {

@@ -22,6 +22,132 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use crate::vault::sections::{SectionItem, SectionKind};
 
+/// Body sections by heading, in heading order: a map that costs one small vector (a note has
+/// one or two synced sections, where a `BTreeMap` would allocate a whole node for each). It is
+/// kept three times per synced record (the note, the plan, the base), so its size counts.
+/// Serialized as a map (heading → items), as a `BTreeMap` is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SectionMap(Vec<(String, Vec<SectionItem>)>);
+
+impl SectionMap {
+    /// The items under `heading`.
+    pub fn get(&self, heading: &str) -> Option<&Vec<SectionItem>> {
+        self.find(heading).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Whether there is a section under `heading`.
+    pub fn contains_key(&self, heading: &str) -> bool {
+        self.find(heading).is_ok()
+    }
+
+    /// Sets the items under `heading` (replacing any).
+    pub fn insert(&mut self, heading: String, items: Vec<SectionItem>) {
+        match self.find(&heading) {
+            Ok(i) => self.0[i].1 = items,
+            Err(i) => {
+                self.0.insert(i, (heading, items));
+                self.0.shrink_to_fit();
+            }
+        }
+    }
+
+    /// No section.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The number of sections.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The sections in heading order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<SectionItem>)> {
+        self.0.iter().map(|(h, i)| (h, i))
+    }
+
+    /// The headings in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(h, _)| h)
+    }
+
+    fn find(&self, heading: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(h, _)| h.as_str().cmp(heading))
+    }
+}
+
+impl<Q: AsRef<str> + ?Sized> std::ops::Index<&Q> for SectionMap {
+    type Output = Vec<SectionItem>;
+    /// The items under a heading; panics when there is none (as a `BTreeMap` does).
+    fn index(&self, heading: &Q) -> &Vec<SectionItem> {
+        match self.get(heading.as_ref()) {
+            Some(items) => items,
+            None => panic!("no section {:?}", heading.as_ref()),
+        }
+    }
+}
+
+impl FromIterator<(String, Vec<SectionItem>)> for SectionMap {
+    fn from_iter<T: IntoIterator<Item = (String, Vec<SectionItem>)>>(iter: T) -> Self {
+        // As a `BTreeMap` collects: sorted by heading, the last of equal headings kept.
+        let mut v: Vec<(String, Vec<SectionItem>)> = Vec::new();
+        for (h, items) in iter {
+            match v.binary_search_by(|(k, _)| k.cmp(&h)) {
+                Ok(i) => v[i].1 = items,
+                Err(i) => v.insert(i, (h, items)),
+            }
+        }
+        v.shrink_to_fit();
+        SectionMap(v)
+    }
+}
+
+impl<const N: usize> From<[(String, Vec<SectionItem>); N]> for SectionMap {
+    fn from(a: [(String, Vec<SectionItem>); N]) -> Self {
+        a.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a SectionMap {
+    type Item = (&'a String, &'a Vec<SectionItem>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Vec<SectionItem>)>,
+        fn(&'a (String, Vec<SectionItem>)) -> (&'a String, &'a Vec<SectionItem>),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(h, i)| (h, i))
+    }
+}
+
+impl serde::Serialize for SectionMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(h, i)| (h, i)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SectionMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SectionMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of body sections")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<SectionMap, A::Error> {
+                let mut out = Vec::new();
+                while let Some(e) = m.next_entry::<String, Vec<SectionItem>>()? {
+                    out.push(e);
+                }
+                Ok(out.into_iter().collect())
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The merged items of a section, and which sides must take them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged {
@@ -312,6 +438,46 @@ mod tests {
         );
         let m = merge(SectionKind::Text, &[], &[], &c);
         assert_eq!(m.items, c);
+    }
+
+    fn text(s: &str) -> Vec<SectionItem> {
+        vec![SectionItem {
+            key: "text".into(),
+            text: s.into(),
+            checked: None,
+            stamp: None,
+        }]
+    }
+
+    #[test]
+    fn a_section_map_reads_writes_and_orders_as_a_btree_map_does() {
+        let pairs = [
+            ("Conversation".to_string(), text("c")),
+            ("Brief".to_string(), text("a")),
+            ("Brief".to_string(), text("b")),
+        ];
+        let m: SectionMap = pairs.clone().into_iter().collect();
+        let b: BTreeMap<String, Vec<SectionItem>> = pairs.into_iter().collect();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        assert_eq!(m.iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
+        assert_eq!(m["Brief"], text("b"));
+        assert!(m.contains_key("Conversation") && m.get("Credentialing").is_none());
+        // The same JSON both ways: state files written before read as they were.
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), json);
+        assert_eq!(serde_json::from_str::<SectionMap>(&json).unwrap(), m);
+        // Unsorted and doubled headings in a file read as a map reads them.
+        let m2: SectionMap = serde_json::from_str(
+            r#"{"Conversation":[{"key":"text","text":"c"}],"Brief":[{"key":"text","text":"a"}],"Brief":[{"key":"text","text":"b"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(m2, m);
+        let mut m3 = SectionMap::default();
+        m3.insert("Conversation".into(), text("x"));
+        m3.insert("Brief".into(), text("b"));
+        m3.insert("Conversation".into(), text("c"));
+        assert_eq!(m3, m);
     }
 
     fn tasks() -> impl Strategy<Value = Vec<SectionItem>> {

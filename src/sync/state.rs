@@ -342,6 +342,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_base_with_body_sections_reads_and_writes_the_same_json() {
+        // As written by earlier runs: the sections as a map heading → items.
+        let json = r#"{"note_type":"project","remote_id":"SSOT-1","remote_has_ssot_id":true,"fields":{"title":"Project 00000"},"deleted":false,"archived":false,"sections":{"Brief":[{"key":"text","text":"Project **0** for the benchmark.","checked":null,"stamp":null}],"Credentialing":[{"key":"NDA","text":"NDA","checked":true,"stamp":null}]}}"#;
+        let e: BaseEntry = serde_json::from_str(json).unwrap();
+        let s = e.sections.as_deref().expect("sections");
+        assert_eq!(s.keys().collect::<Vec<_>>(), ["Brief", "Credentialing"]);
+        assert_eq!(s["Brief"][0].text, "Project **0** for the benchmark.");
+        assert_eq!(serde_json::to_string(&e).unwrap(), json);
+    }
+
+    #[test]
     fn a_state_saved_is_read_back_and_one_of_a_newer_format_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
