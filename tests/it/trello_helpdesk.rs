@@ -3,40 +3,14 @@
 //! each message's stamp, never twice after a lost answer, hostile text kept inside its message.
 
 use serde_json::{Value, json};
-use ssot_vault::sandbox::DEFAULT_TRELLO_KEY;
 
 use crate::conformance::harness::Harness;
-use crate::conformance::trello::TrelloService;
+use crate::conformance::trello::{TrelloService, api_as as api};
 use crate::hs_env::out;
 
 type H = Harness<TrelloService>;
 
 const TICKET: &str = "Helpdesk/Stamp card printing.md";
-
-/// A Trello API call as `token`'s member.
-async fn api(
-    h: &H,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut req = h
-        .http
-        .request(method, format!("{}/1{path}", h.sb.base_url()))
-        .header(
-            "Authorization",
-            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{token}\""),
-        );
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    let text = r.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
 
 /// The texts of a card's comments, oldest first.
 async fn comments(h: &H, card: &str) -> Vec<String> {

@@ -7,32 +7,10 @@ use serde_json::{Value, json};
 use ssot_vault::sandbox::DEFAULT_TRELLO_KEY;
 
 use crate::conformance::harness::Harness;
-use crate::conformance::trello::{LOYALTY, MENU, TrelloService};
+use crate::conformance::trello::{LOYALTY, MENU, OLA, TrelloService, api};
 use crate::hs_env::{git, out};
 
 type H = Harness<TrelloService>;
-
-/// The token of the seeded colleague `ola.operator`.
-const OLA: &str = "sandbox-trello-token-ola";
-
-/// A Trello API call as Ola, who works in Trello.
-pub async fn api(h: &H, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = h
-        .http
-        .request(method, format!("{}/1{path}", h.sb.base_url()))
-        .header(
-            "Authorization",
-            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
-        );
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    let text = r.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
 
 /// Sets a card field in Trello as Ola would.
 fn edit(h: &H, note: &str, field: &str, value: &str) {

@@ -4,35 +4,13 @@
 //! answer or a crash, and hostile card names making safe notes.
 
 use serde_json::{Value, json};
-use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, FaultConfig};
+use ssot_vault::sandbox::FaultConfig;
 
 use crate::conformance::harness::Harness;
-use crate::conformance::trello::{LOYALTY, MENU, TrelloService};
+use crate::conformance::trello::{LOYALTY, MENU, TrelloService, api};
 use crate::hs_env::{PROJECT, git, out};
 
 type H = Harness<TrelloService>;
-
-/// The token of the seeded colleague `ola.operator`.
-const OLA: &str = "sandbox-trello-token-ola";
-
-/// A Trello API call as Ola, who works in Trello.
-async fn api(h: &H, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = h
-        .http
-        .request(method, format!("{}/1{path}", h.sb.base_url()))
-        .header(
-            "Authorization",
-            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
-        );
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    let text = r.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
 
 /// The card of a note.
 fn card(h: &H, note: &str) -> ssot_vault::sandbox::emulator::RemoteRecord {

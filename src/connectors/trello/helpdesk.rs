@@ -534,24 +534,6 @@ impl Trello {
             .collect())
     }
 
-    /// Closes ticket cards.
-    pub(super) async fn archive_tickets(&mut self, ids: &[String]) -> Result<(), ConnectorError> {
-        let start = now_ms();
-        let mut touched = BTreeSet::new();
-        for id in ids.iter().filter(|i| config::is_id(i)) {
-            let a = self
-                .client
-                .update_card(id, &json!({ "closed": true }))
-                .await?;
-            if !a.status.is_success() && !gone_status(a.status) {
-                return Err(self.proto(format!("archive card {id}: {}", why(&a))));
-            }
-            touched.insert(id.clone());
-        }
-        self.note_run("archive", start, touched);
-        Ok(())
-    }
-
     /// Writes ticket notes to their cards.
     pub(super) async fn upsert_tickets(
         &mut self,

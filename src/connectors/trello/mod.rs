@@ -274,6 +274,24 @@ fn gone_status(s: StatusCode) -> bool {
 }
 
 impl Trello {
+    /// Closes cards (archived projects and tickets); a card already gone counts as closed.
+    async fn close_cards(&mut self, ids: &[String]) -> Result<(), ConnectorError> {
+        let start = now_ms();
+        let mut touched = BTreeSet::new();
+        for id in ids.iter().filter(|i| config::is_id(i)) {
+            let a = self
+                .client
+                .update_card(id, &json!({ "closed": true }))
+                .await?;
+            if !a.status.is_success() && !gone_status(a.status) {
+                return Err(self.proto(format!("archive card {id}: {}", why(&a))));
+            }
+            touched.insert(id.clone());
+        }
+        self.note_run("archive", start, touched);
+        Ok(())
+    }
+
     /// A connector from its configuration and token (the API key comes from the configuration
     /// or its variable; without one every call fails with [`ConnectorError::NoCredentials`]).
     pub fn new(
@@ -1968,28 +1986,12 @@ impl Connector for Trello {
     }
 
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
-        if note_type == helpdesk::TICKET && self.helpdesk_on() && !ids.is_empty() {
-            self.ensure_board().await?;
-            return self.archive_tickets(ids).await;
-        }
-        if note_type != NOTE_TYPE || ids.is_empty() {
+        let ours = note_type == NOTE_TYPE || (note_type == helpdesk::TICKET && self.helpdesk_on());
+        if !ours || ids.is_empty() {
             return Ok(());
         }
         self.ensure_board().await?;
-        let start = now_ms();
-        let mut touched = BTreeSet::new();
-        for id in ids.iter().filter(|i| config::is_id(i)) {
-            let a = self
-                .client
-                .update_card(id, &json!({ "closed": true }))
-                .await?;
-            if !a.status.is_success() && !gone_status(a.status) {
-                return Err(self.proto(format!("archive card {id}: {}", why(&a))));
-            }
-            touched.insert(id.clone());
-        }
-        self.note_run("archive", start, touched);
-        Ok(())
+        self.close_cards(ids).await
     }
 
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {

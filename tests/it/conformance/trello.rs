@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, SandboxConfig};
 
-use super::harness::{Field, Made, Service};
+use super::harness::{Field, Harness, Made, Service};
 use crate::common::write;
 use crate::hs_env::{PROJECT, git, quiet};
 
@@ -208,3 +208,42 @@ impl Service for TrelloService {
 }
 
 conformance!(TrelloService);
+
+/// The token of the seeded colleague `ola.operator`, who works in Trello.
+pub const OLA: &str = "sandbox-trello-token-ola";
+
+/// A Trello API call as `token`'s member; asserts success and returns the answer's JSON (`Null`
+/// when it has none).
+pub async fn api_as(
+    h: &Harness<TrelloService>,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut req = h
+        .http
+        .request(method, format!("{}/1{path}", h.sb.base_url()))
+        .header(
+            "Authorization",
+            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{token}\""),
+        );
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let text = r.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// A Trello API call as Ola.
+pub async fn api(
+    h: &Harness<TrelloService>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    api_as(h, OLA, method, path, body).await
+}
