@@ -1068,3 +1068,20 @@ async fn a_pull_commit_names_the_jira_user_who_made_the_change() {
     assert!(body.contains("Ssot-Changed-By: Ewa Lis"), "{body}");
     assert!(body.contains("Ssot-Changed-By: Consultancy Ops"), "{body}");
 }
+
+/// Jira fills in a default priority where a new issue has none: the first sync takes it into each
+/// such note of the bulk create, and leaves the note that gave its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_priority_jira_fills_in_is_taken_into_the_notes_that_had_none() {
+    let h = H::new("").await;
+    let o = h.sync().await;
+    assert_eq!(h.prop(PROJECT, "priority").as_deref(), Some("high"));
+    for note in [SHOP_APP, ROUTES] {
+        assert_eq!(
+            h.prop(note, "priority").as_deref(),
+            Some("medium"),
+            "{note}: {}",
+            out(&o)
+        );
+    }
+}
