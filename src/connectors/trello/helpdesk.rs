@@ -635,20 +635,10 @@ impl Trello {
             if !u.remote_has_ssot_id {
                 params.insert("desc".into(), json!(mapping::marker(&u.ssot_id)));
             }
-            if !params.is_empty() {
-                let a = self.client.update_card(&id, &Value::Object(params)).await?;
-                if gone_status(a.status) {
-                    return Ok(gone());
-                }
-                if !a.status.is_success() {
-                    return Ok(WriteOutcome::Refused {
-                        ssot_id: u.ssot_id.clone(),
-                        message: why(&a),
-                    });
-                }
-                if a.body.get("closed").and_then(Value::as_bool) == Some(true) {
-                    return Ok(gone());
-                }
+            if !params.is_empty()
+                && let Some(o) = self.update_card_fields(&u.ssot_id, &id, params).await?
+            {
+                return Ok(o);
             }
         }
         if let Some(items) = u.sections.get(CONVERSATION)

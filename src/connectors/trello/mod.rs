@@ -274,6 +274,34 @@ fn gone_status(s: StatusCode) -> bool {
 }
 
 impl Trello {
+    /// Sends a card's changed properties; `Some(outcome)` when the answer ends the note's write:
+    /// the card is gone or closed (`Gone`), or Trello refused the change (`Refused`).
+    async fn update_card_fields(
+        &mut self,
+        ssot_id: &str,
+        id: &str,
+        params: Map<String, Value>,
+    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        let a = self.client.update_card(id, &Value::Object(params)).await?;
+        let gone = || WriteOutcome::Gone {
+            ssot_id: ssot_id.to_string(),
+            remote_id: id.to_string(),
+        };
+        if gone_status(a.status) {
+            return Ok(Some(gone()));
+        }
+        if !a.status.is_success() {
+            return Ok(Some(WriteOutcome::Refused {
+                ssot_id: ssot_id.to_string(),
+                message: why(&a),
+            }));
+        }
+        if a.body.get("closed").and_then(Value::as_bool) == Some(true) {
+            return Ok(Some(gone()));
+        }
+        Ok(None)
+    }
+
     /// Closes cards (archived projects and tickets); a card already gone counts as closed.
     async fn close_cards(&mut self, ids: &[String]) -> Result<(), ConnectorError> {
         let start = now_ms();
@@ -1491,20 +1519,10 @@ impl Trello {
                 json!(mapping::join_desc(summary.as_deref(), Some(&u.ssot_id))),
             );
         }
-        if !params.is_empty() {
-            let a = self.client.update_card(&id, &Value::Object(params)).await?;
-            if gone_status(a.status) {
-                return Ok(gone());
-            }
-            if !a.status.is_success() {
-                return Ok(WriteOutcome::Refused {
-                    ssot_id: u.ssot_id.clone(),
-                    message: why(&a),
-                });
-            }
-            if a.body.get("closed").and_then(Value::as_bool) == Some(true) {
-                return Ok(gone());
-            }
+        if !params.is_empty()
+            && let Some(o) = self.update_card_fields(&u.ssot_id, &id, params).await?
+        {
+            return Ok(o);
         }
         let set_ssot =
             (!u.remote_has_ssot_id || self.marked.contains(&id)) && !self.state.marker_only;
