@@ -639,6 +639,62 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     assert_eq!(h.live("issues").len(), 4);
 }
 
+/// A status move's actions wait for the field write of their record: while Jira refuses the
+/// project's write (a priority mapped to one Jira does not have), the run exits 1, the issue is
+/// not moved and no task is made for it; once the priority is one Jira has, the next run writes
+/// the fields and then carries out the actions, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_moves_actions_wait_for_the_records_refused_write() {
+    let h = H::new("[remotes.jira.tables.project.priority]\nlow = \"Nope\"\n").await;
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let status = |h: &H| {
+        h.record_of(PROJECT, "issues")
+            .field("status")
+            .map(String::from)
+    };
+    let before = status(&h);
+    let tasks = |h: &H| {
+        h.live("issues")
+            .into_iter()
+            .filter(|r| r.field("parent") == Some(key.as_str()))
+            .count()
+    };
+    for args in [
+        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
+        &["project", "accept", "Złoty Kłos online shop"][..],
+    ] {
+        let o = h.run(args).await;
+        assert!(o.status.success(), "{args:?}: {}", out(&o));
+    }
+    edit_note(&h, PROJECT, "priority: high", "priority: low");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("The priority selected is invalid"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        status(&h),
+        before,
+        "not moved before its write: {}",
+        out(&o)
+    );
+    assert_eq!(tasks(&h), 0, "{}", out(&o));
+    edit_note(&h, PROJECT, "priority: low", "priority: medium");
+    let o = h.sync().await;
+    assert_eq!(status(&h).as_deref(), Some("On Hold"), "{}", out(&o));
+    assert_eq!(tasks(&h), 1, "{}", out(&o));
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("assignee"),
+        Some(SEED_USERS[1].0)
+    );
+    h.sync().await;
+    assert_eq!(tasks(&h), 1, "settled");
+}
+
 /// Closing a project deletes its issue from Jira with the expert's task under it: the archived
 /// note's status (mapped to Done) is written first, then the lifecycle's delete runs, and the
 /// next run has nothing left to do.

@@ -314,9 +314,21 @@ pub async fn archive_both_ways_and_the_share_rail<S: Service>() {
     assert_eq!(h.live(kind).len(), live - 1, "nothing archived");
     let r = h.run(&["sync", "--force"]).await;
     assert!(r.status.success(), "{}", out(&r));
+    assert!(
+        out(&r).contains(&format!(" 1 archived in {}", S::NAME)),
+        "the summary counts the archive: {}",
+        out(&r)
+    );
     assert_eq!(h.live(kind).len(), live - 2);
     let head = h.head();
-    h.sync().await;
+    // The archive is settled in the base: the next run does not plan it again.
+    let next = h.sync().await;
+    assert!(!out(&next).contains("  archive  "), "{}", out(&next));
+    assert!(
+        out(&next).contains(&format!(" 0 archived in {}", S::NAME)),
+        "{}",
+        out(&next)
+    );
     assert_eq!(h.live(kind).len(), live - 2);
     assert_eq!(h.head(), head);
     assert!(!h.v.join(o.note).exists(), "never re-created");
