@@ -20,6 +20,10 @@
 #   PRISM_ERRORS=0  let violating requests through (Prism then only logs them) instead of
 #                   answering them with an error, so the whole sync runs even when one call is off
 #   KEEP=1          keep the work folder (vault, logs, merged spec)
+#   SPEC_ERRATA=0   check against the spec as published: without the reviewed errata of
+#                   scripts/spec-errata/SERVICE.json (the published spec's known errors and
+#                   omissions, each with its reason and source), applied by default to the
+#                   work folder's copy of the spec
 #
 # Exit codes: 0 no violation; 1 violations found (listed); 2 usage; 3 Node.js or npx missing;
 # 4 spec missing or unreadable; 5 the sandbox or Prism did not start; 6 a sync step failed outside
@@ -28,7 +32,7 @@ set -uo pipefail
 set -m # background jobs in their own process groups, so each is stopped whole by its id
 
 usage() {
-    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -179,6 +183,77 @@ fs.writeFileSync(out, JSON.stringify(doc));
 console.error(`spec: ${Object.keys(doc.paths).length} paths (the bulk transition and project roles added from ${fullFile})`);
 JS
     fi
+fi
+
+# The published spec's known errors and omissions (scripts/spec-errata/SERVICE.json), applied to
+# the work folder's copy unless SPEC_ERRATA=0. Each erratum names its reason and its source and
+# changes only what it names; an erratum that no longer finds its place in the spec stops the
+# check (exit 4), so a new spec is never patched blindly.
+errata="$here/scripts/spec-errata/$service.json"
+if [[ "${SPEC_ERRATA:-1}" != 0 && -f "$errata" ]]; then
+    if ! node - "$merged" "$errata" <<'JS'; then
+const fs = require("fs");
+const [file, errataFile] = process.argv.slice(2);
+const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+const { errata } = JSON.parse(fs.readFileSync(errataFile, "utf8"));
+// A JSON pointer's segments (`~1` is `/`, `~0` is `~`).
+const segs = (p) => p.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+const at = (parts) => {
+  let v = doc;
+  for (const s of parts) {
+    if (v === null || typeof v !== "object" || !(s in v)) return undefined;
+    v = v[s];
+  }
+  return v;
+};
+for (const e of errata) {
+  if (!e.id || !e.reason || !e.source || !Array.isArray(e.ops) || !e.ops.length) {
+    console.error(`error: ${errataFile}: erratum ${e.id || "?"} lacks its id, reason, source or ops`);
+    process.exit(1);
+  }
+  for (const op of e.ops) {
+    const parts = segs(op.path);
+    const key = parts.pop();
+    const parent = at(parts);
+    const here = parent && typeof parent === "object" ? parent[key] : undefined;
+    const fail = (why) => {
+      console.error(`error: erratum ${e.id}: ${op.op} ${op.path}: ${why} (the spec changed? review ${errataFile})`);
+      process.exit(1);
+    };
+    if (!parent || typeof parent !== "object") fail("no such place");
+    if ("expect" in op && JSON.stringify(here) !== JSON.stringify(op.expect)) {
+      fail(`expected ${JSON.stringify(op.expect)}, found ${JSON.stringify(here)}`);
+    }
+    switch (op.op) {
+      case "replace":
+        if (here === undefined) fail("nothing to replace");
+        parent[key] = op.value;
+        break;
+      case "add":
+        if (here !== undefined) fail("already there");
+        parent[key] = op.value;
+        break;
+      case "append":
+        if (!Array.isArray(here)) fail("not a list");
+        here.push(op.value);
+        break;
+      case "remove":
+        if (here === undefined) fail("nothing to remove");
+        if (Array.isArray(parent)) parent.splice(Number(key), 1); else delete parent[key];
+        break;
+      default:
+        fail("unknown op");
+    }
+  }
+}
+fs.writeFileSync(file, JSON.stringify(doc));
+console.log(`errata applied: ${errata.length} (listed in ${errataFile})`);
+JS
+        echo "error: the errata $errata could not be applied (SPEC_ERRATA=0 checks the spec as published)" >&2
+        exit 4
+    fi
+elif [[ -f "$errata" ]]; then
+    echo "errata applied: 0 (SPEC_ERRATA=0: the spec as published)"
 fi
 
 # Trello's paths are under its server's `/1`, which Prism's proxy does not strip: the paths get it.

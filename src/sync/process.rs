@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::connectors::{ActionOp, RemoteAction};
+use crate::vault::sections::{SectionItem, SectionKind};
 
 /// A note's status moved since the base.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,10 @@ pub struct StatusMove {
     /// service's status move pulled with the `blocked_reason` it gives; `Null` empties one);
     /// empty for a move made in the vault.
     pub with: Vec<(String, crate::vault::value::Value)>,
+    /// Body sections the move comes with, written into the note before its guards are judged
+    /// (a Trello checklist ticked in the same pull as the card's list move): (how the section is
+    /// written, its heading, its items as merged); empty for a move made in the vault.
+    pub sections: Vec<(SectionKind, String, Vec<SectionItem>)>,
 }
 
 /// The process's word on a move.
@@ -58,6 +63,13 @@ pub trait Process: Sync {
     /// Judges a move and names the actions `remote` must carry out for it.
     fn judge(&self, _root: &Path, _config: &Config, _remote: &str, _mv: &StatusMove) -> Verdict {
         Verdict::Allowed(Vec::new())
+    }
+
+    /// The properties that belong to the status a move leaves: emptied with the move, on the
+    /// note and in the service, and judged empty (a project's `blocked_reason` when it leaves
+    /// `blocked`). None by default.
+    fn left_behind(&self, _mv: &StatusMove) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -137,6 +149,7 @@ mod tests {
             to: to.into(),
             open_tickets: Vec::new(),
             with: Vec::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -161,5 +174,6 @@ mod tests {
             Verdict::Allowed(Vec::new())
         );
         assert!(NoProcess.pending_trailers(Path::new("/v"), &cfg).is_empty());
+        assert!(NoProcess.left_behind(&mv("blocked", "active")).is_empty());
     }
 }

@@ -690,7 +690,12 @@ fn refuse_remote_moves(
                 })
             })
             .collect();
-        let mv = StatusMove {
+        // And the body sections pulled with it (a checklist ticked in the same pull).
+        let sections = apply::section_writes(binding, rp)
+            .into_iter()
+            .map(|(s, items)| (s.kind, s.heading.clone(), items.to_vec()))
+            .collect();
+        let mut mv = StatusMove {
             ssot_id: p.ssot_id.clone(),
             note_type: "project".into(),
             rel: p.rel.clone(),
@@ -699,8 +704,22 @@ fn refuse_remote_moves(
             to: to.to_string(),
             open_tickets: p.open_tickets.clone(),
             with,
+            sections,
         };
+        // What belongs to the status left (a blocked project's reason) goes with the move.
+        let left: Vec<String> = process
+            .left_behind(&mv)
+            .into_iter()
+            .filter(|k| binding.field(k).is_some())
+            .collect();
+        for k in &left {
+            mv.with.retain(|(w, _)| w != k);
+            mv.with.push((k.clone(), Value::Null));
+        }
         let Verdict::Refused(reason) = process.judge(root, config, remote, &mv) else {
+            for k in left {
+                leave_behind(rp, k);
+            }
             continue;
         };
         let stem = crate::vault::index::stem_of(&p.rel);
@@ -723,6 +742,24 @@ fn refuse_remote_moves(
             ),
         ));
     }
+}
+
+/// Empties `key` with a remote status move the process took: on the note, and in the service
+/// unless it is empty there already.
+fn leave_behind(rp: &mut plan::RecordPlan, key: String) {
+    let remote_has = match (rp.pull.get(&key), rp.agreed.get(&key)) {
+        (Some(v), _) | (None, Some(v)) => v.is_some(),
+        (None, None) => true,
+    };
+    rp.agreed.remove(&key);
+    rp.base_kept.remove(&key);
+    rp.conflicts.retain(|c| c.key != key);
+    if remote_has {
+        rp.push.insert(key.clone(), None);
+    } else {
+        rp.push.remove(&key);
+    }
+    rp.pull.insert(key, None);
 }
 
 fn status_moves(
@@ -806,6 +843,7 @@ fn status_moves(
             to: p.status.clone(),
             open_tickets: p.open_tickets.clone(),
             with: Vec::new(),
+            sections: Vec::new(),
         };
         match process.judge(root, config, remote, &mv) {
             Verdict::Refused(reason) => {

@@ -70,7 +70,7 @@ impl Process for Lifecycle {
         else {
             return Verdict::Allowed(Vec::new());
         };
-        if !mv.with.is_empty() {
+        if !mv.with.is_empty() || !mv.sections.is_empty() {
             let edits: Vec<Edit> = mv
                 .with
                 .iter()
@@ -79,11 +79,20 @@ impl Process for Lifecycle {
                     v => Edit::Set(k.clone(), v.clone()),
                 })
                 .collect();
-            if let Some(n) = crate::vault::editor::apply(&note.text, &edits)
-                .ok()
-                .flatten()
-                .and_then(|t| Note::parse_text(t).ok())
-            {
+            let text = if edits.is_empty() {
+                None
+            } else {
+                crate::vault::editor::apply(&note.text, &edits)
+                    .ok()
+                    .flatten()
+            };
+            let text = mv.sections.iter().fold(
+                text.unwrap_or_else(|| note.text.clone()),
+                |t, (kind, heading, items)| {
+                    crate::vault::sections::write(&t, *kind, heading, items)
+                },
+            );
+            if let Ok(n) = Note::parse_text(text) {
                 note = n;
             }
         }
@@ -97,6 +106,16 @@ impl Process for Lifecycle {
                     .filter_map(op_of)
                     .collect(),
             ),
+        }
+    }
+
+    fn left_behind(&self, mv: &StatusMove) -> Vec<String> {
+        // The reason belongs to the blocked state: a project leaving it leaves its reason.
+        match (Status::parse(&mv.from), Status::parse(&mv.to)) {
+            (Some(Status::Blocked), Some(to)) if to != Status::Blocked => {
+                vec!["blocked_reason".into()]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -119,6 +138,7 @@ mod tests {
             to: to.into(),
             open_tickets: Vec::new(),
             with: Vec::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -197,6 +217,71 @@ mod tests {
         assert_eq!(
             Lifecycle.judge(d.path(), &cfg, "trello", &mv),
             Verdict::Allowed(Vec::new())
+        );
+    }
+
+    #[test]
+    fn a_move_is_judged_with_the_body_sections_it_comes_with() {
+        use crate::vault::sections::{SectionItem, SectionKind};
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let task = |text: &str, checked: bool| SectionItem {
+            key: text.into(),
+            text: text.into(),
+            checked: Some(checked),
+            stamp: None,
+        };
+        let list = |contract: bool| {
+            (
+                SectionKind::Tasks,
+                "Credentialing".to_string(),
+                vec![task("NDA signed", true), task("Contract", contract)],
+            )
+        };
+        // The last task ticked in the same change as the move: allowed.
+        let mut mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[ ]"),
+            "credentialing",
+            "active",
+        );
+        mv.sections = vec![list(true)];
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(Vec::new())
+        );
+        // A task unticked in the same change: refused.
+        let mut mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[x]"),
+            "credentialing",
+            "active",
+        );
+        mv.sections = vec![list(false)];
+        assert!(matches!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Refused(r) if r.contains("Contract")
+        ));
+    }
+
+    #[test]
+    fn leaving_blocked_leaves_its_reason_behind() {
+        let d = tempfile::tempdir().unwrap();
+        let mv = |from: &str, to: &str| moved(d.path(), NOTE, from, to);
+        assert_eq!(
+            Lifecycle.left_behind(&mv("blocked", "active")),
+            ["blocked_reason"]
+        );
+        assert_eq!(
+            Lifecycle.left_behind(&mv("blocked", "done")),
+            ["blocked_reason"]
+        );
+        assert!(Lifecycle.left_behind(&mv("active", "blocked")).is_empty());
+        assert!(Lifecycle.left_behind(&mv("blocked", "blocked")).is_empty());
+        assert!(
+            Lifecycle
+                .left_behind(&mv("credentialing", "active"))
+                .is_empty()
         );
     }
 

@@ -443,3 +443,239 @@ async fn a_thread_written_from_both_sides_survives_two_crashes_with_no_duplicate
         "{note}"
     );
 }
+
+const ANNA: &str = "sandbox-trello-token-anna";
+const EWA: &str = "sandbox-trello-token-ewa";
+
+/// The id of the list `list` of the board `board`, as Ola sees them.
+async fn list_id(h: &H, board: &str, list: &str) -> String {
+    let boards = api(h, OLA, reqwest::Method::GET, "/members/me/boards", None).await;
+    let id = boards
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["name"] == json!(board))
+        .and_then(|b| b["id"].as_str())
+        .expect("board")
+        .to_string();
+    let lists = api(
+        h,
+        OLA,
+        reqwest::Method::GET,
+        &format!("/boards/{id}/lists"),
+        None,
+    )
+    .await;
+    lists
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["name"] == json!(list))
+        .and_then(|l| l["id"].as_str())
+        .expect("list")
+        .to_string()
+}
+
+/// A card made on the helpdesk's `Open` list by `token`'s member; its id.
+async fn open_card(h: &H, token: &str, name: &str, desc: &str) -> String {
+    let list = list_id(h, "Helpdesk", "Open").await;
+    let v = api(
+        h,
+        token,
+        reqwest::Method::POST,
+        "/cards",
+        Some(json!({ "idList": list, "name": name, "desc": desc })),
+    )
+    .await;
+    v["id"].as_str().expect("card id").to_string()
+}
+
+/// The ticket notes (their paths) whose `trello_card_id` is `card`.
+fn notes_of(h: &H, card: &str) -> Vec<String> {
+    std::fs::read_dir(h.v.join("Helpdesk"))
+        .expect("helpdesk folder")
+        .flatten()
+        .map(|e| format!("Helpdesk/{}", e.file_name().to_string_lossy()))
+        .filter(|rel| h.prop(rel, "trello_card_id").as_deref() == Some(card))
+        .collect()
+}
+
+const OLA: &str = "sandbox-trello-token-ola";
+
+/// Tickets opened in Trello by the client (naming the project by a `project:` line) and by the
+/// expert (by a link to the project's card) become ticket notes: title, status, `from`, project,
+/// the description as the opening message and the comments as the conversation; a card naming
+/// no project is reported and not written; the card takes the note's marker after its text, and
+/// a run cut short before its state was saved makes no second note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_opened_in_trello_become_ticket_notes() {
+    let h = helpdesk().await;
+    let project = "Projects/Bakery loyalty app.md";
+    let project_card = h.prop(project, "trello_card_id").expect("project card");
+    let by_anna = open_card(
+        &h,
+        ANNA,
+        "Receipt printer offline",
+        "project: Bakery loyalty app\nThe receipt printer shows offline since Monday.",
+    )
+    .await;
+    api(
+        &h,
+        EWA,
+        reqwest::Method::POST,
+        &format!("/cards/{by_anna}/actions/comments"),
+        Some(json!({ "text": "Checking the driver." })),
+    )
+    .await;
+    let short = api(
+        &h,
+        OLA,
+        reqwest::Method::GET,
+        &format!("/cards/{project_card}"),
+        None,
+    )
+    .await["shortLink"]
+        .as_str()
+        .expect("short link")
+        .to_string();
+    let by_ewa = open_card(
+        &h,
+        EWA,
+        "Need the brand colours",
+        &format!("For https://trello.com/c/{short}/12-bakery-loyalty-app\nWhich green is it?"),
+    )
+    .await;
+    let lost = open_card(&h, ANNA, "Where is my invoice", "No project named here.").await;
+    let state = h.state_dir().join("state.json");
+    let state_before = std::fs::read(&state).expect("state");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "record {lost} (Where is my invoice) makes no valid ticket note"
+        )) && text.contains("project"),
+        "{text}"
+    );
+    assert!(notes_of(&h, &lost).is_empty());
+    // The client's ticket.
+    let t = "Helpdesk/Receipt printer offline.md";
+    assert_eq!(notes_of(&h, &by_anna), [t]);
+    assert_eq!(h.prop(t, "type").as_deref(), Some("ticket"));
+    assert_eq!(h.prop(t, "status").as_deref(), Some("open"));
+    assert_eq!(h.prop(t, "from").as_deref(), Some("client"));
+    assert_eq!(
+        h.prop(t, "project").as_deref(),
+        Some("[[Bakery loyalty app]]")
+    );
+    let note = h.note(t);
+    let heads: Vec<&str> = note
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .collect();
+    assert_eq!(heads.len(), 2, "{note}");
+    assert!(heads[0].ends_with(" · client · Anna Client"), "{note}");
+    assert!(heads[1].ends_with(" · expert · Ewa Expert"), "{note}");
+    assert!(
+        note.find("The receipt printer shows offline since Monday.")
+            < note.find("Checking the driver."),
+        "{note}"
+    );
+    // The expert's ticket, its project found by the link to the card.
+    let t2 = "Helpdesk/Need the brand colours.md";
+    assert_eq!(notes_of(&h, &by_ewa), [t2]);
+    assert_eq!(h.prop(t2, "from").as_deref(), Some("expert"));
+    assert_eq!(
+        h.prop(t2, "project").as_deref(),
+        Some("[[Bakery loyalty app]]")
+    );
+    let o = h.run(&["check"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    // The card keeps its text, with the marker after it; the opening message is no comment.
+    let card = api(
+        &h,
+        OLA,
+        reqwest::Method::GET,
+        &format!("/cards/{by_anna}"),
+        None,
+    )
+    .await;
+    let desc = card["desc"].as_str().unwrap_or_default().to_string();
+    assert!(
+        desc.starts_with("project: Bakery loyalty app\nThe receipt printer shows offline")
+            && desc.contains("ssot:"),
+        "{desc}"
+    );
+    assert_eq!(comments(&h, &by_anna).await, ["Checking the driver."]);
+    // Settled: the engine sends the new notes' names once (a note made from a record keeps
+    // no base for its title), then nothing is left to do, at two requests (the boards' feeds).
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let (head, n) = (h.head(), h.requests());
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(
+        h.requests() - n,
+        2,
+        "{:?}\n{}",
+        h.sb.request_counts(),
+        out(&o)
+    );
+    // As if the run that made the notes had died before saving its state, and before the
+    // marker reached the card: the card id in the note finds it; no second note.
+    std::fs::write(&state, &state_before).expect("state");
+    api(
+        &h,
+        ANNA,
+        reqwest::Method::PUT,
+        &format!("/cards/{by_anna}"),
+        Some(json!({ "desc": "project: Bakery loyalty app\nThe receipt printer shows offline since Monday." })),
+    )
+    .await;
+    let o = h.run(&["sync"]).await;
+    assert!(o.status.code().is_some(), "{}", out(&o));
+    assert_eq!(notes_of(&h, &by_anna), [t], "{}", out(&o));
+    assert_eq!(notes_of(&h, &by_ewa), [t2], "{}", out(&o));
+    let note_now = h.note(t);
+    assert_eq!(note_now.matches("### ").count(), 2, "{note_now}");
+    assert_eq!(comments(&h, &by_anna).await, ["Checking the driver."]);
+}
+
+/// Hostile card names on the helpdesk board make notes with safe file names inside its folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_ticket_card_names_make_safe_notes() {
+    let h = helpdesk().await;
+    let long = "A".repeat(10_000);
+    let polish = "Ż".repeat(150);
+    let names = [
+        "Bad\u{0}name\u{7}\u{1b}[31m",
+        long.as_str(),
+        "../x",
+        polish.as_str(),
+    ];
+    let mut cards = Vec::new();
+    for name in names {
+        cards.push(open_card(&h, ANNA, name, "project: Bakery loyalty app\nHelp.").await);
+    }
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    for e in std::fs::read_dir(h.v.join("Helpdesk"))
+        .expect("dir")
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(name.len() <= 255, "{name}");
+        assert!(!name.chars().any(char::is_control), "{name:?}");
+        assert!(name.ends_with(".md"), "{name}");
+    }
+    assert!(!h.v.join("x.md").exists() && !h.v.parent().expect("parent").join("x.md").exists());
+    for c in &cards {
+        assert_eq!(notes_of(&h, c).len(), 1, "{c}: {}", out(&o));
+    }
+    let o = h.run(&["check"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let head = h.head();
+    let o = h.run(&["sync"]).await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+}

@@ -161,6 +161,158 @@ async fn a_list_move_the_lifecycle_refuses_is_moved_back_with_a_comment() {
     assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
 }
 
+/// A vault whose `Bakery loyalty app` is in credentialing with every guard of `active` met but
+/// (unless `contract`) its `Contract signed` task, synced.
+async fn credentialing(contract: bool) -> H {
+    let h = H::new("").await;
+    let note = h
+        .note(LOYALTY)
+        .replace(
+            "status: matching\n",
+            "status: credentialing\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+        )
+        .replace("blocked_reason: Waiting for the brief\n", "")
+        + &format!(
+            "\n## Credentialing\n\n- [x] NDA signed\n- [{}] Contract signed\n",
+            if contract { "x" } else { " " }
+        );
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    git(&h.v, &["commit", "-qam", "Credentialing"]);
+    let o = h.sync().await;
+    assert_eq!(
+        list(&h, LOYALTY).as_deref(),
+        Some("Credentialing"),
+        "{}",
+        out(&o)
+    );
+    h
+}
+
+/// Sets the state of the card's checklist item `name` in Trello, as Ola would.
+async fn tick(h: &H, note: &str, name: &str, done: bool) {
+    let id = h.id_of(note);
+    let lists = api(
+        h,
+        reqwest::Method::GET,
+        &format!("/cards/{id}/checklists"),
+        None,
+    )
+    .await;
+    let item = lists
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["checkItems"].as_array().into_iter().flatten())
+        .find(|i| i["name"] == json!(name))
+        .and_then(|i| i["id"].as_str())
+        .expect("checklist item")
+        .to_string();
+    let state = if done { "complete" } else { "incomplete" };
+    api(
+        h,
+        reqwest::Method::PUT,
+        &format!("/cards/{id}/checkItem/{item}"),
+        Some(json!({ "state": state })),
+    )
+    .await;
+}
+
+/// The last credentialing task ticked in Trello and the card moved to `Active`, both before one
+/// run: the move is judged with the ticks it comes with, and taken in that run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_to_active_is_judged_with_the_checklist_ticked_in_the_same_pull() {
+    let h = credentialing(false).await;
+    tick(&h, LOYALTY, "Contract signed", true).await;
+    edit(&h, LOYALTY, "list", "Active");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert!(
+        h.note(LOYALTY)
+            .contains("- [x] NDA signed\n- [x] Contract signed\n"),
+        "{}",
+        h.note(LOYALTY)
+    );
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Active"));
+    assert!(comments(&h, LOYALTY).await.is_empty());
+    let (head, n) = (h.head(), h.requests());
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
+/// A credentialing task unticked in Trello in the same pull as the card's move to `Active`:
+/// the move is refused (the task is open), the card goes back with a comment, and the note
+/// takes the untick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_to_active_with_a_task_unticked_in_the_same_pull_is_moved_back() {
+    let h = credentialing(true).await;
+    tick(&h, LOYALTY, "Contract signed", false).await;
+    edit(&h, LOYALTY, "list", "Active");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("status credentialing→active made in trello")
+            && text.contains("Contract signed is open")
+            && text.contains("moved back to Credentialing"),
+        "{text}"
+    );
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("credentialing"));
+    assert!(
+        h.note(LOYALTY).contains("- [ ] Contract signed\n"),
+        "{}",
+        h.note(LOYALTY)
+    );
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Credentialing"));
+    let said = comments(&h, LOYALTY).await;
+    assert!(
+        said.first()
+            .is_some_and(|c| c.contains("moved this card back to Credentialing")
+                && c.contains("Contract signed is open")),
+        "{said:?}"
+    );
+    let (head, n) = (h.head(), h.requests());
+    let o = h.sync().await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
+/// A card moved out of `Blocked` with its `Blocked reason` left in the field: the reason
+/// belongs to the blocked state, so the move is taken, the note's reason emptied and the
+/// card's field too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_moved_out_of_blocked_leaves_its_reason_behind() {
+    let h = active().await;
+    edit(&h, LOYALTY, "list", "Blocked");
+    edit(&h, LOYALTY, "Blocked reason", "Waiting for VPN access");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("blocked"));
+    // Back to Active, the reason left in the field.
+    edit(&h, LOYALTY, "list", "Active");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert_eq!(
+        h.prop(LOYALTY, "blocked_reason"),
+        None,
+        "{}",
+        h.note(LOYALTY)
+    );
+    let card = h.record_of(LOYALTY, "cards");
+    assert_eq!(card.field("list"), Some("Active"));
+    assert!(
+        card.field("Blocked reason").is_none_or(str::is_empty),
+        "{card:?}"
+    );
+    assert!(comments(&h, LOYALTY).await.is_empty());
+    let (head, n) = (h.head(), h.requests());
+    let o = h.sync().await;
+    assert_eq!(h.head(), head, "{}", out(&o));
+    assert_eq!(h.requests() - n, 1, "{:?}", h.sb.request_counts());
+}
+
 fn hash(bytes: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();

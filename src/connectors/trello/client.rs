@@ -407,6 +407,22 @@ impl Client {
             .await
     }
 
+    /// The card's creation (`createCard` or `copyCard` action, with its member), if any.
+    pub async fn card_creation(&self, card: &str) -> Result<Option<Value>, HttpError> {
+        let q = vec![
+            ("filter", "createCard,copyCard".to_string()),
+            ("limit", "1".to_string()),
+        ];
+        let a = self
+            .http
+            .send(Method::GET, &format!("/cards/{card}/actions"), &q, None)
+            .await?;
+        if !a.status.is_success() {
+            return Ok(None);
+        }
+        Ok(a.body.as_array().and_then(|v| v.first()).cloned())
+    }
+
     /// `POST /cards/{id}/checklists`: a checklist named `name`.
     pub async fn create_checklist(&self, card: &str, name: &str) -> Result<Value, HttpError> {
         let body = json!({ "name": name });

@@ -15,8 +15,15 @@
 //! - **Change feed.** The helpdesk board's actions since the newest one seen (its own part of
 //!   the cursor), as for the projects' board: one more request a run.
 //!
-//! Cards made in Trello are not made into tickets (a ticket needs its project): open them with
-//! `ssot-vault new ticket`.
+//! - **Tickets opened in Trello.** A card someone makes on the helpdesk board becomes a ticket
+//!   note: its name the title, its list the status, its description the opening message
+//!   (stamped with the card's creation and its creator's party and name, never posted as a
+//!   comment), its creator's party `from` (or a `from:` line of the description), and its
+//!   project the one a `project:` line of the description names (the project's name or card
+//!   id) or a link to the project's card. A card whose ticket would lack its project (or its
+//!   `from`) is the engine's record that makes no valid note: reported, not written. The note
+//!   takes the card id, and the card the note's marker line (after its description), so one
+//!   card never makes two notes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +46,10 @@ pub const TICKET: &str = "ticket";
 pub const KIND: &str = "helpdesk-cards";
 /// The ticket's conversation heading.
 pub const CONVERSATION: &str = "Conversation";
+/// The ticket's key of who opened it.
+const FROM: &str = "from";
+/// The ticket's link to its project.
+const PROJECT: &str = "project";
 /// Comments a card's read asks for (Trello's most).
 const COMMENTS_LIMIT: usize = 1000;
 /// Cards named by the feed above this many are read with one board listing.
@@ -54,6 +65,11 @@ pub struct HelpdeskState {
     pub board: String,
     /// Its open lists: id → name.
     pub lists: BTreeMap<String, String>,
+    /// Who opened each ticket's card (`client` or `expert`), its `from`: the creator's party
+    /// for a card made in Trello, else the note's as last written.
+    pub from: BTreeMap<String, String>,
+    /// The stamp of the opening message (the description) of each card made in Trello.
+    pub openers: BTreeMap<String, String>,
 }
 
 /// Ticket status → list name: the defaults with the configuration's entries over them.
@@ -99,9 +115,10 @@ pub fn binding(cfg: &TrelloConfig) -> Option<Binding> {
                 Conv::Table(status_table(cfg)),
                 Direction::Both,
             ),
+            spec(FROM, "creator", Conv::Text, Direction::Push),
         ],
-        links: Vec::new(),
-        pull_new: false,
+        links: vec![PROJECT.into()],
+        pull_new: true,
         link_target_only: false,
         sections: vec![SectionSpec {
             heading: CONVERSATION.into(),
@@ -179,6 +196,64 @@ fn number_alike(comments: &mut [Comment]) {
             c.item.stamp = Some(stamp);
         }
     }
+}
+
+/// How a ticket card's description names its project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ProjectRef {
+    /// The project's card id.
+    Id(String),
+    /// A link to the project's card: its short link (or id).
+    Link(String),
+    /// The project's name, lowercased.
+    Name(String),
+}
+
+/// The value of the description's first `key:` line (any case), trimmed, lowercased when it
+/// is `from`.
+fn desc_line(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let l = l.trim();
+        let (k, v) = l.split_once(':')?;
+        let k = k
+            .trim()
+            .trim_start_matches(['-', '*', ' '])
+            .trim_matches('*');
+        if !k.eq_ignore_ascii_case(key) {
+            return None;
+        }
+        let v = mapping::one_line(v.trim().trim_matches('*'));
+        let v = if key == FROM { v.to_lowercase() } else { v };
+        (!v.is_empty()).then_some(v)
+    })
+}
+
+/// The project a ticket card's description names: a `project:` line, else a link to a card.
+fn project_ref(text: &str) -> Option<ProjectRef> {
+    let link_in = |s: &str| {
+        let i = s.find("trello.com/c/")?;
+        let link: String = s[i + "trello.com/c/".len()..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        (!link.is_empty()).then_some(ProjectRef::Link(link))
+    };
+    if let Some(v) = desc_line(text, PROJECT) {
+        if let Some(l) = link_in(&v) {
+            return Some(l);
+        }
+        let v = v
+            .trim_matches('"')
+            .trim_start_matches("[[")
+            .trim_end_matches("]]")
+            .trim()
+            .to_string();
+        if config::is_id(&v) {
+            return Some(ProjectRef::Id(v));
+        }
+        return (!v.is_empty()).then(|| ProjectRef::Name(v.to_lowercase()));
+    }
+    link_in(text)
 }
 
 /// A comment as the card shows it: its action id, its author's member id, its message.
@@ -361,15 +436,145 @@ impl Trello {
         items
     }
 
+    /// Cards made in Trello read for the first time (no marker line yet, or a description
+    /// beside it and no opening message known): who made them and when, their opening
+    /// message's stamp and their `from` (one read of each card's creation; a card the sync made
+    /// has none, remembered as an empty stamp). Their descriptions are kept for this run (the
+    /// project they name, the marker's write).
+    async fn read_openers(&mut self, cards: &[Value]) -> Result<(), ConnectorError> {
+        for c in cards {
+            let (Some(id), desc) = (str_of(c, "id"), str_of(c, "desc").unwrap_or("")) else {
+                continue;
+            };
+            let (text, marker) = mapping::split_desc(desc);
+            self.ticket_descs.insert(id.to_string(), text.to_string());
+            if (marker.is_some() && text.trim().is_empty())
+                || c.get("closed").and_then(Value::as_bool) == Some(true)
+                || self.state.helpdesk.openers.contains_key(id)
+            {
+                continue;
+            }
+            let Some(a) = self.client.card_creation(id).await? else {
+                continue;
+            };
+            let me = &self.state.me;
+            if !me.is_empty() && str_of(&a, "idMemberCreator") == Some(me.as_str()) {
+                self.state
+                    .helpdesk
+                    .openers
+                    .insert(id.to_string(), String::new());
+                continue;
+            }
+            let username = a
+                .pointer("/memberCreator/username")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let name = a
+                .pointer("/memberCreator/fullName")
+                .and_then(Value::as_str)
+                .map(mapping::one_line)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| mapping::one_line(username));
+            let name = if name.is_empty() {
+                "Trello".into()
+            } else {
+                name
+            };
+            let party = self
+                .cfg
+                .helpdesk_parties
+                .get(username)
+                .map_or("team", String::as_str)
+                .to_string();
+            let Some(at) = parse_ms(a.get("date")).and_then(local_time) else {
+                continue;
+            };
+            let from = desc_line(text, FROM)
+                .filter(|f| ["client", "expert"].contains(&f.as_str()))
+                .or_else(|| (party != "team").then(|| party.clone()));
+            if let Some(f) = from {
+                self.state.helpdesk.from.insert(id.to_string(), f);
+            }
+            self.state
+                .helpdesk
+                .openers
+                .insert(id.to_string(), format!("{at} · {party} · {name}"));
+        }
+        Ok(())
+    }
+
+    /// The projects' cards the ticket cards `ids` name (read this run): a `project:` line of
+    /// the description (the project's name, `[[name]]` or its card id) or a link to its card
+    /// (`https://trello.com/c/<shortLink>`); the projects' board is read once when a name or a
+    /// link needs it.
+    pub(super) async fn ticket_projects(
+        &mut self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
+        let refs: Vec<(String, ProjectRef)> = ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), project_ref(self.ticket_descs.get(id)?)?)))
+            .collect();
+        let mut cards: Vec<Value> = Vec::new();
+        if refs.iter().any(|(_, r)| !matches!(r, ProjectRef::Id(_))) {
+            self.ensure_board().await?;
+            let board = self.state.board.clone();
+            cards = self.client.board_cards(&board, "open", false).await?;
+        }
+        let mut out = BTreeMap::new();
+        for (id, r) in refs {
+            let found = match &r {
+                ProjectRef::Id(card) => Some(card.clone()),
+                ProjectRef::Link(link) => cards
+                    .iter()
+                    .find(|c| {
+                        str_of(c, "shortLink") == Some(link.as_str())
+                            || str_of(c, "id") == Some(link.as_str())
+                    })
+                    .and_then(|c| str_of(c, "id"))
+                    .map(str::to_string),
+                ProjectRef::Name(name) => cards
+                    .iter()
+                    .find(|c| {
+                        str_of(c, "name")
+                            .is_some_and(|n| mapping::one_line(n).to_lowercase() == *name)
+                    })
+                    .and_then(|c| str_of(c, "id"))
+                    .map(str::to_string),
+            };
+            if let Some(card) = found {
+                out.insert(id, vec![(mapping::KIND.to_string(), card)]);
+            }
+        }
+        Ok(out)
+    }
+
     /// A helpdesk card as a ticket record (with its comments, oldest first).
     fn ticket_record(&self, card: &Value, comments: &[Comment]) -> Option<RemoteRecord> {
         let id = str_of(card, "id")?.to_string();
-        let ssot_id = mapping::split_desc(str_of(card, "desc").unwrap_or(""))
-            .1
-            .map(str::to_string);
+        let (text, ssot_id) = mapping::split_desc(str_of(card, "desc").unwrap_or(""));
+        let ssot_id = ssot_id.map(str::to_string);
         let mut fields = BTreeMap::new();
         if let Some(l) = str_of(card, "idList").and_then(|l| self.state.helpdesk.lists.get(l)) {
             fields.insert("status".to_string(), l.clone());
+        }
+        if let Some(f) = self.state.helpdesk.from.get(&id) {
+            fields.insert(FROM.to_string(), f.clone());
+        }
+        let mut conversation = Self::conversation(comments);
+        let opening = clean_text(text);
+        if let Some(stamp) = self.state.helpdesk.openers.get(&id)
+            && !stamp.is_empty()
+            && !opening.is_empty()
+            && !conversation.iter().any(|m| m.key == *stamp)
+        {
+            conversation.push(SectionItem {
+                key: stamp.clone(),
+                text: opening,
+                checked: None,
+                stamp: Some(stamp.clone()),
+            });
+            conversation.sort_by(|a, b| a.key.cmp(&b.key));
         }
         let name = mapping::one_line(str_of(card, "name").unwrap_or(""));
         if !name.is_empty() {
@@ -383,7 +588,7 @@ impl Trello {
             title: Some(name).filter(|n| !n.is_empty()),
             modified_ms: parse_ms(card.get("dateLastActivity")),
             archived: card.get("closed").and_then(Value::as_bool) == Some(true),
-            sections: [(CONVERSATION.to_string(), Self::conversation(comments))].into(),
+            sections: [(CONVERSATION.to_string(), conversation)].into(),
         })
     }
 
@@ -395,6 +600,7 @@ impl Trello {
         }) {
             self.read_helpdesk_lists().await?;
         }
+        self.read_openers(cards).await?;
         let mut by_card: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
         if cards.len() > READ_ONE_BY_ONE {
             let board = self.state.helpdesk.board.clone();
@@ -624,6 +830,9 @@ impl Trello {
             return Ok(gone());
         }
         touched.insert(id.clone());
+        if let Some(Some(f)) = u.fields.get(FROM) {
+            self.state.helpdesk.from.insert(id.clone(), f.clone());
+        }
         if !created {
             let mut params = serde_json::Map::new();
             if let Some(list) = self.ticket_list(u).await? {
@@ -633,7 +842,24 @@ impl Trello {
                 params.insert("name".into(), json!(name));
             }
             if !u.remote_has_ssot_id {
-                params.insert("desc".into(), json!(mapping::marker(&u.ssot_id)));
+                // The marker goes after what the description says (a card made in Trello).
+                let text = match self.ticket_descs.get(&id) {
+                    Some(t) => Some(t.clone()),
+                    None => {
+                        let a = self.client.card(&id).await?;
+                        a.status.is_success().then(|| {
+                            mapping::split_desc(str_of(&a.body, "desc").unwrap_or(""))
+                                .0
+                                .to_string()
+                        })
+                    }
+                };
+                let marker = mapping::marker(&u.ssot_id);
+                let desc = match text.as_deref().map(str::trim_end) {
+                    Some(t) if !t.is_empty() => format!("{t}\n\n{marker}"),
+                    _ => marker,
+                };
+                params.insert("desc".into(), json!(desc));
             }
             if !params.is_empty()
                 && let Some(o) = self.update_card_fields(&u.ssot_id, &id, params).await?
@@ -704,7 +930,18 @@ impl Trello {
             return Ok(Err("the card is gone".into()));
         };
         let me = self.state.me.clone();
+        let opener = self
+            .state
+            .helpdesk
+            .openers
+            .get(card)
+            .filter(|s| !s.is_empty())
+            .cloned();
         for item in items {
+            // The opening message of a card made in Trello is its description.
+            if opener.as_ref() == Some(&item.key) {
+                continue;
+            }
             let text = post_text(item);
             if let Some(c) = comments.iter().find(|c| c.item.key == item.key) {
                 if c.item.text != clean_text(&item.text) && c.member == me {
@@ -737,6 +974,33 @@ impl Trello {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ticket_cards_description_names_its_project_and_who_opened_it() {
+        assert_eq!(
+            project_ref("Project: [[Bakery loyalty app]]\nHelp"),
+            Some(ProjectRef::Name("bakery loyalty app".into()))
+        );
+        assert_eq!(
+            project_ref("project: 5abbe4b7ddc1b351ef961414"),
+            Some(ProjectRef::Id("5abbe4b7ddc1b351ef961414".into()))
+        );
+        assert_eq!(
+            project_ref("See https://trello.com/c/AbC123/12-shop please"),
+            Some(ProjectRef::Link("AbC123".into()))
+        );
+        assert_eq!(
+            project_ref("**Project:** https://trello.com/c/xyz"),
+            Some(ProjectRef::Link("xyz".into()))
+        );
+        assert_eq!(project_ref("Nothing here: at all"), None);
+        assert_eq!(project_ref("project:   "), None);
+        assert_eq!(
+            desc_line("x\nFrom: Expert\n", FROM).as_deref(),
+            Some("expert")
+        );
+        assert_eq!(desc_line("fromage: yes", FROM), None);
+    }
 
     #[test]
     fn stamps_are_told_from_other_first_lines() {

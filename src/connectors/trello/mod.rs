@@ -209,6 +209,8 @@ pub struct Trello {
     tail_open: bool,
     /// The vault's root (the files an action attaches are read there).
     vault: Option<std::path::PathBuf>,
+    /// The descriptions (without their marker line) of the helpdesk cards read this run.
+    ticket_descs: BTreeMap<String, String>,
 }
 
 fn now_ms() -> i64 {
@@ -356,6 +358,7 @@ impl Trello {
             read_at: 0,
             tail_open: false,
             vault: None,
+            ticket_descs: BTreeMap::new(),
         })
     }
 
@@ -2001,6 +2004,21 @@ impl Connector for Trello {
         self.note_run(run_id, start, touched);
         done.extend(out);
         result.map(|()| done)
+    }
+
+    async fn associated(
+        &mut self,
+        note_type: &str,
+        ids: &[String],
+        kinds: &[String],
+    ) -> Result<BTreeMap<String, Vec<(String, String)>>, ConnectorError> {
+        if note_type != helpdesk::TICKET
+            || !self.helpdesk_on()
+            || !kinds.iter().any(|k| k == mapping::KIND)
+        {
+            return Ok(BTreeMap::new());
+        }
+        self.ticket_projects(ids).await
     }
 
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
