@@ -494,9 +494,37 @@ pub fn api_error(status: StatusCode, message: &str) -> Response {
     resp
 }
 
+/// Why an API call's bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerRefused {
+    /// No `Authorization: Bearer …` header.
+    Missing,
+    /// A token the endpoint did not issue, or one that expired.
+    Invalid,
+}
+
+impl IntoResponse for BearerRefused {
+    fn into_response(self) -> Response {
+        let message = match self {
+            BearerRefused::Missing => {
+                "Request is missing required authentication credential. Expected OAuth 2 access \
+                 token, login cookie or other valid authentication credential. See \
+                 https://developers.google.com/identity/sign-in/web/devconsole-project."
+            }
+            BearerRefused::Invalid => {
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, \
+                 login cookie or other valid authentication credential. See \
+                 https://developers.google.com/identity/sign-in/web/devconsole-project."
+            }
+        };
+        api_error(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
 /// The bearer-token check of Google's APIs: the live token of the request's
-/// `Authorization: Bearer …`, or Google's 401 `UNAUTHENTICATED` answer.
-pub fn check_bearer(app: &AppState, headers: &HeaderMap) -> Result<Issued, Response> {
+/// `Authorization: Bearer …`, or why it is refused (answered with Google's 401
+/// `UNAUTHENTICATED`).
+pub fn check_bearer(app: &AppState, headers: &HeaderMap) -> Result<Issued, BearerRefused> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -505,23 +533,11 @@ pub fn check_bearer(app: &AppState, headers: &HeaderMap) -> Result<Issued, Respo
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(api_error(
-            StatusCode::UNAUTHORIZED,
-            "Request is missing required authentication credential. Expected OAuth 2 access \
-             token, login cookie or other valid authentication credential. See \
-             https://developers.google.com/identity/sign-in/web/devconsole-project.",
-        ));
-    };
-    app.google.lookup(token, app.now_ms()).ok_or_else(|| {
-        api_error(
-            StatusCode::UNAUTHORIZED,
-            "Request had invalid authentication credentials. Expected OAuth 2 access token, \
-             login cookie or other valid authentication credential. See \
-             https://developers.google.com/identity/sign-in/web/devconsole-project.",
-        )
-    })
+        .filter(|t| !t.is_empty())
+        .ok_or(BearerRefused::Missing)?;
+    app.google
+        .lookup(token, app.now_ms())
+        .ok_or(BearerRefused::Invalid)
 }
 
 /// Renders an injected fault on the token endpoint as Google's OAuth server would.

@@ -226,7 +226,7 @@ const READ_SCOPES: &[&str] = &[
 async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let who = match google::check_bearer(&app, req.headers()) {
         Ok(w) => w,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let read = req.method() == Method::GET;
     if !who.has_any_scope(if read { READ_SCOPES } else { WRITE_SCOPES }) {
