@@ -36,6 +36,7 @@
 //! back to the connector ([`Connector::pull`]).
 
 pub mod canonical;
+pub mod google;
 pub mod http;
 pub mod hubspot;
 pub mod jira;

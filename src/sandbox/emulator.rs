@@ -154,10 +154,12 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
 }
 
 /// Every emulator the sandbox serves.
-pub static EMULATORS: [&dyn Emulator; 3] = [
+pub static EMULATORS: [&dyn Emulator; 5] = [
     &super::hubspot::Hubspot,
     &super::jira::Jira,
     &super::trello::Trello,
+    &super::google::Google,
+    &super::sheets::Sheets,
 ];
 
 /// The emulator of a service, by name.

@@ -19,8 +19,10 @@
 pub mod admin;
 pub mod emulator;
 pub mod faults;
+pub mod google;
 pub mod hubspot;
 pub mod jira;
+pub mod sheets;
 pub mod store;
 pub mod trello;
 
@@ -79,6 +81,10 @@ pub struct SandboxConfig {
     pub trello_rate_limit: Option<(u32, u32, Duration)>,
     /// The Jira emulator's settings (base path, account, search lag, rate limits).
     pub jira: jira::JiraConfig,
+    /// The Google sign-in emulator's settings (token lifetime).
+    pub google: google::GoogleConfig,
+    /// The Sheets emulator's settings (quotas).
+    pub sheets: sheets::SheetsConfig,
 }
 
 impl Default for SandboxConfig {
@@ -94,6 +100,8 @@ impl Default for SandboxConfig {
             trello_token: DEFAULT_TRELLO_TOKEN.to_owned(),
             trello_rate_limit: None,
             jira: jira::JiraConfig::default(),
+            google: google::GoogleConfig::default(),
+            sheets: sheets::SheetsConfig::default(),
         }
     }
 }
@@ -147,13 +155,14 @@ impl SandboxArgs {
         if self.no_rate_limit {
             cfg.hubspot_rate_limit = None;
             cfg.search_rate_limit_per_sec = None;
+            cfg.sheets.quota = None;
         }
         cfg
     }
 
     /// Runs `ssot-vault sandbox`: serves until Ctrl-C, then saves the state.
     pub async fn run(&self) -> io::Result<()> {
-        serve_forever(self.addr, self.config()).await
+        serve_forever(self.addr, self.config(), None).await
     }
 }
 
@@ -185,6 +194,8 @@ pub struct AppState {
     pub(crate) hubspot: hubspot::HubspotRuntime,
     pub(crate) trello: trello::TrelloRuntime,
     pub(crate) jira: jira::JiraRuntime,
+    pub(crate) google: google::GoogleRuntime,
+    pub(crate) sheets: sheets::SheetsRuntime,
 }
 
 /// A request's route as the request counters name it: `METHOD /matched/{path}` (the raw path
@@ -225,6 +236,8 @@ impl AppState {
             hubspot: hubspot::HubspotRuntime::new(cfg),
             trello: trello::TrelloRuntime::new(cfg),
             jira: jira::JiraRuntime::new(&cfg.jira),
+            google: google::GoogleRuntime::new(&cfg.google),
+            sheets: sheets::SheetsRuntime::new(&cfg.sheets),
         }
     }
 
@@ -285,6 +298,28 @@ impl AppState {
     /// Reads the Jira data.
     pub fn read_jira<R>(&self, f: impl FnOnce(&jira::JiraData) -> R) -> R {
         f(&self.lock().jira)
+    }
+
+    /// Runs a change on the Sheets data and marks the state for saving.
+    pub fn with_sheets<R>(&self, f: impl FnOnce(&mut sheets::store::SheetsData) -> R) -> R {
+        let r = f(&mut self.lock().sheets);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the Sheets data.
+    pub fn read_sheets<R>(&self, f: impl FnOnce(&sheets::store::SheetsData) -> R) -> R {
+        f(&self.lock().sheets)
+    }
+
+    /// The Google sign-in emulator's live state (token lifetime, issued tokens).
+    pub fn google(&self) -> &google::GoogleRuntime {
+        &self.google
+    }
+
+    /// The Sheets emulator's live settings (quotas).
+    pub fn sheets(&self) -> &sheets::SheetsRuntime {
+        &self.sheets
     }
 
     /// Replaces the whole state (admin reset).
@@ -462,14 +497,39 @@ impl Drop for Sandbox {
     }
 }
 
-/// Serves until Ctrl-C (for `ssot-vault sandbox`), then saves the state file.
-pub async fn serve_forever(addr: SocketAddr, cfg: SandboxConfig) -> io::Result<()> {
+/// Serves until Ctrl-C (for `ssot-vault sandbox`), then saves the state file; writes the sandbox
+/// service account's key file first when asked to.
+pub async fn serve_forever(
+    addr: SocketAddr,
+    cfg: SandboxConfig,
+    google_key_file: Option<&std::path::Path>,
+) -> io::Result<()> {
     let sb = Sandbox::start(addr, cfg).await?;
     println!(
         "sandbox listening on {} (HubSpot at {0}/crm/v3/..., Trello at {0}/1/..., admin at {0}/__sandbox/)",
         sb.base_url()
     );
     println!("Jira at {}/rest/api/3/...", sb.jira_base_url());
+    println!(
+        "Google sign-in at {0}{1}, Sheets at {0}/v4/spreadsheets/... (spreadsheet {2})",
+        sb.base_url(),
+        google::TOKEN_PATH,
+        sheets::SEED_SPREADSHEET_ID
+    );
+    match google_key_file {
+        Some(path) => {
+            google::write_key_file(path, &sb.base_url())?;
+            println!(
+                "Google key file (the sandbox's own service account, not a secret) written to {}: \
+                 export GOOGLE_APPLICATION_CREDENTIALS={0}",
+                path.display()
+            );
+        }
+        None => println!(
+            "Google key file: GET {}/__sandbox/google/key-file, or start with --google-key-file PATH",
+            sb.base_url()
+        ),
+    }
     tokio::signal::ctrl_c().await?;
     sb.shutdown().await;
     Ok(())

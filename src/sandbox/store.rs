@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use super::hubspot::store::HubspotData;
 use super::jira::store::JiraData;
+use super::sheets::store::SheetsData;
 use super::trello::store::TrelloData;
 
 /// Errors of loading or saving the state file.
@@ -59,6 +60,8 @@ pub struct State {
     pub trello: TrelloData,
     /// Jira site data (`jira/store.rs`).
     pub jira: JiraData,
+    /// Google Sheets data (`sheets/store.rs`).
+    pub sheets: SheetsData,
 }
 
 impl State {

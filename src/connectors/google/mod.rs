@@ -1,0 +1,99 @@
+//! What the Google connectors (Sheets, Forms) share: service-account sign-in ([`auth`]) and
+//! [`GoogleClient`], the shared HTTP layer ([`Http`]) with the account's access token as its
+//! bearer, refreshed once when an API answers 401.
+
+pub mod auth;
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::{Method, StatusCode};
+
+pub use auth::{
+    CREDENTIALS_ENV, GOOGLE_TOKEN_URI, GoogleAuthError, ServiceAccountKey, SharedTokens, Signer,
+    TokenSource, pem_to_der,
+};
+
+use crate::connectors::http::{Answer, Http, HttpConfig, HttpError, Secret};
+
+/// Scope of the Sheets API (read and write).
+pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+
+/// A Google API's client: requests go out through [`Http`] (pacing, retries) with the current
+/// access token; a 401 gets one new token and one more try.
+#[derive(Debug)]
+pub struct GoogleClient {
+    tokens: SharedTokens,
+    template: HttpConfig,
+    current: Mutex<Option<(Secret, Arc<Http>)>>,
+}
+
+impl GoogleClient {
+    /// A client of the API at `template.base_url`, signing in through `tokens`.
+    pub fn new(tokens: SharedTokens, template: HttpConfig) -> Self {
+        GoogleClient {
+            tokens,
+            template,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The token source.
+    pub fn tokens(&self) -> &SharedTokens {
+        &self.tokens
+    }
+
+    /// The HTTP client carrying `token` (a new one when the token changed; pacing carried over).
+    fn http_for(&self, token: &Secret) -> Result<Arc<Http>, HttpError> {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, h)) = current.as_ref()
+            && t == token
+        {
+            return Ok(h.clone());
+        }
+        let cfg = HttpConfig {
+            bearer: Some(token.clone()),
+            ..self.template.clone()
+        };
+        let http = Arc::new(Http::new(cfg)?);
+        if let Some((_, old)) = current.as_ref() {
+            http.restore_pacing(&old.pacing());
+        }
+        *current = Some((token.clone(), http.clone()));
+        Ok(http)
+    }
+
+    /// Sends a request (see [`Http::send`]); on a 401 signs in again once and resends.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GoogleError> {
+        let token = self.tokens.token().await?;
+        let answer = self
+            .http_for(&token)?
+            .send(method.clone(), path, query, body)
+            .await?;
+        if answer.status != StatusCode::UNAUTHORIZED {
+            return Ok(answer);
+        }
+        tracing::info!(path, "google: access token refused; signing in again");
+        let token = self.tokens.refresh(&token).await?;
+        Ok(self
+            .http_for(&token)?
+            .send(method, path, query, body)
+            .await?)
+    }
+}
+
+/// Why a Google API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GoogleError {
+    /// Signing in failed.
+    #[error(transparent)]
+    Auth(#[from] GoogleAuthError),
+    /// The request failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+}
