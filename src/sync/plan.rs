@@ -747,8 +747,21 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                     .map(|v| (f.key.clone(), Some(v.clone())))
             })
             .collect();
+        // The title the note is named after is the record's: the base holds it, so the next
+        // run does not take the note's (unchanged) title for an edit to send back.
+        let agreed: BTreeMap<String, Option<String>> = b
+            .fields
+            .iter()
+            .filter(|f| f.conv == Conv::Title)
+            .filter_map(|f| {
+                r.fields
+                    .get(&f.key)
+                    .map(|v| (f.key.clone(), Some(v.clone())))
+            })
+            .collect();
         let rp = RecordPlan {
             remote_has_ssot_id: r.ssot_id.is_some(),
+            agreed,
             title: r
                 .title
                 .clone()

@@ -121,8 +121,13 @@ pub async fn create_remote_to_vault<S: Service>() {
         out(&o)
     );
     let head = h.head();
-    h.sync().await;
+    let o = h.sync().await;
     assert_eq!(h.head(), head, "settled");
+    assert!(
+        out(&o).contains(&format!(" 0 created and 0 updated in {}", S::NAME)),
+        "nothing goes back to the service: {}",
+        out(&o)
+    );
 }
 
 /// A one-field change in the service is a one-line diff of the note; a vault edit reaches the
