@@ -8,7 +8,10 @@
 //!   removed on one side and edited (checked or unchecked) on the other is kept, since an edit
 //!   says someone still cares about it; a checked state changed on one side only wins; changed on
 //!   both sides to different states (only possible with no base), the item is checked: work
-//!   reported done is not undone by a merge. Order: the vault's, then items new on the service
+//!   reported done is not undone by a merge. An item renamed in place on one side (its place in
+//!   the list holds a new text) is renamed on the other side too, keeping that side's checked
+//!   state: renamed in the vault and checked in the service, it is one renamed, checked item.
+//!   Order: the vault's, then items new on the service
 //!   in the service's order (the service's order when only the service changed the list).
 //! - A **comment list** is append-only: the union of both sides by stamp (author and time),
 //!   ordered by stamp, never a conflict and never a removal. A comment whose text differs on the
@@ -203,11 +206,52 @@ fn by_key(items: &[SectionItem]) -> BTreeMap<&str, &SectionItem> {
     out
 }
 
+/// The items one side renamed in place: a base item this side no longer has, whose place (its
+/// index) holds an item new on this side. Pairs of (old key, the new item).
+fn renames<'a>(base: &[SectionItem], side: &'a [SectionItem]) -> Vec<(String, &'a SectionItem)> {
+    let (b, s) = (by_key(base), by_key(side));
+    base.iter()
+        .enumerate()
+        .filter(|(_, old)| !s.contains_key(old.key.as_str()))
+        .filter_map(|(i, old)| {
+            let new = side.get(i)?;
+            (!b.contains_key(new.key.as_str())).then(|| (old.key.clone(), new))
+        })
+        .collect()
+}
+
+/// Carries one side's renames to the base and to the other side, where that side still has the
+/// old item and not the new one: its checked state stays, its text becomes the new one. So an
+/// item renamed on one side and checked on the other is one item with both changes.
+fn carry_renames(
+    pairs: &[(String, &SectionItem)],
+    base: &mut [SectionItem],
+    other: &mut [SectionItem],
+) {
+    for (old, new) in pairs {
+        let has = |items: &[SectionItem], key: &str| items.iter().any(|i| i.key == key);
+        if !has(other, old) || has(other, &new.key) {
+            continue;
+        }
+        for item in base.iter_mut().chain(other.iter_mut()) {
+            if item.key == *old {
+                item.key = new.key.clone();
+                item.text = new.text.clone();
+            }
+        }
+    }
+}
+
 fn merge_tasks(
     base: &[SectionItem],
     vault: &[SectionItem],
     remote: &[SectionItem],
 ) -> Vec<SectionItem> {
+    let (from_vault, from_remote) = (renames(base, vault), renames(base, remote));
+    let (mut base, mut vault, mut remote) = (base.to_vec(), vault.to_vec(), remote.to_vec());
+    carry_renames(&from_vault, &mut base, &mut remote);
+    carry_renames(&from_remote, &mut base, &mut vault);
+    let (base, vault, remote) = (base.as_slice(), vault.as_slice(), remote.as_slice());
     let (b, v, r) = (by_key(base), by_key(vault), by_key(remote));
     let checked = |i: Option<&&SectionItem>| i.map(|i| i.checked.unwrap_or(false));
     let mut out: Vec<SectionItem> = Vec::new();
@@ -345,6 +389,52 @@ mod tests {
             ]
         );
         assert!(m.push && m.pull);
+    }
+
+    #[test]
+    fn a_task_renamed_on_one_side_and_checked_on_the_other_is_one_item_with_both_changes() {
+        let base = vec![
+            task("Contract", false),
+            task("Bank", false),
+            task("NDA", true),
+        ];
+        let renamed = vec![
+            task("Contract", false),
+            task("IBAN", false),
+            task("NDA", true),
+        ];
+        let checked = vec![
+            task("Contract", false),
+            task("Bank", true),
+            task("NDA", true),
+        ];
+        let want = vec![
+            task("Contract", false),
+            task("IBAN", true),
+            task("NDA", true),
+        ];
+        for (vault, remote) in [(&renamed, &checked), (&checked, &renamed)] {
+            let m = merge(SectionKind::Tasks, &base, vault, remote);
+            assert_eq!(m.items, want, "{vault:?} / {remote:?}");
+        }
+        // Renamed on both sides differently: both names are kept, neither is lost.
+        let other = vec![
+            task("Contract", false),
+            task("Account", false),
+            task("NDA", true),
+        ];
+        let m = merge(SectionKind::Tasks, &base, &renamed, &other);
+        let keys: Vec<&str> = m.items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["Contract", "IBAN", "NDA", "Account"]);
+        // An item removed and another added elsewhere is no rename.
+        let moved = vec![
+            task("Contract", false),
+            task("NDA", true),
+            task("IBAN", false),
+        ];
+        let m = merge(SectionKind::Tasks, &base, &moved, &checked);
+        let keys: Vec<&str> = m.items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["Contract", "NDA", "IBAN", "Bank"]);
     }
 
     #[test]

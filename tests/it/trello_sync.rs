@@ -311,8 +311,8 @@ async fn the_credentialing_checklist_is_merged_item_by_item() {
         tasks(&h, LOYALTY).last().map(String::as_str),
         Some("- [ ] Access to systems granted")
     );
-    // At once: checked in Trello and renamed in the vault. Both changes are kept: the renamed
-    // item and the checked one (the merge keys items by their text).
+    // At once: checked in Trello and renamed in the vault. Both changes are kept, on one item:
+    // renamed and checked, on both sides.
     let (_, bank) = item(&h, LOYALTY, "Bank account details").await;
     api(
         &h,
@@ -328,21 +328,50 @@ async fn the_credentialing_checklist_is_merged_item_by_item() {
     let o = h.sync().await;
     let note = tasks(&h, LOYALTY);
     assert!(
-        note.contains(&"- [ ] IBAN received".to_string()),
+        note.contains(&"- [x] IBAN received".to_string()),
         "{note:?}\n{}",
         out(&o)
     );
     assert!(
-        note.contains(&"- [x] Bank account details".to_string()),
+        !note.iter().any(|t| t.contains("Bank account details")),
         "{note:?}"
     );
     let remote = checklist(&h, LOYALTY).await;
     assert!(
-        remote.contains(&("IBAN received".into(), false)),
+        remote.contains(&("IBAN received".into(), true)),
         "{remote:?}"
     );
     assert!(
-        remote.contains(&("Bank account details".into(), true)),
+        !remote.iter().any(|(t, _)| t == "Bank account details"),
+        "{remote:?}"
+    );
+    // And the other way: renamed in Trello, checked in the vault.
+    let (_, iban) = item(&h, LOYALTY, "IBAN received").await;
+    api(
+        &h,
+        reqwest::Method::PUT,
+        &format!("/cards/{id}/checkItem/{iban}"),
+        Some(json!({"name": "IBAN and SWIFT received"})),
+    )
+    .await;
+    let text = h
+        .note(LOYALTY)
+        .replace("- [x] IBAN received", "- [ ] IBAN received");
+    std::fs::write(h.v.join(LOYALTY), text).expect("write");
+    let o = h.sync().await;
+    let note = tasks(&h, LOYALTY);
+    assert!(
+        note.contains(&"- [ ] IBAN and SWIFT received".to_string()),
+        "{note:?}\n{}",
+        out(&o)
+    );
+    assert!(
+        !note.iter().any(|t| t.ends_with("] IBAN received")),
+        "{note:?}"
+    );
+    let remote = checklist(&h, LOYALTY).await;
+    assert!(
+        remote.contains(&("IBAN and SWIFT received".into(), false)),
         "{remote:?}"
     );
     // Deleted on each side.
