@@ -479,14 +479,23 @@ pub trait Connector {
     fn settle_at(&self) -> Option<Settle> {
         None
     }
-    /// The settle read: [`Connector::pull`] whose cursor starts the next read after this run's
-    /// writes (for Jira: this read's start on Jira's clock less the search's lag, not less the
-    /// overlap). The default is a plain pull.
+    /// The settle read: [`Connector::pull`] from `cursor`, each record read handed to
+    /// `unchanged` (the engine's test against the base) as it comes, a page at a time, so the
+    /// run never holds them all. It stops at the first record that is not unchanged (`None`),
+    /// else gives its cursor, which starts the next read after this run's writes (for Jira: this
+    /// read's start on Jira's clock less the search's lag, not less the overlap). The default
+    /// reads with a plain pull.
     async fn settle_pull(
         &mut self,
         cursor: Option<&serde_json::Value>,
-    ) -> Result<Pulled, ConnectorError> {
-        self.pull(cursor).await
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<serde_json::Value>, ConnectorError> {
+        let pulled = self.pull(cursor).await?;
+        Ok(pulled
+            .records
+            .iter()
+            .all(|r| unchanged(r))
+            .then_some(pulled.cursor))
     }
 }
 

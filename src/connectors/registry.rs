@@ -472,11 +472,12 @@ impl Connector for AnyConnector {
     async fn settle_pull(
         &mut self,
         cursor: Option<&serde_json::Value>,
-    ) -> Result<Pulled, ConnectorError> {
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<serde_json::Value>, ConnectorError> {
         match self {
-            AnyConnector::Hubspot(c) => c.settle_pull(cursor).await,
-            AnyConnector::Trello(c) => c.settle_pull(cursor).await,
-            AnyConnector::Jira(c) => c.settle_pull(cursor).await,
+            AnyConnector::Hubspot(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Trello(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Jira(c) => c.settle_pull(cursor, unchanged).await,
         }
     }
     fn set_vault_root(&mut self, root: &std::path::Path) {

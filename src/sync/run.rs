@@ -421,8 +421,9 @@ pub async fn run<C: Connector>(
 /// A run that wrote to a service whose change feed would find its writes again (Jira's JQL has
 /// minute precision) settles: it waits until a read sees all of them ([`Settle::at_ms`], at most
 /// [`Settle::max_wait_ms`]), reads again from the cursor the run started from, and when every
-/// record read is as the run left it ([`plan::unchanged_since_base`]) stores that read's cursor,
-/// which starts after the run's writes. Anything else (a change made meanwhile, a record without
+/// record read is as the run left it ([`plan::unchanged_since_base`], judged page by page, the
+/// read stopping at the first that is not) stores that read's cursor, which starts after the
+/// run's writes. Anything else (a change made meanwhile, a record without
 /// a base, a failed read) keeps the run's cursor: the next run reads those records and takes the
 /// change as any. Nothing is planned nor written here; the vault lock is still held.
 async fn settle<C: Connector>(
@@ -450,28 +451,26 @@ async fn settle<C: Connector>(
         ))
         .await;
     }
-    let pulled = match connector.settle_pull(start_cursor).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "the settle read failed; the next run reads this run's writes again");
-            return Ok(());
-        }
-    };
     let mut st = SyncState::load(root, remote)?;
-    let changed = pulled
-        .records
-        .iter()
-        .filter(|r| !plan::unchanged_since_base(bindings, &st.base, r))
-        .count();
-    if changed > 0 {
-        tracing::info!(
-            changed,
-            "the settle read found records that differ from the base; the next run reads them"
-        );
-        return Ok(());
+    let read = {
+        let base = &st.base;
+        let mut unchanged =
+            |r: &crate::connectors::RemoteRecord| plan::unchanged_since_base(bindings, base, r);
+        connector.settle_pull(start_cursor, &mut unchanged).await
+    };
+    match read {
+        Ok(Some(cursor)) => {
+            st.cursor = Some(cursor);
+            st.save(root, remote)?;
+        }
+        Ok(None) => tracing::info!(
+            "the settle read found a record that differs from the base; the next run reads it"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "the settle read failed; the next run reads this run's writes again"
+        ),
     }
-    st.cursor = Some(pulled.cursor);
-    st.save(root, remote)?;
     Ok(())
 }
 

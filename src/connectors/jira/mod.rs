@@ -383,15 +383,16 @@ impl Jira {
         })
     }
 
-    /// The change feed from `cursor` (`None`: every issue of the project). A settle read's
-    /// cursor (`settle`) is its own start on Jira's clock less the search's lag
-    /// ([`Connector::settle_pull`]); any other's is its start on this machine's clock, the next
+    /// The change feed from `cursor` (`None`: every issue of the project). A settle read
+    /// ([`Connector::settle_pull`]) hands each record to `settle` instead of keeping it, and
+    /// stops (`None`) at the first one it refuses; its cursor is its own start on Jira's clock
+    /// less the search's lag. Any other read's is its start on this machine's clock, the next
     /// read going back `overlap_minutes` from it.
     async fn read_changes(
         &mut self,
         cursor: Option<&Value>,
-        settle: bool,
-    ) -> Result<Pulled, ConnectorError> {
+        mut settle: Option<&mut (dyn FnMut(&RemoteRecord) -> bool + Send)>,
+    ) -> Result<Option<Pulled>, ConnectorError> {
         self.ready()?;
         self.ensure_fields(false).await?;
         let cursor: Option<JiraCursor> =
@@ -417,6 +418,7 @@ impl Jira {
         // A settle read's start on Jira's clock: at least this machine's plus the offset the last
         // `Date` gave (`ServerDate::offset_ms`); none known, it is a plain read.
         let settle_start = settle
+            .is_some()
             .then(|| self.client.http.server_date())
             .flatten()
             .map(|d| started.saturating_add(d.offset_ms()));
@@ -432,6 +434,12 @@ impl Jira {
                 .await?;
             for issue in &page.issues {
                 if let Some(r) = self.to_record(issue, false) {
+                    if let Some(unchanged) = settle.as_deref_mut() {
+                        if !unchanged(&r) {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
                     if let Some(p) = last_author(issue) {
                         let i = match self.person.get(&p) {
                             Some(i) => *i,
@@ -461,11 +469,11 @@ impl Jira {
                 margin_ms: None,
             },
         };
-        Ok(Pulled {
+        Ok(Some(Pulled {
             records: records.into_values().collect(),
             cursor: serde_json::to_value(next).unwrap_or(Value::Null),
             full: cursor.is_none(),
-        })
+        }))
     }
 
     /// The `fields` of a write and the status it moves to (canonical: a Jira status name).
@@ -860,7 +868,7 @@ impl Connector for Jira {
     }
 
     async fn pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
-        self.read_changes(cursor, false).await
+        Ok(self.read_changes(cursor, None).await?.unwrap_or_default())
     }
 
     /// A run that wrote settles once the minute of its last write (on Jira's clock, from the
@@ -891,8 +899,15 @@ impl Connector for Jira {
         })
     }
 
-    async fn settle_pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
-        self.read_changes(cursor, true).await
+    async fn settle_pull(
+        &mut self,
+        cursor: Option<&Value>,
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<Value>, ConnectorError> {
+        Ok(self
+            .read_changes(cursor, Some(unchanged))
+            .await?
+            .map(|p| p.cursor))
     }
 
     async fn fetch(
