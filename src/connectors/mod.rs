@@ -494,7 +494,7 @@ pub trait Connector {
         Ok(pulled
             .records
             .iter()
-            .all(|r| unchanged(r))
+            .all(unchanged)
             .then_some(pulled.cursor))
     }
 }
