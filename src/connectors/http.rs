@@ -217,6 +217,33 @@ pub struct HttpStats {
     pub throttled: u64,
 }
 
+/// The service's clock as the `Date` header of its last answer told it (RFC 9110: a whole
+/// second, the time the answer was made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerDate {
+    /// The `Date` header, epoch ms (a whole second).
+    pub server_ms: i64,
+    /// This machine's clock when the answer arrived, epoch ms.
+    pub local_ms: i64,
+}
+
+impl ServerDate {
+    /// How far the service's clock is ahead of this machine's, ms: at most the true offset
+    /// (the `Date` is truncated to the second and made before the answer travelled), at least
+    /// it less a second and the answer's travel time.
+    pub fn offset_ms(&self) -> i64 {
+        self.server_ms.saturating_sub(self.local_ms)
+    }
+}
+
+/// Epoch ms of an HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(value: &str) -> Option<i64> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value.trim())
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
 /// An answer: status and JSON body (`Null` when empty).
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -304,6 +331,7 @@ pub struct Http {
     retries: AtomicU64,
     throttled: AtomicU64,
     rng: AtomicU64,
+    date: Mutex<Option<ServerDate>>,
 }
 
 /// True for statuses worth retrying.
@@ -355,6 +383,7 @@ impl Http {
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             rng: AtomicU64::new(seed),
+            date: Mutex::new(None),
         })
     }
 
@@ -370,6 +399,11 @@ impl Http {
             retries: self.retries.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
         }
+    }
+
+    /// The `Date` of the last answer that had one (`None`: none had).
+    pub fn server_date(&self) -> Option<ServerDate> {
+        self.date.lock().ok().and_then(|d| *d)
     }
 
     fn random(&self) -> f64 {
@@ -580,6 +614,18 @@ impl Http {
             let wait = match result {
                 Ok(resp) => {
                     let status = resp.status();
+                    if let Some(server_ms) = resp
+                        .headers()
+                        .get(reqwest::header::DATE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_http_date)
+                        && let Ok(mut d) = self.date.lock()
+                    {
+                        *d = Some(ServerDate {
+                            server_ms,
+                            local_ms: now_ms(),
+                        });
+                    }
                     let retry_after = resp
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
@@ -718,6 +764,25 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP `Date` (RFC 9110's IMF-fixdate) is read to the second; anything else is none.
+    #[test]
+    fn http_dates_are_read() {
+        assert_eq!(
+            parse_http_date("Thu, 01 Jan 1970 00:00:01 GMT"),
+            Some(1_000)
+        );
+        assert_eq!(
+            parse_http_date(" Mon, 30 Nov 2026 12:01:16 GMT "),
+            Some(1_796_040_076_000)
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        let d = ServerDate {
+            server_ms: 10_000,
+            local_ms: 9_400,
+        };
+        assert_eq!(d.offset_ms(), 600);
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -33,7 +33,9 @@
 //! [`ActionOutcome::Done`] without a second change.
 //!
 //! Change feeds differ per service, so the cursor is opaque JSON kept by the engine and handed
-//! back to the connector ([`Connector::pull`]).
+//! back to the connector ([`Connector::pull`]). A feed whose clock is coarser than the run (Jira's
+//! JQL minutes) would find a run's own writes again next run; such a connector asks for a settle
+//! read ([`Connector::settle_at`], [`Settle`]).
 
 pub mod canonical;
 pub mod google;
@@ -309,6 +311,20 @@ pub struct Pulled {
     pub full: bool,
 }
 
+/// A run that wrote to a service whose change feed has a coarse clock (Jira's JQL: minutes)
+/// may read once more before it ends, so that the next run's read starts after its own writes
+/// instead of finding them again ([`Connector::settle_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settle {
+    /// This machine's clock (epoch ms) from which a read sees every write of the run, in a
+    /// window the next read can leave out.
+    pub at_ms: i64,
+    /// The longest the engine waits for it, ms; a longer wait: no settle read this run.
+    pub max_wait_ms: i64,
+    /// What the wait is for, said to people (`for Jira's search to pass …`).
+    pub reason: String,
+}
+
 /// A connector failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
@@ -455,6 +471,33 @@ pub trait Connector {
     }
     /// Counts the requests of an earlier run (its [`Connector::pacing`]) before the first one.
     fn restore_pacing(&mut self, _pacing: &Pacing) {}
+    /// When this run's settle read may be made (`None`: no settle read, the default). A
+    /// connector whose change feed would find the run's own writes again (its clock too coarse
+    /// to start after them) says when a read would see all of them; the engine then waits, once
+    /// the run's state and commit are saved, reads with [`Connector::settle_pull`] from the
+    /// cursor the run started from, and keeps that read's cursor only when every record it read
+    /// is as the run left it (so a change made meanwhile is never skipped).
+    fn settle_at(&self) -> Option<Settle> {
+        None
+    }
+    /// The settle read: [`Connector::pull`] from `cursor`, each record read handed to
+    /// `unchanged` (the engine's test against the base) as it comes, a page at a time, so the
+    /// run never holds them all. It stops at the first record that is not unchanged (`None`),
+    /// else gives its cursor, which starts the next read after this run's writes (for Jira: this
+    /// read's start on Jira's clock less the search's lag, not less the overlap). The default
+    /// reads with a plain pull.
+    async fn settle_pull(
+        &mut self,
+        cursor: Option<&serde_json::Value>,
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<serde_json::Value>, ConnectorError> {
+        let pulled = self.pull(cursor).await?;
+        Ok(pulled
+            .records
+            .iter()
+            .all(unchanged)
+            .then_some(pulled.cursor))
+    }
 }
 
 /// Installs the rustls crypto provider (ring) once; every HTTP client needs it.

@@ -462,6 +462,24 @@ impl Connector for AnyConnector {
             AnyConnector::Jira(c) => c.stats(),
         }
     }
+    fn settle_at(&self) -> Option<crate::connectors::Settle> {
+        match self {
+            AnyConnector::Hubspot(c) => c.settle_at(),
+            AnyConnector::Trello(c) => c.settle_at(),
+            AnyConnector::Jira(c) => c.settle_at(),
+        }
+    }
+    async fn settle_pull(
+        &mut self,
+        cursor: Option<&serde_json::Value>,
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<serde_json::Value>, ConnectorError> {
+        match self {
+            AnyConnector::Hubspot(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Trello(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Jira(c) => c.settle_pull(cursor, unchanged).await,
+        }
+    }
     fn set_vault_root(&mut self, root: &std::path::Path) {
         match self {
             AnyConnector::Hubspot(c) => c.set_vault_root(root),

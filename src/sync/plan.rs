@@ -470,6 +470,62 @@ fn unfit_for_note(
     (input.unfit.0)(note_type, key, value.as_deref())
 }
 
+/// Whether `r` is as the base says the service holds it: it carries the `ssot_id` of a live
+/// base entry with its remote id, and each mapped field and body section merges, against a
+/// note holding exactly that base, as [`plan`] merges them, to an agreement (nothing to take
+/// from the service, nothing to send it). A run's settle read (`run.rs`) moves the cursor past
+/// the run's own writes only when every record it read is so.
+pub fn unchanged_since_base(
+    bindings: &[Binding],
+    base: &BTreeMap<String, BaseEntry>,
+    r: &RemoteRecord,
+) -> bool {
+    let Some(b) = bindings
+        .iter()
+        .find(|b| b.note_type == r.note_type && !b.link_target_only)
+    else {
+        return false;
+    };
+    let Some(e) = r.ssot_id.as_deref().and_then(|sid| base.get(sid)) else {
+        return false;
+    };
+    if r.archived
+        || e.deleted
+        || e.archived
+        || !e.remote_has_ssot_id
+        || e.remote_id != r.id
+        || e.note_type != r.note_type
+    {
+        return false;
+    }
+    let fields = b.fields.iter().all(|f| {
+        let held = e.fields.get(&f.key).map(String::as_str);
+        let remote = r.fields.get(&f.key).map(String::as_str);
+        matches!(
+            merge_field(
+                Some(held),
+                held,
+                remote,
+                f.direction,
+                ConflictPolicy::Manual
+            ),
+            FieldMerge::Agree(_)
+        )
+    });
+    fields
+        && b.sections.iter().all(|s| {
+            let held = e
+                .sections
+                .as_deref()
+                .and_then(|m| m.get(&s.heading))
+                .cloned()
+                .unwrap_or_default();
+            let remote = r.sections.get(&s.heading).cloned().unwrap_or_default();
+            let m = sections::merge(s.kind, &held, &held, &remote);
+            !m.push && !m.pull && !m.conflict
+        })
+}
+
 /// Makes the plan.
 pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
     let binding = |ty: &str| input.bindings.iter().find(|b| b.note_type == ty);
@@ -1304,5 +1360,127 @@ mod tests {
             ..Held::default()
         };
         assert_eq!(run(&held), []);
+    }
+
+    /// A record read is unchanged since its base exactly when the plan of a note holding that
+    /// base finds nothing to do for it: the settle read's test is the plan's own.
+    #[test]
+    fn a_record_is_unchanged_since_its_base_when_the_plan_moves_nothing() {
+        let heading = "Brief".to_string();
+        let mut binding = Binding {
+            sections: vec![crate::connectors::SectionSpec {
+                heading: heading.clone(),
+                kind: crate::connectors::SectionKind::Text,
+            }],
+            ..client_binding()
+        };
+        binding.fields.push(FieldSpec {
+            key: "title".into(),
+            remote: "summary".into(),
+            conv: Conv::Title,
+            direction: Direction::Push,
+        });
+        let bindings = [binding];
+        let fields: BTreeMap<String, String> = [
+            ("name".to_string(), "P".to_string()),
+            ("title".to_string(), "P".to_string()),
+        ]
+        .into();
+        let items = vec![SectionItem {
+            key: String::new(),
+            text: "Scope".into(),
+            checked: None,
+            stamp: None,
+        }];
+        let entry = BaseEntry {
+            note_type: "client".into(),
+            remote_id: "1".into(),
+            remote_has_ssot_id: true,
+            fields: fields.clone(),
+            sections: Some(Box::new([(heading.clone(), items.clone())].into())),
+            ..BaseEntry::default()
+        };
+        let base: BTreeMap<String, BaseEntry> = [("S1".to_string(), entry.clone())].into();
+        let note = VaultNote {
+            ssot_id: "S1".into(),
+            note_type: "client".into(),
+            rel: "Clients/P.md".into(),
+            title: "P".into(),
+            remote_id: Some("1".into()),
+            fields: fields.clone(),
+            sections: Some(Box::new([(heading.clone(), items.clone())].into())),
+            ..VaultNote::default()
+        };
+        let same = RemoteRecord {
+            note_type: "client".into(),
+            id: "1".into(),
+            ssot_id: Some("S1".into()),
+            fields: fields.clone(),
+            title: Some("P".into()),
+            modified_ms: Some(1),
+            archived: false,
+            sections: [(heading.clone(), items.clone())].into(),
+        };
+        let moves = |r: &RemoteRecord| {
+            let p = plan_of(
+                "jira",
+                &bindings,
+                std::slice::from_ref(&note),
+                &base,
+                std::slice::from_ref(r),
+                (false, false),
+                &Held::default(),
+            );
+            !p.records.is_empty()
+        };
+        assert!(unchanged_since_base(&bindings, &base, &same));
+        assert!(!moves(&same));
+        let mut edits: Vec<RemoteRecord> = Vec::new();
+        let mut r = same.clone();
+        r.fields.insert("name".into(), "Q".into());
+        edits.push(r);
+        let mut r = same.clone();
+        r.fields.remove("name");
+        edits.push(r);
+        // A push-only field changed in the service is sent back: a change too.
+        let mut r = same.clone();
+        r.fields.insert("title".into(), "Other".into());
+        edits.push(r);
+        let mut r = same.clone();
+        r.sections.insert(
+            heading.clone(),
+            vec![SectionItem {
+                text: "Scope, edited".into(),
+                ..items[0].clone()
+            }],
+        );
+        edits.push(r);
+        // Its `ssot_id` taken off: written again.
+        let mut r = same.clone();
+        r.ssot_id = None;
+        edits.push(r);
+        for r in &edits {
+            assert!(!unchanged_since_base(&bindings, &base, r), "{r:?}");
+            assert!(moves(r), "{r:?}");
+        }
+        // No live base with its remote id: never unchanged.
+        let mut r = same.clone();
+        r.id = "2".into();
+        assert!(!unchanged_since_base(&bindings, &base, &r));
+        let mut r = same.clone();
+        r.ssot_id = Some("S9".into());
+        assert!(!unchanged_since_base(&bindings, &base, &r));
+        let deleted: BTreeMap<String, BaseEntry> = [(
+            "S1".to_string(),
+            BaseEntry {
+                deleted: true,
+                ..entry.clone()
+            },
+        )]
+        .into();
+        assert!(!unchanged_since_base(&bindings, &deleted, &same));
+        let mut r = same.clone();
+        r.note_type = "expert".into();
+        assert!(!unchanged_since_base(&bindings, &base, &r));
     }
 }

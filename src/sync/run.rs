@@ -1,5 +1,7 @@
 //! The run: commits the vault's pending edits, reads the vault and the remote's changes, makes
-//! the plan, has the [`applier`] carry it out, saves the state and makes the run's commit.
+//! the plan, has the [`applier`] carry it out, saves the state and makes the run's commit; then,
+//! for a connector that asks ([`Connector::settle_at`]), the settle read that lets the next run's
+//! read start after this run's writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -7,7 +9,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::config::{Config, RemoteCommon};
-use crate::connectors::{Binding, Connector, RemoteAction, canonical};
+use crate::connectors::{Binding, Connector, RemoteAction, Settle, canonical};
 use crate::history::{self, CommitRequest, HistoryError};
 use crate::vault::note::Note;
 use crate::vault::schema::Schema;
@@ -136,6 +138,8 @@ pub async fn run<C: Connector>(
                 .full_pulled_ms
                 .is_none_or(|t| now_ms().saturating_sub(t) >= full_interval_ms));
     let cursor = if full_due { None } else { st.cursor.as_ref() };
+    // The settle read (below) reads again from here.
+    let start_cursor = cursor.cloned();
     let pulled = connector.pull(cursor).await?;
     tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
     let mut remote_records = pulled.records;
@@ -397,9 +401,77 @@ pub async fn run<C: Connector>(
     let people = changed_by(connector, &report.plan);
     report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people)?;
     jr.log("end", json!({"commit": report.commit}))?;
+    // 7. The settle read, once everything is saved: a stop while it waits loses nothing.
+    if let Some(s) = connector.settle_at() {
+        settle(
+            root,
+            &remote,
+            connector,
+            &bindings,
+            s,
+            start_cursor.as_ref(),
+        )
+        .await?;
+    }
     report.applied = true;
     report.http = connector.stats();
     Ok(report)
+}
+
+/// A run that wrote to a service whose change feed would find its writes again (Jira's JQL has
+/// minute precision) settles: it waits until a read sees all of them ([`Settle::at_ms`], at most
+/// [`Settle::max_wait_ms`]), reads again from the cursor the run started from, and when every
+/// record read is as the run left it ([`plan::unchanged_since_base`], judged page by page, the
+/// read stopping at the first that is not) stores that read's cursor, which starts after the
+/// run's writes. Anything else (a change made meanwhile, a record without
+/// a base, a failed read) keeps the run's cursor: the next run reads those records and takes the
+/// change as any. Nothing is planned nor written here; the vault lock is still held.
+async fn settle<C: Connector>(
+    root: &Path,
+    remote: &str,
+    connector: &mut C,
+    bindings: &[Binding],
+    s: Settle,
+    start_cursor: Option<&serde_json::Value>,
+) -> Result<(), SyncError> {
+    let wait_ms = s.at_ms.saturating_sub(now_ms());
+    if wait_ms > s.max_wait_ms {
+        tracing::info!(
+            wait_ms,
+            max_ms = s.max_wait_ms,
+            "no settle read: the wait is longer than allowed"
+        );
+        return Ok(());
+    }
+    if wait_ms > 0 {
+        let secs = (wait_ms + 999) / 1000;
+        eprintln!("{remote}: waiting {secs} s {}", s.reason);
+        tokio::time::sleep(std::time::Duration::from_millis(
+            u64::try_from(wait_ms).unwrap_or(0),
+        ))
+        .await;
+    }
+    let mut st = SyncState::load(root, remote)?;
+    let read = {
+        let base = &st.base;
+        let mut unchanged =
+            |r: &crate::connectors::RemoteRecord| plan::unchanged_since_base(bindings, base, r);
+        connector.settle_pull(start_cursor, &mut unchanged).await
+    };
+    match read {
+        Ok(Some(cursor)) => {
+            st.cursor = Some(cursor);
+            st.save(root, remote)?;
+        }
+        Ok(None) => tracing::info!(
+            "the settle read found a record that differs from the base; the next run reads it"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "the settle read failed; the next run reads this run's writes again"
+        ),
+    }
+    Ok(())
 }
 
 /// The link keys of each note type with links: (key, target note type, holds a list).

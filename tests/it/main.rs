@@ -19,6 +19,7 @@ mod history;
 mod hs_env;
 mod jira_adf;
 mod jira_description;
+mod jira_settle;
 mod jira_sync;
 mod obsidian_vaults;
 mod sandbox_google;

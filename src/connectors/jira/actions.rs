@@ -304,6 +304,8 @@ impl Jira {
                 }
             }
         }
+        // Left running: it may still change issues, when is not known.
+        self.client.undated();
         Ok(false)
     }
 

@@ -2,6 +2,8 @@
 //! account's email and API token): JQL search with `nextPageToken`, bulk create and bulk fetch,
 //! edits, transitions, deletes, custom fields. Knows Jira's JSON, not the vault.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -41,6 +43,17 @@ pub struct FieldDef {
 pub struct Client {
     /// The HTTP layer.
     pub http: Http,
+    /// Jira's time (epoch ms, its answers' `Date`) of the latest answer to a write this run:
+    /// every change the run made is dated at or before it (`i64::MIN`: no write).
+    last_write: AtomicI64,
+    /// A write this run whose time is not known: its answer was lost or had no `Date`, or a
+    /// bulk task was left running.
+    undated_write: AtomicBool,
+}
+
+/// The local clock, epoch ms.
+fn local_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// The first message of a Jira error body (`errorMessages`, else `errors`), or the status.
@@ -68,6 +81,42 @@ pub fn error_message(a: &Answer) -> String {
 }
 
 impl Client {
+    /// A client over `http`, with no write yet.
+    pub fn new(http: Http) -> Client {
+        Client {
+            http,
+            last_write: AtomicI64::new(i64::MIN),
+            undated_write: AtomicBool::new(false),
+        }
+    }
+
+    /// Jira's time (epoch ms) at or after every write of this run, as its answers dated them;
+    /// `None` when there was no write, or one whose time is not known.
+    pub fn last_write(&self) -> Option<i64> {
+        if self.undated_write.load(Ordering::Relaxed) {
+            return None;
+        }
+        let t = self.last_write.load(Ordering::Relaxed);
+        (t != i64::MIN).then_some(t)
+    }
+
+    /// Records a write whose time is not known (a bulk task left running).
+    pub fn undated(&self) {
+        self.undated_write.store(true, Ordering::Relaxed);
+    }
+
+    /// Records the write (or bulk task poll) sent at local time `sent` and its result: dated by
+    /// its answer's `Date`, or undated when it has none (lost, or no header).
+    fn dated<T>(&self, sent: i64, r: Result<T, HttpError>) -> Result<T, HttpError> {
+        match (&r, self.http.server_date()) {
+            (Ok(_), Some(d)) if d.local_ms >= sent => {
+                self.last_write.fetch_max(d.server_ms, Ordering::Relaxed);
+            }
+            _ => self.undated(),
+        }
+        r
+    }
+
     /// `GET /myself`: the credentials are accepted.
     pub async fn myself(&self) -> Result<Answer, HttpError> {
         self.http
@@ -177,9 +226,13 @@ impl Client {
     /// create has no idempotency key; the caller looks for what landed).
     pub async fn bulk_create(&self, updates: Vec<Value>) -> Result<Answer, HttpError> {
         let body = json!({ "issueUpdates": updates });
-        self.http
-            .send_no_replay(Method::POST, &format!("{API}/issue/bulk"), &[], Some(&body))
-            .await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http
+                .send_no_replay(Method::POST, &format!("{API}/issue/bulk"), &[], Some(&body))
+                .await,
+        )
     }
 
     /// `POST /issue/bulkfetch`: at most [`MAX_FETCH`] issues by key (missing ones left out).
@@ -207,21 +260,33 @@ impl Client {
     /// `PUT /issue/{key}` (`fields` and `update`); the raw answer (204, 400, 404).
     pub async fn edit(&self, key: &str, body: &Value) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}");
-        self.http.send(Method::PUT, &path, &[], Some(body)).await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http.send(Method::PUT, &path, &[], Some(body)).await,
+        )
     }
 
     /// `POST /issue` (one issue, sent once like [`Client::bulk_create`]).
     pub async fn create(&self, body: &Value) -> Result<Answer, HttpError> {
-        self.http
-            .send_no_replay(Method::POST, &format!("{API}/issue"), &[], Some(body))
-            .await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http
+                .send_no_replay(Method::POST, &format!("{API}/issue"), &[], Some(body))
+                .await,
+        )
     }
 
     /// `POST /issue/{key}/comment` with an ADF body: the raw answer.
     pub async fn comment(&self, key: &str, body: &Value) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}/comment");
         let body = json!({ "body": body });
-        self.http.send(Method::POST, &path, &[], Some(&body)).await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http.send(Method::POST, &path, &[], Some(&body)).await,
+        )
     }
 
     /// `GET /issue/{key}/transitions`: the raw answer.
@@ -234,7 +299,11 @@ impl Client {
     pub async fn transition(&self, key: &str, id: &str) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}/transitions");
         let body = json!({"transition": {"id": id}});
-        self.http.send(Method::POST, &path, &[], Some(&body)).await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http.send(Method::POST, &path, &[], Some(&body)).await,
+        )
     }
 
     /// `POST /bulk/issues/transition`: one task moving each group of issues by its transition
@@ -249,10 +318,13 @@ impl Client {
             .collect();
         let body = json!({"bulkTransitionInputs": inputs, "sendBulkNotification": false});
         let path = format!("{API}/bulk/issues/transition");
-        let v = self
-            .http
-            .send_ok(Method::POST, &path, &[], Some(&body))
-            .await?;
+        let sent = local_ms();
+        let v = self.dated(
+            sent,
+            self.http
+                .send_ok(Method::POST, &path, &[], Some(&body))
+                .await,
+        )?;
         Ok(v.get("taskId")
             .and_then(|t| {
                 t.as_str()
@@ -262,10 +334,12 @@ impl Client {
             .unwrap_or_default())
     }
 
-    /// `GET /bulk/queue/{taskId}`: a bulk task's progress.
+    /// `GET /bulk/queue/{taskId}`: a bulk task's progress. Dated as a write: the answer saying
+    /// the task ended comes after every change it made.
     pub async fn bulk_queue(&self, task: &str) -> Result<Value, HttpError> {
         let path = format!("{API}/bulk/queue/{task}");
-        self.http.send_ok(Method::GET, &path, &[], None).await
+        let sent = local_ms();
+        self.dated(sent, self.http.send_ok(Method::GET, &path, &[], None).await)
     }
 
     /// `GET /project/{key}/role`: the project's roles, name → id.
@@ -291,7 +365,11 @@ impl Client {
     ) -> Result<Answer, HttpError> {
         let path = format!("{API}/project/{project}/role/{role}");
         let body = json!({ "user": [account] });
-        self.http.send(Method::POST, &path, &[], Some(&body)).await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http.send(Method::POST, &path, &[], Some(&body)).await,
+        )
     }
 
     /// `DELETE /project/{key}/role/{id}?user=account`: the raw answer (204, 404 when it is no
@@ -303,27 +381,35 @@ impl Client {
         account: &str,
     ) -> Result<Answer, HttpError> {
         let path = format!("{API}/project/{project}/role/{role}");
-        self.http
-            .send(
-                Method::DELETE,
-                &path,
-                &[("user", account.to_string())],
-                None,
-            )
-            .await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http
+                .send(
+                    Method::DELETE,
+                    &path,
+                    &[("user", account.to_string())],
+                    None,
+                )
+                .await,
+        )
     }
 
     /// `DELETE /issue/{key}?deleteSubtasks=true`: the raw answer (204, 404).
     pub async fn delete(&self, key: &str) -> Result<Answer, HttpError> {
         let path = format!("{API}/issue/{key}");
-        self.http
-            .send(
-                Method::DELETE,
-                &path,
-                &[("deleteSubtasks", "true".to_string())],
-                None,
-            )
-            .await
+        let sent = local_ms();
+        self.dated(
+            sent,
+            self.http
+                .send(
+                    Method::DELETE,
+                    &path,
+                    &[("deleteSubtasks", "true".to_string())],
+                    None,
+                )
+                .await,
+        )
     }
 }
 

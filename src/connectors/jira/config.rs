@@ -11,6 +11,8 @@
 //! issue_type = "Epic"                  # the type of a project's issue
 //! budget_field = "Budget"              # a number custom field, by name or `customfield_NNNNN`
 //! description_section = "Brief"        # the body section ↔ the description ("" unmaps it)
+//! settle_max_seconds = 90              # a run that wrote waits at most this for its settle read
+//! settle_lag_seconds = 10              # Jira's search index lag the settle read allows for
 //!
 //! [remotes.jira.fields.project]        # frontmatter key = Jira field ("" unmaps a key)
 //! language = "Language"                # a custom field by name (created when missing)
@@ -78,6 +80,16 @@ pub struct JiraConfig {
     /// Minutes the incremental read re-reads before its cursor (JQL dates have minute
     /// precision, and search is eventually consistent).
     pub overlap_minutes: u64,
+    /// Longest wait, in seconds, of a run that wrote to Jira before its settle read (`0`: never
+    /// settle). JQL dates have minute precision, so the next run's read would find this run's
+    /// writes again; once the minute of the last write has ended on Jira's clock (plus
+    /// `settle_lag_seconds`), the run reads once more, and when nothing differs from what it
+    /// left, the next read starts after its writes.
+    pub settle_max_seconds: u64,
+    /// Seconds Jira's search may take to show a change (its index's lag): the settle read waits
+    /// this long past the minute of the last write, and the next read starts this long before
+    /// the settle read did.
+    pub settle_lag_seconds: u64,
     /// Issues made in Jira (of the issue type, in the project) become project notes.
     pub pull_new: bool,
     /// Field maps per note type (`project` only): frontmatter key → Jira field (`summary`,
@@ -110,6 +122,8 @@ impl Default for JiraConfig {
             description_section: "Brief".into(),
             batch_size: 50,
             overlap_minutes: 2,
+            settle_max_seconds: 90,
+            settle_lag_seconds: 10,
             pull_new: true,
             fields: BTreeMap::new(),
             tables: BTreeMap::new(),

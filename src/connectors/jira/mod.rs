@@ -24,6 +24,13 @@
 //!   from when the last read started minus `overlap_minutes` (JQL has minute precision), paged by
 //!   `nextPageToken`, asking only for the mapped fields. Issues deleted in Jira are found by a
 //!   bulk fetch of the known keys ([`Connector::archived`]).
+//! - **Settle read.** That read would find a run's own writes again (they are newer than its
+//!   start). So a run that wrote settles ([`Connector::settle_at`]): the client dates each write
+//!   by its answer's `Date` (Jira's clock; a bulk transition by the poll saying its task ended),
+//!   and once the minute of the last one has ended on Jira's clock and `settle_lag_seconds` have
+//!   passed, the engine reads again ([`Connector::settle_pull`]); that read's cursor is its own
+//!   start on Jira's clock less the lag only, and the engine keeps it only when the read found
+//!   nothing that differs from what the run left.
 //! - **Which issues are records.** Those with an `ssot-` label, and those of `issue_type` in the
 //!   project (made in Jira: they become project notes when `pull_new` is on and they carry what
 //!   a project note needs).
@@ -52,7 +59,7 @@ use serde_json::{Map, Value, json};
 use crate::connectors::http::{Http, HttpConfig, HttpError, HttpStats, Secret};
 use crate::connectors::{
     ActionOp, ActionOutcome, Binding, Connector, ConnectorError, Health, Pacing, Pulled,
-    RemoteAction, RemoteRecord, Upsert, WriteOutcome,
+    RemoteAction, RemoteRecord, Settle, Upsert, WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
@@ -91,13 +98,18 @@ pub enum FieldStatus {
 }
 
 /// The cursor: when the last read started (epoch ms). The next read asks for the issues updated
-/// from `overlap_minutes` before it (JQL minutes), so a change the search had not indexed yet is
-/// read then; an issue written last is read again only while it is that recent.
+/// from `margin_ms` before it (JQL minutes), so a change the search had not indexed yet is read
+/// then; an issue written last is read again only while it is that recent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JiraCursor {
-    /// When the last read started (this machine's clock; `overlap_minutes` also covers a
-    /// small difference from Jira's).
+    /// When the last read started: this machine's clock (`overlap_minutes` also covers a small
+    /// difference from Jira's), or Jira's after a settle read.
     pub updated_ms: i64,
+    /// How far before `updated_ms` the next read starts, ms: a settle read's is the search's lag
+    /// (`settle_lag_seconds`, on Jira's clock); absent (cursors of other reads, and of states
+    /// written before settle reads existed): `overlap_minutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_ms: Option<i64>,
 }
 
 /// The connector.
@@ -149,6 +161,11 @@ pub fn jql_time(ms: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01 00:00".into())
 }
 
+/// Whole seconds in ms (saturating).
+fn secs_ms(s: u64) -> i64 {
+    i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX)
+}
+
 /// A JQL string literal.
 fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -169,9 +186,7 @@ impl Jira {
         let maps = mapping::build(&cfg, schema);
         let bindings = mapping::bindings(&cfg, &maps);
         Ok(Jira {
-            client: Client {
-                http: Http::new(http)?,
-            },
+            client: Client::new(Http::new(http)?),
             cfg,
             maps,
             bindings,
@@ -366,6 +381,99 @@ impl Jira {
                 .collect(),
             id: key,
         })
+    }
+
+    /// The change feed from `cursor` (`None`: every issue of the project). A settle read
+    /// ([`Connector::settle_pull`]) hands each record to `settle` instead of keeping it, and
+    /// stops (`None`) at the first one it refuses; its cursor is its own start on Jira's clock
+    /// less the search's lag. Any other read's is its start on this machine's clock, the next
+    /// read going back `overlap_minutes` from it.
+    async fn read_changes(
+        &mut self,
+        cursor: Option<&Value>,
+        mut settle: Option<&mut (dyn FnMut(&RemoteRecord) -> bool + Send)>,
+    ) -> Result<Option<Pulled>, ConnectorError> {
+        self.ready()?;
+        self.ensure_fields(false).await?;
+        let cursor: Option<JiraCursor> =
+            cursor.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let overlap_ms =
+            i64::try_from(self.cfg.overlap_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
+        let mut jql = format!("project = {}", quoted(&self.cfg.project_key));
+        self.full_read = cursor.is_none();
+        if let Some(c) = &cursor {
+            jql.push_str(&format!(
+                " AND updated >= {}",
+                quoted(&jql_time(
+                    c.updated_ms
+                        .saturating_sub(c.margin_ms.unwrap_or(overlap_ms).max(0))
+                ))
+            ));
+        }
+        jql.push_str(" ORDER BY updated ASC, key ASC");
+        // Everything updated before this read started, less the search's lag, is seen by it:
+        // the next read starts from here (less the overlap). Not from the newest `updated`
+        // seen, which would read the issues last written again on every run.
+        let started = jiff::Timestamp::now().as_millisecond();
+        // A settle read's start on Jira's clock: at least this machine's plus the offset the last
+        // `Date` gave (`ServerDate::offset_ms`); none known, it is a plain read.
+        let settle_start = settle
+            .is_some()
+            .then(|| self.client.http.server_date())
+            .flatten()
+            .map(|d| started.saturating_add(d.offset_ms()));
+        // Page by page: each page's issues (with their changelogs) are reduced to records and
+        // dropped before the next is read.
+        let fields = self.read_fields();
+        let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .search(&jql, &fields, token.as_deref(), true)
+                .await?;
+            for issue in &page.issues {
+                if let Some(r) = self.to_record(issue, false) {
+                    if let Some(unchanged) = settle.as_deref_mut() {
+                        if !unchanged(&r) {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
+                    if let Some(p) = last_author(issue) {
+                        let i = match self.person.get(&p) {
+                            Some(i) => *i,
+                            None => {
+                                self.people.push(p.clone());
+                                self.person.insert(p, self.people.len() - 1);
+                                self.people.len() - 1
+                            }
+                        };
+                        self.authors.insert(r.id.clone(), i);
+                    }
+                    records.insert(r.id.clone(), r);
+                }
+            }
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        let next = match settle_start {
+            Some(jira_ms) => JiraCursor {
+                updated_ms: jira_ms,
+                margin_ms: Some(secs_ms(self.cfg.settle_lag_seconds)),
+            },
+            None => JiraCursor {
+                updated_ms: started,
+                margin_ms: None,
+            },
+        };
+        Ok(Some(Pulled {
+            records: records.into_values().collect(),
+            cursor: serde_json::to_value(next).unwrap_or(Value::Null),
+            full: cursor.is_none(),
+        }))
     }
 
     /// The `fields` of a write and the status it moves to (canonical: a Jira status name).
@@ -760,64 +868,46 @@ impl Connector for Jira {
     }
 
     async fn pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
-        self.ready()?;
-        self.ensure_fields(false).await?;
-        let cursor: Option<JiraCursor> =
-            cursor.and_then(|c| serde_json::from_value(c.clone()).ok());
-        let overlap_ms =
-            i64::try_from(self.cfg.overlap_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX);
-        let mut jql = format!("project = {}", quoted(&self.cfg.project_key));
-        self.full_read = cursor.is_none();
-        if let Some(c) = &cursor {
-            jql.push_str(&format!(
-                " AND updated >= {}",
-                quoted(&jql_time(c.updated_ms.saturating_sub(overlap_ms)))
-            ));
+        Ok(self.read_changes(cursor, None).await?.unwrap_or_default())
+    }
+
+    /// A run that wrote settles once the minute of its last write (on Jira's clock, from the
+    /// answers' `Date`) has ended and the search's lag passed: JQL's `updated >=` has minute
+    /// precision, so only then can the next read leave that minute out.
+    fn settle_at(&self) -> Option<Settle> {
+        if self.cfg.settle_max_seconds == 0 {
+            return None;
         }
-        jql.push_str(" ORDER BY updated ASC, key ASC");
-        // Everything updated before this read started, less the search's lag, is seen by it:
-        // the next read starts from here (less the overlap). Not from the newest `updated`
-        // seen, which would read the issues last written again on every run.
-        let started = jiff::Timestamp::now().as_millisecond();
-        // Page by page: each page's issues (with their changelogs) are reduced to records and
-        // dropped before the next is read.
-        let fields = self.read_fields();
-        let mut records: BTreeMap<String, RemoteRecord> = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .search(&jql, &fields, token.as_deref(), true)
-                .await?;
-            for issue in &page.issues {
-                if let Some(r) = self.to_record(issue, false) {
-                    if let Some(p) = last_author(issue) {
-                        let i = match self.person.get(&p) {
-                            Some(i) => *i,
-                            None => {
-                                self.people.push(p.clone());
-                                self.person.insert(p, self.people.len() - 1);
-                                self.people.len() - 1
-                            }
-                        };
-                        self.authors.insert(r.id.clone(), i);
-                    }
-                    records.insert(r.id.clone(), r);
-                }
-            }
-            match page.next {
-                Some(t) => token = Some(t),
-                None => break,
-            }
-        }
-        let next = JiraCursor {
-            updated_ms: started,
-        };
-        Ok(Pulled {
-            records: records.into_values().collect(),
-            cursor: serde_json::to_value(next).unwrap_or(Value::Null),
-            full: cursor.is_none(),
+        let last = self.client.last_write()?;
+        let date = self.client.http.server_date()?;
+        let lag_ms = secs_ms(self.cfg.settle_lag_seconds);
+        let minute_end = last
+            .div_euclid(60_000)
+            .saturating_add(1)
+            .saturating_mul(60_000);
+        // Jira's clock is at least this machine's plus the offset its last `Date` gives (that
+        // `Date` was truncated to the second and made before the answer travelled); a second
+        // more for the `Date`s' precision.
+        let at_ms = minute_end
+            .saturating_add(lag_ms)
+            .saturating_sub(date.offset_ms())
+            .saturating_add(1_000);
+        Some(Settle {
+            at_ms,
+            max_wait_ms: secs_ms(self.cfg.settle_max_seconds),
+            reason: "for Jira's search to pass the minute of this run's writes (JQL has minute precision)".into(),
         })
+    }
+
+    async fn settle_pull(
+        &mut self,
+        cursor: Option<&Value>,
+        unchanged: &mut (dyn FnMut(&RemoteRecord) -> bool + Send),
+    ) -> Result<Option<Value>, ConnectorError> {
+        Ok(self
+            .read_changes(cursor, Some(unchanged))
+            .await?
+            .map(|p| p.cursor))
     }
 
     async fn fetch(
@@ -1114,5 +1204,31 @@ mod tests {
             ms - 3_600_000
         );
         assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    /// A cursor saved before settle reads existed loads with no margin (the overlap then); a
+    /// settle read's keeps its margin, and a plain one is written as before.
+    #[test]
+    fn cursors_load_with_and_without_a_margin() {
+        let old: JiraCursor =
+            serde_json::from_value(json!({"updated_ms": 1_700_000_000_000_i64})).unwrap();
+        assert_eq!(
+            old,
+            JiraCursor {
+                updated_ms: 1_700_000_000_000,
+                margin_ms: None
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(&old).unwrap(),
+            json!({"updated_ms": 1_700_000_000_000_i64})
+        );
+        let settled = JiraCursor {
+            updated_ms: 5,
+            margin_ms: Some(10_000),
+        };
+        let back: JiraCursor =
+            serde_json::from_value(serde_json::to_value(&settled).unwrap()).unwrap();
+        assert_eq!(back, settled);
     }
 }

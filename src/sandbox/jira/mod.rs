@@ -182,7 +182,8 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
         .route_layer(middleware::from_fn_with_state(
             app.clone(),
             fault_middleware,
-        ));
+        ))
+        .route_layer(middleware::from_fn_with_state(app.clone(), date_header));
     let base = app.jira.base_path().to_owned();
     if base.is_empty() {
         api
@@ -389,6 +390,20 @@ fn written_issue(method: &axum::http::Method, path: &str) -> Option<String> {
     let rest = path.split("/rest/api/3/issue/").nth(1)?;
     let seg = rest.split('/').next()?;
     (!seg.is_empty() && seg != "bulk" && seg != "bulkfetch").then(|| seg.to_ascii_uppercase())
+}
+
+/// Every answer's `Date` from the sandbox's clock (the admin offset included), as Jira's own
+/// clock is what its answers date: a client reads Jira's time from it. (hyper adds its own only
+/// when a response has none.)
+async fn date_header(State(app): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if let Ok(t) = jiff::Timestamp::from_millisecond(app.now_ms())
+        && let Ok(s) = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t)
+        && let Ok(v) = HeaderValue::from_str(&s)
+    {
+        res.headers_mut().insert(header::DATE, v);
+    }
+    res
 }
 
 /// Basic auth, then the burst limit (per endpoint and method) and the per-issue write limit.

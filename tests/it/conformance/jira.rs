@@ -27,8 +27,15 @@ const ROUTES_TEXT: &str = "---\ntype: project\nssot_id: 01M7W86HFSWM03FC030X7GYK
 pub struct JiraService;
 
 /// Points the vault's `[remotes.jira]` at the sandbox with fast retries, writes the two extra
-/// projects and commits.
+/// projects and commits. Runs do not settle (`settle_max_seconds = 0`: a run that wrote would
+/// wait for the minute of its writes to end) unless `extra` sets `settle_max_seconds`; the
+/// settle read is tested on its own (`jira_settle.rs`), moving Jira's clock.
 pub fn configure_jira(v: &Path, base: &str, extra: &str) {
+    let settle = if extra.contains("settle_max_seconds") {
+        ""
+    } else {
+        "settle_max_seconds = 0\n"
+    };
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.jira]").expect("jira section");
@@ -37,7 +44,7 @@ pub fn configure_jira(v: &Path, base: &str, extra: &str) {
             .find("[remotes.trello]")
             .expect("trello section");
     let section = format!(
-        "[remotes.jira]\nenabled = true\nbase_url = \"{base}\"\nproject_key = \"SSOT\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n[remotes.jira.fields.project]\nclient = \"Client\"\ncurrency = \"Currency\"\nlanguage = \"Language\"\n\n"
+        "[remotes.jira]\nenabled = true\nbase_url = \"{base}\"\nproject_key = \"SSOT\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{settle}{extra}\n[remotes.jira.fields.project]\nclient = \"Client\"\ncurrency = \"Currency\"\nlanguage = \"Language\"\n\n"
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
