@@ -21,6 +21,7 @@ mod jira_adf;
 mod jira_description;
 mod jira_sync;
 mod obsidian_vaults;
+mod sandbox_forms;
 mod sandbox_google;
 mod sandbox_hubspot;
 mod sandbox_jira;

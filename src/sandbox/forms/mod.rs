@@ -413,7 +413,11 @@ pub fn list_page(form: &Form, p: &ListParams) -> Result<(Vec<Value>, Option<Stri
         .responses
         .iter()
         .filter(|r| p.filter.is_none_or(|f| f.matches(r.last_submitted_ms)))
-        .filter(|r| after.as_ref().is_none_or(|a| r.key() > (a.last_ms, a.last_seq)))
+        .filter(|r| {
+            after
+                .as_ref()
+                .is_none_or(|a| r.key() > (a.last_ms, a.last_seq))
+        })
         .collect();
     matching.sort_by_key(|r| r.key());
     let more = matching.len() > p.page_size;
@@ -428,10 +432,7 @@ pub fn list_page(form: &Form, p: &ListParams) -> Result<(Vec<Value>, Option<Stri
         ),
         _ => None,
     };
-    Ok((
-        matching.iter().map(|r| r.to_json(&form.id)).collect(),
-        next,
-    ))
+    Ok((matching.iter().map(|r| r.to_json(&form.id)).collect(), next))
 }
 
 async fn list_responses(
@@ -503,7 +504,13 @@ pub fn seed_data() -> FormsData {
                 INTAKE_QUESTIONS[6].0,
                 false,
                 "CHECKBOX",
-                &["Rust", "Python", "Data engineering", "Design", "Project management"],
+                &[
+                    "Rust",
+                    "Python",
+                    "Data engineering",
+                    "Design",
+                    "Project management",
+                ],
             ),
             text(8, INTAKE_QUESTIONS[7].0, false, false),
             question(

@@ -562,7 +562,9 @@ pub fn check_scopes(who: &Issued, scopes: &[&str]) -> Result<(), Response> {
 
 /// Whether a document shared with `shared_with` (e-mail addresses) is shared with the caller.
 pub fn is_shared_with(shared_with: &[String], who: &Issued) -> bool {
-    shared_with.iter().any(|e| e.eq_ignore_ascii_case(&who.email))
+    shared_with
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(&who.email))
 }
 
 /// The per-minute quota windows of one metric of a Google API (say Sheets' "Read requests"):

@@ -231,7 +231,8 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
         Err(refused) => return refused.into_response(),
     };
     let read = req.method() == Method::GET;
-    if let Err(refused) = google::check_scopes(&who, if read { READ_SCOPES } else { WRITE_SCOPES }) {
+    if let Err(refused) = google::check_scopes(&who, if read { READ_SCOPES } else { WRITE_SCOPES })
+    {
         return refused;
     }
     let refused = {
