@@ -239,7 +239,7 @@ async fn list_filters_by_last_submitted_time_and_edits_come_back() {
     assert_eq!(all[0], r1);
     let t2 = r2["lastSubmittedTime"].as_str().expect("time");
     let after = fm.listed(&format!("timestamp > {t2}")).await;
-    assert_eq!(ids(&after), ids(&[r3.clone()]));
+    assert_eq!(ids(&after), ids(std::slice::from_ref(&r3)));
     let from = fm.listed(&format!("timestamp >= {t2}")).await;
     assert_eq!(ids(&from), ids(&[r2.clone(), r3.clone()]));
     // The poller stored the largest time it saw: r3's. Ann edits her response.

@@ -271,7 +271,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
         RESPONSE_SCOPES
     };
     if let Err(refused) = google::check_scopes(&who, scopes) {
-        return refused;
+        return refused.into_response();
     }
     let refused = {
         let mut q = app.forms.quotas.lock().unwrap_or_else(|e| e.into_inner());
@@ -725,16 +725,17 @@ fn admin_bad(message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, Response> {
+fn parse_body(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
-        .map_err(|e| admin_bad(format!("invalid JSON: {e}")))
+        .map_err(|e| format!("invalid JSON: {e}"))
 }
 
-fn parse_answers(v: &Value) -> Result<Answers, Response> {
+fn parse_answers(v: &Value) -> Result<Answers, String> {
     let Some(map) = v.get("answers").and_then(Value::as_object) else {
-        return Err(admin_bad("answers must be an object: {question: value}"));
+        return Err("answers must be an object: {question: value}".to_owned());
     };
-    map.iter()
+    Ok(map
+        .iter()
         .map(|(k, a)| {
             let values = match a {
                 Value::Null => Vec::new(),
@@ -742,15 +743,15 @@ fn parse_answers(v: &Value) -> Result<Answers, Response> {
                 Value::Array(items) => items
                     .iter()
                     .map(|i| match i {
-                        Value::String(s) => Ok(s.clone()),
-                        other => Ok(other.to_string()),
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
                     })
-                    .collect::<Result<_, Response>>()?,
+                    .collect(),
                 other => vec![other.to_string()],
             };
-            Ok((k.clone(), values))
+            (k.clone(), values)
         })
-        .collect()
+        .collect())
 }
 
 async fn admin_dump(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
@@ -769,13 +770,9 @@ async fn admin_submit_path(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let v = match parse_body(&body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let answers = match parse_answers(&v) {
-        Ok(a) => a,
-        Err(r) => return r,
+    let (v, answers) = match parse_body(&body).and_then(|v| parse_answers(&v).map(|a| (v, a))) {
+        Ok(x) => x,
+        Err(e) => return admin_bad(e),
     };
     let email = v.get("respondentEmail").and_then(Value::as_str);
     match admin_submit(&app, &id, &answers, email) {
@@ -791,7 +788,7 @@ async fn admin_edit_path(
 ) -> Response {
     let answers = match parse_body(&body).and_then(|v| parse_answers(&v)) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return admin_bad(e),
     };
     match admin_edit(&app, &id, &response_id, &answers) {
         Ok(r) => Json(r.to_json(&id)).into_response(),
@@ -806,7 +803,7 @@ async fn admin_share_path(
 ) -> Response {
     let v = match parse_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return admin_bad(e),
     };
     let email = v.get("email").and_then(Value::as_str).unwrap_or_default();
     let shared = v.get("shared").and_then(Value::as_bool).unwrap_or(true);
@@ -835,7 +832,7 @@ async fn admin_settings(State(app): State<Arc<AppState>>) -> Response {
 async fn admin_set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let v = match parse_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return admin_bad(e),
     };
     match v.get("quota") {
         None => {}

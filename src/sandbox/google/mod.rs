@@ -550,13 +550,22 @@ pub const NO_PERMISSION: &str = "The caller does not have permission";
 /// Google's message for a document (or a part of one) that does not exist (404).
 pub const NOT_FOUND: &str = "Requested entity was not found.";
 
-/// The scope check of Google's APIs: `Ok` when the token carries one of `scopes`, else Google's
-/// 403 answer.
-pub fn check_scopes(who: &Issued, scopes: &[&str]) -> Result<(), Response> {
+/// A token without any of a method's scopes, answered with Google's 403 `PERMISSION_DENIED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsufficientScopes;
+
+impl IntoResponse for InsufficientScopes {
+    fn into_response(self) -> Response {
+        api_error(StatusCode::FORBIDDEN, INSUFFICIENT_SCOPES)
+    }
+}
+
+/// The scope check of Google's APIs: `Ok` when the token carries one of `scopes`.
+pub fn check_scopes(who: &Issued, scopes: &[&str]) -> Result<(), InsufficientScopes> {
     if who.has_any_scope(scopes) {
         Ok(())
     } else {
-        Err(api_error(StatusCode::FORBIDDEN, INSUFFICIENT_SCOPES))
+        Err(InsufficientScopes)
     }
 }
 

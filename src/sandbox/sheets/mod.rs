@@ -233,7 +233,7 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
     let read = req.method() == Method::GET;
     if let Err(refused) = google::check_scopes(&who, if read { READ_SCOPES } else { WRITE_SCOPES })
     {
-        return refused;
+        return refused.into_response();
     }
     let refused = {
         let mut q = app.sheets.quotas.lock().unwrap_or_else(|e| e.into_inner());
