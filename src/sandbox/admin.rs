@@ -5,7 +5,7 @@
 //! | `GET /__sandbox/health` | `ok` |
 //! | `GET /__sandbox/requests` | `{total, by_endpoint: {"POST /crm/v3/objects/{type}/batch/upsert": n}, rate_limited: {...}}` (`rate_limited`: the 429s of the emulated rate limits, same keys) |
 //! | `POST /__sandbox/requests/reset` | zero the counters and empty the association log |
-//! | `POST /__sandbox/reset` | fresh seeded state, counters, faults and rate-limit windows |
+//! | `POST /__sandbox/reset` | fresh seeded state, counters, faults and rate-limit windows (the Sheets and Forms quotas' too); every Google access token issued so far stops working |
 //! | `GET`/`POST /__sandbox/faults` | read / replace the [`FaultConfig`] (`{}` clears) |
 //! | `GET`/`POST /__sandbox/settings` | `search_lag_ms`, `clock_offset_ms`, `advance_clock_ms`, `hubspot_rate_limit` (`{max, window_ms}` or null), `search_rate_limit_per_sec` (n or null), `trello_rate_limit` (`{per_token, per_key, window_ms}` or null) |
 //! | `GET /__sandbox/hubspot/objects/{type}` | every record of a type, archived included, all properties |
@@ -111,6 +111,10 @@ async fn reset(State(app): State<Arc<AppState>>) -> Response {
             ));
         }
     }
+    // Google: every token issued so far is gone, and the quota windows start afresh.
+    app.google.revoke_all();
+    app.sheets.set_quota(app.sheets.quota());
+    app.forms.set_quota(app.forms.quota());
     StatusCode::NO_CONTENT.into_response()
 }
 

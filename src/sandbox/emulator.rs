@@ -154,12 +154,13 @@ pub trait Emulator: Send + Sync + std::fmt::Debug {
 }
 
 /// Every emulator the sandbox serves.
-pub static EMULATORS: [&dyn Emulator; 5] = [
+pub static EMULATORS: [&dyn Emulator; 6] = [
     &super::hubspot::Hubspot,
     &super::jira::Jira,
     &super::trello::Trello,
     &super::google::Google,
     &super::sheets::Sheets,
+    &super::forms::Forms,
 ];
 
 /// The emulator of a service, by name.

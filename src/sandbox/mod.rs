@@ -19,6 +19,7 @@
 pub mod admin;
 pub mod emulator;
 pub mod faults;
+pub mod forms;
 pub mod google;
 pub mod hubspot;
 pub mod jira;
@@ -85,6 +86,8 @@ pub struct SandboxConfig {
     pub google: google::GoogleConfig,
     /// The Sheets emulator's settings (quotas).
     pub sheets: sheets::SheetsConfig,
+    /// The Forms emulator's settings (quotas).
+    pub forms: forms::FormsConfig,
 }
 
 impl Default for SandboxConfig {
@@ -102,6 +105,7 @@ impl Default for SandboxConfig {
             jira: jira::JiraConfig::default(),
             google: google::GoogleConfig::default(),
             sheets: sheets::SheetsConfig::default(),
+            forms: forms::FormsConfig::default(),
         }
     }
 }
@@ -156,6 +160,7 @@ impl SandboxArgs {
             cfg.hubspot_rate_limit = None;
             cfg.search_rate_limit_per_sec = None;
             cfg.sheets.quota = None;
+            cfg.forms.quota = None;
         }
         cfg
     }
@@ -196,6 +201,7 @@ pub struct AppState {
     pub(crate) jira: jira::JiraRuntime,
     pub(crate) google: google::GoogleRuntime,
     pub(crate) sheets: sheets::SheetsRuntime,
+    pub(crate) forms: forms::FormsRuntime,
 }
 
 /// A request's route as the request counters name it: `METHOD /matched/{path}` (the raw path
@@ -238,6 +244,7 @@ impl AppState {
             jira: jira::JiraRuntime::new(&cfg.jira),
             google: google::GoogleRuntime::new(&cfg.google),
             sheets: sheets::SheetsRuntime::new(&cfg.sheets),
+            forms: forms::FormsRuntime::new(&cfg.forms),
         }
     }
 
@@ -310,6 +317,23 @@ impl AppState {
     /// Reads the Sheets data.
     pub fn read_sheets<R>(&self, f: impl FnOnce(&sheets::store::SheetsData) -> R) -> R {
         f(&self.lock().sheets)
+    }
+
+    /// Runs a change on the Forms data and marks the state for saving.
+    pub fn with_forms<R>(&self, f: impl FnOnce(&mut forms::store::FormsData) -> R) -> R {
+        let r = f(&mut self.lock().forms);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    /// Reads the Forms data.
+    pub fn read_forms<R>(&self, f: impl FnOnce(&forms::store::FormsData) -> R) -> R {
+        f(&self.lock().forms)
+    }
+
+    /// The Forms emulator's live settings (quotas).
+    pub fn forms(&self) -> &forms::FormsRuntime {
+        &self.forms
     }
 
     /// The Google sign-in emulator's live state (token lifetime, issued tokens).
@@ -515,6 +539,12 @@ pub async fn serve_forever(
         sb.base_url(),
         google::TOKEN_PATH,
         sheets::SEED_SPREADSHEET_ID
+    );
+    println!(
+        "Forms at {}/v1/forms/... (intake form {}, helpdesk form {})",
+        sb.base_url(),
+        forms::INTAKE_FORM_ID,
+        forms::HELPDESK_FORM_ID
     );
     match google_key_file {
         Some(path) => {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::forms::store::FormsData;
 use super::hubspot::store::HubspotData;
 use super::jira::store::JiraData;
 use super::sheets::store::SheetsData;
@@ -62,6 +63,8 @@ pub struct State {
     pub jira: JiraData,
     /// Google Sheets data (`sheets/store.rs`).
     pub sheets: SheetsData,
+    /// Google Forms data (`forms/store.rs`).
+    pub forms: FormsData,
 }
 
 impl State {

@@ -22,6 +22,7 @@ mod jira_description;
 mod jira_settle;
 mod jira_sync;
 mod obsidian_vaults;
+mod sandbox_forms;
 mod sandbox_google;
 mod sandbox_hubspot;
 mod sandbox_jira;

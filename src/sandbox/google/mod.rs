@@ -1,6 +1,7 @@
 //! Google's OAuth 2.0 token endpoint for service accounts (`POST /token`, standing in for
 //! `https://oauth2.googleapis.com/token`) and the bearer-token check the Google API emulators
-//! (`sandbox/sheets/`) run before anything else.
+//! (`sandbox/sheets/`, `sandbox/forms/`) run before anything else, with what they share: the
+//! scope check, the sharing check, Google's error messages and the per-minute quota windows.
 //!
 //! The endpoint takes `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT`,
 //! verifies the RS256 signature with the public key of the sandbox's service account (a fixed
@@ -36,7 +37,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::emulator::{Emulator, EmulatorError, RemoteRecord};
-use super::faults::{FaultRenderer, fault_middleware};
+use super::faults::{FaultRenderer, RateLimiter, fault_middleware};
 use super::store::State as SandboxState;
 use crate::connectors::google::pem_to_der;
 
@@ -538,6 +539,77 @@ pub fn check_bearer(app: &AppState, headers: &HeaderMap) -> Result<Issued, Beare
     app.google
         .lookup(token, app.now_ms())
         .ok_or(BearerRefused::Invalid)
+}
+
+/// Google's message for a token without any of a method's scopes (a 403 `PERMISSION_DENIED`).
+pub const INSUFFICIENT_SCOPES: &str = "Request had insufficient authentication scopes.";
+
+/// Google's message for a document that is not shared with the caller (403).
+pub const NO_PERMISSION: &str = "The caller does not have permission";
+
+/// Google's message for a document (or a part of one) that does not exist (404).
+pub const NOT_FOUND: &str = "Requested entity was not found.";
+
+/// A token without any of a method's scopes, answered with Google's 403 `PERMISSION_DENIED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsufficientScopes;
+
+impl IntoResponse for InsufficientScopes {
+    fn into_response(self) -> Response {
+        api_error(StatusCode::FORBIDDEN, INSUFFICIENT_SCOPES)
+    }
+}
+
+/// The scope check of Google's APIs: `Ok` when the token carries one of `scopes`.
+pub fn check_scopes(who: &Issued, scopes: &[&str]) -> Result<(), InsufficientScopes> {
+    if who.has_any_scope(scopes) {
+        Ok(())
+    } else {
+        Err(InsufficientScopes)
+    }
+}
+
+/// Whether a document shared with `shared_with` (e-mail addresses) is shared with the caller.
+pub fn is_shared_with(shared_with: &[String], who: &Issued) -> bool {
+    shared_with
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(&who.email))
+}
+
+/// The per-minute quota windows of one metric of a Google API (say Sheets' "Read requests"):
+/// one rolling window per user and one per project.
+#[derive(Debug)]
+pub struct QuotaWindows {
+    user: RateLimiter,
+    project: RateLimiter,
+}
+
+impl QuotaWindows {
+    /// Fresh windows allowing `per_user` and `per_project` requests per `window`.
+    pub fn new(per_user: u32, per_project: u32, window: Duration) -> Self {
+        QuotaWindows {
+            user: RateLimiter::new(per_user, window),
+            project: RateLimiter::new(per_project, window),
+        }
+    }
+
+    /// Counts a request of `who` against the metric `metric` (`Read requests`) of `service`
+    /// (`sheets.googleapis.com`): `Err` with Google's message when the user's quota (limit
+    /// `{metric} per minute per user`) or the project's (`{metric} per minute`) is spent.
+    pub fn check(&mut self, service: &str, metric: &str, who: &Issued) -> Result<(), String> {
+        let limit = if !self.user.check(&who.email).allowed {
+            format!("{metric} per minute per user")
+        } else if !self.project.check(&who.project).allowed {
+            format!("{metric} per minute")
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "Quota exceeded for quota metric '{metric}' and limit '{limit}' of service \
+             '{service}' for consumer 'project_number:{}'.",
+            who.project
+        ))
+    }
 }
 
 /// Renders an injected fault on the token endpoint as Google's OAuth server would.

@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::emulator::{Emulator, EmulatorError, RemoteRecord};
-use super::faults::{FaultRenderer, RateLimiter, fault_middleware};
+use super::faults::{FaultRenderer, fault_middleware};
 use super::google::{self, Issued};
 use super::store::State as SandboxState;
 use a1::{A1, column_index};
@@ -116,16 +116,18 @@ impl Default for SheetsConfig {
 #[derive(Debug)]
 struct Quotas {
     config: SheetsQuota,
-    user: RateLimiter,
-    project: RateLimiter,
+    read: google::QuotaWindows,
+    write: google::QuotaWindows,
 }
 
 impl Quotas {
     fn new(config: SheetsQuota) -> Self {
+        let windows =
+            || google::QuotaWindows::new(config.per_user, config.per_project, config.window);
         Quotas {
             config,
-            user: RateLimiter::new(config.per_user, config.window),
-            project: RateLimiter::new(config.per_project, config.window),
+            read: windows(),
+            write: windows(),
         }
     }
 }
@@ -181,7 +183,7 @@ impl SheetsError {
     pub fn not_found() -> Self {
         SheetsError {
             status: StatusCode::NOT_FOUND,
-            message: "Requested entity was not found.".to_owned(),
+            message: google::NOT_FOUND.to_owned(),
         }
     }
 }
@@ -229,36 +231,19 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
         Err(refused) => return refused.into_response(),
     };
     let read = req.method() == Method::GET;
-    if !who.has_any_scope(if read { READ_SCOPES } else { WRITE_SCOPES }) {
-        return google::api_error(
-            StatusCode::FORBIDDEN,
-            "Request had insufficient authentication scopes.",
-        );
+    if let Err(refused) = google::check_scopes(&who, if read { READ_SCOPES } else { WRITE_SCOPES })
+    {
+        return refused.into_response();
     }
     let refused = {
         let mut q = app.sheets.quotas.lock().unwrap_or_else(|e| e.into_inner());
         match q.as_mut() {
-            None => None,
-            Some(q) => {
-                let kind = if read { "Read" } else { "Write" };
-                (if !q.user.check(&format!("{kind}:{}", who.email)).allowed {
-                    Some(format!("{kind} requests per minute per user"))
-                } else if !q.project.check(&format!("{kind}:{}", who.project)).allowed {
-                    Some(format!("{kind} requests per minute"))
-                } else {
-                    None
-                })
-                .map(|limit| {
-                    format!(
-                        "Quota exceeded for quota metric '{kind} requests' and limit '{limit}' \
-                         of service 'sheets.googleapis.com' for consumer 'project_number:{}'.",
-                        who.project
-                    )
-                })
-            }
+            None => Ok(()),
+            Some(q) if read => q.read.check(SERVICE, "Read requests", &who),
+            Some(q) => q.write.check(SERVICE, "Write requests", &who),
         }
     };
-    if let Some(message) = refused {
+    if let Err(message) = refused {
         app.count_rate_limited(super::route_key(&req));
         return google::api_error(StatusCode::TOO_MANY_REQUESTS, &message);
     }
@@ -268,6 +253,9 @@ async fn gate(State(app): State<Arc<AppState>>, mut req: Request, next: Next) ->
 
 /// Path prefixes served by this emulator.
 pub const PREFIXES: [&str; 1] = ["/v4/spreadsheets"];
+
+/// The service's name in Google's quota messages.
+const SERVICE: &str = "sheets.googleapis.com";
 
 /// The Sheets routes with their gate and the fault layer, and the admin paths.
 pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -309,16 +297,12 @@ pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
 /// Checks that the spreadsheet exists (404) and is shared with the caller (403).
 pub fn check_access(d: &SheetsData, id: &str, who: &Issued) -> Result<(), SheetsError> {
     let ss = d.spreadsheets.get(id).ok_or_else(SheetsError::not_found)?;
-    if ss
-        .shared_with
-        .iter()
-        .any(|e| e.eq_ignore_ascii_case(&who.email))
-    {
+    if google::is_shared_with(&ss.shared_with, who) {
         Ok(())
     } else {
         Err(SheetsError {
             status: StatusCode::FORBIDDEN,
-            message: "The caller does not have permission".to_owned(),
+            message: google::NO_PERMISSION.to_owned(),
         })
     }
 }
