@@ -243,8 +243,8 @@ impl AppState {
             trello: trello::TrelloRuntime::new(cfg),
             jira: jira::JiraRuntime::new(&cfg.jira),
             google: google::GoogleRuntime::new(&cfg.google),
-            sheets: sheets::SheetsRuntime::new(&cfg.sheets),
-            forms: forms::FormsRuntime::new(&cfg.forms),
+            sheets: sheets::SheetsRuntime::new(cfg.sheets.quota),
+            forms: forms::FormsRuntime::new(cfg.forms.quota),
         }
     }
 

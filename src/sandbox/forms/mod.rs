@@ -38,7 +38,7 @@ pub mod filter;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -135,100 +135,39 @@ impl Default for FormsConfig {
     }
 }
 
+/// The quota windows of this API.
 #[derive(Debug)]
-struct Quotas {
+pub struct Quotas {
     config: FormsQuota,
     read: QuotaWindows,
     expensive: QuotaWindows,
 }
 
-impl Quotas {
-    fn new(c: FormsQuota) -> Self {
+impl google::QuotaSet for Quotas {
+    type Config = FormsQuota;
+
+    fn from_config(c: FormsQuota) -> Self {
         Quotas {
             config: c,
             read: QuotaWindows::new(c.read_per_user, c.read_per_project, c.window),
             expensive: QuotaWindows::new(c.expensive_per_user, c.expensive_per_project, c.window),
         }
     }
+    fn config(&self) -> FormsQuota {
+        self.config
+    }
 }
 
 /// The Forms emulator's live settings: its quota windows.
-#[derive(Debug)]
-pub struct FormsRuntime {
-    quotas: Mutex<Option<Quotas>>,
-}
+pub type FormsRuntime = google::QuotaRuntime<Quotas>;
 
-impl FormsRuntime {
-    /// The runtime a configuration describes.
-    pub fn new(cfg: &FormsConfig) -> Self {
-        FormsRuntime {
-            quotas: Mutex::new(cfg.quota.map(Quotas::new)),
-        }
-    }
-
-    /// Replaces the quotas (fresh windows); `None` turns them off.
-    pub fn set_quota(&self, quota: Option<FormsQuota>) {
-        *self.quotas.lock().unwrap_or_else(|e| e.into_inner()) = quota.map(Quotas::new);
-    }
-
-    /// The quotas in force.
-    pub fn quota(&self) -> Option<FormsQuota> {
-        self.quotas
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|q| q.config)
-    }
-}
-
-/// A Forms API error: status and message, rendered as Google's error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormsError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The message.
-    pub message: String,
-}
-
-impl FormsError {
-    fn invalid(message: impl Into<String>) -> Self {
-        FormsError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    fn not_found() -> Self {
-        FormsError {
-            status: StatusCode::NOT_FOUND,
-            message: google::NOT_FOUND.to_owned(),
-        }
-    }
-}
+/// A Forms API error, rendered as Google's error body.
+pub type FormsError = google::ApiError;
 
 impl From<FilterError> for FormsError {
     fn from(e: FilterError) -> Self {
-        FormsError::invalid(e.to_string())
+        google::ApiError::invalid(e.to_string())
     }
-}
-
-impl IntoResponse for FormsError {
-    fn into_response(self) -> Response {
-        google::api_error(self.status, &self.message)
-    }
-}
-
-/// Renders an injected fault as the Forms API would answer it.
-pub fn render_fault(status: StatusCode) -> Response {
-    let message = if status == StatusCode::TOO_MANY_REQUESTS {
-        "Quota exceeded (injected by the sandbox)".to_owned()
-    } else {
-        format!(
-            "{} (injected by the sandbox)",
-            status.canonical_reason().unwrap_or("error")
-        )
-    };
-    google::api_error(status, &message)
 }
 
 /// Scopes `forms.get` accepts.
@@ -909,7 +848,7 @@ impl Emulator for Forms {
     }
 
     fn fault_renderer(&self) -> FaultRenderer {
-        render_fault
+        google::render_api_fault
     }
 
     fn seed(&self, state: &mut SandboxState) {

@@ -495,6 +495,92 @@ pub fn api_error(status: StatusCode, message: &str) -> Response {
     resp
 }
 
+/// An error of a Google API the sandbox emulates (Sheets, Forms): its status and message,
+/// rendered as Google's error body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The message.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400 `INVALID_ARGUMENT`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 404 `NOT_FOUND`.
+    pub fn not_found() -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: NOT_FOUND.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        api_error(self.status, &self.message)
+    }
+}
+
+/// Renders an injected fault as a Google API (Sheets, Forms) would answer it.
+pub fn render_api_fault(status: StatusCode) -> Response {
+    let message = if status == StatusCode::TOO_MANY_REQUESTS {
+        "Quota exceeded (injected by the sandbox)".to_owned()
+    } else {
+        format!(
+            "{} (injected by the sandbox)",
+            status.canonical_reason().unwrap_or("error")
+        )
+    };
+    api_error(status, &message)
+}
+
+/// A Google API's per-minute quota windows, made from its settings.
+pub trait QuotaSet {
+    /// The settings (`SheetsQuota`, `FormsQuota`).
+    type Config: Copy;
+    /// Fresh windows for these settings.
+    fn from_config(config: Self::Config) -> Self;
+    /// The settings they were made from.
+    fn config(&self) -> Self::Config;
+}
+
+/// A Google emulator's live settings: its quota windows (`None`: no limits).
+#[derive(Debug)]
+pub struct QuotaRuntime<Q> {
+    pub(crate) quotas: Mutex<Option<Q>>,
+}
+
+impl<Q: QuotaSet> QuotaRuntime<Q> {
+    /// The runtime of these settings.
+    pub fn new(quota: Option<Q::Config>) -> Self {
+        QuotaRuntime {
+            quotas: Mutex::new(quota.map(Q::from_config)),
+        }
+    }
+
+    /// Replaces the quotas (fresh windows); `None` turns them off.
+    pub fn set_quota(&self, quota: Option<Q::Config>) {
+        *self.quotas.lock().unwrap_or_else(|e| e.into_inner()) = quota.map(Q::from_config);
+    }
+
+    /// The quotas in force.
+    pub fn quota(&self) -> Option<Q::Config> {
+        self.quotas
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(Q::config)
+    }
+}
+
 /// Why an API call's bearer token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BearerRefused {

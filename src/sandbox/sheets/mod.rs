@@ -34,7 +34,7 @@ pub mod store;
 mod structure;
 mod values;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -113,15 +113,18 @@ impl Default for SheetsConfig {
     }
 }
 
+/// The quota windows of this API.
 #[derive(Debug)]
-struct Quotas {
+pub struct Quotas {
     config: SheetsQuota,
     read: google::QuotaWindows,
     write: google::QuotaWindows,
 }
 
-impl Quotas {
-    fn new(config: SheetsQuota) -> Self {
+impl google::QuotaSet for Quotas {
+    type Config = SheetsQuota;
+
+    fn from_config(config: SheetsQuota) -> Self {
         let windows =
             || google::QuotaWindows::new(config.per_user, config.per_project, config.window);
         Quotas {
@@ -130,85 +133,19 @@ impl Quotas {
             write: windows(),
         }
     }
+    fn config(&self) -> SheetsQuota {
+        self.config
+    }
 }
 
 /// The Sheets emulator's live settings: its quota windows.
-#[derive(Debug)]
-pub struct SheetsRuntime {
-    quotas: Mutex<Option<Quotas>>,
-}
+pub type SheetsRuntime = google::QuotaRuntime<Quotas>;
 
-impl SheetsRuntime {
-    /// The runtime a configuration describes.
-    pub fn new(cfg: &SheetsConfig) -> Self {
-        SheetsRuntime {
-            quotas: Mutex::new(cfg.quota.map(Quotas::new)),
-        }
-    }
-
-    /// Replaces the quotas (fresh windows); `None` turns them off.
-    pub fn set_quota(&self, quota: Option<SheetsQuota>) {
-        *self.quotas.lock().unwrap_or_else(|e| e.into_inner()) = quota.map(Quotas::new);
-    }
-
-    /// The quotas in force.
-    pub fn quota(&self) -> Option<SheetsQuota> {
-        self.quotas
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|q| q.config)
-    }
-}
-
-/// A Sheets API error: status and message, rendered as Google's error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SheetsError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The message.
-    pub message: String,
-}
-
-impl SheetsError {
-    /// 400 `INVALID_ARGUMENT`.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        SheetsError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    /// 404 `NOT_FOUND`.
-    pub fn not_found() -> Self {
-        SheetsError {
-            status: StatusCode::NOT_FOUND,
-            message: google::NOT_FOUND.to_owned(),
-        }
-    }
-}
-
-impl IntoResponse for SheetsError {
-    fn into_response(self) -> Response {
-        google::api_error(self.status, &self.message)
-    }
-}
+/// A Sheets API error, rendered as Google's error body.
+pub type SheetsError = google::ApiError;
 
 /// Result of a Sheets handler.
 pub type SResult = Result<Response, SheetsError>;
-
-/// Renders an injected fault as the Sheets API would answer it.
-pub fn render_fault(status: StatusCode) -> Response {
-    let message = if status == StatusCode::TOO_MANY_REQUESTS {
-        "Quota exceeded (injected by the sandbox)".to_owned()
-    } else {
-        format!(
-            "{} (injected by the sandbox)",
-            status.canonical_reason().unwrap_or("error")
-        )
-    };
-    google::api_error(status, &message)
-}
 
 /// Scopes that let a token read spreadsheets; the first three also write.
 const WRITE_SCOPES: &[&str] = &[
@@ -731,7 +668,7 @@ impl Emulator for Sheets {
     }
 
     fn fault_renderer(&self) -> FaultRenderer {
-        render_fault
+        google::render_api_fault
     }
 
     fn seed(&self, state: &mut SandboxState) {
