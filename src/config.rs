@@ -28,6 +28,24 @@ pub struct Config {
     pub git: GitSection,
     /// `[workflow]`: the project lifecycle.
     pub workflow: WorkflowSection,
+    /// `[watch]`: the `watch` daemon.
+    pub watch: WatchSection,
+}
+
+/// `[watch]`: settings of the `watch` daemon (each service's poll interval is its
+/// `[remotes.<name>] poll_seconds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchSection {
+    /// `debounce_ms`: how long a note must be quiet after a save before it is pushed (a burst
+    /// of saves is one run).
+    pub debounce_ms: u64,
+}
+
+impl Default for WatchSection {
+    fn default() -> Self {
+        WatchSection { debounce_ms: 500 }
+    }
 }
 
 /// `[workflow]`: settings of the project lifecycle.
@@ -190,6 +208,8 @@ pub struct RemoteCommon {
     /// never; `sync --full` forces it). The incremental pull may leave out a record edited
     /// remotely during the few seconds of our own writes to it; a full read catches it.
     pub full_pull_hours: u64,
+    /// `poll_seconds`: how often the `watch` daemon polls the remote for its changes.
+    pub poll_seconds: u64,
     /// `author_name`: author of the sync commits (default `ssot-vault (<remote>)`).
     pub author_name: String,
     /// `author_email`: author e-mail of the sync commits.
@@ -234,6 +254,7 @@ impl RemoteShared {
                 max_archive_share: 0.2,
                 check_archived_minutes: 60,
                 full_pull_hours: 24,
+                poll_seconds: 60,
                 author_name: format!("ssot-vault ({name})"),
                 author_email: "ssot-vault@localhost".into(),
             },
@@ -261,6 +282,9 @@ impl RemoteShared {
         };
         if !(0.0..=1.0).contains(&shared.common.max_archive_share) {
             return Err("max_archive_share must be between 0 and 1".into());
+        }
+        if shared.common.poll_seconds == 0 {
+            return Err("poll_seconds must be at least 1".into());
         }
         Ok((shared, rest))
     }
@@ -428,7 +452,7 @@ mod tests {
         assert!(e.contains("expected a boolean"), "{e}");
         let t: toml::Table = toml::from_str("max_archive_share = 1.5").unwrap();
         assert!(RemoteShared::parse(&t, RemoteShared::defaults("svc")).is_err());
-        assert_eq!(RemoteShared::keys().len(), 13);
+        assert_eq!(RemoteShared::keys().len(), 14);
         assert_eq!(
             RemoteShared::unknown_key("unknown field `x`, expected one of `own`".into()),
             format!(

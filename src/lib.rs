@@ -20,4 +20,5 @@ pub mod sync;
 pub mod template;
 pub mod text;
 pub mod vault;
+pub mod watch;
 pub mod workflow;

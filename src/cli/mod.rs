@@ -36,6 +36,7 @@ pub mod set;
 pub mod status;
 pub mod sync;
 pub mod ticket;
+pub mod watch;
 
 /// ssot-vault: the Obsidian vault as the single source of truth of a consultancy.
 #[derive(Debug, Parser)]
@@ -92,6 +93,8 @@ pub enum Command {
     Resolve(resolve::Args),
     /// Show the whole product offline: a sample vault synced with the in-process sandbox.
     Demo(demo::Args),
+    /// Watch the vault and the services: push each saved note, poll each service (a daemon).
+    Watch(watch::Args),
     /// Check configuration, credentials, each enabled service and git.
     Doctor(doctor::Args),
     /// Keep a service's token in the OS keyring: set (from stdin), status, remove.
@@ -203,6 +206,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Sync(a) => sync::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Demo(a) => demo::run(&ctx, a),
+        Command::Watch(a) => watch::run(&ctx, a),
         Command::Doctor(a) => doctor::run(&ctx, a),
         Command::Auth(a) => auth::run(&ctx, a),
     };

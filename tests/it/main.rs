@@ -34,4 +34,5 @@ mod trello_helpdesk;
 mod trello_process;
 mod trello_sync;
 mod trello_writes;
+mod watch;
 mod workflow;

@@ -1,0 +1,223 @@
+//! `ssot-vault watch [--status]`: the daemon that pushes each saved note to the services and
+//! polls each service on its own interval (see `crate::watch`).
+//!
+//! It holds the vault lock (`crate::lock`) for its whole life, as `ssot-vault watch`: a second
+//! daemon, and a manual `sync` (or any command that writes), is refused with the daemon's pid.
+//! Each run is the run of `sync` for one service ([`super::sync::sync_remote`]). SIGINT and
+//! SIGTERM end the run in flight (it journals and saves as `sync` does), then exit 0.
+//!
+//! `--status` reads the status file the daemon keeps under `.ssot/watch/`.
+//!
+//! Exit codes: 0 stopped by a signal, or the status shown; 2 error (configuration, the vault
+//! busy, the file watcher failing, no status file).
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::connectors::registry;
+use crate::sync::SyncOptions;
+use crate::watch::daemon::{Daemon, Msg, RunDone, Runner, Settings};
+use crate::watch::schedule::RunResult;
+use crate::watch::status;
+
+use super::{CliError, Ctx, Outcome};
+
+/// Arguments of `watch`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show each service's last run, its result and error, and its next poll, from the status
+    /// file of the daemon (running or not), and exit.
+    #[arg(long)]
+    pub status: bool,
+}
+
+/// Starts `tracing` output on stderr: the daemon's runs at `info`, unless `RUST_LOG` says
+/// otherwise.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ssot_vault::watch=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// A run's error as the scheduler sees it: rate limited, down, or another error.
+fn classify(e: &CliError) -> RunResult {
+    let m = e.message.clone();
+    if m.contains("HTTP 429") {
+        RunResult::RateLimited(m)
+    } else if m.contains(" attempts)") {
+        // Retries exhausted: transport failures and 5xx.
+        RunResult::Down(m)
+    } else {
+        RunResult::Error(m)
+    }
+}
+
+/// Each run is a `sync` of one service.
+struct SyncRunner<'a> {
+    root: &'a std::path::Path,
+    config: &'a crate::config::Config,
+    rt: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for SyncRunner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncRunner")
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl Runner for SyncRunner<'_> {
+    fn run(&mut self, service: &str) -> RunDone {
+        let opts = SyncOptions::default();
+        match self.rt.block_on(super::sync::sync_remote(
+            self.root,
+            self.config,
+            service,
+            &opts,
+        )) {
+            Ok(report) => {
+                super::sync::print_report(&report, false);
+                RunDone {
+                    result: RunResult::Ok,
+                    commit: report.commit,
+                }
+            }
+            Err(e) => RunDone {
+                result: classify(&e),
+                commit: None,
+            },
+        }
+    }
+}
+
+/// Sends [`Msg::Stop`] on SIGINT and SIGTERM.
+fn on_signals(rt: &tokio::runtime::Runtime, tx: mpsc::Sender<Msg>) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _guard = rt.enter();
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        rt.spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            let _ = tx.send(Msg::Stop);
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send(Msg::Stop);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Runs `watch`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
+    if args.status {
+        return show_status(ctx);
+    }
+    init_tracing();
+    let (root, config) = ctx.open()?;
+    let remotes = super::sync::remotes(&config, None)?;
+    let mut services = Vec::new();
+    for r in &remotes {
+        let Some(service) = registry::by_name(r) else {
+            continue;
+        };
+        let settings =
+            (service.settings)(&config).map_err(|m| CliError::service_config(service, m))?;
+        services.push((
+            r.clone(),
+            Duration::from_secs(settings.common.poll_seconds.max(1)),
+        ));
+    }
+    // The whole life of the daemon: a second daemon and a manual `sync` learn its pid.
+    let _lock = super::lock_vault(&root, "watch")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (tx, rx) = mpsc::channel();
+    on_signals(&rt, tx.clone())?;
+    let mut daemon = Daemon::new(Settings {
+        root: root.clone(),
+        services,
+        debounce: Duration::from_millis(config.watch.debounce_ms),
+    });
+    let mut runner = SyncRunner {
+        root: &root,
+        config: &config,
+        rt,
+    };
+    daemon
+        .run(tx, &rx, &mut runner)
+        .map_err(|e| CliError::new(e.to_string()))?;
+    Ok(Outcome::Ok)
+}
+
+/// Prints the status file.
+fn show_status(ctx: &Ctx) -> Result<Outcome, CliError> {
+    let root = ctx.root()?;
+    let Some(s) = status::load(&root).map_err(|e| CliError::new(e.to_string()))? else {
+        return Err(
+            CliError::new(format!("no `watch` daemon has run in {}", root.display()))
+                .hint("start one with `ssot-vault watch`"),
+        );
+    };
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| CliError::new(e.to_string()))?
+        );
+        return Ok(Outcome::Ok);
+    }
+    if s.running {
+        println!(
+            "watch: running (pid {}, since {}); {} push runs, {} poll runs; updated {}",
+            s.pid, s.started, s.push_runs, s.poll_runs, s.updated
+        );
+    } else {
+        println!(
+            "watch: stopped at {} (pid {} started {}); {} push runs, {} poll runs",
+            s.updated, s.pid, s.started, s.push_runs, s.poll_runs
+        );
+    }
+    for q in &s.queued {
+        println!("  queued   {q}");
+    }
+    for (name, v) in &s.services {
+        let last = match (&v.last_run, &v.result) {
+            (Some(t), Some(r)) => format!("last run {t}: {r}"),
+            _ => "not run yet".to_string(),
+        };
+        let next = v
+            .next_poll
+            .as_deref()
+            .map(|t| format!("; next poll {t}"))
+            .unwrap_or_default();
+        let backoff = if v.failures > 0 {
+            format!(" ({} failures in a row, backing off)", v.failures)
+        } else {
+            String::new()
+        };
+        println!(
+            "{name}: {last}{backoff}{next}; every {}s, {} runs",
+            v.poll_seconds, v.runs
+        );
+        if let Some(e) = &v.error {
+            println!("  error: {e}");
+        }
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,330 @@
+//! The daemon's loop: file events from `notify` (through its debouncer) and the poll timers fed
+//! to the [`Scheduler`], one run at a time, the status file kept up to date.
+//!
+//! The runs themselves are the caller's ([`Runner`]: the CLI runs a `sync` of one service), so
+//! this module knows nothing of connectors. The caller holds the vault lock for the daemon's
+//! whole life. A [`Msg::Stop`] (the CLI sends one on SIGINT or SIGTERM) is read between runs:
+//! the run in flight ends first, then the loop returns.
+//!
+//! Own writes: after a run that made a commit, every `.md` file of that commit is recorded with
+//! the hash of the bytes committed (git's blob id), which are the bytes the run wrote; their
+//! events are then recognised by their bytes (see [`Scheduler::own_write`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+
+use super::schedule::{Job, RunResult, Scheduler};
+use super::status::{self, ServiceStatus, Status};
+
+/// How long the file-event debouncer holds events to join an editor's write-and-rename pairs
+/// (the burst of saves is joined by the scheduler's own `debounce_ms`).
+const FS_DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// The longest sleep when nothing is due (to notice a stop even without events).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// What the loop receives.
+#[derive(Debug)]
+pub enum Msg {
+    /// File events.
+    Files(DebounceEventResult),
+    /// Stop after the run in flight.
+    Stop,
+}
+
+/// How a run of one service ended, as the caller reports it.
+#[derive(Debug, Clone)]
+pub struct RunDone {
+    /// Its result.
+    pub result: RunResult,
+    /// The commit it made of the notes it wrote, if any.
+    pub commit: Option<String>,
+}
+
+/// Runs one service (a whole sync run of it).
+pub trait Runner {
+    /// Runs `service`.
+    fn run(&mut self, service: &str) -> RunDone;
+}
+
+/// The daemon failed to start or to keep watching.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The file watcher.
+    #[error("{}: cannot watch the vault: {source}", path.display())]
+    Watch {
+        /// The vault.
+        path: PathBuf,
+        /// The error.
+        source: notify::Error,
+    },
+    /// The status file.
+    #[error(transparent)]
+    Status(#[from] status::StatusError),
+}
+
+/// The daemon's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The vault root.
+    pub root: PathBuf,
+    /// The services and their poll intervals.
+    pub services: Vec<(String, Duration)>,
+    /// How long a note must be quiet before it is pushed.
+    pub debounce: Duration,
+}
+
+/// The hash the scheduler compares: git's blob id of the bytes.
+pub fn hash(bytes: &[u8]) -> Option<String> {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .ok()
+        .map(|o| o.to_string())
+}
+
+/// The `.md` files of `commit` (a full or short id; against its first parent) with their blob ids.
+fn written_by(root: &Path, commit: &str) -> Vec<(PathBuf, String)> {
+    let go = || -> Result<Vec<(PathBuf, String)>, git2::Error> {
+        let repo = git2::Repository::open(root)?;
+        let c = repo.revparse_single(commit)?.peel_to_commit()?;
+        let tree = c.tree()?;
+        let parent = match c.parent(0) {
+            Ok(p) => Some(p.tree()?),
+            Err(_) => None,
+        };
+        let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), None)?;
+        Ok(diff
+            .deltas()
+            .filter_map(|d| {
+                let f = d.new_file();
+                let p = f.path()?;
+                (!f.id().is_zero() && super::schedule::watched(p))
+                    .then(|| (p.to_path_buf(), f.id().to_string()))
+            })
+            .collect())
+    };
+    go().unwrap_or_else(|e| {
+        tracing::warn!(commit, error = %e, "cannot read the run's commit; its writes may start a run");
+        Vec::new()
+    })
+}
+
+/// The daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    settings: Settings,
+    scheduler: Scheduler,
+    start: Instant,
+    started: jiff::Timestamp,
+    push_runs: u64,
+    poll_runs: u64,
+}
+
+fn stamp(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+impl Daemon {
+    /// A daemon for `settings`.
+    pub fn new(settings: Settings) -> Self {
+        let scheduler = Scheduler::new(settings.debounce, settings.services.clone());
+        Daemon {
+            settings,
+            scheduler,
+            start: Instant::now(),
+            started: jiff::Timestamp::now(),
+            push_runs: 0,
+            poll_runs: 0,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn wall(&self, d: Duration) -> String {
+        let since = self.start.elapsed();
+        let now = jiff::Timestamp::now();
+        let t = if d >= since {
+            jiff::SignedDuration::try_from(d - since)
+                .ok()
+                .and_then(|x| now.checked_add(x).ok())
+        } else {
+            jiff::SignedDuration::try_from(since - d)
+                .ok()
+                .and_then(|x| now.checked_sub(x).ok())
+        };
+        stamp(t.unwrap_or(now))
+    }
+
+    /// The status as it is now.
+    pub fn status(&self, running: bool) -> Status {
+        Status {
+            pid: std::process::id(),
+            running,
+            started: stamp(self.started),
+            updated: stamp(jiff::Timestamp::now()),
+            push_runs: self.push_runs,
+            poll_runs: self.poll_runs,
+            queued: self
+                .scheduler
+                .queued()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            services: self
+                .scheduler
+                .services()
+                .iter()
+                .map(|(n, s)| {
+                    (
+                        n.clone(),
+                        ServiceStatus {
+                            poll_seconds: s.interval.as_secs(),
+                            last_run: s.last_run.map(|t| self.wall(t)),
+                            result: s.last.as_ref().map(|r| r.label().to_string()),
+                            error: s.last.as_ref().and_then(|r| r.error()).map(String::from),
+                            next_poll: running.then(|| self.wall(s.next_poll)),
+                            failures: s.failures,
+                            runs: s.runs,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn save_status(&self, running: bool) {
+        if let Err(e) = status::save(&self.settings.root, &self.status(running)) {
+            tracing::warn!(error = %e, "cannot write the status file");
+        }
+    }
+
+    /// Feeds file events to the scheduler.
+    fn on_files(&mut self, result: DebounceEventResult) {
+        let events = match result {
+            Ok(e) => e,
+            Err(errors) => {
+                for e in errors {
+                    tracing::warn!(error = %e, "file watcher");
+                }
+                return;
+            }
+        };
+        let now = self.now();
+        for ev in events {
+            if ev.kind.is_access() {
+                continue;
+            }
+            for p in &ev.paths {
+                let Ok(rel) = p.strip_prefix(&self.settings.root) else {
+                    continue;
+                };
+                if !super::schedule::watched(rel) {
+                    continue;
+                }
+                let h = std::fs::read(p).ok().and_then(|b| hash(&b));
+                if self.scheduler.on_event(rel, now, h.as_deref()) {
+                    tracing::info!(note = %rel.display(), "changed");
+                }
+            }
+        }
+    }
+
+    /// Runs one job.
+    fn run_job(&mut self, job: Job, runner: &mut dyn Runner) {
+        let services = match job {
+            Job::Push { notes, services } => {
+                self.push_runs += 1;
+                let names: Vec<String> = notes.iter().map(|n| n.display().to_string()).collect();
+                tracing::info!(notes = %names.join(", "), "pushing changed notes");
+                services
+            }
+            Job::Poll { service } => {
+                self.poll_runs += 1;
+                tracing::info!(service, "polling");
+                vec![service]
+            }
+        };
+        for s in services {
+            let done = runner.run(&s);
+            if let Some(c) = &done.commit {
+                for (rel, h) in written_by(&self.settings.root, c) {
+                    self.scheduler.own_write(&rel, h);
+                }
+            }
+            match &done.result {
+                RunResult::Ok => tracing::info!(service = s, "run done"),
+                r => tracing::warn!(
+                    service = s,
+                    result = r.label(),
+                    error = r.error().unwrap_or(""),
+                    "run failed"
+                ),
+            }
+            let now = self.now();
+            self.scheduler.on_result(&s, done.result, now);
+        }
+        self.save_status(true);
+    }
+
+    /// Watches the vault and runs what is due until a [`Msg::Stop`] arrives on `rx` (`tx` is
+    /// its sender, handed to the file watcher).
+    pub fn run(
+        &mut self,
+        tx: Sender<Msg>,
+        rx: &Receiver<Msg>,
+        runner: &mut dyn Runner,
+    ) -> Result<(), DaemonError> {
+        let root = self.settings.root.clone();
+        let mut debouncer = new_debouncer(FS_DEBOUNCE, None, move |r: DebounceEventResult| {
+            let _ = tx.send(Msg::Files(r));
+        })
+        .map_err(|source| DaemonError::Watch {
+            path: root.clone(),
+            source,
+        })?;
+        debouncer
+            .watch(&root, RecursiveMode::Recursive)
+            .map_err(|source| DaemonError::Watch {
+                path: root.clone(),
+                source,
+            })?;
+        self.save_status(true);
+        tracing::info!(vault = %root.display(), "watching");
+        loop {
+            // Everything that arrived (during the last run too) before deciding what is due.
+            loop {
+                match rx.try_recv() {
+                    Ok(Msg::Files(r)) => self.on_files(r),
+                    Ok(Msg::Stop) => return self.stop(),
+                    Err(_) => break,
+                }
+            }
+            let now = self.now();
+            if let Some(job) = self.scheduler.next(now) {
+                self.run_job(job, runner);
+                continue;
+            }
+            let wait = self
+                .scheduler
+                .wake_at()
+                .map_or(MAX_SLEEP, |t| t.saturating_sub(now))
+                .min(MAX_SLEEP);
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Files(r)) => self.on_files(r),
+                Ok(Msg::Stop) => return self.stop(),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.stop(),
+            }
+        }
+    }
+
+    fn stop(&mut self) -> Result<(), DaemonError> {
+        tracing::info!("stopping");
+        status::save(&self.settings.root, &self.status(false))?;
+        Ok(())
+    }
+}

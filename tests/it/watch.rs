@@ -1,0 +1,151 @@
+//! `ssot-vault watch` end to end: the real binary as a daemon on a vault synced with the
+//! in-process HubSpot emulator, short intervals in its configuration.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN;
+
+use crate::hs_env::{EXPERT, Env, git, out};
+
+fn status(v: &Path) -> Option<Value> {
+    let text = std::fs::read(v.join(".ssot/watch/status.json")).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+fn runs(v: &Path, key: &str) -> u64 {
+    status(v).and_then(|s| s[key].as_u64()).unwrap_or(0)
+}
+
+/// Waits (bounded) until `ok` holds.
+async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts the daemon, its log (at `info`) in `log`.
+fn start(v: &Path, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log file");
+    Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(v)
+        .arg("watch")
+        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("NO_COLOR", "1")
+        .env_remove("SSOT_VAULT")
+        .env("RUST_LOG", "warn,ssot_vault::watch=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start watch")
+}
+
+/// Edits a frontmatter line of a note as an editor saving it would.
+fn edit(v: &Path, rel: &str, from: &str, to: &str) {
+    let p = v.join(rel);
+    let text = std::fs::read_to_string(&p).expect("note");
+    assert!(text.contains(from), "{rel} has {from}");
+    std::fs::write(&p, text.replacen(from, to, 1)).expect("save");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() {
+    let e = Env::new("poll_seconds = 1").await;
+    let cfg = e.v.join("ssot-vault.toml");
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str("\n[watch]\ndebounce_ms = 200\n");
+    std::fs::write(&cfg, text).expect("config");
+    git(&e.v, &["commit", "-qam", "Watch settings"]);
+
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut daemon = start(&e.v, &log_path);
+    let pid = daemon.id();
+    // The first poll links every note to its record (writing the ids into the notes).
+    wait_for("the first poll", 20, || {
+        runs(&e.v, "poll_runs") >= 1 && e.live("contacts").len() == 3
+    })
+    .await;
+    let sid = e.prop(EXPERT, "ssot_id").expect("ssot_id");
+
+    // A person saves a note: it reaches HubSpot within seconds, in one push run.
+    edit(&e.v, EXPERT, "+48 601 234 567", "+48 601 000 111");
+    let t = Instant::now();
+    wait_for("the phone in HubSpot", 10, || {
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"] == json!("+48 601 000 111")
+    })
+    .await;
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    wait_for("the push run counted", 5, || runs(&e.v, "push_runs") == 1).await;
+
+    // Someone edits the record in HubSpot: a poll writes it into the note (the daemon's own
+    // write), which starts no push run.
+    let id = e.prop(EXPERT, "hubspot_id").expect("hubspot_id");
+    e.patch("contacts", &id, json!({"properties": {"city": "Gdańsk"}}))
+        .await;
+    let polls = runs(&e.v, "poll_runs");
+    wait_for("the pull into the note", 10, || {
+        e.prop(EXPERT, "location").as_deref() == Some("Gdańsk")
+    })
+    .await;
+    // Several polls and debounces later, still the one push run.
+    wait_for("more polls", 10, || runs(&e.v, "poll_runs") >= polls + 3).await;
+    assert_eq!(runs(&e.v, "push_runs"), 1, "{}", log());
+
+    // A second daemon, and a manual sync, are refused with the daemon's pid.
+    for args in [&["watch"][..], &["sync"][..]] {
+        let o = e.run(args).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        let msg = out(&o);
+        assert!(
+            msg.contains("`ssot-vault watch`") && msg.contains(&format!("pid {pid}")),
+            "{args:?}: {msg}"
+        );
+    }
+    let o = e.run(&["watch", "--status"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(shown.contains(&format!("running (pid {pid}")), "{shown}");
+    assert!(shown.contains("hubspot: last run "), "{shown}");
+    assert!(shown.contains(": ok; next poll "), "{shown}");
+
+    // SIGTERM: the daemon ends its run and exits 0, its state saved and committed.
+    let k = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let end = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(s) = daemon.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < end, "the daemon did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code.code(), Some(0), "{}", log());
+    let st = status(&e.v).expect("status");
+    assert_eq!(st["running"], json!(false), "{st}");
+    assert!(!e.v.join(".ssot/lock").exists(), "the lock is let go");
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
+        "everything committed: {}",
+        git(&e.v, &["status", "--porcelain"])
+    );
+    // A sync now is free and has nothing to do.
+    let o = e.sync().await;
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 created and 0 updated"),
+        "{}",
+        out(&o)
+    );
+}
