@@ -33,6 +33,10 @@ use serde::{Deserialize, Serialize};
 /// The lock file, under the vault's `.ssot/` folder.
 pub const FILE: &str = "lock";
 
+/// The `watch` daemon's lock file under `.ssot/`: one daemon per vault, and no manual `sync` beside
+/// it (other commands take the vault's lock between the daemon's runs).
+pub const DAEMON_FILE: &str = "watch.lock";
+
 /// Who holds (or last held) the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
@@ -139,9 +143,16 @@ impl VaultLock {
     /// Takes the lock of the vault at `root` for `command`, or says who holds it. Never waits
     /// for a holder.
     pub fn acquire(root: &Path, command: &str) -> Result<VaultLock, LockError> {
+        Self::acquire_file(root, FILE, command)
+    }
+
+    /// Takes the lock file `file` of `.ssot/` for `command`, as [`VaultLock::acquire`] takes the
+    /// vault's: [`DAEMON_FILE`] is the `watch` daemon's, held for its whole life, while it takes
+    /// the vault's lock only for each of its runs.
+    pub fn acquire_file(root: &Path, file: &str, command: &str) -> Result<VaultLock, LockError> {
         let dir = root.join(crate::sync::state::DIR);
         let made_dir = (!dir.exists()).then(|| dir.clone());
-        let path = path(root);
+        let path = dir.join(file);
         let mut attempt = 0;
         let mut file = loop {
             attempt += 1;

@@ -158,7 +158,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     let _lock = if args.dry_run {
         None
     } else {
-        Some(super::lock_vault(&root, "sync")?)
+        {
+            // The `watch` daemon syncs this vault on its own: a manual sync beside it is refused.
+            crate::lock::VaultLock::acquire_file(&root, crate::lock::DAEMON_FILE, "sync")?
+                .release();
+            Some(super::lock_vault(&root, "sync")?)
+        }
     };
     let opts = SyncOptions {
         dry_run: args.dry_run,

@@ -1,8 +1,10 @@
 //! `ssot-vault watch [--status]`: the daemon that pushes each saved note to the services and
 //! polls each service on its own interval (see `crate::watch`).
 //!
-//! It holds the vault lock (`crate::lock`) for its whole life, as `ssot-vault watch`: a second
-//! daemon, and a manual `sync` (or any command that writes), is refused with the daemon's pid.
+//! It holds the daemon's lock (`crate::lock::DAEMON_FILE`) for its whole life: a second daemon,
+//! and a manual `sync`, is refused with the daemon's pid. The vault's lock is taken for each run
+//! only, so the other commands that write (`set`, `project`, ...) work between runs (one that
+//! holds it when a run is due makes that run fail and wait for its service's next turn).
 //! Each run is the run of `sync` for one service ([`super::sync::sync_remote`]). SIGINT and
 //! SIGTERM end the run in flight (it journals and saves as `sync` does), then exit 0.
 //!
@@ -73,6 +75,17 @@ impl std::fmt::Debug for SyncRunner<'_> {
 
 impl Runner for SyncRunner<'_> {
     fn run(&mut self, service: &str) -> RunDone {
+        // The vault's lock for this run: a command writing meanwhile (`set`, `project`, ...) is
+        // waited for by the next run instead.
+        let _lock = match super::lock_vault(self.root, "watch") {
+            Ok(l) => l,
+            Err(e) => {
+                return RunDone {
+                    result: RunResult::Error(e.to_string()),
+                    commit: None,
+                };
+            }
+        };
         let opts = SyncOptions::default();
         match self.rt.block_on(super::sync::sync_remote(
             self.root,
@@ -142,8 +155,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             Duration::from_secs(settings.common.poll_seconds.max(1)),
         ));
     }
-    // The whole life of the daemon: a second daemon and a manual `sync` learn its pid.
-    let _lock = super::lock_vault(&root, "watch")?;
+    // The whole life of the daemon: a second daemon and a manual `sync` learn its pid. The
+    // vault's own lock is taken for each run only, so `set`, `project` and the other commands
+    // that write work between runs.
+    let _daemon = crate::lock::VaultLock::acquire_file(&root, crate::lock::DAEMON_FILE, "watch")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

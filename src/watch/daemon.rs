@@ -2,7 +2,7 @@
 //! to the [`Scheduler`], one run at a time, the status file kept up to date.
 //!
 //! The runs themselves are the caller's ([`Runner`]: the CLI runs a `sync` of one service), so
-//! this module knows nothing of connectors. The caller holds the vault lock for the daemon's
+//! this module knows nothing of connectors. The caller holds the daemon's lock for the daemon's
 //! whole life. A [`Msg::Stop`] (the CLI sends one on SIGINT or SIGTERM) is read between runs:
 //! the run in flight ends first, then the loop returns.
 //!

@@ -111,6 +111,32 @@ async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() 
             "{args:?}: {msg}"
         );
     }
+    // The other commands that write take the vault's lock between the daemon's runs: a `set`
+    // works while the daemon runs (tried again while a run holds the lock), and its edit is
+    // pushed by the daemon.
+    let title = std::path::Path::new(EXPERT)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("title")
+        .to_string();
+    let mut tries = 0;
+    loop {
+        let o = e.run(&["set", &title, "phone=+48 601 222 333"]).await;
+        if o.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 50 && out(&o).contains("is busy"),
+            "set while the daemon runs: {}",
+            out(&o)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for("the set's phone in HubSpot", 10, || {
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"] == json!("+48 601 222 333")
+    })
+    .await;
     let o = e.run(&["watch", "--status"]).await;
     assert!(o.status.success(), "{}", out(&o));
     let shown = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -136,6 +162,10 @@ async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() 
     let st = status(&e.v).expect("status");
     assert_eq!(st["running"], json!(false), "{st}");
     assert!(!e.v.join(".ssot/lock").exists(), "the lock is let go");
+    assert!(
+        !e.v.join(".ssot/watch.lock").exists(),
+        "the daemon's lock is let go"
+    );
     assert!(
         git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
         "everything committed: {}",
