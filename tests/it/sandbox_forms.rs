@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use ssot_vault::connectors::google::{SHEETS_SCOPE, ServiceAccountKey, Signer};
+use ssot_vault::connectors::google::SHEETS_SCOPE;
 use ssot_vault::sandbox::forms::{
     FormsQuota, HELPDESK_FORM_ID, INTAKE_FORM_ID, INTAKE_QUESTIONS, PRIVATE_FORM_ID,
 };
@@ -57,24 +57,7 @@ impl Fm {
     }
 
     async fn sign_in(&self, scopes: &[&str]) -> String {
-        let key_json = google::sandbox_key_file(&format!("{}/token", self.sb.base_url()));
-        let key = ServiceAccountKey::parse(&key_json.to_string(), "sandbox").expect("key");
-        let jwt = Signer::new(&key)
-            .expect("signer")
-            .assertion(scopes, jiff::Timestamp::now().as_second())
-            .expect("jwt");
-        let r = self
-            .client
-            .post(format!("{}/token", self.sb.base_url()))
-            .form(&[
-                ("grant_type", google::JWT_BEARER_GRANT),
-                ("assertion", &jwt),
-            ])
-            .send()
-            .await
-            .expect("token");
-        let body: Value = r.json().await.expect("json");
-        body["access_token"].as_str().expect("token").to_owned()
+        crate::sandbox_google::sign_in(&self.client, &self.sb, scopes).await
     }
 
     async fn get_as(&self, token: Option<&str>, path: &str, query: &[(&str, &str)]) -> Reply {

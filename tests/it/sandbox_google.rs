@@ -33,6 +33,28 @@ async fn start(cfg: SandboxConfig) -> (Sandbox, ServiceAccountKey) {
     (sb, key)
 }
 
+/// A bearer token of the sandbox's service account for `scopes`, signed in as the connector
+/// does (the Sheets and Forms emulator tests start with it).
+pub async fn sign_in(client: &reqwest::Client, sb: &Sandbox, scopes: &[&str]) -> String {
+    let key_json = google::sandbox_key_file(&format!("{}/token", sb.base_url()));
+    let key = ServiceAccountKey::parse(&key_json.to_string(), "sandbox").expect("key");
+    let jwt = Signer::new(&key)
+        .expect("signer")
+        .assertion(scopes, jiff::Timestamp::now().as_second())
+        .expect("jwt");
+    let r = client
+        .post(format!("{}/token", sb.base_url()))
+        .form(&[
+            ("grant_type", google::JWT_BEARER_GRANT),
+            ("assertion", &jwt),
+        ])
+        .send()
+        .await
+        .expect("token");
+    let body: Value = r.json().await.expect("json");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use ssot_vault::connectors::google::{SHEETS_SCOPE, ServiceAccountKey, Signer};
+use ssot_vault::connectors::google::SHEETS_SCOPE;
 use ssot_vault::sandbox::sheets::{PRIVATE_SPREADSHEET_ID, SEED_SPREADSHEET_ID, SheetsQuota};
 use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig, google};
 
@@ -65,24 +65,7 @@ impl Sh {
     }
 
     async fn sign_in(&self, scopes: &[&str]) -> String {
-        let key_json = google::sandbox_key_file(&format!("{}/token", self.sb.base_url()));
-        let key = ServiceAccountKey::parse(&key_json.to_string(), "sandbox").expect("key");
-        let jwt = Signer::new(&key)
-            .expect("signer")
-            .assertion(scopes, jiff::Timestamp::now().as_second())
-            .expect("jwt");
-        let r = self
-            .client
-            .post(format!("{}/token", self.sb.base_url()))
-            .form(&[
-                ("grant_type", google::JWT_BEARER_GRANT),
-                ("assertion", &jwt),
-            ])
-            .send()
-            .await
-            .expect("token");
-        let body: Value = r.json().await.expect("json");
-        body["access_token"].as_str().expect("token").to_owned()
+        crate::sandbox_google::sign_in(&self.client, &self.sb, scopes).await
     }
 
     async fn call_as(
