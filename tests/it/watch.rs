@@ -61,8 +61,12 @@ fn edit(v: &Path, rel: &str, from: &str, to: &str) {
 async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() {
     let e = Env::new("poll_seconds = 1").await;
     let cfg = e.v.join("ssot-vault.toml");
-    let mut text = std::fs::read_to_string(&cfg).expect("config");
-    text.push_str("\n[watch]\ndebounce_ms = 200\n");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    assert!(text.contains("\n[watch]\ndebounce_ms = 500\n"), "{text}");
+    let text = text.replace(
+        "\n[watch]\ndebounce_ms = 500\n",
+        "\n[watch]\ndebounce_ms = 200\n",
+    );
     std::fs::write(&cfg, text).expect("config");
     git(&e.v, &["commit", "-qam", "Watch settings"]);
 
