@@ -79,6 +79,13 @@ pub enum LockError {
     },
 }
 
+impl LockError {
+    /// Whether the lock held is the `watch` daemon's ([`DAEMON_FILE`]).
+    pub fn is_daemon_lock(&self) -> bool {
+        matches!(self, LockError::Held { path, .. } if path.file_name().is_some_and(|f| f == DAEMON_FILE))
+    }
+}
+
 fn holder_text(h: &Option<Holder>) -> String {
     match h {
         Some(h) => h.to_string(),

@@ -22,6 +22,8 @@ pub mod hints {
     pub const SCHEMA: &str = "fix the `[schema.<type>.fields]` tables of ssot-vault.toml; the README's Schema section lists the note types and field types";
     /// Another command holds the vault lock.
     pub const LOCK_HELD: &str = "nothing was changed; wait for that command to finish and run this one again (its lock frees itself when it ends, even if it is killed)";
+    /// The `watch` daemon holds the vault (a second daemon, a manual `sync`).
+    pub const DAEMON_HELD: &str = "nothing was changed; the `watch` daemon syncs this vault on its own (`ssot-vault watch --status` shows its runs); to run this by hand, stop it first (`kill PID`, or `systemctl --user stop ssot-vault-watch`)";
     /// A lifecycle move refused by its guards.
     pub const REFUSED: &str =
         "the note is unchanged; `ssot-vault check` shows what the project still needs";
@@ -163,6 +165,9 @@ impl From<crate::lock::LockError> for CliError {
     fn from(e: crate::lock::LockError) -> Self {
         use crate::lock::LockError as L;
         let hint = match &e {
+            L::Held {
+                holder: Some(h), ..
+            } if h.command == "watch" && e.is_daemon_lock() => Some(hints::DAEMON_HELD),
             L::Held { .. } => Some(hints::LOCK_HELD),
             L::Io { .. } => None,
         };

@@ -114,6 +114,10 @@ async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() 
             msg.contains("`ssot-vault watch`") && msg.contains(&format!("pid {pid}")),
             "{args:?}: {msg}"
         );
+        assert!(
+            msg.contains("the `watch` daemon syncs this vault on its own"),
+            "the hint names the daemon: {msg}"
+        );
     }
     // The other commands that write take the vault's lock between the daemon's runs: a `set`
     // works while the daemon runs (tried again while a run holds the lock), and its edit is
