@@ -304,7 +304,8 @@ async fn a_response_missing_a_required_answer_is_reported_not_written() {
     assert_eq!(f.intakes().len(), 1, "{}", out(&o));
     let all = out(&o);
     assert!(
-        all.contains(&format!("{bad} (Intake No Mail")) && all.contains("makes no valid intake note"),
+        all.contains(&format!("{bad} (Intake No Mail"))
+            && all.contains("makes no valid intake note"),
         "{all}"
     );
     assert!(all.contains("missing required property `email`"), "{all}");
@@ -364,4 +365,22 @@ async fn a_token_expiring_mid_run_is_renewed() {
         f.sb.request_counts(),
         out(&o)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_and_auth_status_name_the_google_key() {
+    let f = Fx::new().await;
+    let o = f.run(&["doctor"]).await;
+    let all = out(&o);
+    assert!(
+        all.contains("forms: Google Forms at")
+            && all.contains("form `Work with us` (10 questions)"),
+        "{all}"
+    );
+    assert!(!all.contains("PRIVATE KEY"), "{all}");
+    let o = f.run(&["auth", "status", "google"]).await;
+    let all = out(&o);
+    assert!(o.status.success(), "{all}");
+    assert!(all.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{all}");
+    assert!(!all.contains("PRIVATE KEY"), "{all}");
 }
