@@ -384,3 +384,59 @@ async fn doctor_and_auth_status_name_the_google_key() {
     assert!(all.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{all}");
     assert!(!all.contains("PRIVATE KEY"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_the_note_write_then_resume_makes_no_duplicate() {
+    let f = Fx::new().await;
+    let mut rids = Vec::new();
+    for i in 0..5 {
+        rids.push(
+            f.submit(json!({"Contact name": format!("Killed {i}"), "Email": format!("k{i}@example.com")}))
+                .await,
+        );
+    }
+    let journal = f.v.join(".ssot").join("forms").join("journal.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(&f.v)
+        .arg("sync")
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Killed as soon as a note is on disk (before the run's end is journaled and its state saved).
+    for _ in 0..20_000 {
+        if !f.intakes().is_empty() || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let ended = std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("\"event\":\"end\"");
+    assert!(
+        !f.intakes().is_empty(),
+        "a note was written before the kill"
+    );
+    let o = f.sync().await;
+    assert_eq!(
+        f.intakes().len(),
+        5,
+        "ended before the kill: {ended}\n{}",
+        out(&o)
+    );
+    for rid in &rids {
+        f.note_of(rid);
+    }
+    assert_eq!(git(&f.v, &["status", "--porcelain"]), "");
+    f.sync().await;
+    assert_eq!(f.intakes().len(), 5);
+    eprintln!("killed before the run's end: {}", !ended);
+}
