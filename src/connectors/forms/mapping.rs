@@ -169,12 +169,7 @@ pub fn record(
         .get("contact_name")
         .or_else(|| fields.get("company"))
         .map(|s| s.chars().take(80).collect::<String>());
-    let day = fields
-        .get(SUBMITTED)
-        .and_then(|s| s.get(..10))
-        .unwrap_or_default()
-        .to_string();
-    let title = who.map(|w| format!("Intake {w} {day}").trim().to_string());
+    let title = who.map(|w| format!("Intake {w}"));
     Some(RemoteRecord {
         note_type: NOTE_TYPE.into(),
         id: id.to_string(),
@@ -226,7 +221,7 @@ mod tests {
         assert_eq!(rec.fields["submitted"], "2026-11-30T10:00:00");
         assert_eq!(rec.fields["status"], "new");
         assert_eq!(rec.fields.len(), 5);
-        assert_eq!(rec.title.as_deref(), Some("Intake Ola 2026-11-30"));
+        assert_eq!(rec.title.as_deref(), Some("Intake Ola"));
         assert!(record(&json!({}), &questions, &map).is_none());
     }
 }

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::connectors::google::{
-    FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE, GoogleClient, ServiceAccountKey, TokenSource,
+    FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE, GoogleAuthError, GoogleClient, ServiceAccountKey,
+    TokenSource,
 };
 use crate::connectors::{
     Binding, Connector, ConnectorError, Health, HttpConfig, HttpStats, Pulled, RemoteRecord,
@@ -144,8 +145,16 @@ impl Forms {
                 Some(s) => format!(" (from {s})"),
                 None => String::new(),
             };
-            let key = ServiceAccountKey::from_credential(&self.credential)
-                .map_err(|e| self.config_error(format!("service-account key{origin}: {e}")))?;
+            let key = ServiceAccountKey::from_credential(&self.credential).map_err(|e| {
+                let why = match e {
+                    // The path is the credential's value: said as the variable or entry names it.
+                    GoogleAuthError::Read { source, .. } => {
+                        format!("cannot read the key file it names: {source}")
+                    }
+                    other => other.to_string(),
+                };
+                self.config_error(format!("service-account key{origin}: {why}"))
+            })?;
             let http =
                 HttpConfig::new(NAME, &self.cfg.base_url).with_settings(&self.cfg.shared.http);
             let tokens = TokenSource::new(&key, &[FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE], &http)
