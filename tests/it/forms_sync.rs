@@ -239,6 +239,32 @@ async fn a_response_becomes_one_intake_note_polled_once_edited_in_place() {
     );
     assert!(text.contains("language: English"), "{text}");
     assert_eq!(f.intakes().len(), 1);
+    // The intake accepted in the vault, then the response edited again in Forms: the note keeps
+    // its own values (nothing was sent), and takes the form's new answer.
+    let accepted = text.replace("status: new", "status: accepted");
+    std::fs::write(&path, &accepted).expect("accept");
+    let o = f.sync().await;
+    assert!(!out(&o).contains("refused"), "{}", out(&o));
+    f.admin(
+        &format!("/responses/{rid}"),
+        json!({"answers": {"Budget": "15000"}}),
+    )
+    .await;
+    let o = f.sync().await;
+    let (_, text) = f.note_of(&rid);
+    assert!(text.contains("budget: 15000"), "{text}\n{}", out(&o));
+    assert!(text.contains("status: accepted"), "{text}\n{}", out(&o));
+    assert!(text.contains("language: English"), "{text}");
+    // Answered anew in the form: the form's new answer replaces the note's kept value.
+    f.admin(
+        &format!("/responses/{rid}"),
+        json!({"answers": {"Language": "German"}}),
+    )
+    .await;
+    f.sync().await;
+    let (_, text) = f.note_of(&rid);
+    assert!(text.contains("language: German"), "{text}");
+    assert!(text.contains("status: accepted"), "{text}");
     // Nothing was written to Forms.
     assert!(
         f.sb.request_counts()
