@@ -49,8 +49,17 @@ pub enum Action {
     },
 }
 
+/// `google` names the Google service account's key, which the Forms connector reads (its
+/// keyring entry is `google` by default).
+const GOOGLE: &str = "google";
+
 fn spec_of(config: &Config, remote: &str) -> Result<(CredentialSpec, bool), CliError> {
-    let Some(service) = registry::by_name(remote) else {
+    let service = if remote == GOOGLE {
+        registry::by_name(crate::connectors::forms::NAME)
+    } else {
+        registry::by_name(remote)
+    };
+    let Some(service) = service else {
         return Err(
             CliError::new(format!("unknown remote `{remote}`")).hint(format!(
                 "known remotes: {} (a `[remotes.<name>]` section of ssot-vault.toml with a connector)",

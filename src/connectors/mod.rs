@@ -38,6 +38,7 @@
 //! read ([`Connector::settle_at`], [`Settle`]).
 
 pub mod canonical;
+pub mod forms;
 pub mod google;
 pub mod http;
 pub mod hubspot;

@@ -11,11 +11,12 @@
 //!
 //! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
 //! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
-//! row (`sheets`, `forms`) have no connector yet.
+//! row (`sheets`) have no connector yet.
 
 use std::collections::BTreeMap;
 
 use crate::config::{Config, RemoteCommon};
+use crate::connectors::forms::{self, Forms, FormsConfig};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::jira::{self, Jira, JiraConfig};
 use crate::connectors::trello::{self, Trello, TrelloConfig};
@@ -149,6 +150,19 @@ pub static SERVICES: &[Service] = &[
         bindings: jira_bindings,
         open: jira_open,
     },
+    Service {
+        name: forms::NAME,
+        config_hint: "see the commented [remotes.forms] section of the template",
+        credentials_hint: "create a service account in Google Cloud (IAM → Service accounts), enable the Forms API, download its JSON key and share the form with the account's e-mail; export the key file's path as GOOGLE_APPLICATION_CREDENTIALS, or pipe the key (or its path) into `ssot-vault auth set forms`",
+        id_keys: &[IdKey {
+            note_type: forms::NOTE_TYPE,
+            key: forms::ID_KEY,
+            doc: "Google Forms response id, written by sync",
+        }],
+        settings: settings_of::<FormsConfig>,
+        bindings: forms_bindings,
+        open: forms_open,
+    },
 ];
 
 /// What the registry reads of a service's configuration type: every connector's config has a
@@ -188,7 +202,7 @@ macro_rules! service_config {
     )*};
 }
 
-service_config!(HubspotConfig, TrelloConfig, JiraConfig);
+service_config!(HubspotConfig, TrelloConfig, JiraConfig, FormsConfig);
 
 fn settings_of<C: ServiceConfig>(config: &Config) -> Result<Settings, String> {
     Ok(C::load(config)?.settings())
@@ -252,6 +266,23 @@ fn jira_open(
     let cfg = configured::<JiraConfig>(config, overrides)?;
     let email = cfg.account_email(&|v| std::env::var(v).ok());
     Ok(AnyConnector::Jira(Jira::new(cfg, schema, email, token)?))
+}
+
+fn forms_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = FormsConfig::load(config)?;
+    Ok(vec![forms::mapping::binding(&forms::mapping::build(
+        &cfg, schema,
+    ))])
+}
+
+fn forms_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    credential: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let cfg = configured::<FormsConfig>(config, overrides)?;
+    Ok(AnyConnector::Forms(Forms::new(cfg, schema, credential)))
 }
 
 /// The names of the services, in the registry's order.
@@ -320,6 +351,8 @@ pub enum AnyConnector {
     Trello(Trello),
     /// Jira Cloud.
     Jira(Jira),
+    /// Google Forms (read only).
+    Forms(Forms),
 }
 
 impl AnyConnector {
@@ -329,6 +362,7 @@ impl AnyConnector {
             AnyConnector::Hubspot(c) => c.credential_source(),
             AnyConnector::Trello(c) => c.credential_source(),
             AnyConnector::Jira(c) => c.credential_source(),
+            AnyConnector::Forms(c) => c.credential_source(),
         }
     }
 
@@ -338,6 +372,7 @@ impl AnyConnector {
             AnyConnector::Hubspot(c) => AnyConnector::Hubspot(c.with_source(source)),
             AnyConnector::Trello(c) => AnyConnector::Trello(c.with_source(source)),
             AnyConnector::Jira(c) => AnyConnector::Jira(c.with_source(source)),
+            AnyConnector::Forms(c) => AnyConnector::Forms(c.with_source(source)),
         }
     }
 }
@@ -348,6 +383,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.name(),
             AnyConnector::Trello(c) => c.name(),
             AnyConnector::Jira(c) => c.name(),
+            AnyConnector::Forms(c) => c.name(),
         }
     }
     fn bindings(&self) -> &[Binding] {
@@ -355,6 +391,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.bindings(),
             AnyConnector::Trello(c) => c.bindings(),
             AnyConnector::Jira(c) => c.bindings(),
+            AnyConnector::Forms(c) => c.bindings(),
         }
     }
     fn load_state(&mut self, state: serde_json::Value) {
@@ -362,6 +399,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.load_state(state),
             AnyConnector::Trello(c) => c.load_state(state),
             AnyConnector::Jira(c) => c.load_state(state),
+            AnyConnector::Forms(c) => c.load_state(state),
         }
     }
     fn save_state(&self) -> serde_json::Value {
@@ -369,6 +407,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.save_state(),
             AnyConnector::Trello(c) => c.save_state(),
             AnyConnector::Jira(c) => c.save_state(),
+            AnyConnector::Forms(c) => c.save_state(),
         }
     }
     async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
@@ -376,6 +415,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.pull(cursor).await,
             AnyConnector::Trello(c) => c.pull(cursor).await,
             AnyConnector::Jira(c) => c.pull(cursor).await,
+            AnyConnector::Forms(c) => c.pull(cursor).await,
         }
     }
     async fn fetch(
@@ -387,6 +427,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.fetch(note_type, ids).await,
             AnyConnector::Trello(c) => c.fetch(note_type, ids).await,
             AnyConnector::Jira(c) => c.fetch(note_type, ids).await,
+            AnyConnector::Forms(c) => c.fetch(note_type, ids).await,
         }
     }
     async fn archived(
@@ -398,6 +439,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.archived(note_type, ids).await,
             AnyConnector::Trello(c) => c.archived(note_type, ids).await,
             AnyConnector::Jira(c) => c.archived(note_type, ids).await,
+            AnyConnector::Forms(c) => c.archived(note_type, ids).await,
         }
     }
     async fn associated(
@@ -410,6 +452,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.associated(note_type, ids, kinds).await,
             AnyConnector::Trello(c) => c.associated(note_type, ids, kinds).await,
             AnyConnector::Jira(c) => c.associated(note_type, ids, kinds).await,
+            AnyConnector::Forms(c) => c.associated(note_type, ids, kinds).await,
         }
     }
     fn push_chunk(&self) -> usize {
@@ -417,6 +460,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.push_chunk(),
             AnyConnector::Trello(c) => c.push_chunk(),
             AnyConnector::Jira(c) => c.push_chunk(),
+            AnyConnector::Forms(c) => c.push_chunk(),
         }
     }
     async fn upsert(
@@ -428,6 +472,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.upsert(run_id, batch).await,
             AnyConnector::Trello(c) => c.upsert(run_id, batch).await,
             AnyConnector::Jira(c) => c.upsert(run_id, batch).await,
+            AnyConnector::Forms(c) => c.upsert(run_id, batch).await,
         }
     }
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
@@ -435,6 +480,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.archive(note_type, ids).await,
             AnyConnector::Trello(c) => c.archive(note_type, ids).await,
             AnyConnector::Jira(c) => c.archive(note_type, ids).await,
+            AnyConnector::Forms(c) => c.archive(note_type, ids).await,
         }
     }
     async fn act(
@@ -446,6 +492,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.act(action, remote_id).await,
             AnyConnector::Trello(c) => c.act(action, remote_id).await,
             AnyConnector::Jira(c) => c.act(action, remote_id).await,
+            AnyConnector::Forms(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
@@ -453,6 +500,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.healthcheck().await,
             AnyConnector::Trello(c) => c.healthcheck().await,
             AnyConnector::Jira(c) => c.healthcheck().await,
+            AnyConnector::Forms(c) => c.healthcheck().await,
         }
     }
     fn stats(&self) -> HttpStats {
@@ -460,6 +508,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.stats(),
             AnyConnector::Trello(c) => c.stats(),
             AnyConnector::Jira(c) => c.stats(),
+            AnyConnector::Forms(c) => c.stats(),
         }
     }
     fn settle_at(&self) -> Option<crate::connectors::Settle> {
@@ -467,6 +516,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.settle_at(),
             AnyConnector::Trello(c) => c.settle_at(),
             AnyConnector::Jira(c) => c.settle_at(),
+            AnyConnector::Forms(c) => c.settle_at(),
         }
     }
     async fn settle_pull(
@@ -478,6 +528,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.settle_pull(cursor, unchanged).await,
             AnyConnector::Trello(c) => c.settle_pull(cursor, unchanged).await,
             AnyConnector::Jira(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Forms(c) => c.settle_pull(cursor, unchanged).await,
         }
     }
     fn set_vault_root(&mut self, root: &std::path::Path) {
@@ -485,6 +536,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.set_vault_root(root),
             AnyConnector::Trello(c) => c.set_vault_root(root),
             AnyConnector::Jira(c) => c.set_vault_root(root),
+            AnyConnector::Forms(c) => c.set_vault_root(root),
         }
     }
 
@@ -493,6 +545,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.guards_remote_moves(),
             AnyConnector::Trello(c) => c.guards_remote_moves(),
             AnyConnector::Jira(c) => c.guards_remote_moves(),
+            AnyConnector::Forms(c) => c.guards_remote_moves(),
         }
     }
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
@@ -500,6 +553,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.changed_by(remote_id),
             AnyConnector::Trello(c) => c.changed_by(remote_id),
             AnyConnector::Jira(c) => c.changed_by(remote_id),
+            AnyConnector::Forms(c) => c.changed_by(remote_id),
         }
     }
     fn pacing(&self) -> Pacing {
@@ -507,6 +561,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.pacing(),
             AnyConnector::Trello(c) => c.pacing(),
             AnyConnector::Jira(c) => c.pacing(),
+            AnyConnector::Forms(c) => c.pacing(),
         }
     }
     fn restore_pacing(&mut self, pacing: &Pacing) {
@@ -514,6 +569,7 @@ impl Connector for AnyConnector {
             AnyConnector::Hubspot(c) => c.restore_pacing(pacing),
             AnyConnector::Trello(c) => c.restore_pacing(pacing),
             AnyConnector::Jira(c) => c.restore_pacing(pacing),
+            AnyConnector::Forms(c) => c.restore_pacing(pacing),
         }
     }
 }

@@ -401,7 +401,7 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
     for args in [
         &["auth", "set", "sheets"][..],
         &["auth", "status", "sheets"][..],
-        &["auth", "remove", "forms"][..],
+        &["auth", "remove", "drive"][..],
     ] {
         let o = c.run(args, None, Some(&c.token)).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));

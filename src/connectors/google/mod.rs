@@ -13,10 +13,16 @@ pub use auth::{
     TokenSource, pem_to_der,
 };
 
-use crate::connectors::http::{Answer, Http, HttpConfig, HttpError, Secret};
+use crate::connectors::http::{Answer, Http, HttpConfig, HttpError, HttpStats, Secret};
 
 /// Scope of the Sheets API (read and write).
 pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+
+/// Scope of the Forms API's form bodies, read only (`forms.get`).
+pub const FORMS_BODY_SCOPE: &str = "https://www.googleapis.com/auth/forms.body.readonly";
+
+/// Scope of the Forms API's responses, read only (`responses.list`, `responses.get`).
+pub const FORMS_RESPONSES_SCOPE: &str = "https://www.googleapis.com/auth/forms.responses.readonly";
 
 /// A Google API's client: requests go out through [`Http`] (pacing, retries) with the current
 /// access token; a 401 gets one new token and one more try.
@@ -25,6 +31,8 @@ pub struct GoogleClient {
     tokens: SharedTokens,
     template: HttpConfig,
     current: Mutex<Option<(Secret, Arc<Http>)>>,
+    /// Counters of the HTTP clients replaced by a new token's.
+    earlier: Mutex<HttpStats>,
 }
 
 impl GoogleClient {
@@ -34,6 +42,7 @@ impl GoogleClient {
             tokens,
             template,
             current: Mutex::new(None),
+            earlier: Mutex::new(HttpStats::default()),
         }
     }
 
@@ -57,9 +66,31 @@ impl GoogleClient {
         let http = Arc::new(Http::new(cfg)?);
         if let Some((_, old)) = current.as_ref() {
             http.restore_pacing(&old.pacing());
+            let done = old.stats();
+            let mut earlier = self.earlier.lock().unwrap_or_else(|e| e.into_inner());
+            earlier.requests += done.requests;
+            earlier.retries += done.retries;
+            earlier.throttled += done.throttled;
         }
         *current = Some((token.clone(), http.clone()));
         Ok(http)
+    }
+
+    /// Requests sent to the API so far (every token's client; the token endpoint's not counted).
+    pub fn stats(&self) -> HttpStats {
+        let mut total = *self.earlier.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, h)) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            let s = h.stats();
+            total.requests += s.requests;
+            total.retries += s.retries;
+            total.throttled += s.throttled;
+        }
+        total
     }
 
     /// Sends a request (see [`Http::send`]); on a 401 signs in again once and resends.

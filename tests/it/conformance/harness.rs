@@ -65,6 +65,15 @@ pub trait Service {
     /// record is read again only when the sync asks for it (empty when it has none).
     const NO_OVERLAP: &'static str;
 
+    /// Its credentials for the sandbox at `env` (default: [`Self::CREDENTIALS`]); a service
+    /// whose credential names the sandbox (a Google key file and its `token_uri`) writes it here.
+    fn credentials(_env: &Env) -> Vec<(String, String)> {
+        Self::CREDENTIALS
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
     /// Its emulator's settings without rate limits.
     fn quiet() -> SandboxConfig;
     /// Its emulator's settings with its real rate limits.
@@ -149,14 +158,24 @@ impl<S: Service> Harness<S> {
         }
     }
 
+    /// The service's credentials for this sandbox.
+    pub fn credentials(&self) -> Vec<(String, String)> {
+        S::credentials(&self.env)
+    }
+
     /// Runs the binary on the vault with the service's credentials.
     pub async fn run(&self, args: &[&str]) -> Output {
-        self.env.run_with(args, S::CREDENTIALS).await
+        self.run_with(args, &[]).await
     }
 
     /// Runs the binary with extra environment variables and the service's credentials.
     pub async fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
-        let all: Vec<(&str, &str)> = S::CREDENTIALS.iter().chain(envs).copied().collect();
+        let creds = self.credentials();
+        let all: Vec<(&str, &str)> = creds
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(envs.iter().copied())
+            .collect();
         self.env.run_with(args, &all).await
     }
 
@@ -226,6 +245,14 @@ impl<S: Service> Harness<S> {
             .expect("edit in the service");
     }
 
+    /// Edits the first field of [`Service::made`] of the record `id` in the service.
+    pub fn edit_record(&self, kind: &str, id: &str) {
+        let (field, value) = S::made().fields[0];
+        self.remote()
+            .edit(kind, id, field, &format!("{value} (edited)"))
+            .expect("edit in the service");
+    }
+
     /// Creates a record in the service; returns its id.
     pub fn create(&self, kind: &str, fields: &[(&str, &str)]) -> String {
         self.remote()
@@ -288,7 +315,7 @@ impl<S: Service> Harness<S> {
             .arg("--vault")
             .arg(&self.v)
             .arg("sync")
-            .envs(S::CREDENTIALS.iter().copied())
+            .envs(self.credentials())
             .env("GIT_AUTHOR_NAME", "Test User")
             .env("GIT_AUTHOR_EMAIL", "test@example.com")
             .env("GIT_COMMITTER_NAME", "Test User")

@@ -4,7 +4,8 @@
 //! `conformance!(Service)`, which expands to one `#[tokio::test]` per case of the suite.
 
 /// Runs every case of `suite.rs` for a [`harness::Service`]: one `#[tokio::test]` per case, in
-/// the module where it is invoked.
+/// the module where it is invoked; `conformance!(append_only Service)` runs the cases that fit an
+/// append-only, read-only source (its own `append_only_*` cases and `doctor`).
 macro_rules! conformance {
     ($service:ty) => {
         conformance!(@cases $service;
@@ -37,6 +38,16 @@ macro_rules! conformance {
             an_earlier_killed_runs_agreement_outlives_a_later_ones_lost_write,
         );
     };
+    // An append-only, read-only source (Google Forms): the cases that fit it.
+    (append_only $service:ty) => {
+        conformance!(@cases $service;
+            append_only_record_becomes_one_note,
+            append_only_lost_state_makes_no_duplicate,
+            append_only_kill_9_then_resume_makes_no_duplicate,
+            append_only_unreadable_note_is_left_alone,
+            doctor_checks_credentials_the_service_and_git,
+        );
+    };
     (@cases $service:ty; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,6 +61,7 @@ macro_rules! conformance {
 pub mod harness;
 pub(crate) mod suite;
 
+pub mod forms;
 mod hubspot;
 pub mod jira;
 pub mod trello;

@@ -748,10 +748,14 @@ pub async fn doctor_checks_credentials_the_service_and_git<S: Service>() {
         "{}",
         out(&o)
     );
-    for (_, secret) in S::CREDENTIALS {
-        assert!(!out(&o).contains(secret), "a credential is never printed");
+    let creds = h.credentials();
+    for (_, secret) in &creds {
+        assert!(
+            !out(&o).contains(secret.as_str()),
+            "a credential is never printed"
+        );
     }
-    let wrong: Vec<(&str, &str)> = S::CREDENTIALS.iter().map(|(k, _)| (*k, "wrong")).collect();
+    let wrong: Vec<(&str, &str)> = creds.iter().map(|(k, _)| (k.as_str(), "wrong")).collect();
     let o = h.run_with(&["doctor"], &wrong).await;
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(
@@ -1177,4 +1181,104 @@ pub async fn a_save_made_during_a_run_is_committed_as_the_vaults<S: Service>() {
         body.contains("Ssot-Source: vault"),
         "{body}\n(latest: {saved_in})"
     );
+}
+
+// The cases an append-only, read-only source runs (`conformance!(append_only Service)`): records
+// made in the service become notes exactly once, after a crash or a lost `.ssot/` too, an
+// unreadable note is left alone and never duplicated, and nothing is written to the service.
+
+/// The notes of the folder of [`Service::made`]'s note carrying `S::ID_KEY: id` (a killed
+/// run's half-written temporary file is not a note).
+fn notes_of<S: Service>(h: &Harness<S>, id: &str) -> Vec<String> {
+    let folder = Path::new(S::made().note)
+        .parent()
+        .expect("folder")
+        .to_path_buf();
+    let line = format!("\n{}: {id}\n", S::ID_KEY);
+    std::fs::read_dir(h.v.join(&folder))
+        .expect("folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.path().extension().is_some_and(|x| x == "md")
+                && std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&line))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A record made in the service becomes one note carrying its id; the next sync settles and
+/// writes nothing to the service.
+pub async fn append_only_record_becomes_one_note<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    h.sync().await;
+    let m = S::made();
+    let id = h.create(m.kind, m.fields);
+    let o = h.sync().await;
+    let note = h.note(m.note);
+    assert!(note.starts_with("---\ntype: "), "{note}");
+    assert!(note.contains(m.contains), "{note}\n{}", out(&o));
+    assert_eq!(h.prop(m.note, S::ID_KEY), Some(id.clone()));
+    assert_eq!(notes_of(&h, &id).len(), 1);
+    let o = h.run(&["check"]).await;
+    assert!(!out(&o).contains(&title(m.note)), "valid: {}", out(&o));
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "settled");
+    assert_eq!(notes_of(&h, &id).len(), 1);
+    assert_eq!(h.writes(), 0, "nothing written to the service");
+}
+
+/// `.ssot/` lost: the full read matches the note by its id, no duplicate, no conflict.
+pub async fn append_only_lost_state_makes_no_duplicate<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let m = S::made();
+    let id = h.create(m.kind, m.fields);
+    h.sync().await;
+    std::fs::remove_dir_all(h.v.join(".ssot")).expect("rm .ssot");
+    let o = h.sync().await;
+    assert!(!out(&o).contains("conflict"), "{}", out(&o));
+    assert_eq!(notes_of(&h, &id).len(), 1, "{}", out(&o));
+    assert_eq!(git(&h.v, &["status", "--porcelain"]), "");
+}
+
+/// `kill -9` as soon as the first note is on disk, then the resume: each record once.
+pub async fn append_only_kill_9_then_resume_makes_no_duplicate<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let m = S::made();
+    let ids: Vec<String> = (0..5).map(|_| h.create(m.kind, m.fields)).collect();
+    let mut child = h.spawn_sync();
+    for _ in 0..20_000 {
+        if h.v.join(m.note).exists() || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    h.sync().await;
+    for id in &ids {
+        assert_eq!(notes_of(&h, id).len(), 1, "{id}: {:?}", notes_of(&h, id));
+    }
+    assert_eq!(git(&h.v, &["status", "--porcelain"]), "");
+    assert_eq!(h.writes(), 0, "nothing written to the service");
+}
+
+/// A note whose YAML no longer parses is reported and left alone, and its record does not
+/// become a second note; the other records still become notes.
+pub async fn append_only_unreadable_note_is_left_alone<S: Service>() {
+    let h = Harness::<S>::new("").await;
+    let m = S::made();
+    let id = h.create(m.kind, m.fields);
+    h.sync().await;
+    let broken = h.note(m.note).replacen("---\ntype: ", "---\ntype: [", 1);
+    write(&h.v, m.note, &broken);
+    git(&h.v, &["commit", "-qam", "A broken note"]);
+    h.edit_record(m.kind, &id);
+    let other = h.create(m.kind, m.fields);
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains(&title(m.note)), "reported: {}", out(&o));
+    assert_eq!(h.note(m.note), broken, "never written");
+    assert_eq!(notes_of(&h, &id).len(), 1, "no second note: {}", out(&o));
+    assert_eq!(notes_of(&h, &other).len(), 1, "{}", out(&o));
 }

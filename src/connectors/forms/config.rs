@@ -1,0 +1,202 @@
+//! `[remotes.forms]` in `ssot-vault.toml`, typed, with every default compiled in.
+//!
+//! ```toml
+//! [remotes.forms]
+//! enabled = true
+//! base_url = "https://forms.googleapis.com"
+//! intake_form = "1FAIpQL…"                      # the intake form's id (`form_id` is read too)
+//! credentials_env = "GOOGLE_APPLICATION_CREDENTIALS"  # the service-account key file's path,
+//! keyring_entry = "google"                      # else the key (or its path) in the OS keyring
+//! page_size = 0                                 # responses a page asks for (0: Google's most)
+//!
+//! [remotes.forms.questions]                     # question title = intake field ("" unmaps)
+//! "What do you need?" = "need"
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::{RemoteCommon, RemoteShared};
+
+/// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
+pub const NAME: &str = "forms";
+
+/// The frontmatter key holding an intake note's response id (its identity).
+pub const ID_KEY: &str = "form_response_id";
+
+/// The note type the intake form fills.
+pub const NOTE_TYPE: &str = "intake";
+
+/// The template's intake form: question title → intake field (as the sandbox seeds it).
+pub const DEFAULT_QUESTIONS: [(&str, &str); 10] = [
+    ("Contact name", "contact_name"),
+    ("Email", "email"),
+    ("Phone", "phone"),
+    ("Company", "company"),
+    ("Tax ID", "tax_id"),
+    ("What do you need?", "need"),
+    ("Skills required", "skills_required"),
+    ("Budget", "budget"),
+    ("Deadline", "deadline"),
+    ("Language", "language"),
+];
+
+/// `[remotes.forms]`: the keys every remote shares ([`RemoteShared`]) and the form's own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FormsConfig {
+    /// The keys every remote shares.
+    #[serde(skip)]
+    pub shared: RemoteShared,
+    /// API root (`https://forms.googleapis.com`).
+    pub base_url: String,
+    /// The intake form's id (the long part of its edit URL between `/d/` and `/edit`).
+    #[serde(alias = "form_id")]
+    pub intake_form: String,
+    /// Environment variable naming the service-account key file (consulted first).
+    pub credentials_env: String,
+    /// The OS keyring entry holding the key file's contents or path.
+    pub keyring_entry: String,
+    /// Responses one page of `responses.list` asks for (0: unset, Google's most).
+    pub page_size: usize,
+    /// Question title → intake field, over [`DEFAULT_QUESTIONS`] (`""` unmaps a title).
+    pub questions: BTreeMap<String, String>,
+}
+
+impl Default for FormsConfig {
+    fn default() -> Self {
+        FormsConfig {
+            shared: RemoteShared::defaults(NAME),
+            base_url: "https://forms.googleapis.com".into(),
+            intake_form: String::new(),
+            credentials_env: crate::connectors::google::CREDENTIALS_ENV.into(),
+            keyring_entry: "google".into(),
+            page_size: 0,
+            questions: BTreeMap::new(),
+        }
+    }
+}
+
+/// The configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[remotes.forms] in ssot-vault.toml: {0}")]
+pub struct FormsConfigError(pub String);
+
+impl FormsConfig {
+    /// Reads the `[remotes.forms]` table (defaults when absent).
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, FormsConfigError> {
+        match config.remotes.get(NAME) {
+            None => Ok(FormsConfig::default()),
+            Some(t) => Self::from_table(t),
+        }
+    }
+
+    /// Reads a `[remotes.forms]` table.
+    pub fn from_table(table: &toml::Table) -> Result<Self, FormsConfigError> {
+        let (shared, mut cfg): (RemoteShared, FormsConfig) =
+            RemoteShared::split(table, NAME).map_err(FormsConfigError)?;
+        cfg.shared = shared;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), FormsConfigError> {
+        crate::secrets::check_entry_name(&self.keyring_entry).map_err(FormsConfigError)?;
+        if self.credentials_env.trim().is_empty() {
+            return Err(FormsConfigError("credentials_env must not be empty".into()));
+        }
+        if self.page_size > 5000 {
+            return Err(FormsConfigError(
+                "page_size must be between 0 and 5000".into(),
+            ));
+        }
+        if self.intake_form.contains(['/', '?', '#', ' ']) {
+            return Err(FormsConfigError(format!(
+                "intake_form `{}` is not a form id (the part of the edit URL between /d/ and /edit)",
+                self.intake_form
+            )));
+        }
+        let s = &self.base_url;
+        if (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len() {
+            Ok(())
+        } else {
+            Err(FormsConfigError(format!(
+                "base_url `{s}` is not an http(s) URL"
+            )))
+        }
+    }
+
+    /// The question table: title → intake field, the defaults overlaid by `questions`.
+    pub fn question_table(&self) -> BTreeMap<String, String> {
+        let mut t: BTreeMap<String, String> = DEFAULT_QUESTIONS
+            .iter()
+            .map(|(q, f)| ((*q).to_string(), (*f).to_string()))
+            .collect();
+        for (q, f) in &self.questions {
+            t.insert(q.clone(), f.trim().to_string());
+        }
+        t.retain(|_, f| !f.is_empty());
+        t
+    }
+
+    /// Where the key file is looked up (see `crate::secrets`).
+    pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
+        crate::secrets::CredentialSpec {
+            remote: NAME.into(),
+            env_var: self.credentials_env.clone(),
+            keyring_entry: self.keyring_entry.clone(),
+        }
+    }
+
+    /// The settings the engine reads (a deleted note never archives a response: the form is
+    /// never written).
+    pub fn common(&self) -> RemoteCommon {
+        RemoteCommon {
+            archive_deleted_notes: false,
+            ..self.shared.common.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_section_parses() {
+        let c =
+            crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
+                .unwrap();
+        let f = FormsConfig::from_config(&c).unwrap();
+        assert!(!f.shared.common.enabled);
+        assert_eq!(f.base_url, "https://forms.googleapis.com");
+        assert_eq!(
+            f.credential_spec().env_var,
+            "GOOGLE_APPLICATION_CREDENTIALS"
+        );
+        assert_eq!(f.question_table()["What do you need?"], "need");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        for bad in [
+            "enabeld = true",
+            "page_size = 5001",
+            "base_url = \"ftp://x\"",
+            "intake_form = \"https://docs.google.com/forms/d/x/edit\"",
+        ] {
+            let t: toml::Table = toml::from_str(bad).unwrap();
+            assert!(FormsConfig::from_table(&t).is_err(), "{bad}");
+        }
+        let t: toml::Table = toml::from_str(
+            "form_id = \"abc\"\n[questions]\n\"Phone\" = \"\"\n\"Firma\" = \"company\"",
+        )
+        .unwrap();
+        let c = FormsConfig::from_table(&t).unwrap();
+        assert_eq!(c.intake_form, "abc");
+        let q = c.question_table();
+        assert!(!q.contains_key("Phone"));
+        assert_eq!(q["Firma"], "company");
+    }
+}
