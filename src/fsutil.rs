@@ -154,12 +154,34 @@ pub fn write_atomic(path: &Path, new: &[u8]) -> Result<(), FsError> {
     Ok(())
 }
 
+/// The name prefix of the writer's temporary files.
+pub const TEMP_PREFIX: &str = ".ssot-tmp-";
+
+/// Removes the writer's temporary files under `root` (not under `.git/`): those a command killed
+/// between a temporary file's write and its rename left behind. Call it only while holding the
+/// vault lock, when no writer of this tool runs. Returns the files removed.
+pub fn remove_left_temps(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_type().is_file()
+                && e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .map(|e| e.into_path())
+        .collect()
+}
+
 /// A temporary file in `dir`, to be renamed over the target. Created with the mode an editor
 /// gives a new file (0o666 less the umask, which the kernel applies), not tempfile's private
 /// 0o600, so a new file of a shared vault stays readable.
 fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile, FsError> {
     let mut b = tempfile::Builder::new();
-    b.prefix(".ssot-tmp-");
+    b.prefix(TEMP_PREFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

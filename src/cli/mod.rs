@@ -122,6 +122,13 @@ pub fn lock_vault(
         eprintln!(
             "warning: took over the vault lock left by {h}, which ended without letting go (killed or crashed); run `ssot-vault check` and `ssot-vault status` if it was writing"
         );
+        // Killed between a write and its rename, it left a temporary file beside the note.
+        for p in crate::fsutil::remove_left_temps(root) {
+            eprintln!(
+                "warning: removed {}, a temporary file left by that command (the note itself is whole)",
+                p.display()
+            );
+        }
         // Killed in the middle of a commit, it left git's lock files: they are ours to remove.
         if let Ok(since) = h.since.parse::<jiff::Timestamp>()
             && let Ok(secs) = u64::try_from(since.as_second())

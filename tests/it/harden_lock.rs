@@ -147,6 +147,9 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
         format!("{{\"pid\":{dead},\"command\":\"sync\",\"since\":\"2026-11-30T00:00:00Z\"}}\n");
     std::fs::create_dir_all(v.join(".ssot")).expect("mkdir");
     std::fs::write(ssot_vault::lock::path(&v), &left).expect("write");
+    // Killed between a temporary file's write and its rename, it left the file beside the note.
+    let temp = v.join("Clients/.ssot-tmp-Xk3a9Q");
+    std::fs::write(&temp, "---\ntype: client\n").expect("temp");
     let o = bin()
         .arg("--vault")
         .arg(&v)
@@ -157,9 +160,11 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         format!(
-            "warning: took over the vault lock left by `ssot-vault sync` (pid {dead}, since 2026-11-30T00:00:00Z), which ended without letting go (killed or crashed); run `ssot-vault check` and `ssot-vault status` if it was writing\n"
+            "warning: took over the vault lock left by `ssot-vault sync` (pid {dead}, since 2026-11-30T00:00:00Z), which ended without letting go (killed or crashed); run `ssot-vault check` and `ssot-vault status` if it was writing\nwarning: removed {}, a temporary file left by that command (the note itself is whole)\n",
+            temp.display()
         )
     );
+    assert!(!temp.exists(), "the left temporary file is removed");
     assert!(
         std::fs::read_to_string(v.join(CLIENT))
             .expect("note")
