@@ -150,6 +150,9 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
     // Killed between a temporary file's write and its rename, it left the file beside the note.
     let temp = v.join("Clients/.ssot-tmp-Xk3a9Q");
     std::fs::write(&temp, "---\ntype: client\n").expect("temp");
+    // Git's folder is not the vault's: nothing in it is touched.
+    let in_git = v.join(".git/.ssot-tmp-git");
+    std::fs::write(&in_git, "git's").expect("in .git");
     let o = bin()
         .arg("--vault")
         .arg(&v)
@@ -165,6 +168,7 @@ fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
         )
     );
     assert!(!temp.exists(), "the left temporary file is removed");
+    assert!(in_git.exists(), "nothing under .git is removed");
     assert!(
         std::fs::read_to_string(v.join(CLIENT))
             .expect("note")
