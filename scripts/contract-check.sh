@@ -5,11 +5,13 @@
 # connector sends) and responses (what the emulator answers).
 #
 # Usage: scripts/contract-check.sh SERVICE [SPEC]
-#   SERVICE  hubspot, jira or trello
+#   SERVICE  hubspot, jira, trello or forms
 #   SPEC     an OpenAPI file, or a folder of them merged into one (the paths the sync uses).
 #            Jira: default ../shared/specs/mock/jira-platform-v3.mock.json beside the repository
 #            (or JIRA_SPEC), the Prism-ready copy of Atlassian's published platform v3 spec.
 #            Trello: default ../shared/specs/mock/trello-v1.mock.json (or TRELLO_SPEC).
+#            Forms: default ../shared/specs/forms-v1.yaml (or FORMS_SPEC), the OpenAPI conversion
+#            of Google's discovery document (YAML is converted with npm's js-yaml).
 #            HubSpot: SPEC or HUBSPOT_SPEC_DIR points at a local copy of HubSpot's spec files
 #            (github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/{Objects,
 #            Contacts,Companies,Deals,Properties,Associations}); they are not licensed for
@@ -55,12 +57,19 @@ case "$service" in
             [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
         done
         ;;
-    sheets | forms)
-        echo "error: $service cannot be checked yet (known: hubspot, jira, trello)" >&2
+    forms)
+        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+        for s in "${FORMS_SPEC:-}" "$repo/../shared/specs/forms-v1.yaml" \
+            "$repo/../../shared/specs/forms-v1.yaml"; do
+            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
+        done
+        ;;
+    sheets)
+        echo "error: sheets cannot be checked yet (known: hubspot, jira, trello, forms)" >&2
         exit 2
         ;;
     *)
-        echo "error: unknown service \`$service\` (known: hubspot, jira, trello)" >&2
+        echo "error: unknown service \`$service\` (known: hubspot, jira, trello, forms)" >&2
         exit 2
         ;;
 esac
@@ -101,6 +110,16 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+# Google's specs are YAML: converted to JSON first (npm's js-yaml, through npx like Prism).
+if [[ -f "$spec" && "$spec" =~ \.ya?ml$ ]]; then
+    if ! npx --yes js-yaml@4.1.0 "$spec" >"$work/spec-from-yaml.json" 2>"$work/js-yaml.log"; then
+        echo "error: cannot convert $spec to JSON:" >&2
+        cat "$work/js-yaml.log" >&2
+        exit 4
+    fi
+    spec="$work/spec-from-yaml.json"
+fi
 
 # One OpenAPI document: the file as it is, or the folder's files merged (the paths the sync uses;
 # the first definition of a path, operation or schema wins).
@@ -282,7 +301,8 @@ free_port() {
 
 # The sandbox, on a free port.
 sb_port="$(free_port)"
-"$bin" sandbox --addr "127.0.0.1:$sb_port" --no-rate-limit >"$work/sandbox.log" 2>&1 &
+"$bin" sandbox --addr "127.0.0.1:$sb_port" --no-rate-limit --google-key-file "$work/google-key.json" \
+    >"$work/sandbox.log" 2>&1 &
 pids+=("$!")
 upstream="http://127.0.0.1:$sb_port"
 for _ in $(seq 1 100); do
@@ -329,6 +349,9 @@ export JIRA_EMAIL="${SSOT_SANDBOX_JIRA_EMAIL:-ops@consultancy.example}"
 export JIRA_API_TOKEN="${SSOT_SANDBOX_JIRA_TOKEN:-sandbox-jira-token}"
 export TRELLO_KEY="${SSOT_SANDBOX_TRELLO_KEY:-sandbox-trello-key}"
 export TRELLO_TOKEN="${SSOT_SANDBOX_TRELLO_TOKEN:-sandbox-trello-token}"
+# The sandbox's service-account key: its token_uri is the sandbox itself (sign-in is not part of
+# the Forms or Sheets spec), the API calls go through the proxy.
+export GOOGLE_APPLICATION_CREDENTIALS="$work/google-key.json"
 "$bin" init "$vault" >"$work/steps.log" 2>&1 || { cat "$work/steps.log" >&2; exit 6; }
 failed=0
 step() {
@@ -401,6 +424,38 @@ JS
     step "archive the project" sv archive "$project"
     step "sync the delete with children" sv sync
     step "full re-read" sv sync --full --check-archived
+elif [[ "$service" == forms ]]; then
+    intake_form="1SsotVaultSandboxIntakeForm_0000000000000000"
+    node - "$vault/ssot-vault.toml" "$proxy" "$intake_form" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url, form] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const start = text.indexOf("[remotes.forms]");
+if (start < 0) { console.error(`error: ${file}: no [remotes.forms] to enable`); process.exit(1); }
+const rest = text.slice(start + 1);
+const next = rest.search(/^\[(?!remotes\.forms\b)/m);
+const end = next < 0 ? text.length : start + 1 + next;
+fs.writeFileSync(file, text.slice(0, start) +
+  `[remotes.forms]\nenabled = true\nbase_url = "${url}"\nintake_form = "${form}"\n\n` + text.slice(end));
+JS
+    # A person fills in the form (the sandbox's admin path, not through the proxy).
+    submit() {
+        curl -fsS -H 'Content-Type: application/json' -d "$1" \
+            "$upstream/__sandbox/forms/$intake_form/responses${2:-}"
+    }
+    # The first read (forms.get and responses.list from the start), a response taken, a poll
+    # with nothing new (a filtered list), an edited response read again, the paging of a full
+    # re-read.
+    step "first sync (no response yet)" sv sync
+    step "a response is submitted" submit '{"answers":{"Contact name":"Jan Kowalski","Email":"jan@example.com","Company":"Warsztat Kowalski","What do you need?":"A website","Budget":"12000","Deadline":"2027-03-01"},"respondentEmail":"jan@example.com"}'
+    step "sync the response" sv sync
+    step "poll with nothing new" sv sync
+    rid="$(curl -fsS "$upstream/__sandbox/forms/$intake_form" |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=(JSON.parse(s).responses||[]);console.log(r.length?r[0].responseId:"")})')"
+    [[ -n "$rid" ]] && step "the response is edited" submit '{"answers":{"Budget":"15000"}}' "/$rid"
+    step "a second response" submit '{"answers":{"Contact name":"Ewa Zielińska","Email":"ewa@example.com","What do you need?":"Bookkeeping","Budget":"3000"}}'
+    step "sync the edit and the new one" sv sync
+    step "full re-read" sv sync --full
 elif [[ "$service" == trello ]]; then
     node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
 const fs = require("fs");
