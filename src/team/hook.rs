@@ -1,0 +1,71 @@
+//! The watcher daemon's part in team mode: when `[git] remote` is set, pull before each run and
+//! push after each commit. Errors never stop the daemon: they are logged (the daemon's log) and
+//! kept in `.ssot/watch/git.json` with the time, beside the daemon's status.
+
+use std::path::Path;
+
+use super::remote::{Target, pull, push};
+
+/// The file keeping the last pull's and push's outcome.
+pub fn status_path(root: &Path) -> std::path::PathBuf {
+    root.join(crate::sync::state::DIR)
+        .join("watch")
+        .join("git.json")
+}
+
+fn record(root: &Path, what: &str, result: Result<String, String>) {
+    let path = status_path(root);
+    let mut all: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let (ok, text) = match &result {
+        Ok(t) => (true, t.clone()),
+        Err(e) => (false, e.clone()),
+    };
+    match &result {
+        Ok(t) => tracing::info!(git = what, "{t}"),
+        Err(e) => tracing::warn!(git = what, error = %e, "team sync failed"),
+    }
+    all.insert(
+        what.to_string(),
+        serde_json::json!({
+            "at": jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default(),
+            "ok": ok,
+            "message": text,
+        }),
+    );
+    if let Ok(bytes) = serde_json::to_vec_pretty(&all) {
+        let _ = crate::fsutil::write_atomic(&path, &bytes);
+    }
+}
+
+fn target(root: &Path) -> Option<Target> {
+    let config = crate::config::Config::load(root).ok()?;
+    Target::from_config(&config)
+}
+
+/// Before a run: pull, under the vault lock (nothing when no remote is set). Never fails.
+pub fn before_run(root: &Path) {
+    let Some(t) = target(root) else { return };
+    let result = match crate::lock::VaultLock::acquire(root, "watch") {
+        Ok(_lock) => pull(root, &t)
+            .map(|p| format!("{p:?}"))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    record(root, "pull", result);
+}
+
+/// After a commit: push (pulling and merging when refused), under the vault lock (nothing when
+/// no remote is set). Never fails.
+pub fn after_commit(root: &Path) {
+    let Some(t) = target(root) else { return };
+    let result = match crate::lock::VaultLock::acquire(root, "watch") {
+        Ok(_lock) => push(root, &t)
+            .map(|p| format!("{p:?}"))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    record(root, "push", result);
+}
