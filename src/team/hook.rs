@@ -1,9 +1,10 @@
 //! The watcher daemon's part in team mode: when `[git] remote` is set, pull before each run and
-//! push after each commit. Errors never stop the daemon: they are logged (the daemon's log) and
+//! push after each run that made a commit. Errors never stop the daemon: they are logged (the daemon's log) and
 //! kept in `.ssot/watch/git.json` with the time, beside the daemon's status.
 
 use std::path::Path;
 
+use super::TeamError;
 use super::remote::{Target, pull, push};
 
 /// The file keeping the last pull's and push's outcome.
@@ -49,18 +50,27 @@ fn target(root: &Path) -> Option<Target> {
 pub fn before_run(root: &Path) {
     let Some(t) = target(root) else { return };
     let result = match crate::lock::VaultLock::acquire(root, "watch") {
-        Ok(_lock) => pull(root, &t)
-            .map(|p| format!("{p:?}"))
-            .map_err(|e| e.to_string()),
+        Ok(_lock) => match pull(root, &t) {
+            Ok(p) => Ok(format!("{p:?}")),
+            // A saved note not committed yet: its run commits it, the push after merges.
+            Err(TeamError::Uncommitted { .. }) => {
+                Ok("skipped: uncommitted edits (merged by the push after the commit)".into())
+            }
+            Err(e) => Err(e.to_string()),
+        },
         Err(e) => Err(e.to_string()),
     };
     record(root, "pull", result);
 }
 
-/// After a commit: push (pulling and merging when refused), under the vault lock (nothing when
-/// no remote is set). Never fails.
-pub fn after_commit(root: &Path) {
+/// After a run: push the commits the remote has not seen (the run's, its pending-vault commit),
+/// pulling and merging when refused, under the vault lock. Nothing when no remote is set or no
+/// commit was made since the last push or pull (no network then). Never fails.
+pub fn after_run(root: &Path) {
     let Some(t) = target(root) else { return };
+    if !super::remote::unpushed(root, &t) {
+        return;
+    }
     let result = match crate::lock::VaultLock::acquire(root, "watch") {
         Ok(_lock) => push(root, &t)
             .map(|p| format!("{p:?}"))

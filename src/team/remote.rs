@@ -463,6 +463,26 @@ fn push_once(
     }
 }
 
+/// True when the branch has commits the remote-tracking branch (as of the last fetch or push)
+/// lacks: something to push. Reads only the local repository.
+pub fn unpushed(root: &Path, target: &Target) -> bool {
+    let Ok(repo) = open_repo(root) else {
+        return false;
+    };
+    let Ok(branch) = branch_of(&repo, root, target) else {
+        return false;
+    };
+    let Ok(local) = repo.refname_to_id(&format!("refs/heads/{branch}")) else {
+        return false;
+    };
+    match repo.refname_to_id(&format!("refs/remotes/{}/{branch}", target.remote)) {
+        Ok(tracking) => {
+            local != tracking && !repo.graph_descendant_of(tracking, local).unwrap_or(false)
+        }
+        Err(_) => true,
+    }
+}
+
 /// Pushes the branch; a push refused because the remote moved is pulled (merged) and pushed
 /// again, at most [`PUSH_ATTEMPTS`] times.
 pub fn push(root: &Path, target: &Target) -> Result<Pushed, TeamError> {

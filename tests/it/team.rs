@@ -351,3 +351,119 @@ fn interleaved_pushes_lose_nothing() {
         assert!(t.b.join(format!("Notes/R{i}.md")).is_file());
     }
 }
+
+/// Waits (bounded) until `ok` holds.
+async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The daemon in team mode: it pushes its commits to the remote, and pulls what a person
+/// pushed before its next run; the person's and the daemon's pushes interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_pulls_before_a_run_and_pushes_after_a_commit() {
+    use crate::hs_env::{EXPERT, Env};
+    let e = Env::new("poll_seconds = 1").await;
+    let tmp = e._tmp.path();
+    let bare = tmp.join("remote.git");
+    git_ok(
+        tmp,
+        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+    );
+    let cfg = e.v.join("ssot-vault.toml");
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str("\n[git]\nremote = \"origin\"\n");
+    std::fs::write(&cfg, text).expect("config");
+    git_ok(&e.v, &["commit", "-qam", "Share the vault"]);
+    git_ok(&e.v, &["remote", "add", "origin", &bare.to_string_lossy()]);
+    sv_ok(&e.v, &["push"]);
+    let first = head(&e.v);
+    let remote_head = || git_ok(&bare, &["rev-parse", "main"]);
+
+    let log_path = tmp.join("watch.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut daemon = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(&e.v)
+        .arg("watch")
+        .env("HUBSPOT_TOKEN", ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env_remove("SSOT_VAULT")
+        .env(
+            "RUST_LOG",
+            "warn,ssot_vault::watch=info,ssot_vault::team=info",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start watch");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    // The first poll links the notes to their records and commits: pushed.
+    wait_for("the daemon's first commit on the remote", 30, || {
+        remote_head().trim() != first.trim()
+    })
+    .await;
+
+    // A person pushes a note from a clone: the daemon pulls it before a run.
+    git_ok(
+        tmp,
+        &[
+            "clone",
+            "--quiet",
+            "-b",
+            "main",
+            &bare.to_string_lossy(),
+            "c",
+        ],
+    );
+    let c = tmp.join("c");
+    write(&c, NOTE, PLAN);
+    git_ok(&c, &["add", "-A"]);
+    git_ok(&c, &["commit", "-qm", "A plan"]);
+    git_ok(&c, &["push", "--quiet", "origin", "main"]);
+    let pulled = e.v.join(NOTE);
+    wait_for("the person's note in the daemon's vault", 30, || {
+        pulled.is_file()
+    })
+    .await;
+
+    // A note saved in the daemon's vault reaches the remote with the person's commit kept.
+    let p = e.v.join(EXPERT);
+    let t = std::fs::read_to_string(&p).expect("note");
+    std::fs::write(&p, t.replacen("+48 601 234 567", "+48 601 000 111", 1)).expect("save");
+    let saved = || {
+        git(&bare, &["show", &format!("main:{EXPERT}")])
+            .stdout
+            .windows(15)
+            .any(|w| w == b"+48 601 000 111")
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !saved() {
+        if std::time::Instant::now() > end {
+            let _ = daemon.kill();
+            panic!(
+                "the saved note never reached the remote: {}\n{}\n{}",
+                log(),
+                std::fs::read_to_string(e.v.join(".ssot/watch/git.json")).unwrap_or_default(),
+                git_ok(&e.v, &["log", "--oneline", "--graph", "-8"])
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let plan = git_ok(&bare, &["show", &format!("main:{NOTE}")]);
+    assert_eq!(plan, PLAN, "{}", log());
+    let status = std::fs::read_to_string(e.v.join(".ssot/watch/git.json")).expect("git status");
+    assert!(status.contains("\"push\""), "{status}");
+}
