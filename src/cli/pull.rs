@@ -29,6 +29,9 @@ pub(super) fn team_error(e: TeamError) -> CliError {
             "run `git pull` in the vault: the merge driver merges the properties and leaves git's markers in the bodies only; fix them and `git commit`"
         }
         TeamError::NoRemote { .. } => "add it: `git remote add origin URL`",
+        TeamError::OtherBranch { .. } => {
+            "check out that branch (`git switch NAME`), or change `branch` in ssot-vault.toml"
+        }
         _ => "",
     };
     let err = match &e {

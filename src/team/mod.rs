@@ -47,6 +47,14 @@ pub enum TeamError {
     /// HEAD is not on a branch.
     #[error("HEAD is not on a branch")]
     Detached,
+    /// `[git] branch` is not the branch checked out: the merge would not reach the work tree.
+    #[error("`[git] branch` is `{branch}` but the vault has `{current}` checked out")]
+    OtherBranch {
+        /// The configured branch.
+        branch: String,
+        /// The current one.
+        current: String,
+    },
     /// The work tree has uncommitted edits.
     #[error("uncommitted edits in the work tree: {}", paths.join(", "))]
     Uncommitted {

@@ -248,6 +248,17 @@ pub fn pull(root: &Path, target: &Target) -> Result<Pulled, TeamError> {
     let repo = open_repo(root)?;
     ready(&repo)?;
     let branch = branch_of(&repo, root, target)?;
+    let current = branch_of(
+        &repo,
+        root,
+        &Target {
+            branch: None,
+            ..target.clone()
+        },
+    )?;
+    if current != branch {
+        return Err(TeamError::OtherBranch { branch, current });
+    }
     let Some(theirs) = fetch(&repo, root, &target.remote, &branch)? else {
         return Ok(Pulled::UpToDate);
     };

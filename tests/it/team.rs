@@ -282,6 +282,124 @@ fn a_note_broken_on_one_side_falls_back_to_git() {
 }
 
 #[test]
+fn a_body_conflict_keeps_the_markers_in_the_body_only() {
+    let t = Team::new();
+    write(
+        &t.a,
+        NOTE,
+        PLAN.replace("owner: ann", "owner: cy")
+            .replace("First line.", "First line, a."),
+    );
+    sv_ok(&t.a, &["commit", "-m", "a"]);
+    sv_ok(&t.a, &["push"]);
+    write(
+        &t.b,
+        NOTE,
+        PLAN.replace("priority: low", "priority: high")
+            .replace("First line.", "First line, b."),
+    );
+    sv_ok(&t.b, &["commit", "-m", "b"]);
+    // ssot-vault pull: nothing changed, exit 1, the note named.
+    let before = head(&t.b);
+    let out = sv(&t.b, &["pull"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("conflicts in Notes/Plan.md"));
+    assert_eq!(head(&t.b), before);
+    // git pull through the driver: the properties merged, git's markers in the body only.
+    let out = git(
+        &t.b,
+        &["pull", "--no-rebase", "--no-edit", "origin", "main"],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        Team::read(&t.b),
+        "---\nowner: cy\npriority: high\nphase: draft\n---\n# Plan\n\n<<<<<<< ours\nFirst line, b.\n=======\nFirst line, a.\n>>>>>>> theirs\nSecond line.\n"
+    );
+}
+
+#[test]
+fn the_driver_merges_other_files_as_git_does() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| t.path().join(n);
+    std::fs::write(p("o"), "a\nb\nc\n").expect("write");
+    std::fs::write(p("a"), "A\nb\nc\n").expect("write");
+    std::fs::write(p("b"), "a\nb\nC\n").expect("write");
+    let run = |path: &str| {
+        bin()
+            .arg("merge-driver")
+            .args([p("o"), p("a"), p("b")])
+            .arg(path)
+            .output()
+            .expect("runs")
+    };
+    let out = run("notes.txt");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(p("a")).expect("read"), "A\nb\nC\n");
+    std::fs::write(p("b"), "X\nb\nC\n").expect("write");
+    let out = run("notes.txt");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        std::fs::read_to_string(p("a"))
+            .expect("read")
+            .contains("<<<<<<< ours\nA\n=======\nX\n>>>>>>> theirs\n")
+    );
+}
+
+#[test]
+fn a_shared_vault_without_the_driver_fails_doctor_and_pull_needs_the_branch() {
+    let t = Team::new();
+    git_ok(&t.b, &["config", "--unset", "merge.ssot-vault.driver"]);
+    let out = sv(&t.b, &["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL git: merge driver for notes: missing"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // `[git] branch` names a branch that is not checked out: refused, nothing changed.
+    let toml = t.b.join("ssot-vault.toml");
+    let cfg = std::fs::read_to_string(&toml).expect("config");
+    std::fs::write(
+        &toml,
+        cfg.replace(
+            "remote = \"origin\"\n",
+            "remote = \"origin\"\nbranch = \"other\"\n",
+        ),
+    )
+    .expect("write");
+    git_ok(&t.b, &["commit", "-qam", "Other branch"]);
+    let out = sv(&t.b, &["pull"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("`[git] branch` is `other` but the vault has `main` checked out"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn pull_from_a_remote_without_the_branch_is_up_to_date() {
+    let t = tempfile::tempdir().expect("tempdir");
+    git_ok(
+        t.path(),
+        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+    );
+    let v = t.path().join("v");
+    bin().arg("init").arg(&v).assert().success();
+    let toml = v.join("ssot-vault.toml");
+    let mut cfg = std::fs::read_to_string(&toml).expect("config");
+    cfg.push_str("\n[git]\nremote = \"origin\"\n");
+    std::fs::write(&toml, cfg).expect("write");
+    git_ok(&v, &["commit", "-qam", "Share"]);
+    let url = format!("file://{}", t.path().join("remote.git").display());
+    git_ok(&v, &["remote", "add", "origin", &url]);
+    let out = sv_ok(&v, &["pull"]);
+    assert!(out.contains("already up to date"), "{out}");
+    assert!(sv_ok(&v, &["push"]).contains("pushed to origin"));
+    assert!(sv_ok(&v, &["pull"]).contains("already up to date"));
+}
+
+#[test]
 fn pull_refuses_uncommitted_edits() {
     let t = Team::new();
     write(&t.b, NOTE, PLAN.replace("low", "mid"));
