@@ -347,12 +347,14 @@ mod tests {
         /// No field is lost: a field changed on one side carries that side's value; changed on
         /// both to different values, ours stays and the conflict is recorded; the result parses.
         #[test]
-        fn driver_merge_loses_no_field(b in fm(), o in fm(), t in fm(), ob in any::<bool>(), tb in any::<bool>()) {
-            let body = |edit: bool| if edit { "edited\n" } else { "body\n" };
-            let m = merge(&render(&b, "body\n"), &render(&o, body(ob)), &render(&t, body(tb)));
+        fn driver_merge_loses_no_field(b in fm(), o in fm(), t in fm(), ob in 0usize..3, tb in 0usize..3) {
+            let bodies = ["body\n", "edited\n", "other\n"];
+            let m = merge(&render(&b, bodies[0]), &render(&o, bodies[ob]), &render(&t, bodies[tb]));
             let note = Note::parse(&m.bytes).expect("the result parses");
             prop_assert!(m.fallback.is_none());
-            prop_assert!(m.clean());
+            // Only a body edited on both sides differently leaves markers, in the body.
+            let body_conflict = ob != 0 && tb != 0 && ob != tb;
+            prop_assert_eq!(m.clean(), !body_conflict);
             let entries = conflict_entries(&note);
             for i in 0..4 {
                 let key = format!("k{i}");
@@ -365,7 +367,11 @@ mod tests {
                 prop_assert_eq!(got, want, "key {}", key);
             }
             prop_assert_eq!(entries.len(), m.field_conflicts.len());
-            prop_assert_eq!(note.body(), if ob || tb { "edited\n" } else { "body\n" });
+            if body_conflict {
+                prop_assert!(note.body().starts_with("<<<<<<< ours\n"), "{}", note.body());
+            } else {
+                prop_assert_eq!(note.body(), bodies[ob.max(tb)]);
+            }
         }
     }
 }

@@ -537,3 +537,28 @@ pub fn push(root: &Path, target: &Target) -> Result<Pushed, TeamError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_and_file_urls_go_through_git2_the_rest_through_git() {
+        for url in [
+            "/srv/vault.git",
+            "../vault.git",
+            "file:///srv/vault.git",
+            "C:\\vault",
+        ] {
+            assert!(local_url(url), "{url}");
+        }
+        for url in [
+            "https://github.com/acme/vault.git",
+            "ssh://git@host/vault.git",
+            "git@github.com:acme/vault.git",
+            "host:vault.git",
+        ] {
+            assert!(!local_url(url), "{url}");
+        }
+    }
+}
