@@ -99,8 +99,13 @@ fn merge_driver(root: &std::path::Path, fix: bool, shared: bool) -> bool {
     if !reg.attributes {
         missing.push("`*.md merge=ssot-vault` in .gitattributes");
     }
+    let moved = reg
+        .missing_program()
+        .map(|p| format!("the program `{p}` that `merge.ssot-vault.driver` names"));
     if reg.driver.is_none() {
         missing.push("`merge.ssot-vault.driver` in .git/config");
+    } else if let Some(m) = &moved {
+        missing.push(m);
     }
     let msg = format!(
         "{what}: missing {}; `ssot-vault doctor --fix` registers it",

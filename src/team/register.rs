@@ -23,9 +23,39 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// True when both parts are there.
+    /// True when both parts are there and the driver's program exists.
     pub fn complete(&self) -> bool {
-        self.attributes && self.driver.is_some()
+        self.attributes && self.driver.is_some() && self.missing_program().is_none()
+    }
+
+    /// The driver's program when it names a file that does not exist (the binary moved).
+    pub fn missing_program(&self) -> Option<String> {
+        let program = program_of(self.driver.as_deref()?)?;
+        let p = Path::new(&program);
+        (p.is_absolute() && !p.is_file()).then_some(program)
+    }
+}
+
+/// The program of a driver command: its first word, unquoted as [`driver_command`] quotes it.
+fn program_of(command: &str) -> Option<String> {
+    let command = command.trim_start();
+    match command.strip_prefix('\'') {
+        Some(rest) => {
+            let mut out = String::new();
+            let mut rest = rest;
+            loop {
+                let end = rest.find('\'')?;
+                out.push_str(&rest[..end]);
+                match rest[end..].strip_prefix(r"'\''") {
+                    Some(after) => {
+                        out.push('\'');
+                        rest = after;
+                    }
+                    None => return Some(out),
+                }
+            }
+        }
+        None => command.split_whitespace().next().map(str::to_string),
     }
 }
 
@@ -123,4 +153,17 @@ pub fn register(root: &Path, exe: &Path) -> Result<Vec<&'static str>, TeamError>
         changed.push(".git/config");
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_reads_back_from_the_command() {
+        for exe in ["/usr/bin/ssot-vault", "/home/a b/it's/ssot-vault"] {
+            let cmd = driver_command(Path::new(exe));
+            assert_eq!(program_of(&cmd).as_deref(), Some(exe), "{cmd}");
+        }
+    }
 }

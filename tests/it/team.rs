@@ -150,10 +150,29 @@ fn init_registers_the_driver() {
         "{out}"
     );
     sv(&v, &["doctor", "--fix"]);
-    assert!(
-        git_ok(&v, &["config", "merge.ssot-vault.driver"]).contains("merge-driver"),
+    assert_eq!(
+        git_ok(&v, &["config", "merge.ssot-vault.driver"]),
+        driver,
         "not registered again"
     );
+    // The binary moved: reported, and registered again by --fix.
+    git_ok(
+        &v,
+        &[
+            "config",
+            "merge.ssot-vault.driver",
+            "/nowhere/ssot-vault merge-driver %O %A %B %P",
+        ],
+    );
+    let out = String::from_utf8_lossy(&sv(&v, &["doctor"]).stdout).into_owned();
+    assert!(
+        out.contains(
+            "missing the program `/nowhere/ssot-vault` that `merge.ssot-vault.driver` names"
+        ),
+        "{out}"
+    );
+    sv(&v, &["doctor", "--fix"]);
+    assert_eq!(git_ok(&v, &["config", "merge.ssot-vault.driver"]), driver);
 }
 
 #[test]
