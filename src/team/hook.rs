@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::TeamError;
-use super::remote::{Target, pull, push};
+use super::remote::{Pulled, Target, pull, push};
 
 /// The file keeping the last pull's and push's outcome.
 pub fn status_path(root: &Path) -> std::path::PathBuf {
@@ -24,9 +24,12 @@ fn record(root: &Path, what: &str, result: Result<String, String>) {
         Ok(t) => (true, t.clone()),
         Err(e) => (false, e.clone()),
     };
+    // Logged under the daemon's target, shown at its default level.
     match &result {
-        Ok(t) => tracing::info!(git = what, "{t}"),
-        Err(e) => tracing::warn!(git = what, error = %e, "team sync failed"),
+        Ok(t) => tracing::info!(target: "ssot_vault::watch::git", git = what, "{t}"),
+        Err(e) => {
+            tracing::warn!(target: "ssot_vault::watch::git", git = what, error = %e, "failed")
+        }
     }
     all.insert(
         what.to_string(),
@@ -51,7 +54,23 @@ pub fn before_run(root: &Path) {
     let Some(t) = target(root) else { return };
     let result = match crate::lock::VaultLock::acquire(root, "watch") {
         Ok(_lock) => match pull(root, &t) {
-            Ok(p) => Ok(format!("{p:?}")),
+            Ok(Pulled::UpToDate) => Ok("up to date".into()),
+            Ok(Pulled::FastForward(c)) => Ok(format!("fast-forwarded to {c}")),
+            Ok(Pulled::Merged { commit, notes }) => Ok(format!(
+                "merged in {commit}{}",
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; fields changed on both sides recorded in sync_conflicts of {}",
+                        notes
+                            .iter()
+                            .map(|(p, _)| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )),
             // A saved note not committed yet: its run commits it, the push after merges.
             Err(TeamError::Uncommitted { .. }) => {
                 Ok("skipped: uncommitted edits (merged by the push after the commit)".into())
@@ -73,7 +92,11 @@ pub fn after_run(root: &Path) {
     }
     let result = match crate::lock::VaultLock::acquire(root, "watch") {
         Ok(_lock) => push(root, &t)
-            .map(|p| format!("{p:?}"))
+            .map(|p| match (p.pushed, p.pulls) {
+                (false, _) => "nothing to push".to_string(),
+                (true, 0) => "pushed".to_string(),
+                (true, n) => format!("pushed after pulling and merging {n} times"),
+            })
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };

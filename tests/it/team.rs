@@ -602,5 +602,6 @@ async fn the_daemon_pulls_before_a_run_and_pushes_after_a_commit() {
     let plan = git_ok(&bare, &["show", &format!("main:{NOTE}")]);
     assert_eq!(plan, PLAN, "{}", log());
     let status = std::fs::read_to_string(e.v.join(".ssot/watch/git.json")).expect("git status");
-    assert!(status.contains("\"push\""), "{status}");
+    assert!(status.contains("\"message\": \"pushed"), "{status}");
+    assert!(log().contains("fast-forwarded to "), "{}", log());
 }
