@@ -605,3 +605,46 @@ async fn the_daemon_pulls_before_a_run_and_pushes_after_a_commit() {
     assert!(status.contains("\"message\": \"pushed"), "{status}");
     assert!(log().contains("fast-forwarded to "), "{}", log());
 }
+
+/// A remote git2 cannot reach itself (here git's `ext::` transport, standing in for https and
+/// ssh) is fetched and pushed by the `git` command: pull, and a refused push pulled and pushed.
+#[test]
+fn remotes_beyond_git2_go_through_the_git_command() {
+    let t = Team::new();
+    let bare = t._t.path().join("remote.git");
+    git_ok(
+        &t.a,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            &format!("ext::git %s {}", bare.display()),
+        ],
+    );
+    let sv_ext = |args: &[&str]| {
+        let out = bin()
+            .args(args)
+            .arg("--vault")
+            .arg(&t.a)
+            .env("GIT_ALLOW_PROTOCOL", "ext")
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    Team::edit(&t.b, "owner: ann", "owner: cy");
+    sv_ok(&t.b, &["push"]);
+    assert!(sv_ext(&["pull"]).contains("fast-forwarded"));
+    Team::edit(&t.b, "priority: low", "priority: high");
+    sv_ok(&t.b, &["push"]);
+    Team::edit(&t.a, "phase: draft", "phase: review");
+    let out = sv_ext(&["push"]);
+    assert!(out.contains("after pulling and merging 1 time"), "{out}");
+    sv_ok(&t.b, &["pull"]);
+    let want = PLAN
+        .replace("owner: ann", "owner: cy")
+        .replace("priority: low", "priority: high")
+        .replace("phase: draft", "phase: review");
+    assert_eq!(Team::read(&t.b), want);
+    assert_eq!(Team::read(&t.a), want);
+}
