@@ -141,6 +141,11 @@ pub struct GitSection {
     pub author_name: Option<String>,
     /// Author e-mail of those commits.
     pub author_email: Option<String>,
+    /// The git remote the team shares the vault through (`origin`): `pull`, `push` and the
+    /// daemon use it. Unset: the vault is not shared.
+    pub remote: Option<String>,
+    /// The branch pulled and pushed (default: the current one).
+    pub branch: Option<String>,
 }
 
 /// `[schema.<type>]`.

@@ -17,6 +17,7 @@ pub mod rng;
 pub mod sandbox;
 pub mod secrets;
 pub mod sync;
+pub mod team;
 pub mod template;
 pub mod text;
 pub mod vault;

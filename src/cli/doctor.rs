@@ -59,6 +59,66 @@ fn report_lists(name: &str, lists: &[ListCheck]) -> bool {
     failed
 }
 
+/// Reports the merge driver's registration (`.gitattributes`, `.git/config`); with `fix`,
+/// registers what is missing. Missing, it is a failed check when the vault is shared (`[git]
+/// remote`), a note otherwise. True when it failed.
+fn merge_driver(root: &std::path::Path, fix: bool, shared: bool) -> bool {
+    use crate::team::register;
+    let what = "git: merge driver for notes";
+    let reg = match register::check(root) {
+        Ok(r) => r,
+        // No repository: the git check above says so.
+        Err(_) => return false,
+    };
+    if reg.complete() {
+        line(true, &format!("{what} (.gitattributes and .git/config)"));
+        return false;
+    }
+    if fix {
+        let done = std::env::current_exe()
+            .map_err(|e| e.to_string())
+            .and_then(|exe| register::register(root, &exe).map_err(|e| e.to_string()));
+        return match done {
+            Ok(changed) => {
+                line(
+                    true,
+                    &format!(
+                        "{what}: registered in {} (commit .gitattributes to share it)",
+                        changed.join(" and ")
+                    ),
+                );
+                false
+            }
+            Err(e) => {
+                line(false, &format!("{what}: {e}"));
+                true
+            }
+        };
+    }
+    let mut missing = Vec::new();
+    if !reg.attributes {
+        missing.push("`*.md merge=ssot-vault` in .gitattributes");
+    }
+    let moved = reg
+        .missing_program()
+        .map(|p| format!("the program `{p}` that `merge.ssot-vault.driver` names"));
+    if reg.driver.is_none() {
+        missing.push("`merge.ssot-vault.driver` in .git/config");
+    } else if let Some(m) = &moved {
+        missing.push(m);
+    }
+    let msg = format!(
+        "{what}: missing {}; `ssot-vault doctor --fix` registers it",
+        missing.join(" and ")
+    );
+    if shared {
+        line(false, &msg);
+    } else {
+        println!("note {msg}");
+    }
+    shared
+}
+
 /// Runs `doctor`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     super::sync::init_tracing();
@@ -226,6 +286,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             failed = true;
         }
     }
+    failed |= merge_driver(&root, args.fix, config.git.remote.is_some());
     Ok(if failed {
         Outcome::Problems
     } else {

@@ -1,5 +1,6 @@
 //! `ssot-vault init [DIR]`: writes the vault template (embedded in the binary), a `.gitignore`,
-//! and makes the first git commit. Refuses a folder that is not empty.
+//! a `.gitattributes` routing notes to the merge driver (`crate::team::register`), makes the
+//! first git commit and registers the driver in `.git/config`. Refuses a folder that is not empty.
 
 use std::path::PathBuf;
 
@@ -63,7 +64,11 @@ pub fn run(_ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         fsutil::write_if_unchanged(&path, None, bytes)?;
     }
     fsutil::write_if_unchanged(&dir.join(".gitignore"), None, GITIGNORE.as_bytes())?;
+    // Notes merge field by field when the vault is shared through a git remote.
+    crate::team::register::write_attributes(&dir).map_err(super::pull::team_error)?;
     crate::history::init_repo(&dir, "Create the vault from the ssot-vault template")?;
+    let exe = std::env::current_exe()?;
+    crate::team::register::write_driver(&dir, &exe).map_err(super::pull::team_error)?;
     println!("created a vault in {}", dir.display());
     println!("next: cd {} && ssot-vault check", dir.display());
     Ok(Outcome::Ok)

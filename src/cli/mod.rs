@@ -28,8 +28,11 @@ pub mod init;
 pub mod intake;
 pub mod log;
 pub mod matching;
+pub mod merge_driver;
 pub mod new;
 pub mod project;
+pub mod pull;
+pub mod push;
 pub mod resolve;
 pub mod sandbox;
 pub mod set;
@@ -97,6 +100,13 @@ pub enum Command {
     Watch(watch::Args),
     /// Check configuration, credentials, each enabled service and git.
     Doctor(doctor::Args),
+    /// Fetch the `[git] remote`'s branch and merge it, notes merged field by field.
+    Pull(pull::Args),
+    /// Push to the `[git] remote`; refused because someone pushed meanwhile: pull, merge, push.
+    Push(push::Args),
+    /// Git's merge driver for notes (registered by `init`): `merge-driver %O %A %B %P`.
+    #[command(name = "merge-driver")]
+    MergeDriver(merge_driver::Args),
     /// Keep a service's token in the OS keyring: set (from stdin), status, remove.
     Auth(auth::Args),
 }
@@ -215,6 +225,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(a) => demo::run(&ctx, a),
         Command::Watch(a) => watch::run(&ctx, a),
         Command::Doctor(a) => doctor::run(&ctx, a),
+        Command::Pull(a) => pull::run(&ctx, a),
+        Command::Push(a) => push::run(&ctx, a),
+        Command::MergeDriver(a) => merge_driver::run(&ctx, a),
         Command::Auth(a) => auth::run(&ctx, a),
     };
     match result {

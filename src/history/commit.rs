@@ -203,7 +203,7 @@ fn commit_in(
 }
 
 /// The author (also the committer): the request's, else the environment's, else git config's.
-fn signature(
+pub(crate) fn signature(
     repo: &Repository,
     root: &Path,
     req: &CommitRequest,

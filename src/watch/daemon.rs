@@ -248,8 +248,11 @@ impl Daemon {
                 vec![service]
             }
         };
+        // Team mode (`[git] remote`): pull before the run, push the commits it made after it.
+        crate::team::hook::before_run(&self.settings.root);
         for s in services {
             let done = runner.run(&s);
+            crate::team::hook::after_run(&self.settings.root);
             if let Some(c) = &done.commit {
                 for (rel, h) in written_by(&self.settings.root, c) {
                     self.scheduler.own_write(&rel, h);

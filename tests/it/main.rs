@@ -30,6 +30,7 @@ mod sandbox_jira;
 mod sandbox_sheets;
 mod sandbox_trello;
 mod sync_hubspot;
+mod team;
 mod template_obsidian;
 mod trello_helpdesk;
 mod trello_process;
