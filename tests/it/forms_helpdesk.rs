@@ -95,6 +95,25 @@ impl Fx {
         self.run_env(args, &[]).await
     }
 
+    /// Runs the binary with `stdin` on standard input.
+    async fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let v = self.v.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let stdin = stdin.to_string();
+        tokio::task::spawn_blocking(move || {
+            bin()
+                .arg("--vault")
+                .arg(&v)
+                .args(&args)
+                .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+                .write_stdin(stdin)
+                .output()
+                .expect("run")
+        })
+        .await
+        .expect("join")
+    }
+
     async fn sync(&self) -> Output {
         let o = self.run(&["sync"]).await;
         assert!(o.status.success(), "sync failed: {}", out(&o));
@@ -498,4 +517,130 @@ async fn without_auto_accept_an_intake_stays_new() {
             .iter()
             .any(|(_, t)| t.contains("A bookkeeping app"))
     );
+}
+
+/// Removes the test's keyring entry when the test ends (also on failure).
+#[cfg(feature = "keyring")]
+struct Entry(String);
+
+#[cfg(feature = "keyring")]
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let _ = ssot_vault::secrets::Keyring::native().remove(&self.0);
+    }
+}
+
+#[cfg(feature = "keyring")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_set_google_takes_the_key_json_or_its_path_and_refuses_anything_else() {
+    let entry = Entry(format!(
+        "ssot-test-{:016x}",
+        getrandom::u64().expect("random")
+    ));
+    // The key is read from the keyring only: the variable the section names is never set.
+    let f = Fx::with(
+        false,
+        &format!(
+            "credentials_env = \"SSOT_TEST_UNSET_GOOGLE_KEY\"\nkeyring_entry = \"{}\"",
+            entry.0
+        ),
+    )
+    .await;
+    let key_text = std::fs::read_to_string(&f.key).expect("key");
+    let key: Value = serde_json::from_str(&key_text).expect("key json");
+    let private = key["private_key"]
+        .as_str()
+        .expect("private_key")
+        .to_string();
+    // The private key's body (its PEM lines), which no output may show.
+    let secret_line = private
+        .lines()
+        .find(|l| l.len() > 40 && !l.starts_with("-----"))
+        .expect("a PEM line")
+        .to_string();
+    let shows_no_key = |o: &Output, what: &str| {
+        let all = out(o);
+        assert!(
+            !all.contains(&secret_line) && !all.contains("PRIVATE KEY"),
+            "{what} shows the private key:\n{all}"
+        );
+    };
+    let sync_makes_intake = |n: usize| {
+        let f = &f;
+        async move {
+            f.submit_to(
+                INTAKE_FORM_ID,
+                json!({"Contact name": format!("P{n}"), "Email": format!("p{n}@example.com")}),
+            )
+            .await;
+            let o = f.run_stdin(&["sync"], "").await;
+            assert!(o.status.success(), "sync: {}", out(&o));
+            assert!(
+                f.notes("Intake")
+                    .iter()
+                    .any(|(_, t)| t.contains(&format!("email: p{n}@example.com"))),
+                "{}",
+                out(&o)
+            );
+        }
+    };
+
+    // The key's JSON itself, as Google issues it (several lines).
+    let pretty = serde_json::to_string_pretty(&key).expect("pretty");
+    let o = f.run_stdin(&["auth", "set", "google"], &pretty).await;
+    assert!(o.status.success(), "{}", out(&o));
+    shows_no_key(&o, "auth set with the JSON");
+    assert!(
+        out(&o).contains(key["client_email"].as_str().expect("email")),
+        "{}",
+        out(&o)
+    );
+    sync_makes_intake(1).await;
+
+    // The key file's path.
+    let o = f
+        .run_stdin(
+            &["auth", "set", "google"],
+            &format!("{}\n", f.key.display()),
+        )
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    shows_no_key(&o, "auth set with the path");
+    assert!(out(&o).contains("path"), "{}", out(&o));
+    sync_makes_intake(2).await;
+
+    // Anything else is refused, clearly, and the key stored stays.
+    let mut no_token_uri = key.clone();
+    no_token_uri
+        .as_object_mut()
+        .expect("object")
+        .remove("token_uri");
+    let mut oauth_client = key.clone();
+    oauth_client["type"] = json!("authorized_user");
+    let mut no_email = key.clone();
+    no_email
+        .as_object_mut()
+        .expect("object")
+        .remove("client_email");
+    let mut bad_pem = key.clone();
+    bad_pem["private_key"] = json!(format!("x{}", &private[40..]));
+    let missing = f.v.join("no-such-key.json");
+    for (input, says) in [
+        (no_token_uri.to_string(), "`token_uri` is missing"),
+        (
+            oauth_client.to_string(),
+            "is not a Google service-account key",
+        ),
+        (no_email.to_string(), "`client_email` is missing"),
+        (bad_pem.to_string(), "private key"),
+        ("{\"type\": \"service_account\",".to_string(), "not JSON"),
+        (missing.display().to_string(), "cannot read the key file"),
+        (String::new(), "no key on standard input"),
+    ] {
+        let o = f.run_stdin(&["auth", "set", "google"], &input).await;
+        assert_eq!(o.status.code(), Some(2), "{input}: {}", out(&o));
+        assert!(out(&o).contains(says), "{says}:\n{}", out(&o));
+        shows_no_key(&o, says);
+    }
+    sync_makes_intake(3).await;
 }
