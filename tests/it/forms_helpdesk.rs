@@ -96,6 +96,7 @@ impl Fx {
     }
 
     /// Runs the binary with `stdin` on standard input.
+    #[cfg(feature = "keyring")]
     async fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
         let v = self.v.clone();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
