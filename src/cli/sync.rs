@@ -154,9 +154,9 @@ async fn forms_followups(
             report.followups.extend(filed.done);
             report.followup_problems.extend(filed.problems);
         }
-        Err(e) => report
-            .followup_problems
-            .push(format!("helpdesk form not read: {e}")),
+        Err(e) => report.followup_problems.push(format!(
+            "helpdesk form: {e} (its responses are read again next run)"
+        )),
     }
     report.http = forms.stats();
     if !config.intake.auto_accept {

@@ -16,7 +16,8 @@ use crate::vault::value::Value;
 /// The variable naming a step at which the process stops dead (`SIGABRT`: no unwinding, no
 /// cleanup, as a `kill -9` there would), for the crash tests: `client` (the client note made),
 /// `project` (the project note made, the intake not yet marked), `intake` (the sync's intake
-/// notes committed, none accepted yet).
+/// notes committed, none accepted yet), `helpdesk` (a helpdesk form message written, before the
+/// run's commit).
 pub const STOP_AT_ENV: &str = "SSOT_TEST_STOP_AT";
 
 /// Stops the process here when [`STOP_AT_ENV`] names `step`.

@@ -222,6 +222,8 @@ impl Vault {
                     let closed = text_of(note, "status").as_deref() == Some("closed");
                     if let (false, Some(p)) = (closed, text_of(note, "project")) {
                         let opened = text_of(note, "opened").unwrap_or_default();
+                        // A link may name its note by path (`[[Projects/Shop]]`).
+                        let p = p.rsplit('/').next().unwrap_or(&p).to_string();
                         v.open
                             .entry(name_key(&p))
                             .or_default()
