@@ -262,6 +262,21 @@ async fn helpdesk_responses_open_a_ticket_then_add_messages_once() {
     assert!(text.contains("status: answered"), "{text}");
     assert!(text.contains(&format!("- {r1}")) && text.contains(&format!("- {r2}")));
 
+    // An edited response is read again (same id) and not filed again.
+    let r = f
+        .http
+        .post(format!(
+            "{}/__sandbox/forms/{HELPDESK_FORM_ID}/responses/{r2}",
+            f.sb.base_url()
+        ))
+        .json(&json!({"answers": {"Message": "Fixed, try again now"}}))
+        .send()
+        .await
+        .expect("edit");
+    assert!(r.status().is_success());
+    f.sync().await;
+    assert_eq!(&f.tickets()[0].1, text);
+
     // Nothing new: one request per form (intake and helpdesk), no form read, nothing written.
     let (lists, gets) = (f.count(LIST), f.count(GET_FORM));
     let head = git(&f.v, &["rev-parse", "HEAD"]);
@@ -405,6 +420,58 @@ async fn a_run_stopped_dead_mid_filing_or_a_lost_state_files_no_message_twice() 
     std::fs::remove_dir_all(f.v.join(".ssot")).expect("rm .ssot");
     f.sync().await;
     check(&f);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_binary_mid_filing_then_a_rerun_files_each_message_once() {
+    let f = Fx::with(false, "").await;
+    f.project("Online shop").await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(
+            f.write("Online shop", "Client", &format!("Message {i}"))
+                .await,
+        );
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(&f.v)
+        .arg("sync")
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Killed as soon as the ticket is on disk (while its messages are being filed).
+    for _ in 0..50_000 {
+        if !f.tickets().is_empty() || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let before = f
+        .tickets()
+        .first()
+        .map(|(_, t)| messages(t).len())
+        .unwrap_or(0);
+    assert!(before >= 1, "a message was filed before the kill");
+    f.sync().await;
+    let t = f.tickets();
+    assert_eq!(t.len(), 1, "{t:?}");
+    let m = messages(&t[0].1);
+    assert_eq!(m.len(), 30, "filed before the kill: {before}\n{}", t[0].1);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(m[i].text, format!("Message {i}"));
+        assert_eq!(t[0].1.matches(id.as_str()).count(), 1, "{id}");
+    }
+    assert_eq!(git(&f.v, &["status", "--porcelain"]), "");
+    eprintln!("messages filed before the kill: {before} of 30");
 }
 
 fn anna() -> Value {
