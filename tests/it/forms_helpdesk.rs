@@ -712,3 +712,88 @@ async fn auth_set_google_takes_the_key_json_or_its_path_and_refuses_anything_els
     }
     sync_makes_intake(3).await;
 }
+
+/// Issue 14's step 9 from the form's side: a helpdesk form message filed in a ticket reaches its
+/// Trello card as a comment, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helpdesk_form_message_reaches_the_tickets_trello_card_once() {
+    use crate::conformance::harness::Harness;
+    use crate::conformance::trello::{TrelloService, api_as};
+    let h = Harness::<TrelloService>::new("helpdesk_board = \"Helpdesk\"\n").await;
+    let key = h.v.with_file_name("google-key.json");
+    let key_json = google::sandbox_key_file(&format!("{}/token", h.sb.base_url()));
+    std::fs::write(&key, key_json.to_string()).expect("key file");
+    let key = key.display().to_string();
+    let env = [("GOOGLE_APPLICATION_CREDENTIALS", key.as_str())];
+    let o = h
+        .run(&[
+            "ticket",
+            "new",
+            "Bakery loyalty app",
+            "--from",
+            "client",
+            "--subject",
+            "Stamp card printing",
+            "-m",
+            "The stamp cards print blank.",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    let p = h.v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&p).expect("config");
+    let start = text.find("[remotes.forms]").expect("forms section");
+    std::fs::write(
+        &p,
+        format!(
+            "{}[remotes.forms]\nenabled = true\nbase_url = \"{}\"\nintake_form = \"{INTAKE_FORM_ID}\"\nhelpdesk_form = \"{HELPDESK_FORM_ID}\"\n",
+            &text[..start],
+            h.sb.base_url()
+        ),
+    )
+    .expect("config");
+    let o = h.run_with(&["sync"], &env).await;
+    assert!(o.status.success(), "{}", out(&o));
+    const TICKET: &str = "Helpdesk/Stamp card printing.md";
+    let card = h.prop(TICKET, "trello_card_id").expect("card id");
+    let r = h
+        .http
+        .post(format!(
+            "{}/__sandbox/forms/{HELPDESK_FORM_ID}/responses",
+            h.sb.base_url()
+        ))
+        .json(&json!({"answers": {"Project": "Bakery loyalty app", "Who is writing?": "Client", "Message": "Still blank today."}}))
+        .send()
+        .await
+        .expect("submit");
+    assert!(r.status().is_success());
+    // Forms files it after Trello's run: the next run posts it.
+    for _ in 0..3 {
+        let o = h.run_with(&["sync"], &env).await;
+        assert!(o.status.success(), "{}", out(&o));
+    }
+    let note = h.note(TICKET);
+    let m = messages(&note);
+    assert_eq!(m.len(), 2, "{note}");
+    assert_eq!(m[1].text, "Still blank today.");
+    let v = api_as(
+        &h,
+        "sandbox-trello-token-ola",
+        reqwest::Method::GET,
+        &format!("/cards/{card}/actions?filter=commentCard"),
+        None,
+    )
+    .await;
+    let said: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.pointer("/data/text").and_then(Value::as_str))
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    let stamp = format!("{} · {} · {}", m[1].at, m[1].party, m[1].author);
+    assert!(
+        said.iter()
+            .any(|c| *c == format!("### {stamp}\n\nStill blank today.")),
+        "{said:?}"
+    );
+}
