@@ -303,6 +303,29 @@ async fn helpdesk_responses_open_a_ticket_then_add_messages_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_the_helpdesk_form_and_its_missing_questions() {
+    let f = Fx::with(false, "").await;
+    let o = f.run(&["doctor"]).await;
+    assert!(
+        out(&o).contains("helpdesk form `Helpdesk` (3 questions)")
+            && !out(&o).contains("no question for"),
+        "{}",
+        out(&o)
+    );
+    let f = Fx::with(
+        false,
+        "[remotes.forms.helpdesk_questions]\n\"Message\" = \"\"\n",
+    )
+    .await;
+    let o = f.run(&["doctor"]).await;
+    assert!(
+        out(&o).contains("(no question for: message;"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_naming_no_project_is_reported_once_and_the_others_go_on() {
     let f = Fx::with(false, "").await;
     f.project("Online shop").await;

@@ -309,6 +309,42 @@ impl Forms {
     }
 }
 
+impl Forms {
+    /// The helpdesk form as `doctor` reports it (empty without `helpdesk_form`): its title, and
+    /// the roles whose question it lacks (a missing `project`, `party` or `message` makes
+    /// every response unfileable).
+    async fn helpdesk_health(&mut self) -> Result<String, ConnectorError> {
+        let form_id = self.cfg.helpdesk_form.trim().to_string();
+        if form_id.is_empty() {
+            return Ok(String::new());
+        }
+        let form = self.client()?.form(&form_id).await?;
+        let title = form["info"]["title"]
+            .as_str()
+            .or_else(|| form["info"]["documentTitle"].as_str())
+            .unwrap_or("?");
+        let questions = mapping::question_ids(&form);
+        let titles: Vec<&String> = questions.values().collect();
+        let table = self.cfg.helpdesk_table();
+        let missing: Vec<&str> = ["project", "party", "message"]
+            .into_iter()
+            .filter(|role| !table.iter().any(|(t, r)| r == role && titles.contains(&t)))
+            .collect();
+        Ok(format!(
+            "; helpdesk form `{title}` ({} questions){}",
+            questions.len(),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (no question for: {}; see [remotes.forms.helpdesk_questions])",
+                    missing.join(", ")
+                )
+            }
+        ))
+    }
+}
+
 /// The later of two RFC 3339 times (`None` when neither parses).
 fn later(a: Option<String>, b: Option<&str>) -> Option<String> {
     let parse = |s: &str| s.parse::<jiff::Timestamp>().ok();
@@ -496,7 +532,7 @@ impl Connector for Forms {
                         unmapped.join(", ")
                     )
                 }
-            ),
+            ) + &self.helpdesk_health().await?,
         })
     }
 
