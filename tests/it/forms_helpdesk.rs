@@ -216,6 +216,10 @@ async fn helpdesk_responses_open_a_ticket_then_add_messages_once() {
             "The payment page fails.\nSince Monday.",
         )
         .await;
+    // A dry run files nothing.
+    let o = f.run(&["sync", "--dry-run"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(f.tickets().is_empty(), "{}", out(&o));
     let o = f.sync().await;
     let t = f.tickets();
     assert_eq!(t.len(), 1, "{t:?}\n{}", out(&o));
