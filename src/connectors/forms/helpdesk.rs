@@ -259,6 +259,38 @@ impl Vault {
     }
 }
 
+/// The author of a message `party` writes to the ticket `l` at `at`: `given`, else the ticket's
+/// client or expert (as `ticket reply` names them), told apart from a message of the ticket
+/// with the same stamp (one author, one second) by ` (2)`, ` (3)`, as the Trello helpdesk tells
+/// apart two comments: a conversation is merged by its stamps, so two messages never share one.
+fn distinct_author(
+    l: &notes::Loaded,
+    party: Party,
+    given: Option<&str>,
+    at: Option<&str>,
+) -> String {
+    let base = match (given, party) {
+        (Some(a), _) => a.to_string(),
+        (None, Party::Client) => l.link("client").unwrap_or_else(|| "client".into()),
+        (None, _) => l.link("expert").unwrap_or_else(|| "expert".into()),
+    };
+    let Some(at) = at else {
+        return base;
+    };
+    let taken: BTreeSet<String> = ticket::conversation(&l.note.text)
+        .into_iter()
+        .filter(|m| m.at == at && m.party == party)
+        .map(|m| m.author)
+        .collect();
+    let mut author = base.clone();
+    let mut n = 2;
+    while taken.contains(&author) {
+        author = format!("{base} ({n})");
+        n += 1;
+    }
+    author
+}
+
 /// Files the responses (in the order given) in the vault at `root`, then commits what was
 /// written (`Ssot-Source: forms`, the remote's commit author). `reported` holds the responses
 /// already reported as not fileable (updated).
@@ -320,11 +352,12 @@ pub fn file(
                 let mut ids = filed_ids(&l.note);
                 ids.push(r.id.clone());
                 let list = Value::List(ids.into_iter().map(Value::Str).collect());
+                let author = distinct_author(&l, party, author.as_deref(), r.at.as_deref());
                 ticket::add_message(
                     config,
                     &l,
                     party,
-                    author.as_deref(),
+                    Some(&author),
                     message,
                     r.at.as_deref(),
                     &[Edit::Set(RESPONSES_KEY.into(), list)],
@@ -426,6 +459,24 @@ mod tests {
         assert!(got.at.is_some());
         assert_eq!(party_of(" client "), Some(Party::Client));
         assert_eq!(party_of("team"), None);
+    }
+
+    #[test]
+    fn a_message_never_shares_a_stamp_with_one_of_the_ticket() {
+        let text = "---\ntype: ticket\nclient: \"[[Acme]]\"\n---\n## Conversation\n\n### 2026-05-01T10:00:00 · client · Acme\n\nA\n\n### 2026-05-01T10:00:00 · client · Acme (2)\n\nB\n";
+        let l = notes::Loaded {
+            path: PathBuf::from("Helpdesk/T.md"),
+            bytes: text.as_bytes().to_vec(),
+            note: crate::vault::note::Note::parse(text.as_bytes()).unwrap(),
+        };
+        let at = Some("2026-05-01T10:00:00");
+        assert_eq!(distinct_author(&l, Party::Client, None, at), "Acme (3)");
+        assert_eq!(
+            distinct_author(&l, Party::Client, None, Some("2026-05-01T10:00:01")),
+            "Acme"
+        );
+        assert_eq!(distinct_author(&l, Party::Expert, None, at), "expert");
+        assert_eq!(distinct_author(&l, Party::Client, Some("Ola"), at), "Ola");
     }
 
     #[test]
