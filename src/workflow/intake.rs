@@ -20,11 +20,22 @@ use crate::vault::value::Value;
 /// run's commit).
 pub const STOP_AT_ENV: &str = "SSOT_TEST_STOP_AT";
 
-/// Stops the process here when [`STOP_AT_ENV`] names `step`.
+/// With [`STOP_AT_ENV`], the file this variable names is made when the step is reached, and
+/// the process waits there (up to a minute) to be killed (`kill -9`) instead of stopping itself.
+pub const STOP_MARK_ENV: &str = "SSOT_TEST_STOP_MARK";
+
+/// Stops the process here when [`STOP_AT_ENV`] names `step` (or waits to be killed: see
+/// [`STOP_MARK_ENV`]).
 pub fn stop_point(step: &str) {
-    if std::env::var_os(STOP_AT_ENV).is_some_and(|v| v == step) {
-        std::process::abort();
+    if !std::env::var_os(STOP_AT_ENV).is_some_and(|v| v == step) {
+        return;
     }
+    if let Some(mark) = std::env::var_os(STOP_MARK_ENV)
+        && std::fs::write(&mark, step).is_ok()
+    {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    std::process::abort();
 }
 
 /// What accepting an intake did.

@@ -596,6 +596,51 @@ async fn auto_accept_stopped_dead_at_each_step_makes_one_of_each() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_accept_killed_9_at_each_step_makes_one_of_each() {
+    for step in ["intake", "client", "project"] {
+        let f = Fx::with(true, "").await;
+        f.submit_to(INTAKE_FORM_ID, anna()).await;
+        let mark = f.v.with_file_name("stopped");
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+            .arg("--vault")
+            .arg(&f.v)
+            .arg("sync")
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
+            .env("SSOT_TEST_STOP_AT", step)
+            .env("SSOT_TEST_STOP_MARK", &mark)
+            .env("GIT_AUTHOR_NAME", "Test User")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test User")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // The binary waits at the step; it is killed there with SIGKILL.
+        for _ in 0..3000 {
+            if mark.exists() || child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(mark.exists(), "{step}: the step was reached");
+        child.kill().expect("kill -9");
+        let status = child.wait().expect("wait");
+        assert!(!status.success(), "{step}");
+        let o = f.sync().await;
+        assert_one_of_each(&f);
+        assert_eq!(
+            git(&f.v, &["status", "--porcelain"]),
+            "",
+            "{step}: {}",
+            out(&o)
+        );
+        f.sync().await;
+        assert_one_of_each(&f);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_auto_accept_an_intake_stays_new() {
     let f = Fx::with(false, "").await;
     f.submit_to(INTAKE_FORM_ID, anna()).await;
