@@ -27,7 +27,7 @@ pub const STOP_MARK_ENV: &str = "SSOT_TEST_STOP_MARK";
 /// Stops the process here when [`STOP_AT_ENV`] names `step` (or waits to be killed: see
 /// [`STOP_MARK_ENV`]).
 pub fn stop_point(step: &str) {
-    if !std::env::var_os(STOP_AT_ENV).is_some_and(|v| v == step) {
+    if std::env::var_os(STOP_AT_ENV).is_none_or(|v| v != step) {
         return;
     }
     if let Some(mark) = std::env::var_os(STOP_MARK_ENV)
