@@ -30,6 +30,17 @@ pub struct Config {
     pub workflow: WorkflowSection,
     /// `[watch]`: the `watch` daemon.
     pub watch: WatchSection,
+    /// `[intake]`: what the sync does with new intakes.
+    pub intake: IntakeSection,
+}
+
+/// `[intake]`: what the sync does with the intakes the intake form brings in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeSection {
+    /// `auto_accept`: a new intake (`status: new`, from the form) is accepted by the sync that
+    /// brings it in (or the next one), as `ssot-vault intake accept` does. Default off.
+    pub auto_accept: bool,
 }
 
 /// `[watch]`: settings of the `watch` daemon (each service's poll interval is its

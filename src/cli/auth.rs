@@ -7,10 +7,15 @@
 //! `ssot-vault/<keyring_entry>`, `keyring_entry` from `[remotes.<name>]` (default: the remote's
 //! name).
 //!
+//! For Google (`set google`, or `set forms`) standard input holds either the service-account
+//! key file's path or the key's JSON itself (all of standard input); either is checked to be a
+//! service account's key (`type`, `client_email`, `private_key`, `token_uri`) before it is
+//! stored, the JSON on one line, a path made absolute. The private key is never printed.
+//!
 //! Exit codes: 0 done; 2 error (unknown remote, empty token, no usable keyring, a build without
 //! the `keyring` feature for `set` and `remove`).
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 
 use serde::Serialize;
 
@@ -90,10 +95,92 @@ fn read_token(remote: &str) -> Result<String, CliError> {
     Ok(line)
 }
 
+/// Reads a Google service-account key from standard input: the key file's path, or its JSON.
+fn read_key(remote: &str) -> Result<String, CliError> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!(
+            "{remote}: the service-account key file's path, or its JSON, then Enter and Ctrl-D:"
+        );
+    }
+    let mut text = String::new();
+    stdin
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::new(format!("cannot read the key from standard input: {e}")))?;
+    Ok(text)
+}
+
+/// What `auth set google` stores: the key's JSON on one line, or the key file's absolute path,
+/// once checked to be a service account's key; and its `client_email`.
+fn google_credential(remote: &str, given: &str) -> Result<(String, String), CliError> {
+    use crate::connectors::google::ServiceAccountKey;
+    let hint = "give the JSON key of a service account (Google Cloud console → IAM → Service accounts → Keys → Add key → JSON), or its file's path";
+    let bad = |e: &dyn std::fmt::Display| CliError::new(format!("{remote}: {e}")).hint(hint);
+    if given.starts_with('{') {
+        let key =
+            ServiceAccountKey::parse(given, "the JSON on standard input").map_err(|e| bad(&e))?;
+        let v: serde_json::Value = serde_json::from_str(given).map_err(|e| bad(&e))?;
+        if v["token_uri"].as_str().is_none_or(|s| s.trim().is_empty()) {
+            return Err(bad(
+                &"the JSON on standard input is not a usable Google key file: `token_uri` is missing",
+            ));
+        }
+        Ok((v.to_string(), key.client_email))
+    } else {
+        if given.contains(['\n', '\r']) {
+            return Err(bad(&"standard input holds neither a JSON key nor one path"));
+        }
+        let path = std::path::absolute(given).map_err(|e| bad(&e))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| bad(&format!("cannot read the key file {}: {e}", path.display())))?;
+        let origin = path.display().to_string();
+        let key = ServiceAccountKey::parse(&text, &origin).map_err(|e| bad(&e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+        if v["token_uri"].as_str().is_none_or(|s| s.trim().is_empty()) {
+            return Err(bad(&format!(
+                "{origin} is not a usable Google key file: `token_uri` is missing"
+            )));
+        }
+        Ok((origin, key.client_email))
+    }
+}
+
 fn set(config: &Config, remote: &str) -> Result<Outcome, CliError> {
     let (spec, _) = spec_of(config, remote)?;
     if !Keyring::built() {
         return Err(CliError::keyring_not_built(&spec));
+    }
+    if remote == GOOGLE || remote == crate::connectors::forms::NAME {
+        let given = read_key(remote)?;
+        let given = given.trim();
+        if given.is_empty() {
+            return Err(
+                CliError::new(format!("{remote}: no key on standard input")).hint(format!(
+                    "pipe in the key file or its path, e.g. `ssot-vault auth set {remote} < key.json`"
+                )),
+            );
+        }
+        let (stored, email) = google_credential(remote, given)?;
+        let what = if stored.starts_with('{') {
+            "key"
+        } else {
+            "key file's path"
+        };
+        let kr = Keyring::native();
+        kr.set(&spec.keyring_entry, &Secret::new(stored))
+            .map_err(|e| CliError::keyring(&spec, e))?;
+        println!(
+            "{remote}: the service account {email}'s {what} stored in {}, backed by {}",
+            CredentialSource::Keyring(spec.keyring_entry.clone()),
+            Keyring::describe()
+        );
+        if Secret::from_env(&spec.env_var).is_some() {
+            println!(
+                "note: {} is set in this environment and is used before the keyring",
+                spec.env_var
+            );
+        }
+        return Ok(Outcome::Ok);
     }
     let token = read_token(remote)?;
     let token = token.trim();

@@ -116,7 +116,7 @@ pub async fn sync_remote(
     // for the next run, whether this one succeeds or fails (a dry run writes nothing).
     let dir = root.join(sync::state::DIR).join(remote);
     conn.restore_pacing(&pacing::load(&dir));
-    let result = sync::run(
+    let mut result = sync::run(
         root,
         config,
         &mut conn,
@@ -125,12 +125,65 @@ pub async fn sync_remote(
         opts,
     )
     .await;
+    // The Forms run's follow-ups in the vault, once its intake notes are committed (the one
+    // place they hook in): the helpdesk form's new responses filed in tickets, then the new
+    // intakes accepted when `[intake] auto_accept` is on.
+    if let (Ok(report), AnyConnector::Forms(forms)) = (&mut result, &mut conn)
+        && !opts.dry_run
+    {
+        forms_followups(root, config, forms, report).await;
+    }
     if !opts.dry_run
         && let Err(e) = pacing::save(&dir, &conn.pacing())
     {
         tracing::warn!(error = %e, "cannot save the request pacing for the next run");
     }
     result.map_err(|e| sync_error(e, source.as_ref()))
+}
+
+/// The Forms run's follow-ups (see [`sync_remote`]); what they did and their problems go into
+/// the report.
+async fn forms_followups(
+    root: &Path,
+    config: &Config,
+    forms: &mut crate::connectors::forms::Forms,
+    report: &mut SyncReport,
+) {
+    match forms.file_helpdesk(root, config).await {
+        Ok(filed) => {
+            report.followups.extend(filed.done);
+            report.followup_problems.extend(filed.problems);
+        }
+        Err(e) => report.followup_problems.push(format!(
+            "helpdesk form: {e} (its responses are read again next run)"
+        )),
+    }
+    report.http = forms.stats();
+    if !config.intake.auto_accept {
+        return;
+    }
+    crate::workflow::intake::stop_point("intake");
+    let done = crate::workflow::intake::accept_new(root, config, crate::connectors::forms::ID_KEY);
+    let rel = |p: &Path| crate::vault::index::rel_of(root, p);
+    for (path, a) in &done.accepted {
+        report.followups.push(format!(
+            "intake {} accepted: project {}, {} client {}{}",
+            rel(path),
+            rel(&a.project),
+            if a.client_created { "new" } else { "existing" },
+            rel(&a.client),
+            a.commit
+                .as_ref()
+                .map(|c| format!(" (commit {})", c.short_id))
+                .unwrap_or_default()
+        ));
+    }
+    for (path, why) in &done.failed {
+        report.followup_problems.push(format!(
+            "intake {} not accepted (it stays new; `ssot-vault intake accept` once fixed): {why}",
+            rel(path)
+        ));
+    }
 }
 
 fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
@@ -182,7 +235,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         problems |= report.conflicts > 0
             || !report.refused.is_empty()
             || !report.unreadable.is_empty()
-            || !report.invalid.is_empty();
+            || !report.invalid.is_empty()
+            || !report.followup_problems.is_empty();
         if !ctx.json {
             print_report(&report, args.dry_run);
         }
@@ -342,5 +396,11 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
     }
     if let (Some(run), Some(c)) = (&r.resumed_after, &r.resumed_commit) {
         println!("{name}: the notes written by the interrupted run {run} committed as {c}");
+    }
+    for f in &r.followups {
+        println!("{name}: {f}");
+    }
+    for p in &r.followup_problems {
+        println!("{name}: {p}");
     }
 }

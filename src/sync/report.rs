@@ -57,6 +57,12 @@ pub struct SyncReport {
     pub resumed_after: Option<String>,
     /// The commit of the notes the interrupted run had written, if one was made.
     pub resumed_commit: Option<String>,
+    /// What the run's follow-ups in the vault did, one line each (for Google Forms: helpdesk
+    /// messages filed in tickets, intakes accepted with `[intake] auto_accept`).
+    pub followups: Vec<String>,
+    /// The follow-ups' problems, one line each (a helpdesk response naming no known project, an
+    /// intake that cannot be accepted): the run exits 1.
+    pub followup_problems: Vec<String>,
 }
 
 /// The commit summary of a run.

@@ -13,6 +13,31 @@ use crate::vault::editor::Edit;
 use crate::vault::index::Index;
 use crate::vault::value::Value;
 
+/// The variable naming a step at which the process stops dead (`SIGABRT`: no unwinding, no
+/// cleanup, as a `kill -9` there would), for the crash tests: `client` (the client note made),
+/// `project` (the project note made, the intake not yet marked), `intake` (the sync's intake
+/// notes committed, none accepted yet), `helpdesk` (a helpdesk form message written, before the
+/// run's commit).
+pub const STOP_AT_ENV: &str = "SSOT_TEST_STOP_AT";
+
+/// With [`STOP_AT_ENV`], the file this variable names is made when the step is reached, and
+/// the process waits there (up to a minute) to be killed (`kill -9`) instead of stopping itself.
+pub const STOP_MARK_ENV: &str = "SSOT_TEST_STOP_MARK";
+
+/// Stops the process here when [`STOP_AT_ENV`] names `step` (or waits to be killed: see
+/// [`STOP_MARK_ENV`]).
+pub fn stop_point(step: &str) {
+    if std::env::var_os(STOP_AT_ENV).is_none_or(|v| v != step) {
+        return;
+    }
+    if let Some(mark) = std::env::var_os(STOP_MARK_ENV)
+        && std::fs::write(&mark, step).is_ok()
+    {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    std::process::abort();
+}
+
 /// What accepting an intake did.
 #[derive(Debug)]
 pub struct Accepted {
@@ -87,10 +112,38 @@ pub fn accept(root: &Path, config: &Config, path: &Path) -> Result<Accepted, Wor
                 }
             }
             let p = notes::create(root, config, "client", &name, &edits, None)?;
+            stop_point("client");
             (p, true)
         }
     };
     let client_name = notes::stem(&client_path);
+
+    // A project made from this intake by an earlier accept cut short (killed before the intake
+    // was marked) is the project: never a second one.
+    let made = index.entries.iter().find(|e| {
+        !e.template
+            && e.note_type() == Some("project")
+            && e.note
+                .as_ref()
+                .ok()
+                .and_then(|n| n.get("intake"))
+                .and_then(|v| v.as_link().map(|l| l.target.to_string()))
+                .is_some_and(|t| {
+                    crate::vault::index::name_key(&t)
+                        == crate::vault::index::name_key(&intake.name())
+                })
+    });
+    if let Some(e) = made {
+        return finish(
+            root,
+            config,
+            path,
+            &intake,
+            client_path,
+            client_created,
+            e.path.clone(),
+        );
+    }
 
     let need = intake.text("need");
     let mut edits = vec![
@@ -126,6 +179,29 @@ pub fn accept(root: &Path, config: &Config, path: &Path) -> Result<Accepted, Wor
         n += 1;
     }
     let project_path = notes::create(root, config, "project", &name, &edits, Some(&body))?;
+    finish(
+        root,
+        config,
+        path,
+        &intake,
+        client_path,
+        client_created,
+        project_path,
+    )
+}
+
+/// Marks the intake accepted, linked to its client and project, and commits.
+fn finish(
+    root: &Path,
+    config: &Config,
+    path: &Path,
+    intake: &notes::Loaded,
+    client_path: PathBuf,
+    client_created: bool,
+    project_path: PathBuf,
+) -> Result<Accepted, WorkflowError> {
+    stop_point("project");
+    let client_name = notes::stem(&client_path);
     let project_name = notes::stem(&project_path);
 
     crate::vault::edit_file(
@@ -150,6 +226,46 @@ pub fn accept(root: &Path, config: &Config, path: &Path) -> Result<Accepted, Wor
         project: project_path,
         commit,
     })
+}
+
+/// What [`accept_new`] did: the intakes accepted, and those that could not be (path, why).
+#[derive(Debug, Default)]
+pub struct AutoAccepted {
+    /// The intakes accepted, with what each accept did.
+    pub accepted: Vec<(PathBuf, Accepted)>,
+    /// The intakes left `new`: (path, why); tried again by the next sync.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// `[intake] auto_accept`: accepts every intake from the form still `status: new` (it has its
+/// response id `id_key`), each through [`accept`] with its own commit. An intake whose accept
+/// fails stays `new` and the others go on; a run cut short leaves intakes `new` that the next
+/// call accepts (an accept cut short finds the client it made by e-mail and the project by its
+/// `intake` link, so nothing is made twice).
+pub fn accept_new(root: &Path, config: &Config, id_key: &str) -> AutoAccepted {
+    let index = Index::build(root, config);
+    let mut pending: Vec<PathBuf> = index
+        .entries
+        .iter()
+        .filter(|e| !e.template && e.note_type() == Some("intake"))
+        .filter(|e| {
+            e.note.as_ref().ok().is_some_and(|n| {
+                n.get("status")
+                    .is_some_and(|v| v.to_string().trim() == "new")
+                    && n.get(id_key).is_some_and(|v| !v.is_empty())
+            })
+        })
+        .map(|e| e.path.clone())
+        .collect();
+    pending.sort();
+    let mut out = AutoAccepted::default();
+    for path in pending {
+        match accept(root, config, &path) {
+            Ok(a) => out.accepted.push((path, a)),
+            Err(e) => out.failed.push((path, e.to_string())),
+        }
+    }
+    out
 }
 
 /// The project's name: the need's first phrase (at most about 60 characters, cut at a word), else

@@ -202,6 +202,39 @@ pub fn append_message(text: &str, message: &Message) -> String {
     }
 }
 
+/// A message's text from a service as a note holds it: control characters (but tabs) dropped,
+/// line ends without carriage returns, trimmed.
+pub fn clean_text(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            l.trim_end_matches('\r')
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\t')
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// A service's time (epoch ms) in the machine's time zone, as `ticket reply` stamps a message.
+pub fn local_time(ms: i64) -> Option<String> {
+    let ts = jiff::Timestamp::from_millisecond(ms).ok()?;
+    let dt = ts
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .datetime();
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    ))
+}
+
 /// The ticket's status.
 fn status(l: &Loaded) -> String {
     l.text("status").unwrap_or_default()
@@ -218,6 +251,54 @@ pub fn open(
     text: &str,
     author: Option<&str>,
 ) -> Result<PathBuf, WorkflowError> {
+    let path = open_note(
+        root,
+        config,
+        project,
+        &Opening {
+            from,
+            subject,
+            text,
+            author,
+            at: None,
+            extra: &[],
+        },
+    )?;
+    notes::commit(
+        root,
+        config,
+        &format!("Ticket {}: opened by the {from}", notes::stem(&path)),
+        &[],
+    )?;
+    Ok(path)
+}
+
+/// A ticket to open: who, its subject and first message, and what else its note holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// Who opens it (the client or the expert).
+    pub from: Party,
+    /// The subject (also the note's name).
+    pub subject: &'a str,
+    /// The first message.
+    pub text: &'a str,
+    /// The author's name (default: the project's client or expert).
+    pub author: Option<&'a str>,
+    /// When it was written (default: now), `YYYY-MM-DDTHH:MM:SS`.
+    pub at: Option<&'a str>,
+    /// Further properties of the note.
+    pub extra: &'a [Edit],
+}
+
+/// Makes the ticket note of `o` on the project note at `project` (no commit: [`open`] commits
+/// it). Returns its path.
+pub fn open_note(
+    root: &Path,
+    config: &Config,
+    project: &Path,
+    o: &Opening<'_>,
+) -> Result<PathBuf, WorkflowError> {
+    let from = o.from;
     let p = notes::load(project, Some("project"))?;
     let pstatus = p.text("status").unwrap_or_default();
     if pstatus == "archived" {
@@ -233,7 +314,7 @@ pub fn open(
     }
     let client = p.link("client");
     let expert = p.link("expert");
-    let author = match (author, from) {
+    let author = match (o.author, from) {
         (Some(a), _) => a.to_string(),
         (None, Party::Expert) => expert.clone().ok_or_else(|| {
             WorkflowError::Problem(format!(
@@ -243,15 +324,15 @@ pub fn open(
         })?,
         (None, _) => client.clone().unwrap_or_else(|| "client".into()),
     };
-    if text.trim().is_empty() {
+    if o.text.trim().is_empty() {
         return Err(WorkflowError::Problem("the message is empty".into()));
     }
-    let now = notes::now_minutes();
+    let now = o.at.map(str::to_string).unwrap_or_else(notes::now_minutes);
     let mut edits = vec![
         Edit::Set("project".into(), link_to(&p.name())),
         Edit::Set("from".into(), Value::Str(from.as_str().into())),
         Edit::Set("status".into(), Value::Str("open".into())),
-        Edit::Set("subject".into(), Value::Str(subject.trim().into())),
+        Edit::Set("subject".into(), Value::Str(o.subject.trim().into())),
         Edit::Set("opened".into(), Value::DateTime(now.clone())),
     ];
     if let Some(c) = &client {
@@ -260,21 +341,15 @@ pub fn open(
     if let Some(e) = &expert {
         edits.push(Edit::Set("expert".into(), link_to(e)));
     }
+    edits.extend(o.extra.iter().cloned());
     let msg = Message {
         at: now,
         party: from,
         author,
-        text: text.trim().to_string(),
+        text: o.text.trim().to_string(),
     };
     let body = format!("## {HEADING}\n\n{}", msg.render("\n"));
-    let path = notes::create(root, config, "ticket", subject, &edits, Some(&body))?;
-    notes::commit(
-        root,
-        config,
-        &format!("Ticket {}: opened by the {from}", notes::stem(&path)),
-        &[],
-    )?;
-    Ok(path)
+    notes::create(root, config, "ticket", o.subject, &edits, Some(&body))
 }
 
 /// Adds a reply to the ticket at `path`; returns its status before and after.
@@ -287,7 +362,32 @@ pub fn reply(
     text: &str,
 ) -> Result<(String, String), WorkflowError> {
     let l = notes::load(path, Some("ticket"))?;
-    let before = status(&l);
+    let (before, after) = add_message(config, &l, from, author, text, None, &[])?;
+    notes::commit(
+        root,
+        config,
+        &format!("Ticket {}: reply from the {from}", l.name()),
+        &[],
+    )?;
+    Ok((before, after))
+}
+
+/// Adds a message to the ticket `l` (no commit: [`reply`] commits it), written `at` (default:
+/// now), with the further property edits `extra` in the same write (compare-and-swap against
+/// the bytes `l` was read from). A reply from the side that opened the ticket makes it `open`,
+/// one from the other side `answered`; a closed ticket takes none. Returns the status before
+/// and after.
+pub fn add_message(
+    config: &Config,
+    l: &Loaded,
+    from: Party,
+    author: Option<&str>,
+    text: &str,
+    at: Option<&str>,
+    extra: &[Edit],
+) -> Result<(String, String), WorkflowError> {
+    let path = &l.path;
+    let before = status(l);
     if before == "closed" {
         return Err(WorkflowError::Problem(format!(
             "{}: the ticket is closed: it takes no replies",
@@ -315,28 +415,21 @@ pub fn reply(
             .unwrap_or_else(|| "team".into()),
     };
     let msg = Message {
-        at: notes::now_minutes(),
+        at: at.map(str::to_string).unwrap_or_else(notes::now_minutes),
         party: from,
         author,
         text: text.trim().to_string(),
     };
-    let edited = apply(
-        &l.note.text,
-        &[Edit::Set("status".into(), Value::Str(after.into()))],
-    )
-    .map_err(|source| WorkflowError::Edit {
-        path: path.to_path_buf(),
-        source,
-    })?
-    .unwrap_or_else(|| l.note.text.clone());
+    let mut edits = vec![Edit::Set("status".into(), Value::Str(after.into()))];
+    edits.extend(extra.iter().cloned());
+    let edited = apply(&l.note.text, &edits)
+        .map_err(|source| WorkflowError::Edit {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .unwrap_or_else(|| l.note.text.clone());
     let text = append_message(&edited, &msg);
     crate::fsutil::write_if_unchanged(path, Some(&l.bytes), text.as_bytes())?;
-    notes::commit(
-        root,
-        config,
-        &format!("Ticket {}: reply from the {from}", l.name()),
-        &[],
-    )?;
     Ok((before, after.to_string()))
 }
 

@@ -10,6 +10,7 @@ mod conformance;
 mod core_cli;
 mod editor_props;
 mod fixtures;
+mod forms_helpdesk;
 mod forms_sync;
 mod harden_assoc;
 mod harden_commands;

@@ -11,6 +11,11 @@
 //!
 //! [remotes.forms.questions]                     # question title = intake field ("" unmaps)
 //! "What do you need?" = "need"
+//!
+//! # the helpdesk form (optional): question title = project | party | message | author
+//! # helpdesk_form = "1FAIpQL…"
+//! [remotes.forms.helpdesk_questions]
+//! "Project" = "project"
 //! ```
 
 use std::collections::BTreeMap;
@@ -42,6 +47,17 @@ pub const DEFAULT_QUESTIONS: [(&str, &str); 10] = [
     ("Language", "language"),
 ];
 
+/// The roles a helpdesk form's question may fill: the project (its name or `ssot_id`), who
+/// writes (`client` or `expert`), the message, and (optional) the writer's name.
+pub const HELPDESK_ROLES: [&str; 4] = ["project", "party", "message", "author"];
+
+/// The helpdesk form's questions by default (as the sandbox seeds it): title → role.
+pub const DEFAULT_HELPDESK_QUESTIONS: [(&str, &str); 3] = [
+    ("Project", "project"),
+    ("Who is writing?", "party"),
+    ("Message", "message"),
+];
+
 /// `[remotes.forms]`: the keys every remote shares ([`RemoteShared`]) and the form's own.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +78,11 @@ pub struct FormsConfig {
     pub page_size: usize,
     /// Question title → intake field, over [`DEFAULT_QUESTIONS`] (`""` unmaps a title).
     pub questions: BTreeMap<String, String>,
+    /// The helpdesk form's id (empty: no helpdesk form).
+    pub helpdesk_form: String,
+    /// Helpdesk question title → role ([`HELPDESK_ROLES`]), over
+    /// [`DEFAULT_HELPDESK_QUESTIONS`] (`""` unmaps a title).
+    pub helpdesk_questions: BTreeMap<String, String>,
 }
 
 impl Default for FormsConfig {
@@ -74,6 +95,8 @@ impl Default for FormsConfig {
             keyring_entry: "google".into(),
             page_size: 0,
             questions: BTreeMap::new(),
+            helpdesk_form: String::new(),
+            helpdesk_questions: BTreeMap::new(),
         }
     }
 }
@@ -111,11 +134,24 @@ impl FormsConfig {
                 "page_size must be between 0 and 5000".into(),
             ));
         }
-        if self.intake_form.contains(['/', '?', '#', ' ']) {
-            return Err(FormsConfigError(format!(
-                "intake_form `{}` is not a form id (the part of the edit URL between /d/ and /edit)",
-                self.intake_form
-            )));
+        for (key, id) in [
+            ("intake_form", &self.intake_form),
+            ("helpdesk_form", &self.helpdesk_form),
+        ] {
+            if id.contains(['/', '?', '#', ' ']) {
+                return Err(FormsConfigError(format!(
+                    "{key} `{id}` is not a form id (the part of the edit URL between /d/ and /edit)"
+                )));
+            }
+        }
+        for (title, role) in &self.helpdesk_questions {
+            let role = role.trim();
+            if !role.is_empty() && !HELPDESK_ROLES.contains(&role) {
+                return Err(FormsConfigError(format!(
+                    "[remotes.forms.helpdesk_questions] \"{title}\" = \"{role}\": the role is one of {}",
+                    HELPDESK_ROLES.join(", ")
+                )));
+            }
         }
         let s = &self.base_url;
         if (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len() {
@@ -137,6 +173,20 @@ impl FormsConfig {
             t.insert(q.clone(), f.trim().to_string());
         }
         t.retain(|_, f| !f.is_empty());
+        t
+    }
+
+    /// The helpdesk question table: title → role, the defaults overlaid by
+    /// `helpdesk_questions`.
+    pub fn helpdesk_table(&self) -> BTreeMap<String, String> {
+        let mut t: BTreeMap<String, String> = DEFAULT_HELPDESK_QUESTIONS
+            .iter()
+            .map(|(q, r)| ((*q).to_string(), (*r).to_string()))
+            .collect();
+        for (q, r) in &self.helpdesk_questions {
+            t.insert(q.clone(), r.trim().to_string());
+        }
+        t.retain(|_, r| !r.is_empty());
         t
     }
 
@@ -185,6 +235,8 @@ mod tests {
             "page_size = 5001",
             "base_url = \"ftp://x\"",
             "intake_form = \"https://docs.google.com/forms/d/x/edit\"",
+            "helpdesk_form = \"a b\"",
+            "[helpdesk_questions]\n\"Project\" = \"projekt\"",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
             assert!(FormsConfig::from_table(&t).is_err(), "{bad}");
@@ -198,5 +250,15 @@ mod tests {
         let q = c.question_table();
         assert!(!q.contains_key("Phone"));
         assert_eq!(q["Firma"], "company");
+        let t: toml::Table = toml::from_str(
+            "helpdesk_form = \"h1\"\n[helpdesk_questions]\n\"Project\" = \"\"\n\"Projekt\" = \"project\"",
+        )
+        .unwrap();
+        let c = FormsConfig::from_table(&t).unwrap();
+        assert_eq!(c.helpdesk_form, "h1");
+        let h = c.helpdesk_table();
+        assert!(!h.contains_key("Project"));
+        assert_eq!(h["Projekt"], "project");
+        assert_eq!(h["Message"], "message");
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod client;
 pub mod config;
+pub mod helpdesk;
 pub mod mapping;
 
 use std::collections::BTreeMap;
@@ -233,6 +234,117 @@ impl Forms {
     }
 }
 
+impl Forms {
+    /// Reads the helpdesk form's new responses (`responses.list` since the newest time read
+    /// before: one request when nothing is new) and files them in the vault's tickets (see
+    /// [`helpdesk`]); nothing without `helpdesk_form`. Its state (`.ssot/forms/helpdesk.json`)
+    /// is saved once the messages are written and committed.
+    pub async fn file_helpdesk(
+        &mut self,
+        root: &std::path::Path,
+        config: &crate::config::Config,
+    ) -> Result<helpdesk::Filed, ConnectorError> {
+        let form_id = self.cfg.helpdesk_form.trim().to_string();
+        if form_id.is_empty() {
+            return Ok(helpdesk::Filed::default());
+        }
+        let dir = root.join(crate::sync::state::DIR).join(NAME);
+        let mut st = helpdesk::load_state(&dir);
+        if st.form != form_id {
+            st = helpdesk::HelpdeskState {
+                form: form_id.clone(),
+                ..helpdesk::HelpdeskState::default()
+            };
+        }
+        let mut form_read = false;
+        if st.questions.is_empty() {
+            let form = self.client()?.form(&form_id).await?;
+            st.questions = mapping::question_ids(&form);
+            form_read = true;
+        }
+        let mut newest = st.since.clone();
+        let mut raw: Vec<Value> = Vec::new();
+        let mut token: Option<String> = None;
+        let page_size = self.cfg.page_size;
+        loop {
+            let page = self
+                .client()?
+                .responses(&form_id, st.since.as_deref(), page_size, token.as_deref())
+                .await?;
+            for r in &page.responses {
+                newest = later(newest, r["lastSubmittedTime"].as_str());
+            }
+            raw.extend(page.responses);
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        if !form_read
+            && raw
+                .iter()
+                .any(|r| helpdesk::unknown_question(r, &st.questions))
+        {
+            let form = self.client()?.form(&form_id).await?;
+            st.questions = mapping::question_ids(&form);
+        }
+        let table = self.cfg.helpdesk_table();
+        let responses: Vec<helpdesk::Response> = raw
+            .iter()
+            .filter_map(|r| helpdesk::response(r, &st.questions, &table))
+            .collect();
+        let filed =
+            helpdesk::file(root, config, &self.cfg, &responses, &mut st.reported).map_err(|e| {
+                ConnectorError::Protocol {
+                    service: NAME.into(),
+                    message: format!("filing the helpdesk responses: {e}"),
+                }
+            })?;
+        st.since = newest;
+        helpdesk::save_state(&dir, &st).map_err(|e| ConnectorError::Protocol {
+            service: NAME.into(),
+            message: format!("saving the helpdesk state: {e}"),
+        })?;
+        Ok(filed)
+    }
+}
+
+impl Forms {
+    /// The helpdesk form as `doctor` reports it (empty without `helpdesk_form`): its title, and
+    /// the roles whose question it lacks (a missing `project`, `party` or `message` makes
+    /// every response unfileable).
+    async fn helpdesk_health(&mut self) -> Result<String, ConnectorError> {
+        let form_id = self.cfg.helpdesk_form.trim().to_string();
+        if form_id.is_empty() {
+            return Ok(String::new());
+        }
+        let form = self.client()?.form(&form_id).await?;
+        let title = form["info"]["title"]
+            .as_str()
+            .or_else(|| form["info"]["documentTitle"].as_str())
+            .unwrap_or("?");
+        let questions = mapping::question_ids(&form);
+        let titles: Vec<&String> = questions.values().collect();
+        let table = self.cfg.helpdesk_table();
+        let missing: Vec<&str> = ["project", "party", "message"]
+            .into_iter()
+            .filter(|role| !table.iter().any(|(t, r)| r == role && titles.contains(&t)))
+            .collect();
+        Ok(format!(
+            "; helpdesk form `{title}` ({} questions){}",
+            questions.len(),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (no question for: {}; see [remotes.forms.helpdesk_questions])",
+                    missing.join(", ")
+                )
+            }
+        ))
+    }
+}
+
 /// The later of two RFC 3339 times (`None` when neither parses).
 fn later(a: Option<String>, b: Option<&str>) -> Option<String> {
     let parse = |s: &str| s.parse::<jiff::Timestamp>().ok();
@@ -420,7 +532,7 @@ impl Connector for Forms {
                         unmapped.join(", ")
                     )
                 }
-            ),
+            ) + &self.helpdesk_health().await?,
         })
     }
 

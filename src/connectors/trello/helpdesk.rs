@@ -39,6 +39,7 @@ use crate::connectors::{
 use super::config::{self, ID_KEY, TrelloConfig};
 use super::mapping;
 use super::{Trello, gone_status, now_ms, parse_ms, str_of, why};
+use crate::workflow::ticket::{clean_text, local_time};
 
 /// The note type synced with helpdesk cards.
 pub const TICKET: &str = "ticket";
@@ -144,43 +145,10 @@ fn as_stamp(s: &str) -> Option<String> {
     }
 }
 
-/// A comment's text as a note holds it: control characters (but tabs) dropped, line ends
-/// without carriage returns, trimmed.
-fn clean_text(s: &str) -> String {
-    s.lines()
-        .map(|l| {
-            l.trim_end_matches('\r')
-                .chars()
-                .filter(|c| !c.is_control() || *c == '\t')
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string()
-}
-
 /// The text a message is posted as: its stamp line, then its text.
 fn post_text(item: &SectionItem) -> String {
     let stamp = mapping::one_line(item.stamp.as_deref().unwrap_or(&item.key));
     format!("### {stamp}\n\n{}", item.text.trim())
-}
-
-/// A time of Trello's in the machine's time zone, as `ticket reply` writes it.
-fn local_time(ms: i64) -> Option<String> {
-    let ts = jiff::Timestamp::from_millisecond(ms).ok()?;
-    let dt = ts
-        .to_zoned_datetime(jiff::tz::TimeZone::system())
-        .datetime();
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    ))
 }
 
 /// Comments (oldest first) that would share a stamp (one author, one second) are told apart
