@@ -426,9 +426,10 @@ JS
     step "full re-read" sv sync --full --check-archived
 elif [[ "$service" == forms ]]; then
     intake_form="1SsotVaultSandboxIntakeForm_0000000000000000"
-    node - "$vault/ssot-vault.toml" "$proxy" "$intake_form" <<'JS' || exit 6
+    helpdesk_form="1SsotVaultSandboxHelpdeskForm_00000000000000"
+    node - "$vault/ssot-vault.toml" "$proxy" "$intake_form" "$helpdesk_form" <<'JS' || exit 6
 const fs = require("fs");
-const [file, url, form] = process.argv.slice(2);
+const [file, url, form, helpdesk] = process.argv.slice(2);
 const text = fs.readFileSync(file, "utf8");
 const start = text.indexOf("[remotes.forms]");
 if (start < 0) { console.error(`error: ${file}: no [remotes.forms] to enable`); process.exit(1); }
@@ -436,12 +437,13 @@ const rest = text.slice(start + 1);
 const next = rest.search(/^\[(?!remotes\.forms\b)/m);
 const end = next < 0 ? text.length : start + 1 + next;
 fs.writeFileSync(file, text.slice(0, start) +
-  `[remotes.forms]\nenabled = true\nbase_url = "${url}"\nintake_form = "${form}"\n\n` + text.slice(end));
+  `[remotes.forms]\nenabled = true\nbase_url = "${url}"\nintake_form = "${form}"\nhelpdesk_form = "${helpdesk}"\n\n` +
+  text.slice(end));
 JS
     # A person fills in the form (the sandbox's admin path, not through the proxy).
     submit() {
         curl -fsS -H 'Content-Type: application/json' -d "$1" \
-            "$upstream/__sandbox/forms/$intake_form/responses${2:-}"
+            "$upstream/__sandbox/forms/${3:-$intake_form}/responses${2:-}"
     }
     # The first read (forms.get and responses.list from the start), a response taken, a poll
     # with nothing new (a filtered list), an edited response read again, the paging of a full
@@ -455,6 +457,11 @@ JS
     [[ -n "$rid" ]] && step "the response is edited" submit '{"answers":{"Budget":"15000"}}' "/$rid"
     step "a second response" submit '{"answers":{"Contact name":"Ewa Zielińska","Email":"ewa@example.com","What do you need?":"Bookkeeping","Budget":"3000"}}'
     step "sync the edit and the new one" sv sync
+    # The helpdesk form: a message about a project opens a ticket, a second one joins it.
+    step "a helpdesk message" submit '{"answers":{"Project":"Złoty Kłos online shop","Who is writing?":"client","Message":"The payment page shows an error."}}' "" "$helpdesk_form"
+    step "sync the helpdesk message" sv sync
+    step "a second helpdesk message" submit '{"answers":{"Project":"Złoty Kłos online shop","Who is writing?":"expert","Message":"Looking into it."}}' "" "$helpdesk_form"
+    step "sync the second message" sv sync
     step "full re-read" sv sync --full
 elif [[ "$service" == trello ]]; then
     node - "$vault/ssot-vault.toml" "$proxy" <<'JS' || exit 6
