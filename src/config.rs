@@ -330,6 +330,17 @@ impl RemoteShared {
         Ok((shared, own))
     }
 
+    /// Checks a `base_url`: an http(s) URL with a host part.
+    pub fn check_base_url(url: &str) -> Result<(), String> {
+        if (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() > "https://".len()
+        {
+            Ok(())
+        } else {
+            Err(format!("base_url `{url}` is not an http(s) URL"))
+        }
+    }
+
     /// A remote's own parse error, its list of expected keys completed with the shared ones
     /// (serde's `unknown field `x`, expected one of ...` names only the remote's own keys).
     pub fn unknown_key(message: String) -> String {
@@ -431,6 +442,49 @@ pub fn find_root(start: &Path) -> Result<PathBuf, ConfigError> {
         dir = d.parent();
     }
     Err(ConfigError::NotFound { start })
+}
+
+/// A remote's section of the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[remotes.{remote}] in ssot-vault.toml: {message}")]
+pub struct SectionError {
+    /// The remote.
+    pub remote: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A remote's own configuration section, `[remotes.<NAME>]`: its keys beside the shared ones
+/// ([`RemoteShared`]), read and checked the same way for every service (each connector's
+/// `config.rs` implements it).
+pub trait RemoteSection: Default + serde::de::DeserializeOwned {
+    /// The remote's name: its section.
+    const NAME: &'static str;
+    /// Where the shared settings read beside the section's own keys are kept.
+    fn shared_mut(&mut self) -> &mut RemoteShared;
+    /// Checks the section's own keys; the message says what is wrong and what to write.
+    fn check(&self) -> Result<(), String>;
+
+    /// Reads a `[remotes.<NAME>]` table.
+    fn read_table(table: &toml::Table) -> Result<Self, SectionError> {
+        let error = |message| SectionError {
+            remote: Self::NAME,
+            message,
+        };
+        let (shared, mut own): (RemoteShared, Self) =
+            RemoteShared::split(table, Self::NAME).map_err(error)?;
+        *own.shared_mut() = shared;
+        own.check().map_err(error)?;
+        Ok(own)
+    }
+
+    /// Reads the section from the configuration (the defaults when it is absent).
+    fn read(config: &Config) -> Result<Self, SectionError> {
+        match config.remotes.get(Self::NAME) {
+            None => Ok(Self::default()),
+            Some(table) => Self::read_table(table),
+        }
+    }
 }
 
 #[cfg(test)]

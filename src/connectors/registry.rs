@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, RemoteCommon};
+use crate::config::{Config, RemoteCommon, RemoteSection};
 use crate::connectors::forms::{self, Forms, FormsConfig};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::jira::{self, Jira, JiraConfig};
@@ -180,7 +180,7 @@ macro_rules! service_config {
     ($($ty:ty),*) => {$(
         impl ServiceConfig for $ty {
             fn load(config: &Config) -> Result<Self, String> {
-                <$ty>::from_config(config).map_err(|e| e.to_string())
+                <$ty>::read(config).map_err(|e| e.to_string())
             }
             fn settings(&self) -> Settings {
                 Settings {

@@ -308,7 +308,7 @@ fn types_json_has_a_type_for_every_key_the_tool_writes() {
         want.insert(apply::archived_key(remote), "date".into());
     }
     // The remote id keys and every mapped key of the connectors' bindings.
-    let hs = HubspotConfig::from_config(&config).unwrap();
+    let hs = <HubspotConfig as ssot_vault::config::RemoteSection>::read(&config).unwrap();
     for b in mapping::bindings(&mapping::build(&hs, &schema)) {
         want.insert(b.id_key.clone(), "text".into());
         for f in b.fields.iter().filter(|f| f.conv != Conv::Title) {

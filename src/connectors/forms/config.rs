@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{RemoteCommon, RemoteShared};
+use crate::config::{RemoteCommon, RemoteSection, RemoteShared};
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "forms";
@@ -101,66 +101,45 @@ impl Default for FormsConfig {
     }
 }
 
-/// The configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("[remotes.forms] in ssot-vault.toml: {0}")]
-pub struct FormsConfigError(pub String);
+impl RemoteSection for FormsConfig {
+    const NAME: &'static str = NAME;
+    fn shared_mut(&mut self) -> &mut RemoteShared {
+        &mut self.shared
+    }
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+}
 
 impl FormsConfig {
-    /// Reads the `[remotes.forms]` table (defaults when absent).
-    pub fn from_config(config: &crate::config::Config) -> Result<Self, FormsConfigError> {
-        match config.remotes.get(NAME) {
-            None => Ok(FormsConfig::default()),
-            Some(t) => Self::from_table(t),
-        }
-    }
-
-    /// Reads a `[remotes.forms]` table.
-    pub fn from_table(table: &toml::Table) -> Result<Self, FormsConfigError> {
-        let (shared, mut cfg): (RemoteShared, FormsConfig) =
-            RemoteShared::split(table, NAME).map_err(FormsConfigError)?;
-        cfg.shared = shared;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    fn validate(&self) -> Result<(), FormsConfigError> {
-        crate::secrets::check_entry_name(&self.keyring_entry).map_err(FormsConfigError)?;
+    fn validate(&self) -> Result<(), String> {
+        crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.credentials_env.trim().is_empty() {
-            return Err(FormsConfigError("credentials_env must not be empty".into()));
+            return Err("credentials_env must not be empty".into());
         }
         if self.page_size > 5000 {
-            return Err(FormsConfigError(
-                "page_size must be between 0 and 5000".into(),
-            ));
+            return Err("page_size must be between 0 and 5000".into());
         }
         for (key, id) in [
             ("intake_form", &self.intake_form),
             ("helpdesk_form", &self.helpdesk_form),
         ] {
             if id.contains(['/', '?', '#', ' ']) {
-                return Err(FormsConfigError(format!(
+                return Err(format!(
                     "{key} `{id}` is not a form id (the part of the edit URL between /d/ and /edit)"
-                )));
+                ));
             }
         }
         for (title, role) in &self.helpdesk_questions {
             let role = role.trim();
             if !role.is_empty() && !HELPDESK_ROLES.contains(&role) {
-                return Err(FormsConfigError(format!(
+                return Err(format!(
                     "[remotes.forms.helpdesk_questions] \"{title}\" = \"{role}\": the role is one of {}",
                     HELPDESK_ROLES.join(", ")
-                )));
+                ));
             }
         }
-        let s = &self.base_url;
-        if (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len() {
-            Ok(())
-        } else {
-            Err(FormsConfigError(format!(
-                "base_url `{s}` is not an http(s) URL"
-            )))
-        }
+        RemoteShared::check_base_url(&self.base_url)
     }
 
     /// The question table: title → intake field, the defaults overlaid by `questions`.
@@ -218,7 +197,7 @@ mod tests {
         let c =
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
-        let f = FormsConfig::from_config(&c).unwrap();
+        let f = FormsConfig::read(&c).unwrap();
         assert!(!f.shared.common.enabled);
         assert_eq!(f.base_url, "https://forms.googleapis.com");
         assert_eq!(
@@ -239,13 +218,13 @@ mod tests {
             "[helpdesk_questions]\n\"Project\" = \"projekt\"",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
-            assert!(FormsConfig::from_table(&t).is_err(), "{bad}");
+            assert!(FormsConfig::read_table(&t).is_err(), "{bad}");
         }
         let t: toml::Table = toml::from_str(
             "form_id = \"abc\"\n[questions]\n\"Phone\" = \"\"\n\"Firma\" = \"company\"",
         )
         .unwrap();
-        let c = FormsConfig::from_table(&t).unwrap();
+        let c = FormsConfig::read_table(&t).unwrap();
         assert_eq!(c.intake_form, "abc");
         let q = c.question_table();
         assert!(!q.contains_key("Phone"));
@@ -254,7 +233,7 @@ mod tests {
             "helpdesk_form = \"h1\"\n[helpdesk_questions]\n\"Project\" = \"\"\n\"Projekt\" = \"project\"",
         )
         .unwrap();
-        let c = FormsConfig::from_table(&t).unwrap();
+        let c = FormsConfig::read_table(&t).unwrap();
         assert_eq!(c.helpdesk_form, "h1");
         let h = c.helpdesk_table();
         assert!(!h.contains_key("Project"));

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{RemoteCommon, RemoteShared};
+use crate::config::{RemoteCommon, RemoteSection, RemoteShared};
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "hubspot";
@@ -88,52 +88,36 @@ impl Default for HubspotConfig {
     }
 }
 
-/// The configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("[remotes.hubspot] in ssot-vault.toml: {0}")]
-pub struct HubspotConfigError(pub String);
+impl RemoteSection for HubspotConfig {
+    const NAME: &'static str = NAME;
+    fn shared_mut(&mut self) -> &mut RemoteShared {
+        &mut self.shared
+    }
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+}
 
 impl HubspotConfig {
-    /// Reads the `[remotes.hubspot]` table (defaults when absent).
-    pub fn from_config(config: &crate::config::Config) -> Result<Self, HubspotConfigError> {
-        match config.remotes.get(NAME) {
-            None => Ok(HubspotConfig::default()),
-            Some(t) => Self::from_table(t),
-        }
-    }
-
-    /// Reads a `[remotes.hubspot]` table.
-    pub fn from_table(table: &toml::Table) -> Result<Self, HubspotConfigError> {
-        let (shared, mut cfg): (RemoteShared, HubspotConfig) =
-            RemoteShared::split(table, NAME).map_err(HubspotConfigError)?;
-        cfg.shared = shared;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    fn validate(&self) -> Result<(), HubspotConfigError> {
+    fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 || self.batch_size > 100 {
-            return Err(HubspotConfigError(
-                "batch_size must be between 1 and 100 (HubSpot's limit)".into(),
-            ));
+            return Err("batch_size must be between 1 and 100 (HubSpot's limit)".into());
         }
-        crate::secrets::check_entry_name(&self.keyring_entry).map_err(HubspotConfigError)?;
+        crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.token_env.trim().is_empty() {
-            return Err(HubspotConfigError("token_env must not be empty".into()));
+            return Err("token_env must not be empty".into());
         }
         if !matches!(self.default_contact_type.as_str(), "client" | "expert") {
-            return Err(HubspotConfigError(
-                "default_contact_type must be `client` or `expert`".into(),
-            ));
+            return Err("default_contact_type must be `client` or `expert`".into());
         }
         for (ty, keys) in &self.directions {
             if keys
                 .get("title")
                 .is_some_and(|d| *d != crate::connectors::Direction::Push)
             {
-                return Err(HubspotConfigError(format!(
+                return Err(format!(
                     "directions.{ty}.title: a title is the note's file name and travels to HubSpot only (`push`)"
-                )));
+                ));
             }
         }
         for ty in self
@@ -143,19 +127,12 @@ impl HubspotConfig {
             .chain(self.directions.keys())
         {
             if !matches!(ty.as_str(), "client" | "expert" | "project") {
-                return Err(HubspotConfigError(format!(
+                return Err(format!(
                     "unknown note type `{ty}` (HubSpot syncs client, expert and project)"
-                )));
+                ));
             }
         }
-        if url_ok(&self.base_url) {
-            Ok(())
-        } else {
-            Err(HubspotConfigError(format!(
-                "base_url `{}` is not an http(s) URL",
-                self.base_url
-            )))
-        }
+        RemoteShared::check_base_url(&self.base_url)
     }
 
     /// Where the token is looked up (see `crate::secrets`).
@@ -173,10 +150,6 @@ impl HubspotConfig {
     }
 }
 
-fn url_ok(s: &str) -> bool {
-    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +160,7 @@ mod tests {
         let c =
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
-        let h = HubspotConfig::from_config(&c).unwrap();
+        let h = HubspotConfig::read(&c).unwrap();
         assert!(!h.shared.common.enabled);
         assert_eq!(h.base_url, "https://api.hubapi.com");
         assert_eq!(h.shared.common.conflict_policy, ConflictPolicy::Manual);
@@ -196,26 +169,26 @@ mod tests {
     #[test]
     fn typos_and_bad_values_are_errors() {
         let t: toml::Table = toml::from_str("enabeld = true").unwrap();
-        assert!(HubspotConfig::from_table(&t).is_err());
+        assert!(HubspotConfig::read_table(&t).is_err());
         let t: toml::Table = toml::from_str("max_archive_share = 2.0").unwrap();
-        assert!(HubspotConfig::from_table(&t).is_err());
+        assert!(HubspotConfig::read_table(&t).is_err());
         let t: toml::Table = toml::from_str(
             "conflict_policy = \"remote-wins\"\n[fields.client]\nphone = \"mobilephone\"",
         )
         .unwrap();
-        let c = HubspotConfig::from_table(&t).unwrap();
+        let c = HubspotConfig::read_table(&t).unwrap();
         assert_eq!(c.shared.common.conflict_policy, ConflictPolicy::RemoteWins);
         assert_eq!(c.fields["client"]["phone"], "mobilephone");
         assert_eq!(c.keyring_entry, "hubspot");
         let t: toml::Table = toml::from_str("keyring_entry = \"hubspot-eu\"").unwrap();
-        let spec = HubspotConfig::from_table(&t).unwrap().credential_spec();
+        let spec = HubspotConfig::read_table(&t).unwrap().credential_spec();
         assert_eq!(spec.keyring_entry, "hubspot-eu");
         assert_eq!(spec.env_var, "HUBSPOT_TOKEN");
         let t: toml::Table = toml::from_str("keyring_entry = \"\"").unwrap();
-        assert!(HubspotConfig::from_table(&t).is_err());
+        assert!(HubspotConfig::read_table(&t).is_err());
         // A typo names every key the section takes, the shared ones and HubSpot's own.
         let t: toml::Table = toml::from_str("enabeld = true").unwrap();
-        let e = HubspotConfig::from_table(&t).unwrap_err().to_string();
+        let e = HubspotConfig::read_table(&t).unwrap_err().to_string();
         assert!(
             e.contains("unknown field `enabeld`, expected one of"),
             "{e}"
@@ -232,7 +205,7 @@ mod tests {
         // The shared keys keep their defaults and are read over them.
         let t: toml::Table =
             toml::from_str("enabled = true\nmax_retries = 3\nbatch_size = 50").unwrap();
-        let c = HubspotConfig::from_table(&t).unwrap();
+        let c = HubspotConfig::read_table(&t).unwrap();
         assert!(c.shared.common.enabled);
         assert_eq!(c.shared.http.max_retries, 3);
         assert_eq!(c.shared.http.requests_per_10s, 100);

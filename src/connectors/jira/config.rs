@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{RemoteCommon, RemoteShared};
+use crate::config::{RemoteCommon, RemoteSection, RemoteShared};
 use crate::connectors::Direction;
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
@@ -133,10 +133,15 @@ impl Default for JiraConfig {
     }
 }
 
-/// The configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("[remotes.jira] in ssot-vault.toml: {0}")]
-pub struct JiraConfigError(pub String);
+impl RemoteSection for JiraConfig {
+    const NAME: &'static str = NAME;
+    fn shared_mut(&mut self) -> &mut RemoteShared {
+        &mut self.shared
+    }
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+}
 
 /// The default lifecycle terms of `Transition` actions and their Jira statuses.
 pub const DEFAULT_TRANSITIONS: &[(&str, &str)] = &[
@@ -148,29 +153,12 @@ pub const DEFAULT_TRANSITIONS: &[(&str, &str)] = &[
 ];
 
 impl JiraConfig {
-    /// Reads the `[remotes.jira]` table (defaults when absent).
-    pub fn from_config(config: &crate::config::Config) -> Result<Self, JiraConfigError> {
-        match config.remotes.get(NAME) {
-            None => Ok(JiraConfig::default()),
-            Some(t) => Self::from_table(t),
-        }
-    }
-
-    /// Reads a `[remotes.jira]` table.
-    pub fn from_table(table: &toml::Table) -> Result<Self, JiraConfigError> {
-        let (shared, mut cfg): (RemoteShared, JiraConfig) =
-            RemoteShared::split(table, NAME).map_err(JiraConfigError)?;
-        cfg.shared = shared;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    fn validate(&self) -> Result<(), JiraConfigError> {
-        let err = |m: String| Err(JiraConfigError(m));
+    fn validate(&self) -> Result<(), String> {
+        let err = |m: String| Err(m);
         if self.batch_size == 0 || self.batch_size > 50 {
             return err("batch_size must be between 1 and 50 (Jira's limit)".into());
         }
-        crate::secrets::check_entry_name(&self.keyring_entry).map_err(JiraConfigError)?;
+        crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.token_env.trim().is_empty() || self.email_env.trim().is_empty() {
             return err("token_env and email_env must not be empty".into());
         }
@@ -216,16 +204,7 @@ impl JiraConfig {
                     .into(),
             );
         }
-        let url_ok = (self.base_url.starts_with("http://")
-            || self.base_url.starts_with("https://"))
-            && self.base_url.len() > "https://".len();
-        if !url_ok {
-            return err(format!(
-                "base_url `{}` is not an http(s) URL",
-                self.base_url
-            ));
-        }
-        Ok(())
+        RemoteShared::check_base_url(&self.base_url)
     }
 
     /// Where the API token is looked up (see `crate::secrets`).
@@ -273,7 +252,7 @@ mod tests {
         let c =
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
-        let j = JiraConfig::from_config(&c).unwrap();
+        let j = JiraConfig::read(&c).unwrap();
         assert!(!j.shared.common.enabled);
         assert_eq!(j.project_key, "CONS");
         assert_eq!(j.issue_type, "Epic");
@@ -291,11 +270,11 @@ mod tests {
             "batch_size = 51",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
-            assert!(JiraConfig::from_table(&t).is_err(), "{bad}");
+            assert!(JiraConfig::read_table(&t).is_err(), "{bad}");
         }
         let t: toml::Table =
             toml::from_str("email = \"a@b.c\"\n[transitions]\non-hold = \"Paused\"").unwrap();
-        let c = JiraConfig::from_table(&t).unwrap();
+        let c = JiraConfig::read_table(&t).unwrap();
         assert_eq!(c.account_email(&|_| None).as_deref(), Some("a@b.c"));
         assert_eq!(c.transition_status("on-hold").as_deref(), Some("Paused"));
         assert_eq!(

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{RemoteCommon, RemoteShared};
+use crate::config::{RemoteCommon, RemoteSection, RemoteShared};
 
 use super::client;
 
@@ -119,83 +119,67 @@ impl Default for TrelloConfig {
     }
 }
 
-/// The configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("[remotes.trello] in ssot-vault.toml: {0}")]
-pub struct TrelloConfigError(pub String);
+impl RemoteSection for TrelloConfig {
+    const NAME: &'static str = NAME;
+    fn shared_mut(&mut self) -> &mut RemoteShared {
+        &mut self.shared
+    }
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+}
 
 impl TrelloConfig {
-    /// Reads the `[remotes.trello]` table (defaults when absent).
-    pub fn from_config(config: &crate::config::Config) -> Result<Self, TrelloConfigError> {
-        match config.remotes.get(NAME) {
-            None => Ok(TrelloConfig::default()),
-            Some(t) => Self::from_table(t),
-        }
-    }
-
-    /// Reads a `[remotes.trello]` table.
-    pub fn from_table(table: &toml::Table) -> Result<Self, TrelloConfigError> {
-        let (shared, mut cfg): (RemoteShared, TrelloConfig) =
-            RemoteShared::split(table, NAME).map_err(TrelloConfigError)?;
-        cfg.shared = shared;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    fn validate(&self) -> Result<(), TrelloConfigError> {
+    fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 || self.batch_size > 1000 {
-            return Err(TrelloConfigError(
-                "batch_size must be between 1 and 1000".into(),
-            ));
+            return Err("batch_size must be between 1 and 1000".into());
         }
-        crate::secrets::check_entry_name(&self.keyring_entry).map_err(TrelloConfigError)?;
+        crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.token_env.trim().is_empty() {
-            return Err(TrelloConfigError("token_env must not be empty".into()));
+            return Err("token_env must not be empty".into());
         }
         if self.key.trim().is_empty() && self.key_env.trim().is_empty() {
-            return Err(TrelloConfigError(
-                "set `key`, or `key_env` to the variable holding it".into(),
-            ));
+            return Err("set `key`, or `key_env` to the variable holding it".into());
         }
         if self.actions_page == 0 || self.actions_page > client::ACTIONS_LIMIT {
-            return Err(TrelloConfigError(format!(
+            return Err(format!(
                 "actions_page must be between 1 and {}",
                 client::ACTIONS_LIMIT
-            )));
+            ));
         }
         if self.checklist.trim().is_empty() {
-            return Err(TrelloConfigError("checklist must not be empty".into()));
+            return Err("checklist must not be empty".into());
         }
         if !self.board_id.is_empty() && !is_id(&self.board_id) {
-            return Err(TrelloConfigError(format!(
+            return Err(format!(
                 "board_id `{}` is not a Trello id (24 hexadecimal digits; the board's JSON export shows it)",
                 self.board_id
-            )));
+            ));
         }
         let statuses = crate::vault::schema::PROJECT_STATUSES;
         if let Some(s) = self.lists.keys().find(|s| !statuses.contains(&s.as_str())) {
-            return Err(TrelloConfigError(format!(
+            return Err(format!(
                 "lists.{s}: not a project status ({})",
                 statuses.join(", ")
-            )));
+            ));
         }
         if let Some(s) = self
             .helpdesk_lists
             .keys()
             .find(|s| !["open", "answered", "closed"].contains(&s.as_str()))
         {
-            return Err(TrelloConfigError(format!(
+            return Err(format!(
                 "helpdesk_lists.{s}: not a ticket status (open, answered, closed)"
-            )));
+            ));
         }
         if let Some((m, p)) = self
             .helpdesk_parties
             .iter()
             .find(|(_, p)| !["client", "expert", "team"].contains(&p.as_str()))
         {
-            return Err(TrelloConfigError(format!(
+            return Err(format!(
                 "helpdesk_parties.{m}: `{p}` is not a party (client, expert, team)"
-            )));
+            ));
         }
         let board = |id: &str, name: &str| {
             if id.is_empty() {
@@ -207,18 +191,11 @@ impl TrelloConfig {
         if !self.helpdesk_board.trim().is_empty()
             && self.helpdesk_board.trim() == board(&self.board_id, &self.board)
         {
-            return Err(TrelloConfigError(
+            return Err(
                 "helpdesk_board must be a board of its own, not the projects' board".into(),
-            ));
+            );
         }
-        if url_ok(&self.base_url) {
-            Ok(())
-        } else {
-            Err(TrelloConfigError(format!(
-                "base_url `{}` is not an http(s) URL",
-                self.base_url
-            )))
-        }
+        RemoteShared::check_base_url(&self.base_url)
     }
 
     /// Where the token is looked up (see `crate::secrets`).
@@ -251,10 +228,6 @@ pub fn is_id(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn url_ok(s: &str) -> bool {
-    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,7 +237,7 @@ mod tests {
         let c =
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
-        let t = TrelloConfig::from_config(&c).unwrap();
+        let t = TrelloConfig::read(&c).unwrap();
         assert!(!t.shared.common.enabled);
         assert_eq!(t.base_url, "https://api.trello.com/1");
         assert_eq!(t.shared.http.requests_per_10s, 100);
@@ -284,13 +257,13 @@ mod tests {
             "base_url = \"ftp://x\"",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
-            assert!(TrelloConfig::from_table(&t).is_err(), "{bad}");
+            assert!(TrelloConfig::read_table(&t).is_err(), "{bad}");
         }
         let t: toml::Table = toml::from_str(
             "board = \"Projects\"\nkey = \"k\"\n[lists]\nblocked = \"On hold\"\n[custom_fields]\nbudget = \"\"",
         )
         .unwrap();
-        let c = TrelloConfig::from_table(&t).unwrap();
+        let c = TrelloConfig::read_table(&t).unwrap();
         assert_eq!(c.lists["blocked"], "On hold");
         assert_eq!(
             c.api_key().map(|k| k.expose().to_string()).as_deref(),
