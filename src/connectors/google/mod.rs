@@ -101,21 +101,69 @@ impl GoogleClient {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GoogleError> {
+        self.send_with(method, path, query, body, true).await
+    }
+
+    /// Sends a request that must not be sent twice once the service may have carried it out
+    /// (an append, a row deletion; see [`Http::send_no_replay`]); a 401 is still signed in
+    /// again and resent (the service refused it without acting).
+    pub async fn send_no_replay(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GoogleError> {
+        self.send_with(method, path, query, body, false).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        replay: bool,
+    ) -> Result<Answer, GoogleError> {
+        let once = |http: Arc<Http>, method: Method| async move {
+            if replay {
+                http.send(method, path, query, body).await
+            } else {
+                http.send_no_replay(method, path, query, body).await
+            }
+        };
         let token = self.tokens.token().await?;
-        let answer = self
-            .http_for(&token)?
-            .send(method.clone(), path, query, body)
-            .await?;
+        let answer = once(self.http_for(&token)?, method.clone()).await?;
         if answer.status != StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
         tracing::info!(path, "google: access token refused; signing in again");
         let token = self.tokens.refresh(&token).await?;
-        Ok(self
-            .http_for(&token)?
-            .send(method, path, query, body)
-            .await?)
+        Ok(once(self.http_for(&token)?, method).await?)
     }
+}
+
+/// The message of a Google error body (`{"error": {"code", "message", "status"}}`), with the
+/// HTTP status.
+pub fn error_message(a: &Answer) -> String {
+    let e = &a.body["error"];
+    match (e["status"].as_str(), e["message"].as_str()) {
+        (Some(s), Some(m)) => format!("{} {s}: {m}", a.status.as_u16()),
+        _ => format!("HTTP {}", a.status.as_u16()),
+    }
+}
+
+/// A path segment: every byte but letters, digits, `-` and `_` percent-encoded.
+pub fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Why a Google API call failed.
