@@ -64,4 +64,5 @@ pub(crate) mod suite;
 pub mod forms;
 mod hubspot;
 pub mod jira;
+pub mod sheets;
 pub mod trello;
