@@ -65,7 +65,7 @@ pub fn build(cfg: &SheetsConfig, schema: &Schema) -> Vec<Tab> {
         .into_iter()
         .filter_map(|(note_type, title)| {
             let ty = schema.get(&note_type)?;
-            let columns = cfg
+            let mut columns: Vec<Column> = cfg
                 .column_table(&note_type)
                 .into_iter()
                 .filter_map(|(header, key)| {
@@ -95,6 +95,9 @@ pub fn build(cfg: &SheetsConfig, schema: &Schema) -> Vec<Tab> {
                     })
                 })
                 .collect();
+            // In the order of the type's fields (as a new note writes them), the title first.
+            let rank = |c: &Column| ty.fields.iter().position(|f| f.name == c.key);
+            columns.sort_by_key(|c| rank(c).map_or(0, |i| i + 1));
             Some(Tab {
                 note_type,
                 title,

@@ -13,9 +13,12 @@
 //!
 //! # Reads
 //!
-//! Every run reads every tab whole in one `values.batchGet` (a full read: the engine archives
-//! the notes of rows no longer there, through its usual rules and rail). An unchanged resync is
-//! that one request.
+//! Every run reads every tab whole in one `values.batchGet`; an unchanged resync is that one
+//! request. The read is reported full when the engine asked for a full read (no cursor: the
+//! first run, `sync --full`, `full_pull_hours`); on the other runs the engine asks
+//! [`Connector::archived`] by its `check_archived_minutes`, answered from the same read without
+//! a request, and marks the notes of deleted rows archived through its usual rules and rail.
+//! [`Connector::fetch`] is answered from that read too.
 //!
 //! # Writes
 //!
@@ -526,7 +529,7 @@ impl Connector for Sheets {
         json!({})
     }
 
-    async fn pull(&mut self, _cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
+    async fn pull(&mut self, cursor: Option<&Value>) -> Result<Pulled, ConnectorError> {
         let mut read = self.read_all().await?;
         for attempt in 0..TRIES {
             let keys = self.rows_needing_keys(&read);
@@ -549,10 +552,13 @@ impl Connector for Sheets {
         }
         let records = self.records(&read);
         self.read = Some(read);
+        // Every read is whole; it is called full only when the engine asked for one, so that
+        // on the other runs the engine asks `archived` (answered from this read) for the rows
+        // people deleted, by its `check_archived_minutes`.
         Ok(Pulled {
             records,
-            cursor: json!({ "full": true }),
-            full: true,
+            cursor: json!({ "read": "whole" }),
+            full: cursor.is_none(),
         })
     }
 
