@@ -8,6 +8,7 @@
 //! credentials_env = "GOOGLE_APPLICATION_CREDENTIALS"  # the service-account key file's path,
 //! keyring_entry = "google"                     # else the key (or its path) in the OS keyring
 //! key_column = "ssot_id"                       # the header of the key column
+//! batch_size = 5000                            # notes written per run step (1 to 10000)
 //!
 //! [remotes.sheets.tabs]                        # note type = tab ("" leaves the type out)
 //! client = "Clients"
@@ -75,6 +76,9 @@ pub struct SheetsConfig {
     pub keyring_entry: String,
     /// The header of the key column (every tab's).
     pub key_column: String,
+    /// Notes the engine hands the connector at once: the cells and rows of that many notes go
+    /// in one write per tab.
+    pub batch_size: usize,
     /// Note type → tab title, over [`DEFAULT_TABS`] (`""` leaves a type out).
     pub tabs: BTreeMap<String, String>,
     /// Note type → (header → frontmatter key), over [`DEFAULT_COLUMNS`] (`""` unmaps a header).
@@ -90,6 +94,7 @@ impl Default for SheetsConfig {
             credentials_env: crate::connectors::google::CREDENTIALS_ENV.into(),
             keyring_entry: "google".into(),
             key_column: KEY_COLUMN.into(),
+            batch_size: 5000,
             tabs: BTreeMap::new(),
             columns: BTreeMap::new(),
         }
@@ -124,6 +129,11 @@ impl SheetsConfig {
         if self.credentials_env.trim().is_empty() {
             return Err(SheetsConfigError(
                 "credentials_env must not be empty".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&self.batch_size) {
+            return Err(SheetsConfigError(
+                "batch_size must be between 1 and 10000".into(),
             ));
         }
         if self.key_column.trim().is_empty() {
@@ -219,6 +229,7 @@ mod tests {
             "base_url = \"ftp://x\"",
             "spreadsheet_id = \"https://docs.google.com/spreadsheets/d/x/edit\"",
             "key_column = \" \"",
+            "batch_size = 0",
             "[tabs]\nclient = \"Same\"\nexpert = \"Same\"",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();

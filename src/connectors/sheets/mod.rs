@@ -598,7 +598,7 @@ impl Connector for Sheets {
     }
 
     fn push_chunk(&self) -> usize {
-        5000
+        self.cfg.batch_size
     }
 
     async fn upsert(

@@ -24,7 +24,9 @@ const ROZA_NOTE: &str = "---\ntype: client\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC88C\
 const LIPA_NOTE: &str = "---\ntype: client\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC99D\ncreated: 2026-11-22\nname: Studio Lipa\nemail: hello@studiolipa.pl\nphone: \"+48 12 400 50 60\"\ncompany: Studio Lipa sp. z o.o.\nsize: small\nstatus: lead\n---\n";
 
 /// Points the vault's `[remotes.sheets]` at the sandbox's seeded spreadsheet, with fast
-/// retries and `extra` settings, writes the two more clients and commits.
+/// retries and `extra` settings, writes the two more clients and commits. The vault has six
+/// synced notes, more than HubSpot's four: the share rail is set at 10 % so that deleting one
+/// note of five crosses it, as one of three does for HubSpot at the default 20 %.
 pub fn configure(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
@@ -34,7 +36,7 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
             .find("[remotes.forms]")
             .expect("forms section");
     let section = format!(
-        "[remotes.sheets]\nenabled = true\nbase_url = \"{base}\"\nspreadsheet_id = \"{SEED_SPREADSHEET_ID}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n{extra}\n\n"
+        "[remotes.sheets]\nenabled = true\nbase_url = \"{base}\"\nspreadsheet_id = \"{SEED_SPREADSHEET_ID}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\nmax_archive_share = 0.1\n{extra}\n\n"
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
