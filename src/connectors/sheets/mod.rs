@@ -626,12 +626,37 @@ impl Connector for Sheets {
             let Some(t) = self.tab(note_type) else {
                 continue;
             };
+            let title = t.title.clone();
             let width = read.get(note_type).map_or(1, |r| r.header.len().max(1));
-            let range = format!("{}!A1:{}", quoted(&t.title), column_letters(width - 1));
-            self.client()?.append(&range, rows).await?;
-            if let Some(r) = read.get_mut(note_type) {
-                r.rows
-                    .extend(rows.iter().map(|l| l.iter().map(|s| json!(s)).collect()));
+            let key_col = read
+                .get(note_type)
+                .and_then(|r| r.col(self.key_column()))
+                .unwrap_or(0);
+            let range = format!("{}!A1:{}", quoted(&title), column_letters(width - 1));
+            let mut left = rows.clone();
+            let mut lost = 0;
+            while !left.is_empty() {
+                match self.client()?.append(&range, &left).await {
+                    Ok(()) => {
+                        if let Some(r) = read.get_mut(note_type) {
+                            r.rows
+                                .extend(left.iter().map(|l| l.iter().map(|s| json!(s)).collect()));
+                        }
+                        break;
+                    }
+                    // The answer was lost: the rows may be there. Read, and append the others.
+                    Err(ConnectorError::Http(e)) if lost < self.cfg.shared.http.max_retries => {
+                        lost += 1;
+                        tracing::info!(tab = %title, error = %e, "sheets: an append's answer was lost; reading what landed");
+                        read = self.read_all().await?;
+                        let there: BTreeSet<String> = read
+                            .get(note_type)
+                            .map(|r| r.keys(r.col(self.key_column())).into_iter().collect())
+                            .unwrap_or_default();
+                        left.retain(|l| l.get(key_col).is_none_or(|k| !there.contains(k)));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         let mut out = Vec::new();
@@ -663,34 +688,51 @@ impl Connector for Sheets {
         };
         let mut read = self.current().await?;
         let types: BTreeSet<String> = [note_type.to_string()].into();
-        for _ in 1..TRIES {
-            if self.unchanged(&read, &types).await? {
+        let mut lost = 0;
+        loop {
+            for _ in 1..TRIES {
+                if self.unchanged(&read, &types).await? {
+                    break;
+                }
+                read = self.read_all().await?;
+            }
+            let mut rows: Vec<usize> = match read.get(note_type) {
+                Some(r) => ids.iter().filter_map(|id| self.row_of(r, id)).collect(),
+                None => Vec::new(),
+            };
+            rows.sort_unstable();
+            rows.dedup();
+            if rows.is_empty() {
                 break;
             }
-            read = self.read_all().await?;
-        }
-        let mut rows: Vec<usize> = match read.get(note_type) {
-            Some(r) => ids.iter().filter_map(|id| self.row_of(r, id)).collect(),
-            None => Vec::new(),
-        };
-        rows.sort_unstable();
-        rows.dedup();
-        let requests: Vec<Value> = rows
-            .iter()
-            .rev()
-            .map(|i| {
-                json!({"deleteDimension": {"range": {
-                    "sheetId": sheet_id, "dimension": "ROWS",
-                    "startIndex": i + 1, "endIndex": i + 2,
-                }}})
-            })
-            .collect();
-        self.client()?.structure(requests).await?;
-        if let Some(r) = read.get_mut(note_type) {
-            for i in rows.iter().rev() {
-                if *i < r.rows.len() {
-                    r.rows.remove(*i);
+            let requests: Vec<Value> = rows
+                .iter()
+                .rev()
+                .map(|i| {
+                    json!({"deleteDimension": {"range": {
+                        "sheetId": sheet_id, "dimension": "ROWS",
+                        "startIndex": i + 1, "endIndex": i + 2,
+                    }}})
+                })
+                .collect();
+            match self.client()?.structure(requests).await {
+                Ok(()) => {
+                    if let Some(r) = read.get_mut(note_type) {
+                        for i in rows.iter().rev() {
+                            if *i < r.rows.len() {
+                                r.rows.remove(*i);
+                            }
+                        }
+                    }
+                    break;
                 }
+                // The answer was lost: the rows may be gone. Read, and delete those still there.
+                Err(ConnectorError::Http(e)) if lost < self.cfg.shared.http.max_retries => {
+                    lost += 1;
+                    tracing::info!(tab = %title, error = %e, "sheets: a deletion's answer was lost; reading what is left");
+                    read = self.read_all().await?;
+                }
+                Err(e) => return Err(e),
             }
         }
         self.read = Some(read);
