@@ -145,6 +145,8 @@ async fn first_sync_writes_rows_and_edits_travel_both_ways() {
         "the row's key is the note's ssot_id"
     );
     assert!(out(&o).contains("6 created"), "{}", out(&o));
+    // The read and one append per tab.
+    assert!(out(&o).contains("; 4 requests"), "{}", out(&o));
 
     // Unchanged: one request, no commit.
     let head = h.head();
@@ -194,8 +196,10 @@ async fn first_sync_writes_rows_and_edits_travel_both_ways() {
         .run(&["set", "Piekarnia Złoty Kłos", "phone=+48 22 000 11 22"])
         .await;
     assert!(o.status.success(), "{}", out(&o));
-    h.sync().await;
+    let o = h.sync().await;
     assert_eq!(row_of(&h, "Clients", CLIENT)["phone"], "+48 22 000 11 22");
+    // The read, the re-read of the header and key column, the write.
+    assert!(out(&o).contains("; 3 requests"), "{}", out(&o));
     let after = rows(&h, "Clients");
     let changed: usize = before
         .iter()
