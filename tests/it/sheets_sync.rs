@@ -108,9 +108,13 @@ fn row_number(h: &H, tab: &str, note: &str) -> usize {
         .expect("row")
 }
 
-/// The next empty row of a tab (1-based).
-fn next_row(h: &H, tab: &str) -> usize {
-    rows(h, tab).len() + 1
+/// Types a new row under the last one, by header; returns its 1-based number.
+fn type_row(h: &H, tab: &str, cells: &[(&str, &str)]) -> usize {
+    let r = rows(h, tab).len() + 1;
+    for (header, value) in cells {
+        type_cell(h, tab, &cell_of(h, tab, header, r), value);
+    }
+    r
 }
 
 fn count(h: &H, endpoint: &str) -> u64 {
@@ -374,21 +378,16 @@ async fn a_tab_sorted_between_the_read_and_the_write_is_read_again() {
 async fn a_row_typed_by_hand_becomes_one_note_with_its_id_in_the_row() {
     let h = H::new("").await;
     h.sync().await;
-    let r = next_row(&h, "Experts");
-    type_cell(&h, "Experts", &cell_of(&h, "Experts", "name", r), "Ewa Lis");
-    type_cell(
+    let r = type_row(
         &h,
         "Experts",
-        &cell_of(&h, "Experts", "email", r),
-        "ewa@lis.pl",
+        &[
+            ("name", "Ewa Lis"),
+            ("email", "ewa@lis.pl"),
+            ("specialty", "audit, VAT"),
+            ("rate", "150"),
+        ],
     );
-    type_cell(
-        &h,
-        "Experts",
-        &cell_of(&h, "Experts", "specialty", r),
-        "audit, VAT",
-    );
-    type_cell(&h, "Experts", &cell_of(&h, "Experts", "rate", r), "150");
     h.sync().await;
     let note = "Experts/Ewa Lis.md";
     let sid = h.prop(note, "ssot_id").expect("a note");
@@ -417,13 +416,10 @@ async fn kill_9_between_the_id_write_and_the_note_makes_no_duplicate() {
     let h = H::new("").await;
     h.sync().await;
     // The state a run killed right after the id write leaves: the row carries a fresh id.
-    let r = next_row(&h, "Clients");
-    type_cell(&h, "Clients", &cell_of(&h, "Clients", "name", r), "Ola Kot");
-    type_cell(
+    let r = type_row(
         &h,
         "Clients",
-        &cell_of(&h, "Clients", "email", r),
-        "ola@kot.pl",
+        &[("name", "Ola Kot"), ("email", "ola@kot.pl")],
     );
     let typed_id = ssot_vault::vault::id::new_ulid();
     type_cell(
@@ -438,18 +434,10 @@ async fn kill_9_between_the_id_write_and_the_note_makes_no_duplicate() {
         Some(typed_id.clone())
     );
     // A real kill: as soon as the id is in the row.
-    let r = next_row(&h, "Clients");
-    type_cell(
+    let r = type_row(
         &h,
         "Clients",
-        &cell_of(&h, "Clients", "name", r),
-        "Jan Wróbel",
-    );
-    type_cell(
-        &h,
-        "Clients",
-        &cell_of(&h, "Clients", "email", r),
-        "jan@wrobel.pl",
+        &[("name", "Jan Wróbel"), ("email", "jan@wrobel.pl")],
     );
     let key_cell = cell_of(&h, "Clients", "ssot_id", r);
     let mut child = h.spawn_sync();
@@ -494,9 +482,7 @@ async fn hostile_cells_make_safe_notes() {
         ("Long", &long),
     ];
     for (name, email) in hostile {
-        let r = next_row(&h, "Clients");
-        type_cell(&h, "Clients", &cell_of(&h, "Clients", "name", r), name);
-        type_cell(&h, "Clients", &cell_of(&h, "Clients", "email", r), email);
+        type_row(&h, "Clients", &[("name", name), ("email", email)]);
     }
     let o = h.run(&["sync"]).await;
     assert!(

@@ -13,7 +13,9 @@ pub use auth::{
     TokenSource, pem_to_der,
 };
 
+use crate::connectors::ConnectorError;
 use crate::connectors::http::{Answer, Http, HttpConfig, HttpError, HttpStats, Secret};
+use crate::secrets::CredentialSource;
 
 /// Scope of the Sheets API (read and write).
 pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
@@ -175,4 +177,47 @@ pub enum GoogleError {
     /// The request failed.
     #[error(transparent)]
     Http(#[from] HttpError),
+}
+
+/// Signs a Google connector in: reads the service-account key from `credential` (the key file's
+/// contents or path, which came from `source`) and makes the [`GoogleClient`] of the API at
+/// `base_url` for `scopes`. A key that cannot be read is a configuration error of `service`
+/// naming where it came from, never the key itself.
+pub fn sign_in(
+    service: &str,
+    base_url: &str,
+    settings: &crate::config::RemoteHttp,
+    credential: &Secret,
+    source: Option<&CredentialSource>,
+    scopes: &[&str],
+) -> Result<GoogleClient, ConnectorError> {
+    let origin = match source {
+        Some(s) => format!(" (from {s})"),
+        None => String::new(),
+    };
+    let config = |message: String| ConnectorError::Config {
+        service: service.into(),
+        message: format!("service-account key{origin}: {message}"),
+    };
+    let key = ServiceAccountKey::from_credential(credential).map_err(|e| match e {
+        // The path is the credential's value: said as the variable or entry names it.
+        GoogleAuthError::Read { source, .. } => {
+            config(format!("cannot read the key file it names: {source}"))
+        }
+        other => config(other.to_string()),
+    })?;
+    let http = HttpConfig::new(service, base_url).with_settings(settings);
+    let tokens = TokenSource::new(&key, scopes, &http).map_err(|e| config(e.to_string()))?;
+    Ok(GoogleClient::new(Arc::new(tokens), http))
+}
+
+/// A failed Google call as a connector error of `service` (a sign-in failure said as such).
+pub fn call_failed(service: &str, e: GoogleError) -> ConnectorError {
+    match e {
+        GoogleError::Http(h) => ConnectorError::Http(h),
+        GoogleError::Auth(a) => ConnectorError::Protocol {
+            service: service.into(),
+            message: format!("signing in: {a}"),
+        },
+    }
 }

@@ -10,7 +10,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::connectors::ConnectorError;
-use crate::connectors::google::{GoogleClient, GoogleError, error_message, path_segment};
+use crate::connectors::google::{
+    GoogleClient, GoogleError, call_failed, error_message, path_segment,
+};
 use crate::connectors::http::Answer;
 
 use super::config::NAME;
@@ -25,13 +27,7 @@ pub struct Client {
 }
 
 fn failed(e: GoogleError) -> ConnectorError {
-    match e {
-        GoogleError::Http(h) => ConnectorError::Http(h),
-        GoogleError::Auth(a) => ConnectorError::Protocol {
-            service: NAME.into(),
-            message: format!("signing in: {a}"),
-        },
-    }
+    call_failed(NAME, e)
 }
 
 fn checked(what: &str, a: Answer) -> Result<Value, ConnectorError> {

@@ -39,16 +39,13 @@ pub mod config;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::connectors::google::{
-    GoogleAuthError, GoogleClient, SHEETS_SCOPE, ServiceAccountKey, TokenSource,
-};
+use crate::connectors::google::{SHEETS_SCOPE, sign_in};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Health, HttpConfig, HttpStats, Pulled, RemoteRecord,
-    Secret, Upsert, WriteOutcome,
+    Binding, Connector, ConnectorError, Health, HttpStats, Pulled, RemoteRecord, Secret, Upsert,
+    WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
@@ -181,25 +178,16 @@ impl Sheets {
                     "set `spreadsheet_id` in [remotes.sheets] to the spreadsheet's id (the part of its URL between /d/ and /edit)",
                 ));
             }
-            let origin = match &self.source {
-                Some(s) => format!(" (from {s})"),
-                None => String::new(),
-            };
-            let key = ServiceAccountKey::from_credential(&self.credential).map_err(|e| {
-                let why = match e {
-                    GoogleAuthError::Read { source, .. } => {
-                        format!("cannot read the key file it names: {source}")
-                    }
-                    other => other.to_string(),
-                };
-                self.config_error(format!("service-account key{origin}: {why}"))
-            })?;
-            let http =
-                HttpConfig::new(NAME, &self.cfg.base_url).with_settings(&self.cfg.shared.http);
-            let tokens = TokenSource::new(&key, &[SHEETS_SCOPE], &http)
-                .map_err(|e| self.config_error(format!("service-account key{origin}: {e}")))?;
+            let google = sign_in(
+                NAME,
+                &self.cfg.base_url,
+                &self.cfg.shared.http,
+                &self.credential,
+                self.source.as_ref(),
+                &[SHEETS_SCOPE],
+            )?;
             self.client = Some(Client {
-                google: GoogleClient::new(Arc::new(tokens), http),
+                google,
                 spreadsheet: id,
             });
         }
