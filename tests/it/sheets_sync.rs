@@ -542,3 +542,34 @@ async fn a_token_expiring_mid_run_is_renewed() {
         out(&o)
     );
 }
+
+/// A row deleted by hand while its note is edited in the vault (before the archived check is
+/// due): the edit finds the row gone, the note is marked archived, and the row is not made again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_of_a_note_whose_row_was_deleted_does_not_make_it_again() {
+    let h = H::new("").await;
+    h.sync().await;
+    let sid = h.prop(ROZA, "ssot_id").expect("sid");
+    let r = row_number(&h, "Clients", ROZA);
+    browser(
+        &h,
+        "Clients",
+        BrowserEdit::Delete {
+            columns: false,
+            start: r as u32 - 1,
+            count: 1,
+        },
+    );
+    let o = h
+        .run(&["set", "Kwiaciarnia Róża", "phone=+48 61 999 99 99"])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    let o = h.sync().await;
+    assert!(row_by_key(&h, "Clients", &sid).is_none(), "{}", out(&o));
+    assert!(
+        h.note(ROZA).contains("\nsheets_archived: "),
+        "{}",
+        h.note(ROZA)
+    );
+    assert_eq!(rows(&h, "Clients").len(), 3, "the header and two rows");
+}

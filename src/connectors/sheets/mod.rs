@@ -420,10 +420,11 @@ impl Sheets {
                 continue;
             };
             let r = read.entry(t.note_type.clone()).or_default();
-            if r.header.is_empty() {
+            if r.col(&self.cfg.key_column).is_none() {
+                let i = r.header.len();
                 r.header.push(self.cfg.key_column.clone());
                 p.cells.push((
-                    cell(&t.title, 0, 1),
+                    cell(&t.title, i, 1),
                     vec![vec![self.cfg.key_column.clone()]],
                 ));
                 p.types.insert(t.note_type.clone());
@@ -460,7 +461,8 @@ impl Sheets {
                         fields: None,
                     }));
                 }
-                None if u.remote_id.is_some() && u.remote_id.as_deref() != Some(&u.ssot_id) => {
+                // A row people deleted is not made again by an edit of its note: gone.
+                None if u.remote_id.is_some() => {
                     p.outcomes.push(Some(WriteOutcome::Gone {
                         ssot_id: u.ssot_id.clone(),
                         remote_id: key,
