@@ -561,10 +561,11 @@ impl Connector for Sheets {
             return Ok(Vec::new());
         }
         let read = self.current().await?;
+        let wanted: BTreeSet<&String> = ids.iter().collect();
         let found = self
             .records(&read)
             .into_iter()
-            .filter(|r| r.note_type == note_type && ids.contains(&r.id))
+            .filter(|r| r.note_type == note_type && wanted.contains(&r.id))
             .collect();
         self.read = Some(read);
         Ok(found)
