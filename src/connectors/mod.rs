@@ -45,6 +45,7 @@ pub mod hubspot;
 pub mod jira;
 pub mod pacing;
 pub mod registry;
+pub mod sheets;
 pub mod trello;
 
 use std::collections::BTreeMap;

@@ -10,8 +10,7 @@
 //! so the sync engine stays generic.
 //!
 //! Adding a service: its folder in `connectors/`, its emulation in `sandbox/`, one row in
-//! [`SERVICES`] and one variant of [`AnyConnector`]. Remotes the configuration accepts without a
-//! row (`sheets`) have no connector yet.
+//! [`SERVICES`] and one variant of [`AnyConnector`].
 
 use std::collections::BTreeMap;
 
@@ -19,6 +18,7 @@ use crate::config::{Config, RemoteCommon, RemoteSection};
 use crate::connectors::forms::{self, Forms, FormsConfig};
 use crate::connectors::hubspot::{self, Hubspot, HubspotConfig};
 use crate::connectors::jira::{self, Jira, JiraConfig};
+use crate::connectors::sheets::{self, Sheets, SheetsConfig};
 use crate::connectors::trello::{self, Trello, TrelloConfig};
 use crate::connectors::{
     ActionOutcome, Binding, Connector, ConnectorError, Health, HttpStats, Pacing, Pulled,
@@ -163,6 +163,31 @@ pub static SERVICES: &[Service] = &[
         bindings: forms_bindings,
         open: forms_open,
     },
+    Service {
+        name: sheets::NAME,
+        config_hint: "see the commented [remotes.sheets] section of the template",
+        credentials_hint: "create a service account in Google Cloud (IAM → Service accounts), enable the Sheets API, download its JSON key and share the spreadsheet with the account's e-mail (Editor); export the key file's path as GOOGLE_APPLICATION_CREDENTIALS, or pipe the key (or its path) into `ssot-vault auth set sheets`",
+        id_keys: &[
+            IdKey {
+                note_type: "client",
+                key: sheets::ID_KEY,
+                doc: "Google Sheets row key (the note's ssot_id in the sheet's key column), written by sync",
+            },
+            IdKey {
+                note_type: "expert",
+                key: sheets::ID_KEY,
+                doc: "Google Sheets row key (the note's ssot_id in the sheet's key column), written by sync",
+            },
+            IdKey {
+                note_type: "project",
+                key: sheets::ID_KEY,
+                doc: "Google Sheets row key (the note's ssot_id in the sheet's key column), written by sync",
+            },
+        ],
+        settings: settings_of::<SheetsConfig>,
+        bindings: sheets_bindings,
+        open: sheets_open,
+    },
 ];
 
 /// What the registry reads of a service's configuration type: every connector's config has a
@@ -202,7 +227,13 @@ macro_rules! service_config {
     )*};
 }
 
-service_config!(HubspotConfig, TrelloConfig, JiraConfig, FormsConfig);
+service_config!(
+    HubspotConfig,
+    TrelloConfig,
+    JiraConfig,
+    FormsConfig,
+    SheetsConfig
+);
 
 fn settings_of<C: ServiceConfig>(config: &Config) -> Result<Settings, String> {
     Ok(C::load(config)?.settings())
@@ -285,6 +316,23 @@ fn forms_open(
     Ok(AnyConnector::Forms(Forms::new(cfg, schema, credential)))
 }
 
+fn sheets_bindings(config: &Config, schema: &Schema) -> Result<Vec<Binding>, String> {
+    let cfg = SheetsConfig::load(config)?;
+    Ok(sheets::mapping::bindings(&sheets::mapping::build(
+        &cfg, schema,
+    )))
+}
+
+fn sheets_open(
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+    credential: Secret,
+) -> Result<AnyConnector, OpenError> {
+    let cfg = configured::<SheetsConfig>(config, overrides)?;
+    Ok(AnyConnector::Sheets(Sheets::new(cfg, schema, credential)))
+}
+
 /// The names of the services, in the registry's order.
 pub fn names() -> Vec<&'static str> {
     SERVICES.iter().map(|s| s.name).collect()
@@ -353,6 +401,8 @@ pub enum AnyConnector {
     Jira(Jira),
     /// Google Forms (read only).
     Forms(Forms),
+    /// Google Sheets.
+    Sheets(Sheets),
 }
 
 impl AnyConnector {
@@ -363,6 +413,7 @@ impl AnyConnector {
             AnyConnector::Trello(c) => c.credential_source(),
             AnyConnector::Jira(c) => c.credential_source(),
             AnyConnector::Forms(c) => c.credential_source(),
+            AnyConnector::Sheets(c) => c.credential_source(),
         }
     }
 
@@ -373,6 +424,7 @@ impl AnyConnector {
             AnyConnector::Trello(c) => AnyConnector::Trello(c.with_source(source)),
             AnyConnector::Jira(c) => AnyConnector::Jira(c.with_source(source)),
             AnyConnector::Forms(c) => AnyConnector::Forms(c.with_source(source)),
+            AnyConnector::Sheets(c) => AnyConnector::Sheets(c.with_source(source)),
         }
     }
 }
@@ -384,6 +436,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.name(),
             AnyConnector::Jira(c) => c.name(),
             AnyConnector::Forms(c) => c.name(),
+            AnyConnector::Sheets(c) => c.name(),
         }
     }
     fn bindings(&self) -> &[Binding] {
@@ -392,6 +445,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.bindings(),
             AnyConnector::Jira(c) => c.bindings(),
             AnyConnector::Forms(c) => c.bindings(),
+            AnyConnector::Sheets(c) => c.bindings(),
         }
     }
     fn load_state(&mut self, state: serde_json::Value) {
@@ -400,6 +454,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.load_state(state),
             AnyConnector::Jira(c) => c.load_state(state),
             AnyConnector::Forms(c) => c.load_state(state),
+            AnyConnector::Sheets(c) => c.load_state(state),
         }
     }
     fn save_state(&self) -> serde_json::Value {
@@ -408,6 +463,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.save_state(),
             AnyConnector::Jira(c) => c.save_state(),
             AnyConnector::Forms(c) => c.save_state(),
+            AnyConnector::Sheets(c) => c.save_state(),
         }
     }
     async fn pull(&mut self, cursor: Option<&serde_json::Value>) -> Result<Pulled, ConnectorError> {
@@ -416,6 +472,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.pull(cursor).await,
             AnyConnector::Jira(c) => c.pull(cursor).await,
             AnyConnector::Forms(c) => c.pull(cursor).await,
+            AnyConnector::Sheets(c) => c.pull(cursor).await,
         }
     }
     async fn fetch(
@@ -428,6 +485,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.fetch(note_type, ids).await,
             AnyConnector::Jira(c) => c.fetch(note_type, ids).await,
             AnyConnector::Forms(c) => c.fetch(note_type, ids).await,
+            AnyConnector::Sheets(c) => c.fetch(note_type, ids).await,
         }
     }
     async fn archived(
@@ -440,6 +498,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.archived(note_type, ids).await,
             AnyConnector::Jira(c) => c.archived(note_type, ids).await,
             AnyConnector::Forms(c) => c.archived(note_type, ids).await,
+            AnyConnector::Sheets(c) => c.archived(note_type, ids).await,
         }
     }
     async fn associated(
@@ -453,6 +512,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.associated(note_type, ids, kinds).await,
             AnyConnector::Jira(c) => c.associated(note_type, ids, kinds).await,
             AnyConnector::Forms(c) => c.associated(note_type, ids, kinds).await,
+            AnyConnector::Sheets(c) => c.associated(note_type, ids, kinds).await,
         }
     }
     fn push_chunk(&self) -> usize {
@@ -461,6 +521,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.push_chunk(),
             AnyConnector::Jira(c) => c.push_chunk(),
             AnyConnector::Forms(c) => c.push_chunk(),
+            AnyConnector::Sheets(c) => c.push_chunk(),
         }
     }
     async fn upsert(
@@ -473,6 +534,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.upsert(run_id, batch).await,
             AnyConnector::Jira(c) => c.upsert(run_id, batch).await,
             AnyConnector::Forms(c) => c.upsert(run_id, batch).await,
+            AnyConnector::Sheets(c) => c.upsert(run_id, batch).await,
         }
     }
     async fn archive(&mut self, note_type: &str, ids: &[String]) -> Result<(), ConnectorError> {
@@ -481,6 +543,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.archive(note_type, ids).await,
             AnyConnector::Jira(c) => c.archive(note_type, ids).await,
             AnyConnector::Forms(c) => c.archive(note_type, ids).await,
+            AnyConnector::Sheets(c) => c.archive(note_type, ids).await,
         }
     }
     async fn act(
@@ -493,6 +556,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.act(action, remote_id).await,
             AnyConnector::Jira(c) => c.act(action, remote_id).await,
             AnyConnector::Forms(c) => c.act(action, remote_id).await,
+            AnyConnector::Sheets(c) => c.act(action, remote_id).await,
         }
     }
     async fn healthcheck(&mut self) -> Result<Health, ConnectorError> {
@@ -501,6 +565,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.healthcheck().await,
             AnyConnector::Jira(c) => c.healthcheck().await,
             AnyConnector::Forms(c) => c.healthcheck().await,
+            AnyConnector::Sheets(c) => c.healthcheck().await,
         }
     }
     fn stats(&self) -> HttpStats {
@@ -509,6 +574,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.stats(),
             AnyConnector::Jira(c) => c.stats(),
             AnyConnector::Forms(c) => c.stats(),
+            AnyConnector::Sheets(c) => c.stats(),
         }
     }
     fn settle_at(&self) -> Option<crate::connectors::Settle> {
@@ -517,6 +583,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.settle_at(),
             AnyConnector::Jira(c) => c.settle_at(),
             AnyConnector::Forms(c) => c.settle_at(),
+            AnyConnector::Sheets(c) => c.settle_at(),
         }
     }
     async fn settle_pull(
@@ -529,6 +596,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.settle_pull(cursor, unchanged).await,
             AnyConnector::Jira(c) => c.settle_pull(cursor, unchanged).await,
             AnyConnector::Forms(c) => c.settle_pull(cursor, unchanged).await,
+            AnyConnector::Sheets(c) => c.settle_pull(cursor, unchanged).await,
         }
     }
     fn set_vault_root(&mut self, root: &std::path::Path) {
@@ -537,6 +605,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.set_vault_root(root),
             AnyConnector::Jira(c) => c.set_vault_root(root),
             AnyConnector::Forms(c) => c.set_vault_root(root),
+            AnyConnector::Sheets(c) => c.set_vault_root(root),
         }
     }
 
@@ -546,6 +615,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.guards_remote_moves(),
             AnyConnector::Jira(c) => c.guards_remote_moves(),
             AnyConnector::Forms(c) => c.guards_remote_moves(),
+            AnyConnector::Sheets(c) => c.guards_remote_moves(),
         }
     }
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
@@ -554,6 +624,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.changed_by(remote_id),
             AnyConnector::Jira(c) => c.changed_by(remote_id),
             AnyConnector::Forms(c) => c.changed_by(remote_id),
+            AnyConnector::Sheets(c) => c.changed_by(remote_id),
         }
     }
     fn pacing(&self) -> Pacing {
@@ -562,6 +633,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.pacing(),
             AnyConnector::Jira(c) => c.pacing(),
             AnyConnector::Forms(c) => c.pacing(),
+            AnyConnector::Sheets(c) => c.pacing(),
         }
     }
     fn restore_pacing(&mut self, pacing: &Pacing) {
@@ -570,6 +642,7 @@ impl Connector for AnyConnector {
             AnyConnector::Trello(c) => c.restore_pacing(pacing),
             AnyConnector::Jira(c) => c.restore_pacing(pacing),
             AnyConnector::Forms(c) => c.restore_pacing(pacing),
+            AnyConnector::Sheets(c) => c.restore_pacing(pacing),
         }
     }
 }
@@ -608,7 +681,7 @@ mod tests {
             assert_eq!(conn.name(), s.name);
             assert_eq!(conn.bindings(), bindings.as_slice());
         }
-        assert!(by_name("sheets").is_none());
+        assert!(by_name("sheets").is_some());
     }
 
     #[test]

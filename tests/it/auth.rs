@@ -399,8 +399,8 @@ async fn an_empty_token_and_an_unknown_remote_are_refused() {
     );
 
     for args in [
-        &["auth", "set", "sheets"][..],
-        &["auth", "status", "sheets"][..],
+        &["auth", "set", "calendar"][..],
+        &["auth", "status", "calendar"][..],
         &["auth", "remove", "drive"][..],
     ] {
         let o = c.run(args, None, Some(&c.token)).await;

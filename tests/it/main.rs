@@ -30,6 +30,7 @@ mod sandbox_hubspot;
 mod sandbox_jira;
 mod sandbox_sheets;
 mod sandbox_trello;
+mod sheets_sync;
 mod sync_hubspot;
 mod team;
 mod template_obsidian;

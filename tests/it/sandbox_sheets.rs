@@ -861,3 +861,51 @@ async fn the_emulator_trait_sees_rows_as_records() {
     assert!(remote.live("Clients").expect("live").is_empty());
     assert!(remote.records("Sheet1").is_err());
 }
+
+/// A row with a key is the record of that key wherever it moves (people sort rows); a row
+/// without one is found by its number.
+#[tokio::test]
+async fn the_emulator_trait_finds_rows_by_their_key() {
+    let sh = Sh::new().await;
+    let remote = sh.sb.remote("sheets").expect("sheets");
+    remote
+        .create("Clients", &[("ssot_id", "k-b"), ("name", "Bea")])
+        .expect("create");
+    remote
+        .create("Clients", &[("ssot_id", "k-a"), ("name", "Ala")])
+        .expect("create");
+    let bare = remote
+        .create("Clients", &[("name", "Cyd")])
+        .expect("create");
+    assert_eq!(bare, "4");
+    let ids: Vec<String> = remote
+        .records("Clients")
+        .expect("records")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["k-b", "k-a", "4"]);
+    ssot_vault::sandbox::sheets::admin_edit(
+        remote.app,
+        ssot_vault::sandbox::sheets::SEED_SPREADSHEET_ID,
+        "Clients",
+        &ssot_vault::sandbox::sheets::BrowserEdit::Sort {
+            column: "B".into(),
+            descending: false,
+            header_rows: 1,
+        },
+    )
+    .expect("sort");
+    remote
+        .edit("Clients", "k-b", "name", "Beata")
+        .expect("edit");
+    assert_eq!(sh.rows("Clients!B3").await, json!([["Beata"]]));
+    remote.archive("Clients", "k-a").expect("archive");
+    let names: Vec<String> = remote
+        .live("Clients")
+        .expect("live")
+        .iter()
+        .filter_map(|r| r.field("name").map(str::to_string))
+        .collect();
+    assert_eq!(names, ["Beata", "Cyd"]);
+}

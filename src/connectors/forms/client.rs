@@ -28,21 +28,11 @@ pub struct Page {
 
 /// The message of a Google error body (`{"error": {"code", "message", "status"}}`).
 pub fn why(a: &Answer) -> String {
-    let e = &a.body["error"];
-    match (e["status"].as_str(), e["message"].as_str()) {
-        (Some(s), Some(m)) => format!("{} {s}: {m}", a.status.as_u16()),
-        _ => format!("HTTP {}", a.status.as_u16()),
-    }
+    crate::connectors::google::error_message(a)
 }
 
 fn failed(e: GoogleError) -> ConnectorError {
-    match e {
-        GoogleError::Http(h) => ConnectorError::Http(h),
-        GoogleError::Auth(a) => ConnectorError::Protocol {
-            service: NAME.into(),
-            message: format!("signing in: {a}"),
-        },
-    }
+    crate::connectors::google::call_failed(NAME, e)
 }
 
 fn refused(what: &str, a: &Answer) -> ConnectorError {
@@ -54,15 +44,7 @@ fn refused(what: &str, a: &Answer) -> ConnectorError {
 
 /// A path segment: every byte but letters, digits, `-` and `_` percent-encoded.
 fn seg(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    crate::connectors::google::path_segment(id)
 }
 
 impl Client {

@@ -23,18 +23,14 @@ pub mod helpdesk;
 pub mod mapping;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::connectors::google::{
-    FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE, GoogleAuthError, GoogleClient, ServiceAccountKey,
-    TokenSource,
-};
+use crate::connectors::google::{FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE, sign_in};
 use crate::connectors::{
-    Binding, Connector, ConnectorError, Health, HttpConfig, HttpStats, Pulled, RemoteRecord,
-    Secret, Upsert, WriteOutcome,
+    Binding, Connector, ConnectorError, Health, HttpStats, Pulled, RemoteRecord, Secret, Upsert,
+    WriteOutcome,
 };
 use crate::secrets::CredentialSource;
 use crate::vault::schema::Schema;
@@ -142,27 +138,15 @@ impl Forms {
     /// The API client, signing in with the key file at the first call.
     fn client(&mut self) -> Result<&Client, ConnectorError> {
         if self.client.is_none() {
-            let origin = match &self.source {
-                Some(s) => format!(" (from {s})"),
-                None => String::new(),
-            };
-            let key = ServiceAccountKey::from_credential(&self.credential).map_err(|e| {
-                let why = match e {
-                    // The path is the credential's value: said as the variable or entry names it.
-                    GoogleAuthError::Read { source, .. } => {
-                        format!("cannot read the key file it names: {source}")
-                    }
-                    other => other.to_string(),
-                };
-                self.config_error(format!("service-account key{origin}: {why}"))
-            })?;
-            let http =
-                HttpConfig::new(NAME, &self.cfg.base_url).with_settings(&self.cfg.shared.http);
-            let tokens = TokenSource::new(&key, &[FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE], &http)
-                .map_err(|e| self.config_error(format!("service-account key{origin}: {e}")))?;
-            self.client = Some(Client {
-                google: GoogleClient::new(Arc::new(tokens), http),
-            });
+            let google = sign_in(
+                NAME,
+                &self.cfg.base_url,
+                &self.cfg.shared.http,
+                &self.credential,
+                self.source.as_ref(),
+                &[FORMS_BODY_SCOPE, FORMS_RESPONSES_SCOPE],
+            )?;
+            self.client = Some(Client { google });
         }
         self.client
             .as_ref()

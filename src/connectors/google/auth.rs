@@ -307,13 +307,14 @@ pub struct TokenSource {
 
 impl TokenSource {
     /// A source for `key` and `scopes`; `http` sets timeouts and retries of the token endpoint
-    /// (its base URL and credentials are replaced by the key's `token_uri`).
+    /// (its base URL and credentials are replaced by the key's `token_uri`): a 429 storm there
+    /// is waited out under the same retry policy as the API's own requests.
     pub fn new(
         key: &ServiceAccountKey,
         scopes: &[&str],
         http: &HttpConfig,
     ) -> Result<Self, GoogleAuthError> {
-        let mut cfg = HttpConfig {
+        let cfg = HttpConfig {
             service: "google-oauth".to_owned(),
             base_url: key.token_uri.clone(),
             bearer: None,
@@ -324,7 +325,6 @@ impl TokenSource {
             path_limits: Vec::new(),
             ..http.clone()
         };
-        cfg.max_retries = cfg.max_retries.min(4);
         Ok(TokenSource {
             signer: Signer::new(key)?,
             email: key.client_email.clone(),

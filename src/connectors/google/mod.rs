@@ -13,7 +13,9 @@ pub use auth::{
     TokenSource, pem_to_der,
 };
 
+use crate::connectors::ConnectorError;
 use crate::connectors::http::{Answer, Http, HttpConfig, HttpError, HttpStats, Secret};
+use crate::secrets::CredentialSource;
 
 /// Scope of the Sheets API (read and write).
 pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
@@ -101,21 +103,69 @@ impl GoogleClient {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GoogleError> {
+        self.send_with(method, path, query, body, true).await
+    }
+
+    /// Sends a request that must not be sent twice once the service may have carried it out
+    /// (an append, a row deletion; see [`Http::send_no_replay`]); a 401 is still signed in
+    /// again and resent (the service refused it without acting).
+    pub async fn send_no_replay(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GoogleError> {
+        self.send_with(method, path, query, body, false).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        replay: bool,
+    ) -> Result<Answer, GoogleError> {
+        let once = |http: Arc<Http>, method: Method| async move {
+            if replay {
+                http.send(method, path, query, body).await
+            } else {
+                http.send_no_replay(method, path, query, body).await
+            }
+        };
         let token = self.tokens.token().await?;
-        let answer = self
-            .http_for(&token)?
-            .send(method.clone(), path, query, body)
-            .await?;
+        let answer = once(self.http_for(&token)?, method.clone()).await?;
         if answer.status != StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
         tracing::info!(path, "google: access token refused; signing in again");
         let token = self.tokens.refresh(&token).await?;
-        Ok(self
-            .http_for(&token)?
-            .send(method, path, query, body)
-            .await?)
+        Ok(once(self.http_for(&token)?, method).await?)
     }
+}
+
+/// The message of a Google error body (`{"error": {"code", "message", "status"}}`), with the
+/// HTTP status.
+pub fn error_message(a: &Answer) -> String {
+    let e = &a.body["error"];
+    match (e["status"].as_str(), e["message"].as_str()) {
+        (Some(s), Some(m)) => format!("{} {s}: {m}", a.status.as_u16()),
+        _ => format!("HTTP {}", a.status.as_u16()),
+    }
+}
+
+/// A path segment: every byte but letters, digits, `-` and `_` percent-encoded.
+pub fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Why a Google API call failed.
@@ -127,4 +177,47 @@ pub enum GoogleError {
     /// The request failed.
     #[error(transparent)]
     Http(#[from] HttpError),
+}
+
+/// Signs a Google connector in: reads the service-account key from `credential` (the key file's
+/// contents or path, which came from `source`) and makes the [`GoogleClient`] of the API at
+/// `base_url` for `scopes`. A key that cannot be read is a configuration error of `service`
+/// naming where it came from, never the key itself.
+pub fn sign_in(
+    service: &str,
+    base_url: &str,
+    settings: &crate::config::RemoteHttp,
+    credential: &Secret,
+    source: Option<&CredentialSource>,
+    scopes: &[&str],
+) -> Result<GoogleClient, ConnectorError> {
+    let origin = match source {
+        Some(s) => format!(" (from {s})"),
+        None => String::new(),
+    };
+    let config = |message: String| ConnectorError::Config {
+        service: service.into(),
+        message: format!("service-account key{origin}: {message}"),
+    };
+    let key = ServiceAccountKey::from_credential(credential).map_err(|e| match e {
+        // The path is the credential's value: said as the variable or entry names it.
+        GoogleAuthError::Read { source, .. } => {
+            config(format!("cannot read the key file it names: {source}"))
+        }
+        other => config(other.to_string()),
+    })?;
+    let http = HttpConfig::new(service, base_url).with_settings(settings);
+    let tokens = TokenSource::new(&key, scopes, &http).map_err(|e| config(e.to_string()))?;
+    Ok(GoogleClient::new(Arc::new(tokens), http))
+}
+
+/// A failed Google call as a connector error of `service` (a sign-in failure said as such).
+pub fn call_failed(service: &str, e: GoogleError) -> ConnectorError {
+    match e {
+        GoogleError::Http(h) => ConnectorError::Http(h),
+        GoogleError::Auth(a) => ConnectorError::Protocol {
+            service: service.into(),
+            message: format!("signing in: {a}"),
+        },
+    }
 }

@@ -592,7 +592,8 @@ async fn admin_set_settings(State(app): State<Arc<AppState>>, body: Bytes) -> Re
 // ---- the Emulator trait: rows of the seeded registers ----
 
 /// The Sheets emulator. Its record kinds are the seeded spreadsheet's tabs; a record is a row
-/// under the header (its id: the row number), its fields the header's columns.
+/// under the header (its id: its `ssot_id` cell, the row number while that is empty), its
+/// fields the header's columns.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sheets;
 
@@ -635,7 +636,29 @@ fn with_tab<R>(
     .ok_or_else(|| unknown(kind))
 }
 
-fn row_number(kind: &str, id: &str, rows: usize) -> Result<u32, EmulatorError> {
+/// The 0-based row of a record id: the row whose `ssot_id` cell holds it, else the row of that
+/// number (a row typed without a key).
+fn row_of(app: &AppState, kind: &str, id: &str) -> Result<u32, EmulatorError> {
+    let (keys, rows) = with_tab(app, kind, |s| {
+        let head = header(s);
+        let keys: Vec<String> = match head.iter().position(|h| h == "ssot_id") {
+            Some(c) => s
+                .cells
+                .iter()
+                .map(|r| {
+                    r.get(c)
+                        .and_then(Option::as_ref)
+                        .map(Cell::typed)
+                        .unwrap_or_default()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        (keys, s.cells.len())
+    })?;
+    if let Some(i) = keys.iter().skip(1).position(|k| k == id) {
+        return Ok(i as u32 + 1);
+    }
     id.parse::<u32>()
         .ok()
         .filter(|n| *n >= 2 && (*n as usize) <= rows)
@@ -699,7 +722,11 @@ impl Emulator for Sheets {
                         })
                         .collect();
                     RemoteRecord {
-                        id: (i + 1).to_string(),
+                        id: fields
+                            .get("ssot_id")
+                            .filter(|k| !k.is_empty())
+                            .cloned()
+                            .unwrap_or_else(|| (i + 1).to_string()),
                         raw: json!(fields),
                         fields,
                         archived: false,
@@ -748,8 +775,8 @@ impl Emulator for Sheets {
         field: &str,
         value: &str,
     ) -> Result<(), EmulatorError> {
-        let (head, rows) = with_tab(app, kind, |s| (header(s), s.cells.len()))?;
-        let row = row_number(kind, id, rows)?;
+        let head = with_tab(app, kind, header)?;
+        let row = row_of(app, kind, id)?;
         let col = column_of(&head, field)?;
         let cell = A1 {
             sheet: None,
@@ -769,8 +796,7 @@ impl Emulator for Sheets {
     }
 
     fn archive(&self, app: &AppState, kind: &str, id: &str) -> Result<(), EmulatorError> {
-        let rows = with_tab(app, kind, |s| s.cells.len())?;
-        let row = row_number(kind, id, rows)?;
+        let row = row_of(app, kind, id)?;
         admin_edit(
             app,
             SEED_SPREADSHEET_ID,

@@ -74,6 +74,18 @@ pub trait Service {
             .collect()
     }
 
+    /// Requests of an unchanged sync (default: one read per kind of [`Self::KINDS`]).
+    fn resync_requests() -> u64 {
+        Self::KINDS.len() as u64
+    }
+
+    /// The id a record made in the service by [`Harness::create`] (whose id that returned)
+    /// has once a sync took it (default: the same; a service whose records get their id from
+    /// the sync, as a sheet's row its key, says it).
+    fn taken_id(_env: &Env, _kind: &str, created: &str) -> String {
+        created.to_string()
+    }
+
     /// Its emulator's settings without rate limits.
     fn quiet() -> SandboxConfig;
     /// Its emulator's settings with its real rate limits.

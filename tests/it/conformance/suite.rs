@@ -80,7 +80,7 @@ pub async fn create_vault_to_remote<S: Service>() {
     assert_eq!(git(&h.v, &["status", "--porcelain"]), "");
 
     // Unchanged vault and service: one read per record kind, no commit.
-    let per_run = S::KINDS.len() as u64;
+    let per_run = S::resync_requests();
     let head = h.head();
     let n = h.requests();
     h.sync().await;
@@ -102,6 +102,7 @@ pub async fn create_remote_to_vault<S: Service>() {
     let id = h.create(m.kind, m.fields);
     assert!(!h.v.join(m.note).exists());
     let o = h.sync().await;
+    let id = S::taken_id(&h.env, m.kind, &id);
     let note = h.note(m.note);
     let sid = h.prop(m.note, "ssot_id").expect("ssot_id");
     assert!(note.starts_with("---\ntype: "), "{note}");
