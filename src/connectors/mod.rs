@@ -1,4 +1,4 @@
-//! Connectors: one per service (HubSpot and Jira now; Trello, Sheets and Forms next), all behind the
+//! Connectors: one per service (HubSpot, Jira, Trello, Google Sheets and Google Forms), all behind the
 //! [`Connector`] trait, all talking through the one HTTP layer in [`http`], each a row of the
 //! [`registry`] that every command naming a service reads.
 //!
@@ -460,6 +460,10 @@ pub trait Connector {
     /// The vault's root, told once a run before the pull: a connector whose actions read files
     /// of the vault (the archive's export beside the note [`RemoteAction::rel`] names) keeps it.
     fn set_vault_root(&mut self, _root: &std::path::Path) {}
+    /// Told once a run before the pull when the run changes nothing (`sync --dry-run`): a
+    /// connector whose pull writes (Sheets giving a row typed by hand its key) then writes
+    /// nothing and answers as if it had.
+    fn set_dry_run(&mut self, _dry_run: bool) {}
     /// Whether a status move made in the service is judged by the vault's process before it is
     /// taken (Jira): one the process refuses is sent back with an [`Upsert::notice`]. The
     /// others take the service's status as any field.

@@ -608,6 +608,15 @@ impl Connector for AnyConnector {
             AnyConnector::Sheets(c) => c.set_vault_root(root),
         }
     }
+    fn set_dry_run(&mut self, dry_run: bool) {
+        match self {
+            AnyConnector::Hubspot(c) => c.set_dry_run(dry_run),
+            AnyConnector::Trello(c) => c.set_dry_run(dry_run),
+            AnyConnector::Jira(c) => c.set_dry_run(dry_run),
+            AnyConnector::Forms(c) => c.set_dry_run(dry_run),
+            AnyConnector::Sheets(c) => c.set_dry_run(dry_run),
+        }
+    }
 
     fn guards_remote_moves(&self) -> bool {
         match self {

@@ -88,6 +88,7 @@ pub async fn run<C: Connector>(
     let mut st = SyncState::load(root, &remote)?;
     connector.load_state(st.connector.clone());
     connector.set_vault_root(root);
+    connector.set_dry_run(opts.dry_run);
     // 2. The vault, read before the remote: an edit made while the run talks to the service is
     //    seen by the compare-and-swap and never overwritten.
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the

@@ -408,6 +408,36 @@ async fn a_row_typed_by_hand_becomes_one_note_with_its_id_in_the_row() {
     assert_eq!(ewas, 1);
 }
 
+/// `sync --dry-run` changes nothing, in the sheet either: a row typed by hand keeps its empty
+/// key and no note is made; the next real sync makes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_writes_no_key_into_a_row_typed_by_hand() {
+    let h = H::new("").await;
+    h.sync().await;
+    let r = type_row(
+        &h,
+        "Experts",
+        &[
+            ("name", "Ewa Lis"),
+            ("email", "ewa@lis.pl"),
+            ("specialty", "audit"),
+        ],
+    );
+    let head = h.head();
+    let o = h.run(&["sync", "--dry-run"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(
+        rows(&h, "Experts")[r - 1][0],
+        "",
+        "no key written by a dry run"
+    );
+    assert!(!h.v.join("Experts/Ewa Lis.md").exists(), "no note");
+    assert_eq!(h.head(), head, "no commit");
+    h.sync().await;
+    let sid = h.prop("Experts/Ewa Lis.md", "ssot_id").expect("a note");
+    assert_eq!(rows(&h, "Experts")[r - 1][0], sid);
+}
+
 /// The id is written into the row before the note is made: a run killed in between leaves the
 /// id, and the next run makes the note once with it; killed before, the row is found empty
 /// again. Either way one note.

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{RemoteCommon, RemoteShared};
+use crate::config::{RemoteCommon, RemoteSection, RemoteShared};
 
 /// The name of this remote in `ssot-vault.toml` and in `Ssot-Source`.
 pub const NAME: &str = "sheets";
@@ -101,67 +101,44 @@ impl Default for SheetsConfig {
     }
 }
 
-/// The configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("[remotes.sheets] in ssot-vault.toml: {0}")]
-pub struct SheetsConfigError(pub String);
+impl RemoteSection for SheetsConfig {
+    const NAME: &'static str = NAME;
+    fn shared_mut(&mut self) -> &mut RemoteShared {
+        &mut self.shared
+    }
+    fn check(&self) -> Result<(), String> {
+        self.validate()
+    }
+}
 
 impl SheetsConfig {
-    /// Reads the `[remotes.sheets]` table (defaults when absent).
-    pub fn from_config(config: &crate::config::Config) -> Result<Self, SheetsConfigError> {
-        match config.remotes.get(NAME) {
-            None => Ok(SheetsConfig::default()),
-            Some(t) => Self::from_table(t),
-        }
-    }
-
-    /// Reads a `[remotes.sheets]` table.
-    pub fn from_table(table: &toml::Table) -> Result<Self, SheetsConfigError> {
-        let (shared, mut cfg): (RemoteShared, SheetsConfig) =
-            RemoteShared::split(table, NAME).map_err(SheetsConfigError)?;
-        cfg.shared = shared;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    fn validate(&self) -> Result<(), SheetsConfigError> {
-        crate::secrets::check_entry_name(&self.keyring_entry).map_err(SheetsConfigError)?;
+    fn validate(&self) -> Result<(), String> {
+        crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.credentials_env.trim().is_empty() {
-            return Err(SheetsConfigError(
-                "credentials_env must not be empty".into(),
-            ));
+            return Err("credentials_env must not be empty".into());
         }
         if !(1..=10_000).contains(&self.batch_size) {
-            return Err(SheetsConfigError(
-                "batch_size must be between 1 and 10000".into(),
-            ));
+            return Err("batch_size must be between 1 and 10000".into());
         }
         if self.key_column.trim().is_empty() {
-            return Err(SheetsConfigError("key_column must not be empty".into()));
+            return Err("key_column must not be empty".into());
         }
         if self.spreadsheet_id.contains(['/', '?', '#', ' ']) {
-            return Err(SheetsConfigError(format!(
+            return Err(format!(
                 "spreadsheet_id `{}` is not a spreadsheet id (the part of its URL between /d/ and /edit)",
                 self.spreadsheet_id
-            )));
+            ));
         }
         let tabs = self.tab_table();
         let mut seen = std::collections::BTreeSet::new();
         for tab in tabs.values() {
             if tab.contains(['\'', '!']) || !seen.insert(tab.clone()) {
-                return Err(SheetsConfigError(format!(
+                return Err(format!(
                     "tab `{tab}`: a tab serves one note type, and its title has no ' or !"
-                )));
+                ));
             }
         }
-        let s = &self.base_url;
-        if (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len() {
-            Ok(())
-        } else {
-            Err(SheetsConfigError(format!(
-                "base_url `{s}` is not an http(s) URL"
-            )))
-        }
+        RemoteShared::check_base_url(&self.base_url)
     }
 
     /// Note type → tab title: the defaults overlaid by `tabs`.
@@ -215,7 +192,7 @@ mod tests {
         let c =
             crate::config::Config::parse(include_str!("../../../vault-template/ssot-vault.toml"))
                 .unwrap();
-        let s = SheetsConfig::from_config(&c).unwrap();
+        let s = SheetsConfig::read(&c).unwrap();
         assert!(!s.shared.common.enabled);
         assert_eq!(s.base_url, "https://sheets.googleapis.com");
         assert_eq!(s.tab_table()["expert"], "Experts");
@@ -233,13 +210,13 @@ mod tests {
             "[tabs]\nclient = \"Same\"\nexpert = \"Same\"",
         ] {
             let t: toml::Table = toml::from_str(bad).unwrap();
-            assert!(SheetsConfig::from_table(&t).is_err(), "{bad}");
+            assert!(SheetsConfig::read_table(&t).is_err(), "{bad}");
         }
         let t: toml::Table = toml::from_str(
             "[tabs]\nproject = \"\"\n[columns.expert]\nspecialty = \"\"\n\"Hourly rate\" = \"rate\"",
         )
         .unwrap();
-        let c = SheetsConfig::from_table(&t).unwrap();
+        let c = SheetsConfig::read_table(&t).unwrap();
         assert!(!c.tab_table().contains_key("project"));
         let cols = c.column_table("expert");
         assert!(!cols.contains_key("specialty"));

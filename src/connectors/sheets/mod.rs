@@ -131,6 +131,9 @@ pub struct Sheets {
     read: Option<BTreeMap<String, TabRead>>,
     /// Tab title → sheet id, once asked.
     sheet_ids: BTreeMap<String, i64>,
+    /// The run changes nothing (`sync --dry-run`): rows typed by hand get their keys in the
+    /// run's read only.
+    dry_run: bool,
 }
 
 impl Sheets {
@@ -148,6 +151,7 @@ impl Sheets {
             source: None,
             read: None,
             sheet_ids: BTreeMap::new(),
+            dry_run: false,
         }
     }
 
@@ -505,6 +509,10 @@ struct Planned {
 }
 
 impl Connector for Sheets {
+    fn set_dry_run(&mut self, dry_run: bool) {
+        self.dry_run = dry_run;
+    }
+
     fn name(&self) -> &str {
         NAME
     }
@@ -537,7 +545,9 @@ impl Connector for Sheets {
                 continue;
             }
             let data = self.key_cells(&mut read, &keys);
-            self.client()?.write_cells(&data).await?;
+            if !self.dry_run {
+                self.client()?.write_cells(&data).await?;
+            }
             break;
         }
         let records = self.records(&read);
