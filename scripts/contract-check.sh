@@ -5,13 +5,14 @@
 # connector sends) and responses (what the emulator answers).
 #
 # Usage: scripts/contract-check.sh SERVICE [SPEC]
-#   SERVICE  hubspot, jira, trello or forms
+#   SERVICE  hubspot, jira, trello, sheets or forms
 #   SPEC     an OpenAPI file, or a folder of them merged into one (the paths the sync uses).
 #            Jira: default ../shared/specs/mock/jira-platform-v3.mock.json beside the repository
 #            (or JIRA_SPEC), the Prism-ready copy of Atlassian's published platform v3 spec.
 #            Trello: default ../shared/specs/mock/trello-v1.mock.json (or TRELLO_SPEC).
-#            Forms: default ../shared/specs/forms-v1.yaml (or FORMS_SPEC), the OpenAPI conversion
-#            of Google's discovery document (YAML is converted with npm's js-yaml).
+#            Sheets: default ../shared/specs/sheets-v4.yaml (or SHEETS_SPEC); Forms: default
+#            ../shared/specs/forms-v1.yaml (or FORMS_SPEC): the OpenAPI conversions of Google's
+#            discovery documents (YAML, converted with npm's js-yaml).
 #            HubSpot: SPEC or HUBSPOT_SPEC_DIR points at a local copy of HubSpot's spec files
 #            (github.com/HubSpot/HubSpot-public-api-spec-collection, PublicApiSpecs/CRM/{Objects,
 #            Contacts,Companies,Deals,Properties,Associations}); they are not licensed for
@@ -65,11 +66,14 @@ case "$service" in
         done
         ;;
     sheets)
-        echo "error: sheets cannot be checked yet (known: hubspot, jira, trello, forms)" >&2
-        exit 2
+        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+        for s in "${SHEETS_SPEC:-}" "$repo/../shared/specs/sheets-v4.yaml" \
+            "$repo/../../shared/specs/sheets-v4.yaml"; do
+            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
+        done
         ;;
     *)
-        echo "error: unknown service \`$service\` (known: hubspot, jira, trello, forms)" >&2
+        echo "error: unknown service \`$service\` (known: hubspot, jira, trello, sheets, forms)" >&2
         exit 2
         ;;
 esac
@@ -423,6 +427,44 @@ JS
     step "the project is done" sv project done "$project"
     step "archive the project" sv archive "$project"
     step "sync the delete with children" sv sync
+    step "full re-read" sv sync --full --check-archived
+elif [[ "$service" == sheets ]]; then
+    sheet="1SsotVaultSandboxRegisters_00000000000000000"
+    node - "$vault/ssot-vault.toml" "$proxy" "$sheet" <<'JS' || exit 6
+const fs = require("fs");
+const [file, url, id] = process.argv.slice(2);
+const text = fs.readFileSync(file, "utf8");
+const start = text.indexOf("[remotes.sheets]"), end = text.indexOf("[remotes.forms]");
+if (start < 0 || end < start) { console.error(`error: ${file}: no [remotes.sheets] to enable`); process.exit(1); }
+fs.writeFileSync(file, text.slice(0, start) +
+  `[remotes.sheets]\nenabled = true\nbase_url = "${url}"\nspreadsheet_id = "${id}"\n` +
+  `archive_deleted_notes = true\n\n` + text.slice(end));
+JS
+    # A person in the browser (the sandbox's admin paths, not through the proxy).
+    browser() {
+        curl -fsS -H 'Content-Type: application/json' -d "$2" "$upstream/__sandbox/sheets/$sheet/$1"
+    }
+    # The first sync (the read, the appends), an edit on each side (the read, the re-read of
+    # the keys, the cell writes), a row typed by hand (its key written back), a sort and a
+    # column inserted by hand before a vault edit, a row deleted by hand (the archived check),
+    # a note deleted from the vault (its row deleted), a full re-read.
+    step "first sync" sv sync
+    step "edit a client in the vault" sv set "Piekarnia Złoty Kłos" email=biuro@zlotyklos.pl
+    step "sync the vault's edit" sv sync
+    step "edit a cell in the sheet" browser cell '{"sheet":"Experts","cell":"C2","value":"anna.nowak@example.com"}'
+    step "type a row by hand" browser cell '{"sheet":"Experts","cell":"B9","value":"Ewa Lis"}'
+    step "its e-mail" browser cell '{"sheet":"Experts","cell":"C9","value":"ewa@lis.pl"}'
+    step "its specialty" browser cell '{"sheet":"Experts","cell":"D9","value":"audit, VAT"}'
+    step "sync the sheet's edits" sv sync
+    step "sort a tab by hand" browser sort '{"sheet":"Experts","column":"B","descending":true}'
+    step "insert a column by hand" browser insert '{"sheet":"Experts","dimension":"COLUMNS","start":0,"count":1}'
+    step "edit an expert in the vault" sv set "Anna Nowak" rate=195
+    step "sync after the sort" sv sync
+    step "delete a row by hand" browser delete '{"sheet":"Experts","dimension":"ROWS","start":1,"count":1}'
+    step "sync the delete" sv sync --check-archived
+    step "delete a note in the vault" git -C "$vault" rm -q "Experts/Ewa Lis.md"
+    step "commit it" git -C "$vault" commit -qm "Ewa Lis leaves"
+    step "sync the note's delete" sv sync --force
     step "full re-read" sv sync --full --check-archived
 elif [[ "$service" == forms ]]; then
     intake_form="1SsotVaultSandboxIntakeForm_0000000000000000"
