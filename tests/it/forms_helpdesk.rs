@@ -343,6 +343,11 @@ async fn a_response_naming_no_project_is_reported_once_and_the_others_go_on() {
             && all.contains("No such project"),
         "{all}"
     );
+    // What the person wrote is in the report, to be filed by hand.
+    assert!(
+        all.contains("it says: \"Hello?\"") && all.contains("ssot-vault ticket new"),
+        "{all}"
+    );
     let t = f.tickets();
     assert_eq!(t.len(), 1);
     assert!(t[0].1.contains(&good) && !t[0].1.contains(&bad));

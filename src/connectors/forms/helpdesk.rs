@@ -307,10 +307,24 @@ pub fn file(
     }
     let mut vault = Vault::read(root, config);
     let rel = |p: &Path| crate::vault::index::rel_of(root, p);
+    // Reported once, with what the person wrote, so that it can be filed by hand: the form is
+    // read past it (it stays in the form's responses).
     let mut problem = |out: &mut Filed, r: &Response, why: String| {
         if reported.insert(r.id.clone()) {
-            out.problems
-                .push(format!("helpdesk response {} not filed: {why}", r.id));
+            let said = r
+                .answers
+                .get("message")
+                .map(|m| {
+                    let m = m.replace(['\n', '\t'], " ");
+                    let short: String = m.chars().take(200).collect();
+                    let more = if short.len() < m.len() { "…" } else { "" };
+                    format!("; it says: \"{short}{more}\"")
+                })
+                .unwrap_or_default();
+            out.problems.push(format!(
+                "helpdesk response {} not filed: {why}{said} (file it by hand with `ssot-vault ticket new` or `ticket reply`; it is not read again)",
+                r.id
+            ));
         }
     };
     for r in responses {
