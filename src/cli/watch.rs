@@ -13,12 +13,14 @@
 //! Exit codes: 0 stopped by a signal, or the status shown; 2 error (configuration, the vault
 //! busy, the file watcher failing, no status file).
 
-use std::sync::mpsc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::connectors::registry;
 use crate::sync::SyncOptions;
-use crate::watch::daemon::{Daemon, Msg, RunDone, Runner, Settings};
+use crate::sync::read::ReadCache;
+use crate::watch::daemon::{Daemon, Msg, RunDone, RunKind, Runner, Settings};
 use crate::watch::schedule::RunResult;
 use crate::watch::status;
 
@@ -58,11 +60,30 @@ fn classify(e: &CliError) -> RunResult {
     }
 }
 
-/// Each run is a `sync` of one service.
+/// A service's notes as its runs last read them, and when every note was last read.
+#[derive(Debug, Default)]
+struct Cached {
+    cache: Arc<Mutex<ReadCache>>,
+    full_read: Option<Instant>,
+}
+
+/// Each run is a `sync` of one service, reading only the notes changed since its last run.
 struct SyncRunner<'a> {
     root: &'a std::path::Path,
     config: &'a crate::config::Config,
     rt: tokio::runtime::Runtime,
+    /// Per service.
+    cached: BTreeMap<String, Cached>,
+    /// How old a full read may get before a poll run reads every note again.
+    full_read_every: Duration,
+}
+
+fn lock(c: &Mutex<ReadCache>) -> std::sync::MutexGuard<'_, ReadCache> {
+    c.lock().unwrap_or_else(|poisoned| {
+        let mut c = poisoned.into_inner();
+        c.clear();
+        c
+    })
 }
 
 impl std::fmt::Debug for SyncRunner<'_> {
@@ -74,7 +95,21 @@ impl std::fmt::Debug for SyncRunner<'_> {
 }
 
 impl Runner for SyncRunner<'_> {
-    fn run(&mut self, service: &str) -> RunDone {
+    fn changed(&mut self, rel: &std::path::Path) {
+        let rel = rel.to_string_lossy();
+        for c in self.cached.values() {
+            lock(&c.cache).mark(&rel);
+        }
+    }
+
+    fn rescan(&mut self) {
+        for c in self.cached.values_mut() {
+            c.full_read = None;
+            lock(&c.cache).clear();
+        }
+    }
+
+    fn run(&mut self, service: &str, kind: RunKind) -> RunDone {
         // The vault's lock for this run: a command writing meanwhile (`set`, `project`, ...) is
         // waited for by the next run instead.
         let _lock = match super::lock_vault(self.root, "watch") {
@@ -83,10 +118,25 @@ impl Runner for SyncRunner<'_> {
                 return RunDone {
                     result: RunResult::Error(e.to_string()),
                     commit: None,
+                    notes_read: None,
                 };
             }
         };
-        let opts = SyncOptions::default();
+        let cached = self.cached.entry(service.to_string()).or_default();
+        // The first run reads every note; then only the changed ones, but for a poll run when
+        // the last full read is `full_read_minutes` old.
+        let due = cached
+            .full_read
+            .is_none_or(|t| t.elapsed() >= self.full_read_every);
+        if cached.full_read.is_none() || (kind == RunKind::Poll && due) {
+            lock(&cached.cache).clear();
+            cached.full_read = Some(Instant::now());
+        }
+        let cache = cached.cache.clone();
+        let opts = SyncOptions {
+            read_cache: Some(cache.clone()),
+            ..SyncOptions::default()
+        };
         match self.rt.block_on(super::sync::sync_remote(
             self.root,
             self.config,
@@ -98,11 +148,13 @@ impl Runner for SyncRunner<'_> {
                 RunDone {
                     result: RunResult::Ok,
                     commit: report.commit,
+                    notes_read: Some(lock(&cache).last_read()),
                 }
             }
             Err(e) => RunDone {
                 result: classify(&e),
                 commit: None,
+                notes_read: None,
             },
         }
     }
@@ -174,6 +226,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         root: &root,
         config: &config,
         rt,
+        cached: BTreeMap::new(),
+        full_read_every: Duration::from_secs(config.watch.full_read_minutes.saturating_mul(60)),
     };
     daemon
         .run(tx, &rx, &mut runner)

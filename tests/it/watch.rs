@@ -57,6 +57,98 @@ fn edit(v: &Path, rel: &str, from: &str, to: &str) {
     std::fs::write(&p, text.replacen(from, to, 1)).expect("save");
 }
 
+/// Sets `[watch] debounce_ms` (and `extra` lines of `[watch]`) and commits the configuration.
+fn watch_settings(v: &Path, debounce_ms: u64, extra: &str) {
+    let cfg = v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    assert!(text.contains("\n[watch]\ndebounce_ms = 500\n"), "{text}");
+    let text = text.replace(
+        "\n[watch]\ndebounce_ms = 500\n",
+        &format!("\n[watch]\ndebounce_ms = {debounce_ms}\n{extra}"),
+    );
+    std::fs::write(&cfg, text).expect("config");
+    git(v, &["commit", "-qam", "Watch settings"]);
+}
+
+/// The notes the last run of `service` read, from the status file.
+fn notes_read(v: &Path, service: &str) -> Option<u64> {
+    status(v).and_then(|s| s["services"][service]["notes_read"].as_u64())
+}
+
+/// Stops the daemon with SIGTERM and waits (bounded) for its exit.
+async fn terminate(daemon: &mut Child) -> std::process::ExitStatus {
+    let k = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(k.success());
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = daemon.try_wait().expect("wait") {
+            return s;
+        }
+        assert!(Instant::now() < end, "the daemon did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_is_pushed_reading_only_the_changed_notes() {
+    // Polled once, at start: the push run's figures stay in the status file.
+    let e = Env::new("poll_seconds = 3600").await;
+    watch_settings(&e.v, 200, "");
+    // A person's own notes beside the synced ones: 300 files no push run needs to read.
+    std::fs::create_dir_all(e.v.join("Journal")).expect("folder");
+    for i in 0..300 {
+        std::fs::write(
+            e.v.join(format!("Journal/day {i}.md")),
+            format!("---\ntitle: day {i}\n---\n\nNotes of day {i}.\n"),
+        )
+        .expect("note");
+    }
+    git(&e.v, &["add", "-A"]);
+    git(&e.v, &["commit", "-qm", "Journal"]);
+
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut daemon = start(&e.v, &log_path);
+    wait_for("the first poll", 30, || {
+        runs(&e.v, "poll_runs") >= 1 && e.live("contacts").len() == 3
+    })
+    .await;
+    let first = notes_read(&e.v, "hubspot").expect("notes read");
+    assert!(first > 300, "the first run reads every note: {first}");
+    let sid = e.prop(EXPERT, "ssot_id").expect("ssot_id");
+
+    edit(&e.v, EXPERT, "+48 601 234 567", "+48 601 000 111");
+    wait_for("the phone in HubSpot", 15, || {
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"] == json!("+48 601 000 111")
+    })
+    .await;
+    wait_for("the push run counted", 5, || runs(&e.v, "push_runs") == 1).await;
+    // The saved note, and the few the first run wrote (their ids), read again: not the vault.
+    let read = notes_read(&e.v, "hubspot").expect("notes read");
+    assert!(
+        (1..=5).contains(&read),
+        "the push run read {read} notes\n{}",
+        log()
+    );
+
+    // A second save: only that note is read.
+    edit(&e.v, EXPERT, "+48 601 000 111", "+48 601 000 222");
+    wait_for("the second phone in HubSpot", 15, || {
+        e.record_by_ssot("contacts", &sid)["properties"]["phone"] == json!("+48 601 000 222")
+    })
+    .await;
+    wait_for("the second push run counted", 5, || {
+        runs(&e.v, "push_runs") == 2
+    })
+    .await;
+    assert_eq!(notes_read(&e.v, "hubspot"), Some(1), "{}", log());
+    let code = terminate(&mut daemon).await;
+    assert_eq!(code.code(), Some(0), "{}", log());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() {
     let e = Env::new("poll_seconds = 1").await;
