@@ -17,10 +17,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
 use crate::connectors::registry;
 use crate::sync::SyncOptions;
 use crate::sync::read::ReadCache;
 use crate::watch::daemon::{Daemon, Msg, RunDone, RunKind, Runner, Settings};
+use crate::watch::logfile::{self, RedactedStderr};
 use crate::watch::schedule::RunResult;
 use crate::watch::status;
 
@@ -35,16 +37,71 @@ pub struct Args {
     pub status: bool,
 }
 
-/// Starts `tracing` output on stderr: the daemon's runs at `info`, unless `RUST_LOG` says
-/// otherwise.
-fn init_tracing() {
+/// The default log filter: the daemon's runs at `info`, the rest at `warn`.
+const LOG_FILTER: &str = "warn,ssot_vault::watch=info,ssot_vault::cli::watch=info";
+
+/// Starts `tracing` output on stderr and into the rotating log file under `.ssot/logs/`: the
+/// daemon's runs at `info`, unless `RUST_LOG` says otherwise; `secrets` never written.
+fn init_tracing(root: &std::path::Path, config: &Config, secrets: Vec<String>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ssot_vault::watch=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(LOG_FILTER));
+    let stderr = RedactedStderr::new(secrets.clone());
+    let stderr_layer = tracing_subscriber::fmt::layer()
+        .with_writer(move || stderr.clone())
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let file = logfile::RotatingFile::open(
+        &logfile::path(root),
+        config.watch.log_max_kb.saturating_mul(1024),
+        config.watch.log_files,
+        secrets,
+    );
+    let (file_layer, file_error) = match file {
+        Ok(f) => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || f.clone())
+                    .with_ansi(false),
+            ),
+            None,
+        ),
+        Err(e) => (None, Some(e)),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr_layer)
+        .with(file_layer)
         .try_init();
+    if let Some(e) = file_error {
+        tracing::warn!(error = %e, "logging to stderr only");
+    }
+}
+
+/// The values of the services' credentials found in the environment (their `token_env`), and of
+/// any variable named like a secret: redacted from the logs.
+fn secrets(config: &Config, remotes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = remotes
+        .iter()
+        .filter_map(|r| registry::by_name(r))
+        .filter_map(|s| s.credential_spec(config).ok())
+        .filter_map(|spec| std::env::var(&spec.env_var).ok())
+        .collect();
+    for (k, v) in std::env::vars() {
+        let k = k.to_ascii_uppercase();
+        if ["TOKEN", "SECRET", "PASSWORD", "API_KEY", "APIKEY"]
+            .iter()
+            .any(|w| k.ends_with(w))
+        {
+            out.push(v);
+        }
+    }
+    out.iter_mut().for_each(|v| *v = v.trim().to_string());
+    out.sort();
+    out.dedup();
+    // The longest first, so a secret holding another is redacted whole.
+    out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    out
 }
 
 /// A run's error as the scheduler sees it: rate limited, down, or another error.
@@ -145,6 +202,13 @@ impl Runner for SyncRunner<'_> {
         )) {
             Ok(report) => {
                 super::sync::print_report(&report, false);
+                tracing::info!(
+                    service,
+                    notes_read = lock(&cache).last_read(),
+                    commit = report.commit.as_deref().unwrap_or("none"),
+                    "{}",
+                    crate::sync::summary(&report)
+                );
                 RunDone {
                     result: RunResult::Ok,
                     commit: report.commit,
@@ -192,9 +256,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     if args.status {
         return show_status(ctx);
     }
-    init_tracing();
     let (root, config) = ctx.open()?;
     let remotes = super::sync::remotes(&config, None)?;
+    init_tracing(&root, &config, secrets(&config, &remotes));
     let mut services = Vec::new();
     for r in &remotes {
         let Some(service) = registry::by_name(r) else {

@@ -30,6 +30,11 @@ async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
 
 /// Starts the daemon, its log (at `info`) in `log`.
 fn start(v: &Path, log: &Path) -> Child {
+    start_with(v, log, "warn,ssot_vault::watch=info")
+}
+
+/// Starts the daemon, its log (`RUST_LOG=rust_log`) in `log`.
+fn start_with(v: &Path, log: &Path, rust_log: &str) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
         .arg("--vault")
@@ -42,7 +47,7 @@ fn start(v: &Path, log: &Path) -> Child {
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
         .env("NO_COLOR", "1")
         .env_remove("SSOT_VAULT")
-        .env("RUST_LOG", "warn,ssot_vault::watch=info")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -111,7 +116,8 @@ async fn a_save_is_pushed_reading_only_the_changed_notes() {
 
     let log_path = e._tmp.path().join("watch.log");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let mut daemon = start(&e.v, &log_path);
+    // Everything logged, the libraries' debug output too: the token is never in it.
+    let mut daemon = start_with(&e.v, &log_path, "debug");
     wait_for("the first poll", 30, || {
         runs(&e.v, "poll_runs") >= 1 && e.live("contacts").len() == 3
     })
@@ -147,6 +153,24 @@ async fn a_save_is_pushed_reading_only_the_changed_notes() {
     assert_eq!(notes_read(&e.v, "hubspot"), Some(1), "{}", log());
     let code = terminate(&mut daemon).await;
     assert_eq!(code.code(), Some(0), "{}", log());
+
+    // The log file under `.ssot/logs/` holds what stderr showed, and no secret.
+    let file = std::fs::read_to_string(e.v.join(".ssot/logs/watch.log")).expect("log file");
+    for text in [&file, &log()] {
+        assert!(
+            text.contains("watching") && text.contains("notes_read=1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssot_vault::cli::watch"),
+            "the runs' summaries: {text}"
+        );
+        assert!(
+            !text.contains(DEFAULT_HUBSPOT_TOKEN),
+            "the token is logged: {text}"
+        );
+    }
+    assert!(!file.contains("\u{1b}["), "no colour codes in the file");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
