@@ -423,10 +423,7 @@ pub fn read_vault_cached(
     for (i, (rel, _)) in walk.notes.iter().enumerate() {
         let entry = match fresh.next_if(|(j, _)| **j == i) {
             Some((_, r)) => (stamps[i], r),
-            None => match cache.notes.remove(rel.as_str()) {
-                Some(e) => e,
-                None => (None, Reduced::default()),
-            },
+            None => cache.notes.remove(rel.as_str()).unwrap_or_default(),
         };
         keep.insert(rel.clone(), entry);
     }
