@@ -65,7 +65,12 @@ fn report_lists(name: &str, lists: &[ListCheck]) -> bool {
 fn daemon_report(root: &std::path::Path) {
     use crate::lock::{self, Probe};
     let status = crate::watch::status::load(root).ok().flatten();
-    match lock::probe(root, lock::DAEMON_FILE) {
+    // `sync` takes the daemon's lock for a moment to learn whether a daemon runs: not one.
+    let probe = match lock::probe(root, lock::DAEMON_FILE) {
+        Ok(Probe::Held(Some(h))) if h.command != "watch" => Ok(Probe::Free),
+        other => other,
+    };
+    match probe {
         Ok(Probe::Held(h)) => {
             let (pid, since) = h
                 .map(|h| (h.pid.to_string(), h.since))
