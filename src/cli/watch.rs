@@ -344,8 +344,12 @@ fn show_status(ctx: &Ctx) -> Result<Outcome, CliError> {
         } else {
             String::new()
         };
+        let read = v
+            .notes_read
+            .map(|n| format!(" (the last read {n} notes)"))
+            .unwrap_or_default();
         println!(
-            "{name}: {last}{backoff}{next}; every {}s, {} runs",
+            "{name}: {last}{backoff}{next}; every {}s, {} runs{read}",
             v.poll_seconds, v.runs
         );
         if let Some(e) = &v.error {

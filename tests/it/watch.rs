@@ -151,6 +151,9 @@ async fn a_save_is_pushed_reading_only_the_changed_notes() {
     })
     .await;
     assert_eq!(notes_read(&e.v, "hubspot"), Some(1), "{}", log());
+    let o = e.run(&["watch", "--status"]).await;
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(shown.contains(" runs (the last read 1 notes)"), "{shown}");
     let code = terminate(&mut daemon).await;
     assert_eq!(code.code(), Some(0), "{}", log());
 
