@@ -51,11 +51,24 @@ pub struct WatchSection {
     /// `debounce_ms`: how long a note must be quiet after a save before it is pushed (a burst
     /// of saves is one run).
     pub debounce_ms: u64,
+    /// `full_read_minutes`: a run started by saves reads only the changed notes; a poll run
+    /// reads every note again when the last such read is this old (a safety net for a file
+    /// event the watcher missed). 0: every poll run does.
+    pub full_read_minutes: u64,
+    /// `log_max_kb`: the log file `.ssot/logs/watch.log` is rotated when it reaches this size.
+    pub log_max_kb: u64,
+    /// `log_files`: rotated log files kept (`watch.log.1` the newest); 0 keeps none.
+    pub log_files: u32,
 }
 
 impl Default for WatchSection {
     fn default() -> Self {
-        WatchSection { debounce_ms: 500 }
+        WatchSection {
+            debounce_ms: 500,
+            full_read_minutes: 60,
+            log_max_kb: 10_240,
+            log_files: 5,
+        }
     }
 }
 

@@ -244,6 +244,42 @@ impl VaultLock {
     pub fn release(self) {}
 }
 
+/// A lock file as a reader finds it, without taking it for more than a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// No lock file: nobody holds it.
+    Free,
+    /// Held by a live process (its description, when readable).
+    Held(Option<Holder>),
+    /// A lock file nobody holds: left by a holder that ended without letting go (`kill -9`, a
+    /// crash). The next command to take the lock takes it over.
+    Stale(Option<Holder>),
+}
+
+/// How the lock file `file` of `.ssot/` of the vault at `root` stands (read-only: the file is
+/// never changed; a shared lock is tried on it for a moment, which a holder's lock refuses).
+pub fn probe(root: &Path, file: &str) -> Result<Probe, LockError> {
+    let path = root.join(crate::sync::state::DIR).join(file);
+    let mut f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Probe::Free),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let holder = read_holder(&mut f);
+    match f.try_lock_shared() {
+        Ok(()) => {
+            let _ = f.unlock();
+            // Deleted meanwhile by a holder letting go: free.
+            if !still_named(&f, &path) {
+                return Ok(Probe::Free);
+            }
+            Ok(Probe::Stale(holder))
+        }
+        Err(TryLockError::WouldBlock) => Ok(Probe::Held(holder)),
+        Err(TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
 impl Drop for VaultLock {
     fn drop(&mut self) {
         // Delete the file while still holding it (a command that opened it meanwhile sees that
@@ -259,6 +295,33 @@ impl Drop for VaultLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_tells_a_held_lock_from_a_stale_one_and_changes_nothing() {
+        let t = tempfile::tempdir().expect("tmp");
+        assert_eq!(probe(t.path(), DAEMON_FILE).expect("probe"), Probe::Free);
+        let held = VaultLock::acquire_file(t.path(), DAEMON_FILE, "watch").expect("lock");
+        match probe(t.path(), DAEMON_FILE).expect("probe") {
+            Probe::Held(Some(h)) => {
+                assert_eq!(h.pid, std::process::id());
+                assert_eq!(h.command, "watch");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Still held by its holder after the probe.
+        assert!(VaultLock::acquire_file(t.path(), DAEMON_FILE, "sync").is_err());
+        // A holder killed: its file stays, unlocked.
+        let text = fs::read(held.path()).expect("lock file");
+        drop(held);
+        let p = t.path().join(crate::sync::state::DIR).join(DAEMON_FILE);
+        fs::create_dir_all(p.parent().expect("dir")).expect("dir");
+        fs::write(&p, &text).expect("stale file");
+        match probe(t.path(), DAEMON_FILE).expect("probe") {
+            Probe::Stale(Some(h)) => assert_eq!(h.command, "watch"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fs::read(&p).expect("unchanged"), text);
+    }
 
     fn vault() -> tempfile::TempDir {
         tempfile::tempdir().expect("tempdir")

@@ -119,6 +119,68 @@ fn merge_driver(root: &std::path::Path, fix: bool, shared: bool) -> bool {
     shared
 }
 
+/// The `watch` daemon: running (its pid, since when, each service's last run from its status
+/// file), not running, or killed leaving its lock behind (harmless: the next `watch` or `sync`
+/// takes it over). A stale vault lock is reported the same way. Never a failure.
+fn daemon_report(root: &std::path::Path) {
+    use crate::lock::{self, Probe};
+    let status = crate::watch::status::load(root).ok().flatten();
+    // `sync` takes the daemon's lock for a moment to learn whether a daemon runs: not one.
+    let probe = match lock::probe(root, lock::DAEMON_FILE) {
+        Ok(Probe::Held(Some(h))) if h.command != "watch" => Ok(Probe::Free),
+        other => other,
+    };
+    match probe {
+        Ok(Probe::Held(h)) => {
+            let (pid, since) = h
+                .map(|h| (h.pid.to_string(), h.since))
+                .unwrap_or_else(|| ("?".into(), "?".into()));
+            line(
+                true,
+                &format!("watch: daemon running (pid {pid}, since {since})"),
+            );
+            if let Some(s) = &status {
+                println!(
+                    "     watch: {} push runs, {} poll runs; status updated {}",
+                    s.push_runs, s.poll_runs, s.updated
+                );
+                for (name, v) in &s.services {
+                    let last = match (&v.last_run, &v.result) {
+                        (Some(t), Some(r)) => format!("last run {t}: {r}"),
+                        _ => "not run yet".to_string(),
+                    };
+                    let err = v
+                        .error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default();
+                    println!("     watch: {name}: {last}{err}");
+                }
+            }
+        }
+        Ok(Probe::Stale(h)) => {
+            let who = h.map_or_else(|| "a daemon".to_string(), |h| h.to_string());
+            println!(
+                "warn watch: stale lock: {who} is no longer running (killed or crashed); the next `ssot-vault watch` or `sync` takes its lock over and repairs its last run"
+            );
+        }
+        Ok(Probe::Free) => match &status {
+            Some(s) => println!(
+                "-    watch: no daemon running (the last, pid {}, stopped at {})",
+                s.pid, s.updated
+            ),
+            None => println!("-    watch: no daemon running"),
+        },
+        Err(e) => println!("warn watch: {e}"),
+    }
+    if let Ok(Probe::Stale(h)) = lock::probe(root, lock::FILE) {
+        let who = h.map_or_else(|| "a command".to_string(), |h| h.to_string());
+        println!(
+            "warn vault lock: stale: {who} is no longer running (killed or crashed); the next command that writes takes it over"
+        );
+    }
+}
+
 /// Runs `doctor`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     super::sync::init_tracing();
@@ -273,6 +335,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             println!("note {name}: run {run} was interrupted; the next sync repairs it");
         }
     }
+    daemon_report(&root);
     match crate::history::status(&root) {
         Ok(changes) => line(
             true,

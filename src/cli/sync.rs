@@ -223,6 +223,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         force: args.force,
         check_archived: args.check_archived,
         full: args.full,
+        ..SyncOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -13,12 +13,16 @@
 //! Exit codes: 0 stopped by a signal, or the status shown; 2 error (configuration, the vault
 //! busy, the file watcher failing, no status file).
 
-use std::sync::mpsc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
+use crate::config::Config;
 use crate::connectors::registry;
 use crate::sync::SyncOptions;
-use crate::watch::daemon::{Daemon, Msg, RunDone, Runner, Settings};
+use crate::sync::read::ReadCache;
+use crate::watch::daemon::{Daemon, Msg, RunDone, RunKind, Runner, Settings};
+use crate::watch::logfile::{self, RedactedStderr};
 use crate::watch::schedule::RunResult;
 use crate::watch::status;
 
@@ -33,16 +37,71 @@ pub struct Args {
     pub status: bool,
 }
 
-/// Starts `tracing` output on stderr: the daemon's runs at `info`, unless `RUST_LOG` says
-/// otherwise.
-fn init_tracing() {
+/// The default log filter: the daemon's runs at `info`, the rest at `warn`.
+const LOG_FILTER: &str = "warn,ssot_vault::watch=info,ssot_vault::cli::watch=info";
+
+/// Starts `tracing` output on stderr and into the rotating log file under `.ssot/logs/`: the
+/// daemon's runs at `info`, unless `RUST_LOG` says otherwise; `secrets` never written.
+fn init_tracing(root: &std::path::Path, config: &Config, secrets: Vec<String>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ssot_vault::watch=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(LOG_FILTER));
+    let stderr = RedactedStderr::new(secrets.clone());
+    let stderr_layer = tracing_subscriber::fmt::layer()
+        .with_writer(move || stderr.clone())
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let file = logfile::RotatingFile::open(
+        &logfile::path(root),
+        config.watch.log_max_kb.saturating_mul(1024),
+        config.watch.log_files,
+        secrets,
+    );
+    let (file_layer, file_error) = match file {
+        Ok(f) => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || f.clone())
+                    .with_ansi(false),
+            ),
+            None,
+        ),
+        Err(e) => (None, Some(e)),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr_layer)
+        .with(file_layer)
         .try_init();
+    if let Some(e) = file_error {
+        tracing::warn!(error = %e, "logging to stderr only");
+    }
+}
+
+/// The values of the services' credentials found in the environment (their `token_env`), and of
+/// any variable named like a secret: redacted from the logs.
+fn secrets(config: &Config, remotes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = remotes
+        .iter()
+        .filter_map(|r| registry::by_name(r))
+        .filter_map(|s| s.credential_spec(config).ok())
+        .filter_map(|spec| std::env::var(&spec.env_var).ok())
+        .collect();
+    for (k, v) in std::env::vars() {
+        let k = k.to_ascii_uppercase();
+        if ["TOKEN", "SECRET", "PASSWORD", "API_KEY", "APIKEY"]
+            .iter()
+            .any(|w| k.ends_with(w))
+        {
+            out.push(v);
+        }
+    }
+    out.iter_mut().for_each(|v| *v = v.trim().to_string());
+    out.sort();
+    out.dedup();
+    // The longest first, so a secret holding another is redacted whole.
+    out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    out
 }
 
 /// A run's error as the scheduler sees it: rate limited, down, or another error.
@@ -58,11 +117,30 @@ fn classify(e: &CliError) -> RunResult {
     }
 }
 
-/// Each run is a `sync` of one service.
+/// A service's notes as its runs last read them, and when every note was last read.
+#[derive(Debug, Default)]
+struct Cached {
+    cache: Arc<Mutex<ReadCache>>,
+    full_read: Option<Instant>,
+}
+
+/// Each run is a `sync` of one service, reading only the notes changed since its last run.
 struct SyncRunner<'a> {
     root: &'a std::path::Path,
     config: &'a crate::config::Config,
     rt: tokio::runtime::Runtime,
+    /// Per service.
+    cached: BTreeMap<String, Cached>,
+    /// How old a full read may get before a poll run reads every note again.
+    full_read_every: Duration,
+}
+
+fn lock(c: &Mutex<ReadCache>) -> std::sync::MutexGuard<'_, ReadCache> {
+    c.lock().unwrap_or_else(|poisoned| {
+        let mut c = poisoned.into_inner();
+        c.clear();
+        c
+    })
 }
 
 impl std::fmt::Debug for SyncRunner<'_> {
@@ -74,7 +152,21 @@ impl std::fmt::Debug for SyncRunner<'_> {
 }
 
 impl Runner for SyncRunner<'_> {
-    fn run(&mut self, service: &str) -> RunDone {
+    fn changed(&mut self, rel: &std::path::Path) {
+        let rel = rel.to_string_lossy();
+        for c in self.cached.values() {
+            lock(&c.cache).mark(&rel);
+        }
+    }
+
+    fn rescan(&mut self) {
+        for c in self.cached.values_mut() {
+            c.full_read = None;
+            lock(&c.cache).clear();
+        }
+    }
+
+    fn run(&mut self, service: &str, kind: RunKind) -> RunDone {
         // The vault's lock for this run: a command writing meanwhile (`set`, `project`, ...) is
         // waited for by the next run instead.
         let _lock = match super::lock_vault(self.root, "watch") {
@@ -83,10 +175,25 @@ impl Runner for SyncRunner<'_> {
                 return RunDone {
                     result: RunResult::Error(e.to_string()),
                     commit: None,
+                    notes_read: None,
                 };
             }
         };
-        let opts = SyncOptions::default();
+        let cached = self.cached.entry(service.to_string()).or_default();
+        // The first run reads every note; then only the changed ones, but for a poll run when
+        // the last full read is `full_read_minutes` old.
+        let due = cached
+            .full_read
+            .is_none_or(|t| t.elapsed() >= self.full_read_every);
+        if cached.full_read.is_none() || (kind == RunKind::Poll && due) {
+            lock(&cached.cache).clear();
+            cached.full_read = Some(Instant::now());
+        }
+        let cache = cached.cache.clone();
+        let opts = SyncOptions {
+            read_cache: Some(cache.clone()),
+            ..SyncOptions::default()
+        };
         match self.rt.block_on(super::sync::sync_remote(
             self.root,
             self.config,
@@ -95,14 +202,23 @@ impl Runner for SyncRunner<'_> {
         )) {
             Ok(report) => {
                 super::sync::print_report(&report, false);
+                tracing::info!(
+                    service,
+                    notes_read = lock(&cache).last_read(),
+                    commit = report.commit.as_deref().unwrap_or("none"),
+                    "{}",
+                    crate::sync::summary(&report)
+                );
                 RunDone {
                     result: RunResult::Ok,
                     commit: report.commit,
+                    notes_read: Some(lock(&cache).last_read()),
                 }
             }
             Err(e) => RunDone {
                 result: classify(&e),
                 commit: None,
+                notes_read: None,
             },
         }
     }
@@ -140,9 +256,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     if args.status {
         return show_status(ctx);
     }
-    init_tracing();
     let (root, config) = ctx.open()?;
     let remotes = super::sync::remotes(&config, None)?;
+    init_tracing(&root, &config, secrets(&config, &remotes));
     let mut services = Vec::new();
     for r in &remotes {
         let Some(service) = registry::by_name(r) else {
@@ -174,6 +290,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         root: &root,
         config: &config,
         rt,
+        cached: BTreeMap::new(),
+        full_read_every: Duration::from_secs(config.watch.full_read_minutes.saturating_mul(60)),
     };
     daemon
         .run(tx, &rx, &mut runner)
@@ -226,8 +344,12 @@ fn show_status(ctx: &Ctx) -> Result<Outcome, CliError> {
         } else {
             String::new()
         };
+        let read = v
+            .notes_read
+            .map(|n| format!(" (the last read {n} notes)"))
+            .unwrap_or_default();
         println!(
-            "{name}: {last}{backoff}{next}; every {}s, {} runs",
+            "{name}: {last}{backoff}{next}; every {}s, {} runs{read}",
             v.poll_seconds, v.runs
         );
         if let Some(e) = &v.error {

@@ -53,6 +53,9 @@ pub struct SyncOptions {
     pub check_archived: bool,
     /// Read every record again, not only those changed since the cursor.
     pub full: bool,
+    /// The reductions of the notes read by earlier runs (the `watch` daemon's): the run reads
+    /// only the notes changed since ([`read::read_vault_cached`]). `None`: every note is read.
+    pub read_cache: Option<std::sync::Arc<std::sync::Mutex<read::ReadCache>>>,
 }
 
 /// Why a run failed.

@@ -136,17 +136,33 @@ fn scan_ids(bytes: &[u8], id_keys: &[&str]) -> HeldIds {
     out
 }
 
-/// Reads the vault at `root` for a sync with `remote` through `bindings`.
-pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &str) -> VaultRead {
-    let walk = index::walk(root, config);
-    let names = Names::new(&walk);
-    let templates = crate::vault::obsidian::template_folders(root, config);
-    let archived_key = apply::archived_key(remote);
-    let id_keys: Vec<&str> = bindings.iter().map(|b| b.id_key.as_str()).collect();
-    let schema = crate::vault::schema::Schema::from_config(config).ok();
-    let managed = index::managed_folders(config);
-    let reduced: Vec<Reduced> = crate::par::map(&walk.notes, 0, 64, |(rel, path)| {
-        if crate::vault::obsidian::in_folders(rel, &templates) {
+/// What reducing a note needs besides the note: fixed for a remote and a configuration.
+struct Reducer<'a> {
+    bindings: &'a [Binding],
+    remote: &'a str,
+    templates: Vec<String>,
+    archived_key: String,
+    id_keys: Vec<&'a str>,
+    schema: Option<crate::vault::schema::Schema>,
+    managed: Vec<String>,
+}
+
+impl<'a> Reducer<'a> {
+    fn new(root: &Path, config: &Config, bindings: &'a [Binding], remote: &'a str) -> Self {
+        Reducer {
+            bindings,
+            remote,
+            templates: crate::vault::obsidian::template_folders(root, config),
+            archived_key: apply::archived_key(remote),
+            id_keys: bindings.iter().map(|b| b.id_key.as_str()).collect(),
+            schema: crate::vault::schema::Schema::from_config(config).ok(),
+            managed: index::managed_folders(config),
+        }
+    }
+
+    /// Reads and reduces the note at `path` (`rel` in the vault).
+    fn note(&self, rel: &str, path: &Path) -> Reduced {
+        if crate::vault::obsidian::in_folders(rel, &self.templates) {
             return Reduced::default();
         }
         let bytes = match std::fs::read(path) {
@@ -157,24 +173,24 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
             Ok(note) => reduce(
                 &note,
                 rel,
-                bindings,
-                remote,
-                &archived_key,
+                self.bindings,
+                self.remote,
+                &self.archived_key,
                 text_hash(&bytes),
             ),
             Err(e) => {
-                let held = scan_ids(&bytes, &id_keys);
+                let held = scan_ids(&bytes, &self.id_keys);
                 // A person's own note (outside the managed folders, naming no managed type and
                 // no id) is never synced: its unreadable YAML is `check`'s warning, not the
                 // sync's problem.
                 if held.ssot_id.is_none()
                     && held.remote_ids.is_empty()
                     && !held.unidentified
-                    && schema.as_ref().is_some_and(|schema| {
+                    && self.schema.as_ref().is_some_and(|schema| {
                         crate::vault::check::own_note_text(
                             rel,
                             &String::from_utf8_lossy(&bytes),
-                            &managed,
+                            &self.managed,
                             schema,
                         )
                     })
@@ -190,14 +206,48 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 }
             }
         }
-    });
+    }
+}
+
+/// Reads the vault at `root` for a sync with `remote` through `bindings`.
+pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &str) -> VaultRead {
+    let walk = index::walk(root, config);
+    let reducer = Reducer::new(root, config, bindings, remote);
+    let reduced: Vec<Reduced> =
+        crate::par::map(&walk.notes, 0, 64, |(rel, path)| reducer.note(rel, path));
+    let names = Names::new(&walk);
+    let (mut out, links) = resolve(&walk, &names, &reduced);
+    // Sized exactly: grown push by push, the list of 10,000 notes would hold room for 16,384 at
+    // the run's peak (1.4 MB unused beside the reduced notes it is moved out of).
+    out.notes
+        .reserve_exact(reduced.iter().filter(|r| r.synced.is_some()).count());
+    for (r, links) in reduced.into_iter().zip(links) {
+        if let Some((mut note, _)) = r.synced {
+            note.links = links;
+            out.notes.push(note);
+        }
+    }
+    out
+}
+
+/// A synced note's links resolved: (key, the target's type, the targets' `ssot_id`s).
+type Links = Vec<(String, String, Vec<String>)>;
+
+/// Everything of the read but the synced notes themselves (left to the caller, which moves or
+/// copies them out of `reduced`), and each note's links resolved, by position.
+fn resolve<R: std::borrow::Borrow<Reduced>>(
+    walk: &index::Walk,
+    names: &Names,
+    reduced: &[R],
+) -> (VaultRead, Vec<Links>) {
     let target = |raw: &str, from: &str| match names.resolve_from(raw, from) {
-        Resolved::Note(i) => reduced.get(i).map(|r| (i, r)),
+        Resolved::Note(i) => reduced.get(i).map(|r| (i, r.borrow())),
         _ => None,
     };
     let mut out = VaultRead::default();
     let mut open_tickets: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
     for (i, r) in reduced.iter().enumerate() {
+        let r = r.borrow();
         let rel = &walk.notes[i].0;
         if let Some(why) = &r.unreadable {
             out.unreadable.push(format!("{rel}:{why}"));
@@ -217,6 +267,7 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
         }
     }
     for (i, r) in reduced.iter().enumerate() {
+        let r = r.borrow();
         let (rel, path) = &walk.notes[i];
         if let (Some(status), Some(sid)) = (&r.status, &r.ssot_id) {
             out.projects.push(ProjectRead {
@@ -228,12 +279,12 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
             });
         }
     }
-    let links: Vec<Vec<(String, String, Vec<String>)>> = reduced
+    let links: Vec<Links> = reduced
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let from = walk.notes[i].0.as_str();
-            let Some((_, raw_links)) = &r.synced else {
+            let Some((_, raw_links)) = &r.borrow().synced else {
                 return Vec::new();
             };
             raw_links
@@ -255,12 +306,142 @@ pub fn read_vault(root: &Path, config: &Config, bindings: &[Binding], remote: &s
                 .collect()
         })
         .collect();
-    // Sized exactly: grown push by push, the list of 10,000 notes would hold room for 16,384 at
-    // the run's peak (1.4 MB unused beside the reduced notes it is moved out of).
+    (out, links)
+}
+
+/// What tells a note's file unchanged since it was read: its size, modification time and, on
+/// Unix, its inode and change time (which no tool sets back, unlike the modification time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    ino: u64,
+    #[cfg(unix)]
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Some(Stamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            #[cfg(unix)]
+            ino: m.ino(),
+            #[cfg(unix)]
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// The reductions of one remote's last read, kept by the `watch` daemon between its runs so a
+/// run reads again only the notes that changed ([`read_vault_cached`]).
+///
+/// A note is read again when its file's [`Stamp`] differs from the one it was read with, or when
+/// it was [marked](ReadCache::mark) (the daemon marks every note a file event names, so a change
+/// the file's times cannot show, two saves of the same size within the file system's time
+/// resolution, is read too). The folders are walked each run (names and sizes only), so new,
+/// moved and deleted notes are seen without reading any note. Every note is read again when
+/// [`ReadCache::clear`] asks (the daemon does it on a poll run now and then, a safety net for an
+/// event the file watcher missed).
+#[derive(Debug, Default)]
+pub struct ReadCache {
+    /// By path relative to the vault: the stamp the note was read with and its reduction.
+    notes: std::collections::HashMap<String, (Option<Stamp>, Reduced)>,
+    /// Notes to read again whatever their stamp.
+    marked: BTreeSet<String>,
+    /// Notes read by the last read.
+    last_read: usize,
+}
+
+impl ReadCache {
+    /// Has `rel` (relative to the vault) read again by the next read.
+    pub fn mark(&mut self, rel: &str) {
+        self.marked.insert(rel.to_string());
+    }
+
+    /// Has every note read again by the next read.
+    pub fn clear(&mut self) {
+        self.notes.clear();
+        self.marked.clear();
+    }
+
+    /// How many notes the last read read (parsed) from disk.
+    pub fn last_read(&self) -> usize {
+        self.last_read
+    }
+
+    /// How many notes it holds.
+    pub fn len(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// Whether it holds no note.
+    pub fn is_empty(&self) -> bool {
+        self.notes.is_empty()
+    }
+}
+
+/// [`read_vault`] through `cache`: the same read, only the notes new or changed since the
+/// cache's last read read from disk (see [`ReadCache`]).
+pub fn read_vault_cached(
+    root: &Path,
+    config: &Config,
+    bindings: &[Binding],
+    remote: &str,
+    cache: &mut ReadCache,
+) -> VaultRead {
+    let walk = index::walk(root, config);
+    let reducer = Reducer::new(root, config, bindings, remote);
+    let stamps: Vec<Option<Stamp>> = walk.notes.iter().map(|(_, p)| Stamp::of(p)).collect();
+    let stale: Vec<usize> = walk
+        .notes
+        .iter()
+        .zip(&stamps)
+        .enumerate()
+        .filter(|(_, ((rel, _), stamp))| {
+            cache.marked.contains(rel.as_str())
+                || stamp.is_none()
+                || cache
+                    .notes
+                    .get(rel.as_str())
+                    .is_none_or(|(s, _)| s != *stamp)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let fresh: Vec<Reduced> = crate::par::map(&stale, 0, 64, |&i| {
+        let (rel, path) = &walk.notes[i];
+        reducer.note(rel, path)
+    });
+    cache.last_read = stale.len();
+    let mut keep: std::collections::HashMap<String, (Option<Stamp>, Reduced)> =
+        std::collections::HashMap::with_capacity(walk.notes.len());
+    let mut fresh = stale.iter().zip(fresh).peekable();
+    for (i, (rel, _)) in walk.notes.iter().enumerate() {
+        let entry = match fresh.next_if(|(j, _)| **j == i) {
+            Some((_, r)) => (stamps[i], r),
+            None => cache.notes.remove(rel.as_str()).unwrap_or_default(),
+        };
+        keep.insert(rel.clone(), entry);
+    }
+    // Notes no longer walked (deleted, moved) are dropped with the old map.
+    cache.notes = keep;
+    cache.marked.clear();
+    let reduced: Vec<&Reduced> = walk
+        .notes
+        .iter()
+        .filter_map(|(rel, _)| cache.notes.get(rel.as_str()).map(|(_, r)| r))
+        .collect();
+    let names = Names::new(&walk);
+    let (mut out, links) = resolve(&walk, &names, &reduced);
     out.notes
         .reserve_exact(reduced.iter().filter(|r| r.synced.is_some()).count());
-    for (r, links) in reduced.into_iter().zip(links) {
-        if let Some((mut note, _)) = r.synced {
+    for (r, links) in reduced.iter().zip(links) {
+        if let Some((note, _)) = &r.synced {
+            let mut note = note.clone();
             note.links = links;
             out.notes.push(note);
         }
@@ -382,6 +563,108 @@ fn reduce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bindings() -> Vec<Binding> {
+        use crate::connectors::{Conv, Direction, FieldSpec};
+        let field = |key: &str| FieldSpec {
+            key: key.into(),
+            remote: key.into(),
+            conv: Conv::Text,
+            direction: Direction::Both,
+        };
+        let binding = |ty: &str, fields: Vec<FieldSpec>, links: Vec<String>| Binding {
+            note_type: ty.into(),
+            kind: format!("{ty}s"),
+            id_key: "hubspot_id".into(),
+            fields,
+            links,
+            pull_new: true,
+            sections: Vec::new(),
+            link_target_only: false,
+        };
+        vec![
+            binding("client", vec![field("email")], vec![]),
+            binding("project", vec![field("status")], vec!["client".into()]),
+        ]
+    }
+
+    /// The read through the cache is the whole read, field for field.
+    fn assert_same(cached: &VaultRead, whole: &VaultRead) {
+        assert_eq!(cached.notes, whole.notes);
+        assert_eq!(cached.unreadable, whole.unreadable);
+        assert_eq!(cached.held, whole.held);
+        assert_eq!(cached.projects, whole.projects);
+    }
+
+    #[test]
+    fn a_cached_read_reads_only_changed_notes_and_equals_a_whole_read() {
+        let t = tempfile::tempdir().expect("tmp");
+        let root = t.path();
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("folder")).expect("folder");
+            std::fs::write(p, text).expect("note");
+        };
+        write(
+            "Clients/A.md",
+            "---\ntype: client\nssot_id: c1\nemail: a@x.pl\n---\n",
+        );
+        write(
+            "Clients/B.md",
+            "---\ntype: client\nssot_id: c2\nemail: b@x.pl\n---\n",
+        );
+        write(
+            "Projects/P.md",
+            "---\ntype: project\nssot_id: p1\nstatus: active\nclient: \"[[A]]\"\n---\n",
+        );
+        write(
+            "Tickets/T.md",
+            "---\ntype: ticket\nssot_id: t1\nstatus: open\nproject: \"[[P]]\"\n---\n",
+        );
+        write(
+            "Broken.md",
+            "---\ntype: client\nssot_id: c9\nemail: [x\nhubspot_id: '9'\n---\n",
+        );
+        let config = Config::default();
+        let b = bindings();
+        let whole = || read_vault(root, &config, &b, "hubspot");
+        let mut cache = ReadCache::default();
+        let cached = read_vault_cached(root, &config, &b, "hubspot", &mut cache);
+        assert_eq!(cache.last_read(), 5);
+        assert_same(&cached, &whole());
+        assert_eq!(cached.projects[0].open_tickets, vec!["T".to_string()]);
+        assert_eq!(cached.notes.len(), 3);
+        // Nothing changed: nothing read.
+        let cached = read_vault_cached(root, &config, &b, "hubspot", &mut cache);
+        assert_eq!(cache.last_read(), 0);
+        assert_same(&cached, &whole());
+        // A note changed, one deleted, one made, one moved (the links to it break): only the
+        // changed, new and moved notes are read, and links resolve as in a whole read.
+        write(
+            "Clients/A.md",
+            "---\ntype: client\nssot_id: c1\nemail: a.new@x.pl\n---\n",
+        );
+        std::fs::remove_file(root.join("Clients/B.md")).expect("delete");
+        write(
+            "Clients/C.md",
+            "---\ntype: client\nssot_id: c3\nemail: c@x.pl\n---\n",
+        );
+        std::fs::rename(root.join("Projects/P.md"), root.join("Projects/Q.md")).expect("move");
+        let cached = read_vault_cached(root, &config, &b, "hubspot", &mut cache);
+        assert_eq!(cache.last_read(), 3);
+        assert_same(&cached, &whole());
+        assert!(cached.projects[0].open_tickets.is_empty());
+        assert_eq!(cache.len(), 5);
+        // A marked note is read again whatever its stamp; a cleared cache reads every note.
+        cache.mark("Tickets/T.md");
+        let cached = read_vault_cached(root, &config, &b, "hubspot", &mut cache);
+        assert_eq!(cache.last_read(), 1);
+        assert_same(&cached, &whole());
+        cache.clear();
+        let cached = read_vault_cached(root, &config, &b, "hubspot", &mut cache);
+        assert_eq!(cache.last_read(), 5);
+        assert_same(&cached, &whole());
+    }
 
     #[test]
     fn a_file_that_cannot_be_read_is_reported_and_holds_every_deletion() {

@@ -94,7 +94,25 @@ pub async fn run<C: Connector>(
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
     //    lifecycle's guards read whole only the few projects whose status moved.
     let bindings: Vec<Binding> = connector.bindings().to_vec();
-    let read = read::read_vault(root, config, &bindings, &remote);
+    //    The `watch` daemon hands in the reductions of its earlier runs: only the notes changed
+    //    since are read (a poisoned cache, left by a panic mid-read, is read afresh).
+    let read = match &opts.read_cache {
+        Some(cache) => {
+            let mut cache = cache.lock().unwrap_or_else(|poisoned| {
+                let mut c = poisoned.into_inner();
+                c.clear();
+                c
+            });
+            let read = read::read_vault_cached(root, config, &bindings, &remote, &mut cache);
+            tracing::info!(
+                read = cache.last_read(),
+                notes = cache.len(),
+                "vault read (changed notes only)"
+            );
+            read
+        }
+        None => read::read_vault(root, config, &bindings, &remote),
+    };
     report.unreadable = read.unreadable;
     let held = read.held;
     // An interrupted run's values pulled into notes: where a note still holds one, the note and

@@ -43,12 +43,30 @@ pub struct RunDone {
     pub result: RunResult,
     /// The commit it made of the notes it wrote, if any.
     pub commit: Option<String>,
+    /// How many notes it read from disk (a run started by saves reads only the changed ones).
+    pub notes_read: Option<usize>,
+}
+
+/// Why a run is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// Notes were saved.
+    Push,
+    /// The service's poll timer.
+    Poll,
 }
 
 /// Runs one service (a whole sync run of it).
 pub trait Runner {
     /// Runs `service`.
-    fn run(&mut self, service: &str) -> RunDone;
+    fn run(&mut self, service: &str, kind: RunKind) -> RunDone;
+
+    /// A file event named `rel` (a note, relative to the vault; the daemon's own writes too):
+    /// the next run reads it again.
+    fn changed(&mut self, _rel: &Path) {}
+
+    /// The file watcher lost events (or failed): the next run reads every note again.
+    fn rescan(&mut self) {}
 }
 
 /// The daemon failed to start or to keep watching.
@@ -121,6 +139,8 @@ pub struct Daemon {
     started: jiff::Timestamp,
     push_runs: u64,
     poll_runs: u64,
+    /// Per service, the notes its last run read.
+    notes_read: std::collections::BTreeMap<String, usize>,
 }
 
 fn stamp(t: jiff::Timestamp) -> String {
@@ -138,6 +158,7 @@ impl Daemon {
             started: jiff::Timestamp::now(),
             push_runs: 0,
             poll_runs: 0,
+            notes_read: Default::default(),
         }
     }
 
@@ -189,6 +210,7 @@ impl Daemon {
                             next_poll: running.then(|| self.wall(s.next_poll)),
                             failures: s.failures,
                             runs: s.runs,
+                            notes_read: self.notes_read.get(n).map(|&r| r as u64),
                         },
                     )
                 })
@@ -203,18 +225,23 @@ impl Daemon {
     }
 
     /// Feeds file events to the scheduler.
-    fn on_files(&mut self, result: DebounceEventResult) {
+    fn on_files(&mut self, result: DebounceEventResult, runner: &mut dyn Runner) {
         let events = match result {
             Ok(e) => e,
             Err(errors) => {
                 for e in errors {
                     tracing::warn!(error = %e, "file watcher");
                 }
+                runner.rescan();
                 return;
             }
         };
         let now = self.now();
         for ev in events {
+            if ev.need_rescan() {
+                tracing::warn!("the file watcher lost events: the next run reads every note");
+                runner.rescan();
+            }
             if ev.kind.is_access() {
                 continue;
             }
@@ -225,6 +252,7 @@ impl Daemon {
                 if !super::schedule::watched(rel) {
                     continue;
                 }
+                runner.changed(rel);
                 let h = std::fs::read(p).ok().and_then(|b| hash(&b));
                 if self.scheduler.on_event(rel, now, h.as_deref()) {
                     tracing::info!(note = %rel.display(), "changed");
@@ -235,6 +263,10 @@ impl Daemon {
 
     /// Runs one job.
     fn run_job(&mut self, job: Job, runner: &mut dyn Runner) {
+        let kind = match job {
+            Job::Push { .. } => RunKind::Push,
+            Job::Poll { .. } => RunKind::Poll,
+        };
         let services = match job {
             Job::Push { notes, services } => {
                 self.push_runs += 1;
@@ -251,8 +283,11 @@ impl Daemon {
         // Team mode (`[git] remote`): pull before the run, push the commits it made after it.
         crate::team::hook::before_run(&self.settings.root);
         for s in services {
-            let done = runner.run(&s);
+            let done = runner.run(&s, kind);
             crate::team::hook::after_run(&self.settings.root);
+            if let Some(n) = done.notes_read {
+                self.notes_read.insert(s.clone(), n);
+            }
             if let Some(c) = &done.commit {
                 for (rel, h) in written_by(&self.settings.root, c) {
                     self.scheduler.own_write(&rel, h);
@@ -301,7 +336,7 @@ impl Daemon {
             // Everything that arrived (during the last run too) before deciding what is due.
             loop {
                 match rx.try_recv() {
-                    Ok(Msg::Files(r)) => self.on_files(r),
+                    Ok(Msg::Files(r)) => self.on_files(r, runner),
                     Ok(Msg::Stop) => return self.stop(),
                     Err(_) => break,
                 }
@@ -317,7 +352,7 @@ impl Daemon {
                 .map_or(MAX_SLEEP, |t| t.saturating_sub(now))
                 .min(MAX_SLEEP);
             match rx.recv_timeout(wait) {
-                Ok(Msg::Files(r)) => self.on_files(r),
+                Ok(Msg::Files(r)) => self.on_files(r, runner),
                 Ok(Msg::Stop) => return self.stop(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return self.stop(),

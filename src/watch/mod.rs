@@ -5,7 +5,9 @@
 //!   poll timers, backoff), driven by a fake clock in its tests.
 //! - [`daemon`]: `notify` and its debouncer feeding the scheduler, the runs, the stop.
 //! - [`status`]: the status file `ssot-vault watch --status` reads.
+//! - [`logfile`]: the log file under `.ssot/logs/`, rotated by size, secrets redacted.
 
 pub mod daemon;
+pub mod logfile;
 pub mod schedule;
 pub mod status;

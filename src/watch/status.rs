@@ -55,6 +55,9 @@ pub struct ServiceStatus {
     pub failures: u32,
     /// Runs so far.
     pub runs: u64,
+    /// Notes its last run read from disk (a run started by saves reads only those changed).
+    #[serde(default)]
+    pub notes_read: Option<u64>,
 }
 
 /// The status file could not be read or written.
@@ -125,6 +128,7 @@ mod tests {
                     next_poll: None,
                     failures: 1,
                     runs: 3,
+                    notes_read: Some(2),
                 },
             )]),
         };
