@@ -17,6 +17,56 @@ pub fn bin() -> assert_cmd::Command {
     c
 }
 
+/// `ssot-vault --vault V ARGS` of the real binary started as a child process, to be killed
+/// (`kill_9_when`): the test identity of [`bin`], `envs` added, its output dropped.
+pub fn spawn<K, V>(
+    v: &Path,
+    args: &[&str],
+    envs: impl IntoIterator<Item = (K, V)>,
+) -> std::process::Child
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
+        .arg("--vault")
+        .arg(v)
+        .args(args)
+        .envs(envs)
+        .env("GIT_AUTHOR_NAME", "Test User")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test User")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("NO_COLOR", "1")
+        .env_remove("SSOT_VAULT")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+/// Kills `child` with SIGKILL as soon as `reached` holds (looked at every `every`, at most
+/// `tries` times) or the child has ended, and reaps it: whether `reached` held, and how the
+/// child ended.
+pub fn kill_9_when(
+    child: &mut std::process::Child,
+    tries: usize,
+    every: std::time::Duration,
+    mut reached: impl FnMut() -> bool,
+) -> (bool, std::process::ExitStatus) {
+    let mut hit = false;
+    for _ in 0..tries {
+        hit = reached();
+        if hit || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(every);
+    }
+    let _ = child.kill();
+    (hit, child.wait().expect("wait"))
+}
+
 /// The corpora of real vaults kept in the repository (`tests/corpora`, with their licences).
 pub fn corpora() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpora");

@@ -8,13 +8,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
 use ssot_vault::sandbox::{Sandbox, SandboxConfig, google};
 use ssot_vault::workflow::ticket;
 
-use crate::common::{bin, init_vault};
+use crate::common::{bin, init_vault, kill_9_when, spawn};
 use crate::hs_env::{git, out};
 
 const LIST: &str = "GET /v1/forms/{formId}/responses";
@@ -465,28 +466,15 @@ async fn kill_9_of_the_binary_mid_filing_then_a_rerun_files_each_message_once() 
                 .await,
         );
     }
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
-        .arg("--vault")
-        .arg(&f.v)
-        .arg("sync")
-        .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
-        .env("GIT_AUTHOR_NAME", "Test User")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test User")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn(
+        &f.v,
+        &["sync"],
+        [("GOOGLE_APPLICATION_CREDENTIALS", &f.key)],
+    );
     // Killed as soon as the ticket is on disk (while its messages are being filed).
-    for _ in 0..50_000 {
-        if !f.tickets().is_empty() || child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(100));
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
+    kill_9_when(&mut child, 50_000, Duration::from_micros(100), || {
+        !f.tickets().is_empty()
+    });
     let before = f
         .tickets()
         .first()
@@ -606,31 +594,20 @@ async fn auto_accept_killed_9_at_each_step_makes_one_of_each() {
         let f = Fx::with(true, "").await;
         f.submit_to(INTAKE_FORM_ID, anna()).await;
         let mark = f.v.with_file_name("stopped");
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
-            .arg("--vault")
-            .arg(&f.v)
-            .arg("sync")
-            .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
-            .env("SSOT_TEST_STOP_AT", step)
-            .env("SSOT_TEST_STOP_MARK", &mark)
-            .env("GIT_AUTHOR_NAME", "Test User")
-            .env("GIT_AUTHOR_EMAIL", "test@example.com")
-            .env("GIT_COMMITTER_NAME", "Test User")
-            .env("GIT_COMMITTER_EMAIL", "test@example.com")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn(
+            &f.v,
+            &["sync"],
+            [
+                ("GOOGLE_APPLICATION_CREDENTIALS", f.key.as_os_str()),
+                ("SSOT_TEST_STOP_AT", step.as_ref()),
+                ("SSOT_TEST_STOP_MARK", mark.as_os_str()),
+            ],
+        );
         // The binary waits at the step; it is killed there with SIGKILL.
-        for _ in 0..3000 {
-            if mark.exists() || child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert!(mark.exists(), "{step}: the step was reached");
-        child.kill().expect("kill -9");
-        let status = child.wait().expect("wait");
+        let (reached, status) = kill_9_when(&mut child, 3000, Duration::from_millis(10), || {
+            mark.exists()
+        });
+        assert!(reached, "{step}: the step was reached");
         assert!(!status.success(), "{step}");
         let o = f.sync().await;
         assert_one_of_each(&f);

@@ -422,28 +422,18 @@ async fn kill_9_after_the_note_write_then_resume_makes_no_duplicate() {
         );
     }
     let journal = f.v.join(".ssot").join("forms").join("journal.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
-        .arg("--vault")
-        .arg(&f.v)
-        .arg("sync")
-        .env("GOOGLE_APPLICATION_CREDENTIALS", &f.key)
-        .env("GIT_AUTHOR_NAME", "Test User")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test User")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = crate::common::spawn(
+        &f.v,
+        &["sync"],
+        [("GOOGLE_APPLICATION_CREDENTIALS", &f.key)],
+    );
     // Killed as soon as a note is on disk (before the run's end is journaled and its state saved).
-    for _ in 0..20_000 {
-        if !f.intakes().is_empty() || child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(200));
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
+    crate::common::kill_9_when(
+        &mut child,
+        20_000,
+        std::time::Duration::from_micros(200),
+        || !f.intakes().is_empty(),
+    );
     let ended = std::fs::read_to_string(&journal)
         .unwrap_or_default()
         .contains("\"event\":\"end\"");

@@ -323,18 +323,6 @@ impl<S: Service> Harness<S> {
 
     /// Starts `sync` of the real binary as a child process (to be killed).
     pub fn spawn_sync(&self) -> std::process::Child {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
-            .arg("--vault")
-            .arg(&self.v)
-            .arg("sync")
-            .envs(self.credentials())
-            .env("GIT_AUTHOR_NAME", "Test User")
-            .env("GIT_AUTHOR_EMAIL", "test@example.com")
-            .env("GIT_COMMITTER_NAME", "Test User")
-            .env("GIT_COMMITTER_EMAIL", "test@example.com")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn")
+        crate::common::spawn(&self.v, &["sync"], self.credentials())
     }
 }
