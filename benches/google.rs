@@ -16,25 +16,18 @@
 //! responses and 5 messages polled 3 times; the same request counts asserted.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
 use ssot_vault::sandbox::sheets::SEED_SPREADSHEET_ID;
 use ssot_vault::sandbox::{Sandbox, SandboxConfig, google};
 
+mod support;
+
+use support::{bin, measured};
+
 fn main() {
     divan::main();
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ssot-vault"));
-    c.env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
-        .env("NO_COLOR", "1");
-    c
 }
 
 struct Env {
@@ -231,28 +224,13 @@ impl Env {
 
     /// Runs `sync`; returns (wall time, peak RSS in bytes).
     fn sync(&self) -> (Duration, u64) {
-        let start = Instant::now();
-        let mut child = bin()
-            .arg("--vault")
-            .arg(&self.v)
-            .arg("sync")
-            .env("GOOGLE_APPLICATION_CREDENTIALS", &self.key)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let status_path = format!("/proc/{}/status", child.id());
-        let mut peak = 0u64;
-        let status = loop {
-            if let Ok(s) = std::fs::read_to_string(&status_path) {
-                peak = peak.max(vm_hwm(&s));
-            }
-            if let Some(st) = child.try_wait().expect("wait") {
-                break st;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        assert!(status.success(), "sync failed");
-        (start.elapsed(), peak)
+        measured(
+            bin()
+                .arg("--vault")
+                .arg(&self.v)
+                .arg("sync")
+                .env("GOOGLE_APPLICATION_CREDENTIALS", &self.key),
+        )
     }
 
     /// Requests to the Sheets API (the token endpoint's not counted).
@@ -290,14 +268,6 @@ impl Env {
             assert_eq!(with_id, n, "{dir}: every note has its row");
         }
     }
-}
-
-fn vm_hwm(status: &str) -> u64 {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// Syncs `n` notes per tab and then nothing; prints and returns (first sync's requests, the

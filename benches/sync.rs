@@ -33,26 +33,16 @@
 //! than the overlap) and the 100 MB memory budget (VmHWM of each `ssot-vault sync` process).
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig, Sandbox, SandboxConfig};
+use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig};
+
+mod support;
+
+use support::{bin, measured};
 
 fn main() {
     divan::main();
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ssot-vault"));
-    c.env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
-        .env("HUBSPOT_TOKEN", DEFAULT_HUBSPOT_TOKEN)
-        .env("JIRA_EMAIL", ssot_vault::sandbox::jira::DEFAULT_EMAIL)
-        .env("JIRA_API_TOKEN", ssot_vault::sandbox::jira::DEFAULT_TOKEN)
-        .env("NO_COLOR", "1");
-    c
 }
 
 struct Env {
@@ -179,27 +169,7 @@ impl Env {
 
     /// Runs `sync`; returns (wall time, peak RSS in bytes).
     fn sync(&self) -> (Duration, u64) {
-        let start = Instant::now();
-        let mut child = bin()
-            .arg("--vault")
-            .arg(&self.v)
-            .arg("sync")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let status_path = format!("/proc/{}/status", child.id());
-        let mut peak = 0u64;
-        let status = loop {
-            if let Ok(s) = std::fs::read_to_string(&status_path) {
-                peak = peak.max(vm_hwm(&s));
-            }
-            if let Some(st) = child.try_wait().expect("wait") {
-                break st;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        assert!(status.success(), "sync failed");
-        (start.elapsed(), peak)
+        measured(bin().arg("--vault").arg(&self.v).arg("sync"))
     }
 
     fn requests(&self) -> u64 {
@@ -384,14 +354,6 @@ fn jira_notes_10000(b: divan::Bencher) {
         }
         e
     });
-}
-
-fn vm_hwm(status: &str) -> u64 {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 fn unlimited() -> SandboxConfig {

@@ -15,10 +15,13 @@
 //! cards) and one request for the unchanged resync.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, Sandbox, SandboxConfig};
+use ssot_vault::sandbox::{Sandbox, SandboxConfig};
+
+mod support;
+
+use support::{bin, measured};
 
 fn main() {
     divan::main();
@@ -31,18 +34,6 @@ const TASKS: &[&str] = &[
     "Invoice details confirmed",
     "Repository access",
 ];
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ssot-vault"));
-    c.env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
-        .env("TRELLO_KEY", DEFAULT_TRELLO_KEY)
-        .env("TRELLO_TOKEN", DEFAULT_TRELLO_TOKEN)
-        .env("NO_COLOR", "1");
-    c
-}
 
 struct Env {
     rt: tokio::runtime::Runtime,
@@ -137,27 +128,7 @@ impl Env {
 
     /// Runs `sync`; returns (wall time, peak RSS in bytes).
     fn sync(&self) -> (Duration, u64) {
-        let start = Instant::now();
-        let mut child = bin()
-            .arg("--vault")
-            .arg(&self.v)
-            .arg("sync")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let status_path = format!("/proc/{}/status", child.id());
-        let mut peak = 0u64;
-        let status = loop {
-            if let Ok(s) = std::fs::read_to_string(&status_path) {
-                peak = peak.max(vm_hwm(&s));
-            }
-            if let Some(st) = child.try_wait().expect("wait") {
-                break st;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        assert!(status.success(), "sync failed");
-        (start.elapsed(), peak)
+        measured(bin().arg("--vault").arg(&self.v).arg("sync"))
     }
 
     fn requests(&self) -> u64 {
@@ -192,14 +163,6 @@ impl Env {
             assert_eq!(posts, n as u64 + 1, "one create per card, one template");
         }
     }
-}
-
-fn vm_hwm(status: &str) -> u64 {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// Trello's real limits: 100 requests per 10 s per token, 300 per key.
