@@ -107,12 +107,6 @@ impl RemoteSection for FormsConfig {
         &mut self.shared
     }
     fn check(&self) -> Result<(), String> {
-        self.validate()
-    }
-}
-
-impl FormsConfig {
-    fn validate(&self) -> Result<(), String> {
         crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.credentials_env.trim().is_empty() {
             return Err("credentials_env must not be empty".into());
@@ -141,7 +135,9 @@ impl FormsConfig {
         }
         RemoteShared::check_base_url(&self.base_url)
     }
+}
 
+impl FormsConfig {
     /// The question table: title → intake field, the defaults overlaid by `questions`.
     pub fn question_table(&self) -> BTreeMap<String, String> {
         let mut t: BTreeMap<String, String> = DEFAULT_QUESTIONS

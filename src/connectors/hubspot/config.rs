@@ -94,12 +94,6 @@ impl RemoteSection for HubspotConfig {
         &mut self.shared
     }
     fn check(&self) -> Result<(), String> {
-        self.validate()
-    }
-}
-
-impl HubspotConfig {
-    fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 || self.batch_size > 100 {
             return Err("batch_size must be between 1 and 100 (HubSpot's limit)".into());
         }
@@ -134,7 +128,9 @@ impl HubspotConfig {
         }
         RemoteShared::check_base_url(&self.base_url)
     }
+}
 
+impl HubspotConfig {
     /// Where the token is looked up (see `crate::secrets`).
     pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
         crate::secrets::CredentialSpec {

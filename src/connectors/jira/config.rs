@@ -139,21 +139,6 @@ impl RemoteSection for JiraConfig {
         &mut self.shared
     }
     fn check(&self) -> Result<(), String> {
-        self.validate()
-    }
-}
-
-/// The default lifecycle terms of `Transition` actions and their Jira statuses.
-pub const DEFAULT_TRANSITIONS: &[(&str, &str)] = &[
-    ("to-do", "To Do"),
-    ("on-hold", "On Hold"),
-    ("in-progress", "In Progress"),
-    ("blocked", "Blocked"),
-    ("done", "Done"),
-];
-
-impl JiraConfig {
-    fn validate(&self) -> Result<(), String> {
         let err = |m: String| Err(m);
         if self.batch_size == 0 || self.batch_size > 50 {
             return err("batch_size must be between 1 and 50 (Jira's limit)".into());
@@ -206,7 +191,18 @@ impl JiraConfig {
         }
         RemoteShared::check_base_url(&self.base_url)
     }
+}
 
+/// The default lifecycle terms of `Transition` actions and their Jira statuses.
+pub const DEFAULT_TRANSITIONS: &[(&str, &str)] = &[
+    ("to-do", "To Do"),
+    ("on-hold", "On Hold"),
+    ("in-progress", "In Progress"),
+    ("blocked", "Blocked"),
+    ("done", "Done"),
+];
+
+impl JiraConfig {
     /// Where the API token is looked up (see `crate::secrets`).
     pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
         crate::secrets::CredentialSpec {

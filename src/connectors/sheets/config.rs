@@ -107,12 +107,6 @@ impl RemoteSection for SheetsConfig {
         &mut self.shared
     }
     fn check(&self) -> Result<(), String> {
-        self.validate()
-    }
-}
-
-impl SheetsConfig {
-    fn validate(&self) -> Result<(), String> {
         crate::secrets::check_entry_name(&self.keyring_entry)?;
         if self.credentials_env.trim().is_empty() {
             return Err("credentials_env must not be empty".into());
@@ -140,7 +134,9 @@ impl SheetsConfig {
         }
         RemoteShared::check_base_url(&self.base_url)
     }
+}
 
+impl SheetsConfig {
     /// Note type → tab title: the defaults overlaid by `tabs`.
     pub fn tab_table(&self) -> BTreeMap<String, String> {
         let mut t: BTreeMap<String, String> = DEFAULT_TABS

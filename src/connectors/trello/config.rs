@@ -125,12 +125,6 @@ impl RemoteSection for TrelloConfig {
         &mut self.shared
     }
     fn check(&self) -> Result<(), String> {
-        self.validate()
-    }
-}
-
-impl TrelloConfig {
-    fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 || self.batch_size > 1000 {
             return Err("batch_size must be between 1 and 1000".into());
         }
@@ -197,7 +191,9 @@ impl TrelloConfig {
         }
         RemoteShared::check_base_url(&self.base_url)
     }
+}
 
+impl TrelloConfig {
     /// Where the token is looked up (see `crate::secrets`).
     pub fn credential_spec(&self) -> crate::secrets::CredentialSpec {
         crate::secrets::CredentialSpec {
