@@ -6,104 +6,38 @@
 //! in the same sync, also after a run stopped dead at each step; `auth set google` takes the
 //! key's JSON or its path on standard input and refuses anything else clearly.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
-use ssot_vault::sandbox::{Sandbox, SandboxConfig, google};
+use ssot_vault::sandbox::google;
 use ssot_vault::workflow::ticket;
 
-use crate::common::{bin, init_vault, kill_9_when, spawn};
+use crate::common::{kill_9_when, spawn};
+use crate::forms_sync::{Forms, Fx, quiet};
 use crate::hs_env::{git, out};
 
 const LIST: &str = "GET /v1/forms/{formId}/responses";
 const GET_FORM: &str = "GET /v1/forms/{formId}";
 
-struct Fx {
-    sb: Sandbox,
-    _tmp: tempfile::TempDir,
-    v: PathBuf,
-    key: PathBuf,
-    http: reqwest::Client,
-}
-
-/// Enables `[remotes.forms]` (the template's last section) with the helpdesk form, and
-/// `[intake] auto_accept` when asked.
-fn configure(v: &Path, base: &str, auto_accept: bool, extra: &str) {
-    let p = v.join("ssot-vault.toml");
-    let mut text = std::fs::read_to_string(&p).expect("config");
-    if auto_accept {
-        assert!(text.contains("# auto_accept = true"), "template [intake]");
-        text = text.replace("# auto_accept = true", "auto_accept = true");
-    }
-    let start = text.find("[remotes.forms]").expect("forms section");
-    let section = format!(
-        "[remotes.forms]\nenabled = true\nbase_url = \"{base}\"\nintake_form = \"{INTAKE_FORM_ID}\"\nhelpdesk_form = \"{HELPDESK_FORM_ID}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n{extra}\n"
-    );
-    std::fs::write(&p, format!("{}{section}", &text[..start])).expect("write config");
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable Google Forms"]);
+/// A vault with both forms enabled (and `[intake] auto_accept` when asked).
+async fn fx(auto_accept: bool, extra: &str) -> Fx {
+    let forms = Forms {
+        helpdesk: true,
+        auto_accept,
+    };
+    Fx::start(quiet(), forms, extra).await
 }
 
 impl Fx {
-    async fn with(auto_accept: bool, extra: &str) -> Fx {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut cfg = SandboxConfig::default();
-        cfg.forms.quota = None;
-        let sb = Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg)
-            .await
-            .expect("sandbox");
-        let (tmp, v) = init_vault();
-        configure(&v, &sb.base_url(), auto_accept, extra);
-        let key = tmp.path().join("google-key.json");
-        let key_json = google::sandbox_key_file(&format!("{}/token", sb.base_url()));
-        std::fs::write(&key, key_json.to_string()).expect("key file");
-        Fx {
-            sb,
-            _tmp: tmp,
-            v,
-            key,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
-        let v = self.v.clone();
-        let key = self.key.clone();
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let envs: Vec<(String, String)> = envs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        tokio::task::spawn_blocking(move || {
-            let mut c = bin();
-            c.arg("--vault")
-                .arg(&v)
-                .args(&args)
-                .env("GOOGLE_APPLICATION_CREDENTIALS", &key);
-            for (k, val) in envs {
-                c.env(k, val);
-            }
-            c.output().expect("run")
-        })
-        .await
-        .expect("join")
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[]).await
-    }
-
     /// Runs the binary with `stdin` on standard input.
     #[cfg(feature = "keyring")]
-    async fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+    async fn run_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
         let v = self.v.clone();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let stdin = stdin.to_string();
         tokio::task::spawn_blocking(move || {
-            bin()
+            crate::common::bin()
                 .arg("--vault")
                 .arg(&v)
                 .args(&args)
@@ -114,12 +48,6 @@ impl Fx {
         })
         .await
         .expect("join")
-    }
-
-    async fn sync(&self) -> Output {
-        let o = self.run(&["sync"]).await;
-        assert!(o.status.success(), "sync failed: {}", out(&o));
-        o
     }
 
     async fn submit_to(&self, form: &str, answers: Value) -> String {
@@ -145,15 +73,6 @@ impl Fx {
             json!({"Project": project, "Who is writing?": who, "Message": message}),
         )
         .await
-    }
-
-    fn count(&self, endpoint: &str) -> u64 {
-        self.sb
-            .request_counts()
-            .by_endpoint
-            .get(endpoint)
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Makes the client `Acme` (once) and the project `name` of it, committed.
@@ -208,7 +127,7 @@ fn messages(text: &str) -> Vec<ticket::Message> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helpdesk_responses_open_a_ticket_then_add_messages_once() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     f.project("Online shop").await;
     let r1 = f
         .write(
@@ -309,7 +228,7 @@ async fn helpdesk_responses_open_a_ticket_then_add_messages_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_names_the_helpdesk_form_and_its_missing_questions() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     let o = f.run(&["doctor"]).await;
     assert!(
         out(&o).contains("helpdesk form `Helpdesk` (3 questions)")
@@ -317,7 +236,7 @@ async fn doctor_names_the_helpdesk_form_and_its_missing_questions() {
         "{}",
         out(&o)
     );
-    let f = Fx::with(
+    let f = fx(
         false,
         "[remotes.forms.helpdesk_questions]\n\"Message\" = \"\"\n",
     )
@@ -332,7 +251,7 @@ async fn doctor_names_the_helpdesk_form_and_its_missing_questions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_naming_no_project_is_reported_once_and_the_others_go_on() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     f.project("Online shop").await;
     let bad = f.write("No such project", "Client", "Hello?").await;
     let good = f.write("Online shop", "Client", "Hello").await;
@@ -361,7 +280,7 @@ async fn a_response_naming_no_project_is_reported_once_and_the_others_go_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_helpdesk_messages_make_safe_notes() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     let long = format!("Long {}", "x".repeat(10_240));
     let cases: Vec<(&str, String)> = vec![
         ("P nul", "Null\u{0}byte here\u{0}".to_string()),
@@ -408,7 +327,7 @@ async fn hostile_helpdesk_messages_make_safe_notes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_dead_mid_filing_or_a_lost_state_files_no_message_twice() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     f.project("Online shop").await;
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -457,7 +376,7 @@ async fn a_run_stopped_dead_mid_filing_or_a_lost_state_files_no_message_twice() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_the_binary_mid_filing_then_a_rerun_files_each_message_once() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     f.project("Online shop").await;
     let mut ids = Vec::new();
     for i in 0..30 {
@@ -537,7 +456,7 @@ fn assert_one_of_each(f: &Fx) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_accept_accepts_a_new_intake_in_the_sync_that_brings_it() {
-    let f = Fx::with(true, "").await;
+    let f = fx(true, "").await;
     f.submit_to(INTAKE_FORM_ID, anna()).await;
     let o = f.sync().await;
     assert_one_of_each(&f);
@@ -565,7 +484,7 @@ async fn auto_accept_accepts_a_new_intake_in_the_sync_that_brings_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_accept_stopped_dead_at_each_step_makes_one_of_each() {
     for step in ["intake", "client", "project"] {
-        let f = Fx::with(true, "").await;
+        let f = fx(true, "").await;
         f.submit_to(INTAKE_FORM_ID, anna()).await;
         let o = f.run_env(&["sync"], &[("SSOT_TEST_STOP_AT", step)]).await;
         assert!(!o.status.success(), "{step}: {}", out(&o));
@@ -591,7 +510,7 @@ async fn auto_accept_stopped_dead_at_each_step_makes_one_of_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_accept_killed_9_at_each_step_makes_one_of_each() {
     for step in ["intake", "client", "project"] {
-        let f = Fx::with(true, "").await;
+        let f = fx(true, "").await;
         f.submit_to(INTAKE_FORM_ID, anna()).await;
         let mark = f.v.with_file_name("stopped");
         let mut child = spawn(
@@ -624,7 +543,7 @@ async fn auto_accept_killed_9_at_each_step_makes_one_of_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_auto_accept_an_intake_stays_new() {
-    let f = Fx::with(false, "").await;
+    let f = fx(false, "").await;
     f.submit_to(INTAKE_FORM_ID, anna()).await;
     f.sync().await;
     let intakes: Vec<_> = f
@@ -660,7 +579,7 @@ async fn auth_set_google_takes_the_key_json_or_its_path_and_refuses_anything_els
         getrandom::u64().expect("random")
     ));
     // The key is read from the keyring only: the variable the section names is never set.
-    let f = Fx::with(
+    let f = fx(
         false,
         &format!(
             "credentials_env = \"SSOT_TEST_UNSET_GOOGLE_KEY\"\nkeyring_entry = \"{}\"",
@@ -680,7 +599,7 @@ async fn auth_set_google_takes_the_key_json_or_its_path_and_refuses_anything_els
         .find(|l| l.len() > 40 && !l.starts_with("-----"))
         .expect("a PEM line")
         .to_string();
-    let shows_no_key = |o: &Output, what: &str| {
+    let shows_no_key = |o: &std::process::Output, what: &str| {
         let all = out(o);
         assert!(
             !all.contains(&secret_line) && !all.contains("PRIVATE KEY"),

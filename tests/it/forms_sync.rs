@@ -8,36 +8,56 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{Value, json};
-use ssot_vault::sandbox::forms::INTAKE_FORM_ID;
+use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
 use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig, google};
 
 use crate::common::{bin, init_vault};
 use crate::hs_env::{git, out};
 
-struct Fx {
-    sb: Sandbox,
+/// A vault with Google Forms enabled at an in-process sandbox, and the sandbox's service-account
+/// key (shared with `forms_helpdesk`).
+pub(crate) struct Fx {
+    pub(crate) sb: Sandbox,
     _tmp: tempfile::TempDir,
-    v: PathBuf,
-    key: PathBuf,
-    http: reqwest::Client,
+    pub(crate) v: PathBuf,
+    pub(crate) key: PathBuf,
+    pub(crate) http: reqwest::Client,
 }
 
 const LIST: &str = "GET /v1/forms/{formId}/responses";
 const GET_FORM: &str = "GET /v1/forms/{formId}";
 
-fn quiet() -> SandboxConfig {
+pub(crate) fn quiet() -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
     cfg.forms.quota = None;
     cfg
 }
 
+/// What a fixture's vault enables beside the intake form.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Forms {
+    /// The helpdesk form.
+    pub(crate) helpdesk: bool,
+    /// `[intake] auto_accept`.
+    pub(crate) auto_accept: bool,
+}
+
 /// Enables `[remotes.forms]` (the last section of the template) pointed at the sandbox.
-fn configure(v: &Path, base: &str, extra: &str) {
+fn configure(v: &Path, base: &str, forms: Forms, extra: &str) {
     let p = v.join("ssot-vault.toml");
-    let text = std::fs::read_to_string(&p).expect("config");
+    let mut text = std::fs::read_to_string(&p).expect("config");
+    if forms.auto_accept {
+        assert!(text.contains("# auto_accept = true"), "template [intake]");
+        text = text.replace("# auto_accept = true", "auto_accept = true");
+    }
+    let helpdesk = if forms.helpdesk {
+        format!("helpdesk_form = \"{HELPDESK_FORM_ID}\"\n")
+    } else {
+        String::new()
+    };
     let start = text.find("[remotes.forms]").expect("forms section");
     let section = format!(
-        "[remotes.forms]\nenabled = true\nbase_url = \"{base}\"\nintake_form = \"{INTAKE_FORM_ID}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n{extra}\n"
+        "[remotes.forms]\nenabled = true\nbase_url = \"{base}\"\nintake_form = \"{INTAKE_FORM_ID}\"\n{helpdesk}retry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n{extra}\n"
     );
     std::fs::write(&p, format!("{}{section}", &text[..start])).expect("write config");
     git(v, &["add", "-A"]);
@@ -46,12 +66,16 @@ fn configure(v: &Path, base: &str, extra: &str) {
 
 impl Fx {
     async fn with(cfg: SandboxConfig, extra: &str) -> Fx {
+        Fx::start(cfg, Forms::default(), extra).await
+    }
+
+    pub(crate) async fn start(cfg: SandboxConfig, forms: Forms, extra: &str) -> Fx {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sb = Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg)
             .await
             .expect("sandbox");
         let (tmp, v) = init_vault();
-        configure(&v, &sb.base_url(), extra);
+        configure(&v, &sb.base_url(), forms, extra);
         let key = tmp.path().join("google-key.json");
         let key_json = google::sandbox_key_file(&format!("{}/token", sb.base_url()));
         std::fs::write(&key, key_json.to_string()).expect("key file");
@@ -68,16 +92,22 @@ impl Fx {
         Fx::with(quiet(), "").await
     }
 
-    async fn run(&self, args: &[&str]) -> Output {
+    /// The binary run in the vault with the key, `envs` added.
+    pub(crate) async fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
         let v = self.v.clone();
         let key = self.key.clone();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let envs: Vec<(String, String)> = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             bin()
                 .arg("--vault")
                 .arg(&v)
                 .args(&args)
                 .env("GOOGLE_APPLICATION_CREDENTIALS", &key)
+                .envs(envs)
                 .output()
                 .expect("run")
         })
@@ -85,7 +115,11 @@ impl Fx {
         .expect("join")
     }
 
-    async fn sync(&self) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[]).await
+    }
+
+    pub(crate) async fn sync(&self) -> Output {
         let o = self.run(&["sync"]).await;
         assert!(o.status.success(), "sync failed: {}", out(&o));
         o
@@ -149,7 +183,7 @@ impl Fx {
         hits.into_iter().next().expect("one")
     }
 
-    fn count(&self, endpoint: &str) -> u64 {
+    pub(crate) fn count(&self, endpoint: &str) -> u64 {
         self.sb
             .request_counts()
             .by_endpoint
