@@ -308,10 +308,16 @@ fn show_status(ctx: &Ctx) -> Result<Outcome, CliError> {
                 .hint("start one with `ssot-vault watch`"),
         );
     };
+    // Team mode: the last pull and push, kept by the daemon beside its status.
+    let git = crate::team::hook::last(&root);
     if ctx.json {
+        let mut v = serde_json::to_value(&s).map_err(|e| CliError::new(e.to_string()))?;
+        if let (Some(obj), Some(git)) = (v.as_object_mut(), git) {
+            obj.insert("git".into(), serde_json::Value::Object(git));
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::new(e.to_string()))?
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::new(e.to_string()))?
         );
         return Ok(Outcome::Ok);
     }
@@ -355,6 +361,16 @@ fn show_status(ctx: &Ctx) -> Result<Outcome, CliError> {
         if let Some(e) = &v.error {
             println!("  error: {e}");
         }
+    }
+    for (what, v) in git.iter().flatten() {
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+        let ok = v.get("ok").and_then(|x| x.as_bool()).unwrap_or(false);
+        println!(
+            "git {what}: {} {}: {}",
+            text("at"),
+            if ok { "ok" } else { "failed" },
+            text("message")
+        );
     }
     Ok(Outcome::Ok)
 }

@@ -14,12 +14,17 @@ pub fn status_path(root: &Path) -> std::path::PathBuf {
         .join("git.json")
 }
 
-fn record(root: &Path, what: &str, result: Result<String, String>) {
-    let path = status_path(root);
-    let mut all: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
+/// The last pull's and push's outcome as kept (`{"pull"|"push": {at, ok, message}}`), when the
+/// daemon has pulled or pushed.
+pub fn last(root: &Path) -> Option<serde_json::Map<String, serde_json::Value>> {
+    std::fs::read(status_path(root))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+}
+
+fn record(root: &Path, what: &str, result: Result<String, String>) {
+    let path = status_path(root);
+    let mut all = last(root).unwrap_or_default();
     let (ok, text) = match &result {
         Ok(t) => (true, t.clone()),
         Err(e) => (false, e.clone()),

@@ -604,6 +604,18 @@ async fn the_daemon_pulls_before_a_run_and_pushes_after_a_commit() {
     let status = std::fs::read_to_string(e.v.join(".ssot/watch/git.json")).expect("git status");
     assert!(status.contains("\"message\": \"pushed"), "{status}");
     assert!(log().contains("fast-forwarded to "), "{}", log());
+    // `watch --status` shows the last pull and push.
+    let shown = bin()
+        .arg("--vault")
+        .arg(&e.v)
+        .args(["watch", "--status"])
+        .output()
+        .expect("watch --status");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("git push: ") && text.contains(" ok: pushed") && text.contains("git pull: "),
+        "{text}"
+    );
 }
 
 /// A remote git2 cannot reach itself (here git's `ext::` transport, standing in for https and
