@@ -42,36 +42,20 @@ usage() {
 service="${1:-}"
 spec="${2:-}"
 [[ -z "$service" || "$service" == "-h" || "$service" == "--help" ]] && usage
+# The spec of a service: its variable, else the file under `shared/specs/` beside the repository.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+shared_spec() {
+    local s
+    for s in "$1" "$repo/../shared/specs/$2" "$repo/../../shared/specs/$2"; do
+        [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
+    done
+}
 case "$service" in
     hubspot) spec="${spec:-${HUBSPOT_SPEC_DIR:-}}" ;;
-    jira)
-        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-        for s in "${JIRA_SPEC:-}" "$repo/../shared/specs/mock/jira-platform-v3.mock.json" \
-            "$repo/../../shared/specs/mock/jira-platform-v3.mock.json"; do
-            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
-        done
-        ;;
-    trello)
-        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-        for s in "${TRELLO_SPEC:-}" "$repo/../shared/specs/mock/trello-v1.mock.json" \
-            "$repo/../../shared/specs/mock/trello-v1.mock.json"; do
-            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
-        done
-        ;;
-    forms)
-        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-        for s in "${FORMS_SPEC:-}" "$repo/../shared/specs/forms-v1.yaml" \
-            "$repo/../../shared/specs/forms-v1.yaml"; do
-            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
-        done
-        ;;
-    sheets)
-        repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-        for s in "${SHEETS_SPEC:-}" "$repo/../shared/specs/sheets-v4.yaml" \
-            "$repo/../../shared/specs/sheets-v4.yaml"; do
-            [[ -z "$spec" && -n "$s" && -e "$s" ]] && spec="$s"
-        done
-        ;;
+    jira) shared_spec "${JIRA_SPEC:-}" mock/jira-platform-v3.mock.json ;;
+    trello) shared_spec "${TRELLO_SPEC:-}" mock/trello-v1.mock.json ;;
+    forms) shared_spec "${FORMS_SPEC:-}" forms-v1.yaml ;;
+    sheets) shared_spec "${SHEETS_SPEC:-}" sheets-v4.yaml ;;
     *)
         echo "error: unknown service \`$service\` (known: hubspot, jira, trello, sheets, forms)" >&2
         exit 2
