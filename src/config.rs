@@ -64,7 +64,7 @@ pub struct WatchSection {
 impl Default for WatchSection {
     fn default() -> Self {
         WatchSection {
-            debounce_ms: 500,
+            debounce_ms: 250,
             full_read_minutes: 60,
             log_max_kb: 10_240,
             log_files: 5,

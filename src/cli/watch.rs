@@ -166,7 +166,7 @@ impl Runner for SyncRunner<'_> {
         }
     }
 
-    fn run(&mut self, service: &str, kind: RunKind) -> RunDone {
+    fn run(&mut self, service: &str, kind: RunKind, quiet: bool) -> RunDone {
         // The vault's lock for this run: a command writing meanwhile (`set`, `project`, ...) is
         // waited for by the next run instead.
         let _lock = match super::lock_vault(self.root, "watch") {
@@ -185,13 +185,17 @@ impl Runner for SyncRunner<'_> {
         let due = cached
             .full_read
             .is_none_or(|t| t.elapsed() >= self.full_read_every);
-        if cached.full_read.is_none() || (kind == RunKind::Poll && due) {
+        // A full read is the safety net for an event the file watcher missed: never quiet.
+        let full = cached.full_read.is_none() || (kind == RunKind::Poll && due);
+        if full {
             lock(&cached.cache).clear();
             cached.full_read = Some(Instant::now());
         }
+        let quiet = quiet && !full;
         let cache = cached.cache.clone();
         let opts = SyncOptions {
             read_cache: Some(cache.clone()),
+            vault_quiet: quiet,
             ..SyncOptions::default()
         };
         match self.rt.block_on(super::sync::sync_remote(
@@ -202,12 +206,24 @@ impl Runner for SyncRunner<'_> {
         )) {
             Ok(report) => {
                 super::sync::print_report(&report, false);
+                // A run that wrote notes: no cache's next read may be quiet before it has
+                // walked the folders again (the daemon's file events tell it too, this does not
+                // depend on their timing).
+                if report.commit.is_some()
+                    || report.notes_updated + report.notes_created + report.notes_marked_archived
+                        > 0
+                    || !report.followups.is_empty()
+                {
+                    for c in self.cached.values() {
+                        lock(&c.cache).forget_walk();
+                    }
+                }
                 tracing::info!(
                     service,
                     notes_read = lock(&cache).last_read(),
                     commit = report.commit.as_deref().unwrap_or("none"),
                     "{}",
-                    crate::sync::summary(&report)
+                    crate::sync::log_line(&report)
                 );
                 RunDone {
                     result: RunResult::Ok,

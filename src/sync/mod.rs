@@ -38,7 +38,7 @@ use crate::history::HistoryError;
 
 pub use plan::{Action, Held, Plan, PlanInput, Policy, RecordPlan, VaultNote};
 pub use process::{NoProcess, Process, StatusMove, Verdict};
-pub use report::{SyncReport, summary};
+pub use report::{SyncReport, log_line, summary};
 pub use run::run;
 pub use state::{BaseEntry, SyncState};
 
@@ -56,6 +56,11 @@ pub struct SyncOptions {
     /// The reductions of the notes read by earlier runs (the `watch` daemon's): the run reads
     /// only the notes changed since ([`read::read_vault_cached`]). `None`: every note is read.
     pub read_cache: Option<std::sync::Arc<std::sync::Mutex<read::ReadCache>>>,
+    /// The caller (the `watch` daemon, from its file events) knows that no file of the vault
+    /// changed since this remote's last run, which committed the vault's edits: the run makes no
+    /// commit of pending edits (git's status over the whole work tree) and the read cache
+    /// reuses its last read whole ([`read::ReadCache::set_quiet`]).
+    pub vault_quiet: bool,
 }
 
 /// Why a run failed.

@@ -355,6 +355,11 @@ pub struct ReadCache {
     marked: BTreeSet<String>,
     /// Notes read by the last read.
     last_read: usize,
+    /// The last read's walk of the folders.
+    walk: Option<index::Walk>,
+    /// The caller knows no file of the vault changed since the last read (see
+    /// [`ReadCache::set_quiet`]).
+    quiet: bool,
 }
 
 impl ReadCache {
@@ -367,6 +372,22 @@ impl ReadCache {
     pub fn clear(&mut self) {
         self.notes.clear();
         self.marked.clear();
+        self.walk = None;
+        self.quiet = false;
+    }
+
+    /// Tells the next read that no file of the vault changed since the last read (the daemon
+    /// knows it from its file events): it reuses the last read's walk and reads no file, not
+    /// even its stamp. Ignored when a note is [marked](ReadCache::mark) or nothing was read yet.
+    pub fn set_quiet(&mut self) {
+        self.quiet = true;
+    }
+
+    /// Forgets the last read's walk: the next read walks the folders and compares every note's
+    /// stamp, whatever [`ReadCache::set_quiet`] said (for a run that wrote notes itself).
+    pub fn forget_walk(&mut self) {
+        self.walk = None;
+        self.quiet = false;
     }
 
     /// How many notes the last read read (parsed) from disk.
@@ -394,6 +415,14 @@ pub fn read_vault_cached(
     remote: &str,
     cache: &mut ReadCache,
 ) -> VaultRead {
+    let quiet = std::mem::take(&mut cache.quiet) && cache.marked.is_empty();
+    if let (true, Some(walk)) = (quiet, cache.walk.take()) {
+        // Nothing changed: every reduction as the last read left it.
+        cache.last_read = 0;
+        let out = assemble(&walk, cache);
+        cache.walk = Some(walk);
+        return out;
+    }
     let walk = index::walk(root, config);
     let reducer = Reducer::new(root, config, bindings, remote);
     let stamps: Vec<Option<Stamp>> = walk.notes.iter().map(|(_, p)| Stamp::of(p)).collect();
@@ -430,13 +459,20 @@ pub fn read_vault_cached(
     // Notes no longer walked (deleted, moved) are dropped with the old map.
     cache.notes = keep;
     cache.marked.clear();
+    let out = assemble(&walk, cache);
+    cache.walk = Some(walk);
+    out
+}
+
+/// The read of the notes `walk` names from their reductions in `cache`.
+fn assemble(walk: &index::Walk, cache: &ReadCache) -> VaultRead {
     let reduced: Vec<&Reduced> = walk
         .notes
         .iter()
         .filter_map(|(rel, _)| cache.notes.get(rel.as_str()).map(|(_, r)| r))
         .collect();
-    let names = Names::new(&walk);
-    let (mut out, links) = resolve(&walk, &names, &reduced);
+    let names = Names::new(walk);
+    let (mut out, links) = resolve(walk, &names, &reduced);
     out.notes
         .reserve_exact(reduced.iter().filter(|r| r.synced.is_some()).count());
     for (r, links) in reduced.iter().zip(links) {

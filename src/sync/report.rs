@@ -67,6 +67,22 @@ pub struct SyncReport {
 
 /// The commit summary of a run.
 pub fn summary(r: &SyncReport) -> String {
+    let parts = parts(r);
+    if parts.is_empty() {
+        return format!("Sync with {}: remote ids written back", r.remote);
+    }
+    format!("Sync with {}: {}", r.remote, parts.join(", "))
+}
+
+/// A run's one-line summary for a log: [`summary`], or that nothing changed.
+pub fn log_line(r: &SyncReport) -> String {
+    if r.commit.is_none() && parts(r).is_empty() {
+        return format!("Sync with {}: nothing changed", r.remote);
+    }
+    summary(r)
+}
+
+fn parts(r: &SyncReport) -> Vec<String> {
     let mut parts = Vec::new();
     if r.notes_updated > 0 {
         parts.push(format!("{} notes updated", r.notes_updated));
@@ -86,10 +102,7 @@ pub fn summary(r: &SyncReport) -> String {
     if r.actions_done > 0 {
         parts.push(format!("{} actions", r.actions_done));
     }
-    if parts.is_empty() {
-        parts.push("remote ids written back".into());
-    }
-    format!("Sync with {}: {}", r.remote, parts.join(", "))
+    parts
 }
 
 /// `invalid` as (remote id, message) pairs.

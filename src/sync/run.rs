@@ -35,6 +35,21 @@ fn fields_of_text(text: &str, b: &Binding, stem: &str) -> Option<BTreeMap<String
     )
 }
 
+/// Times a run's phases, logged at debug level (`RUST_LOG=ssot_vault::sync=debug`).
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Phases(std::time::Instant::now())
+    }
+
+    /// Logs the time since the last mark as `phase`'s.
+    fn mark(&mut self, phase: &str) {
+        tracing::debug!(phase, ms = self.0.elapsed().as_millis() as u64, "run phase");
+        self.0 = std::time::Instant::now();
+    }
+}
+
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -48,6 +63,7 @@ pub async fn run<C: Connector>(
     process: &dyn Process,
     opts: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
+    let mut phases = Phases::start();
     let remote = connector.name().to_string();
     let run_id = new_run_id();
     let schema = Schema::from_config(config).map_err(|e| SyncError::Schema(e.join("; ")))?;
@@ -69,7 +85,7 @@ pub async fn run<C: Connector>(
     {
         report.resumed_commit = commit_interrupted(root, &remote, prev, common)?;
     }
-    if !opts.dry_run {
+    if !opts.dry_run && !opts.vault_quiet {
         let pending = history::commit(
             root,
             &CommitRequest {
@@ -85,7 +101,9 @@ pub async fn run<C: Connector>(
             Err(e) => return Err(e.into()),
         }
     }
+    phases.mark("pending edits committed");
     let mut st = SyncState::load(root, &remote)?;
+    phases.mark("state loaded");
     connector.load_state(st.connector.clone());
     connector.set_vault_root(root);
     connector.set_dry_run(opts.dry_run);
@@ -103,6 +121,9 @@ pub async fn run<C: Connector>(
                 c.clear();
                 c
             });
+            if opts.vault_quiet {
+                cache.set_quiet();
+            }
             let read = read::read_vault_cached(root, config, &bindings, &remote, &mut cache);
             tracing::info!(
                 read = cache.last_read(),
@@ -113,6 +134,7 @@ pub async fn run<C: Connector>(
         }
         None => read::read_vault(root, config, &bindings, &remote),
     };
+    phases.mark("vault read");
     report.unreadable = read.unreadable;
     let held = read.held;
     // An interrupted run's values pulled into notes: where a note still holds one, the note and
@@ -160,6 +182,7 @@ pub async fn run<C: Connector>(
     // The settle read (below) reads again from here.
     let start_cursor = cursor.cloned();
     let pulled = connector.pull(cursor).await?;
+    phases.mark("remote pulled");
     tracing::info!(records = pulled.records.len(), full = pulled.full, "pulled");
     let mut remote_records = pulled.records;
     let mut gone: BTreeSet<String> = BTreeSet::new();
@@ -299,6 +322,7 @@ pub async fn run<C: Connector>(
             }
         }
     }
+    phases.mark("remote checked");
     // 4. The plan.
     let unfit =
         |ty: &str, key: &str, v: Option<&str>| apply::unfit_value(&schema, &bindings, ty, key, v);
@@ -369,6 +393,7 @@ pub async fn run<C: Connector>(
     // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
     report.conflicts = plan.conflicts();
+    phases.mark("planned");
     if plan.archives() > 0 && plan.archive_share() > common.max_archive_share && !opts.force {
         return Err(SyncError::ArchiveShare {
             remote,
@@ -397,6 +422,7 @@ pub async fn run<C: Connector>(
         creating: &creating,
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
+    phases.mark("applied");
     // The vault's copy is no longer needed: free it before the commit.
     drop(notes);
     report.plan = plan;
@@ -413,6 +439,7 @@ pub async fn run<C: Connector>(
     st.save(root, &remote)?;
     drop(st);
     jr.log("saved", json!({}))?;
+    phases.mark("state saved");
     // 6. One commit for the run's vault changes: the notes holding exactly the bytes this run
     //    wrote. A person's save made meanwhile (to another note, or to one the run wrote) is not
     //    the service's: it stays uncommitted, for the next commit of the vault's edits.
@@ -420,6 +447,7 @@ pub async fn run<C: Connector>(
     let people = changed_by(connector, &report.plan);
     report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people)?;
     jr.log("end", json!({"commit": report.commit}))?;
+    phases.mark("committed");
     // 7. The settle read, once everything is saved: a stop while it waits loses nothing.
     if let Some(s) = connector.settle_at() {
         settle(

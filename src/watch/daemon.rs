@@ -27,6 +27,58 @@ const FS_DEBOUNCE: Duration = Duration::from_millis(50);
 /// The longest sleep when nothing is due (to notice a stop even without events).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How long after a run a poll run may be quiet (see [`Quiet`]): time for the file events of
+/// the run's own writes to reach the loop (the file debouncer holds them [`FS_DEBOUNCE`]).
+const QUIET_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a poll run may skip looking at the vault: the file events tell that no file changed
+/// since that service's last run started, and that run succeeded (so it committed the edits
+/// pending then, and its read is the vault as it is). Such a run makes no commit of pending
+/// edits and reuses its last read whole: a poll of an idle vault reads no file.
+///
+/// Every event counts, the daemon's own writes too (they change what a service's last read
+/// saw), but `.git/` and `.ssot/`. The events of a run's writes reach the loop after the run,
+/// within [`FS_DEBOUNCE`]: no run is quiet within [`QUIET_AFTER`] of the end of the last one.
+#[derive(Debug, Default, Clone)]
+pub struct Quiet {
+    /// When the loop last received a file event (or lost some).
+    last_event: Option<Duration>,
+    /// When the last run of any service ended.
+    last_end: Option<Duration>,
+    /// Per service: when its last run started, and whether it succeeded.
+    runs: std::collections::BTreeMap<String, (Duration, bool)>,
+}
+
+impl Quiet {
+    /// A file event (or lost events) at `now`.
+    pub fn event(&mut self, now: Duration) {
+        self.last_event = Some(now);
+    }
+
+    /// `service`'s run started at `started` and ended at `now`, `ok` or not.
+    pub fn ran(&mut self, service: &str, started: Duration, ok: bool, now: Duration) {
+        self.runs.insert(service.to_string(), (started, ok));
+        self.last_end = Some(now);
+    }
+
+    /// Whether a poll of `service` at `now` may skip looking at the vault.
+    pub fn is_quiet(&self, service: &str, now: Duration) -> bool {
+        let Some(&(started, true)) = self.runs.get(service) else {
+            return false;
+        };
+        self.last_event.is_none_or(|t| t < started)
+            && self.last_end.is_some_and(|end| now >= end + QUIET_AFTER)
+    }
+}
+
+/// Whether an event on `rel` (relative to the vault) can change what a run commits or reads:
+/// anything but `.git/` and `.ssot/`.
+fn seen_by_runs(rel: &Path) -> bool {
+    !rel.components()
+        .next()
+        .is_some_and(|c| c.as_os_str() == ".git" || c.as_os_str() == crate::sync::state::DIR)
+}
+
 /// What the loop receives.
 #[derive(Debug)]
 pub enum Msg {
@@ -58,8 +110,9 @@ pub enum RunKind {
 
 /// Runs one service (a whole sync run of it).
 pub trait Runner {
-    /// Runs `service`.
-    fn run(&mut self, service: &str, kind: RunKind) -> RunDone;
+    /// Runs `service`. `quiet`: no file of the vault changed since its last run (see
+    /// [`Quiet`]).
+    fn run(&mut self, service: &str, kind: RunKind, quiet: bool) -> RunDone;
 
     /// A file event named `rel` (a note, relative to the vault; the daemon's own writes too):
     /// the next run reads it again.
@@ -141,6 +194,8 @@ pub struct Daemon {
     poll_runs: u64,
     /// Per service, the notes its last run read.
     notes_read: std::collections::BTreeMap<String, usize>,
+    /// What the file events tell of the vault since each service's last run.
+    quiet: Quiet,
 }
 
 fn stamp(t: jiff::Timestamp) -> String {
@@ -159,6 +214,7 @@ impl Daemon {
             push_runs: 0,
             poll_runs: 0,
             notes_read: Default::default(),
+            quiet: Quiet::default(),
         }
     }
 
@@ -233,6 +289,7 @@ impl Daemon {
                     tracing::warn!(error = %e, "file watcher");
                 }
                 runner.rescan();
+                self.quiet.event(self.now());
                 return;
             }
         };
@@ -241,6 +298,7 @@ impl Daemon {
             if ev.need_rescan() {
                 tracing::warn!("the file watcher lost events: the next run reads every note");
                 runner.rescan();
+                self.quiet.event(now);
             }
             if ev.kind.is_access() {
                 continue;
@@ -249,6 +307,9 @@ impl Daemon {
                 let Ok(rel) = p.strip_prefix(&self.settings.root) else {
                     continue;
                 };
+                if seen_by_runs(rel) {
+                    self.quiet.event(now);
+                }
                 if !super::schedule::watched(rel) {
                     continue;
                 }
@@ -283,7 +344,15 @@ impl Daemon {
         // Team mode (`[git] remote`): pull before the run, push the commits it made after it.
         crate::team::hook::before_run(&self.settings.root);
         for s in services {
-            let done = runner.run(&s, kind);
+            let started = self.now();
+            let quiet = kind == RunKind::Poll && self.quiet.is_quiet(&s, started);
+            if quiet {
+                tracing::info!(
+                    service = s,
+                    "quiet poll: no file changed since its last run"
+                );
+            }
+            let done = runner.run(&s, kind, quiet);
             crate::team::hook::after_run(&self.settings.root);
             if let Some(n) = done.notes_read {
                 self.notes_read.insert(s.clone(), n);
@@ -303,6 +372,8 @@ impl Daemon {
                 ),
             }
             let now = self.now();
+            self.quiet
+                .ran(&s, started, matches!(done.result, RunResult::Ok), now);
             self.scheduler.on_result(&s, done.result, now);
         }
         self.save_status(true);
@@ -364,5 +435,61 @@ impl Daemon {
         tracing::info!("stopping");
         status::save(&self.settings.root, &self.status(false))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn a_poll_is_quiet_only_after_a_good_run_and_no_event_since_it_started() {
+        let mut q = Quiet::default();
+        assert!(!q.is_quiet("hubspot", secs(10)), "no run yet");
+        q.ran("hubspot", secs(10), true, secs(11));
+        assert!(
+            !q.is_quiet("hubspot", secs(11)),
+            "within QUIET_AFTER of the run's end"
+        );
+        assert!(q.is_quiet("hubspot", secs(60)));
+        assert!(!q.is_quiet("jira", secs(60)), "another service has not run");
+        // An event during the run (its own writes, received after it) or after it.
+        q.event(secs(12));
+        assert!(!q.is_quiet("hubspot", secs(60)));
+        q.ran("hubspot", secs(70), true, secs(71));
+        assert!(q.is_quiet("hubspot", secs(130)));
+        // A failed run: its pending edits may not be committed.
+        q.ran("hubspot", secs(130), false, secs(131));
+        assert!(!q.is_quiet("hubspot", secs(190)));
+        q.ran("hubspot", secs(190), true, secs(191));
+        assert!(q.is_quiet("hubspot", secs(250)));
+        // An event before the last run started does not count, one at its start does.
+        q.event(secs(189));
+        assert!(q.is_quiet("hubspot", secs(250)));
+        q.ran("hubspot", secs(250), true, secs(251));
+        q.event(secs(250));
+        assert!(!q.is_quiet("hubspot", secs(300)));
+    }
+
+    #[test]
+    fn another_services_run_blocks_quiet_until_a_second_has_passed() {
+        let mut q = Quiet::default();
+        q.ran("hubspot", secs(0), true, secs(1));
+        q.ran("jira", secs(30), true, secs(31));
+        assert!(!q.is_quiet("hubspot", Duration::from_millis(31_500)));
+        assert!(q.is_quiet("hubspot", secs(33)));
+    }
+
+    #[test]
+    fn git_and_local_state_events_do_not_count() {
+        assert!(!seen_by_runs(Path::new(".git/index")));
+        assert!(!seen_by_runs(Path::new(".ssot/watch/status.json")));
+        assert!(seen_by_runs(Path::new("Clients/Acme.md")));
+        assert!(seen_by_runs(Path::new(".obsidian/workspace.json")));
+        assert!(seen_by_runs(Path::new("Attachments/x.pdf")));
     }
 }

@@ -66,9 +66,9 @@ fn edit(v: &Path, rel: &str, from: &str, to: &str) {
 fn watch_settings(v: &Path, debounce_ms: u64, extra: &str) {
     let cfg = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&cfg).expect("config");
-    assert!(text.contains("\n[watch]\ndebounce_ms = 500\n"), "{text}");
+    assert!(text.contains("\n[watch]\ndebounce_ms = 250\n"), "{text}");
     let text = text.replace(
-        "\n[watch]\ndebounce_ms = 500\n",
+        "\n[watch]\ndebounce_ms = 250\n",
         &format!("\n[watch]\ndebounce_ms = {debounce_ms}\n{extra}"),
     );
     std::fs::write(&cfg, text).expect("config");
@@ -181,9 +181,9 @@ async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() 
     let e = Env::new("poll_seconds = 1").await;
     let cfg = e.v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&cfg).expect("config");
-    assert!(text.contains("\n[watch]\ndebounce_ms = 500\n"), "{text}");
+    assert!(text.contains("\n[watch]\ndebounce_ms = 250\n"), "{text}");
     let text = text.replace(
-        "\n[watch]\ndebounce_ms = 500\n",
+        "\n[watch]\ndebounce_ms = 250\n",
         "\n[watch]\ndebounce_ms = 200\n",
     );
     std::fs::write(&cfg, text).expect("config");
@@ -304,6 +304,68 @@ async fn a_saved_note_reaches_hubspot_and_the_daemons_own_writes_start_no_run() 
         String::from_utf8_lossy(&o.stdout).contains("0 created and 0 updated"),
         "{}",
         out(&o)
+    );
+}
+
+/// The polls of an idle vault are quiet (no pending-edit commit, the last read reused), and
+/// that never sends a note's old value back: a change pulled from HubSpot stays, a file added
+/// meanwhile is committed by the next poll, which is not quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_polls_are_quiet_and_never_send_back_what_they_pulled() {
+    let e = Env::new("poll_seconds = 1").await;
+    watch_settings(&e.v, 200, "");
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let quiet = || log().matches("quiet poll").count();
+    let mut daemon = start(&e.v, &log_path);
+    wait_for("the first poll", 20, || {
+        runs(&e.v, "poll_runs") >= 1 && e.live("contacts").len() == 3
+    })
+    .await;
+    // The first poll wrote the ids into the notes (events): the next is not quiet, the
+    // ones after are.
+    wait_for("quiet polls", 20, || quiet() >= 2).await;
+    assert_eq!(notes_read(&e.v, "hubspot"), Some(0), "{}", log());
+
+    // Someone edits the record in HubSpot: a poll writes it into the note, and the quiet polls
+    // after it keep it, in the note and in HubSpot.
+    let sid = e.prop(EXPERT, "ssot_id").expect("ssot_id");
+    let id = e.prop(EXPERT, "hubspot_id").expect("hubspot_id");
+    e.patch("contacts", &id, json!({"properties": {"city": "Gdańsk"}}))
+        .await;
+    wait_for("the pull into the note", 10, || {
+        e.prop(EXPERT, "location").as_deref() == Some("Gdańsk")
+    })
+    .await;
+    let before = quiet();
+    wait_for("quiet polls after the pull", 20, || quiet() >= before + 3).await;
+    assert_eq!(e.prop(EXPERT, "location").as_deref(), Some("Gdańsk"));
+    assert_eq!(
+        e.record_by_ssot("contacts", &sid)["properties"]["city"],
+        json!("Gdańsk"),
+        "{}",
+        log()
+    );
+    assert_eq!(runs(&e.v, "push_runs"), 0, "{}", log());
+
+    // A file that is not a note, added while idle: the next poll is not quiet and commits it
+    // as the vault's edit.
+    std::fs::create_dir_all(e.v.join("Attachments")).expect("folder");
+    std::fs::write(e.v.join("Attachments/brief.pdf"), b"%PDF-1.4 brief").expect("file");
+    wait_for("the file committed", 20, || {
+        git(
+            &e.v,
+            &["log", "--format=%B", "-1", "--", "Attachments/brief.pdf"],
+        )
+        .contains("Ssot-Source: vault")
+    })
+    .await;
+    let code = terminate(&mut daemon).await;
+    assert_eq!(code.code(), Some(0), "{}", log());
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
+        "{}",
+        git(&e.v, &["status", "--porcelain"])
     );
 }
 
