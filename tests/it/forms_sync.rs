@@ -400,11 +400,13 @@ async fn hostile_answers_make_safe_notes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_mid_run_is_renewed() {
+    // A token lives 1.2 s and each request takes 0.4 s: it expires mid-run, and a token
+    // fetched again outlives the request it is fetched for, even on a loaded machine.
     let mut cfg = quiet();
-    cfg.google.token_lifetime = std::time::Duration::from_millis(400);
+    cfg.google.token_lifetime = std::time::Duration::from_millis(1200);
     let f = Fx::with(cfg, "page_size = 1").await;
     f.sb.set_faults(FaultConfig {
-        latency_ms: 150,
+        latency_ms: 400,
         path_prefix: Some("/v1/forms".into()),
         ..FaultConfig::default()
     });

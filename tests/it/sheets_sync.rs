@@ -552,11 +552,13 @@ async fn hostile_cells_make_safe_notes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_mid_run_is_renewed() {
+    // A token lives 1.2 s and each request takes 0.4 s: it expires mid-run, and a token
+    // fetched again outlives the request it is fetched for, even on a loaded machine.
     let mut cfg = quiet();
-    cfg.google.token_lifetime = Duration::from_millis(400);
+    cfg.google.token_lifetime = Duration::from_millis(1200);
     let h = H::with(cfg, "batch_size = 1").await;
     h.faults(FaultConfig {
-        latency_ms: 150,
+        latency_ms: 400,
         path_prefix: Some("/v4/spreadsheets".into()),
         ..FaultConfig::default()
     });
