@@ -9,11 +9,10 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::connectors::Secret;
-use crate::connectors::registry::{self, Overrides};
+use crate::connectors::registry::Overrides;
 use crate::sandbox::{DEFAULT_HUBSPOT_TOKEN, Sandbox, SandboxConfig};
-use crate::sync::{self, SyncOptions, SyncReport};
+use crate::sync::{SyncOptions, SyncReport};
 use crate::vault::editor::Edit;
-use crate::vault::schema::Schema;
 use crate::vault::value::Value;
 
 use super::{CliError, Ctx, Outcome};
@@ -77,34 +76,22 @@ fn make_vault(dir: &Path, base_url: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn sync_once(dir: &Path, base_url: &str) -> Result<SyncReport, CliError> {
+/// A sync of HubSpot as `sync` runs it, with the sandbox's token.
+async fn sync_once(dir: &Path) -> Result<SyncReport, CliError> {
     let config = Config::load(dir)?;
-    let schema = Schema::from_config(&config)?;
-    let service = registry::by_name(crate::connectors::hubspot::NAME)
-        .ok_or_else(|| err("no HubSpot connector in the registry"))?;
-    let common = (service.settings)(&config)
-        .map_err(|e| CliError::service_config(service, e))?
-        .common;
     let overrides = Overrides {
-        base_url: Some(base_url.to_string()),
+        credentials: Some(Secret::new(DEFAULT_HUBSPOT_TOKEN)),
         ..Overrides::default()
     };
-    let mut conn = (service.open)(
-        &config,
-        &schema,
-        &overrides,
-        Secret::new(DEFAULT_HUBSPOT_TOKEN),
-    )?;
-    let report = sync::run(
+    let report = super::sync::sync_remote_with(
         dir,
         &config,
-        &mut conn,
-        &common,
-        &crate::workflow::process::Lifecycle,
+        crate::connectors::hubspot::NAME,
         &SyncOptions::default(),
+        &overrides,
     )
     .await
-    .map_err(err)?;
+    .map_err(|e| err(e.message))?;
     super::sync::print_report(&report, false);
     Ok(report)
 }
@@ -161,7 +148,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         2,
         "First sync: every note becomes a HubSpot record (upserts keyed by ssot_id)",
     );
-    sync_once(dir, &base).await?;
+    sync_once(dir).await?;
     for object in ["contacts", "companies", "deals"] {
         println!(
             "HubSpot now holds {} {object}",
@@ -185,7 +172,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         json!({"city": "Kraków"}),
     )
     .await?;
-    sync_once(dir, &base).await?;
+    sync_once(dir).await?;
     println!("{CLIENT}: city = {}", prop(dir, CLIENT, "city")?);
 
     step(4, "A conflict: the project's summary changed on both sides");
@@ -202,7 +189,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         json!({"description": "Online shop with delivery only"}),
     )
     .await?;
-    let r = sync_once(dir, &base).await?;
+    let r = sync_once(dir).await?;
     println!(
         "{PROJECT}: sync_conflicts = {}",
         prop(dir, PROJECT, "sync_conflicts")?

@@ -89,20 +89,42 @@ pub fn connector(
     config: &Config,
     schema: &Schema,
 ) -> Result<(AnyConnector, RemoteCommon), CliError> {
+    connector_with(service, config, schema, &Overrides::default())
+}
+
+/// [`connector`] with the configuration overridden for this use.
+fn connector_with(
+    service: &Service,
+    config: &Config,
+    schema: &Schema,
+    overrides: &Overrides,
+) -> Result<(AnyConnector, RemoteCommon), CliError> {
     service
-        .open_with_credentials(config, schema, &Overrides::default())
+        .open_with_credentials(config, schema, overrides)
         .map_err(|e| match e {
             OpenError::Config(m) => CliError::service_config(service, m),
             other => other.into(),
         })
 }
 
-/// Syncs one remote (async, for `sync` and `demo`).
+/// Syncs one remote (async, for `sync` and `watch`).
 pub async fn sync_remote(
     root: &Path,
     config: &Config,
     remote: &str,
     opts: &SyncOptions,
+) -> Result<SyncReport, CliError> {
+    sync_remote_with(root, config, remote, opts, &Overrides::default()).await
+}
+
+/// [`sync_remote`] with the connector's configuration overridden for this run (the demo's
+/// credentials for its sandbox).
+pub async fn sync_remote_with(
+    root: &Path,
+    config: &Config,
+    remote: &str,
+    opts: &SyncOptions,
+    overrides: &Overrides,
 ) -> Result<SyncReport, CliError> {
     let schema = Schema::from_config(config)?;
     let Some(service) = registry::by_name(remote) else {
@@ -110,7 +132,7 @@ pub async fn sync_remote(
             "no connector for the remote `{remote}` yet"
         )));
     };
-    let (mut conn, common) = connector(service, config, &schema)?;
+    let (mut conn, common) = connector_with(service, config, &schema, overrides)?;
     let source = conn.credential_source().cloned();
     // The service's limits count the last run's requests too: pace from them, and leave ours
     // for the next run, whether this one succeeds or fails (a dry run writes nothing).

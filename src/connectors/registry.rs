@@ -58,6 +58,9 @@ pub struct Overrides {
     pub base_url: Option<String>,
     /// At most this many retries of a failed request (`doctor` gives up quickly).
     pub max_retries: Option<u32>,
+    /// The credential to use instead of the environment's or the keyring's (the demo's, for
+    /// its sandbox).
+    pub credentials: Option<Secret>,
 }
 
 /// A connector cannot be opened.
@@ -382,6 +385,10 @@ impl Service {
         overrides: &Overrides,
     ) -> Result<(AnyConnector, RemoteCommon), OpenError> {
         let settings = (self.settings)(config).map_err(OpenError::Config)?;
+        if let Some(token) = &overrides.credentials {
+            let conn = (self.open)(config, schema, overrides, token.clone())?;
+            return Ok((conn, settings.common));
+        }
         let (token, source) = crate::secrets::resolve(&settings.credentials)?;
         let conn = (self.open)(config, schema, overrides, token)?.with_source(source);
         Ok((conn, settings.common))

@@ -169,6 +169,8 @@ fn demo_syncs_both_ways_and_records_a_conflict() {
         .arg("--dir")
         .arg(&dir)
         .env_remove("GIT_AUTHOR_NAME")
+        // The demo brings the sandbox's credentials: none from the environment.
+        .env_remove("HUBSPOT_TOKEN")
         .output()
         .expect("demo");
     assert!(o.status.success(), "{}", out(&o));
