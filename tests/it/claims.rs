@@ -653,7 +653,9 @@ async fn the_look_for_archived_records_comes_back_after_its_interval() {
 /// open one and the reverse).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_archive_by_hand_waits_for_the_projects_open_tickets() {
-    let e = Env::new("").await;
+    // By default an archived project's deal stays Closed Won like a done one's, so the move
+    // would not reach HubSpot at all: a stage of its own for `archived` makes it a move there.
+    let e = Env::new("[remotes.hubspot.tables.project.status]\narchived = \"closedlost\"\n").await;
     e.sync().await;
     for args in [
         &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],

@@ -1141,3 +1141,84 @@ async fn a_default_priority_jira_fills_in_is_taken_into_the_notes_that_had_none(
         );
     }
 }
+
+/// The comments on an issue, as Jira lists them.
+async fn comment_count(h: &H, key: &str) -> usize {
+    let c: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/api/3/issue/{key}/comment",
+            h.sb.jira_base_url()
+        ))
+        .basic_auth(DEFAULT_EMAIL, Some(DEFAULT_TOKEN))
+        .send()
+        .await
+        .expect("comments")
+        .json()
+        .await
+        .expect("json");
+    c["comments"].as_array().map_or(0, Vec::len)
+}
+
+/// Blocking an active project puts its issue On Hold, the status the block's action moves it to
+/// and the one the status table names for `blocked`: the run that carries the block leaves the
+/// issue there, and the next run finds the vault and Jira in step (nothing moved back, no notice
+/// comment, no commit). Unblocking resumes the issue (In Progress), settled the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_project_is_on_hold_in_jira_and_settled_in_one_run() {
+    let h = H::new("").await;
+    set_account(&h, EXPERT, SEED_USERS[1].0);
+    h.sync().await;
+    let key = h.id_of(PROJECT);
+    let run = |args: &'static [&'static str]| {
+        let h = &h;
+        async move {
+            let o = h.run(args).await;
+            assert!(o.status.success(), "{args:?}: {}", out(&o));
+        }
+    };
+    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
+    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(h.v.join(PROJECT), text).expect("tick");
+    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    h.sync().await;
+    let status = |h: &H| {
+        h.record_of(PROJECT, "issues")
+            .field("status")
+            .map(String::from)
+    };
+    assert_eq!(status(&h).as_deref(), Some("In Progress"));
+    let comments = comment_count(&h, &key).await;
+    for (args, note, issue) in [
+        (
+            &[
+                "project",
+                "block",
+                "Złoty Kłos online shop",
+                "--reason",
+                "the client's server is down",
+            ][..],
+            "blocked",
+            "On Hold",
+        ),
+        (
+            &["project", "unblock", "Złoty Kłos online shop"][..],
+            "active",
+            "In Progress",
+        ),
+    ] {
+        run(args).await;
+        let o = h.sync().await;
+        assert_eq!(status(&h).as_deref(), Some(issue), "{args:?}: {}", out(&o));
+        let head = h.head();
+        let o = h.run(&["sync"]).await;
+        let text = out(&o);
+        assert!(o.status.success(), "{args:?}: {text}");
+        assert!(!text.contains("moved back"), "{args:?}: {text}");
+        assert_eq!(h.head(), head, "{args:?}: settled: {text}");
+        assert_eq!(h.prop(PROJECT, "status").as_deref(), Some(note), "{text}");
+        assert_eq!(status(&h).as_deref(), Some(issue), "{args:?}: {text}");
+        assert_eq!(comment_count(&h, &key).await, comments, "{args:?}: {text}");
+    }
+}

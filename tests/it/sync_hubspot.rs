@@ -87,6 +87,70 @@ async fn a_list_field_and_a_mapped_enum_come_from_hubspot() {
     );
 }
 
+/// The deal's stage follows the project through blocking and archiving: a block moves the deal
+/// to a stage of its own (Decision Maker Bought-In, one back from the Contract Sent of an active
+/// project), an unblock takes it back, and a project done then archived is a won deal. Each run
+/// is settled: the next one commits nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deal_stage_follows_a_block_an_unblock_and_the_archive() {
+    let e = Env::new("").await;
+    e.sync().await;
+    let sid = e.prop(PROJECT, "ssot_id").expect("ssot_id");
+    let stage = |e: &Env| {
+        e.record_by_ssot("deals", &sid)["properties"]["dealstage"]
+            .as_str()
+            .map(String::from)
+    };
+    let run = |args: &'static [&'static str]| {
+        let e = &e;
+        async move {
+            let o = e.run(args).await;
+            assert!(o.status.success(), "{args:?}: {}", out(&o));
+        }
+    };
+    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
+    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    let text = e.note(PROJECT).replace("- [ ] ", "- [x] ");
+    std::fs::write(e.v.join(PROJECT), text).expect("tick");
+    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    e.sync().await;
+    assert_eq!(stage(&e).as_deref(), Some("contractsent"));
+    for (args, want) in [
+        (
+            &[
+                "project",
+                "block",
+                "Złoty Kłos online shop",
+                "--reason",
+                "the client's server is down",
+            ][..],
+            "decisionmakerboughtin",
+        ),
+        (
+            &["project", "unblock", "Złoty Kłos online shop"][..],
+            "contractsent",
+        ),
+        (
+            &["project", "done", "Złoty Kłos online shop"][..],
+            "closedwon",
+        ),
+        (&["archive", "Złoty Kłos online shop"][..], "closedwon"),
+    ] {
+        run(args).await;
+        let o = e.sync().await;
+        assert_eq!(stage(&e).as_deref(), Some(want), "{args:?}: {}", out(&o));
+        let head = git(&e.v, &["rev-parse", "HEAD"]);
+        let o = e.sync().await;
+        assert_eq!(
+            git(&e.v, &["rev-parse", "HEAD"]),
+            head,
+            "{args:?}: settled: {}",
+            out(&o)
+        );
+        assert_eq!(stage(&e).as_deref(), Some(want), "{args:?}: {}", out(&o));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_made_in_hubspot_become_notes_in_their_folders() {
     let e = Env::new("").await;

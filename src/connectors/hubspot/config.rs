@@ -17,8 +17,11 @@
 //! created = "pull"
 //!
 //! [remotes.hubspot.tables.project.status]   # vault value = remote value
-//! blocked = "contractsent"
+//! blocked = "1234567890"               # a stage added to the pipeline, by its internal id
 //! ```
+//!
+//! The default stage table (`mapping::default_table`) gives `blocked` the open stage one back
+//! from active's (`decisionmakerboughtin`), and `done` and `archived` `closedwon`.
 
 use std::collections::BTreeMap;
 

@@ -80,9 +80,14 @@ fn default_table(note_type: &str, key: &str) -> Vec<(&'static str, &'static str)
             ("accepted", "decisionmakerboughtin"),
             ("credentialing", "contractsent"),
             ("active", "contractsent"),
-            ("blocked", "contractsent"),
+            // A stage of its own, so a block shows on the deal and an unblock takes it back to
+            // Contract Sent: one stage back, an open one (a closed stage would count the deal
+            // lost). The default pipeline has no "Blocked"; a pipeline that has one is named in
+            // `[remotes.hubspot.tables.project.status]` by the stage's internal id.
+            ("blocked", "decisionmakerboughtin"),
             ("done", "closedwon"),
-            ("archived", "closedlost"),
+            // An archived project is a done one, put away: the deal stays won.
+            ("archived", "closedwon"),
         ],
         _ => Vec::new(),
     }

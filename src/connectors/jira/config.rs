@@ -18,11 +18,17 @@
 //! language = "Language"                # a custom field by name (created when missing)
 //!
 //! [remotes.jira.tables.project.status] # vault value = Jira status
-//! blocked = "On Hold"
+//! done = "Closed"
 //!
 //! [remotes.jira.transitions]           # lifecycle term of an action = Jira status
 //! on-hold = "On Hold"
 //! ```
+//!
+//! The status table and the actions' terms must agree where a move has an action: `accepted`,
+//! `credentialing` and `blocked` are the status `on-hold` names (the lifecycle suspends the issue
+//! on those moves), `active` the one `in-progress` names. Renaming On Hold takes both: `on-hold =
+//! "Paused"` and `accepted`, `credentialing`, `blocked` = "Paused"; otherwise the run writes one
+//! status, the action moves the issue to the other, and the next read finds a move to refuse.
 
 use std::collections::BTreeMap;
 

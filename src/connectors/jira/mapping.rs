@@ -101,6 +101,11 @@ fn default_table(key: &str) -> Vec<(&'static str, &'static str)> {
             ("accepted", "On Hold"),
             ("credentialing", "On Hold"),
             ("active", "In Progress"),
+            // A block suspends the issue (the lifecycle's `jira.suspend`, to On Hold): the field
+            // names the status the action moves it to, so the two agree and the run that blocks
+            // is settled. An issue moved to Jira's own Blocked status still reads as blocked (the
+            // first pair of a vault value is the one written).
+            ("blocked", "On Hold"),
             ("blocked", "Blocked"),
             ("done", "Done"),
             // An archived project's issue is deleted (the lifecycle's `jira.delete_issue`); until
@@ -479,6 +484,14 @@ mod tests {
             Some("On Hold")
         );
         assert_eq!(write(get(&maps, "status"), Some("Done"), None), None);
+        // Blocked is On Hold, where the block's action puts the issue; Jira's Blocked reads back.
+        let st = &get(&maps, "status").spec.conv;
+        let blocked = crate::vault::value::Value::Str("blocked".into());
+        assert_eq!(
+            canonical::from_vault(st, Some(&blocked), "").as_deref(),
+            Some("On Hold")
+        );
+        assert_eq!(canonical::to_vault(st, Some("Blocked"), None), blocked);
         assert_eq!(write(pr, None, None), None, "Jira keeps a priority");
         assert_eq!(custom_names(&maps), [("Budget".to_string(), "number")]);
     }
