@@ -581,3 +581,94 @@ pub fn adf_text(v: &Value) -> String {
     walk(v, &mut out);
     out.trim_end().to_string()
 }
+
+/// The environment itself: the five remotes sync the vault made by `init`, and the helpers that
+/// act as a person (a form response, a card moved, an item ticked, a comment, a document) land
+/// in the emulators and read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_five_services_sync_and_a_person_acts_in_each() {
+    let env = ProcessEnv::new().await;
+    assert!(
+        env.note(EXPERT)
+            .contains(&format!("\njira_account_id: {}\n", SEED_USERS[ANNA_JIRA].0))
+    );
+    let head = env.head();
+    let o = env.sync().await;
+    let sources: Vec<String> = env
+        .commits_since(&head)
+        .iter()
+        .filter_map(|c| c.source().map(str::to_string))
+        .collect();
+    assert_eq!(
+        sources,
+        ["hubspot", "trello", "jira", "sheets"],
+        "{}",
+        out(&o)
+    );
+    let project = crate::hs_env::PROJECT;
+    assert_eq!(env.contacts().len(), 3);
+    assert_eq!(env.deals().len(), 1);
+    assert_eq!(
+        env.issue_of(project).field("summary"),
+        Some("Złoty Kłos online shop")
+    );
+    assert!(env.tasks_of(&env.issue_of(project).id).is_empty());
+    assert_eq!(env.rows("Experts").len(), 2);
+    assert!(env.jira_comments(&env.issue_of(project).id).is_empty());
+    assert!(
+        !env.jira_can_read(ANNA_JIRA, &env.issue_of(project).id)
+            .await
+    );
+    assert!(env.jira_can_read(0, &env.issue_of(project).id).await);
+
+    // Trello, as Ola: a list move, a checklist item ticked, a comment, a document.
+    let card = env.card_of(project).id;
+    env.move_card(&card, "Credentialing").await;
+    assert_eq!(env.card_of(project).field("list"), Some("Credentialing"));
+    let list = env
+        .trello(
+            reqwest::Method::POST,
+            &format!("/cards/{card}/checklists"),
+            Some(json!({"name": "Credentialing"})),
+        )
+        .await;
+    let list = list["id"].as_str().expect("checklist id");
+    for item in ["NDA signed", "Contract signed"] {
+        env.trello(
+            reqwest::Method::POST,
+            &format!("/checklists/{list}/checkItems"),
+            Some(json!({ "name": item })),
+        )
+        .await;
+    }
+    env.tick(&card, "Contract signed", true).await;
+    assert_eq!(
+        env.checklist(&card).await,
+        [
+            ("NDA signed".to_string(), false),
+            ("Contract signed".into(), true)
+        ]
+    );
+    env.comment_as(OLA, &card, "NDA sent for signature").await;
+    env.comment_as("sandbox-trello-token-ewa", &card, "Signed and sent back")
+        .await;
+    assert_eq!(
+        env.card_comments(&card).await,
+        ["NDA sent for signature", "Signed and sent back"]
+    );
+    env.attach(&card, "nda-signed.pdf", b"%PDF-1.4 signed")
+        .await;
+    assert_eq!(env.attachments(&card).await, ["nda-signed.pdf"]);
+
+    // Forms: a helpdesk response.
+    env.submit(
+        ssot_vault::sandbox::forms::HELPDESK_FORM_ID,
+        json!({"Project": "Złoty Kłos online shop", "Who is writing?": "client", "Message": "Hello"}),
+    )
+    .await;
+    let responses = env.responses("helpdesk");
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0].field("Message"), Some("Hello"));
+    assert_eq!(env.commits(1)[0].source(), Some("sheets"));
+    assert_eq!(env.uncommitted(), "");
+}
