@@ -303,6 +303,15 @@ async fn step_4_match_and_accept(env: &ProcessEnv) {
     );
     let deal = env.hubspot_of("deals", PROJECT);
     assert_eq!(deal["properties"]["dealstage"], "presentationscheduled");
+    let anna = env.hubspot_of("contacts", EXPERT);
+    let with = env
+        .deal_associations(deal["id"].as_str().expect("deal id"), "contacts")
+        .await;
+    assert!(
+        with.iter()
+            .any(|id| Some(id.as_str()) == anna["id"].as_str()),
+        "the deal is associated with its expert: {with:?}"
+    );
     assert_eq!(
         env.row_of("Projects", PROJECT).field("status"),
         Some("proposed")
