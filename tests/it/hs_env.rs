@@ -26,8 +26,17 @@ pub fn quiet() -> SandboxConfig {
     }
 }
 
-/// Points the vault's `[remotes.hubspot]` at the sandbox, with fast retries.
+/// Points the vault's `[remotes.hubspot]` at the sandbox, with fast retries, and commits.
 pub fn configure(v: &Path, base: &str, extra: &str) {
+    enable(v, base, extra);
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable HubSpot"]);
+}
+
+/// Writes the vault's `[remotes.hubspot]` section pointed at the sandbox, with fast retries and
+/// `extra` settings (no commit: [`configure`] commits; the process test composes it with the
+/// other services').
+pub fn enable(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.hubspot]").expect("hubspot section");
@@ -37,8 +46,6 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable HubSpot"]);
 }
 
 pub fn git(v: &Path, args: &[&str]) -> String {

@@ -24,6 +24,8 @@ mod jira_description;
 mod jira_settle;
 mod jira_sync;
 mod obsidian_vaults;
+mod process;
+mod process_env;
 mod sandbox_forms;
 mod sandbox_google;
 mod sandbox_hubspot;

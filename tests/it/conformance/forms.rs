@@ -11,8 +11,17 @@ use ssot_vault::sandbox::{SandboxConfig, google};
 use super::harness::{Field, Made, Service};
 use crate::hs_env::{Env, git};
 
-/// Points the vault's `[remotes.forms]` (the template's last section) at the sandbox.
+/// Points the vault's `[remotes.forms]` (the template's last section) at the sandbox, and
+/// commits.
 pub fn configure(v: &Path, base: &str, extra: &str) {
+    enable(v, base, extra);
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable Google Forms"]);
+}
+
+/// Writes the vault's `[remotes.forms]` section of [`configure`] (the intake form, fast
+/// retries, `extra` settings); no commit.
+pub fn enable(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.forms]").expect("forms section");
@@ -20,8 +29,6 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
         "[remotes.forms]\nenabled = true\nbase_url = \"{base}\"\nintake_form = \"{INTAKE_FORM_ID}\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n{extra}\n"
     );
     std::fs::write(&p, format!("{}{section}", &text[..start])).expect("write config");
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable Google Forms"]);
 }
 
 /// A field the append-only cases never use (the service has no note of the `init` vault).

@@ -31,6 +31,17 @@ pub struct JiraService;
 /// wait for the minute of its writes to end) unless `extra` sets `settle_max_seconds`; the
 /// settle read is tested on its own (`jira_settle.rs`), moving Jira's clock.
 pub fn configure_jira(v: &Path, base: &str, extra: &str) {
+    enable_jira(v, base, extra);
+    std::fs::write(v.join(SHOP_APP), SHOP_APP_TEXT).expect("write");
+    std::fs::write(v.join(ROUTES), ROUTES_TEXT).expect("write");
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable Jira"]);
+}
+
+/// Writes the vault's `[remotes.jira]` section of [`configure_jira`] (project `SSOT`, fast
+/// retries, no settle unless `extra` sets it, the `Client`, `Currency` and `Language` fields),
+/// with no note written and no commit.
+pub fn enable_jira(v: &Path, base: &str, extra: &str) {
     let settle = if extra.contains("settle_max_seconds") {
         ""
     } else {
@@ -48,10 +59,6 @@ pub fn configure_jira(v: &Path, base: &str, extra: &str) {
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
-    std::fs::write(v.join(SHOP_APP), SHOP_APP_TEXT).expect("write");
-    std::fs::write(v.join(ROUTES), ROUTES_TEXT).expect("write");
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable Jira"]);
 }
 
 impl Service for JiraService {

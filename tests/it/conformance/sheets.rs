@@ -28,6 +28,16 @@ const LIPA_NOTE: &str = "---\ntype: client\nssot_id: 01M7W3N2NP9CPP5XT6PJ2EC99D\
 /// synced notes, more than HubSpot's four: the share rail is set at 10 % so that deleting one
 /// note of five crosses it, as one of three does for HubSpot at the default 20 %.
 pub fn configure(v: &Path, base: &str, extra: &str) {
+    enable(v, base, extra);
+    write(v, ROZA, ROZA_NOTE);
+    write(v, LIPA, LIPA_NOTE);
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable Google Sheets"]);
+}
+
+/// Writes the vault's `[remotes.sheets]` section of [`configure`] (the seeded spreadsheet, fast
+/// retries, the 10 % share rail unless `extra` sets one); no note written, no commit.
+pub fn enable(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.sheets]").expect("sheets section");
@@ -45,10 +55,6 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
-    write(v, ROZA, ROZA_NOTE);
-    write(v, LIPA, LIPA_NOTE);
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable Google Sheets"]);
 }
 
 /// The key file of the sandbox's service account, written once per sandbox.

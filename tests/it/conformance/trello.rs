@@ -9,7 +9,7 @@ use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, SandboxConfi
 
 use super::harness::{Field, Harness, Made, Service};
 use crate::common::write;
-use crate::hs_env::{PROJECT, git, quiet};
+use crate::hs_env::{Env, PROJECT, git, quiet};
 
 /// A second project: the note of [`Service::field`].
 pub const LOYALTY: &str = "Projects/Bakery loyalty app.md";
@@ -27,6 +27,16 @@ const LISTS: &str = "[remotes.trello.lists]\nintake = \"Intake\"\nmatching = \"M
 /// Points the vault's `[remotes.trello]` at the sandbox (board `Projects`), with fast retries
 /// and `extra` settings, writes the two more projects and commits.
 pub fn configure(v: &Path, base: &str, extra: &str) {
+    enable(v, base, &format!("{extra}\n{LISTS}"));
+    write(v, LOYALTY, LOYALTY_NOTE);
+    write(v, MENU, MENU_NOTE);
+    git(v, &["add", "-A"]);
+    git(v, &["commit", "-qm", "Enable Trello"]);
+}
+
+/// Writes the vault's `[remotes.trello]` section pointed at the sandbox (board `Projects`, the
+/// default list table), with fast retries and `extra` settings; no note written, no commit.
+pub fn enable(v: &Path, base: &str, extra: &str) {
     let p = v.join("ssot-vault.toml");
     let text = std::fs::read_to_string(&p).expect("config");
     let start = text.find("[remotes.trello]").expect("trello section");
@@ -35,14 +45,10 @@ pub fn configure(v: &Path, base: &str, extra: &str) {
             .find("[remotes.sheets]")
             .expect("sheets section");
     let section = format!(
-        "[remotes.trello]\nenabled = true\nbase_url = \"{base}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n{LISTS}\n"
+        "[remotes.trello]\nenabled = true\nbase_url = \"{base}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n{extra}\n"
     );
     std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..]))
         .expect("write config");
-    write(v, LOYALTY, LOYALTY_NOTE);
-    write(v, MENU, MENU_NOTE);
-    git(v, &["add", "-A"]);
-    git(v, &["commit", "-qm", "Enable Trello"]);
 }
 
 /// Trello's emulator with its real limits (100 requests per 10 s per token, 300 per key).
@@ -212,10 +218,10 @@ conformance!(TrelloService);
 /// The token of the seeded colleague `ola.operator`, who works in Trello.
 pub const OLA: &str = "sandbox-trello-token-ola";
 
-/// A Trello API call as `token`'s member; asserts success and returns the answer's JSON (`Null`
-/// when it has none).
+/// A Trello API call as `token`'s member (on a harness or any [`Env`]); asserts success and
+/// returns the answer's JSON (`Null` when it has none).
 pub async fn api_as(
-    h: &Harness<TrelloService>,
+    h: &Env,
     token: &str,
     method: reqwest::Method,
     path: &str,
