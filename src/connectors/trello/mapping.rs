@@ -222,10 +222,16 @@ pub fn bindings(map: &CardMap) -> Vec<Binding> {
         links: Vec::new(),
         pull_new: true,
         link_target_only: false,
-        sections: vec![SectionSpec {
-            heading: HEADING.into(),
-            kind: SectionKind::Tasks,
-        }],
+        sections: vec![
+            SectionSpec {
+                heading: HEADING.into(),
+                kind: SectionKind::Tasks,
+            },
+            SectionSpec {
+                heading: super::documents::HEADING.into(),
+                kind: SectionKind::List,
+            },
+        ],
     }]
 }
 

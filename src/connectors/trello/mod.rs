@@ -22,6 +22,9 @@
 //!   is one `PUT /cards/{id}` and its custom field items; the checklist is written item by item
 //!   (add, check or uncheck, delete; a renamed item is a removed one and an added one). A card
 //!   closed in Trello is [`WriteOutcome::Gone`], never re-created.
+//! - **Documents.** A card read carries its attachments: the note's pull-only `## Documents`
+//!   list (see [`documents`]). An attachment added or deleted is an action of the feed, so the
+//!   card is read again at the next pull.
 //! - **Limits.** Requests go through the shared [`Http`] layer at Trello's 100 requests per 10
 //!   seconds per token; a 429 (Trello sends no `Retry-After`) drains the bucket and backs off.
 //!
@@ -31,6 +34,7 @@
 
 pub mod client;
 pub mod config;
+pub mod documents;
 pub mod helpdesk;
 pub mod lists;
 pub mod mapping;
@@ -731,6 +735,9 @@ impl Trello {
             .find(|c| str_of(c, "name").map(str::trim) == Some(self.map.checklist.as_str()))
         {
             sections.insert(HEADING.to_string(), checklist_items(cl));
+        }
+        if let Some(docs) = documents::items(card) {
+            sections.insert(documents::HEADING.to_string(), docs);
         }
         Some(RemoteRecord {
             note_type: NOTE_TYPE.into(),
