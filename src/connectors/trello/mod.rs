@@ -15,7 +15,8 @@
 //!   the feed past its cursor between its writes (every half page of requests, [`FeedTail`]):
 //!   the next run starts after them, so its own actions never fill the next run's pages. An
 //!   edit pulled that its note did not take is read again by the engine (its `held_pulled`). A full read (first run, `full_pull_hours`,
-//!   `sync --full`) reads the board's open cards with their custom field items and checklists.
+//!   `sync --full`) reads the board's open cards with their custom field items, checklists and
+//!   attachments.
 //! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
 //!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
 //!   custom field items in one `PUT /cards/{id}/customFields`: two requests a card. An update
