@@ -404,16 +404,17 @@ mod tests {
             checked: None,
             stamp: None,
         };
-        let (a, b) = (item("a"), item("b"));
+        let (a, b) = (vec![item("a")], vec![item("b")]);
         // A hand edit in the note is undone.
-        let m = merge(SectionKind::List, &[a.clone()], &[b.clone()], &[a.clone()]);
-        assert_eq!(m.items, [a.clone()]);
+        let m = merge(SectionKind::List, &a, &b, &a);
+        assert_eq!(m.items, a);
         assert!(m.pull && !m.push && !m.conflict);
         // Unchanged: nothing written on either side.
-        let m = merge(SectionKind::List, &[a.clone()], &[a.clone()], &[a.clone()]);
+        let m = merge(SectionKind::List, &a, &a, &a);
         assert!(!m.pull && !m.push);
         // Emptied in the service: emptied in the note.
-        let m = merge(SectionKind::List, &[a.clone()], &[a.clone(), b], &[]);
+        let both = [a.clone(), b].concat();
+        let m = merge(SectionKind::List, &a, &both, &[]);
         assert!(m.items.is_empty() && m.pull && !m.push);
     }
 
