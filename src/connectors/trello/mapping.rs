@@ -18,6 +18,9 @@
 //! The note's `ssot_id` is the custom field `ssot_id`; while a card is being created (and for
 //! good when the board cannot have custom fields) it is also a marker line at the end of `desc`,
 //! a Markdown link definition Trello does not show, which this mapping hides from the summary.
+//!
+//! Body sections: `## Credentialing` ↔ the card's `Credentialing` checklist, item by item;
+//! `## Documents` ← the card's attachments, pull only (see [`super::documents`]).
 
 use std::collections::BTreeMap;
 
