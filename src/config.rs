@@ -79,6 +79,11 @@ pub struct WorkflowSection {
     /// The tasks of a project's `## Credentialing` section, written when the expert accepts;
     /// the project becomes active only when every one is checked.
     pub credentialing: Vec<String>,
+    /// `auto_activate`: after each service's run of a `sync`, a `credentialing` project whose
+    /// guards for `active` hold (every credentialing item checked, in the note or in Trello) is
+    /// made `active` as `ssot-vault project activate` does, and the same `sync` carries the
+    /// move to the services. Default off (the template turns it on).
+    pub auto_activate: bool,
 }
 
 /// The credentialing tasks of a vault without a `[workflow] credentialing` list.
@@ -96,6 +101,7 @@ impl Default for WorkflowSection {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            auto_activate: false,
         }
     }
 }

@@ -208,6 +208,32 @@ async fn forms_followups(
     }
 }
 
+/// `[workflow] auto_activate` after a service's run: the `credentialing` projects whose
+/// guards for `active` now hold are made active (see
+/// [`crate::workflow::project::activate_ready`]); what was done goes into `report`. Whether a
+/// project was moved.
+fn auto_activate(root: &Path, config: &Config, report: &mut SyncReport) -> bool {
+    let done = crate::workflow::project::activate_ready(root, config);
+    let rel = |p: &Path| crate::vault::index::rel_of(root, p);
+    for m in &done.moved {
+        report.followups.push(format!(
+            "project {} made active: every credentialing item is checked{}",
+            rel(&m.path),
+            m.commit
+                .as_ref()
+                .map(|c| format!(" (commit {})", c.short_id))
+                .unwrap_or_default()
+        ));
+    }
+    for (path, why) in &done.failed {
+        report.followup_problems.push(format!(
+            "project {} not made active (it stays in credentialing; `ssot-vault project activate` once fixed): {why}",
+            rel(path)
+        ));
+    }
+    !done.moved.is_empty()
+}
+
 fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
     if let (
         SyncError::Connector(ConnectorError::Http(HttpError::Status {
@@ -253,17 +279,36 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         .build()?;
     let mut problems = false;
     let mut reports = Vec::new();
-    for r in &remotes {
-        let report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
+    let auto = config.workflow.auto_activate && !args.dry_run;
+    // The remotes run before a project was made active (`[workflow] auto_activate`): they run
+    // again at the end, so that this `sync` carries the move to every service.
+    let mut rerun = 0;
+    let mut one = |r: &str, again: bool| -> Result<bool, CliError> {
+        let mut report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
+        let moved = auto && auto_activate(&root, &config, &mut report);
         problems |= report.conflicts > 0
             || !report.refused.is_empty()
             || !report.unreadable.is_empty()
             || !report.invalid.is_empty()
             || !report.followup_problems.is_empty();
         if !ctx.json {
+            if again {
+                println!("{r}: again, for the projects made active");
+            }
             print_report(&report, args.dry_run);
         }
         reports.push(report);
+        Ok(moved)
+    };
+    for (i, r) in remotes.iter().enumerate() {
+        if one(r, false)? {
+            rerun = i + 1;
+        }
+    }
+    // A project made active by a tick pulled in this second pass reaches the remotes before it
+    // at the next `sync`.
+    for r in &remotes[..rerun] {
+        one(r, true)?;
     }
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

@@ -16,6 +16,8 @@
 //! - A **comment list** is append-only: the union of both sides by stamp (author and time),
 //!   ordered by stamp, never a conflict and never a removal. A comment whose text differs on the
 //!   two sides takes the side that changed it from the base (the vault's when both did).
+//! - A **list** the service owns (a card's attachments) is pull only: the service's items,
+//!   never pushed; the note is rewritten only when they differ from its own.
 //! - A **text** (a description) is one value merged three-way like a field: the side that
 //!   changed it from the base wins; changed on both sides to different texts, it is a conflict
 //!   ([`Merged::conflict`]): neither side is written and the base is kept, so it stays one
@@ -175,6 +177,9 @@ pub fn merge(
     let items = match kind {
         SectionKind::Tasks => merge_tasks(base, vault, remote),
         SectionKind::Comments => merge_comments(base, vault, remote),
+        // The service's list, whatever the note holds: the note is rewritten only when its
+        // list differs (a hand edit is undone, an unchanged list writes nothing).
+        SectionKind::List => remote.to_vec(),
         SectionKind::Text => {
             if vault == remote || remote == base {
                 vault.to_vec()
@@ -389,6 +394,28 @@ mod tests {
             ]
         );
         assert!(m.push && m.pull);
+    }
+
+    #[test]
+    fn a_list_is_the_services_and_never_pushed() {
+        let item = |t: &str| SectionItem {
+            key: t.into(),
+            text: t.into(),
+            checked: None,
+            stamp: None,
+        };
+        let (a, b) = (vec![item("a")], vec![item("b")]);
+        // A hand edit in the note is undone.
+        let m = merge(SectionKind::List, &a, &b, &a);
+        assert_eq!(m.items, a);
+        assert!(m.pull && !m.push && !m.conflict);
+        // Unchanged: nothing written on either side.
+        let m = merge(SectionKind::List, &a, &a, &a);
+        assert!(!m.pull && !m.push);
+        // Emptied in the service: emptied in the note.
+        let both = [a.clone(), b].concat();
+        let m = merge(SectionKind::List, &a, &both, &[]);
+        assert!(m.items.is_empty() && m.pull && !m.push);
     }
 
     #[test]

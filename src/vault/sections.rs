@@ -1,6 +1,6 @@
 //! Synced body sections as the note holds them: a `## Heading` followed by a task list
-//! (`- [ ] text`, `- [x] text`), by free text (one item: the whole content, trimmed), or by
-//! comments, each a `### stamp` heading (`2026-05-01T10:15:00
+//! (`- [ ] text`, `- [x] text`), by a list the service owns (`- text`, one line an item), by
+//! free text (one item: the whole content, trimmed), or by comments, each a `### stamp` heading (`2026-05-01T10:15:00
 //! · client · Piekarnia`, the helpdesk conversation's form) and its text. Read into
 //! [`SectionItem`]s for the sync's merge, and written back in place: only the section's content
 //! is replaced, the rest of the note keeps its bytes; a missing section is added at the end.
@@ -19,6 +19,10 @@ pub enum SectionKind {
     /// Free text (a description), one item holding the whole content, merged as one value
     /// three-way like a field.
     Text,
+    /// A list the service owns (`- text`, one line an item; a card's attachments): pull only,
+    /// the note takes the service's list whole and never sends it. The service's side renders
+    /// each item's text (and escapes what it got). An empty list adds no section.
+    List,
 }
 
 /// The key of the one item of a [`SectionKind::Text`] section.
@@ -128,6 +132,19 @@ pub fn read(text: &str, kind: SectionKind, heading: &str) -> Option<Vec<SectionI
                 });
             }
         }
+        SectionKind::List => {
+            for l in content.lines() {
+                if let Some(rest) = l.trim_start().strip_prefix("- ") {
+                    let text = one_line(rest);
+                    out.push(SectionItem {
+                        key: text.clone(),
+                        text,
+                        checked: None,
+                        stamp: None,
+                    });
+                }
+            }
+        }
         SectionKind::Comments => {
             let mut body: Vec<&str> = Vec::new();
             let flush = |out: &mut Vec<SectionItem>, body: &mut Vec<&str>| {
@@ -199,6 +216,11 @@ fn render(kind: SectionKind, items: &[SectionItem], nl: &str) -> String {
                 s.push_str(&format!("- [{mark}] {}{nl}", one_line(&i.text)));
             }
         }
+        SectionKind::List => {
+            for i in items {
+                s.push_str(&format!("- {}{nl}", one_line(&i.text)));
+            }
+        }
         SectionKind::Comments => {
             for (n, i) in items.iter().enumerate() {
                 if n > 0 {
@@ -235,6 +257,7 @@ pub fn write(text: &str, kind: SectionKind, heading: &str, items: &[SectionItem]
             let sep = if rest.is_empty() { "" } else { nl };
             format!("{}{nl}{body}{sep}{rest}", &text[..s])
         }
+        None if kind == SectionKind::List && items.is_empty() => text.to_string(),
         None => {
             let mut t = text.to_string();
             if !t.is_empty() && !t.ends_with('\n') {
@@ -359,6 +382,27 @@ mod tests {
         let back = read(&out, SectionKind::Comments, "Conversation").unwrap();
         assert_eq!(back.len(), 3, "no heading injected");
         assert_eq!(back[2].text, "## Injected\nok");
+    }
+
+    #[test]
+    fn a_list_is_read_back_as_written_and_an_empty_one_adds_no_section() {
+        let item = |t: &str| SectionItem {
+            key: t.into(),
+            text: t.into(),
+            checked: None,
+            stamp: None,
+        };
+        assert_eq!(write(NOTE, SectionKind::List, "Documents", &[]), NOTE);
+        let items = [item("[NDA](https://h/n) · 2026-05-01"), item("x\\] · y")];
+        let out = write(NOTE, SectionKind::List, "Documents", &items);
+        assert!(
+            out.ends_with("## Notes\n\nkept\n\n## Documents\n\n- [NDA](https://h/n) · 2026-05-01\n- x\\] · y\n"),
+            "{out}"
+        );
+        assert_eq!(read(&out, SectionKind::List, "Documents").unwrap(), items);
+        let emptied = write(&out, SectionKind::List, "Documents", &[]);
+        assert!(emptied.ends_with("## Documents\n\n"), "{emptied}");
+        assert_eq!(read(&emptied, SectionKind::List, "Documents"), Some(vec![]));
     }
 
     #[test]

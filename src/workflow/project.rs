@@ -292,3 +292,48 @@ pub fn done(root: &Path, config: &Config, l: &Loaded) -> Result<Moved, WorkflowE
         "work finished",
     )
 }
+
+/// What [`activate_ready`] did.
+#[derive(Debug, Default)]
+pub struct AutoActivated {
+    /// The projects made active.
+    pub moved: Vec<Moved>,
+    /// The projects whose guards held but whose move failed (path, why); they stay as they are.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// `[workflow] auto_activate`: each `credentialing` project whose guards for `active` hold
+/// (every credentialing item checked) is moved by [`activate`], one commit with its
+/// `Ssot-Transition` trailer each. A project a guard still holds back is left as it is, silently.
+pub fn activate_ready(root: &Path, config: &Config) -> AutoActivated {
+    let index = crate::vault::index::Index::build(root, config);
+    let mut ready: Vec<PathBuf> = index
+        .entries
+        .iter()
+        .filter(|e| !e.template && e.note_type() == Some("project"))
+        .filter(|e| {
+            e.note.as_ref().ok().is_some_and(|n| {
+                n.get("status")
+                    .is_some_and(|v| v.to_string().trim() == Status::Credentialing.as_str())
+            })
+        })
+        .map(|e| e.path.clone())
+        .collect();
+    ready.sort();
+    let mut out = AutoActivated::default();
+    for path in ready {
+        let moved = notes::load(&path, Some("project")).and_then(|l| {
+            // Held back by a guard (an item open): not ready, nothing to say.
+            if plan(&l, Status::Active, &[], |n| n.text.clone(), |_| {}).is_err() {
+                return Ok(None);
+            }
+            activate(root, config, &l).map(Some)
+        });
+        match moved {
+            Ok(Some(m)) => out.moved.push(m),
+            Ok(None) => {}
+            Err(e) => out.failed.push((path, e.to_string())),
+        }
+    }
+    out
+}

@@ -177,6 +177,11 @@ async fn credentialing(contract: bool) -> H {
             if contract { "x" } else { " " }
         );
     std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    // Moves made in Trello alone: the project is not made active by its last tick.
+    let cfg = std::fs::read_to_string(h.v.join("ssot-vault.toml"))
+        .expect("config")
+        .replace("\nauto_activate = true\n", "\nauto_activate = false\n");
+    std::fs::write(h.v.join("ssot-vault.toml"), cfg).expect("write");
     git(&h.v, &["commit", "-qam", "Credentialing"]);
     let o = h.sync().await;
     assert_eq!(
@@ -463,4 +468,116 @@ async fn the_exports_transfers_are_counted_with_the_runs_requests() {
         "{text}\n{:?}",
         h.sb.request_counts()
     );
+}
+
+/// `[workflow] auto_activate` (the template's setting) with Jira enabled beside Trello: the last
+/// credentialing item ticked on the card is pulled by one `sync`, which makes the project active
+/// (its own commit, with its `Ssot-Transition` trailer) and carries the move: the Jira issue In
+/// Progress, the expert given access, the card moved to `Active`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_item_ticked_on_the_card_makes_the_project_active_everywhere_in_one_sync() {
+    use ssot_vault::sandbox::jira::store::SEED_USERS;
+    use ssot_vault::sandbox::jira::{DEFAULT_EMAIL, DEFAULT_TOKEN};
+    let h = H::new("").await;
+    // Jira enabled beside Trello (as `conformance::jira::configure_jira` does, without its notes).
+    let cfg = std::fs::read_to_string(h.v.join("ssot-vault.toml")).expect("config");
+    assert!(
+        cfg.contains("\nauto_activate = true\n"),
+        "the template's setting"
+    );
+    let (start, end) = (
+        cfg.find("[remotes.jira]").expect("jira section"),
+        cfg.find("[remotes.trello]").expect("trello section"),
+    );
+    let jira_section = format!(
+        "[remotes.jira]\nenabled = true\nbase_url = \"{}\"\nproject_key = \"SSOT\"\nsettle_max_seconds = 0\n\n",
+        h.sb.jira_base_url()
+    );
+    let cfg = format!("{}{jira_section}{}", &cfg[..start], &cfg[end..]);
+    std::fs::write(h.v.join("ssot-vault.toml"), cfg).expect("write");
+    let expert = "Experts/Anna Nowak.md";
+    let text = h.note(expert).replacen(
+        "\n---\n",
+        &format!("\njira_account_id: {}\n---\n", SEED_USERS[1].0),
+        1,
+    );
+    std::fs::write(h.v.join(expert), text).expect("write");
+    let note = h
+        .note(LOYALTY)
+        .replace(
+            "status: matching\n",
+            "status: credentialing\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+        )
+        .replace("blocked_reason: Waiting for the brief\n", "")
+        + "\n## Credentialing\n\n- [x] NDA signed\n- [ ] Contract signed\n";
+    std::fs::write(h.v.join(LOYALTY), note).expect("write");
+    git(&h.v, &["commit", "-qam", "Credentialing"]);
+    let jira = [
+        ("JIRA_EMAIL", DEFAULT_EMAIL),
+        ("JIRA_API_TOKEN", DEFAULT_TOKEN),
+    ];
+    let sync = || async {
+        let o = h.run_with(&["sync"], &jira).await;
+        assert!(o.status.success(), "sync: {}", out(&o));
+        o
+    };
+    sync().await;
+    let key = h.prop(LOYALTY, "jira_key").expect("jira key");
+    let sid = h.prop(LOYALTY, "ssot_id").expect("ssot_id");
+    let issue = |h: &H| {
+        h.sb.remote("jira")
+            .expect("jira")
+            .by_ssot_id("issues", &sid)
+            .expect("issues")
+            .into_iter()
+            .find(|r| r.id == key)
+            .expect("the project's issue")
+    };
+    assert_ne!(issue(&h).field("status"), Some("In Progress"));
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Credentialing"));
+    let ewa = (SEED_USERS[1].1, "sandbox-jira-token-ewa");
+    let can_read = || async {
+        reqwest::Client::new()
+            .get(format!("{}/rest/api/3/issue/{key}", h.sb.jira_base_url()))
+            .basic_auth(ewa.0, Some(ewa.1))
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .is_success()
+    };
+    assert!(!can_read().await);
+    // The last item ticked on the card; one sync.
+    tick(&h, LOYALTY, "Contract signed", true).await;
+    let o = sync().await;
+    assert_eq!(
+        h.prop(LOYALTY, "status").as_deref(),
+        Some("active"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("project Projects/Bakery loyalty app.md made active"),
+        "{}",
+        out(&o)
+    );
+    let log = git(&h.v, &["log", "--format=%B%x00"]);
+    assert!(
+        log.split('\0').any(|m| m.contains("credentialing→active")
+            && m.contains("Ssot-Transition: credentialing→active")),
+        "{log}"
+    );
+    assert_eq!(
+        issue(&h).field("status"),
+        Some("In Progress"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(issue(&h).field("assignee"), Some(SEED_USERS[1].0));
+    assert!(can_read().await, "the expert has access: {}", out(&o));
+    assert_eq!(list(&h, LOYALTY).as_deref(), Some("Active"));
+    // Settled.
+    let head = h.head();
+    sync().await;
+    assert_eq!(h.head(), head);
 }

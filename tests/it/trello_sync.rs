@@ -620,3 +620,171 @@ async fn a_legal_move_out_of_a_shared_list_is_carried_to_trello() {
     assert!(out(&o).contains("status matching→done"), "{}", out(&o));
     assert_eq!(card(&h, MENU).field("list"), Some("Intake"));
 }
+
+/// Attaches a file to a note's card as Ola (a multipart upload named `name`).
+async fn upload(h: &H, note: &str, name: &str, bytes: &[u8]) -> Value {
+    let id = h.id_of(note);
+    let boundary = "XbOuNdArYx";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = h
+        .http
+        .post(format!("{}/1/cards/{id}/attachments", h.sb.base_url()))
+        .header(
+            "Authorization",
+            format!(
+                "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",
+                ssot_vault::sandbox::DEFAULT_TRELLO_KEY,
+                crate::conformance::trello::OLA
+            ),
+        )
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert!(r.status().is_success(), "upload: {}", r.status());
+    r.json().await.expect("attachment")
+}
+
+/// Attaches a link to a note's card as Ola.
+async fn attach_link(h: &H, note: &str, name: &str, url: &str) -> Value {
+    let id = h.id_of(note);
+    api(
+        h,
+        reqwest::Method::POST,
+        &format!("/cards/{id}/attachments"),
+        Some(json!({ "name": name, "url": url })),
+    )
+    .await
+}
+
+/// The note's `## Documents` lines (`None`: no such section).
+fn documents(h: &H, note: &str) -> Option<Vec<String>> {
+    let text = h.note(note);
+    let start = text.find("\n## Documents\n")?;
+    Some(
+        text[start + 1..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("## "))
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// The day of an attachment as the note shows it.
+fn day_of(att: &Value) -> String {
+    att["date"].as_str().expect("date")[..10].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_attached_to_the_card_are_listed_in_the_note() {
+    let h = H::new("").await;
+    set_body(&h, LOYALTY, "## Credentialing\n\n- [ ] NDA signed\n");
+    h.sync().await;
+    assert_eq!(documents(&h, LOYALTY), None, "no attachment, no section");
+    // Ola attaches the signed NDA and a link: the next (incremental) pull lists both.
+    let nda = upload(&h, LOYALTY, "NDA signed.pdf", b"%PDF-1.4 signed").await;
+    let cv = attach_link(&h, LOYALTY, "CV", "https://example.org/cv").await;
+    let full_reads = h.count("GET /1/boards/{id}/cards/{filter}");
+    let o = h.sync().await;
+    assert_eq!(
+        h.count("GET /1/boards/{id}/cards/{filter}"),
+        full_reads,
+        "read from the feed, not a full read"
+    );
+    let url = nda["url"].as_str().expect("url");
+    assert!(
+        url.starts_with("http://") && url.ends_with("/NDA%20signed.pdf"),
+        "{url}"
+    );
+    let listed = vec![
+        format!("- [NDA signed.pdf]({url}) · {}", day_of(&nda)),
+        format!("- [CV](https://example.org/cv) · {}", day_of(&cv)),
+    ];
+    assert_eq!(documents(&h, LOYALTY), Some(listed.clone()), "{}", out(&o));
+    assert_eq!(
+        tasks(&h, LOYALTY),
+        ["- [ ] NDA signed"],
+        "the checklist stays"
+    );
+    // Nothing changed: the note is not rewritten, nothing is committed.
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head, "an unchanged list writes nothing");
+    // The list is the card's: a hand edit is undone; nothing reaches Trello.
+    let text = h.note(LOYALTY).replace("[CV]", "[My CV]");
+    std::fs::write(h.v.join(LOYALTY), text).expect("write");
+    let uploads = h.count("POST /1/cards/{id}/attachments");
+    h.sync().await;
+    assert_eq!(documents(&h, LOYALTY), Some(listed.clone()));
+    assert_eq!(h.count("POST /1/cards/{id}/attachments"), uploads);
+    // Deleted in Trello: gone from the list.
+    let card = h.id_of(LOYALTY);
+    let att = nda["id"].as_str().expect("id");
+    api(
+        &h,
+        reqwest::Method::DELETE,
+        &format!("/cards/{card}/attachments/{att}"),
+        None,
+    )
+    .await;
+    h.sync().await;
+    assert_eq!(documents(&h, LOYALTY), Some(listed[1..].to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_attachment_names_are_escaped_in_the_documents_list() {
+    let h = H::new("").await;
+    h.sync().await;
+    let nul = attach_link(&h, LOYALTY, "a\u{0}b\nc", "https://example.org/a").await;
+    let up = upload(&h, LOYALTY, "../x", b"x").await;
+    let long = attach_link(&h, LOYALTY, &"n".repeat(10_000), "https://example.org/l").await;
+    let inject = attach_link(
+        &h,
+        LOYALTY,
+        "](javascript:alert(1)) [[Clients/Piekarnia]] #tag",
+        "https://example.org/i",
+    )
+    .await;
+    let js = attach_link(&h, LOYALTY, "click me", "javascript:alert(1)").await;
+    let o = h.sync().await;
+    let up_url = up["url"].as_str().expect("url");
+    assert!(up_url.ends_with("/download/..%2Fx"), "{up_url}");
+    let want = vec![
+        format!("- [a b c](https://example.org/a) · {}", day_of(&nul)),
+        format!("- [../x]({up_url}) · {}", day_of(&up)),
+        format!(
+            "- [{}…](https://example.org/l) · {}",
+            "n".repeat(200),
+            day_of(&long)
+        ),
+        format!(
+            "- [\\]\\(javascript:alert\\(1\\)\\) \\[\\[Clients/Piekarnia\\]\\] \\#tag](https://example.org/i) · {}",
+            day_of(&inject)
+        ),
+        format!("- click me · {}", day_of(&js)),
+    ];
+    assert_eq!(documents(&h, LOYALTY), Some(want.clone()), "{}", out(&o));
+    let text = h.note(LOYALTY);
+    assert!(!text.contains("](javascript:") && !text.contains('\0'));
+    assert!(!h.v.join("x").exists() && !h.v.join("Projects/x").exists());
+    // Read back as written: the next sync changes nothing.
+    let head = h.head();
+    h.sync().await;
+    assert_eq!(h.head(), head);
+    assert_eq!(documents(&h, LOYALTY), Some(want));
+}

@@ -22,11 +22,12 @@ fn urlencoding_path(name: &str) -> String {
 /// Most actions one page of the feed holds.
 pub const ACTIONS_LIMIT: usize = 1000;
 
-/// What a card read includes: custom field items and checklists.
+/// What a card read includes: custom field items, checklists and attachments.
 fn card_query() -> Vec<(&'static str, String)> {
     vec![
         ("customFieldItems", "true".to_string()),
         ("checklists", "all".to_string()),
+        ("attachments", "true".to_string()),
     ]
 }
 

@@ -18,6 +18,9 @@
 //! The note's `ssot_id` is the custom field `ssot_id`; while a card is being created (and for
 //! good when the board cannot have custom fields) it is also a marker line at the end of `desc`,
 //! a Markdown link definition Trello does not show, which this mapping hides from the summary.
+//!
+//! Body sections: `## Credentialing` ↔ the card's `Credentialing` checklist, item by item;
+//! `## Documents` ← the card's attachments, pull only (see [`super::documents`]).
 
 use std::collections::BTreeMap;
 
@@ -222,10 +225,16 @@ pub fn bindings(map: &CardMap) -> Vec<Binding> {
         links: Vec::new(),
         pull_new: true,
         link_target_only: false,
-        sections: vec![SectionSpec {
-            heading: HEADING.into(),
-            kind: SectionKind::Tasks,
-        }],
+        sections: vec![
+            SectionSpec {
+                heading: HEADING.into(),
+                kind: SectionKind::Tasks,
+            },
+            SectionSpec {
+                heading: super::documents::HEADING.into(),
+                kind: SectionKind::List,
+            },
+        ],
     }]
 }
 

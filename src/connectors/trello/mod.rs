@@ -15,13 +15,17 @@
 //!   the feed past its cursor between its writes (every half page of requests, [`FeedTail`]):
 //!   the next run starts after them, so its own actions never fill the next run's pages. An
 //!   edit pulled that its note did not take is read again by the engine (its `held_pulled`). A full read (first run, `full_pull_hours`,
-//!   `sync --full`) reads the board's open cards with their custom field items and checklists.
+//!   `sync --full`) reads the board's open cards with their custom field items, checklists and
+//!   attachments.
 //! - **Writes.** A create is `POST /cards` (never sent twice), a copy of an archived template
 //!   card when its checklist is one (`idCardSource`, `keepFromSource=checklists`), then its
 //!   custom field items in one `PUT /cards/{id}/customFields`: two requests a card. An update
 //!   is one `PUT /cards/{id}` and its custom field items; the checklist is written item by item
 //!   (add, check or uncheck, delete; a renamed item is a removed one and an added one). A card
 //!   closed in Trello is [`WriteOutcome::Gone`], never re-created.
+//! - **Documents.** A card read carries its attachments: the note's pull-only `## Documents`
+//!   list (see [`documents`]). An attachment added or deleted is an action of the feed, so the
+//!   card is read again at the next pull.
 //! - **Limits.** Requests go through the shared [`Http`] layer at Trello's 100 requests per 10
 //!   seconds per token; a 429 (Trello sends no `Retry-After`) drains the bucket and backs off.
 //!
@@ -31,6 +35,7 @@
 
 pub mod client;
 pub mod config;
+pub mod documents;
 pub mod helpdesk;
 pub mod lists;
 pub mod mapping;
@@ -731,6 +736,9 @@ impl Trello {
             .find(|c| str_of(c, "name").map(str::trim) == Some(self.map.checklist.as_str()))
         {
             sections.insert(HEADING.to_string(), checklist_items(cl));
+        }
+        if let Some(docs) = documents::items(card) {
+            sections.insert(documents::HEADING.to_string(), docs);
         }
         Some(RemoteRecord {
             note_type: NOTE_TYPE.into(),

@@ -18,11 +18,13 @@ use super::{
 use crate::sandbox::AppState;
 
 /// What to include with a card (`customFieldItems=true`, `checklists=all`, `attachments=true`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Include {
     fields: bool,
     checklists: bool,
     attachments: bool,
+    /// The server's origin, for the download URLs of uploaded attachments.
+    origin: String,
 }
 
 impl Include {
@@ -39,6 +41,7 @@ impl Include {
                 Some("true") | Some("cover") => true,
                 Some(_) => return Err(TrelloError::invalid_value("attachments")),
             },
+            origin: call.origin.clone(),
         })
     }
 }
@@ -55,7 +58,7 @@ pub fn checklists_of<'a>(d: &'a TrelloData, card: &str) -> Vec<&'a Checklist> {
 }
 
 /// A card as Trello renders it, with what `inc` asks for.
-pub fn card_json(d: &TrelloData, c: &Card, inc: Include) -> Value {
+pub fn card_json(d: &TrelloData, c: &Card, inc: &Include) -> Value {
     let checklists = checklists_of(d, &c.id);
     let attachments: Vec<_> = d
         .attachments
@@ -123,7 +126,7 @@ pub fn card_json(d: &TrelloData, c: &Card, inc: Include) -> Value {
     if inc.attachments {
         v["attachments"] = attachments
             .into_iter()
-            .map(|a| attachment_json(a, ""))
+            .map(|a| attachment_json(a, &inc.origin))
             .collect();
     }
     v
@@ -157,7 +160,7 @@ fn cards_where(
             .total_cmp(&list_pos(b))
             .then(a.pos.total_cmp(&b.pos))
     });
-    Ok(cards.into_iter().map(|c| card_json(d, c, inc)).collect())
+    Ok(cards.into_iter().map(|c| card_json(d, c, &inc)).collect())
 }
 
 fn board_cards_in(
@@ -217,7 +220,7 @@ pub async fn read_card(
     check_id(&id)?;
     ok(app.read_trello(|d| {
         let c = d.cards.get(&id).ok_or_else(TrelloError::not_found)?;
-        Ok::<_, TrelloError>(card_json(d, c, Include::from_call(&call)?))
+        Ok::<_, TrelloError>(card_json(d, c, &Include::from_call(&call)?))
     })?)
 }
 
@@ -420,7 +423,7 @@ pub fn create_card_in(d: &mut TrelloData, call: &Call, now_ms: i64) -> Result<Va
     };
     record(d, kind, &call.member, &board, Some(&id), data, now_ms);
     d.cards.insert(id.clone(), card);
-    Ok(card_json(d, &d.cards[&id], Include::default()))
+    Ok(card_json(d, &d.cards[&id], &Include::default()))
 }
 
 /// `POST /1/cards`.
@@ -534,7 +537,7 @@ pub fn update_card_in(
         );
     }
     d.cards.insert(id.to_owned(), card);
-    Ok(card_json(d, &d.cards[id], Include::default()))
+    Ok(card_json(d, &d.cards[id], &Include::default()))
 }
 
 /// `PUT /1/cards/{id}`.

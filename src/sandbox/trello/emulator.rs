@@ -101,7 +101,7 @@ fn card_record(d: &TrelloData, c: &Card) -> RemoteRecord {
         }
     }
     let inc = super::cards::Include::default();
-    let mut raw = card_json(d, c, inc);
+    let mut raw = card_json(d, c, &inc);
     raw["customFieldItems"] = c
         .field_items
         .iter()

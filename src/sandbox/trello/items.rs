@@ -897,13 +897,31 @@ pub async fn card_field_items(State(app): State<Arc<AppState>>, Path(id): Path<S
 
 // ---- attachments ----
 
+/// A file name as one URL path segment: percent-encoded but for unreserved characters (as
+/// Trello's download URLs carry it: `../x` stays in its segment).
+fn path_segment(name: &str) -> String {
+    if name == "." || name == ".." {
+        return name.replace('.', "%2E");
+    }
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// An attachment as Trello renders it (`origin` builds the download URL of an upload).
 pub fn attachment_json(a: &Attachment, origin: &str) -> Value {
     let url = match &a.link {
         Some(link) => link.clone(),
         None => format!(
             "{origin}/1/cards/{}/attachments/{}/download/{}",
-            a.id_card, a.id, a.file_name
+            a.id_card,
+            a.id,
+            path_segment(&a.file_name)
         ),
     };
     json!({
