@@ -212,7 +212,7 @@ async fn forms_followups(
 /// guards for `active` now hold are made active (see
 /// [`crate::workflow::project::activate_ready`]); what was done goes into `report`. Whether a
 /// project was moved.
-fn auto_activate(root: &Path, config: &Config, report: &mut SyncReport) -> bool {
+pub(super) fn auto_activate(root: &Path, config: &Config, report: &mut SyncReport) -> bool {
     let done = crate::workflow::project::activate_ready(root, config);
     let rel = |p: &Path| crate::vault::index::rel_of(root, p);
     for m in &done.moved {

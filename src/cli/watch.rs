@@ -204,7 +204,13 @@ impl Runner for SyncRunner<'_> {
             service,
             &opts,
         )) {
-            Ok(report) => {
+            Ok(mut report) => {
+                // `[workflow] auto_activate`: the projects this run's pull (or a save) completed
+                // are made active, each in a commit of its own; that save is seen as a person's
+                // and pushed to every service by the next run.
+                if self.config.workflow.auto_activate {
+                    super::sync::auto_activate(self.root, self.config, &mut report);
+                }
                 super::sync::print_report(&report, false);
                 // A run that wrote notes: no cache's next read may be quiet before it has
                 // walked the folders again (the daemon's file events tell it too, this does not

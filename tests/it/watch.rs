@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig};
 
-use crate::hs_env::{EXPERT, Env, git, out};
+use crate::hs_env::{EXPERT, Env, PROJECT, git, out};
 
 fn status(v: &Path) -> Option<Value> {
     let text = std::fs::read(v.join(".ssot/watch/status.json")).ok()?;
@@ -358,6 +358,54 @@ async fn idle_polls_are_quiet_and_never_send_back_what_they_pulled() {
             &["log", "--format=%B", "-1", "--", "Attachments/brief.pdf"],
         )
         .contains("Ssot-Source: vault")
+    })
+    .await;
+    let code = terminate(&mut daemon).await;
+    assert_eq!(code.code(), Some(0), "{}", log());
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
+        "{}",
+        git(&e.v, &["status", "--porcelain"])
+    );
+}
+
+/// `[workflow] auto_activate` (the template's): the last credentialing task ticked in the note
+/// while the daemon runs makes the project active, in a commit of its own with its transition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_credentialing_task_ticked_makes_the_project_active() {
+    let e = Env::new("poll_seconds = 3600").await;
+    watch_settings(&e.v, 200, "");
+    let p = e.v.join(PROJECT);
+    let text = std::fs::read_to_string(&p).expect("project").replace(
+        "status: matching\n",
+        "status: credentialing\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
+    ) + "\n## Credentialing\n\n- [x] NDA signed\n- [ ] Contract signed\n";
+    std::fs::write(&p, text).expect("write");
+    git(&e.v, &["commit", "-qam", "Credentialing"]);
+    assert!(
+        std::fs::read_to_string(e.v.join("ssot-vault.toml"))
+            .expect("config")
+            .contains("\nauto_activate = true\n"),
+        "the template turns it on"
+    );
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut daemon = start(&e.v, &log_path);
+    wait_for("the first poll", 20, || runs(&e.v, "poll_runs") >= 1).await;
+    assert_eq!(e.prop(PROJECT, "status").as_deref(), Some("credentialing"));
+
+    edit(
+        &e.v,
+        PROJECT,
+        "- [ ] Contract signed",
+        "- [x] Contract signed",
+    );
+    wait_for("the project active", 20, || {
+        e.prop(PROJECT, "status").as_deref() == Some("active")
+    })
+    .await;
+    wait_for("its commit", 10, || {
+        git(&e.v, &["log", "--format=%B", "-5"]).contains("Ssot-Transition: credentialing→active")
     })
     .await;
     let code = terminate(&mut daemon).await;
