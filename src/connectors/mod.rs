@@ -470,6 +470,12 @@ pub trait Connector {
     fn guards_remote_moves(&self) -> bool {
         false
     }
+    /// Whether the service's records hold a note's `ssot_id` once an upsert wrote it. Google
+    /// Forms' responses cannot: the engine then takes a pulled record as holding the `ssot_id`
+    /// of the note its remote id names, and never writes to stamp it.
+    fn records_hold_ssot_id(&self) -> bool {
+        true
+    }
     /// What the connector's HTTP client remembers of its recent requests (see [`pacing`]), saved
     /// when a run ends so the next one paces from it.
     fn pacing(&self) -> Pacing {

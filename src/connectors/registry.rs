@@ -634,6 +634,15 @@ impl Connector for AnyConnector {
             AnyConnector::Sheets(c) => c.guards_remote_moves(),
         }
     }
+    fn records_hold_ssot_id(&self) -> bool {
+        match self {
+            AnyConnector::Hubspot(c) => c.records_hold_ssot_id(),
+            AnyConnector::Trello(c) => c.records_hold_ssot_id(),
+            AnyConnector::Jira(c) => c.records_hold_ssot_id(),
+            AnyConnector::Forms(c) => c.records_hold_ssot_id(),
+            AnyConnector::Sheets(c) => c.records_hold_ssot_id(),
+        }
+    }
     fn changed_by(&self, remote_id: &str) -> Option<(String, String)> {
         match self {
             AnyConnector::Hubspot(c) => c.changed_by(remote_id),

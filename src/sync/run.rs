@@ -251,6 +251,17 @@ pub async fn run<C: Connector>(
             remote_records.extend(got);
         }
     }
+    // A service whose records cannot hold an `ssot_id` (Google Forms): a record holds the one
+    // of the note its remote id names, so the plan never tries to write it there.
+    if !connector.records_hold_ssot_id() {
+        let by_rid: BTreeMap<&str, &str> = notes
+            .iter()
+            .filter_map(|n| n.remote_id.as_deref().map(|r| (r, n.ssot_id.as_str())))
+            .collect();
+        for r in remote_records.iter_mut().filter(|r| r.ssot_id.is_none()) {
+            r.ssot_id = by_rid.get(r.id.as_str()).map(|s| s.to_string());
+        }
+    }
     // Likewise the vault's values an interrupted run sent: where the record still holds one.
     for r in &remote_records {
         let Some(sid) = r.ssot_id.as_deref() else {

@@ -299,6 +299,20 @@ async fn a_response_becomes_one_intake_note_polled_once_edited_in_place() {
     let (_, text) = f.note_of(&rid);
     assert!(text.contains("language: German"), "{text}");
     assert!(text.contains("status: accepted"), "{text}");
+    // Settled: a sync with nothing new plans nothing for the response (it is read again, the
+    // cursor's last second, but a response holds no `ssot_id` to write, and none is tried).
+    for _ in 0..2 {
+        let o = f.run(&["--json", "sync"]).await;
+        assert!(o.status.success(), "{}", out(&o));
+        let reports: Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(reports[0]["updated_remote"], json!(0), "{reports}");
+        assert_eq!(
+            reports[0]["plan"]["records"],
+            json!([]),
+            "{}",
+            reports[0]["plan"]
+        );
+    }
     // Nothing was written to Forms.
     assert!(
         f.sb.request_counts()

@@ -424,6 +424,11 @@ impl Connector for Forms {
         100
     }
 
+    /// A response holds no `ssot_id` (nothing is ever written to the form).
+    fn records_hold_ssot_id(&self) -> bool {
+        false
+    }
+
     async fn upsert(
         &mut self,
         _run_id: &str,
