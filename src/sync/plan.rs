@@ -204,6 +204,29 @@ pub struct RecordPlan {
     /// Why a change made in the service is undone by this write, for the service to show
     /// ([`crate::connectors::Upsert::notice`]).
     pub notice: Option<String>,
+    /// The binding has links: the base keeps a hash of those last agreed ([`links_hash`]).
+    #[serde(skip)]
+    pub tracks_links: bool,
+    /// The note's links differ from those last sent: the record is written for them alone if
+    /// no field moved (the expert assigned: the Jira issue's assignee, the deal's contacts).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub push_links: bool,
+}
+
+/// A hash of link fields (key, target note type, target `ssot_id`s).
+pub fn links_hash(links: &[(String, String, Vec<String>)]) -> u64 {
+    let mut text = String::new();
+    for (k, t, sids) in links.iter().filter(|(_, _, s)| !s.is_empty()) {
+        text.push_str("\0\u{2}");
+        text.push_str(k);
+        text.push('\0');
+        text.push_str(t);
+        for s in sids {
+            text.push('\0');
+            text.push_str(s);
+        }
+    }
+    text_hash(text.as_bytes())
 }
 
 impl RecordPlan {
@@ -227,6 +250,8 @@ impl RecordPlan {
             base_kept: BTreeMap::new(),
             sections: None,
             notice: None,
+            tracks_links: false,
+            push_links: false,
         }
     }
 
@@ -305,7 +330,10 @@ impl RecordPlan {
         match self.action {
             Action::Create => true,
             Action::Update | Action::NewNote => {
-                !self.push.is_empty() || self.pushes_sections() || !self.remote_has_ssot_id
+                !self.push.is_empty()
+                    || self.pushes_sections()
+                    || !self.remote_has_ssot_id
+                    || self.push_links
             }
             _ => false,
         }
@@ -570,6 +598,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
                 p.ssot_id.as_deref() == Some(note.ssot_id.as_str())
             }),
             links: note.links.clone(),
+            tracks_links: !b.links.is_empty(),
             ..RecordPlan::new(Action::Update, note.ssot_id.clone(), note.note_type.clone())
         };
         if let Some(r) = &rid
@@ -733,8 +762,19 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             .iter()
             .any(|c| !note.conflicts.contains(&c.key));
         rp.write_remote_id = note.remote_id != rid;
+        // Links: sent when they differ from those last agreed; a base without their hash (kept
+        // before links were tracked, or rebuilt) takes the note's without a write.
+        let links_base = base.filter(|e| !e.remote_id.is_empty()).map(|e| e.links);
+        if rp.tracks_links
+            && let Some(Some(h)) = links_base
+        {
+            rp.push_links = h != links_hash(&rp.links);
+        }
+        let adopt_links = rp.tracks_links && matches!(links_base, Some(None));
         let new_base = rp.new_base(&BTreeMap::new(), &BTreeMap::new());
         let changed = !rp.push.is_empty()
+            || rp.push_links
+            || adopt_links
             || !rp.pull.is_empty()
             || rp.pushes_sections()
             || rp.pulls_sections()
@@ -817,6 +857,7 @@ pub fn plan(remote_name: &str, input: &PlanInput<'_>) -> Plan {
             .collect();
         let rp = RecordPlan {
             remote_has_ssot_id: r.ssot_id.is_some(),
+            tracks_links: !b.links.is_empty(),
             agreed,
             title: r
                 .title

@@ -541,6 +541,8 @@ fn build(entities: &[Entity]) -> World {
             deleted: false,
             archived: false,
             sections: None,
+            // Synced with the links the note has (the binding of projects tracks them).
+            links: e.project.then(|| super::plan::links_hash(&note.links)),
         };
         if e.refused {
             w.refuse.insert(sid.clone());

@@ -41,6 +41,9 @@ pub struct BaseEntry {
     /// Synced body sections as last agreed (heading → items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sections: Option<Box<super::plan::Sections>>,
+    /// For a binding with links: a hash of the links last agreed ([`super::plan::links_hash`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<u64>,
 }
 
 /// The state of one remote.
@@ -198,6 +201,7 @@ impl SyncState {
                 e.remote_has_ssot_id = rp.remote_has_ssot_id;
                 e.fields = rp.new_base(&BTreeMap::new(), &rp.pull);
                 e.sections = rp.section_items().map(|m| Box::new(m.clone()));
+                e.links = rp.tracks_links.then(|| super::plan::links_hash(&rp.links));
             }
             Outcome::Gone(remote_id) => {
                 let e = self.base.entry(rp.ssot_id.clone()).or_default();
@@ -233,6 +237,7 @@ impl SyncState {
                 e.note_type = rp.note_type.clone();
                 e.remote_id = rid;
                 e.remote_has_ssot_id = rp.remote_has_ssot_id || is_written;
+                e.links = rp.tracks_links.then(|| super::plan::links_hash(&rp.links));
                 // A created record's fields the service owns: as it returned them, else empty.
                 let mut pull = rp.pull.clone();
                 if rp.action == Action::Create

@@ -318,11 +318,13 @@ async fn step_4_match_and_accept(env: &ProcessEnv) {
     );
     let issue = env.issue_of(PROJECT);
     assert_eq!(issue.field("status"), Some("To Do"), "{issue:?}");
-    // Not asserted: the issue assigned to the proposed expert after this sync. The `expert`
-    // link is the only change Jira would see here (`proposed` is `To Do` like `intake`), and a
-    // change of links alone is not pushed: the sync reports the issue unchanged, and the
-    // assignee reaches Jira with the next field change (step 5). Gap found writing this test:
-    // assert_eq!(issue.field("assignee"), Some(SEED_USERS[ANNA_JIRA].0));
+    // The `expert` link is the only change Jira sees here (`proposed` is `To Do` like
+    // `intake`): a change of links alone is sent.
+    assert_eq!(
+        issue.field("assignee"),
+        Some(SEED_USERS[ANNA_JIRA].0),
+        "{issue:?}"
+    );
 
     let head = env.head();
     env.ok(&["project", "accept", NAME]).await;
