@@ -40,6 +40,8 @@ pub(super) struct Ctx<'a> {
     pub jr: &'a Journal,
     /// The notes whose creates interrupted runs sent (the journal's `create` events).
     pub creating: &'a BTreeSet<String>,
+    /// The process, asked which action of another remote an action waits for.
+    pub process: &'a dyn super::Process,
 }
 
 /// Applies `plan`: note edits and new notes, the remote writes (a chunk of
@@ -61,6 +63,7 @@ pub(super) async fn apply_plan<C: Connector>(
         run_id,
         jr,
         creating,
+        process,
     } = *cx;
     let remote = report.remote.clone();
     let chunk_size = connector.push_chunk().max(1);
@@ -567,10 +570,37 @@ pub(super) async fn apply_plan<C: Connector>(
         p.finish_and_clear();
     }
     // e. Actions (a status move's effects), each journaled on its own, after the field writes
-    //    that name the record. Those not carried out stay in the state, for the next run.
+    //    that name the record. Those not carried out stay in the state, for the next run; so
+    //    does one waiting for another remote's action (said once, the run it starts waiting).
+    //    Each one done goes into the record the remotes share before the journal says so.
     let mut pending: Vec<RemoteAction> = Vec::new();
+    let mut done: Option<state::DoneActions> = None;
     let mut actions = plan.actions.iter();
     while let Some(a) = actions.next() {
+        if let Some(first) = process.prerequisite(config, &remote, &a.op) {
+            let record = match &mut done {
+                Some(d) => d,
+                None => done.insert(state::DoneActions::load(root)?),
+            };
+            if !first.met(record, &a.id) {
+                // The record may have changed since this run read it (another remote's run).
+                *record = state::DoneActions::load(root)?;
+            }
+            if !first.met(record, &a.id) {
+                if !st.actions.iter().any(|p| p.id == a.id) {
+                    report.refused.push((
+                        a.ssot_id.clone(),
+                        format!(
+                            "{}: {} waits for {} ({}); it is tried again next run",
+                            a.rel, a.id, first.what, first.remote
+                        ),
+                    ));
+                }
+                tracing::info!(id = %a.id, waits_for = %first.what, "action waits");
+                pending.push(a.clone());
+                continue;
+            }
+        }
         let unwritten = plan.records.iter().any(|rp| {
             rp.ssot_id == a.ssot_id && rp.needs_push() && !written.contains_key(&rp.ssot_id)
         });
@@ -599,6 +629,7 @@ pub(super) async fn apply_plan<C: Connector>(
             .unwrap_or_default();
         match connector.act(&with_links, rid).await {
             Ok(ActionOutcome::Done) => {
+                state::DoneActions::record(root, &remote, &a.id)?;
                 jr.log("acted", json!({"id": a.id}))?;
                 report.actions_done += 1;
             }

@@ -71,6 +71,18 @@ pub trait Process: Sync {
     fn left_behind(&self, _mv: &StatusMove) -> Vec<String> {
         Vec::new()
     }
+
+    /// The action of another remote that an action `op` of `remote` waits for, if any (only
+    /// one of an enabled remote: a remote the vault does not sync is not waited for). None by
+    /// default.
+    fn prerequisite(
+        &self,
+        _config: &Config,
+        _remote: &str,
+        _op: &ActionOp,
+    ) -> Option<Prerequisite> {
+        None
+    }
 }
 
 /// No process: every move allowed, no action.
@@ -79,17 +91,64 @@ pub struct NoProcess;
 
 impl Process for NoProcess {}
 
-/// The id of the `n`th action of a move: the same move planned again gives the same ids.
-pub fn action_id(mv: &StatusMove, n: usize, op: &ActionOp) -> String {
-    let code = match op {
+/// What an action names itself by in its id ([`action_id`]): `transition:on-hold`,
+/// `attach-export`, `delete`.
+pub fn action_code(op: &ActionOp) -> String {
+    match op {
         ActionOp::Transition { to } => format!("transition:{to}"),
         ActionOp::CreateChild { kind, .. } => format!("create-child:{kind}"),
         ActionOp::Grant { link } => format!("grant:{link}"),
         ActionOp::Revoke { link } => format!("revoke:{link}"),
         ActionOp::AttachExport => "attach-export".into(),
         ActionOp::Delete => "delete".into(),
-    };
-    format!("{}/{}>{}/{n}/{code}", mv.ssot_id, mv.from, mv.to)
+    }
+}
+
+/// The id of the `n`th action of a move: the same move planned again gives the same ids.
+pub fn action_id(mv: &StatusMove, n: usize, op: &ActionOp) -> String {
+    format!(
+        "{}/{}>{}/{n}/{}",
+        mv.ssot_id,
+        mv.from,
+        mv.to,
+        action_code(op)
+    )
+}
+
+/// An action id's note (`ssot_id`), the status its move reaches and its code; `None` for an
+/// id [`action_id`] did not make.
+pub fn parts_of(id: &str) -> Option<(&str, &str, &str)> {
+    let mut it = id.rsplitn(4, '/');
+    let code = it.next()?;
+    let _n = it.next()?;
+    let (_, to) = it.next()?.split_once('>')?;
+    let sid = it.next()?;
+    Some((sid, to, code))
+}
+
+/// An action of another remote that an action waits for: the same note's move to the same
+/// status must have had it carried out there first (Jira deletes an archived project's issue
+/// only once its export is attached to the Trello card and read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prerequisite {
+    /// The remote that carries it out (`trello`).
+    pub remote: String,
+    /// Its code ([`action_code`]: `attach-export`).
+    pub code: String,
+    /// What the waiting action waits for, said to people (`the export on the Trello card`).
+    pub what: String,
+}
+
+impl Prerequisite {
+    /// Whether `done` (the shared record of done actions) holds it for the action `id`.
+    pub fn met(&self, done: &super::state::DoneActions, id: &str) -> bool {
+        let Some((sid, to, _)) = parts_of(id) else {
+            return true;
+        };
+        done.any(&self.remote, |d| {
+            parts_of(d).is_some_and(|(s, t, c)| s == sid && t == to && c == self.code)
+        })
+    }
 }
 
 /// The run's actions: those of earlier runs not carried out yet (`pending`, from the state),

@@ -420,6 +420,7 @@ pub async fn run<C: Connector>(
         run_id: &run_id,
         jr: &jr,
         creating: &creating,
+        process,
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
     phases.mark("applied");

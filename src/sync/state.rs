@@ -139,6 +139,70 @@ impl SyncState {
     }
 }
 
+/// The record of the actions carried out, shared by the remotes, at `.ssot/effects.json`: an
+/// action of one remote may wait for an action of another (Jira deletes an archived project's
+/// issue only once the export is attached to its Trello card and read back), and the remotes run
+/// one after the other, each with its own state. Each remote's done action ids are added as
+/// they are done (written atomically before the journal says so); a missing file is an empty
+/// record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DoneActions {
+    /// Format version ([`VERSION`]).
+    pub version: u32,
+    /// The ids of the actions carried out, per remote.
+    pub done: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// The shared record of done actions.
+pub fn done_actions_path(root: &Path) -> PathBuf {
+    root.join(DIR).join("effects.json")
+}
+
+impl DoneActions {
+    /// Loads the record (empty when there is none).
+    pub fn load(root: &Path) -> Result<DoneActions, StateError> {
+        let p = done_actions_path(root);
+        if !p.exists() {
+            return Ok(DoneActions::default());
+        }
+        let bytes = fsutil::read(&p)?;
+        serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+            path: p,
+            message: e.to_string(),
+        })
+    }
+
+    /// Adds `id` to `remote`'s done actions and saves the record atomically (read again first,
+    /// so that nothing another run added is lost).
+    pub fn record(root: &Path, remote: &str, id: &str) -> Result<(), StateError> {
+        let mut d = DoneActions::load(root)?;
+        if !d
+            .done
+            .entry(remote.to_string())
+            .or_default()
+            .insert(id.to_string())
+        {
+            return Ok(());
+        }
+        d.version = VERSION;
+        let p = done_actions_path(root);
+        let bytes = serde_json::to_vec(&d).map_err(|e| StateError::Invalid {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        fsutil::write_atomic(&p, &bytes)?;
+        Ok(())
+    }
+
+    /// Whether `remote` carried out an action whose id matches `wanted`.
+    pub fn any(&self, remote: &str, wanted: impl Fn(&str) -> bool) -> bool {
+        self.done
+            .get(remote)
+            .is_some_and(|ids| ids.iter().any(|id| wanted(id)))
+    }
+}
+
 /// A write the service did (or a record that needed none): what the base takes from it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::connectors::ActionOp;
+use crate::sync::process::{Prerequisite, action_code};
 use crate::sync::{Process, StatusMove, Verdict};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
@@ -43,6 +44,9 @@ pub fn op_of(effect: Effect) -> Option<ActionOp> {
             to: "in-progress".into(),
         }),
         Effect::GrantExpertJiraAccess => Some(ActionOp::Grant {
+            link: "expert".into(),
+        }),
+        Effect::RevokeExpertJiraAccess => Some(ActionOp::Revoke {
             link: "expert".into(),
         }),
         Effect::AttachExport => Some(ActionOp::AttachExport),
@@ -107,6 +111,26 @@ impl Process for Lifecycle {
                     .collect(),
             ),
         }
+    }
+
+    fn prerequisite(&self, config: &Config, remote: &str, op: &ActionOp) -> Option<Prerequisite> {
+        let effect = Effect::ALL
+            .into_iter()
+            .find(|e| remote_of(e.service()) == remote && op_of(*e).as_ref() == Some(op))?;
+        let first = effect.after()?;
+        let by = remote_of(first.service());
+        let enabled = crate::connectors::registry::enabled(config)
+            .iter()
+            .any(|s| s.name == by);
+        let code = action_code(&op_of(first)?);
+        enabled.then(|| Prerequisite {
+            remote: by.to_string(),
+            code,
+            what: match first {
+                Effect::AttachExport => "the export on the Trello card".to_string(),
+                other => format!("{} to {}", by, other.describe()),
+            },
+        })
     }
 
     fn left_behind(&self, mv: &StatusMove) -> Vec<String> {

@@ -24,6 +24,7 @@ mod jira_description;
 mod jira_settle;
 mod jira_sync;
 mod obsidian_vaults;
+mod process_archive;
 mod sandbox_forms;
 mod sandbox_google;
 mod sandbox_hubspot;
