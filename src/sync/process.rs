@@ -226,6 +226,54 @@ mod tests {
     }
 
     #[test]
+    fn a_prerequisite_is_met_by_the_same_notes_move_to_the_same_status() {
+        let attach = ActionOp::AttachExport;
+        assert_eq!(
+            parts_of(&action_id(&mv("done", "archived"), 0, &attach)),
+            Some(("S1", "archived", "attach-export"))
+        );
+        assert_eq!(parts_of("not an id"), None);
+        let first = Prerequisite {
+            remote: "trello".into(),
+            code: "attach-export".into(),
+            what: "the export on the Trello card".into(),
+        };
+        let delete = action_id(&mv("active", "archived"), 1, &ActionOp::Delete);
+        let mut done = super::super::state::DoneActions::default();
+        assert!(!first.met(&done, &delete));
+        fn add(done: &mut super::super::state::DoneActions, remote: &str, id: String) {
+            done.done.entry(remote.into()).or_default().insert(id);
+        }
+        // Another remote, another note, another status, another action: not it.
+        add(
+            &mut done,
+            "jira",
+            action_id(&mv("done", "archived"), 0, &attach),
+        );
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("active", "blocked"), 0, &attach),
+        );
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("done", "archived"), 0, &ActionOp::Delete),
+        );
+        let mut other = mv("done", "archived");
+        other.ssot_id = "S2".into();
+        add(&mut done, "trello", action_id(&other, 0, &attach));
+        assert!(!first.met(&done, &delete));
+        // The same note's move to the same status, from wherever that remote saw it start.
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("done", "archived"), 0, &attach),
+        );
+        assert!(first.met(&done, &delete));
+    }
+
+    #[test]
     fn no_process_allows_every_move_with_no_action() {
         let cfg = Config::default();
         assert_eq!(
@@ -234,5 +282,9 @@ mod tests {
         );
         assert!(NoProcess.pending_trailers(Path::new("/v"), &cfg).is_empty());
         assert!(NoProcess.left_behind(&mv("blocked", "active")).is_empty());
+        assert_eq!(
+            NoProcess.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
     }
 }

@@ -406,6 +406,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn done_actions_are_added_to_the_shared_record_each_once() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(DoneActions::load(d.path()).unwrap(), DoneActions::default());
+        DoneActions::record(d.path(), "trello", "S1/done>archived/0/attach-export").unwrap();
+        DoneActions::record(d.path(), "jira", "S1/done>archived/0/revoke:expert").unwrap();
+        DoneActions::record(d.path(), "trello", "S1/done>archived/0/attach-export").unwrap();
+        let r = DoneActions::load(d.path()).unwrap();
+        assert_eq!(r.version, VERSION);
+        assert_eq!(r.done["trello"].len(), 1);
+        assert!(r.any("jira", |id| id.ends_with("revoke:expert")));
+        assert!(!r.any("jira", |id| id.ends_with("attach-export")));
+        assert!(!r.any("sheets", |_| true));
+        std::fs::write(done_actions_path(d.path()), "{").unwrap();
+        assert!(matches!(
+            DoneActions::load(d.path()),
+            Err(StateError::Invalid { .. })
+        ));
+    }
+
+    #[test]
     fn a_base_with_body_sections_reads_and_writes_the_same_json() {
         // As written by earlier runs: the sections as a map heading → items.
         let json = r#"{"note_type":"project","remote_id":"SSOT-1","remote_has_ssot_id":true,"fields":{"title":"Project 00000"},"deleted":false,"archived":false,"sections":{"Brief":[{"key":"text","text":"Project **0** for the benchmark.","checked":null,"stamp":null}],"Credentialing":[{"key":"NDA","text":"NDA","checked":true,"stamp":null}]}}"#;

@@ -310,6 +310,74 @@ mod tests {
     }
 
     #[test]
+    fn archiving_takes_the_access_back_before_the_delete() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let note = NOTE
+            .replace("[CHECK]", "[x]")
+            .replace("status: active", "status: done");
+        let mv = moved(d.path(), &note, "done", "archived");
+        let dir = d.path().join(&cfg.folders.archive).join("P");
+        std::fs::create_dir_all(&dir).unwrap();
+        for ext in ["csv", "xml"] {
+            std::fs::write(dir.join(format!("P.{ext}")), "export").unwrap();
+        }
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "jira", &mv),
+            Verdict::Allowed(vec![
+                ActionOp::Revoke {
+                    link: "expert".into()
+                },
+                ActionOp::Delete,
+            ])
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(vec![ActionOp::AttachExport])
+        );
+    }
+
+    #[test]
+    fn the_delete_waits_for_the_export_only_when_trello_is_synced() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
+        let on = |v: bool| {
+            let mut t = toml::Table::new();
+            t.insert("enabled".into(), toml::Value::Boolean(v));
+            t
+        };
+        cfg.remotes.insert("trello".into(), on(false));
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
+        cfg.remotes.insert("trello".into(), on(true));
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            Some(Prerequisite {
+                remote: "trello".into(),
+                code: "attach-export".into(),
+                what: "the export on the Trello card".into(),
+            })
+        );
+        let revoke = ActionOp::Revoke {
+            link: "expert".into(),
+        };
+        assert_eq!(Lifecycle.prerequisite(&cfg, "jira", &revoke), None);
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "trello", &ActionOp::AttachExport),
+            None
+        );
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "trello", &ActionOp::Delete),
+            None
+        );
+    }
+
+    #[test]
     fn statuses_outside_the_lifecycle_are_left_to_the_schema() {
         let d = tempfile::tempdir().unwrap();
         let mv = moved(d.path(), NOTE, "credentialing", "paused");
