@@ -133,21 +133,50 @@ pub fn parts_of(id: &str) -> Option<(&str, &str, &str)> {
 pub struct Prerequisite {
     /// The remote that carries it out (`trello`).
     pub remote: String,
-    /// Its code ([`action_code`]: `attach-export`).
-    pub code: String,
+    /// The action it is there.
+    pub op: ActionOp,
     /// What the waiting action waits for, said to people (`the export on the Trello card`).
     pub what: String,
 }
 
+/// Whether two action ids name the same note's move to the same status and the same action
+/// (whatever status each remote saw the move start from).
+pub fn same_effect(a: &str, b: &str) -> bool {
+    match (parts_of(a), parts_of(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 impl Prerequisite {
-    /// Whether `done` (the shared record of done actions) holds it for the action `id`.
+    /// Whether `done` (the shared record of done actions) holds it for the waiting action
+    /// `id`.
     pub fn met(&self, done: &super::state::DoneActions, id: &str) -> bool {
-        let Some((sid, to, _)) = parts_of(id) else {
-            return true;
-        };
-        done.any(&self.remote, |d| {
-            parts_of(d).is_some_and(|(s, t, c)| s == sid && t == to && c == self.code)
-        })
+        let wanted = self.request_id(id);
+        done.any(&self.remote, |d| same_effect(d, &wanted))
+    }
+
+    /// The id it has as an action of its remote, for the waiting action `id`.
+    fn request_id(&self, id: &str) -> String {
+        let code = action_code(&self.op);
+        match id.rsplitn(3, '/').nth(2) {
+            Some(moved) => format!("{moved}/0/{code}"),
+            None => format!("{id}/0/{code}"),
+        }
+    }
+
+    /// It as an action of its remote, asked for by the waiting action `waiting` (carried out
+    /// by that remote's next run if its own plan does not hold it: its state was lost, or the
+    /// action was dropped).
+    pub fn request(&self, waiting: &RemoteAction) -> RemoteAction {
+        RemoteAction {
+            id: self.request_id(&waiting.id),
+            note_type: waiting.note_type.clone(),
+            ssot_id: waiting.ssot_id.clone(),
+            rel: waiting.rel.clone(),
+            op: self.op.clone(),
+            links: Vec::new(),
+        }
     }
 }
 
@@ -235,7 +264,7 @@ mod tests {
         assert_eq!(parts_of("not an id"), None);
         let first = Prerequisite {
             remote: "trello".into(),
-            code: "attach-export".into(),
+            op: ActionOp::AttachExport,
             what: "the export on the Trello card".into(),
         };
         let delete = action_id(&mv("active", "archived"), 1, &ActionOp::Delete);
@@ -271,6 +300,19 @@ mod tests {
             action_id(&mv("done", "archived"), 0, &attach),
         );
         assert!(first.met(&done, &delete));
+        // Asked of Trello as its own action of the same move.
+        let waiting = RemoteAction {
+            id: delete.clone(),
+            ..act("x")
+        };
+        let asked = first.request(&waiting);
+        assert_eq!(asked.id, "S1/active>archived/0/attach-export");
+        assert_eq!(asked.op, ActionOp::AttachExport);
+        assert!(same_effect(
+            &asked.id,
+            &action_id(&mv("done", "archived"), 0, &attach)
+        ));
+        assert!(!same_effect(&asked.id, &delete));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::connectors::ActionOp;
-use crate::sync::process::{Prerequisite, action_code};
+use crate::sync::process::Prerequisite;
 use crate::sync::{Process, StatusMove, Verdict};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
@@ -122,10 +122,10 @@ impl Process for Lifecycle {
         let enabled = crate::connectors::registry::enabled(config)
             .iter()
             .any(|s| s.name == by);
-        let code = action_code(&op_of(first)?);
+        let op = op_of(first)?;
         enabled.then(|| Prerequisite {
             remote: by.to_string(),
-            code,
+            op,
             what: match first {
                 Effect::AttachExport => "the export on the Trello card".to_string(),
                 other => format!("{} to {}", by, other.describe()),
@@ -359,7 +359,7 @@ mod tests {
             Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
             Some(Prerequisite {
                 remote: "trello".into(),
-                code: "attach-export".into(),
+                op: ActionOp::AttachExport,
                 what: "the export on the Trello card".into(),
             })
         );

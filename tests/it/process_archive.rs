@@ -282,3 +282,34 @@ async fn a_run_killed_between_the_attach_and_the_delete_deletes_once_on_the_reru
     assert_eq!(attachments(&h, &card).await, exported());
     assert_eq!(h.count(DELETES), 2);
 }
+
+/// The shared record lost (`.ssot/effects.json` deleted) after Trello attached the export: Jira
+/// waits and asks Trello for the export again; the next `sync` has Trello find it attached (no
+/// upload) and Jira delete the issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_record_of_done_actions_costs_a_run_not_the_delete() {
+    let h = env().await;
+    let (key, card) = archived(&h).await;
+    ok(&h, &["sync", "--remote", "trello"]).await;
+    assert_eq!(attachments(&h, &card).await, exported());
+    let uploads = h.count(UPLOADS);
+    std::fs::remove_file(h.v.join(".ssot/effects.json")).expect("record");
+    let o = run(&h, &["sync", "--remote", "jira"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("waits for the export"), "{}", out(&o));
+    assert_eq!(issues(&h, &key), 2);
+    let o = run(&h, &["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(issues(&h, &key), 0, "{}", out(&o));
+    assert_eq!(h.count(UPLOADS), uploads, "nothing uploaded again");
+    assert_eq!(attachments(&h, &card).await, exported());
+    assert_eq!(h.count(DELETES), 2);
+    let head = h.head();
+    ok(&h, &["sync"]).await;
+    assert_eq!(h.head(), head, "settled");
+    let record = std::fs::read_to_string(h.v.join(".ssot/effects.json")).expect("record");
+    assert!(
+        !record.contains("\"op\""),
+        "nothing asked any more: {record}"
+    );
+}
