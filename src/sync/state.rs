@@ -80,6 +80,11 @@ pub struct SyncState {
     /// first), in order: planned again by every run until done.
     #[serde(default)]
     pub actions: Vec<crate::connectors::RemoteAction>,
+    /// The status (in the vault's terms) of each project whose base status the service shows
+    /// for several (Jira's Done for `done` and `archived`), as last agreed: a move between two
+    /// such statuses is found by it (`ssot_id` → status).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, String>,
 }
 
 /// State could not be read or written.

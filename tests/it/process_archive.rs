@@ -72,6 +72,11 @@ async fn ok(h: &H, args: &[&str]) {
 /// different moves, `done→archived` and `active→archived`; the archive not synced yet): its
 /// issue key and its card id.
 async fn archived(h: &H) -> (String, String) {
+    archived_after(h, &["sync", "--remote", "trello"]).await
+}
+
+/// [`archived`] with `done` synced by `sync_done`.
+async fn archived_after(h: &H, sync_done: &[&str]) -> (String, String) {
     ok(h, &["sync"]).await;
     ok(h, &["match", NAME, "--assign", "Anna Nowak"]).await;
     ok(h, &["project", "accept", NAME]).await;
@@ -85,7 +90,7 @@ async fn archived(h: &H) -> (String, String) {
     assert!(member(h).await, "access given on activation");
     assert_eq!(issues(h, &key), 2, "the issue and the expert's task");
     ok(h, &["project", "done", NAME]).await;
-    ok(h, &["sync", "--remote", "trello"]).await;
+    ok(h, sync_done).await;
     ok(h, &["archive", NAME]).await;
     (key, card)
 }
@@ -312,4 +317,30 @@ async fn a_lost_record_of_done_actions_costs_a_run_not_the_delete() {
         !record.contains("\"op\""),
         "nothing asked any more: {record}"
     );
+}
+
+/// `done` synced to both remotes first: Jira shows `done` and `archived` as one status (Done),
+/// so the archive is no change of the issue's status; the state's record of the status Jira
+/// last agreed (`done`) finds the move all the same, and the archive's sync takes the access
+/// back and deletes the issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_after_a_synced_done_still_reaches_jira() {
+    let h = env().await;
+    let (key, card) = archived_after(&h, &["sync"]).await;
+    let issue = h.live("issues").into_iter().find(|r| r.id == key);
+    assert_eq!(issue.expect("issue").field("status"), Some("Done"));
+    let o = run(&h, &["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(attachments(&h, &card).await, exported());
+    assert!(!member(&h).await, "the expert's access taken back");
+    assert_eq!(issues(&h, &key), 0, "{}", out(&o));
+    let jira: Vec<String> = acted(&h, "jira")
+        .into_iter()
+        .filter(|id| id.contains("done>archived/"))
+        .collect();
+    assert_eq!(jira.len(), 2, "{jira:?}");
+    let head = h.head();
+    ok(&h, &["sync"]).await;
+    assert_eq!(h.head(), head, "settled");
+    assert_eq!(h.count(DELETES), 2, "once");
 }
