@@ -40,6 +40,8 @@ pub(super) struct Ctx<'a> {
     pub jr: &'a Journal,
     /// The notes whose creates interrupted runs sent (the journal's `create` events).
     pub creating: &'a BTreeSet<String>,
+    /// The process, asked which action of another remote an action waits for.
+    pub process: &'a dyn super::Process,
 }
 
 /// Applies `plan`: note edits and new notes, the remote writes (a chunk of
@@ -61,6 +63,7 @@ pub(super) async fn apply_plan<C: Connector>(
         run_id,
         jr,
         creating,
+        process,
     } = *cx;
     let remote = report.remote.clone();
     let chunk_size = connector.push_chunk().max(1);
@@ -567,19 +570,62 @@ pub(super) async fn apply_plan<C: Connector>(
         p.finish_and_clear();
     }
     // e. Actions (a status move's effects), each journaled on its own, after the field writes
-    //    that name the record. Those not carried out stay in the state, for the next run.
+    //    that name the record. Those not carried out stay in the state, for the next run; so
+    //    does one waiting for another remote's action (said once, the run it starts waiting).
+    //    Each one done goes into the record the remotes share before the journal says so.
+    //    Actions other remotes' actions wait for and ask of this one (see
+    //    [`state::DoneActions`]) come last, unless the plan holds them; they are asked again
+    //    while not done, so they are not kept in this remote's state.
+    let mut done = state::DoneActions::load(root)?;
+    let asked: Vec<RemoteAction> = done
+        .asked_of(&remote)
+        .into_iter()
+        .filter(|w| {
+            !plan
+                .actions
+                .iter()
+                .any(|a| super::process::same_effect(&a.id, &w.id))
+        })
+        .collect();
+    let asked_ids: BTreeSet<&str> = asked.iter().map(|a| a.id.as_str()).collect();
     let mut pending: Vec<RemoteAction> = Vec::new();
-    let mut actions = plan.actions.iter();
+    let keep = |pending: &mut Vec<RemoteAction>, a: &RemoteAction| {
+        if !asked_ids.contains(a.id.as_str()) {
+            pending.push(a.clone());
+        }
+    };
+    let mut actions = plan.actions.iter().chain(asked.iter());
     while let Some(a) = actions.next() {
+        if let Some(first) = process.prerequisite(config, &remote, &a.op) {
+            if !first.met(&done, &a.id) {
+                // The record may have changed since this run read it (another remote's run).
+                done = state::DoneActions::load(root)?;
+            }
+            if !first.met(&done, &a.id) {
+                state::DoneActions::want(root, &first.remote, &first.request(a))?;
+                if !st.actions.iter().any(|p| p.id == a.id) {
+                    report.refused.push((
+                        a.ssot_id.clone(),
+                        format!(
+                            "{}: {} waits for {} ({}); it is tried again next run",
+                            a.rel, a.id, first.what, first.remote
+                        ),
+                    ));
+                }
+                tracing::info!(id = %a.id, waits_for = %first.what, "action waits");
+                keep(&mut pending, a);
+                continue;
+            }
+        }
         let unwritten = plan.records.iter().any(|rp| {
             rp.ssot_id == a.ssot_id && rp.needs_push() && !written.contains_key(&rp.ssot_id)
         });
         let Some(rid) = remote_ids.get(&a.ssot_id).filter(|r| !r.is_empty()) else {
-            pending.push(a.clone());
+            keep(&mut pending, a);
             continue;
         };
         if unwritten || skipped.contains(&a.ssot_id) {
-            pending.push(a.clone());
+            keep(&mut pending, a);
             continue;
         }
         jr.log("act", json!({"id": a.id, "remote_id": rid}))?;
@@ -599,6 +645,7 @@ pub(super) async fn apply_plan<C: Connector>(
             .unwrap_or_default();
         match connector.act(&with_links, rid).await {
             Ok(ActionOutcome::Done) => {
+                state::DoneActions::record(root, &remote, &a.id)?;
                 jr.log("acted", json!({"id": a.id}))?;
                 report.actions_done += 1;
             }
@@ -611,7 +658,7 @@ pub(super) async fn apply_plan<C: Connector>(
                     a.ssot_id.clone(),
                     format!("{}: {} refused: {message}", a.rel, a.id),
                 ));
-                pending.push(a.clone());
+                keep(&mut pending, a);
             }
             Ok(ActionOutcome::Unsupported) => {
                 jr.log("acted", json!({"id": a.id, "outcome": "unsupported"}))?;
@@ -622,8 +669,10 @@ pub(super) async fn apply_plan<C: Connector>(
             }
             Err(e) => {
                 // This one and the rest stay for the next run, which resumes here.
-                pending.push(a.clone());
-                pending.extend(actions.cloned());
+                keep(&mut pending, a);
+                for rest in actions {
+                    keep(&mut pending, rest);
+                }
                 st.actions = pending;
                 return Err(e.into());
             }

@@ -71,6 +71,18 @@ pub trait Process: Sync {
     fn left_behind(&self, _mv: &StatusMove) -> Vec<String> {
         Vec::new()
     }
+
+    /// The action of another remote that an action `op` of `remote` waits for, if any (only
+    /// one of an enabled remote: a remote the vault does not sync is not waited for). None by
+    /// default.
+    fn prerequisite(
+        &self,
+        _config: &Config,
+        _remote: &str,
+        _op: &ActionOp,
+    ) -> Option<Prerequisite> {
+        None
+    }
 }
 
 /// No process: every move allowed, no action.
@@ -79,17 +91,93 @@ pub struct NoProcess;
 
 impl Process for NoProcess {}
 
-/// The id of the `n`th action of a move: the same move planned again gives the same ids.
-pub fn action_id(mv: &StatusMove, n: usize, op: &ActionOp) -> String {
-    let code = match op {
+/// What an action names itself by in its id ([`action_id`]): `transition:on-hold`,
+/// `attach-export`, `delete`.
+pub fn action_code(op: &ActionOp) -> String {
+    match op {
         ActionOp::Transition { to } => format!("transition:{to}"),
         ActionOp::CreateChild { kind, .. } => format!("create-child:{kind}"),
         ActionOp::Grant { link } => format!("grant:{link}"),
         ActionOp::Revoke { link } => format!("revoke:{link}"),
         ActionOp::AttachExport => "attach-export".into(),
         ActionOp::Delete => "delete".into(),
-    };
-    format!("{}/{}>{}/{n}/{code}", mv.ssot_id, mv.from, mv.to)
+    }
+}
+
+/// The id of the `n`th action of a move: the same move planned again gives the same ids.
+pub fn action_id(mv: &StatusMove, n: usize, op: &ActionOp) -> String {
+    format!(
+        "{}/{}>{}/{n}/{}",
+        mv.ssot_id,
+        mv.from,
+        mv.to,
+        action_code(op)
+    )
+}
+
+/// An action id's note (`ssot_id`), the status its move reaches and its code; `None` for an
+/// id [`action_id`] did not make.
+pub fn parts_of(id: &str) -> Option<(&str, &str, &str)> {
+    let mut it = id.rsplitn(4, '/');
+    let code = it.next()?;
+    let _n = it.next()?;
+    let (_, to) = it.next()?.split_once('>')?;
+    let sid = it.next()?;
+    Some((sid, to, code))
+}
+
+/// An action of another remote that an action waits for: the same note's move to the same
+/// status must have had it carried out there first (Jira deletes an archived project's issue
+/// only once its export is attached to the Trello card and read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prerequisite {
+    /// The remote that carries it out (`trello`).
+    pub remote: String,
+    /// The action it is there.
+    pub op: ActionOp,
+    /// What the waiting action waits for, said to people (`the export on the Trello card`).
+    pub what: String,
+}
+
+/// Whether two action ids name the same note's move to the same status and the same action
+/// (whatever status each remote saw the move start from).
+pub fn same_effect(a: &str, b: &str) -> bool {
+    match (parts_of(a), parts_of(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+impl Prerequisite {
+    /// Whether `done` (the shared record of done actions) holds it for the waiting action
+    /// `id`.
+    pub fn met(&self, done: &super::state::DoneActions, id: &str) -> bool {
+        let wanted = self.request_id(id);
+        done.any(&self.remote, |d| same_effect(d, &wanted))
+    }
+
+    /// The id it has as an action of its remote, for the waiting action `id`.
+    fn request_id(&self, id: &str) -> String {
+        let code = action_code(&self.op);
+        match id.rsplitn(3, '/').nth(2) {
+            Some(moved) => format!("{moved}/0/{code}"),
+            None => format!("{id}/0/{code}"),
+        }
+    }
+
+    /// It as an action of its remote, asked for by the waiting action `waiting` (carried out
+    /// by that remote's next run if its own plan does not hold it: its state was lost, or the
+    /// action was dropped).
+    pub fn request(&self, waiting: &RemoteAction) -> RemoteAction {
+        RemoteAction {
+            id: self.request_id(&waiting.id),
+            note_type: waiting.note_type.clone(),
+            ssot_id: waiting.ssot_id.clone(),
+            rel: waiting.rel.clone(),
+            op: self.op.clone(),
+            links: Vec::new(),
+        }
+    }
 }
 
 /// The run's actions: those of earlier runs not carried out yet (`pending`, from the state),
@@ -167,6 +255,67 @@ mod tests {
     }
 
     #[test]
+    fn a_prerequisite_is_met_by_the_same_notes_move_to_the_same_status() {
+        let attach = ActionOp::AttachExport;
+        assert_eq!(
+            parts_of(&action_id(&mv("done", "archived"), 0, &attach)),
+            Some(("S1", "archived", "attach-export"))
+        );
+        assert_eq!(parts_of("not an id"), None);
+        let first = Prerequisite {
+            remote: "trello".into(),
+            op: ActionOp::AttachExport,
+            what: "the export on the Trello card".into(),
+        };
+        let delete = action_id(&mv("active", "archived"), 1, &ActionOp::Delete);
+        let mut done = super::super::state::DoneActions::default();
+        assert!(!first.met(&done, &delete));
+        fn add(done: &mut super::super::state::DoneActions, remote: &str, id: String) {
+            done.done.entry(remote.into()).or_default().insert(id);
+        }
+        // Another remote, another note, another status, another action: not it.
+        add(
+            &mut done,
+            "jira",
+            action_id(&mv("done", "archived"), 0, &attach),
+        );
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("active", "blocked"), 0, &attach),
+        );
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("done", "archived"), 0, &ActionOp::Delete),
+        );
+        let mut other = mv("done", "archived");
+        other.ssot_id = "S2".into();
+        add(&mut done, "trello", action_id(&other, 0, &attach));
+        assert!(!first.met(&done, &delete));
+        // The same note's move to the same status, from wherever that remote saw it start.
+        add(
+            &mut done,
+            "trello",
+            action_id(&mv("done", "archived"), 0, &attach),
+        );
+        assert!(first.met(&done, &delete));
+        // Asked of Trello as its own action of the same move.
+        let waiting = RemoteAction {
+            id: delete.clone(),
+            ..act("x")
+        };
+        let asked = first.request(&waiting);
+        assert_eq!(asked.id, "S1/active>archived/0/attach-export");
+        assert_eq!(asked.op, ActionOp::AttachExport);
+        assert!(same_effect(
+            &asked.id,
+            &action_id(&mv("done", "archived"), 0, &attach)
+        ));
+        assert!(!same_effect(&asked.id, &delete));
+    }
+
+    #[test]
     fn no_process_allows_every_move_with_no_action() {
         let cfg = Config::default();
         assert_eq!(
@@ -175,5 +324,9 @@ mod tests {
         );
         assert!(NoProcess.pending_trailers(Path::new("/v"), &cfg).is_empty());
         assert!(NoProcess.left_behind(&mv("blocked", "active")).is_empty());
+        assert_eq!(
+            NoProcess.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
     }
 }

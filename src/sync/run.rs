@@ -169,6 +169,7 @@ pub async fn run<C: Connector>(
         &bindings,
     );
     let illegal = moves.illegal;
+    st.statuses = moves.statuses;
     let notes = read.notes;
     // 3. The remote's changes.
     let full_interval_ms =
@@ -431,6 +432,7 @@ pub async fn run<C: Connector>(
         run_id: &run_id,
         jr: &jr,
         creating: &creating,
+        process,
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
     phases.mark("applied");
@@ -764,11 +766,16 @@ struct Moves {
     illegal: BTreeMap<String, IllegalChange>,
     /// The actions of the allowed ones, in order.
     actions: Vec<RemoteAction>,
+    /// The statuses the remote shows as one of several, as this run agrees them
+    /// ([`SyncState::statuses`]).
+    statuses: BTreeMap<String, String>,
 }
 
 /// Project status moves since the last sync, judged by the process: those it refuses, and the
 /// actions of the others for this remote. A move the service cannot see (two statuses mapped to
-/// one pipeline stage) is not one.
+/// one pipeline stage, or Jira's Done for `done` and `archived`) is found by the status the
+/// remote last agreed, kept in its state for such statuses ([`SyncState::statuses`]); without
+/// that record (a state from before it, or lost) it is not one.
 /// Judges the status moves the service made (a project's `status` pulled): one the process
 /// refuses is not written into the note; the note's status is pushed back instead, with a
 /// notice saying why, and the run reports it.
@@ -987,19 +994,76 @@ fn status_moves(
                     },
                 );
             }
-            Verdict::Allowed(ops) => {
-                for (n, op) in ops.into_iter().enumerate() {
-                    out.actions.push(RemoteAction {
-                        id: process::action_id(&mv, n, &op),
-                        note_type: mv.note_type.clone(),
-                        ssot_id: mv.ssot_id.clone(),
-                        rel: mv.rel.clone(),
-                        op,
-                        links: Vec::new(),
-                    });
-                }
+            Verdict::Allowed(ops) => out.actions.extend(actions_of(&mv, ops)),
+        }
+    }
+    // A move between two statuses the service shows as one (Jira's Done for `done` and
+    // `archived`) is not seen in the service's terms: the status the note had when this remote
+    // last agreed with it, kept in the state for such statuses, tells it. Its actions are
+    // carried out as any move's; one the process refuses is left for `check` to report (the
+    // service has nothing to undo) and judged again next run.
+    for p in projects {
+        let Some(base) = st.base.get(&p.ssot_id).and_then(|b| b.fields.get("status")) else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&p.rel);
+        let shown = |status: &str| {
+            canonical::from_vault(&spec.conv, Some(&Value::Str(status.to_string())), stem)
+        };
+        let now = shown(&p.status);
+        if !now.as_deref().is_some_and(ambiguous) {
+            continue;
+        }
+        if out.illegal.contains_key(&p.ssot_id) {
+            // Not carried to the service: what it agreed stays.
+            if let Some(last) = st.statuses.get(&p.ssot_id) {
+                out.statuses.insert(p.ssot_id.clone(), last.clone());
+            }
+            continue;
+        }
+        out.statuses.insert(p.ssot_id.clone(), p.status.clone());
+        let Some(last) = st.statuses.get(&p.ssot_id) else {
+            continue;
+        };
+        if now.as_ref() != Some(base) {
+            // A move the service sees, judged above.
+            continue;
+        }
+        if *last == p.status || shown(last).as_ref() != Some(base) {
+            continue;
+        }
+        let mv = StatusMove {
+            ssot_id: p.ssot_id.clone(),
+            note_type: "project".into(),
+            rel: p.rel.clone(),
+            path: p.path.clone(),
+            from: last.clone(),
+            to: p.status.clone(),
+            open_tickets: p.open_tickets.clone(),
+            with: Vec::new(),
+            sections: Vec::new(),
+        };
+        match process.judge(root, config, remote, &mv) {
+            Verdict::Allowed(ops) => out.actions.extend(actions_of(&mv, ops)),
+            Verdict::Refused(_) => {
+                out.statuses.insert(p.ssot_id.clone(), last.clone());
             }
         }
     }
     out
+}
+
+/// The actions of an allowed move, each with its stable id.
+fn actions_of(mv: &StatusMove, ops: Vec<crate::connectors::ActionOp>) -> Vec<RemoteAction> {
+    ops.into_iter()
+        .enumerate()
+        .map(|(n, op)| RemoteAction {
+            id: process::action_id(mv, n, &op),
+            note_type: mv.note_type.clone(),
+            ssot_id: mv.ssot_id.clone(),
+            rel: mv.rel.clone(),
+            op,
+            links: Vec::new(),
+        })
+        .collect()
 }

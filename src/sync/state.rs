@@ -83,6 +83,11 @@ pub struct SyncState {
     /// first), in order: planned again by every run until done.
     #[serde(default)]
     pub actions: Vec<crate::connectors::RemoteAction>,
+    /// The status (in the vault's terms) of each project whose base status the service shows
+    /// for several (Jira's Done for `done` and `archived`), as last agreed: a move between two
+    /// such statuses is found by it (`ssot_id` → status).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, String>,
 }
 
 /// State could not be read or written.
@@ -139,6 +144,115 @@ impl SyncState {
         })?;
         fsutil::write_atomic(&p, &bytes)?;
         Ok(())
+    }
+}
+
+/// The record of the actions carried out, shared by the remotes, at `.ssot/effects.json`: an
+/// action of one remote may wait for an action of another (Jira deletes an archived project's
+/// issue only once the export is attached to its Trello card and read back), and the remotes run
+/// one after the other, each with its own state. Each remote's done action ids are added as
+/// they are done (written atomically before the journal says so); a missing file is an empty
+/// record. A waiting action also asks for the action it waits for (`wanted`), which that
+/// remote's next run carries out if its own plan does not hold it (its state lost, this record
+/// lost, the action dropped): waiting never stalls for good.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DoneActions {
+    /// Format version ([`VERSION`]).
+    pub version: u32,
+    /// The ids of the actions carried out, per remote.
+    pub done: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Actions asked of a remote by actions of others waiting for them, per remote; an entry
+    /// goes once the remote carried it out.
+    pub wanted: BTreeMap<String, Vec<crate::connectors::RemoteAction>>,
+}
+
+/// The shared record of done actions.
+pub fn done_actions_path(root: &Path) -> PathBuf {
+    root.join(DIR).join("effects.json")
+}
+
+impl DoneActions {
+    /// Loads the record (empty when there is none).
+    pub fn load(root: &Path) -> Result<DoneActions, StateError> {
+        let p = done_actions_path(root);
+        if !p.exists() {
+            return Ok(DoneActions::default());
+        }
+        let bytes = fsutil::read(&p)?;
+        serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+            path: p,
+            message: e.to_string(),
+        })
+    }
+
+    fn save(&mut self, root: &Path) -> Result<(), StateError> {
+        self.version = VERSION;
+        let p = done_actions_path(root);
+        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Invalid {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        fsutil::write_atomic(&p, &bytes)?;
+        Ok(())
+    }
+
+    /// Adds `id` to `remote`'s done actions (and takes the same action off what is asked of
+    /// it), saving the record atomically (read again first, so that nothing another run added
+    /// is lost).
+    pub fn record(root: &Path, remote: &str, id: &str) -> Result<(), StateError> {
+        let mut d = DoneActions::load(root)?;
+        let added = d
+            .done
+            .entry(remote.to_string())
+            .or_default()
+            .insert(id.to_string());
+        let mut asked = false;
+        if let Some(w) = d.wanted.get_mut(remote) {
+            let before = w.len();
+            w.retain(|a| !super::process::same_effect(&a.id, id));
+            asked = w.len() != before;
+            if w.is_empty() {
+                d.wanted.remove(remote);
+            }
+        }
+        if added || asked {
+            d.save(root)?;
+        }
+        Ok(())
+    }
+
+    /// Asks `remote` for `action` (once), saving the record.
+    pub fn want(
+        root: &Path,
+        remote: &str,
+        action: &crate::connectors::RemoteAction,
+    ) -> Result<(), StateError> {
+        let mut d = DoneActions::load(root)?;
+        let w = d.wanted.entry(remote.to_string()).or_default();
+        if w.iter().any(|a| a.id == action.id) {
+            return Ok(());
+        }
+        w.push(action.clone());
+        d.save(root)
+    }
+
+    /// Whether `remote` carried out an action whose id matches `wanted`.
+    pub fn any(&self, remote: &str, wanted: impl Fn(&str) -> bool) -> bool {
+        self.done
+            .get(remote)
+            .is_some_and(|ids| ids.iter().any(|id| wanted(id)))
+    }
+
+    /// The actions asked of `remote` that it has not carried out.
+    pub fn asked_of(&self, remote: &str) -> Vec<crate::connectors::RemoteAction> {
+        self.wanted
+            .get(remote)
+            .into_iter()
+            .flatten()
+            .filter(|a| !self.any(remote, |d| super::process::same_effect(d, &a.id)))
+            .cloned()
+            .collect()
     }
 }
 
@@ -345,6 +459,44 @@ pub fn base_from_history(root: &Path, source: &str, wanted: &[String]) -> BTreeM
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn done_actions_are_added_to_the_shared_record_each_once() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(DoneActions::load(d.path()).unwrap(), DoneActions::default());
+        DoneActions::record(d.path(), "trello", "S1/done>archived/0/attach-export").unwrap();
+        DoneActions::record(d.path(), "jira", "S1/done>archived/0/revoke:expert").unwrap();
+        DoneActions::record(d.path(), "trello", "S1/done>archived/0/attach-export").unwrap();
+        let r = DoneActions::load(d.path()).unwrap();
+        assert_eq!(r.version, VERSION);
+        assert_eq!(r.done["trello"].len(), 1);
+        assert!(r.any("jira", |id| id.ends_with("revoke:expert")));
+        assert!(!r.any("jira", |id| id.ends_with("attach-export")));
+        assert!(!r.any("sheets", |_| true));
+        // Asked of a remote once, until that remote carries it out (from whichever move).
+        let asked = crate::connectors::RemoteAction {
+            id: "S1/active>archived/0/attach-export".into(),
+            note_type: "project".into(),
+            ssot_id: "S1".into(),
+            rel: "Projects/P.md".into(),
+            op: crate::connectors::ActionOp::AttachExport,
+            links: Vec::new(),
+        };
+        DoneActions::want(d.path(), "sheets", &asked).unwrap();
+        DoneActions::want(d.path(), "sheets", &asked).unwrap();
+        let r = DoneActions::load(d.path()).unwrap();
+        assert_eq!(r.asked_of("sheets"), [asked]);
+        assert!(r.asked_of("trello").is_empty());
+        DoneActions::record(d.path(), "sheets", "S1/done>archived/0/attach-export").unwrap();
+        let r = DoneActions::load(d.path()).unwrap();
+        assert!(r.asked_of("sheets").is_empty());
+        assert!(r.wanted.is_empty());
+        std::fs::write(done_actions_path(d.path()), "{").unwrap();
+        assert!(matches!(
+            DoneActions::load(d.path()),
+            Err(StateError::Invalid { .. })
+        ));
+    }
 
     #[test]
     fn a_base_with_body_sections_reads_and_writes_the_same_json() {

@@ -107,6 +107,8 @@ pub enum Effect {
     ResumeInJira,
     /// Give the expert's Jira account access to the project's issue.
     GrantExpertJiraAccess,
+    /// Take the expert's Jira access back (the issue's assignee and the project role).
+    RevokeExpertJiraAccess,
     /// Attach the archive export to the project's Trello card.
     AttachExport,
     /// Delete the project's issue from Jira (after the export is attached).
@@ -115,13 +117,14 @@ pub enum Effect {
 
 impl Effect {
     /// Every effect.
-    pub const ALL: [Effect; 8] = [
+    pub const ALL: [Effect; 9] = [
         Effect::CreateJiraIssue,
         Effect::CreateTrelloCard,
         Effect::CreateJiraTask,
         Effect::SuspendInJira,
         Effect::ResumeInJira,
         Effect::GrantExpertJiraAccess,
+        Effect::RevokeExpertJiraAccess,
         Effect::AttachExport,
         Effect::DeleteFromJira,
     ];
@@ -143,6 +146,7 @@ impl Effect {
             Effect::SuspendInJira => "jira.suspend",
             Effect::ResumeInJira => "jira.resume",
             Effect::GrantExpertJiraAccess => "jira.grant_expert_access",
+            Effect::RevokeExpertJiraAccess => "jira.revoke_expert_access",
             Effect::AttachExport => "trello.attach_export",
             Effect::DeleteFromJira => "jira.delete_issue",
         }
@@ -157,8 +161,19 @@ impl Effect {
             Effect::SuspendInJira => "suspend in Jira",
             Effect::ResumeInJira => "resume in Jira",
             Effect::GrantExpertJiraAccess => "give the expert access in Jira",
+            Effect::RevokeExpertJiraAccess => "take the expert's access in Jira back",
             Effect::AttachExport => "attach the export to the Trello card",
             Effect::DeleteFromJira => "delete the issue from Jira",
+        }
+    }
+
+    /// The effect of the same move that must be carried out first, by its own service, when
+    /// that service is synced: the issue is deleted from Jira only once the export is attached
+    /// to the Trello card and read back.
+    pub fn after(self) -> Option<Effect> {
+        match self {
+            Effect::DeleteFromJira => Some(Effect::AttachExport),
+            _ => None,
         }
     }
 }
@@ -428,7 +443,11 @@ pub const TRANSITIONS: &[Transition] = &[
         to: Status::Archived,
         command: "archive",
         guards: &[Guard::TicketsClosed, Guard::Exported],
-        effects: &[Effect::AttachExport, Effect::DeleteFromJira],
+        effects: &[
+            Effect::AttachExport,
+            Effect::RevokeExpertJiraAccess,
+            Effect::DeleteFromJira,
+        ],
     },
 ];
 

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::connectors::ActionOp;
+use crate::sync::process::Prerequisite;
 use crate::sync::{Process, StatusMove, Verdict};
 use crate::vault::editor::Edit;
 use crate::vault::note::Note;
@@ -43,6 +44,9 @@ pub fn op_of(effect: Effect) -> Option<ActionOp> {
             to: "in-progress".into(),
         }),
         Effect::GrantExpertJiraAccess => Some(ActionOp::Grant {
+            link: "expert".into(),
+        }),
+        Effect::RevokeExpertJiraAccess => Some(ActionOp::Revoke {
             link: "expert".into(),
         }),
         Effect::AttachExport => Some(ActionOp::AttachExport),
@@ -107,6 +111,26 @@ impl Process for Lifecycle {
                     .collect(),
             ),
         }
+    }
+
+    fn prerequisite(&self, config: &Config, remote: &str, op: &ActionOp) -> Option<Prerequisite> {
+        let effect = Effect::ALL
+            .into_iter()
+            .find(|e| remote_of(e.service()) == remote && op_of(*e).as_ref() == Some(op))?;
+        let first = effect.after()?;
+        let by = remote_of(first.service());
+        let enabled = crate::connectors::registry::enabled(config)
+            .iter()
+            .any(|s| s.name == by);
+        let op = op_of(first)?;
+        enabled.then(|| Prerequisite {
+            remote: by.to_string(),
+            op,
+            what: match first {
+                Effect::AttachExport => "the export on the Trello card".to_string(),
+                other => format!("{} to {}", by, other.describe()),
+            },
+        })
     }
 
     fn left_behind(&self, mv: &StatusMove) -> Vec<String> {
@@ -282,6 +306,74 @@ mod tests {
             Lifecycle
                 .left_behind(&mv("credentialing", "active"))
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn archiving_takes_the_access_back_before_the_delete() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let note = NOTE
+            .replace("[CHECK]", "[x]")
+            .replace("status: active", "status: done");
+        let mv = moved(d.path(), &note, "done", "archived");
+        let dir = d.path().join(&cfg.folders.archive).join("P");
+        std::fs::create_dir_all(&dir).unwrap();
+        for ext in ["csv", "xml"] {
+            std::fs::write(dir.join(format!("P.{ext}")), "export").unwrap();
+        }
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "jira", &mv),
+            Verdict::Allowed(vec![
+                ActionOp::Revoke {
+                    link: "expert".into()
+                },
+                ActionOp::Delete,
+            ])
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "trello", &mv),
+            Verdict::Allowed(vec![ActionOp::AttachExport])
+        );
+    }
+
+    #[test]
+    fn the_delete_waits_for_the_export_only_when_trello_is_synced() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
+        let on = |v: bool| {
+            let mut t = toml::Table::new();
+            t.insert("enabled".into(), toml::Value::Boolean(v));
+            t
+        };
+        cfg.remotes.insert("trello".into(), on(false));
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            None
+        );
+        cfg.remotes.insert("trello".into(), on(true));
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "jira", &ActionOp::Delete),
+            Some(Prerequisite {
+                remote: "trello".into(),
+                op: ActionOp::AttachExport,
+                what: "the export on the Trello card".into(),
+            })
+        );
+        let revoke = ActionOp::Revoke {
+            link: "expert".into(),
+        };
+        assert_eq!(Lifecycle.prerequisite(&cfg, "jira", &revoke), None);
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "trello", &ActionOp::AttachExport),
+            None
+        );
+        assert_eq!(
+            Lifecycle.prerequisite(&cfg, "trello", &ActionOp::Delete),
+            None
         );
     }
 

@@ -25,6 +25,7 @@ mod jira_settle;
 mod jira_sync;
 mod obsidian_vaults;
 mod process;
+mod process_archive;
 mod process_env;
 mod sandbox_forms;
 mod sandbox_google;

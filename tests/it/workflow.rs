@@ -327,7 +327,7 @@ fn one_project_from_intake_to_archive() {
         "the ticket is closed: it takes no replies",
     );
     let out = ok(&v, &["archive", PROJECT]);
-    assert!(out.contains("transition done→archived (services: attach the export to the Trello card, delete the issue from Jira)"), "{out}");
+    assert!(out.contains("transition done→archived (services: attach the export to the Trello card, take the expert's access in Jira back, delete the issue from Jira)"), "{out}");
     let dir = format!("Archive/{PROJECT}");
     for f in [
         format!("{dir}/{PROJECT}.md"),
