@@ -651,9 +651,9 @@ async fn step_9_helpdesk(env: &ProcessEnv) {
 const REASON: &str = "Waiting for the client's VPN access";
 
 /// 10. Ola moves the card to `Blocked` in Trello, saying why in a comment: the project is blocked
-///    everywhere (the note with its reason, Jira On Hold, the deal's blocked stage, the Sheets
-///    row), settled without a ping-pong; moved back to `Active`, it is unblocked the same way.
-///    HubSpot runs before Trello: it sees each move at the next `sync`, as a person would run.
+///     everywhere (the note with its reason, Jira On Hold, the deal's blocked stage, the Sheets
+///     row), settled without a ping-pong; moved back to `Active`, it is unblocked the same way.
+///     HubSpot runs before Trello: it sees each move at the next `sync`, as a person would run.
 async fn step_10_blocked_and_back(env: &ProcessEnv) {
     let card = env.card_of(PROJECT).id;
     let key = env.issue_of(PROJECT).id;
@@ -717,9 +717,9 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
 // 11. (not in the issue's list)
 
 /// 12. `project done`, then `archive` (the ticket closed first: a project with an open ticket is
-///    not archived): the archive's `sync` attaches the CSV and XML export to the card, reads it
-///    back, and only then deletes the Jira issue and its task; the expert's access is taken
-///    back; the deal is closed won; the notes are under `Archive/`; a last sync changes nothing.
+///     not archived): the archive's `sync` attaches the CSV and XML export to the card, reads it
+///     back, and only then deletes the Jira issue and its task; the expert's access is taken
+///     back; the deal is closed won; the notes are under `Archive/`; a last sync changes nothing.
 async fn step_12_done_and_archive(env: &ProcessEnv) {
     let key = env.issue_of(PROJECT).id;
     let card = env.card_of(PROJECT).id;
