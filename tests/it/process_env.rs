@@ -419,6 +419,45 @@ impl ProcessEnv {
         names
     }
 
+    /// A card's attachments as downloaded: (name, bytes), sorted by name.
+    pub async fn attachment_bytes(&self, card: &str) -> Vec<(String, Vec<u8>)> {
+        let list = self
+            .trello(
+                reqwest::Method::GET,
+                &format!("/cards/{card}/attachments"),
+                None,
+            )
+            .await;
+        let mut out = Vec::new();
+        for a in list.as_array().into_iter().flatten() {
+            let (id, name, file) = (
+                a["id"].as_str().unwrap_or_default(),
+                a["name"].as_str().unwrap_or_default(),
+                a["fileName"].as_str().unwrap_or_default(),
+            );
+            let r = self
+                .http
+                .get(format!(
+                    "{}/1/cards/{card}/attachments/{id}/download/{file}",
+                    self.sb.base_url()
+                ))
+                .header(
+                    "Authorization",
+                    format!(
+                        "OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""
+                    ),
+                )
+                .send()
+                .await
+                .expect("download");
+            assert!(r.status().is_success(), "download {name}: {}", r.status());
+            let bytes = r.bytes().await.expect("bytes").to_vec();
+            out.push((name.to_string(), bytes));
+        }
+        out.sort();
+        out
+    }
+
     /// The texts of a card's comments, oldest first.
     pub async fn card_comments(&self, card: &str) -> Vec<String> {
         let v = self
