@@ -503,7 +503,8 @@ async fn after_kill_9_mid_run_the_next_start_converges() {
         path_prefix: Some("/crm/v3/objects/contacts/batch".into()),
         ..FaultConfig::default()
     });
-    edit(&e.v, EXPERT, "+48 601 234 567", "+48 601 000 444");
+    // The new client first, while the daemon is idle (its run is the one killed below), then
+    // a person's edit: whichever run takes it, the next start carries it.
     let mut tries = 0;
     loop {
         let o = e
@@ -516,6 +517,7 @@ async fn after_kill_9_mid_run_the_next_start_converges() {
         assert!(tries < 50 && out(&o).contains("is busy"), "{}", out(&o));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    edit(&e.v, EXPERT, "+48 601 234 567", "+48 601 000 444");
     let acme = "Clients/Acme.md";
     wait_for("the client made in HubSpot", 30, || {
         e.live("contacts").len() == 4
