@@ -33,7 +33,8 @@ pub struct LogEntry {
     /// The `Ssot-Run` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
-    /// The `Ssot-Transition` trailers.
+    /// The `Ssot-Transition` trailers about this note (those naming another note of the commit
+    /// left out).
     pub transitions: Vec<String>,
     /// The commit's first line.
     pub summary: String,
@@ -206,7 +207,13 @@ fn commit_entries(
             email: m.email.clone(),
             source: m.source.clone(),
             run: m.run.clone(),
-            transitions: m.transitions.clone(),
+            // A transition naming another note of the commit is that note's.
+            transitions: m
+                .transitions
+                .iter()
+                .filter(|t| trailers::transition(t).is_none_or(|t| t.concerns(&path)))
+                .cloned()
+                .collect(),
             summary: m.summary.clone(),
             path,
             old_path,

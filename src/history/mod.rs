@@ -36,7 +36,8 @@ pub const TRAILER_RUN: &str = "Ssot-Run";
 /// Trailer naming a person of the service whose change a sync commit takes into the vault
 /// (`Name <email>`), one per person.
 pub const TRAILER_CHANGED_BY: &str = "Ssot-Changed-By";
-/// The trailer naming a workflow transition (`from→to`).
+/// The trailer naming a workflow transition (`from→to`; `<note path>: from→to` in a sync commit
+/// that takes the moves of several notes, see [`trailers::transition`]).
 pub const TRAILER_TRANSITION: &str = "Ssot-Transition";
 /// The trailer marking a commit that records a status change the lifecycle refuses
 /// (`<note path>: from→to`), made by `commit --allow-illegal` or a sync's pending-vault commit.

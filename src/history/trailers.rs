@@ -48,6 +48,47 @@ fn split_trailer(line: &str) -> Option<(String, String)> {
     Some((key.to_string(), value.trim().to_string()))
 }
 
+/// An `Ssot-Transition` value read back: `from→to` (a commit that moves one note, as the
+/// workflow's commands make), or `<note path>: from→to` (a sync commit that takes the moves of
+/// several notes, the form of `Ssot-Illegal-Transition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionValue<'a> {
+    /// The note it names, when it names one.
+    pub note: Option<&'a str>,
+    /// The status before.
+    pub from: &'a str,
+    /// The status after.
+    pub to: &'a str,
+}
+
+impl TransitionValue<'_> {
+    /// Whether it is about the note at `path`: it names that note, or names none.
+    pub fn concerns(&self, path: &str) -> bool {
+        self.note.is_none_or(|n| n == path)
+    }
+}
+
+/// Reads an `Ssot-Transition` value; `None` when it is neither form.
+pub fn transition(value: &str) -> Option<TransitionValue<'_>> {
+    let (note, label) = match value.rsplit_once(": ") {
+        Some((note, label)) => (Some(note.trim()).filter(|n| !n.is_empty()), label),
+        None => (None, value),
+    };
+    let (from, to) = label.trim().split_once('→')?;
+    let (from, to) = (from.trim(), to.trim());
+    let word = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace) && !s.contains('→');
+    (word(from) && word(to)).then_some(TransitionValue { note, from, to })
+}
+
+/// The `Ssot-Transition` value of the move `label` (`from→to`) of the note at `note`, when the
+/// commit moves several notes; `label` itself when `note` is `None`.
+pub fn transition_value(note: Option<&str>, label: &str) -> String {
+    match note {
+        Some(n) => format!("{n}: {label}"),
+        None => label.to_string(),
+    }
+}
+
 /// Formats trailer lines (`Key: value\n` each); line breaks in values become spaces.
 pub fn format(trailers: &[(String, String)]) -> String {
     let mut out = String::new();
@@ -100,6 +141,37 @@ mod tests {
         assert!(parse("Subject\n\nSsot-Source: vault\nand some prose").is_empty());
         assert!(parse("Subject\n\nProjects/X.md: status: a → b\n").is_empty());
         assert!(parse("Subject\n\nKey:no-space\n").is_empty());
+    }
+
+    #[test]
+    fn transition_values_with_and_without_a_note() {
+        let one = transition("credentialing→active").unwrap();
+        assert_eq!(
+            one,
+            TransitionValue {
+                note: None,
+                from: "credentialing",
+                to: "active"
+            }
+        );
+        assert!(one.concerns("Projects/X.md"));
+        let v = transition_value(Some("Projects/A: B.md"), "active→blocked");
+        assert_eq!(v, "Projects/A: B.md: active→blocked");
+        let named = transition(&v).unwrap();
+        assert_eq!(named.note, Some("Projects/A: B.md"));
+        assert_eq!((named.from, named.to), ("active", "blocked"));
+        assert!(named.concerns("Projects/A: B.md"));
+        assert!(!named.concerns("Projects/C.md"));
+        assert_eq!(transition_value(None, "a→b"), "a→b");
+        // Parsed back from a whole message as a trailer.
+        let m = format!("S\n\n{}", format(&[("Ssot-Transition".into(), v.clone())]));
+        assert_eq!(
+            values(&parse(&m), "Ssot-Transition").collect::<Vec<_>>(),
+            [v]
+        );
+        for bad in ["", "active", "→active", "a→", "a b→c", "X.md: a→b→c"] {
+            assert_eq!(transition(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub trait Process: Sync {
         Verdict::Allowed(Vec::new())
     }
 
+    /// The `Ssot-Transition` labels of a move the process allows (`from→to` of each step it
+    /// takes, in the vault's terms), for the commit that takes a move made in a service into
+    /// the note. None by default, and none for a move it refuses.
+    fn transition_labels(&self, _root: &Path, _config: &Config, _mv: &StatusMove) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The properties that belong to the status a move leaves: emptied with the move, on the
     /// note and in the service, and judged empty (a project's `blocked_reason` when it leaves
     /// `blocked`). None by default.
@@ -324,6 +331,11 @@ mod tests {
         );
         assert!(NoProcess.pending_trailers(Path::new("/v"), &cfg).is_empty());
         assert!(NoProcess.left_behind(&mv("blocked", "active")).is_empty());
+        assert!(
+            NoProcess
+                .transition_labels(Path::new("/v"), &cfg, &mv("active", "blocked"))
+                .is_empty()
+        );
         assert_eq!(
             NoProcess.prerequisite(&cfg, "jira", &ActionOp::Delete),
             None

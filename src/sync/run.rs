@@ -388,9 +388,11 @@ pub async fn run<C: Connector>(
         }
     }
     // A status moved in the service in a way the lifecycle does not allow is not taken into the
-    // note (for the connectors that ask): the note's status is sent back, with why.
+    // note (for the connectors that ask): the note's status is sent back, with why. The moves it
+    // allows are named by the run's commit (`Ssot-Transition`).
+    let mut taken: Vec<PulledMove> = Vec::new();
     if connector.guards_remote_moves() {
-        refuse_remote_moves(
+        taken = refuse_remote_moves(
             root,
             config,
             process,
@@ -458,7 +460,7 @@ pub async fn run<C: Connector>(
     //    the service's: it stays uncommitted, for the next commit of the vault's edits.
     let summary = summary(&report);
     let people = changed_by(connector, &report.plan);
-    report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people)?;
+    report.commit = commit_run_writes(root, &remote, &run_id, common, summary, &people, &taken)?;
     jr.log("end", json!({"commit": report.commit}))?;
     phases.mark("committed");
     // 7. The settle read, once everything is saved: a stop while it waits loses nothing.
@@ -653,6 +655,7 @@ fn commit_interrupted(
         common,
         format!("Sync with {remote}: notes written by the interrupted run {prev}"),
         &People::default(),
+        &[],
     )
 }
 
@@ -694,8 +697,54 @@ fn changed_by<C: Connector + ?Sized>(connector: &C, plan: &Plan) -> People {
     out
 }
 
+/// A project status move made in the service that the process allowed, to be taken into the note.
+#[derive(Debug)]
+struct PulledMove {
+    /// The project note, relative to the vault root.
+    rel: String,
+    /// The status it moves to, in the vault's terms.
+    to: String,
+    /// The process's `Ssot-Transition` labels of the move (`from→to` of each step).
+    labels: Vec<String>,
+}
+
+/// The `Ssot-Transition` trailers of the status moves made in the service that the commit of
+/// the notes `committed` takes into the vault: those whose note is committed holding the status
+/// moved to. One project: its labels as the workflow's commands write them (`from→to`); several:
+/// each label naming its note (`<note path>: from→to`).
+fn transition_trailers(
+    root: &Path,
+    committed: &[String],
+    moves: &[PulledMove],
+) -> Vec<(String, String)> {
+    let status_now = |rel: &str| {
+        let bytes = crate::fsutil::read(&root.join(rel)).ok()?;
+        let note = Note::parse(&bytes).ok()?;
+        note.get("status").map(|v| v.to_string().trim().to_string())
+    };
+    let taken: Vec<&PulledMove> = moves
+        .iter()
+        .filter(|m| !m.labels.is_empty() && committed.contains(&m.rel))
+        .filter(|m| status_now(&m.rel).as_deref() == Some(m.to.as_str()))
+        .collect();
+    let named = taken.len() > 1;
+    taken
+        .into_iter()
+        .flat_map(|m| {
+            let note = named.then_some(m.rel.as_str());
+            m.labels.iter().map(move |l| {
+                (
+                    history::TRAILER_TRANSITION.to_string(),
+                    history::trailers::transition_value(note, l),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Commits, as run `run` of `remote` (its source, run id and author), the changed notes that hold
-/// exactly the bytes the run's journal says it wrote; nothing else.
+/// exactly the bytes the run's journal says it wrote; nothing else. The status moves made in the
+/// service that it takes (`moves`) are named by `Ssot-Transition` trailers.
 fn commit_run_writes(
     root: &Path,
     remote: &str,
@@ -703,6 +752,7 @@ fn commit_run_writes(
     common: &RemoteCommon,
     message: String,
     people: &People,
+    moves: &[PulledMove],
 ) -> Result<Option<String>, SyncError> {
     let hashes = journal::written_by(root, remote, run).hashes;
     if hashes.is_empty() {
@@ -722,6 +772,7 @@ fn commit_run_writes(
     if theirs.is_empty() {
         return Ok(None);
     }
+    let transitions = transition_trailers(root, &theirs, moves);
     let commit = history::commit_paths(
         root,
         &CommitRequest {
@@ -734,6 +785,7 @@ fn commit_run_writes(
                         format!("{name} <{email}>"),
                     )
                 }))
+                .chain(transitions)
                 .collect(),
             author: Some(
                 people
@@ -771,14 +823,9 @@ struct Moves {
     statuses: BTreeMap<String, String>,
 }
 
-/// Project status moves since the last sync, judged by the process: those it refuses, and the
-/// actions of the others for this remote. A move the service cannot see (two statuses mapped to
-/// one pipeline stage, or Jira's Done for `done` and `archived`) is found by the status the
-/// remote last agreed, kept in its state for such statuses ([`SyncState::statuses`]); without
-/// that record (a state from before it, or lost) it is not one.
 /// Judges the status moves the service made (a project's `status` pulled): one the process
 /// refuses is not written into the note; the note's status is pushed back instead, with a
-/// notice saying why, and the run reports it.
+/// notice saying why, and the run reports it. Returns the moves it allows, with their labels.
 #[allow(clippy::too_many_arguments)]
 fn refuse_remote_moves(
     root: &Path,
@@ -789,12 +836,13 @@ fn refuse_remote_moves(
     bindings: &[Binding],
     plan: &mut plan::Plan,
     report: &mut SyncReport,
-) {
+) -> Vec<PulledMove> {
+    let mut taken = Vec::new();
     let Some(binding) = bindings.iter().find(|b| b.note_type == "project") else {
-        return;
+        return taken;
     };
     let Some(spec) = binding.field("status") else {
-        return;
+        return taken;
     };
     for rp in plan
         .records
@@ -857,6 +905,11 @@ fn refuse_remote_moves(
             for k in left {
                 leave_behind(rp, k);
             }
+            taken.push(PulledMove {
+                rel: p.rel.clone(),
+                to: mv.to.clone(),
+                labels: process.transition_labels(root, config, &mv),
+            });
             continue;
         };
         let stem = crate::vault::index::stem_of(&p.rel);
@@ -879,6 +932,7 @@ fn refuse_remote_moves(
             ),
         ));
     }
+    taken
 }
 
 /// Empties `key` with a remote status move the process took: on the note, and in the service
@@ -899,6 +953,11 @@ fn leave_behind(rp: &mut plan::RecordPlan, key: String) {
     rp.pull.insert(key, None);
 }
 
+/// Project status moves since the last sync, judged by the process: those it refuses, and the
+/// actions of the others for this remote. A move the service cannot see (two statuses mapped to
+/// one pipeline stage, or Jira's Done for `done` and `archived`) is found by the status the
+/// remote last agreed, kept in its state for such statuses ([`SyncState::statuses`]); without
+/// that record (a state from before it, or lost) it is not one.
 fn status_moves(
     root: &Path,
     config: &Config,

@@ -13,7 +13,7 @@ use crate::vault::editor::Edit;
 use crate::vault::note::Note;
 use crate::vault::value::Value;
 
-use super::lifecycle::{Effect, Service, Status};
+use super::lifecycle::{Effect, Service, Status, Transition};
 
 /// The consultancy's project lifecycle.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,55 +54,63 @@ pub fn op_of(effect: Effect) -> Option<ActionOp> {
     }
 }
 
+/// The lifecycle's steps of a move, judged on the note with what the move comes with; the
+/// refusal's message when its guards refuse it. No step for a status outside the lifecycle (the
+/// schema's to report) or a note that cannot be read (left alone by the engine already).
+fn steps(
+    root: &Path,
+    config: &Config,
+    mv: &StatusMove,
+) -> Result<Vec<&'static Transition>, String> {
+    let (Some(from), Some(to)) = (Status::parse(&mv.from), Status::parse(&mv.to)) else {
+        return Ok(Vec::new());
+    };
+    if from == to {
+        return Ok(Vec::new());
+    }
+    let Some(mut note) = crate::fsutil::read(&mv.path)
+        .ok()
+        .and_then(|b| Note::parse(&b).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    if !mv.with.is_empty() || !mv.sections.is_empty() {
+        let edits: Vec<Edit> = mv
+            .with
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Null => Edit::Remove(k.clone()),
+                v => Edit::Set(k.clone(), v.clone()),
+            })
+            .collect();
+        let text = if edits.is_empty() {
+            None
+        } else {
+            crate::vault::editor::apply(&note.text, &edits)
+                .ok()
+                .flatten()
+        };
+        let text = mv.sections.iter().fold(
+            text.unwrap_or_else(|| note.text.clone()),
+            |t, (kind, heading, items)| crate::vault::sections::write(&t, *kind, heading, items),
+        );
+        if let Ok(n) = Note::parse_text(text) {
+            note = n;
+        }
+    }
+    let stem = crate::vault::index::stem_of(&mv.rel);
+    super::audit::judge(root, config, &note, stem, mv.open_tickets.clone(), from, to)
+        .map_err(|r| r.message)
+}
+
 impl Process for Lifecycle {
     fn pending_trailers(&self, root: &Path, config: &Config) -> Vec<(String, String)> {
         super::audit::illegal_trailers(root, config)
     }
 
     fn judge(&self, root: &Path, config: &Config, remote: &str, mv: &StatusMove) -> Verdict {
-        // Statuses outside the lifecycle are the schema's to report; a note that cannot be read
-        // is left alone by the engine already.
-        let (Some(from), Some(to)) = (Status::parse(&mv.from), Status::parse(&mv.to)) else {
-            return Verdict::Allowed(Vec::new());
-        };
-        if from == to {
-            return Verdict::Allowed(Vec::new());
-        }
-        let Some(mut note) = crate::fsutil::read(&mv.path)
-            .ok()
-            .and_then(|b| Note::parse(&b).ok())
-        else {
-            return Verdict::Allowed(Vec::new());
-        };
-        if !mv.with.is_empty() || !mv.sections.is_empty() {
-            let edits: Vec<Edit> = mv
-                .with
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::Null => Edit::Remove(k.clone()),
-                    v => Edit::Set(k.clone(), v.clone()),
-                })
-                .collect();
-            let text = if edits.is_empty() {
-                None
-            } else {
-                crate::vault::editor::apply(&note.text, &edits)
-                    .ok()
-                    .flatten()
-            };
-            let text = mv.sections.iter().fold(
-                text.unwrap_or_else(|| note.text.clone()),
-                |t, (kind, heading, items)| {
-                    crate::vault::sections::write(&t, *kind, heading, items)
-                },
-            );
-            if let Ok(n) = Note::parse_text(text) {
-                note = n;
-            }
-        }
-        let stem = crate::vault::index::stem_of(&mv.rel);
-        match super::audit::judge(root, config, &note, stem, mv.open_tickets.clone(), from, to) {
-            Err(r) => Verdict::Refused(r.message),
+        match steps(root, config, mv) {
+            Err(reason) => Verdict::Refused(reason),
             Ok(path) => Verdict::Allowed(
                 path.iter()
                     .flat_map(|t| t.effects.iter().copied())
@@ -111,6 +119,12 @@ impl Process for Lifecycle {
                     .collect(),
             ),
         }
+    }
+
+    fn transition_labels(&self, root: &Path, config: &Config, mv: &StatusMove) -> Vec<String> {
+        steps(root, config, mv)
+            .map(|path| path.iter().map(|t| t.label()).collect())
+            .unwrap_or_default()
     }
 
     fn prerequisite(&self, config: &Config, remote: &str, op: &ActionOp) -> Option<Prerequisite> {
@@ -195,6 +209,31 @@ mod tests {
             Lifecycle.judge(d.path(), &cfg, "trello", &mv),
             Verdict::Allowed(Vec::new())
         );
+    }
+
+    #[test]
+    fn an_allowed_moves_labels_are_the_lifecycles_steps() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let ticked = NOTE.replace("[CHECK]", "[x]");
+        let mv = moved(d.path(), &ticked, "accepted", "active");
+        assert_eq!(
+            Lifecycle.transition_labels(d.path(), &cfg, &mv),
+            ["accepted→credentialing", "credentialing→active"]
+        );
+        let mv = moved(d.path(), &ticked, "credentialing", "active");
+        assert_eq!(
+            Lifecycle.transition_labels(d.path(), &cfg, &mv),
+            ["credentialing→active"]
+        );
+        // Refused: no label.
+        let mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[ ]"),
+            "accepted",
+            "active",
+        );
+        assert!(Lifecycle.transition_labels(d.path(), &cfg, &mv).is_empty());
     }
 
     #[test]

@@ -1222,3 +1222,72 @@ async fn a_blocked_project_is_on_hold_in_jira_and_settled_in_one_run() {
         assert_eq!(comment_count(&h, &key).await, comments, "{args:?}: {text}");
     }
 }
+
+/// The values of trailer `key` of the last commit.
+fn last_trailers(h: &H, key: &str) -> Vec<String> {
+    let body = crate::hs_env::git(&h.v, &["log", "-1", "--format=%B"]);
+    let t = ssot_vault::history::trailers::parse(&body);
+    ssot_vault::history::trailers::values(&t, key)
+        .map(str::to_string)
+        .collect()
+}
+
+/// An accepted project's issue moved to In Progress in Jira: refused while its credentialing
+/// is open (no commit names a transition), taken once every item is checked, in a commit
+/// naming each step of the lifecycle's path (`accepted→credentialing`, `credentialing→active`)
+/// with `Ssot-Source: jira`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_taken_from_jira_is_committed_with_the_lifecycles_steps() {
+    let h = H::new("").await;
+    edit_note(
+        &h,
+        PROJECT,
+        "status: matching\n",
+        "status: accepted\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\n",
+    );
+    edit_note(
+        &h,
+        PROJECT,
+        "## Scope\n",
+        "## Credentialing\n\n- [x] NDA signed\n- [ ] Contract signed\n\n## Scope\n",
+    );
+    h.sync().await;
+    assert_eq!(
+        h.record_of(PROJECT, "issues").field("status"),
+        Some("On Hold")
+    );
+    // Refused: the contract is not signed.
+    let head = h.head();
+    h.edit(field("status"), "In Progress");
+    let o = h.run(&["sync"]).await;
+    let text = out(&o);
+    assert!(text.contains("moved back to On Hold"), "{text}");
+    assert_eq!(h.prop(PROJECT, "status").as_deref(), Some("accepted"));
+    let since = crate::hs_env::git(
+        &h.v,
+        &["log", "--format=%B", &format!("{}..HEAD", head.trim())],
+    );
+    assert!(!since.contains("Ssot-Transition"), "{since}");
+    // Signed in the vault, then moved again in Jira: taken, each step named.
+    edit_note(
+        &h,
+        PROJECT,
+        "- [ ] Contract signed",
+        "- [x] Contract signed",
+    );
+    h.sync().await;
+    h.edit(field("status"), "In Progress");
+    let o = h.sync().await;
+    let text = out(&o);
+    assert_eq!(
+        h.prop(PROJECT, "status").as_deref(),
+        Some("active"),
+        "{text}"
+    );
+    assert_eq!(last_trailers(&h, "Ssot-Source"), ["jira"], "{text}");
+    assert_eq!(
+        last_trailers(&h, "Ssot-Transition"),
+        ["accepted→credentialing", "credentialing→active"],
+        "{text}"
+    );
+}

@@ -581,3 +581,104 @@ async fn the_last_item_ticked_on_the_card_makes_the_project_active_everywhere_in
     sync().await;
     assert_eq!(h.head(), head);
 }
+
+/// The values of trailer `key` of the last commit.
+fn last_trailers(h: &H, key: &str) -> Vec<String> {
+    let body = git(&h.v, &["log", "-1", "--format=%B"]);
+    let t = ssot_vault::history::trailers::parse(&body);
+    ssot_vault::history::trailers::values(&t, key)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `transition:` lines `ssot-vault log` shows for `note`'s newest entry.
+async fn logged_transitions(h: &H, note: &str) -> Vec<String> {
+    let o = h.run(&["log", note]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.trim().strip_prefix("transition: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A vault whose `Bakery loyalty app` and `Café menu screens` are both active, synced; the
+/// board has a `Blocked` list.
+async fn two_active() -> H {
+    let h = H::new("").await;
+    for (note, reason) in [
+        (LOYALTY, "blocked_reason: Waiting for the brief\n"),
+        (MENU, "blocked_reason: Waiting for photos\n"),
+    ] {
+        let text = h
+            .note(note)
+            .replace(
+                "status: matching\n",
+                "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+            )
+            .replace(reason, "")
+            + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
+        std::fs::write(h.v.join(note), text).expect("write");
+    }
+    git(&h.v, &["commit", "-qam", "Active"]);
+    let o = h.sync().await;
+    for note in [LOYALTY, MENU] {
+        assert_eq!(list(&h, note).as_deref(), Some("Active"), "{}", out(&o));
+    }
+    h.create("lists", &[("board", "Projects"), ("name", "Blocked")]);
+    h
+}
+
+/// A card moved to `Blocked` (and back) in Trello: the commit that takes the move into the note
+/// names it as the workflow's commands do (`Ssot-Transition: active→blocked`); two projects
+/// moved in one run: one trailer each, naming its note, and `ssot-vault log` shows each note
+/// its own. A move the lifecycle refuses is named by no commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_moved_to_blocked_is_committed_with_its_transition() {
+    let h = two_active().await;
+    edit(&h, LOYALTY, "list", "Blocked");
+    edit(&h, LOYALTY, "Blocked reason", "Waiting for VPN access");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("blocked"));
+    assert_eq!(last_trailers(&h, "Ssot-Source"), ["trello"]);
+    assert_eq!(last_trailers(&h, "Ssot-Transition"), ["active→blocked"]);
+    assert_eq!(logged_transitions(&h, LOYALTY).await, ["active→blocked"]);
+    // Unblocked and blocked in one run: two projects, each trailer naming its note.
+    edit(&h, LOYALTY, "list", "Active");
+    edit(&h, MENU, "list", "Blocked");
+    edit(&h, MENU, "Blocked reason", "Waiting for photos");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    assert_eq!(h.prop(MENU, "status").as_deref(), Some("blocked"));
+    let mut both = last_trailers(&h, "Ssot-Transition");
+    both.sort();
+    assert_eq!(
+        both,
+        [
+            format!("{LOYALTY}: blocked→active"),
+            format!("{MENU}: active→blocked")
+        ]
+    );
+    assert_eq!(
+        logged_transitions(&h, LOYALTY).await,
+        [format!("{LOYALTY}: blocked→active")]
+    );
+    assert_eq!(
+        logged_transitions(&h, MENU).await,
+        [format!("{MENU}: active→blocked")]
+    );
+    // A move refused (blocked without a reason) is not taken: no commit names it.
+    let head = h.head();
+    edit(&h, LOYALTY, "list", "Blocked");
+    let o = h.run(&["sync"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(h.prop(LOYALTY, "status").as_deref(), Some("active"));
+    let since = git(
+        &h.v,
+        &["log", "--format=%B", &format!("{}..HEAD", head.trim())],
+    );
+    assert!(!since.contains("Ssot-Transition"), "{since}");
+}
