@@ -681,10 +681,8 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
     assert_eq!(env.issue_of(PROJECT).field("status"), Some("On Hold"));
     assert_eq!(env.jira_comments(&key), notices, "no notice comment");
     // The move's trailer on the pull commit.
-    // GAP (issue 14, known gap 5): a move made in a service is pulled without its
-    // `Ssot-Transition` trailer (the commit holds `Ssot-Source: trello` and `Ssot-Run` only).
-    // Restore once fixed:
-    // assert_eq!(made[0].transitions(), ["active→blocked"], "{made:?}");
+    // The move made in Trello is committed with its transition, as the vault's commands do.
+    assert_eq!(made[0].transitions(), ["active→blocked"], "{made:?}");
 
     env.move_card(&card, "Active").await;
     let head = env.head();
@@ -707,10 +705,8 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
     assert_eq!(env.issue_of(PROJECT).field("status"), Some("In Progress"));
     assert!(env.jira_can_read(ANNA_JIRA, &key).await, "access kept");
     assert_eq!(env.jira_comments(&key), notices, "no notice comment");
-    // GAP (issue 14, known gap 5): a move made in a service is pulled without its
-    // `Ssot-Transition` trailer (the commit holds `Ssot-Source: trello` and `Ssot-Run` only).
-    // Restore once fixed:
-    // assert_eq!(made[0].transitions(), ["blocked→active"], "{made:?}");
+    // The move made in Trello is committed with its transition, as the vault's commands do.
+    assert_eq!(made[0].transitions(), ["blocked→active"], "{made:?}");
     assert_eq!(env.uncommitted(), "");
 }
 
