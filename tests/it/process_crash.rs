@@ -165,14 +165,20 @@ async fn complete(env: &ProcessEnv, args: &[&str], seed: u64) -> Duration {
     t.elapsed()
 }
 
-/// Starts the binary and kills it (`kill -9`) after `delay`, unless it ended before: whether
-/// the kill landed mid-run, and how long the child ran (its length when it ended by itself).
-fn kill_after(env: &ProcessEnv, args: &[&str], delay: Duration) -> (bool, Duration) {
+/// Starts the binary and kills it (`kill -9`) after `delay` or as soon as `reached` holds,
+/// unless it ended before: whether the kill landed mid-run, and how long the child ran (its
+/// length when it ended by itself).
+fn kill_after(
+    env: &ProcessEnv,
+    args: &[&str],
+    delay: Duration,
+    mut reached: impl FnMut() -> bool,
+) -> (bool, Duration) {
     let mut child = env.spawn(args);
     let start = Instant::now();
     let hit = tokio::task::block_in_place(|| {
         kill_9_when(&mut child, 1_000_000, Duration::from_millis(2), || {
-            start.elapsed() >= delay
+            start.elapsed() >= delay || reached()
         })
         .0
     });
@@ -298,15 +304,29 @@ async fn kill_9_at_random_points_of_the_process_then_a_rerun_does_each_effect_on
                 }
             }
         }
-        let delay = est[kind].mul_f64(rng.unit() * 1.1);
+        let mut delay = est[kind].mul_f64(rng.unit() * 1.1);
         let args: Vec<&str> = if kind == 3 {
             vec!["archive", &name]
         } else {
             vec!["sync"]
         };
-        let (hit, ran) = kill_after(&env, &args, delay);
+        // Half the archive's syncs are killed at the riskiest point instead: the first file of
+        // the export just uploaded to the card (the other not yet, the issue still in Jira).
+        let first_upload = kind == 2 && rng.chance(50);
+        let card = ps[i].card.clone().unwrap_or_default();
+        let uploaded = || {
+            first_upload
+                && env
+                    .sb
+                    .state()
+                    .read_trello(|d| d.attachments.values().any(|a| a.id_card == card))
+        };
+        if first_upload {
+            delay = Duration::from_secs(60);
+        }
+        let (hit, ran) = kill_after(&env, &args, delay, uploaded);
         landed += usize::from(hit);
-        if !hit {
+        if !hit && !first_upload {
             // It ended before the kill: its length, measured.
             est[kind] = ran;
         }
@@ -338,12 +358,17 @@ async fn kill_9_at_random_points_of_the_process_then_a_rerun_does_each_effect_on
             );
         }
         let took = complete(&env, &["sync"], seed).await;
-        if kind < 3 && hit {
+        if kind < 3 && hit && !first_upload {
             est[kind] = est[kind].max(took);
         }
         println!(
-            "trial {trial}: {name} {} killed after {delay:?}{}; rerun {took:?}",
+            "trial {trial}: {name} {} killed {}{}; rerun {took:?}",
             KINDS[kind],
+            if first_upload {
+                "at the first upload".to_string()
+            } else {
+                format!("after {delay:?}")
+            },
             if hit { "" } else { " (it had ended)" }
         );
 
