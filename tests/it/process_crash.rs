@@ -342,7 +342,13 @@ async fn kill_9_at_random_points_of_the_process_then_a_rerun_does_each_effect_on
             // project or move that folder". Until `archive` resumes its own half-done run, the
             // person follows the hint: the half-made folder goes, the note as committed (`done`)
             // comes back, and `archive` runs again. Every other assertion holds as it is.
-            if !o.status.success() && out(&o).contains("the archive folder exists already") {
+            // (Killed after the note was written and before it was moved, the refusal is "the
+            // project is archived already", the note still in `Projects/`: the same bug.)
+            let half_done = [
+                "the archive folder exists already",
+                "the project is archived already",
+            ];
+            if !o.status.success() && half_done.iter().any(|h| out(&o).contains(h)) {
                 println!(
                     "trial {trial}: archive refused its own half-done run: {}",
                     out(&o)
@@ -356,6 +362,18 @@ async fn kill_9_at_random_points_of_the_process_then_a_rerun_does_each_effect_on
                 "seed {seed}: archive rerun: {}",
                 out(&o)
             );
+        }
+        // A third of the archive's reruns start with Jira alone (as `sync --remote jira`):
+        // the issue must wait for the export on the card (exit 1 while it is not there).
+        if kind >= 2 && rng.chance(33) {
+            let o = env.run(&["sync", "--remote", "jira"]).await;
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "seed {seed}: {}",
+                out(&o)
+            );
+            let when = format!("after Jira's own rerun in trial {trial}");
+            no_delete_before_attach(&env, &ps, seed, &when).await;
         }
         let took = complete(&env, &["sync"], seed).await;
         if kind < 3 && hit && !first_upload {
