@@ -8,9 +8,14 @@
 //! `sync` after the last credentialing tick (the activation, the expert's access), and either
 //! `archive` itself or the `sync` after it (the export attached, the access revoked, the issue
 //! deleted). The emulators answer slowly (the sandbox's latency) so that kills land mid-run; the
-//! kill's delay is drawn within the measured length of the same kind of command. Between trials
-//! a person works on another project (`ssot-vault set` of its budget, a line added by hand to its
-//! note) and writes to the helpdesk. The seed is printed; `CRASH_SEED` replays one.
+//! kill's delay is drawn within the measured length of the same kind of command, and half the
+//! archive's syncs are killed right after the export's first file reaches the card. A third of
+//! the archive's reruns start with `sync --remote jira` alone. Between trials a person works on
+//! another project (`ssot-vault set` of its budget, a line added by hand to its note) and writes
+//! to the helpdesk. After each kill and each rerun: no Jira issue gone before its export is on
+//! the card, one record of each kind per project; in the end, every effect once and every edit
+//! in the vault and the services. The seed is printed and `CRASH_SEED` replays its choices
+//! (which project, which step, which delay; the kills themselves land by the clock).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -242,7 +247,7 @@ async fn kill_9_at_random_points_of_the_process_then_a_rerun_does_each_effect_on
         seed: Some(seed),
         ..FaultConfig::default()
     };
-    env.sb.set_faults(slow.clone());
+    env.sb.set_faults(slow);
     let idle = complete(&env, &["sync"], seed).await;
     let mut est = [idle; 4];
     // `archive` works in the vault alone: a first guess, then its measured length.
