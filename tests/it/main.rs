@@ -26,6 +26,7 @@ mod jira_sync;
 mod obsidian_vaults;
 mod process;
 mod process_archive;
+mod process_crash;
 mod process_env;
 mod sandbox_forms;
 mod sandbox_google;

@@ -711,3 +711,31 @@ async fn the_five_services_sync_and_a_person_acts_in_each() {
     assert_eq!(env.commits(1)[0].source(), Some("sheets"));
     assert_eq!(env.uncommitted(), "");
 }
+
+// For the crash test (`process_crash.rs`): the binary started as a child to be killed, and
+// every record a service ever held for a note (deleted or archived ones too).
+
+impl ProcessEnv {
+    /// `ssot-vault --vault V ARGS` started as a child process with every service's
+    /// credentials, to be killed (`common::kill_9_when`).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut creds = self.credentials();
+        creds.push((
+            "HUBSPOT_TOKEN".into(),
+            ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN.into(),
+        ));
+        crate::common::spawn(&self.v, args, creds)
+    }
+
+    /// Every record of a kind of a service whose `ssot_id` is `sid`, live or not.
+    pub fn ever(&self, service: &str, kind: &str, sid: &str) -> Vec<RemoteRecord> {
+        self.sb
+            .remote(service)
+            .expect("emulator")
+            .records(kind)
+            .expect("records")
+            .into_iter()
+            .filter(|r| r.field("ssot_id") == Some(sid))
+            .collect()
+    }
+}
