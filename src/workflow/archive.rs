@@ -612,16 +612,6 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
         .unwrap_or_default();
     let name = l.name();
     let dir = root.join(&config.folders.archive).join(&name);
-    let planned = project::plan(
-        &l,
-        Status::Archived,
-        &[Edit::Set("archived".into(), Value::Date(notes::today()))],
-        |n| n.text.clone(),
-        |f| {
-            f.open_tickets = open_tickets;
-            f.exported = true; // written below, before anything else changes
-        },
-    )?;
     let targets: Vec<(PathBuf, PathBuf)> = std::iter::once(l.path.clone())
         .chain(tickets.iter().map(|&i| index.entries[i].path.clone()))
         .chain(l.link("intake").and_then(|t| {
@@ -643,12 +633,23 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
             from.display()
         )));
     }
-    if dir.exists() {
-        return Err(WorkflowError::Problem(format!(
-            "{}: the archive folder exists already; rename the project or move that folder",
-            dir.display()
-        )));
+    // A run killed midway is taken up again (nothing else writes an archive folder).
+    if project::status_of(&l)? == Status::Archived {
+        return resume(root, config, &l, &dir, &targets);
     }
+    if dir.exists() {
+        clear_half_made(&dir, &name)?;
+    }
+    let planned = project::plan(
+        &l,
+        Status::Archived,
+        &[Edit::Set("archived".into(), Value::Date(notes::today()))],
+        |n| n.text.clone(),
+        |f| {
+            f.open_tickets = open_tickets;
+            f.exported = true; // written below, before anything else changes
+        },
+    )?;
     let bundle = bundle(root, &index, &l, &planned.note, &tickets)?;
 
     crate::fsutil::create_dir_all(&dir)?;
@@ -688,15 +689,18 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
             }
         }
 
+        super::intake::stop_point("archive-exported");
         project::write(&l, &planned)
     })();
     if let Err(e) = exported {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
     }
+    super::intake::stop_point("archive-noted");
     let mut moved = Vec::new();
     for (from, to) in &targets {
         std::fs::rename(from, to).map_err(crate::fsutil::io_err(from))?;
+        super::intake::stop_point("archive-moving");
         moved.push((
             crate::vault::index::rel_of(root, from),
             crate::vault::index::rel_of(root, to),
@@ -717,6 +721,107 @@ pub fn archive(root: &Path, config: &Config, path: &Path) -> Result<Archived, Wo
         xml: xml_path,
         moved,
         steps: planned.steps,
+        bundle,
+        commit,
+    })
+}
+
+/// The archive folder `dir` of the project `name` exists before the export is written: when it
+/// holds nothing but this project's export files (an `archive` killed before it wrote the
+/// project note), they are removed and the export is made again; anything else is refused.
+fn clear_half_made(dir: &Path, name: &str) -> Result<(), WorkflowError> {
+    let ours = [format!("{name}.csv"), format!("{name}.xml")];
+    let taken = || {
+        WorkflowError::Problem(format!(
+            "{}: the archive folder exists already; rename the project or move that folder",
+            dir.display()
+        ))
+    };
+    let entries = std::fs::read_dir(dir).map_err(crate::fsutil::io_err(dir))?;
+    let mut files = Vec::new();
+    for e in entries {
+        let e = e.map_err(crate::fsutil::io_err(dir))?;
+        let is_file = e.file_type().is_ok_and(|t| t.is_file());
+        if !is_file || !ours.iter().any(|o| e.file_name() == o.as_str()) {
+            return Err(taken());
+        }
+        files.push(e.path());
+    }
+    for f in files {
+        std::fs::remove_file(&f).map_err(crate::fsutil::io_err(&f))?;
+    }
+    std::fs::remove_dir(dir).map_err(crate::fsutil::io_err(dir))?;
+    Ok(())
+}
+
+/// Takes up an `archive` killed after it wrote the project note (`status: archived`): when both
+/// export files are in `dir` and read back to the project's bundle as it is now, the notes not
+/// moved yet are moved and everything is committed with the transition, as the run would have.
+fn resume(
+    root: &Path,
+    config: &Config,
+    l: &notes::Loaded,
+    dir: &Path,
+    targets: &[(PathBuf, PathBuf)],
+) -> Result<Archived, WorkflowError> {
+    let name = l.name();
+    let csv_path = dir.join(format!("{name}.csv"));
+    let xml_path = dir.join(format!("{name}.xml"));
+    let already = || {
+        WorkflowError::Problem(format!(
+            "{}: the project is archived already",
+            l.path.display()
+        ))
+    };
+    if !csv_path.is_file() || !xml_path.is_file() {
+        return Err(already());
+    }
+    // The run wrote the note only once both files read back to its bundle: they still must,
+    // to the same one, of this project.
+    let back_csv = from_csv(&crate::fsutil::read(&csv_path)?);
+    let back_xml = from_xml(&String::from_utf8_lossy(&crate::fsutil::read(&xml_path)?));
+    let bundle = match (back_csv, back_xml) {
+        (Ok(c), Ok(x)) if c == x && c.project == name => c,
+        _ => return Err(already()),
+    };
+    let mut moved = Vec::new();
+    for (from, to) in targets.iter().filter(|(f, t)| f != t && f.exists()) {
+        if to.exists() {
+            return Err(WorkflowError::Problem(format!(
+                "{}: {} exists already; move one of them by hand",
+                from.display(),
+                to.display()
+            )));
+        }
+        std::fs::rename(from, to).map_err(crate::fsutil::io_err(from))?;
+        moved.push((
+            crate::vault::index::rel_of(root, from),
+            crate::vault::index::rel_of(root, to),
+        ));
+    }
+    let steps: Vec<&'static Transition> = super::lifecycle::TRANSITIONS
+        .iter()
+        .filter(|t| t.from == Status::Done && t.to == Status::Archived)
+        .collect();
+    let labels: Vec<String> = steps.iter().map(|t| t.label()).collect();
+    let commit = notes::commit(
+        root,
+        config,
+        &format!(
+            "{name}: {}→{} (exported and moved to the archive; an interrupted archive finished)",
+            Status::Done,
+            Status::Archived
+        ),
+        &labels,
+    )?;
+    if moved.is_empty() && commit.is_none() {
+        return Err(already());
+    }
+    Ok(Archived {
+        csv: csv_path,
+        xml: xml_path,
+        moved,
+        steps,
         bundle,
         commit,
     })

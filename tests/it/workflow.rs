@@ -630,3 +630,82 @@ fn readme_shows_the_transition_table() {
         "README.md's transition table differs from the code; paste this:\n{table}"
     );
 }
+
+/// `archive` killed at each of its steps (the process aborted there: the files written so far
+/// stay) and run again: it finishes as one run would have, the export verified, every note moved,
+/// one commit with the transition, nothing left over.
+#[test]
+fn an_archive_killed_midway_finishes_when_run_again() {
+    const NAME: &str = "Złoty Kłos online shop";
+    let project = format!("Projects/{NAME}.md");
+    for step in ["archive-exported", "archive-noted", "archive-moving"] {
+        let (_t, v) = init_vault();
+        let git = |args: &[&str]| {
+            let o = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&v)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "T")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "T")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .output()
+                .expect("git");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let text = read(&v, &project).replace("status: matching", "status: done");
+        write(&v, &project, &text);
+        git(&["commit", "-qam", "Done"]);
+        let done = head_id(&v);
+        let killed = bin()
+            .current_dir(&v)
+            .args(["archive", NAME])
+            .env("SSOT_TEST_STOP_AT", step)
+            .output()
+            .expect("run");
+        assert!(!killed.status.success(), "{step}: stopped");
+        assert!(
+            !git(&["status", "--porcelain"]).trim().is_empty(),
+            "{step}: a half-made archive"
+        );
+        let out = ok(&v, &["archive", NAME]);
+        assert!(out.contains("transition done→archived"), "{step}: {out}");
+        let dir = v.join("Archive").join(NAME);
+        let note = std::fs::read_to_string(dir.join(format!("{NAME}.md"))).expect("moved");
+        assert!(note.contains("status: archived"), "{step}: {note}");
+        assert!(!v.join(&project).exists(), "{step}");
+        let csv = std::fs::read(dir.join(format!("{NAME}.csv"))).expect("csv");
+        let xml = std::fs::read_to_string(dir.join(format!("{NAME}.xml"))).expect("xml");
+        let (csv, xml) = (
+            from_csv(&csv).expect("csv reads"),
+            from_xml(&xml).expect("xml reads"),
+        );
+        assert_eq!(csv, xml, "{step}");
+        assert_eq!(csv.project, NAME);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!("{NAME}.csv"),
+                format!("{NAME}.md"),
+                format!("{NAME}.xml")
+            ],
+            "{step}"
+        );
+        assert_eq!(git(&["status", "--porcelain"]).trim(), "", "{step}");
+        let log = git(&["log", "--format=%B", &format!("{done}..HEAD")]);
+        assert_eq!(
+            log.matches("Ssot-Transition: done→archived").count(),
+            1,
+            "{step}: {log}"
+        );
+        // Once finished, it is archived: a third run is refused.
+        let (code, _, err) = run(&v, &["archive", NAME]);
+        assert_ne!(code, 0, "{step}");
+        assert!(err.contains("archived already"), "{step}: {err}");
+    }
+}
