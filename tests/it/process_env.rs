@@ -366,6 +366,14 @@ impl ProcessEnv {
         api_as(&self.env, OLA, method, path, body).await
     }
 
+    /// A Trello API read as Ola, its items (none when the answer is not a list).
+    async fn trello_list(&self, path: &str) -> Vec<Value> {
+        match self.trello(reqwest::Method::GET, path, None).await {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        }
+    }
+
     /// A Trello API call as the member of `token` (`sandbox-trello-token-anna`, `-ewa`, ...).
     pub async fn trello_as(
         &self,
@@ -379,17 +387,9 @@ impl ProcessEnv {
 
     /// A card's checklist items: (name, ticked), in the card's order.
     pub async fn checklist(&self, card: &str) -> Vec<(String, bool)> {
-        let lists = self
-            .trello(
-                reqwest::Method::GET,
-                &format!("/cards/{card}/checklists"),
-                None,
-            )
-            .await;
+        let lists = self.trello_list(&format!("/cards/{card}/checklists")).await;
         lists
-            .as_array()
-            .into_iter()
-            .flatten()
+            .iter()
             .flat_map(|c| c["checkItems"].as_array().cloned().unwrap_or_default())
             .map(|i| {
                 (
@@ -403,16 +403,10 @@ impl ProcessEnv {
     /// The names of a card's attachments.
     pub async fn attachments(&self, card: &str) -> Vec<String> {
         let list = self
-            .trello(
-                reqwest::Method::GET,
-                &format!("/cards/{card}/attachments"),
-                None,
-            )
+            .trello_list(&format!("/cards/{card}/attachments"))
             .await;
         let mut names: Vec<String> = list
-            .as_array()
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|a| a["name"].as_str().map(str::to_string))
             .collect();
         names.sort();
@@ -422,14 +416,10 @@ impl ProcessEnv {
     /// A card's attachments as downloaded: (name, bytes), sorted by name.
     pub async fn attachment_bytes(&self, card: &str) -> Vec<(String, Vec<u8>)> {
         let list = self
-            .trello(
-                reqwest::Method::GET,
-                &format!("/cards/{card}/attachments"),
-                None,
-            )
+            .trello_list(&format!("/cards/{card}/attachments"))
             .await;
         let mut out = Vec::new();
-        for a in list.as_array().into_iter().flatten() {
+        for a in &list {
             let (id, name, file) = (
                 a["id"].as_str().unwrap_or_default(),
                 a["name"].as_str().unwrap_or_default(),
@@ -461,16 +451,10 @@ impl ProcessEnv {
     /// The texts of a card's comments, oldest first.
     pub async fn card_comments(&self, card: &str) -> Vec<String> {
         let v = self
-            .trello(
-                reqwest::Method::GET,
-                &format!("/cards/{card}/actions?filter=commentCard"),
-                None,
-            )
+            .trello_list(&format!("/cards/{card}/actions?filter=commentCard"))
             .await;
         let mut texts: Vec<String> = v
-            .as_array()
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|a| a.pointer("/data/text").and_then(Value::as_str))
             .map(str::to_string)
             .collect();
@@ -502,17 +486,9 @@ impl ProcessEnv {
 
     /// Ticks (or unticks) the checklist item `name` of a card, as Ola would.
     pub async fn tick(&self, card: &str, name: &str, done: bool) {
-        let lists = self
-            .trello(
-                reqwest::Method::GET,
-                &format!("/cards/{card}/checklists"),
-                None,
-            )
-            .await;
+        let lists = self.trello_list(&format!("/cards/{card}/checklists")).await;
         let item = lists
-            .as_array()
-            .into_iter()
-            .flatten()
+            .iter()
             .flat_map(|c| c["checkItems"].as_array().cloned().unwrap_or_default())
             .find(|i| i["name"] == json!(name))
             .and_then(|i| i["id"].as_str().map(str::to_string))
