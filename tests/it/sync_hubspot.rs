@@ -224,10 +224,14 @@ async fn records_made_in_hubspot_become_notes_in_their_folders() {
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
 }
 
-#[test]
-fn demo_syncs_both_ways_and_records_a_conflict() {
+/// `ssot-vault demo` walks the process over the five emulators in under 30 s and leaves the
+/// vault and the sandbox's state behind: the archived project's notes and trailers in the vault,
+/// and in the saved state every service holding what the steps made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_walks_the_process_over_the_five_services_and_leaves_their_state() {
     let t = tempfile::tempdir().expect("tmp");
     let dir = t.path().join("demo");
+    let started = std::time::Instant::now();
     let o = bin()
         .arg("demo")
         .arg("--dir")
@@ -235,21 +239,120 @@ fn demo_syncs_both_ways_and_records_a_conflict() {
         .env_remove("GIT_AUTHOR_NAME")
         // The demo brings the sandbox's credentials: none from the environment.
         .env_remove("HUBSPOT_TOKEN")
+        .env_remove("JIRA_API_TOKEN")
+        .env_remove("TRELLO_TOKEN")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
         .output()
         .expect("demo");
+    let took = started.elapsed();
     assert!(o.status.success(), "{}", out(&o));
-    let note = std::fs::read_to_string(dir.join(PROJECT)).expect("project");
-    assert!(
-        note.contains("sync_conflicts:\n  - \"summary | vault: "),
-        "{note}"
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    let printed = out(&o);
+    for step in ["== 1.", "== 4.", "== 8.", "== 9.", "== 10.", "== 12."] {
+        assert!(printed.contains(step), "{step}: {printed}");
+    }
+
+    // The vault: the project archived with its intake and its ticket, the moves in the trailers.
+    let archived = dir.join("Archive/Online table booking");
+    let note = std::fs::read_to_string(archived.join("Online table booking.md")).expect("project");
+    assert!(note.contains("\nstatus: archived\n"), "{note}");
+    assert!(note.contains("nda-signed.pdf"), "the documents: {note}");
+    for f in [
+        "Online table booking.csv",
+        "Online table booking.xml",
+        "Intake Marta Sowa.md",
+    ] {
+        assert!(archived.join(f).exists(), "{f}");
+    }
+    let log = git(&dir, &["log", "--format=%(trailers:only,unfold)"]);
+    for trailer in [
+        "Ssot-Source: forms",
+        "Ssot-Source: trello",
+        "Ssot-Transition: matching→proposed",
+        "Ssot-Transition: accepted→credentialing",
+        "Ssot-Transition: credentialing→active",
+        "Ssot-Transition: active→done",
+        "Ssot-Transition: done→archived",
+    ] {
+        assert!(log.contains(trailer), "{trailer}: {log}");
+    }
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+
+    // The services, from the state file the demo left.
+    let state = t.path().join("demo.sandbox.json");
+    assert!(state.exists(), "{printed}");
+    assert!(printed.contains(&format!("--state \"{}\"", state.display())));
+    let cfg = ssot_vault::sandbox::SandboxConfig {
+        state_file: Some(state),
+        ..ssot_vault::sandbox::SandboxConfig::default()
+    };
+    let sb = ssot_vault::sandbox::Sandbox::start("127.0.0.1:0".parse().expect("addr"), cfg)
+        .await
+        .expect("the state loads");
+    let live = |service: &str, kind: &str| {
+        sb.remote(service)
+            .expect("emulator")
+            .live(kind)
+            .expect("records")
+    };
+    let named = |service: &str, kind: &str, field: &str, value: &str| {
+        live(service, kind)
+            .into_iter()
+            .filter(|r| r.field(field) == Some(value))
+            .collect::<Vec<_>>()
+    };
+    let deals = named("hubspot", "deals", "dealname", "Online table booking");
+    assert_eq!(deals.len(), 1, "{deals:?}");
+    assert_eq!(deals[0].field("dealstage"), Some("closedwon"));
+    assert_eq!(
+        named("hubspot", "contacts", "email", "marta@kawiarniasowa.pl").len(),
+        1
     );
-    let client = std::fs::read_to_string(dir.join(CLIENT)).expect("client");
-    assert!(client.contains("city: Kraków"), "{client}");
-    let log = git(&dir, &["log", "--format=%an %s"]);
+    let issues = live("jira", "issues");
     assert!(
-        log.contains("ssot-vault (hubspot) Sync with hubspot"),
-        "{log}"
+        !issues.iter().any(|i| i
+            .field("summary")
+            .is_some_and(|s| s.starts_with("Online table booking"))),
+        "the issue and its task deleted: {issues:?}"
     );
+    assert_eq!(issues.len(), 1, "the template's project's: {issues:?}");
+    let cards = named("trello", "cards", "name", "Online table booking");
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(cards[0].field("list"), Some("Archived"));
+    let card = cards[0].id.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let attachments = reqwest::Client::new()
+        .get(format!("{}/1/cards/{card}/attachments", sb.base_url()))
+        .header(
+            "Authorization",
+            format!(
+                "OAuth oauth_consumer_key=\"{}\", oauth_token=\"sandbox-trello-token-ola\"",
+                ssot_vault::sandbox::DEFAULT_TRELLO_KEY
+            ),
+        )
+        .send()
+        .await
+        .expect("attachments")
+        .text()
+        .await
+        .expect("body");
+    for name in [
+        "nda-signed.pdf",
+        "Online table booking.csv",
+        "Online table booking.xml",
+    ] {
+        assert!(attachments.contains(name), "{name}: {attachments}");
+    }
+    let rows = named("sheets", "Projects", "title", "Online table booking");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].field("status"), Some("archived"));
+    assert_eq!(live("forms", "intake").len(), 1);
+    assert_eq!(live("forms", "helpdesk").len(), 1);
+    let tickets = live("trello", "cards")
+        .into_iter()
+        .filter(|c| c.field("list") == Some("Closed"))
+        .count();
+    assert_eq!(tickets, 1, "the helpdesk ticket's card, closed");
 }
 
 /// The incremental pull leaves out records whose last write was one of our runs unless they
