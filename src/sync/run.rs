@@ -1030,17 +1030,7 @@ fn status_moves(
         if from == p.status {
             continue;
         }
-        let mv = StatusMove {
-            ssot_id: p.ssot_id.clone(),
-            note_type: "project".into(),
-            rel: p.rel.clone(),
-            path: p.path.clone(),
-            from: from.to_string(),
-            to: p.status.clone(),
-            open_tickets: p.open_tickets.clone(),
-            with: Vec::new(),
-            sections: Vec::new(),
-        };
+        let mv = vault_move(p, from.to_string());
         match process.judge(root, config, remote, &mv) {
             Verdict::Refused(reason) => {
                 out.illegal.insert(
@@ -1091,17 +1081,7 @@ fn status_moves(
         if *last == p.status || shown(last).as_ref() != Some(base) {
             continue;
         }
-        let mv = StatusMove {
-            ssot_id: p.ssot_id.clone(),
-            note_type: "project".into(),
-            rel: p.rel.clone(),
-            path: p.path.clone(),
-            from: last.clone(),
-            to: p.status.clone(),
-            open_tickets: p.open_tickets.clone(),
-            with: Vec::new(),
-            sections: Vec::new(),
-        };
+        let mv = vault_move(p, last.clone());
         match process.judge(root, config, remote, &mv) {
             Verdict::Allowed(ops) => out.actions.extend(actions_of(&mv, ops)),
             Verdict::Refused(_) => {
@@ -1125,4 +1105,19 @@ fn actions_of(mv: &StatusMove, ops: Vec<crate::connectors::ActionOp>) -> Vec<Rem
             links: Vec::new(),
         })
         .collect()
+}
+
+/// A move of the project `p` made in the vault, from `from` to the status its note holds.
+fn vault_move(p: &read::ProjectRead, from: String) -> StatusMove {
+    StatusMove {
+        ssot_id: p.ssot_id.clone(),
+        note_type: "project".into(),
+        rel: p.rel.clone(),
+        path: p.path.clone(),
+        from,
+        to: p.status.clone(),
+        open_tickets: p.open_tickets.clone(),
+        with: Vec::new(),
+        sections: Vec::new(),
+    }
 }

@@ -137,13 +137,7 @@ impl SyncState {
 
     /// Saves the state atomically.
     pub fn save(&self, root: &Path, remote: &str) -> Result<(), StateError> {
-        let p = path(root, remote);
-        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Invalid {
-            path: p.clone(),
-            message: e.to_string(),
-        })?;
-        fsutil::write_atomic(&p, &bytes)?;
-        Ok(())
+        save_json(&path(root, remote), self)
     }
 }
 
@@ -188,13 +182,7 @@ impl DoneActions {
 
     fn save(&mut self, root: &Path) -> Result<(), StateError> {
         self.version = VERSION;
-        let p = done_actions_path(root);
-        let bytes = serde_json::to_vec(self).map_err(|e| StateError::Invalid {
-            path: p.clone(),
-            message: e.to_string(),
-        })?;
-        fsutil::write_atomic(&p, &bytes)?;
-        Ok(())
+        save_json(&done_actions_path(root), self)
     }
 
     /// Adds `id` to `remote`'s done actions (and takes the same action off what is asked of
@@ -454,6 +442,16 @@ pub fn base_from_history(root: &Path, source: &str, wanted: &[String]) -> BTreeM
         }
     }
     out
+}
+
+/// Writes `value` as JSON to `p`, atomically.
+fn save_json(p: &Path, value: &impl Serialize) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| StateError::Invalid {
+        path: p.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    fsutil::write_atomic(p, &bytes)?;
+    Ok(())
 }
 
 #[cfg(test)]
