@@ -103,6 +103,27 @@ fn steps(
         .map_err(|r| r.message)
 }
 
+/// The actions for `remote` of the effects of a path's transitions, in the table's order. The
+/// status moves of the service (suspend, resume) are carried out only when the path's last step
+/// has one: the record's status is written, before the actions, for the status the path ends
+/// in, and a move of a step on the way (credentialing → active's resume, when the project goes
+/// on to done with no move of its own) would take the record away from it after that write.
+fn ops_of_path(path: &[&'static Transition], remote: &str) -> Vec<ActionOp> {
+    let ops_of = |t: &Transition| -> Vec<ActionOp> {
+        t.effects
+            .iter()
+            .filter(|e| remote_of(e.service()) == remote)
+            .filter_map(|e| op_of(*e))
+            .collect()
+    };
+    let is_move = |op: &ActionOp| matches!(op, ActionOp::Transition { .. });
+    let ends_with_move = path.last().is_some_and(|t| ops_of(t).iter().any(is_move));
+    path.iter()
+        .flat_map(|t| ops_of(t))
+        .filter(|op| ends_with_move || !is_move(op))
+        .collect()
+}
+
 impl Process for Lifecycle {
     fn pending_trailers(&self, root: &Path, config: &Config) -> Vec<(String, String)> {
         super::audit::illegal_trailers(root, config)
@@ -111,13 +132,7 @@ impl Process for Lifecycle {
     fn judge(&self, root: &Path, config: &Config, remote: &str, mv: &StatusMove) -> Verdict {
         match steps(root, config, mv) {
             Err(reason) => Verdict::Refused(reason),
-            Ok(path) => Verdict::Allowed(
-                path.iter()
-                    .flat_map(|t| t.effects.iter().copied())
-                    .filter(|e| remote_of(e.service()) == remote)
-                    .filter_map(op_of)
-                    .collect(),
-            ),
+            Ok(path) => Verdict::Allowed(ops_of_path(&path, remote)),
         }
     }
 
@@ -208,6 +223,42 @@ mod tests {
         assert_eq!(
             Lifecycle.judge(d.path(), &cfg, "trello", &mv),
             Verdict::Allowed(Vec::new())
+        );
+    }
+
+    /// A path through `active` to `done` (whose step moves no status in Jira) keeps the grant
+    /// of the step on the way, not its resume: the status is written for `done`.
+    #[test]
+    fn a_path_ending_without_a_status_move_carries_none_of_its_steps() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = Config::default();
+        let note = NOTE.replace("[CHECK]", "[x]").replace("active", "done");
+        let mv = moved(d.path(), &note, "credentialing", "done");
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "jira", &mv),
+            Verdict::Allowed(vec![ActionOp::Grant {
+                link: "expert".into()
+            }])
+        );
+        let mv = moved(
+            d.path(),
+            &NOTE.replace("[CHECK]", "[x]"),
+            "accepted",
+            "active",
+        );
+        assert_eq!(
+            Lifecycle.judge(d.path(), &cfg, "jira", &mv),
+            Verdict::Allowed(vec![
+                ActionOp::Transition {
+                    to: "on-hold".into()
+                },
+                ActionOp::Transition {
+                    to: "in-progress".into()
+                },
+                ActionOp::Grant {
+                    link: "expert".into()
+                },
+            ])
         );
     }
 

@@ -28,6 +28,7 @@ mod process;
 mod process_archive;
 mod process_crash;
 mod process_env;
+mod process_gaps;
 mod sandbox_forms;
 mod sandbox_google;
 mod sandbox_hubspot;
