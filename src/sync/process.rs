@@ -79,6 +79,20 @@ pub trait Process: Sync {
         Vec::new()
     }
 
+    /// The status the note at `path` (of `note_type`) takes with the messages written in the
+    /// service that a pull adds to the end of its conversation (`parties`: who wrote each, as
+    /// its stamp says, oldest first), when they change it: a helpdesk ticket answered on its
+    /// card becomes `answered`, as a reply through the form or `ticket reply` makes it. `None`
+    /// leaves the status as it is; the default.
+    fn status_after_messages(
+        &self,
+        _note_type: &str,
+        _path: &Path,
+        _parties: &[String],
+    ) -> Option<String> {
+        None
+    }
+
     /// The action of another remote that an action `op` of `remote` waits for, if any (only
     /// one of an enabled remote: a remote the vault does not sync is not waited for). None by
     /// default.

@@ -403,6 +403,9 @@ pub async fn run<C: Connector>(
             &mut report,
         );
     }
+    // Messages written in the service and pulled into a note's conversation move its status
+    // as the process says (a helpdesk ticket answered on its card), on both sides.
+    follow_messages(root, process, &bindings, &notes, &mut plan);
     // New notes of records with links (a project's `client` and `expert`): the links the service
     // holds for them, read only for those records.
     settle_new_links(connector, &schema, &bindings, &notes, &st, &mut plan).await?;
@@ -933,6 +936,86 @@ fn refuse_remote_moves(
         ));
     }
     taken
+}
+
+/// The status moves of messages pulled into notes' conversations (comment sections): for each
+/// note whose merged conversation ends with messages the note lacks, the process names the
+/// status they give it ([`Process::status_after_messages`], from the party in each stamp,
+/// `time · party · author`); the note takes it and the service is sent it, in this run. A
+/// status moved on either side since the base, or in conflict, is left to the plan.
+fn follow_messages(
+    root: &Path,
+    process: &dyn Process,
+    bindings: &[Binding],
+    notes: &[VaultNote],
+    plan: &mut Plan,
+) {
+    for rp in plan
+        .records
+        .iter_mut()
+        .filter(|rp| rp.action == Action::Update)
+    {
+        let (Some(b), Some(sp)) = (
+            bindings.iter().find(|b| b.note_type == rp.note_type),
+            rp.sections.as_deref(),
+        ) else {
+            continue;
+        };
+        let Some(spec) = b.field("status") else {
+            continue;
+        };
+        if rp.push.contains_key("status")
+            || rp.pull.contains_key("status")
+            || rp.conflicts.iter().any(|c| c.key == "status")
+        {
+            continue;
+        }
+        let Some(note) = notes.iter().find(|n| n.ssot_id == rp.ssot_id) else {
+            continue;
+        };
+        let mut parties: Vec<String> = Vec::new();
+        for s in b
+            .sections
+            .iter()
+            .filter(|s| s.kind == crate::vault::sections::SectionKind::Comments)
+            .filter(|s| sp.pull.contains(&s.heading))
+        {
+            let had: BTreeSet<&str> = note
+                .sections
+                .as_deref()
+                .and_then(|m| m.get(&s.heading))
+                .into_iter()
+                .flatten()
+                .map(|i| i.key.as_str())
+                .collect();
+            let items = sp.items.get(&s.heading).map(Vec::as_slice).unwrap_or(&[]);
+            // The messages the note lacks at the end of the conversation, oldest first.
+            let new = items
+                .iter()
+                .rev()
+                .take_while(|i| !had.contains(i.key.as_str()))
+                .count();
+            parties.extend(items[items.len() - new..].iter().filter_map(|i| {
+                let stamp = i.stamp.as_deref()?;
+                stamp.split(" · ").nth(1).map(|p| p.trim().to_string())
+            }));
+        }
+        if parties.is_empty() {
+            continue;
+        }
+        let Some(to) = process.status_after_messages(&rp.note_type, &root.join(&rp.rel), &parties)
+        else {
+            continue;
+        };
+        let stem = crate::vault::index::stem_of(&rp.rel);
+        let Some(value) = canonical::from_vault(&spec.conv, Some(&Value::Str(to)), stem) else {
+            continue;
+        };
+        rp.agreed.remove("status");
+        rp.base_kept.remove("status");
+        rp.push.insert("status".into(), Some(value.clone()));
+        rp.pull.insert("status".into(), Some(value));
+    }
 }
 
 /// Empties `key` with a remote status move the process took: on the note, and in the service

@@ -162,6 +162,19 @@ impl Process for Lifecycle {
         })
     }
 
+    fn status_after_messages(
+        &self,
+        note_type: &str,
+        path: &Path,
+        parties: &[String],
+    ) -> Option<String> {
+        if note_type != "ticket" {
+            return None;
+        }
+        let bytes = crate::fsutil::read(path).ok()?;
+        super::ticket::status_after_replies(&bytes, parties)
+    }
+
     fn left_behind(&self, mv: &StatusMove) -> Vec<String> {
         // The reason belongs to the blocked state: a project leaving it leaves its reason.
         match (Status::parse(&mv.from), Status::parse(&mv.to)) {

@@ -12,7 +12,9 @@
 //!
 //! The conversation is append-only: a reply is added at the end of the section. A reply from the
 //! side that opened the ticket makes it `open` again, one from the other side (or the team)
-//! `answered`; a closed ticket takes no replies.
+//! `answered`; a closed ticket takes no replies. The rule is the same whichever way the reply
+//! comes ([`status_after`]): `ticket reply`, the helpdesk form, or a comment on the ticket's
+//! helpdesk card (taken by the sync, which moves the card to the status's list with it).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -372,6 +374,33 @@ pub fn reply(
     Ok((before, after))
 }
 
+/// The status a reply from `from` gives a ticket opened by `opener`, whatever the way it comes
+/// (`ticket reply`, the helpdesk form, a comment on the helpdesk card): `open` from the side
+/// that opened the ticket, `answered` from the other side or the team.
+pub fn status_after(opener: Option<Party>, from: Party) -> &'static str {
+    if Some(from) == opener {
+        "open"
+    } else {
+        "answered"
+    }
+}
+
+/// The status the ticket note `text` takes with replies written elsewhere (a comment on its
+/// helpdesk card) from `parties` (`client`, `expert`, `team`; oldest first): that of the last
+/// ([`status_after`]); `None` when it is closed (a closed ticket takes no replies), when no
+/// party is known, or when the status stays.
+pub fn status_after_replies(text: &[u8], parties: &[String]) -> Option<String> {
+    let note = crate::vault::note::Note::parse(text).ok()?;
+    let now = note.get("status").map(|v| v.to_string().trim().to_string());
+    if now.as_deref() == Some("closed") {
+        return None;
+    }
+    let last = Party::parse(parties.last()?)?;
+    let opener = note.get("from").and_then(|v| Party::parse(&v.to_string()));
+    let after = status_after(opener, last);
+    (now.as_deref() != Some(after)).then(|| after.to_string())
+}
+
 /// Adds a message to the ticket `l` (no commit: [`reply`] commits it), written `at` (default:
 /// now), with the further property edits `extra` in the same write (compare-and-swap against
 /// the bytes `l` was read from). A reply from the side that opened the ticket makes it `open`,
@@ -398,11 +427,7 @@ pub fn add_message(
         return Err(WorkflowError::Problem("the message is empty".into()));
     }
     let opener = l.text("from").and_then(|s| Party::parse(&s));
-    let after = if Some(from) == opener {
-        "open"
-    } else {
-        "answered"
-    };
+    let after = status_after(opener, from);
     let author = match (author, from) {
         (Some(a), _) => a.to_string(),
         (None, Party::Client) => l.link("client").unwrap_or_else(|| "client".into()),
@@ -457,6 +482,33 @@ pub fn close(root: &Path, config: &Config, path: &Path) -> Result<(), WorkflowEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replies written elsewhere follow `ticket reply`'s rule: the other side answers, the
+    /// opener reopens, a closed ticket stays closed, an unchanged status is no move.
+    #[test]
+    fn replies_from_elsewhere_move_the_status_as_a_reply_does() {
+        let t = |status: &str| format!("---\ntype: ticket\nfrom: client\nstatus: {status}\n---\n");
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let open = t("open");
+        assert_eq!(
+            status_after_replies(open.as_bytes(), &p(&["expert"])).as_deref(),
+            Some("answered")
+        );
+        assert_eq!(
+            status_after_replies(open.as_bytes(), &p(&["team"])).as_deref(),
+            Some("answered")
+        );
+        assert_eq!(status_after_replies(open.as_bytes(), &p(&["client"])), None);
+        assert_eq!(
+            status_after_replies(t("answered").as_bytes(), &p(&["expert", "client"])).as_deref(),
+            Some("open")
+        );
+        assert_eq!(
+            status_after_replies(t("closed").as_bytes(), &p(&["expert"])),
+            None
+        );
+        assert_eq!(status_after_replies(open.as_bytes(), &[]), None);
+    }
 
     fn msg(at: &str, party: Party, text: &str) -> Message {
         Message {

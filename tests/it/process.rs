@@ -630,8 +630,17 @@ async fn step_9_helpdesk(env: &ProcessEnv) {
         "{}",
         env.note(&ticket)
     );
-    // The ticket's status is its card's list on the helpdesk board (still `Open`).
-    has(env, &ticket, "status: open");
+    // The expert's reply makes the ticket `answered`, as a reply through the form does; its card
+    // moves to the `Answered` list in the same run.
+    has(env, &ticket, "status: answered");
+    assert_eq!(
+        env.live_of("trello", "cards")
+            .into_iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.field("list").map(str::to_string))
+            .as_deref(),
+        Some("Answered")
+    );
     let said = env.card_comments(&card.id).await;
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(said[0].ends_with(&format!("\n\n{ASKED}")), "{said:?}");

@@ -95,3 +95,88 @@ async fn a_project_first_synced_in_credentialing_is_on_hold_in_jira() {
     assert_eq!(env.issue_of(PROJECT).field("status"), Some("On Hold"));
     assert_eq!(env.head(), head, "{:?}", env.commits_since(&head));
 }
+
+/// The status of the ticket note opened by the helpdesk form response whose id is `response`.
+fn ticket_status(env: &ProcessEnv, response: &str) -> (String, Option<String>) {
+    let ticket = env.note_with("Helpdesk", &format!("- {response}"));
+    let status = env.prop(&ticket, "status");
+    (ticket, status)
+}
+
+/// The name of the list of the helpdesk card `id`.
+fn card_list(env: &ProcessEnv, id: &str) -> Option<String> {
+    env.live_of("trello", "cards")
+        .into_iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.field("list").map(str::to_string))
+}
+
+/// A reply written on the helpdesk card follows the rule a reply through the helpdesk form (or
+/// `ticket reply`) follows: the expert's reply to the client's ticket makes it `answered`, the
+/// client's reply makes it `open` again; the card moves to the status's list with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_on_the_helpdesk_card_sets_the_status_a_form_reply_sets() {
+    use ssot_vault::sandbox::forms::HELPDESK_FORM_ID;
+    let env = ProcessEnv::new().await;
+    env.sync().await;
+    let write = |who: &'static str, text: &'static str| {
+        let env = &env;
+        async move {
+            env.submit(
+                HELPDESK_FORM_ID,
+                serde_json::json!({"Project": NAME, "Who is writing?": who, "Message": text}),
+            )
+            .await
+        }
+    };
+    // Through the form: the client opens a ticket, the expert answers.
+    let opened = write("Client", "The cart forgets its items.").await;
+    env.sync().await;
+    assert_eq!(ticket_status(&env, &opened).1.as_deref(), Some("open"));
+    write("Expert", "Fixed: the session cookie expired too soon.").await;
+    env.sync().await;
+    let (ticket, by_form) = ticket_status(&env, &opened);
+    assert_eq!(by_form.as_deref(), Some("answered"));
+    env.sync().await;
+    let card = env
+        .prop(&ticket, "trello_card_id")
+        .expect("the ticket's card");
+    assert_eq!(card_list(&env, &card).as_deref(), Some("Answered"));
+
+    // On the card: the client writes again (open), the expert answers (answered).
+    env.comment_as(
+        "sandbox-trello-token-anna",
+        &card,
+        "Still forgetting them on mobile.",
+    )
+    .await;
+    let o = env.sync().await;
+    assert_eq!(
+        env.prop(&ticket, "status").as_deref(),
+        Some("open"),
+        "{}\n{}",
+        env.note(&ticket),
+        out(&o)
+    );
+    assert_eq!(card_list(&env, &card).as_deref(), Some("Open"));
+    env.comment_as("sandbox-trello-token-ewa", &card, "Fixed on mobile too.")
+        .await;
+    let o = env.sync().await;
+    assert_eq!(
+        env.prop(&ticket, "status"),
+        by_form,
+        "{}\n{}",
+        env.note(&ticket),
+        out(&o)
+    );
+    assert_eq!(card_list(&env, &card).as_deref(), Some("Answered"));
+    assert_eq!(
+        ssot_vault::workflow::ticket::conversation(&env.note(&ticket)).len(),
+        4
+    );
+    // Settled.
+    let head = env.head();
+    env.sync().await;
+    assert_eq!(env.head(), head, "{:?}", env.commits_since(&head));
+    assert_eq!(env.uncommitted(), "");
+}
