@@ -255,9 +255,13 @@ impl Demo {
         }
     }
 
-    /// One service's sync as `sync` runs it (with `[workflow] auto_activate`); whether a
-    /// project was made active.
-    async fn sync_one(&self, config: &Config, remote: &str) -> Result<bool, CliError> {
+    /// One service's sync as `sync` runs it (with `[workflow] auto_activate`): its report, and
+    /// whether a project was made active.
+    async fn sync_one(
+        &self,
+        config: &Config,
+        remote: &str,
+    ) -> Result<(crate::sync::SyncReport, bool), CliError> {
         let overrides = Overrides {
             credentials: Some(self.credential(remote)),
             ..Overrides::default()
@@ -281,22 +285,22 @@ impl Demo {
         if report.conflicts > 0 || !report.refused.is_empty() {
             super::sync::print_report(&report, false);
         }
-        Ok(moved)
+        Ok((report, moved))
     }
 
-    /// `ssot-vault sync`: every service in order, those before a project made active again.
+    /// `ssot-vault sync`: every service in order, then its second pass ([`super::sync::second_pass`]).
     async fn sync(&self) -> Result<(), CliError> {
         println!("$ ssot-vault sync");
         let config = Config::load(&self.dir)?;
         let remotes = super::sync::remotes(&config, None)?;
-        let mut rerun = 0;
-        for (i, r) in remotes.iter().enumerate() {
-            if self.sync_one(&config, r).await? {
-                rerun = i + 1;
-            }
+        let (mut reports, mut moved) = (Vec::new(), Vec::new());
+        for r in &remotes {
+            let (report, m) = self.sync_one(&config, r).await?;
+            reports.push(report);
+            moved.push(m);
         }
-        for r in &remotes[..rerun] {
-            self.sync_one(&config, r).await?;
+        for (i, _) in super::sync::second_pass(&reports.iter().collect::<Vec<_>>(), &moved) {
+            self.sync_one(&config, &remotes[i]).await?;
         }
         Ok(())
     }

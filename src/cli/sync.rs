@@ -249,6 +249,46 @@ fn sync_error(e: SyncError, source: Option<&CredentialSource>) -> CliError {
     e.into()
 }
 
+/// Why a remote runs a second time in one `sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Again {
+    /// A project was made active after its run (`[workflow] auto_activate`).
+    MadeActive,
+    /// A remote after it wrote into notes what it carries to its service (a status moved in
+    /// Trello, for HubSpot's deal stage).
+    Pulled,
+}
+
+impl std::fmt::Display for Again {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Again::MadeActive => "for the projects made active",
+            Again::Pulled => "for what the services after it changed in the notes",
+        })
+    }
+}
+
+/// The remotes of a `sync` (their first runs' reports, in order, and whether a project was made
+/// active after each) that run once more, at the end, in order, and why: each one before which
+/// a project was made active (after its own run or a later one's), and each one a later remote
+/// fed (its pull wrote into notes fields, sections or new notes this one sends: see
+/// [`SyncReport::feeds`]). Those with nothing to carry do not run again; none runs a third time.
+pub(super) fn second_pass(reports: &[&SyncReport], moved: &[bool]) -> Vec<(usize, Again)> {
+    (0..reports.len())
+        .filter_map(|j| {
+            if moved.iter().skip(j).any(|m| *m) {
+                Some((j, Again::MadeActive))
+            } else {
+                reports
+                    .iter()
+                    .skip(j + 1)
+                    .any(|r| r.feeds(&reports[j].sends))
+                    .then_some((j, Again::Pulled))
+            }
+        })
+        .collect()
+}
+
 /// Runs `sync`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     init_tracing();
@@ -278,12 +318,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         .enable_all()
         .build()?;
     let mut problems = false;
-    let mut reports = Vec::new();
     let auto = config.workflow.auto_activate && !args.dry_run;
-    // The remotes run before a project was made active (`[workflow] auto_activate`): they run
-    // again at the end, so that this `sync` carries the move to every service.
-    let mut rerun = 0;
-    let mut one = |r: &str, again: bool| -> Result<bool, CliError> {
+    let mut one = |r: &str, again: Option<Again>| -> Result<(SyncReport, bool), CliError> {
         let mut report = rt.block_on(sync_remote(&root, &config, r, &opts))?;
         let moved = auto && auto_activate(&root, &config, &mut report);
         problems |= report.conflicts > 0
@@ -292,23 +328,26 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
             || !report.invalid.is_empty()
             || !report.followup_problems.is_empty();
         if !ctx.json {
-            if again {
-                println!("{r}: again, for the projects made active");
+            if let Some(why) = again {
+                println!("{r}: again, {why}");
             }
             print_report(&report, args.dry_run);
         }
-        reports.push(report);
-        Ok(moved)
+        Ok((report, moved))
     };
-    for (i, r) in remotes.iter().enumerate() {
-        if one(r, false)? {
-            rerun = i + 1;
-        }
+    let mut reports = Vec::new();
+    let mut moved = Vec::new();
+    for r in &remotes {
+        let (report, m) = one(r, None)?;
+        reports.push(report);
+        moved.push(m);
     }
-    // A project made active by a tick pulled in this second pass reaches the remotes before it
-    // at the next `sync`.
-    for r in &remotes[..rerun] {
-        one(r, true)?;
+    // The second pass: the remotes that ran before a change they carry was made (see
+    // [`second_pass`]), once more; what this pass pulls reaches the remotes before it at the
+    // next `sync`.
+    let again = second_pass(&reports.iter().collect::<Vec<_>>(), &moved);
+    for (i, why) in again {
+        reports.push(one(&remotes[i], Some(why))?.0);
     }
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

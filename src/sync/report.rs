@@ -1,11 +1,13 @@
 //! What a sync run did: the [`SyncReport`] the CLI prints (and `--json` serialises), and the
 //! one-line [`summary`] that becomes the run's commit message.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::connectors::HttpStats;
 
-use super::plan::Plan;
+use super::plan::{Action, Plan};
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -63,6 +65,35 @@ pub struct SyncReport {
     /// The follow-ups' problems, one line each (a helpdesk response naming no known project, an
     /// intake that cannot be accepted): the run exits 1.
     pub followup_problems: Vec<String>,
+    /// What this remote sends to its service: (note type, key) of each field that is not
+    /// pull-only, and (note type, `## heading`) of each body section. A `sync` runs the remote
+    /// once more when a remote after it wrote one of them into a note ([`SyncReport::feeds`]).
+    #[serde(skip)]
+    pub sends: BTreeSet<(String, String)>,
+}
+
+impl SyncReport {
+    /// Whether this run wrote into notes something the remote that sends `sends` (its report's
+    /// [`SyncReport::sends`]) carries to its service: a field or body section pulled into a
+    /// note of a type it syncs, or a new note of such a type.
+    pub fn feeds(&self, sends: &BTreeSet<(String, String)>) -> bool {
+        if !self.applied {
+            return false;
+        }
+        let sends_key = |ty: &str, key: String| sends.contains(&(ty.to_string(), key));
+        self.plan.records.iter().any(|rp| match rp.action {
+            Action::NewNote => sends.iter().any(|(t, _)| *t == rp.note_type),
+            Action::Update => {
+                rp.pull.keys().any(|k| sends_key(&rp.note_type, k.clone()))
+                    || rp.sections.as_deref().is_some_and(|sp| {
+                        sp.pull
+                            .iter()
+                            .any(|h| sends_key(&rp.note_type, format!("## {h}")))
+                    })
+            }
+            _ => false,
+        })
+    }
 }
 
 /// The commit summary of a run.

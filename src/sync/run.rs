@@ -112,6 +112,23 @@ pub async fn run<C: Connector>(
     //    Each note is reduced as it is read (`read.rs`): the run never holds the parsed vault; the
     //    lifecycle's guards read whole only the few projects whose status moved.
     let bindings: Vec<Binding> = connector.bindings().to_vec();
+    report.sends = bindings
+        .iter()
+        .filter(|b| !b.link_target_only)
+        .flat_map(|b| {
+            let fields = b
+                .fields
+                .iter()
+                .filter(|f| f.direction != crate::connectors::Direction::Pull)
+                .map(|f| (b.note_type.clone(), f.key.clone()));
+            let sections = b
+                .sections
+                .iter()
+                .filter(|s| s.kind != crate::vault::sections::SectionKind::List)
+                .map(|s| (b.note_type.clone(), format!("## {}", s.heading)));
+            fields.chain(sections).collect::<Vec<_>>()
+        })
+        .collect();
     //    The `watch` daemon hands in the reductions of its earlier runs: only the notes changed
     //    since are read (a poisoned cache, left by a panic mid-read, is read afresh).
     let read = match &opts.read_cache {

@@ -662,7 +662,8 @@ const REASON: &str = "Waiting for the client's VPN access";
 /// 10. Ola moves the card to `Blocked` in Trello, saying why in a comment: the project is blocked
 ///     everywhere (the note with its reason, Jira On Hold, the deal's blocked stage, the Sheets
 ///     row), settled without a ping-pong; moved back to `Active`, it is unblocked the same way.
-///     HubSpot runs before Trello: it sees each move at the next `sync`, as a person would run.
+///     HubSpot runs before Trello: it runs once more at the end of the same `sync`, which
+///     carries each move to its deal.
 async fn step_10_blocked_and_back(env: &ProcessEnv) {
     let card = env.card_of(PROJECT).id;
     let key = env.issue_of(PROJECT).id;
@@ -681,6 +682,8 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
         env.row_of("Projects", PROJECT).field("status"),
         Some("blocked")
     );
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(deal["properties"]["dealstage"], "decisionmakerboughtin");
     let head_blocked = env.head();
     env.sync().await;
     assert_eq!(env.head(), head_blocked, "settled: no ping-pong");
@@ -705,6 +708,8 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
         env.row_of("Projects", PROJECT).field("status"),
         Some("active")
     );
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(deal["properties"]["dealstage"], "contractsent");
     let head_active = env.head();
     env.sync().await;
     assert_eq!(env.head(), head_active, "settled: no ping-pong");

@@ -180,3 +180,60 @@ async fn a_reply_on_the_helpdesk_card_sets_the_status_a_form_reply_sets() {
     assert_eq!(env.head(), head, "{:?}", env.commits_since(&head));
     assert_eq!(env.uncommitted(), "");
 }
+
+/// Why the work stops (Ola's comment on the card, read as the reason).
+const REASON: &str = "Waiting for the client's VPN access";
+
+/// The template project made active in the vault and synced: active everywhere.
+async fn active(env: &ProcessEnv) {
+    credentialing(env).await;
+    tick_all(env);
+    env.ok(&["project", "activate", NAME]).await;
+    env.sync().await;
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(deal["properties"]["dealstage"], "contractsent", "{deal}");
+}
+
+/// A status move made in Trello (the card moved to `Blocked`, and back to `Active`) reaches
+/// HubSpot, which runs before Trello, in the same `sync`: the remotes before the one that pulled
+/// it run once more; the pull is committed first, the second pass pushes only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_made_in_trello_reaches_hubspot_in_the_same_sync() {
+    let env = ProcessEnv::new().await;
+    active(&env).await;
+    let card = env.card_of(PROJECT).id;
+    env.comment_as(crate::conformance::trello::OLA, &card, REASON)
+        .await;
+    env.move_card(&card, "Blocked").await;
+    let head = env.head();
+    let o = env.sync().await;
+    assert_eq!(env.prop(PROJECT, "status").as_deref(), Some("blocked"));
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(
+        deal["properties"]["dealstage"],
+        "decisionmakerboughtin",
+        "{}",
+        out(&o)
+    );
+    let made = env.commits_since(&head);
+    let sources: Vec<&str> = made.iter().filter_map(|c| c.source()).collect();
+    assert_eq!(sources, ["trello"], "{made:?}\n{}", out(&o));
+    assert_eq!(made[0].transitions(), ["active→blocked"], "{made:?}");
+    assert!(out(&o).contains("hubspot: again"), "{}", out(&o));
+    let head = env.head();
+    let o = env.sync().await;
+    assert_eq!(env.head(), head, "settled: {}", out(&o));
+    assert!(!out(&o).contains(": again"), "no second pass: {}", out(&o));
+
+    env.move_card(&card, "Active").await;
+    let o = env.sync().await;
+    assert_eq!(env.prop(PROJECT, "status").as_deref(), Some("active"));
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(
+        deal["properties"]["dealstage"],
+        "contractsent",
+        "{}",
+        out(&o)
+    );
+    assert_eq!(env.uncommitted(), "");
+}
