@@ -77,6 +77,21 @@ pub struct Written {
     /// create (their `ssot_id`s): a create may have landed without its answer, so a service
     /// without idempotent creates looks for them before creating again.
     pub creating: BTreeSet<String>,
+    /// The status moves made in the service that the run was taking into notes (its `moves`
+    /// event, [`Journal::intend_moves`]): the commit that finishes it names them as the run's
+    /// own commit would have (`Ssot-Transition`).
+    pub moves: Vec<IntendedMove>,
+}
+
+/// A status move made in the service that a run takes into a note, as its journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IntendedMove {
+    /// The note, relative to the vault root.
+    pub rel: String,
+    /// The status it moves to, in the vault's terms.
+    pub to: String,
+    /// The `Ssot-Transition` labels of the move (`from→to` of each step).
+    pub labels: Vec<String>,
 }
 
 /// Canonical fields by key, `None` cleared.
@@ -203,6 +218,15 @@ pub fn written_by(root: &Path, remote: &str, run: &str) -> Written {
                 }
                 continue;
             }
+            Some("moves") => {
+                if v.get("run").and_then(Value::as_str) == Some(run)
+                    && let Some(moves) = v.pointer("/detail/moves")
+                    && let Ok(m) = serde_json::from_value::<Vec<IntendedMove>>(moves.clone())
+                {
+                    out.moves.extend(m);
+                }
+                continue;
+            }
             Some("write") => {}
             _ => continue,
         }
@@ -306,6 +330,16 @@ impl Journal {
         if let Err(e) = self.append("create", json!({ "records": sids }), false) {
             tracing::warn!(error = %e, "journal not written");
         }
+    }
+
+    /// Logs the status moves made in the service that the run takes into notes (a `moves`
+    /// event), before it writes them: a run stopped before its commit leaves them to the one
+    /// that commits its notes ([`Written::moves`]). Flushed, as [`Journal::log`].
+    pub fn intend_moves(&self, moves: &[IntendedMove]) -> Result<(), FsError> {
+        if moves.is_empty() {
+            return Ok(());
+        }
+        self.log("moves", json!({ "moves": moves }))
     }
 
     /// Appends an event.
@@ -454,6 +488,27 @@ mod tests {
         );
         c.log("saved", json!({})).unwrap();
         assert!(written_by(root, "jira", "run-c").acted.is_empty());
+    }
+
+    /// The moves a run logged it was taking into notes are that run's alone, whatever came
+    /// after them.
+    #[test]
+    fn the_moves_a_run_takes_are_read_back_for_that_run() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let mv = IntendedMove {
+            rel: "Projects/P.md".into(),
+            to: "blocked".into(),
+            labels: vec!["active→blocked".into()],
+        };
+        let a = Journal::open(root, "trello", "run-a").unwrap();
+        a.intend_moves(std::slice::from_ref(&mv)).unwrap();
+        a.intend(&[1]);
+        a.log("saved", json!({})).unwrap();
+        let b = Journal::open(root, "trello", "run-b").unwrap();
+        b.intend_moves(&[]).unwrap();
+        assert_eq!(written_by(root, "trello", "run-a").moves, [mv]);
+        assert!(written_by(root, "trello", "run-b").moves.is_empty());
     }
 
     #[test]

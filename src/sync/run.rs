@@ -85,6 +85,18 @@ pub async fn run<C: Connector>(
     {
         report.resumed_commit = commit_interrupted(root, &remote, prev, common)?;
     }
+    //    Those of another remote's interrupted run too: this run's commit of the vault's edits
+    //    must not take them as the vault's.
+    if !opts.dry_run && !opts.vault_quiet {
+        for (other, prev) in interrupted_others(root, &remote) {
+            let common = remote_common(config, &other);
+            if let Some(c) = commit_interrupted(root, &other, &prev, &common)? {
+                report.followups.push(format!(
+                    "the notes written by the interrupted {other} run {prev} committed as {c}"
+                ));
+            }
+        }
+    }
     if !opts.dry_run && !opts.vault_quiet {
         let pending = history::commit(
             root,
@@ -445,6 +457,7 @@ pub async fn run<C: Connector>(
     // 5. Apply.
     let jr = journal::Journal::open(root, &remote, &run_id)?;
     jr.log("start", json!({"records": report.plan.records.len()}))?;
+    jr.intend_moves(&taken)?;
     let plan = std::mem::take(&mut report.plan);
     let cx = Ctx {
         root,
@@ -458,6 +471,8 @@ pub async fn run<C: Connector>(
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
     phases.mark("applied");
+    // The crash tests stop a run here: its notes written, its state and commit not made.
+    crate::workflow::intake::stop_point(&format!("sync-applied:{remote}"));
     // The vault's copy is no longer needed: free it before the commit.
     drop(notes);
     report.plan = plan;
@@ -661,13 +676,15 @@ async fn settle_new_links<C: Connector>(
 
 /// Commits the notes an interrupted run (`prev`) wrote and that still hold exactly the bytes it
 /// wrote, as that run's (its source and run id): the vault did not make them. A note edited since
-/// holds other bytes and is left for the vault's commit.
+/// holds other bytes and is left for the vault's commit. The status moves the run was taking
+/// from the service (its journal's `moves`) are named as its own commit would have named them.
 fn commit_interrupted(
     root: &Path,
     remote: &str,
     prev: &str,
     common: &RemoteCommon,
 ) -> Result<Option<String>, SyncError> {
+    let moves = journal::written_by(root, remote, prev).moves;
     commit_run_writes(
         root,
         remote,
@@ -675,8 +692,36 @@ fn commit_interrupted(
         common,
         format!("Sync with {remote}: notes written by the interrupted run {prev}"),
         &People::default(),
-        &[],
+        &moves,
     )
+}
+
+/// The other remotes whose last run was interrupted (by their journals under `.ssot/`), with
+/// that run's id.
+fn interrupted_others(root: &Path, remote: &str) -> Vec<(String, String)> {
+    let Ok(dir) = std::fs::read_dir(root.join(state::DIR)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|name| name != remote && crate::connectors::registry::by_name(name).is_some())
+        .filter_map(|name| journal::interrupted(root, &name).map(|run| (name, run)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The shared settings of the remote `name` (its commits' author), the defaults where its
+/// section does not parse.
+fn remote_common(config: &Config, name: &str) -> RemoteCommon {
+    let defaults = crate::config::RemoteShared::defaults(name);
+    config
+        .remotes
+        .get(name)
+        .and_then(|t| crate::config::RemoteShared::parse(t, defaults.clone()).ok())
+        .map_or(defaults, |(shared, _)| shared)
+        .common
 }
 
 /// The people of the service whose changes a run took into the vault.
@@ -717,16 +762,9 @@ fn changed_by<C: Connector + ?Sized>(connector: &C, plan: &Plan) -> People {
     out
 }
 
-/// A project status move made in the service that the process allowed, to be taken into the note.
-#[derive(Debug)]
-struct PulledMove {
-    /// The project note, relative to the vault root.
-    rel: String,
-    /// The status it moves to, in the vault's terms.
-    to: String,
-    /// The process's `Ssot-Transition` labels of the move (`from→to` of each step).
-    labels: Vec<String>,
-}
+/// A project status move made in the service that the process allowed, to be taken into the
+/// note (journaled before the note is written, for the commit that finishes a stopped run).
+type PulledMove = journal::IntendedMove;
 
 /// The `Ssot-Transition` trailers of the status moves made in the service that the commit of
 /// the notes `committed` takes into the vault: those whose note is committed holding the status

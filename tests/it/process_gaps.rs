@@ -1,6 +1,8 @@
 //! Gaps of the cross-service process, each found by running it across the five services and
 //! closed here: a project moved from credentialing straight to done ends Done in Jira and stays
-//! so.
+//! so; a reply on a helpdesk card sets the ticket's status as a reply through the form does; a
+//! status move made in Trello reaches HubSpot (which runs first) in the same `sync`; the commit
+//! finishing a stopped run names the transition it took.
 
 use crate::hs_env::{PROJECT, out};
 use crate::process_env::ProcessEnv;
@@ -236,4 +238,46 @@ async fn a_move_made_in_trello_reaches_hubspot_in_the_same_sync() {
         out(&o)
     );
     assert_eq!(env.uncommitted(), "");
+}
+
+/// A run stopped after writing a status move pulled from Trello into the note, before its state
+/// and commit: the next `sync` commits that note as the stopped run's, with the
+/// `Ssot-Transition` the whole run would have given it (not as the vault's, not without it),
+/// and carries the move on to the other services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commit_finishing_a_stopped_run_names_its_transition() {
+    let env = ProcessEnv::new().await;
+    active(&env).await;
+    let card = env.card_of(PROJECT).id;
+    env.comment_as(crate::conformance::trello::OLA, &card, REASON)
+        .await;
+    env.move_card(&card, "Blocked").await;
+    let head = env.head();
+    let mut envs = env.credentials();
+    envs.push(("SSOT_TEST_STOP_AT".into(), "sync-applied:trello".into()));
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let o = env.run_with(&["sync"], &envs).await;
+    assert!(!o.status.success(), "stopped: {}", out(&o));
+    assert_eq!(env.prop(PROJECT, "status").as_deref(), Some("blocked"));
+    assert!(
+        env.uncommitted().contains("Projects/"),
+        "the note written, not committed: {}",
+        env.uncommitted()
+    );
+    let o = env.sync().await;
+    let made = env.commits_since(&head);
+    let touching: Vec<_> = made
+        .iter()
+        .filter(|c| !c.transitions().is_empty() || c.source() == Some("vault"))
+        .collect();
+    assert_eq!(touching.len(), 1, "{made:?}\n{}", out(&o));
+    assert_eq!(touching[0].source(), Some("trello"), "{made:?}");
+    assert_eq!(touching[0].transitions(), ["active→blocked"], "{made:?}");
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(deal["properties"]["dealstage"], "decisionmakerboughtin");
+    assert_eq!(env.issue_of(PROJECT).field("status"), Some("On Hold"));
+    assert_eq!(env.uncommitted(), "");
+    let head = env.head();
+    env.sync().await;
+    assert_eq!(env.head(), head, "{:?}", env.commits_since(&head));
 }
