@@ -511,3 +511,55 @@ pub fn print_report(r: &SyncReport, dry_run: bool) {
         println!("{name}: {p}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::RecordPlan;
+
+    /// A report of a run that sends `sends` and pulled `pulled` ((note type, key)) into notes.
+    fn report(sends: &[(&str, &str)], pulled: &[(&str, &str)]) -> SyncReport {
+        let mut r = SyncReport {
+            applied: true,
+            sends: sends
+                .iter()
+                .map(|(t, k)| (t.to_string(), k.to_string()))
+                .collect(),
+            ..SyncReport::default()
+        };
+        for (t, k) in pulled {
+            let mut rp = RecordPlan::new(Action::Update, "S1".into(), t.to_string());
+            rp.pull.insert(k.to_string(), Some("x".into()));
+            r.plan.records.push(rp);
+        }
+        r
+    }
+
+    /// Only a remote a later one fed runs again, and every remote up to (and with) the one after
+    /// whose run a project was made active.
+    #[test]
+    fn the_second_pass_reruns_those_a_later_run_fed_or_a_project_made_active_outran() {
+        let hubspot = report(&[("project", "status")], &[]);
+        let trello = report(&[("project", "status")], &[("project", "status")]);
+        let jira = report(&[("project", "budget")], &[]);
+        let forms = report(&[], &[("intake", "email")]);
+        let all = [&hubspot, &trello, &jira, &forms];
+        assert_eq!(
+            second_pass(&all, &[false; 4]),
+            [(0, Again::Pulled)],
+            "trello's pull feeds hubspot; nothing feeds trello or jira"
+        );
+        let quiet = report(&[("project", "status")], &[]);
+        let calm = [&hubspot, &quiet, &jira, &forms];
+        assert!(second_pass(&calm, &[false; 4]).is_empty());
+        assert_eq!(
+            second_pass(&calm, &[false, true, false, false]),
+            [(0, Again::MadeActive), (1, Again::MadeActive)]
+        );
+        let dry = SyncReport {
+            applied: false,
+            ..report(&[], &[("project", "status")])
+        };
+        assert!(second_pass(&[&hubspot, &dry], &[false; 2]).is_empty());
+    }
+}
