@@ -671,10 +671,6 @@ pub(super) async fn apply_plan<C: Connector>(
             }
             Ok(ActionOutcome::Unsupported) => {
                 jr.log("acted", json!({"id": a.id, "outcome": "unsupported"}))?;
-                report.errors.push((
-                    a.ssot_id.clone(),
-                    format!("{} is not carried out by {remote}", describe(&a.op)),
-                ));
                 report.refused.push((
                     a.ssot_id.clone(),
                     format!("{}: {remote} does not carry out {}", a.rel, a.id),

@@ -617,7 +617,10 @@ mod tests {
         assert_eq!(error_edits(None, "jira", &[], "2026-11-30"), None);
         assert_eq!(
             error_edits(None, "jira", &["x".into(), "x".into()], "2026-11-30"),
-            Some(Edit::Set(ERRORS_KEY.into(), list(&["jira: x (2026-11-30)"])))
+            Some(Edit::Set(
+                ERRORS_KEY.into(),
+                list(&["jira: x (2026-11-30)"])
+            ))
         );
     }
 

@@ -527,8 +527,7 @@ fn note_errors(
             continue;
         };
         let messages = by_sid.get(n.ssot_id.as_str()).cloned().unwrap_or_default();
-        let Some(edit) =
-            apply::error_edits(note.get(apply::ERRORS_KEY), remote, &messages, &today)
+        let Some(edit) = apply::error_edits(note.get(apply::ERRORS_KEY), remote, &messages, &today)
         else {
             continue;
         };
@@ -991,13 +990,6 @@ fn refuse_remote_moves(
         rp.notice = Some(format!(
             "ssot-vault moved this issue back to {back}: the move to {pulled} ({} → {}) is not allowed in the vault: {reason}",
             mv.from, mv.to
-        ));
-        report.errors.push((
-            rp.ssot_id.clone(),
-            format!(
-                "status {}→{} made in {remote} not taken: {reason}; moved back to {back}",
-                mv.from, mv.to
-            ),
         ));
         report.refused.push((
             rp.ssot_id.clone(),

@@ -115,7 +115,11 @@ const SET_KEYS: [&str; 2] = [CONFLICTS_KEY, ERRORS_KEY];
 /// entries; `None` when ours stays.
 fn merge_set(key: &str, notes: [&Note; 3], added: &[String]) -> Option<Edit> {
     let [b, o, t] = notes;
-    let (eb, eo, et) = (set_entries(b, key), set_entries(o, key), set_entries(t, key));
+    let (eb, eo, et) = (
+        set_entries(b, key),
+        set_entries(o, key),
+        set_entries(t, key),
+    );
     let mut want: Vec<String> = eo
         .iter()
         .filter(|e| !eb.contains(e) || et.contains(e))
@@ -354,10 +358,7 @@ mod tests {
         let t = format!("---\nsync_errors:\n{e3}---\n");
         let m = merge(&b, &o, &t);
         assert!(m.clean() && m.field_conflicts.is_empty());
-        assert_eq!(
-            text(&m),
-            format!("---\nsync_errors:\n{e2}{e3}---\n")
-        );
+        assert_eq!(text(&m), format!("---\nsync_errors:\n{e2}{e3}---\n"));
     }
 
     /// A frontmatter of up to four keys with small values (`None`: absent).
