@@ -1,7 +1,7 @@
 //! A service's refusals written on the note (`sync_errors`): a Jira grant refused (403 on the
 //! project role, by the sandbox's fault injection) and a HubSpot write refused (an e-mail another
 //! contact has) are each an entry on their note, the other writes and effects of the run go on,
-//! the run exits 1, and `check` shows the entry; once the service takes them, the next run clears
+//! the run exits 1, and `check` and `status` show the entry; once the service takes them, the next run clears
 //! the entry and exits 0. A hostile message (NUL, control characters, 10 kB) is written as one
 //! short clean line and the note still parses.
 
@@ -106,6 +106,15 @@ async fn a_jira_grant_refused_is_on_the_note_until_a_run_carries_it_out() {
         "{}",
         out(&o)
     );
+    let o = h.run(&["status"]).await;
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        shown.contains(&format!(
+            "nothing to commit\nrefused by a service (sync_errors; the next sync tries again):\n{PROJECT}\n  jira: grant access to expert refused: "
+        )),
+        "{}",
+        out(&o)
+    );
     // The same refusal again: the note is not written again.
     let before = h.note(PROJECT);
     let o = h.run(&["sync"]).await;
@@ -124,6 +133,8 @@ async fn a_jira_grant_refused_is_on_the_note_until_a_run_carries_it_out() {
         "{}",
         out(&o)
     );
+    let o = h.run(&["status"]).await;
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "nothing to commit\n");
 }
 
 /// The 1-based line of the first line of `text` starting with `prefix`.
