@@ -248,3 +248,72 @@ async fn a_hostile_refusal_is_written_clean_and_short() {
         "{shown}"
     );
 }
+
+/// The `watch` daemon runs the same sync: a save HubSpot refuses puts the entry on the note in
+/// one push run, and that write (the daemon's own, committed by its run) starts no other run;
+/// the polls after it, refused again, leave the note and the history as they are. Fixed, the
+/// entry goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_writes_sync_errors_once_and_does_not_loop() {
+    use crate::watch::{runs, start, terminate, wait_for};
+    let e = Env::new("poll_seconds = 1").await;
+    e.sync().await;
+    let cfg = e.v.join("ssot-vault.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "\n[watch]\ndebounce_ms = 250\n",
+            "\n[watch]\ndebounce_ms = 200\n",
+        ),
+    )
+    .expect("config");
+    git(&e.v, &["commit", "-qam", "Watch settings"]);
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut daemon = start(&e.v, &log_path);
+    wait_for("the first poll", 20, || runs(&e.v, "poll_runs") >= 1).await;
+    let taken = e.prop(EXPERT, "email").expect("the expert's e-mail");
+    let mine = e.prop(CLIENT, "email").expect("the client's e-mail");
+    edit_note(
+        &e.v,
+        CLIENT,
+        &format!("email: {mine}"),
+        &format!("email: {taken}"),
+    );
+    wait_for("the refusal on the note", 15, || {
+        e.note(CLIENT).contains("sync_errors:")
+    })
+    .await;
+    wait_for("the push run counted", 5, || runs(&e.v, "push_runs") == 1).await;
+    let (note, head) = (e.note(CLIENT), git(&e.v, &["rev-parse", "HEAD"]));
+    let polls = runs(&e.v, "poll_runs");
+    wait_for("more polls", 15, || runs(&e.v, "poll_runs") >= polls + 3).await;
+    assert_eq!(runs(&e.v, "push_runs"), 1, "{}", log());
+    assert_eq!(e.note(CLIENT), note);
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "{}", log());
+    let errors = errors_of(&note);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("hubspot: write refused: Contact already exists"),
+        "{errors:?}"
+    );
+    // Fixed: written, and the entry goes.
+    edit_note(
+        &e.v,
+        CLIENT,
+        &format!("email: {taken}"),
+        &format!("email: {mine}"),
+    );
+    wait_for("the entry cleared", 15, || {
+        !e.note(CLIENT).contains("sync_errors")
+    })
+    .await;
+    let code = terminate(&mut daemon).await;
+    assert_eq!(code.code(), Some(0), "{}", log());
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
+        "{}",
+        git(&e.v, &["status", "--porcelain"])
+    );
+}
