@@ -317,3 +317,26 @@ async fn the_daemon_writes_sync_errors_once_and_does_not_loop() {
         git(&e.v, &["status", "--porcelain"])
     );
 }
+
+/// `check` warns of each entry on its line, shown with hidden characters escaped, and takes no
+/// placeholder in an entry for one left in the note; the note stays valid (exit 0).
+#[test]
+fn check_warns_of_each_entry() {
+    let (_tmp, v) = crate::common::init_vault();
+    edit_note(
+        &v,
+        CLIENT,
+        "\n---\n",
+        "\nsync_errors:\n  - \"hubspot: write refused: {{date}} is not a date (2026-11-30)\"\n  - \"jira: delete refused: 409 \\e[31m (2026-11-29)\"\n---\n",
+    );
+    let o = crate::common::bin()
+        .arg("--vault")
+        .arg(&v)
+        .arg("check")
+        .output()
+        .expect("check");
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let shown: Vec<&str> = stdout.lines().filter(|l| l.starts_with(CLIENT)).collect();
+    insta::assert_snapshot!(shown.join("\n"));
+}
