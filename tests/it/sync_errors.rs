@@ -187,6 +187,17 @@ async fn a_hubspot_write_refused_for_one_record_is_on_its_note_only() {
     let client = e.record_by_ssot("contacts", &e.prop(CLIENT, "ssot_id").expect("sid"));
     assert_eq!(client["properties"]["city"], "Kraków");
     assert!(errors_of(&e.note(CLIENT)).is_empty());
+    // A run stopped before its writes (HubSpot down) settles nothing: the entries stay.
+    let before = e.note(ROZA);
+    e.sb.set_faults(FaultConfig {
+        fail_next: 1_000,
+        fail_status: Some(503),
+        ..FaultConfig::default()
+    });
+    let o = e.run(&["sync"]).await;
+    assert!(!o.status.success(), "{}", out(&o));
+    assert_eq!(e.note(ROZA), before);
+    e.sb.set_faults(FaultConfig::default());
     // Fixed: written, and this remote's entry goes.
     let o = e.run(&["set", ROZA, "email=kontakt@roza.pl"]).await;
     assert!(o.status.success(), "{}", out(&o));
