@@ -59,12 +59,13 @@ pub fn check(root: &Path, config: &Config, schema: &Schema) -> Vec<Finding> {
 
 /// The Obsidian property type of every key the tool writes besides the schema's fields (which
 /// `check` compares with `types.json`): Obsidian's own `cssclasses`, the sync's
-/// `sync_conflicts`, the `<remote>_archived` mark of every service the configuration knows and
+/// `sync_conflicts` and `sync_errors`, the `<remote>_archived` mark of every service the configuration knows and
 /// the remote id keys of the connectors' bindings.
 pub fn written_types(config: &Config, schema: &Schema) -> BTreeMap<String, &'static str> {
     let mut out = BTreeMap::new();
     out.insert("cssclasses".to_string(), "multitext");
     out.insert(crate::sync::apply::CONFLICTS_KEY.to_string(), "multitext");
+    out.insert(crate::sync::apply::ERRORS_KEY.to_string(), "multitext");
     for remote in config.remotes.keys() {
         out.insert(crate::sync::apply::archived_key(remote), "date");
     }

@@ -1,4 +1,5 @@
-//! `ssot-vault status`: the vault's uncommitted changes, note by note and field by field.
+//! `ssot-vault status`: the vault's uncommitted changes, note by note and field by field, then the
+//! notes holding `sync_errors` (what a service refused in its last run).
 
 use crate::history::{self, NoteStatus};
 use crate::text::escape_hidden;
@@ -11,7 +12,7 @@ pub struct Args {}
 
 /// Runs `status`.
 pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
-    let (root, _config) = ctx.open()?;
+    let (root, config) = ctx.open()?;
     let changes = history::status(&root)?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&changes)?);
@@ -19,10 +20,55 @@ pub fn run(ctx: &Ctx, _args: &Args) -> Result<Outcome, CliError> {
     }
     if changes.is_empty() {
         println!("nothing to commit");
-        return Ok(Outcome::Ok);
+    } else {
+        print!("{}", render(ctx, &changes));
     }
-    print!("{}", render(ctx, &changes));
+    print!("{}", render_errors(ctx, &sync_errors(&root, &config)));
     Ok(Outcome::Ok)
+}
+
+/// The notes holding `sync_errors` (what a service refused in its last run), with their entries,
+/// by path. Only the notes whose text names the key are parsed.
+pub fn sync_errors(
+    root: &std::path::Path,
+    config: &crate::config::Config,
+) -> Vec<(String, Vec<String>)> {
+    let key = crate::sync::apply::ERRORS_KEY;
+    let needle = format!("\n{key}:");
+    let walk = crate::vault::index::walk(root, config);
+    let found = crate::par::map(&walk.notes, 0, 256, |(rel, path)| {
+        let bytes = std::fs::read(path).ok()?;
+        if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            return None;
+        }
+        let note = crate::vault::note::Note::parse(&bytes).ok()?;
+        let entries: Vec<String> = note
+            .get(key)?
+            .items()
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect();
+        (!entries.is_empty()).then(|| (rel.clone(), entries))
+    });
+    found.into_iter().flatten().collect()
+}
+
+/// The text form of [`sync_errors`]: a heading, then each note and its entries; empty when none.
+pub fn render_errors(ctx: &Ctx, notes: &[(String, Vec<String>)]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{} (sync_errors; the next sync tries again):\n",
+        ctx.paint("refused by a service", "31")
+    );
+    for (rel, entries) in notes {
+        out.push_str(&format!("{}\n", escape_hidden(rel)));
+        for e in entries {
+            out.push_str(&format!("  {}\n", escape_hidden(e)));
+        }
+    }
+    out
 }
 
 /// The text form: `M path` then the changes, indented.

@@ -431,6 +431,9 @@ pub(super) async fn apply_plan<C: Connector>(
                         {
                             st.held_pulled.insert(rid.clone(), rp.note_type.clone());
                         }
+                        report
+                            .errors
+                            .push((ssot_id.clone(), format!("write refused: {message}")));
                         report.refused.push((ssot_id, message));
                     }
                     WriteOutcome::Unlinked {
@@ -450,6 +453,8 @@ pub(super) async fn apply_plan<C: Connector>(
                             rel_of,
                         );
                         tracing::info!(%ssot_id, message = %m, "association refused by {remote}");
+                        let own = m.strip_prefix(&format!("{}: ", rp.rel)).unwrap_or(&m);
+                        report.errors.push((ssot_id.clone(), own.to_string()));
                         report.refused.push((ssot_id, m));
                     }
                 }
@@ -654,6 +659,10 @@ pub(super) async fn apply_plan<C: Connector>(
                 tracing::info!(id = %a.id, "the record is gone from {remote}; action dropped");
             }
             Ok(ActionOutcome::Refused { message }) => {
+                report.errors.push((
+                    a.ssot_id.clone(),
+                    format!("{} refused: {message}", describe(&a.op)),
+                ));
                 report.refused.push((
                     a.ssot_id.clone(),
                     format!("{}: {} refused: {message}", a.rel, a.id),
@@ -680,6 +689,22 @@ pub(super) async fn apply_plan<C: Connector>(
     }
     st.actions = pending;
     Ok(())
+}
+
+/// An action in a person's words, for the note's `sync_errors`.
+fn describe(op: &crate::connectors::ActionOp) -> String {
+    use crate::connectors::ActionOp;
+    match op {
+        ActionOp::Transition { to } => format!("move to {to}"),
+        ActionOp::CreateChild { kind, assignee } => match assignee {
+            Some(a) => format!("create {kind} for {a}"),
+            None => format!("create {kind}"),
+        },
+        ActionOp::Grant { link } => format!("grant access to {link}"),
+        ActionOp::Revoke { link } => format!("revoke access of {link}"),
+        ActionOp::AttachExport => "attach export".into(),
+        ActionOp::Delete => "delete".into(),
+    }
 }
 
 /// A record whose pulled change its note did not take (the note changed during the run): read

@@ -1,5 +1,6 @@
 //! Applying a plan to the vault: note edits through the frontmatter editor (surgical, atomic,
-//! compare-and-swap), new notes for records made remotely, the `sync_conflicts` property.
+//! compare-and-swap), new notes for records made remotely, the `sync_conflicts` property and the
+//! `sync_errors` property (what a service refused in the last run that tried it).
 //!
 //! A note changed since the run read it is never overwritten: the editor refuses the write
 //! ([`crate::fsutil::FsError::Changed`]), the record is skipped for this run and merges next run.
@@ -19,6 +20,118 @@ use super::plan::{Action, FieldConflict, RecordPlan, text_hash};
 
 /// The property recording unresolved conflicts.
 pub const CONFLICTS_KEY: &str = "sync_conflicts";
+
+/// The property recording what each remote refused of a note in its last run: one entry per
+/// refusal, `jira: grant access to expert refused: 403 … (2026-11-30)`.
+pub const ERRORS_KEY: &str = "sync_errors";
+
+/// The longest message a `sync_errors` entry keeps (a service's text is cut after it).
+pub const ERROR_MAX_CHARS: usize = 300;
+
+/// A service's message as a `sync_errors` entry holds it: one line, without control characters
+/// (line breaks and tabs become spaces, others are dropped, runs of spaces made one), cut to
+/// [`ERROR_MAX_CHARS`] characters.
+pub fn clean_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut space = false;
+    for c in message.chars() {
+        let blank = c.is_whitespace() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}');
+        if blank {
+            space = !out.is_empty();
+            continue;
+        }
+        if crate::text::is_hidden(c) {
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    crate::text::cap_chars(&out, ERROR_MAX_CHARS)
+}
+
+/// One `sync_errors` entry: the remote, the message (cleaned, [`clean_message`]) and the day.
+pub fn error_entry(remote: &str, message: &str, today: &str) -> String {
+    format!("{remote}: {} ({today})", clean_message(message))
+}
+
+/// An entry's remote and its message without the day; `None` for an entry not of that shape.
+fn parse_error_entry(s: &str) -> Option<(&str, &str)> {
+    let (remote, rest) = s.split_once(": ")?;
+    let message = match rest.rsplit_once(" (") {
+        Some((m, day))
+            if day.strip_suffix(')').is_some_and(|d| {
+                d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+            }) =>
+        {
+            m
+        }
+        _ => rest,
+    };
+    Some((remote, message))
+}
+
+/// The string entries of a `sync_errors` value.
+fn string_items(value: Option<&Value>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.items()
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a note's `sync_errors` holds an entry of `remote`.
+pub fn has_errors(value: Option<&Value>, remote: &str) -> bool {
+    string_items(value)
+        .iter()
+        .any(|s| parse_error_entry(s).is_some_and(|(r, _)| r == remote))
+}
+
+/// The edit making a note's `sync_errors` hold exactly `messages` (as the service said them) for
+/// `remote`, entries of other remotes kept: an entry whose message is the same as before keeps
+/// its day (the day it was first refused). `None` when nothing changes.
+pub fn error_edits(
+    current: Option<&Value>,
+    remote: &str,
+    messages: &[String],
+    today: &str,
+) -> Option<Edit> {
+    let cur = string_items(current);
+    let mut want: Vec<String> = cur
+        .iter()
+        .filter(|s| parse_error_entry(s).is_none_or(|(r, _)| r != remote))
+        .cloned()
+        .collect();
+    for m in messages {
+        let clean = clean_message(m);
+        let kept = cur
+            .iter()
+            .find(|s| parse_error_entry(s) == Some((remote, clean.as_str())));
+        let entry = match kept {
+            Some(e) => e.clone(),
+            None => format!("{remote}: {clean} ({today})"),
+        };
+        if !want.contains(&entry) {
+            want.push(entry);
+        }
+    }
+    if want == cur {
+        return None;
+    }
+    Some(if want.is_empty() {
+        Edit::Remove(ERRORS_KEY.into())
+    } else {
+        Edit::Set(
+            ERRORS_KEY.into(),
+            Value::List(want.into_iter().map(Value::Str).collect()),
+        )
+    })
+}
 
 /// The property marking a note whose record was archived remotely (`<remote>_archived`).
 pub fn archived_key(remote: &str) -> String {
@@ -199,6 +312,17 @@ pub fn prepare_note_edit(
         return Ok(None);
     }
     let before = crate::fsutil::read(path).map_err(EditFileError::Fs)?;
+    prepare_edit_of(path, before, edits, sections)
+}
+
+/// [`prepare_note_edit`] of the note whose bytes were read as `before`: the write happens only
+/// if the file still holds them.
+pub fn prepare_edit_of(
+    path: &Path,
+    before: Vec<u8>,
+    edits: &[Edit],
+    sections: &SectionWrites<'_>,
+) -> Result<Option<Prepared>, ApplyError> {
     let note = Note::parse(&before).map_err(|source| EditFileError::Note {
         path: path.to_path_buf(),
         source,
@@ -433,6 +557,86 @@ mod tests {
                     Value::Str("status | vault: active | hubspot: blocked".into())
                 ])
             ))
+        );
+    }
+
+    #[test]
+    fn error_entries_of_one_remote_are_replaced_and_others_kept() {
+        let list = |v: &[&str]| Value::List(v.iter().map(|s| Value::Str((*s).into())).collect());
+        let cur = list(&[
+            "jira: grant access to expert refused: 403 Forbidden (2026-11-28)",
+            "hubspot: write refused: 400 bad email (2026-11-29)",
+            "a note of one's own",
+        ]);
+        assert!(has_errors(Some(&cur), "jira"));
+        assert!(has_errors(Some(&cur), "hubspot"));
+        assert!(!has_errors(Some(&cur), "trello"));
+        // The same refusal again keeps its day; a new one is added with today's.
+        let now = vec![
+            "grant access to expert refused: 403 Forbidden".to_string(),
+            "move to in-progress refused: 400".to_string(),
+        ];
+        assert_eq!(
+            error_edits(Some(&cur), "jira", &now, "2026-11-30"),
+            Some(Edit::Set(
+                ERRORS_KEY.into(),
+                list(&[
+                    "hubspot: write refused: 400 bad email (2026-11-29)",
+                    "a note of one's own",
+                    "jira: grant access to expert refused: 403 Forbidden (2026-11-28)",
+                    "jira: move to in-progress refused: 400 (2026-11-30)",
+                ])
+            ))
+        );
+        // Nothing refused: this remote's entries go, the others stay.
+        assert_eq!(
+            error_edits(Some(&cur), "jira", &[], "2026-11-30"),
+            Some(Edit::Set(
+                ERRORS_KEY.into(),
+                list(&[
+                    "hubspot: write refused: 400 bad email (2026-11-29)",
+                    "a note of one's own",
+                ])
+            ))
+        );
+        // Unchanged: no edit; the last entry gone: the key goes.
+        let one = list(&["jira: delete refused: 409 (2026-11-28)"]);
+        assert_eq!(
+            error_edits(
+                Some(&one),
+                "jira",
+                &["delete refused: 409".into()],
+                "2026-11-30"
+            ),
+            None
+        );
+        assert_eq!(
+            error_edits(Some(&one), "jira", &[], "2026-11-30"),
+            Some(Edit::Remove(ERRORS_KEY.into()))
+        );
+        assert_eq!(error_edits(None, "jira", &[], "2026-11-30"), None);
+        assert_eq!(
+            error_edits(None, "jira", &["x".into(), "x".into()], "2026-11-30"),
+            Some(Edit::Set(
+                ERRORS_KEY.into(),
+                list(&["jira: x (2026-11-30)"])
+            ))
+        );
+    }
+
+    #[test]
+    fn error_messages_are_one_short_line() {
+        assert_eq!(
+            clean_message("403\r\n\tForbidden:\0 \u{1b}[31mno\u{202e} access  "),
+            "403 Forbidden: [31mno access"
+        );
+        let long = format!("{}\n{}", "x".repeat(10_000), "\0".repeat(100));
+        let c = clean_message(&long);
+        assert!(c.chars().count() < 330, "{c}");
+        assert!(c.ends_with("… (10000 characters)"), "{c}");
+        assert_eq!(
+            error_entry("jira", "a\nb", "2026-11-30"),
+            "jira: a b (2026-11-30)"
         );
     }
 }

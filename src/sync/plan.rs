@@ -35,6 +35,8 @@ pub struct VaultNote {
     pub conflicts: BTreeSet<String>,
     /// The note is marked as archived remotely: left alone.
     pub archived_mark: bool,
+    /// The note's `sync_errors` holds entries of this remote (the run settles them).
+    pub errors: bool,
     /// Link fields: (key, target note type, target `ssot_id`s).
     pub links: Vec<(String, String, Vec<String>)>,
     /// A hash of the note's bytes as read: an edit made during the run is detected by it.

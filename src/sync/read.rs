@@ -574,6 +574,7 @@ fn reduce(
             fields,
             conflicts,
             archived_mark: note.get(archived_key).is_some_and(|v| !v.is_empty()),
+            errors: apply::has_errors(note.get(apply::ERRORS_KEY), remote),
             links: Vec::new(),
             text_hash: hash,
             sections: if b.sections.is_empty() {

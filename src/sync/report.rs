@@ -42,6 +42,13 @@ pub struct SyncReport {
     /// because the target's record is archived), each message naming the note's path:
     /// (ssot_id, message).
     pub refused: Vec<(String, String)>,
+    /// The refusals written on the notes (`sync_errors`), each also in `refused`, in the
+    /// note's own words: (ssot_id, message without the note's path).
+    #[serde(skip)]
+    pub errors: Vec<(String, String)>,
+    /// Notes whose `sync_errors` the run changed.
+    #[serde(skip)]
+    pub errors_noted: usize,
     /// Notes that could not be read, as `path:line:col: why` (left alone, never written).
     pub unreadable: Vec<String>,
     /// Records that make no valid note (`check` would reject it), not written: (remote id,
@@ -132,6 +139,9 @@ fn parts(r: &SyncReport) -> Vec<String> {
     }
     if r.actions_done > 0 {
         parts.push(format!("{} actions", r.actions_done));
+    }
+    if r.errors_noted > 0 {
+        parts.push(format!("sync_errors of {} notes", r.errors_noted));
     }
     parts
 }

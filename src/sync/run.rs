@@ -407,6 +407,10 @@ pub async fn run<C: Connector>(
             && rp.push.remove("status").is_some()
         {
             rp.base_kept.insert("status".into(), ill.base.clone());
+            report.errors.push((
+                rp.ssot_id.clone(),
+                format!("status {}→{} not sent: {}", ill.from, ill.to, ill.reason),
+            ));
             report.refused.push((
                 rp.ssot_id.clone(),
                 format!(
@@ -471,6 +475,8 @@ pub async fn run<C: Connector>(
     };
     applier::apply_plan(&cx, connector, &mut st, &plan, &notes, &mut report).await?;
     phases.mark("applied");
+    // Its writes and actions tried, the run settles this remote's `sync_errors` on the notes.
+    report.errors_noted = note_errors(root, &remote, &run_id, &jr, &notes, &report.errors);
     // The crash tests stop a run here: its notes written, its state and commit not made.
     crate::workflow::intake::stop_point(&format!("sync-applied:{remote}"));
     // The vault's copy is no longer needed: free it before the commit.
@@ -513,6 +519,67 @@ pub async fn run<C: Connector>(
     report.applied = true;
     report.http = connector.stats();
     Ok(report)
+}
+
+/// Makes this remote's `sync_errors` entries of each note the refusals of this run (`errors`:
+/// ssot_id, message), other remotes' entries kept: only the notes holding entries of this remote
+/// or refused now, and only those whose entries change. A note changed since the run read it
+/// (by anyone but this run) is left for the next run. Each write is journaled, so it goes into
+/// the run's commit. Returns the number of notes written.
+fn note_errors(
+    root: &Path,
+    remote: &str,
+    run_id: &str,
+    jr: &journal::Journal,
+    notes: &[VaultNote],
+    errors: &[(String, String)],
+) -> usize {
+    let mut by_sid: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (sid, m) in errors {
+        by_sid.entry(sid.as_str()).or_default().push(m.clone());
+    }
+    let todo: Vec<&VaultNote> = notes
+        .iter()
+        .filter(|n| n.errors || by_sid.contains_key(n.ssot_id.as_str()))
+        .collect();
+    if todo.is_empty() {
+        return 0;
+    }
+    let today = super::today();
+    let ours = journal::written_by(root, remote, run_id).hashes;
+    let mut written = 0;
+    for n in todo {
+        let path = root.join(&n.rel);
+        let Ok(bytes) = crate::fsutil::read(&path) else {
+            continue;
+        };
+        let hash = plan::text_hash(&bytes);
+        if hash != n.text_hash && !ours.contains(&hash) {
+            tracing::info!(note = %n.rel, "changed during the sync; its sync_errors are settled next run");
+            continue;
+        }
+        let Ok(note) = Note::parse(&bytes) else {
+            continue;
+        };
+        let messages = by_sid.get(n.ssot_id.as_str()).cloned().unwrap_or_default();
+        let Some(edit) = apply::error_edits(note.get(apply::ERRORS_KEY), remote, &messages, &today)
+        else {
+            continue;
+        };
+        let done = apply::prepare_edit_of(&path, bytes, &[edit], &Vec::new()).and_then(|p| {
+            let Some(p) = p else { return Ok(false) };
+            jr.intend(&[p.hash()]);
+            p.write().map(|()| true)
+        });
+        match done {
+            Ok(true) => written += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::info!(note = %n.rel, error = %e, "sync_errors not written; next run writes them");
+            }
+        }
+    }
+    written
 }
 
 /// A run that wrote to a service whose change feed would find its writes again (Jira's JQL has

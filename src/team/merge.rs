@@ -5,15 +5,15 @@
 //!
 //! A field changed on one side is taken; changed on both sides to different values, ours is kept
 //! and theirs is recorded in `sync_conflicts` (`key | vault: ours | git: theirs`, the shape the
-//! sync uses), never as conflict markers inside the YAML. `sync_conflicts` itself is merged as a
-//! set of entries. A note that does not parse on a side, or whose frontmatter the editor does not
+//! sync uses), never as conflict markers inside the YAML. `sync_conflicts` itself, and
+//! `sync_errors`, are merged as sets of entries. A note that does not parse on a side, or whose frontmatter the editor does not
 //! touch, falls back to git's text merge of the whole file.
 
 use std::collections::BTreeSet;
 
 use crate::config::ConflictPolicy;
 use crate::connectors::Direction;
-use crate::sync::apply::CONFLICTS_KEY;
+use crate::sync::apply::{CONFLICTS_KEY, ERRORS_KEY};
 use crate::sync::merge::{FieldMerge, merge_field};
 use crate::vault::editor::{self, Edit};
 use crate::vault::note::Note;
@@ -96,9 +96,9 @@ fn shown(v: Option<&Value>) -> String {
     }
 }
 
-/// The string entries of `sync_conflicts`.
-fn conflict_entries(note: &Note) -> Vec<String> {
-    note.get(CONFLICTS_KEY)
+/// The string entries of a list property (`sync_conflicts`, `sync_errors`).
+fn set_entries(note: &Note, key: &str) -> Vec<String> {
+    note.get(key)
         .map(|v| {
             v.items()
                 .iter()
@@ -106,6 +106,41 @@ fn conflict_entries(note: &Note) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The list properties merged as sets of entries.
+const SET_KEYS: [&str; 2] = [CONFLICTS_KEY, ERRORS_KEY];
+
+/// The edit of the set property `key` merging base, ours and theirs (`notes`), with `added`
+/// entries; `None` when ours stays.
+fn merge_set(key: &str, notes: [&Note; 3], added: &[String]) -> Option<Edit> {
+    let [b, o, t] = notes;
+    let (eb, eo, et) = (
+        set_entries(b, key),
+        set_entries(o, key),
+        set_entries(t, key),
+    );
+    let mut want: Vec<String> = eo
+        .iter()
+        .filter(|e| !eb.contains(e) || et.contains(e))
+        .cloned()
+        .collect();
+    for e in et.iter().chain(added) {
+        if !eb.contains(e) && !want.contains(e) {
+            want.push(e.clone());
+        }
+    }
+    if want == eo {
+        return None;
+    }
+    Some(if want.is_empty() {
+        Edit::Remove(key.into())
+    } else {
+        Edit::Set(
+            key.into(),
+            Value::List(want.into_iter().map(Value::Str).collect()),
+        )
+    })
 }
 
 /// The top-level keys of the three versions: ours in order, then theirs', then the base's.
@@ -166,7 +201,7 @@ fn field_merge(
     let mut field_conflicts = Vec::new();
     let mut new_entries = Vec::new();
     for key in all_keys([o, t, b]) {
-        if key == CONFLICTS_KEY {
+        if SET_KEYS.contains(&key.as_str()) {
             continue;
         }
         let (cb, co, ct) = (canon(b, &key), canon(o, &key), canon(t, &key));
@@ -193,31 +228,17 @@ fn field_merge(
             }
         }
     }
-    // `sync_conflicts` as a set: ours, less what theirs settled, plus what theirs added.
-    let (eb, eo, et) = (
-        conflict_entries(b),
-        conflict_entries(o),
-        conflict_entries(t),
-    );
-    let mut want: Vec<String> = eo
-        .iter()
-        .filter(|e| !eb.contains(e) || et.contains(e))
-        .cloned()
-        .collect();
-    for e in et.iter().chain(&new_entries) {
-        if !eb.contains(e) && !want.contains(e) {
-            want.push(e.clone());
-        }
-    }
-    if want != eo {
-        edits.push(if want.is_empty() {
-            Edit::Remove(CONFLICTS_KEY.into())
+    // `sync_conflicts` and `sync_errors` as sets: ours, less what theirs settled, plus what
+    // theirs added (and the conflicts of this merge).
+    for key in SET_KEYS {
+        let added: &[String] = if key == CONFLICTS_KEY {
+            &new_entries
         } else {
-            Edit::Set(
-                CONFLICTS_KEY.into(),
-                Value::List(want.into_iter().map(Value::Str).collect()),
-            )
-        });
+            &[]
+        };
+        if let Some(e) = merge_set(key, [b, o, t], added) {
+            edits.push(e);
+        }
     }
     let text = match editor::apply(&o.text, &edits) {
         Ok(Some(t)) => t,
@@ -326,6 +347,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn error_entries_merge_as_a_set() {
+        let e1 = "  - \"jira: delete refused: 409 (2026-11-28)\"\n";
+        let e2 = "  - \"hubspot: write refused: 400 (2026-11-29)\"\n";
+        let e3 = "  - \"trello: attach export refused: 403 (2026-11-30)\"\n";
+        // Theirs settled e1 and added e3; ours added e2.
+        let b = format!("---\nsync_errors:\n{e1}---\n");
+        let o = format!("---\nsync_errors:\n{e1}{e2}---\n");
+        let t = format!("---\nsync_errors:\n{e3}---\n");
+        let m = merge(&b, &o, &t);
+        assert!(m.clean() && m.field_conflicts.is_empty());
+        assert_eq!(text(&m), format!("---\nsync_errors:\n{e2}{e3}---\n"));
+    }
+
     /// A frontmatter of up to four keys with small values (`None`: absent).
     fn fm() -> impl Strategy<Value = Vec<Option<u8>>> {
         prop::collection::vec(prop::option::of(0u8..3), 4)
@@ -355,7 +390,7 @@ mod tests {
             // Only a body edited on both sides differently leaves markers, in the body.
             let body_conflict = ob != 0 && tb != 0 && ob != tb;
             prop_assert_eq!(m.clean(), !body_conflict);
-            let entries = conflict_entries(&note);
+            let entries = set_entries(&note, CONFLICTS_KEY);
             for i in 0..4 {
                 let key = format!("k{i}");
                 let got = note.get(&key).map(|v| v.to_string());

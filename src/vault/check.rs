@@ -189,6 +189,23 @@ fn check_entry<'a>(index: &'a Index, schema: &Schema, entry: &'a Entry) -> Entry
                 out.push(&entry.rel, e.line, 1, severity, msg);
             }
         }
+        // What a service refused of the note in its last run (the sync retries it).
+        if let Some(e) = fm.entry(crate::sync::apply::ERRORS_KEY) {
+            for item in e.value.items() {
+                if let Some(m) = item.as_str() {
+                    out.push(
+                        &entry.rel,
+                        e.line,
+                        1,
+                        Severity::Warning,
+                        format!(
+                            "sync error: {}; the next sync tries again",
+                            crate::text::escape_hidden(m)
+                        ),
+                    );
+                }
+            }
+        }
         let Some(ty) = ty else { return out };
         out.managed = true;
         for p in property_problems(schema, ty, fm) {
@@ -214,8 +231,9 @@ pub fn property_problems(
     let mut out = Vec::new();
     for e in fm.entries() {
         // `sync_conflicts` quotes each side's value as it is: a placeholder there is a remote's
-        // value kept out of the note, not one left in it.
-        if e.key == "sync_conflicts" {
+        // value kept out of the note, not one left in it; `sync_errors` quotes what a service
+        // said.
+        if e.key == crate::sync::apply::CONFLICTS_KEY || e.key == crate::sync::apply::ERRORS_KEY {
             continue;
         }
         if e.value.items().iter().any(|v| {

@@ -36,6 +36,7 @@ mod sandbox_jira;
 mod sandbox_sheets;
 mod sandbox_trello;
 mod sheets_sync;
+mod sync_errors;
 mod sync_hubspot;
 mod team;
 mod template_obsidian;

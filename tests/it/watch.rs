@@ -10,17 +10,17 @@ use ssot_vault::sandbox::{DEFAULT_HUBSPOT_TOKEN, FaultConfig};
 
 use crate::hs_env::{EXPERT, Env, PROJECT, git, out};
 
-fn status(v: &Path) -> Option<Value> {
+pub(crate) fn status(v: &Path) -> Option<Value> {
     let text = std::fs::read(v.join(".ssot/watch/status.json")).ok()?;
     serde_json::from_slice(&text).ok()
 }
 
-fn runs(v: &Path, key: &str) -> u64 {
+pub(crate) fn runs(v: &Path, key: &str) -> u64 {
     status(v).and_then(|s| s[key].as_u64()).unwrap_or(0)
 }
 
 /// Waits (bounded) until `ok` holds.
-async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(secs);
     while !ok() {
         assert!(Instant::now() < end, "timed out waiting for {what}");
@@ -29,7 +29,7 @@ async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
 }
 
 /// Starts the daemon, its log (at `info`) in `log`.
-fn start(v: &Path, log: &Path) -> Child {
+pub(crate) fn start(v: &Path, log: &Path) -> Child {
     start_with(v, log, "warn,ssot_vault::watch=info")
 }
 
@@ -81,7 +81,7 @@ fn notes_read(v: &Path, service: &str) -> Option<u64> {
 }
 
 /// Stops the daemon with SIGTERM and waits (bounded) for its exit.
-async fn terminate(daemon: &mut Child) -> std::process::ExitStatus {
+pub(crate) async fn terminate(daemon: &mut Child) -> std::process::ExitStatus {
     let k = Command::new("kill")
         .args(["-TERM", &daemon.id().to_string()])
         .status()
