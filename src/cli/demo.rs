@@ -117,12 +117,16 @@ fn make_vault(dir: &Path, base: &str) -> Result<(), CliError> {
     cfg.set_str("user.email", "demo@example.com").map_err(err)?;
     let toml_path = dir.join(crate::config::FILE_NAME);
     let mut text = String::from_utf8_lossy(&crate::fsutil::read(&toml_path)?).into_owned();
-    let fast = "retry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n";
+    // The sandbox runs without its rate limits and quotas: no client-side pacing either (against
+    // the real services the defaults pace to their published limits), and quick retries.
+    let fast = "requests_per_10s = 0\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n";
     let note = "# The demo points at its in-process sandbox (see the service's real API in the template)\n";
     for (name, section) in [
         (
             "hubspot",
-            format!("[remotes.hubspot]\n{note}enabled = true\nbase_url = \"{base}\"\n{fast}"),
+            format!(
+                "[remotes.hubspot]\n{note}enabled = true\nbase_url = \"{base}\"\nsearch_per_second = 0\n{fast}"
+            ),
         ),
         (
             "jira",
