@@ -1,4 +1,4 @@
-//! What the sync benchmarks share (`benches/{sync,trello,google}.rs` include it as `mod support`):
+//! What the sync benchmarks share (`benches/{sync,trello,google,demo}.rs` include it as `mod support`):
 //! the real binary with a benchmark identity and the sandbox's credentials, and a command run
 //! while its peak memory is sampled.
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::config::Config;
 use crate::connectors::Secret;
@@ -20,6 +20,7 @@ use crate::connectors::registry::Overrides;
 use crate::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
 use crate::sandbox::jira::store::SEED_USERS;
 use crate::sandbox::jira::{DEFAULT_EMAIL, DEFAULT_TOKEN};
+use crate::sandbox::person::Person;
 use crate::sandbox::sheets::SEED_SPREADSHEET_ID;
 use crate::sandbox::{
     DEFAULT_HUBSPOT_TOKEN, DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, Sandbox, SandboxConfig,
@@ -117,12 +118,16 @@ fn make_vault(dir: &Path, base: &str) -> Result<(), CliError> {
     cfg.set_str("user.email", "demo@example.com").map_err(err)?;
     let toml_path = dir.join(crate::config::FILE_NAME);
     let mut text = String::from_utf8_lossy(&crate::fsutil::read(&toml_path)?).into_owned();
-    let fast = "retry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n";
+    // The sandbox runs without its rate limits and quotas: no client-side pacing either (against
+    // the real services the defaults pace to their published limits), and quick retries.
+    let fast = "requests_per_10s = 0\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 2.0\n";
     let note = "# The demo points at its in-process sandbox (see the service's real API in the template)\n";
     for (name, section) in [
         (
             "hubspot",
-            format!("[remotes.hubspot]\n{note}enabled = true\nbase_url = \"{base}\"\n{fast}"),
+            format!(
+                "[remotes.hubspot]\n{note}enabled = true\nbase_url = \"{base}\"\nsearch_per_second = 0\n{fast}"
+            ),
         ),
         (
             "jira",
@@ -183,7 +188,8 @@ const NOISE: &[&str] = &[
 struct Demo {
     dir: PathBuf,
     sb: Sandbox,
-    http: reqwest::Client,
+    /// The consultancy's operator, Ola, in Trello (and the people filling the forms in).
+    ola: Person,
     google_key: String,
     head: Option<git2::Oid>,
     snapshot: Snapshot,
@@ -335,53 +341,6 @@ impl Demo {
         Ok(())
     }
 
-    /// A form response, as the person filling the form in sends it.
-    async fn submit(&self, form: &str, answers: Value) -> Result<(), CliError> {
-        let r = self
-            .http
-            .post(format!(
-                "{}/__sandbox/forms/{form}/responses",
-                self.sb.base_url()
-            ))
-            .json(&json!({ "answers": answers }))
-            .send()
-            .await
-            .map_err(err)?;
-        if !r.status().is_success() {
-            return Err(err(format!("the form answered HTTP {}", r.status())));
-        }
-        Ok(())
-    }
-
-    /// A Trello API call as the member of `token`; its JSON answer.
-    async fn trello(
-        &self,
-        token: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, CliError> {
-        let mut req = self
-            .http
-            .request(method, format!("{}/1{path}", self.sb.base_url()))
-            .header(
-                "Authorization",
-                format!(
-                    "OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{token}\""
-                ),
-            );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.map_err(err)?;
-        let status = r.status();
-        let text = r.text().await.map_err(err)?;
-        if !status.is_success() {
-            return Err(err(format!("Trello {path}: HTTP {status} {text}")));
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
     /// A note's frontmatter value.
     fn prop(&self, rel: &str, key: &str) -> Result<String, CliError> {
         let note = crate::vault::read_note(&self.dir.join(rel))?;
@@ -392,19 +351,16 @@ impl Demo {
     async fn jira_can_read(&self, user: usize) -> Result<String, CliError> {
         let key = self.prop(PROJECT, "jira_key")?;
         let (_, email, _, token, _) = SEED_USERS[user];
-        let r = self
-            .http
-            .get(format!(
-                "{}/rest/api/3/issue/{key}",
-                self.sb.jira_base_url()
-            ))
-            .basic_auth(email, Some(token))
-            .send()
+        let can = self
+            .ola
+            .clone()
+            .with_jira(email, token)
+            .jira_can_read(&key)
             .await
             .map_err(err)?;
         Ok(format!(
             "the expert's own Jira account can read {key}: {}",
-            if r.status().is_success() { "yes" } else { "no" }
+            if can { "yes" } else { "no" }
         ))
     }
 
@@ -429,130 +385,9 @@ impl Demo {
 
     /// Ticks checklist items of a card in Trello, as the operator.
     async fn tick(&self, card: &str, names: &[&str]) -> Result<(), CliError> {
-        let lists = self
-            .trello(
-                OLA,
-                reqwest::Method::GET,
-                &format!("/cards/{card}/checklists"),
-                None,
-            )
-            .await?;
         for name in names {
-            let item = lists
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|c| c["checkItems"].as_array().cloned().unwrap_or_default())
-                .find(|i| i["name"] == json!(name))
-                .and_then(|i| i["id"].as_str().map(str::to_string))
-                .ok_or_else(|| err(format!("no checklist item {name:?} on the card")))?;
             println!("(Trello) Ola ticks \"{name}\" on the project's card");
-            self.trello(
-                OLA,
-                reqwest::Method::PUT,
-                &format!("/cards/{card}/checkItem/{item}"),
-                Some(json!({ "state": "complete" })),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Moves the project's card to the list `list` of its board, as the operator.
-    async fn move_card(&self, card: &str, list: &str) -> Result<(), CliError> {
-        let trello = self
-            .sb
-            .remote("trello")
-            .ok_or_else(|| err("no Trello emulator"))?;
-        let board = trello
-            .live("cards")
-            .map_err(err)?
-            .into_iter()
-            .find(|c| c.id == card)
-            .and_then(|c| c.field("board").map(str::to_string))
-            .ok_or_else(|| err("the card's board"))?;
-        let to = trello
-            .live("lists")
-            .map_err(err)?
-            .into_iter()
-            .find(|l| l.field("board") == Some(board.as_str()) && l.field("name") == Some(list))
-            .map(|l| l.id)
-            .ok_or_else(|| err(format!("no list {list}")))?;
-        println!("(Trello) Ola moves the project's card to {list}");
-        self.trello(
-            OLA,
-            reqwest::Method::PUT,
-            &format!("/cards/{card}"),
-            Some(json!({ "idList": to })),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Sets the card's `Blocked reason` custom field, as the operator.
-    async fn blocked_reason(&self, card: &str, reason: &str) -> Result<(), CliError> {
-        let c = self
-            .trello(OLA, reqwest::Method::GET, &format!("/cards/{card}"), None)
-            .await?;
-        let board = c["idBoard"]
-            .as_str()
-            .ok_or_else(|| err("the card's board"))?
-            .to_string();
-        let fields = self
-            .trello(
-                OLA,
-                reqwest::Method::GET,
-                &format!("/boards/{board}/customFields"),
-                None,
-            )
-            .await?;
-        let field = fields
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|f| f["name"] == json!("Blocked reason"))
-            .and_then(|f| f["id"].as_str().map(str::to_string))
-            .ok_or_else(|| err("the board has no `Blocked reason` field"))?;
-        println!("(Trello) Ola writes the card's Blocked reason: {reason}");
-        self.trello(
-            OLA,
-            reqwest::Method::PUT,
-            &format!("/cards/{card}/customField/{field}/item"),
-            Some(json!({ "value": { "text": reason } })),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Uploads a document to a card, as the operator.
-    async fn attach(&self, card: &str, file_name: &str, bytes: &[u8]) -> Result<(), CliError> {
-        println!("(Trello) Ola uploads {file_name} to the project's card");
-        let boundary = "SsotVaultDemoBoundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{file_name}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let r = self
-            .http
-            .post(format!("{}/1/cards/{card}/attachments", self.sb.base_url()))
-            .header(
-                "Authorization",
-                format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
-            )
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .map_err(err)?;
-        if !r.status().is_success() {
-            return Err(err(format!("upload: HTTP {}", r.status())));
+            self.ola.tick(card, name, true).await.map_err(err)?;
         }
         Ok(())
     }
@@ -686,8 +521,8 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     let google_key = crate::sandbox::google::sandbox_key_file(&format!("{base}/token")).to_string();
     let mut d = Demo {
         dir: dir.to_path_buf(),
+        ola: Person::new(&sb, OLA),
         sb,
-        http: reqwest::Client::new(),
         google_key,
         head: None,
         snapshot: Snapshot::new(),
@@ -709,21 +544,23 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         "A consultation form response becomes an intake note, accepted into a client and a project",
     )?;
     println!("(Google Forms) Marta Sowa of Kawiarnia Sowa fills in the consultation form");
-    d.submit(
-        INTAKE_FORM_ID,
-        json!({
-            "Contact name": "Marta Sowa",
-            "Email": "marta@kawiarniasowa.pl",
-            "Phone": "+48 500 100 200",
-            "Company": "Kawiarnia Sowa",
-            "What do you need?": NAME,
-            "Skills required": ["php", "ux"],
-            "Budget": "30000",
-            "Deadline": "2027-05-31",
-            "Language": "pl",
-        }),
-    )
-    .await?;
+    d.ola
+        .submit(
+            INTAKE_FORM_ID,
+            json!({
+                "Contact name": "Marta Sowa",
+                "Email": "marta@kawiarniasowa.pl",
+                "Phone": "+48 500 100 200",
+                "Company": "Kawiarnia Sowa",
+                "What do you need?": NAME,
+                "Skills required": ["php", "ux"],
+                "Budget": "30000",
+                "Deadline": "2027-05-31",
+                "Language": "pl",
+            }),
+        )
+        .await
+        .map_err(err)?;
     d.sync().await?;
     println!("{INTAKE}: status = {}", d.prop(INTAKE, "status")?);
     d.person(&["intake", "accept", "Intake Marta Sowa"])?;
@@ -773,12 +610,15 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         "Credentialing in Trello: two items ticked, a document uploaded; the Jira issue stays On Hold",
     )?;
     d.tick(&card, &["Contract signed", "NDA signed"]).await?;
-    d.attach(
-        &card,
-        "nda-signed.pdf",
-        b"%PDF-1.4 NDA signed by both parties",
-    )
-    .await?;
+    println!("(Trello) Ola uploads nda-signed.pdf to the project's card");
+    d.ola
+        .attach(
+            &card,
+            "nda-signed.pdf",
+            b"%PDF-1.4 NDA signed by both parties",
+        )
+        .await
+        .map_err(err)?;
     d.sync().await?;
     d.changed()?;
     println!(
@@ -809,11 +649,13 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         "The helpdesk: the client writes through the helpdesk form, the expert answers on the ticket's card",
     )?;
     println!("(Google Forms) the client writes through the helpdesk form");
-    d.submit(
+    d.ola
+        .submit(
         HELPDESK_FORM_ID,
         json!({"Project": NAME, "Who is writing?": "client", "Message": "Can guests book a table for more than 8 people?"}),
     )
-    .await?;
+    .await
+    .map_err(err)?;
     d.sync().await?;
     d.sync().await?;
     let ticket = helpdesk_ticket(dir)?;
@@ -822,13 +664,11 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         return Err(err(format!("{ticket} has no Trello card")));
     }
     println!("(Trello) the expert comments on the ticket's card");
-    d.trello(
-        EWA,
-        reqwest::Method::POST,
-        &format!("/cards/{ticket_card}/actions/comments"),
-        Some(json!({"text": "Yes: up to 20, with a deposit."})),
-    )
-    .await?;
+    d.ola
+        .member(EWA)
+        .comment(&ticket_card, "Yes: up to 20, with a deposit.")
+        .await
+        .map_err(err)?;
     d.sync().await?;
     d.changed()?;
     println!(
@@ -840,16 +680,19 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
         "10",
         "The project blocked from Trello, then unblocked the same way",
     )?;
-    d.blocked_reason(&card, "Waiting for the client's API credentials")
-        .await?;
-    d.move_card(&card, "Blocked").await?;
+    let reason = "Waiting for the client's API credentials";
+    println!("(Trello) Ola writes the card's Blocked reason: {reason}");
+    d.ola.blocked_reason(&card, reason).await.map_err(err)?;
+    println!("(Trello) Ola moves the project's card to Blocked");
+    d.ola.move_card(&card, "Blocked").await.map_err(err)?;
     // HubSpot syncs before Trello: it learns of the move in the next sync.
     d.sync().await?;
     d.sync().await?;
     d.changed()?;
     println!("{PROJECT}: status = {}", d.prop(PROJECT, "status")?);
     d.step("10", "... and unblocked: the card moved back to Active")?;
-    d.move_card(&card, "Active").await?;
+    println!("(Trello) Ola moves the project's card to Active");
+    d.ola.move_card(&card, "Active").await.map_err(err)?;
     // HubSpot syncs before Trello: it learns of the move in the next sync.
     d.sync().await?;
     d.sync().await?;
@@ -871,19 +714,7 @@ async fn demo(dir: &Path) -> Result<(), CliError> {
     d.sync().await?;
     d.sync().await?;
     d.changed()?;
-    let names: Vec<String> = d
-        .trello(
-            OLA,
-            reqwest::Method::GET,
-            &format!("/cards/{card}/attachments"),
-            None,
-        )
-        .await?
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["name"].as_str().map(str::to_string))
-        .collect();
+    let names = d.ola.attachment_names(&card).await.map_err(err)?;
     println!(
         "the project's Trello card's attachments: {}",
         names.join(", ")

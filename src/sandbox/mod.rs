@@ -23,6 +23,7 @@ pub mod forms;
 pub mod google;
 pub mod hubspot;
 pub mod jira;
+pub mod person;
 pub mod sheets;
 pub mod store;
 pub mod trello;

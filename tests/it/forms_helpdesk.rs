@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
 use ssot_vault::sandbox::google;
+use ssot_vault::sandbox::person::Person;
 use ssot_vault::workflow::ticket;
 
 use crate::common::{kill_9_when, spawn};
@@ -51,19 +52,11 @@ impl Fx {
     }
 
     async fn submit_to(&self, form: &str, answers: Value) -> String {
-        let r = self
-            .http
-            .post(format!(
-                "{}/__sandbox/forms/{form}/responses",
-                self.sb.base_url()
-            ))
-            .json(&json!({ "answers": answers }))
-            .send()
+        Person::new(&self.sb, "")
+            .with_client(self.http.clone())
+            .submit(form, answers)
             .await
-            .expect("admin");
-        assert!(r.status().is_success(), "submit: {}", r.status());
-        let v: Value = r.json().await.expect("json");
-        v["responseId"].as_str().expect("responseId").to_string()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A helpdesk response: (project, who, message).

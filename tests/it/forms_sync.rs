@@ -9,6 +9,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 use ssot_vault::sandbox::forms::{HELPDESK_FORM_ID, INTAKE_FORM_ID};
+use ssot_vault::sandbox::person::Person;
 use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig, google};
 
 use crate::common::{bin, init_vault};
@@ -142,10 +143,11 @@ impl Fx {
 
     /// Submits a response as a person would; returns its id.
     async fn submit(&self, answers: Value) -> String {
-        let r = self
-            .admin("/responses", json!({ "answers": answers }))
-            .await;
-        r["responseId"].as_str().expect("responseId").to_string()
+        Person::new(&self.sb, "")
+            .with_client(self.http.clone())
+            .submit(INTAKE_FORM_ID, answers)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The intake notes: (path, text).

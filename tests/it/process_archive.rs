@@ -9,6 +9,7 @@ use std::time::Duration;
 use ssot_vault::sandbox::FaultConfig;
 use ssot_vault::sandbox::jira::store::{ROLE_MEMBERS, SEED_USERS};
 use ssot_vault::sandbox::jira::{DEFAULT_EMAIL, DEFAULT_TOKEN};
+use ssot_vault::sandbox::person::Person;
 use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN};
 
 use crate::common::{kill_9_when, spawn};
@@ -127,27 +128,11 @@ async fn member(h: &H) -> bool {
 
 /// The names of the card's attachments, sorted.
 async fn attachments(h: &H, card: &str) -> Vec<String> {
-    let v: serde_json::Value = h
-        .http
-        .get(format!("{}/1/cards/{card}/attachments", h.sb.base_url()))
-        .header(
-            "Authorization",
-            format!(
-                "OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{DEFAULT_TRELLO_TOKEN}\""
-            ),
-        )
-        .send()
+    let mut names = Person::new(&h.sb, DEFAULT_TRELLO_TOKEN)
+        .with_client(h.http.clone())
+        .attachment_names(card)
         .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let mut names: Vec<String> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["name"].as_str().map(str::to_string))
-        .collect();
+        .unwrap_or_else(|e| panic!("{e}"));
     names.sort();
     names
 }

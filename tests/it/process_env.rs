@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use ssot_vault::sandbox::emulator::RemoteRecord;
 use ssot_vault::sandbox::jira::store::{ROLE_MEMBERS, SEED_USERS};
 use ssot_vault::sandbox::jira::{DEFAULT_EMAIL, DEFAULT_TOKEN};
+use ssot_vault::sandbox::person::Person;
 use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, Sandbox, SandboxConfig};
 
 use crate::common::init_vault;
@@ -343,17 +344,11 @@ impl ProcessEnv {
     /// Whether the seeded Jira user `user` (an index of `SEED_USERS`) can read the issue `key`.
     pub async fn jira_can_read(&self, user: usize, key: &str) -> bool {
         let (_, email, _, token, _) = SEED_USERS[user];
-        self.http
-            .get(format!(
-                "{}/rest/api/3/issue/{key}",
-                self.sb.jira_base_url()
-            ))
-            .basic_auth(email, Some(token))
-            .send()
+        self.person()
+            .with_jira(email, token)
+            .jira_can_read(key)
             .await
             .expect("send")
-            .status()
-            .is_success()
     }
 
     /// The Trello card of a project or ticket note.
@@ -402,48 +397,22 @@ impl ProcessEnv {
 
     /// The names of a card's attachments.
     pub async fn attachments(&self, card: &str) -> Vec<String> {
-        let list = self
-            .trello_list(&format!("/cards/{card}/attachments"))
-            .await;
-        let mut names: Vec<String> = list
-            .iter()
-            .filter_map(|a| a["name"].as_str().map(str::to_string))
-            .collect();
+        let mut names = self
+            .person()
+            .attachment_names(card)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         names.sort();
         names
     }
 
     /// A card's attachments as downloaded: (name, bytes), sorted by name.
     pub async fn attachment_bytes(&self, card: &str) -> Vec<(String, Vec<u8>)> {
-        let list = self
-            .trello_list(&format!("/cards/{card}/attachments"))
-            .await;
-        let mut out = Vec::new();
-        for a in &list {
-            let (id, name, file) = (
-                a["id"].as_str().unwrap_or_default(),
-                a["name"].as_str().unwrap_or_default(),
-                a["fileName"].as_str().unwrap_or_default(),
-            );
-            let r = self
-                .http
-                .get(format!(
-                    "{}/1/cards/{card}/attachments/{id}/download/{file}",
-                    self.sb.base_url()
-                ))
-                .header(
-                    "Authorization",
-                    format!(
-                        "OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""
-                    ),
-                )
-                .send()
-                .await
-                .expect("download");
-            assert!(r.status().is_success(), "download {name}: {}", r.status());
-            let bytes = r.bytes().await.expect("bytes").to_vec();
-            out.push((name.to_string(), bytes));
-        }
+        let mut out = self
+            .person()
+            .attachment_bytes(card)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         out.sort();
         out
     }
@@ -462,88 +431,42 @@ impl ProcessEnv {
         texts
     }
 
+    /// Ola (the operator working in Trello) as a person of the sandbox's services.
+    pub fn person(&self) -> Person {
+        Person::new(&self.sb, OLA).with_client(self.http.clone())
+    }
+
     /// Moves a card to the list `list` of its board, as Ola would.
     pub async fn move_card(&self, card: &str, list: &str) {
-        let board = self
-            .live_of("trello", "cards")
-            .into_iter()
-            .find(|c| c.id == card)
-            .and_then(|c| c.field("board").map(str::to_string))
-            .expect("the card's board");
-        let to = self
-            .live_of("trello", "lists")
-            .into_iter()
-            .find(|l| l.field("board") == Some(board.as_str()) && l.field("name") == Some(list))
-            .map(|l| l.id)
-            .expect("the list");
-        self.trello(
-            reqwest::Method::PUT,
-            &format!("/cards/{card}"),
-            Some(json!({ "idList": to })),
-        )
-        .await;
+        self.person()
+            .move_card(card, list)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Ticks (or unticks) the checklist item `name` of a card, as Ola would.
     pub async fn tick(&self, card: &str, name: &str, done: bool) {
-        let lists = self.trello_list(&format!("/cards/{card}/checklists")).await;
-        let item = lists
-            .iter()
-            .flat_map(|c| c["checkItems"].as_array().cloned().unwrap_or_default())
-            .find(|i| i["name"] == json!(name))
-            .and_then(|i| i["id"].as_str().map(str::to_string))
-            .expect("checklist item");
-        let state = if done { "complete" } else { "incomplete" };
-        self.trello(
-            reqwest::Method::PUT,
-            &format!("/cards/{card}/checkItem/{item}"),
-            Some(json!({ "state": state })),
-        )
-        .await;
+        self.person()
+            .tick(card, name, done)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Comments on a card as the member of `token`.
     pub async fn comment_as(&self, token: &str, card: &str, text: &str) {
-        self.trello_as(
-            token,
-            reqwest::Method::POST,
-            &format!("/cards/{card}/actions/comments"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        self.person()
+            .member(token)
+            .comment(card, text)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Uploads a document to a card, as Ola would; the attachment's id.
     pub async fn attach(&self, card: &str, file_name: &str, bytes: &[u8]) -> String {
-        let boundary = "ProcessEnvBoundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{file_name}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let r = self
-            .http
-            .post(format!("{}/1/cards/{card}/attachments", self.sb.base_url()))
-            .header(
-                "Authorization",
-                format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
-            )
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
+        self.person()
+            .attach(card, file_name, bytes)
             .await
-            .expect("upload");
-        let status = r.status();
-        let text = r.text().await.expect("body");
-        assert!(status.is_success(), "upload: {status} {text}");
-        let v: Value = serde_json::from_str(&text).expect("json");
-        v["id"].as_str().expect("attachment id").to_string()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The rows of a Sheets tab (`Clients`, `Experts`, `Projects`), by their header's names.
@@ -563,19 +486,10 @@ impl ProcessEnv {
 
     /// Submits a response to a form (its id), answers by question title; the response's id.
     pub async fn submit(&self, form: &str, answers: Value) -> String {
-        let r = self
-            .http
-            .post(format!(
-                "{}/__sandbox/forms/{form}/responses",
-                self.sb.base_url()
-            ))
-            .json(&json!({ "answers": answers }))
-            .send()
+        self.person()
+            .submit(form, answers)
             .await
-            .expect("submit");
-        assert!(r.status().is_success(), "submit: {}", r.status());
-        let v: Value = r.json().await.expect("json");
-        v["responseId"].as_str().expect("responseId").to_string()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

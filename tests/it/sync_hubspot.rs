@@ -224,14 +224,15 @@ async fn records_made_in_hubspot_become_notes_in_their_folders() {
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "settled");
 }
 
-/// `ssot-vault demo` walks the process over the five emulators in under 30 s and leaves the
-/// vault and the sandbox's state behind: the archived project's notes and trailers in the vault,
-/// and in the saved state every service holding what the steps made.
+/// `ssot-vault demo` walks the process over the five emulators and leaves the vault and the
+/// sandbox's state behind: the archived project's notes and trailers in the vault, and in the
+/// saved state every service holding what the steps made. Its 30 s budget is asserted by its
+/// benchmark (`benches/demo.rs`, one run in `.ci/run`), where it does not share the cores with
+/// the other tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_walks_the_process_over_the_five_services_and_leaves_their_state() {
     let t = tempfile::tempdir().expect("tmp");
     let dir = t.path().join("demo");
-    let started = std::time::Instant::now();
     let o = bin()
         .arg("demo")
         .arg("--dir")
@@ -244,9 +245,7 @@ async fn demo_walks_the_process_over_the_five_services_and_leaves_their_state() 
         .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
         .output()
         .expect("demo");
-    let took = started.elapsed();
     assert!(o.status.success(), "{}", out(&o));
-    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
     let printed = out(&o);
     for step in ["== 1.", "== 4.", "== 8.", "== 9.", "== 10.", "== 12."] {
         assert!(printed.contains(step), "{step}: {printed}");

@@ -4,7 +4,7 @@
 //! back to its list and a comment on it says why.
 
 use serde_json::{Value, json};
-use ssot_vault::sandbox::DEFAULT_TRELLO_KEY;
+use ssot_vault::sandbox::person::Person;
 
 use crate::conformance::harness::Harness;
 use crate::conformance::trello::{LOYALTY, MENU, OLA, TrelloService, api};
@@ -327,38 +327,14 @@ fn hash(bytes: &[u8]) -> u64 {
 
 /// The card's uploaded attachments: (name, a hash of the bytes as downloaded).
 async fn attachments(h: &H, card: &str) -> Vec<(String, u64)> {
-    let list = api(
-        h,
-        reqwest::Method::GET,
-        &format!("/cards/{card}/attachments"),
-        None,
-    )
-    .await;
-    let mut out = Vec::new();
-    for a in list.as_array().into_iter().flatten() {
-        let (id, name, file) = (
-            a["id"].as_str().unwrap_or_default(),
-            a["name"].as_str().unwrap_or_default(),
-            a["fileName"].as_str().unwrap_or_default(),
-        );
-        let bytes = h
-            .http
-            .get(format!(
-                "{}/1/cards/{card}/attachments/{id}/download/{file}",
-                h.sb.base_url()
-            ))
-            .header(
-                "Authorization",
-                format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{OLA}\""),
-            )
-            .send()
-            .await
-            .expect("download")
-            .bytes()
-            .await
-            .expect("bytes");
-        out.push((name.to_string(), hash(&bytes)));
-    }
+    let mut out: Vec<(String, u64)> = Person::new(&h.sb, OLA)
+        .with_client(h.http.clone())
+        .attachment_bytes(card)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|(name, bytes)| (name, hash(&bytes)))
+        .collect();
     out.sort();
     out
 }

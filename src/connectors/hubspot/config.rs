@@ -9,6 +9,7 @@
 //! conflict_policy = "manual"           # manual | vault-wins | remote-wins
 //! archive_deleted_notes = false        # a deleted note archives its record
 //! max_archive_share = 0.2              # refuse plans archiving more than this share
+//! search_per_second = 4                # client-side search pacing (0: none, e.g. a sandbox)
 //!
 //! [remotes.hubspot.fields.client]      # frontmatter key = HubSpot property ("" unmaps a key)
 //! industry = "industry_custom"
@@ -58,6 +59,9 @@ pub struct HubspotConfig {
     pub overlap_seconds: u64,
     /// Records per batch call (HubSpot's maximum is 100).
     pub batch_size: usize,
+    /// Client-side limit of search requests per second (HubSpot's own limit per token, 4, is the
+    /// default; 0: none, for a service without that limit, such as the demo's sandbox).
+    pub search_per_second: u32,
     /// Note type of contacts created in HubSpot without an `ssot_role` (`client` or `expert`).
     pub default_contact_type: String,
     /// Create a company for clients with `company` set, associated with their contact.
@@ -82,6 +86,7 @@ impl Default for HubspotConfig {
             keyring_entry: NAME.into(),
             overlap_seconds: 300,
             batch_size: 100,
+            search_per_second: super::SEARCH_PER_SECOND,
             default_contact_type: "client".into(),
             companies: true,
             fields: BTreeMap::new(),
@@ -213,5 +218,25 @@ mod tests {
         let mut want = HubspotConfig::default().common();
         want.enabled = true;
         assert_eq!(c.common(), want);
+    }
+
+    /// HubSpot's search limit paces searches by default; `search_per_second = 0` (a sandbox
+    /// without the limit, as the demo's) paces none.
+    #[test]
+    fn search_pacing_follows_search_per_second() {
+        use crate::connectors::Connector;
+        crate::connectors::install_crypto();
+        let paced = |text: &str| {
+            let t: toml::Table = toml::from_str(text).unwrap();
+            let c = HubspotConfig::read_table(&t).unwrap();
+            let schema = crate::vault::schema::Schema::builtin();
+            let h =
+                super::super::Hubspot::new(c, &schema, crate::connectors::http::Secret::new("t"))
+                    .unwrap();
+            h.pacing().windows.into_keys().collect::<Vec<_>>()
+        };
+        assert_eq!(paced(""), ["/search"]);
+        assert_eq!(paced("search_per_second = 2"), ["/search"]);
+        assert!(paced("search_per_second = 0").is_empty());
     }
 }

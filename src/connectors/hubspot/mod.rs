@@ -122,12 +122,14 @@ impl Hubspot {
     ) -> Result<Hubspot, ConnectorError> {
         let mut http = HttpConfig::new(NAME, &cfg.base_url).with_settings(&cfg.shared.http);
         http.bearer = Some(token);
-        // Search has its own limit: 4 requests per second per token.
-        http.path_limits = vec![PathLimit {
-            suffix: "/search".into(),
-            max: SEARCH_PER_SECOND,
-            window: Duration::from_secs(1),
-        }];
+        // Search has its own limit: 4 requests per second per token (`search_per_second`).
+        if cfg.search_per_second > 0 {
+            http.path_limits = vec![PathLimit {
+                suffix: "/search".into(),
+                max: cfg.search_per_second,
+                window: Duration::from_secs(1),
+            }];
+        }
         let maps = mapping::build(&cfg, schema);
         let bindings = mapping::bindings(&maps);
         Ok(Hubspot {

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ssot_vault::sandbox::person::Person;
 use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN, SandboxConfig};
 
 use super::harness::{Field, Harness, Made, Service};
@@ -227,21 +228,11 @@ pub async fn api_as(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
-    let mut req = h
-        .http
-        .request(method, format!("{}/1{path}", h.sb.base_url()))
-        .header(
-            "Authorization",
-            format!("OAuth oauth_consumer_key=\"{DEFAULT_TRELLO_KEY}\", oauth_token=\"{token}\""),
-        );
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    let text = r.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    Person::new(&h.sb, token)
+        .with_client(h.http.clone())
+        .trello(method, path, body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A Trello API call as Ola.
