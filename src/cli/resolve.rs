@@ -10,6 +10,7 @@ use crate::sync::apply::{self, CONFLICTS_KEY, parse_conflict_entry};
 use crate::sync::state::SyncState;
 use crate::vault::editor::Edit;
 use crate::vault::schema::Schema;
+use crate::vault::value::Value;
 
 use super::{CliError, Ctx, Outcome};
 
@@ -145,12 +146,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
     }
     let open: Vec<String> = note
         .get(CONFLICTS_KEY)
-        .map(|v| {
-            v.items()
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect::<Vec<String>>()
-        })
+        .map(Value::strings)
         .unwrap_or_default()
         .into_iter()
         .filter(|s| {

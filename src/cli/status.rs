@@ -42,12 +42,7 @@ pub fn sync_errors(
             return None;
         }
         let note = crate::vault::note::Note::parse(&bytes).ok()?;
-        let entries: Vec<String> = note
-            .get(key)?
-            .items()
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect();
+        let entries: Vec<String> = note.get(key)?.strings();
         (!entries.is_empty()).then(|| (rel.clone(), entries))
     });
     found.into_iter().flatten().collect()

@@ -75,14 +75,7 @@ fn parse_error_entry(s: &str) -> Option<(&str, &str)> {
 
 /// The string entries of a `sync_errors` value.
 fn string_items(value: Option<&Value>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.items()
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    value.map(Value::strings).unwrap_or_default()
 }
 
 /// Whether a note's `sync_errors` holds an entry of `remote`.
@@ -123,14 +116,7 @@ pub fn error_edits(
     if want == cur {
         return None;
     }
-    Some(if want.is_empty() {
-        Edit::Remove(ERRORS_KEY.into())
-    } else {
-        Edit::Set(
-            ERRORS_KEY.into(),
-            Value::List(want.into_iter().map(Value::Str).collect()),
-        )
-    })
+    Some(Edit::set_list(ERRORS_KEY, want))
 }
 
 /// The property marking a note whose record was archived remotely (`<remote>_archived`).
@@ -178,14 +164,7 @@ pub fn recorded_conflicts(value: Option<&Value>, remote: &str) -> Vec<(String, S
 /// The edits making a note's `sync_conflicts` hold `open` for `remote` (entries of other remotes
 /// kept); `None` when nothing changes.
 pub fn conflict_edits(current: Option<&Value>, remote: &str, open: &[String]) -> Option<Edit> {
-    let cur: Vec<String> = current
-        .map(|v| {
-            v.items()
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let cur: Vec<String> = current.map(Value::strings).unwrap_or_default();
     let mut want: Vec<String> = cur
         .iter()
         .filter(|s| parse_conflict_entry(s).is_none_or(|(_, _, r, _)| r != remote))
@@ -195,14 +174,7 @@ pub fn conflict_edits(current: Option<&Value>, remote: &str, open: &[String]) ->
     if want == cur {
         return None;
     }
-    Some(if want.is_empty() {
-        Edit::Remove(CONFLICTS_KEY.into())
-    } else {
-        Edit::Set(
-            CONFLICTS_KEY.into(),
-            Value::List(want.into_iter().map(Value::Str).collect()),
-        )
-    })
+    Some(Edit::set_list(CONFLICTS_KEY, want))
 }
 
 /// The edits of the pulled fields of a record.

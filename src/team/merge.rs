@@ -98,14 +98,7 @@ fn shown(v: Option<&Value>) -> String {
 
 /// The string entries of a list property (`sync_conflicts`, `sync_errors`).
 fn set_entries(note: &Note, key: &str) -> Vec<String> {
-    note.get(key)
-        .map(|v| {
-            v.items()
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    note.get(key).map(Value::strings).unwrap_or_default()
 }
 
 /// The list properties merged as sets of entries.
@@ -133,14 +126,7 @@ fn merge_set(key: &str, notes: [&Note; 3], added: &[String]) -> Option<Edit> {
     if want == eo {
         return None;
     }
-    Some(if want.is_empty() {
-        Edit::Remove(key.into())
-    } else {
-        Edit::Set(
-            key.into(),
-            Value::List(want.into_iter().map(Value::Str).collect()),
-        )
-    })
+    Some(Edit::set_list(key, want))
 }
 
 /// The top-level keys of the three versions: ours in order, then theirs', then the base's.

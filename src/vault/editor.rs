@@ -25,6 +25,18 @@ pub enum Edit {
 }
 
 impl Edit {
+    /// The edit making the list property `key` hold `items`, or removing it when there are none.
+    pub fn set_list(key: &str, items: Vec<String>) -> Edit {
+        if items.is_empty() {
+            Edit::Remove(key.into())
+        } else {
+            Edit::Set(
+                key.into(),
+                Value::List(items.into_iter().map(Value::Str).collect()),
+            )
+        }
+    }
+
     /// The key the edit touches.
     pub fn key(&self) -> &str {
         match self {

@@ -92,6 +92,14 @@ impl Value {
         }
     }
 
+    /// The text items of the value (of a list property such as `sync_conflicts`), others skipped.
+    pub fn strings(&self) -> Vec<String> {
+        self.items()
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect()
+    }
+
     /// The date, for a date value or a string holding one.
     pub fn as_date(&self) -> Option<Date> {
         match self {

@@ -17,7 +17,10 @@ use ssot_vault::fsutil::TEST_BEFORE_RENAME_ENV;
 use ssot_vault::sandbox::DEFAULT_HUBSPOT_TOKEN;
 
 use crate::common::{bin, init_vault, snapshot_tree, write};
-use crate::hs_env::{CLIENT, EXPERT, Env, PROJECT, git, out};
+use crate::hs_env::{
+    CLIENT, EXPERT, Env, PROJECT, ROZA, assign_and_accept, git, new_roza, out, run_ok,
+    tick_all_and_activate,
+};
 
 /// Runs the binary on `v` with extra environment variables (and the sandbox's token).
 fn run_in(v: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -56,25 +59,13 @@ fn without_sync_errors(text: &str) -> String {
 // 1. Records HubSpot refuses, records HubSpot archived.
 // ---------------------------------------------------------------------------------------------
 
-const ROZA: &str = "Clients/Kwiaciarnia Róża.md";
-
 /// Kills: refused writes saved in the base as if written (`SyncState::settle` in
 /// `src/sync/state.rs`, the base update after the remote writes). With that mutation the second run exits 0 without sending the edit, and a
 /// full read writes HubSpot's old e-mail back into the note.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_hubspot_refuses_is_sent_again_until_the_note_is_fixed() {
     let e = Env::new("").await;
-    let o = e
-        .run(&[
-            "new",
-            "client",
-            "Kwiaciarnia Róża",
-            "--set",
-            "email=roza@example.pl",
-        ])
-        .await;
-    assert!(o.status.success(), "{}", out(&o));
-    e.sync().await;
+    new_roza(&e).await;
     let roza_sid = e.prop(ROZA, "ssot_id").expect("ssot_id");
     let roza_id = e.prop(ROZA, "hubspot_id").expect("hubspot_id");
     // Two edits in one batch of contact updates: one HubSpot takes, one it refuses (the e-mail
@@ -684,22 +675,9 @@ async fn an_archive_by_hand_waits_for_the_projects_open_tickets() {
     // would not reach HubSpot at all: a stage of its own for `archived` makes it a move there.
     let e = Env::new("[remotes.hubspot.tables.project.status]\narchived = \"closedlost\"\n").await;
     e.sync().await;
-    for args in [
-        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
-        &["project", "accept", "Złoty Kłos online shop"][..],
-    ] {
-        let o = e.run(args).await;
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-    }
-    let text = e.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(e.v.join(PROJECT), text).expect("tick");
-    for args in [
-        &["project", "activate", "Złoty Kłos online shop"][..],
-        &["project", "done", "Złoty Kłos online shop"][..],
-    ] {
-        let o = e.run(args).await;
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-    }
+    assign_and_accept(&e).await;
+    tick_all_and_activate(&e).await;
+    run_ok(&e, &["project", "done", "Złoty Kłos online shop"]).await;
     e.sync().await;
     let ticket = |status: &str| {
         format!(

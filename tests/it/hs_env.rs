@@ -185,6 +185,23 @@ impl Env {
 pub const CLIENT: &str = "Clients/Piekarnia Złoty Kłos.md";
 pub const EXPERT: &str = "Experts/Anna Nowak.md";
 pub const PROJECT: &str = "Projects/Złoty Kłos online shop.md";
+/// A second client, made by [`new_roza`].
+pub const ROZA: &str = "Clients/Kwiaciarnia Róża.md";
+
+/// A second client (`new client`, with its own e-mail), synced: two contacts in HubSpot.
+pub async fn new_roza(e: &Env) {
+    let o = e
+        .run(&[
+            "new",
+            "client",
+            "Kwiaciarnia Róża",
+            "--set",
+            "email=roza@example.pl",
+        ])
+        .await;
+    assert!(o.status.success(), "{}", out(&o));
+    e.sync().await;
+}
 
 pub fn out(o: &Output) -> String {
     format!(
@@ -192,4 +209,55 @@ pub fn out(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// A test environment the process helpers below drive: its vault, and a run of the binary with
+/// its service's credentials.
+pub trait Cli {
+    fn vault(&self) -> &Path;
+    fn cli(&self, args: &[&str]) -> impl std::future::Future<Output = Output>;
+}
+
+impl Cli for Env {
+    fn vault(&self) -> &Path {
+        &self.v
+    }
+    async fn cli(&self, args: &[&str]) -> Output {
+        self.run(args).await
+    }
+}
+
+/// One command run, and asserted to succeed.
+pub async fn run_ok(c: &impl Cli, args: &[&str]) -> Output {
+    let o = c.cli(args).await;
+    assert!(o.status.success(), "{args:?}: {}", out(&o));
+    o
+}
+
+/// Each command run, and asserted to succeed.
+async fn all_ok(c: &impl Cli, commands: &[&[&str]]) {
+    for args in commands {
+        run_ok(c, args).await;
+    }
+}
+
+/// The sample project matched to Anna Nowak, who accepts it: `match --assign`, then
+/// `project accept` (credentialing, its tasks added).
+pub async fn assign_and_accept(c: &impl Cli) {
+    all_ok(
+        c,
+        &[
+            &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"],
+            &["project", "accept", "Złoty Kłos online shop"],
+        ],
+    )
+    .await;
+}
+
+/// Every credentialing task of the sample project ticked in its note, then `project activate`.
+pub async fn tick_all_and_activate(c: &impl Cli) {
+    let path = c.vault().join(PROJECT);
+    let text = std::fs::read_to_string(&path).expect("project note");
+    std::fs::write(&path, text.replace("- [ ] ", "- [x] ")).expect("tick");
+    all_ok(c, &[&["project", "activate", "Złoty Kłos online shop"]]).await;
 }

@@ -15,7 +15,7 @@ use ssot_vault::vault::schema::Schema;
 
 use crate::conformance::harness::{Field, Harness};
 use crate::conformance::jira::{JiraService, ROUTES, SHOP_APP};
-use crate::hs_env::{EXPERT, PROJECT, out};
+use crate::hs_env::{EXPERT, PROJECT, assign_and_accept, out, run_ok, tick_all_and_activate};
 
 type H = Harness<JiraService>;
 
@@ -587,15 +587,7 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     let key = h.id_of(PROJECT);
     let base = h.sb.jira_base_url();
     assert!(!can_read(&base, ewa, &key).await);
-    let run = |args: &'static [&'static str]| {
-        let h = &h;
-        async move {
-            let o = h.run(args).await;
-            assert!(o.status.success(), "{args:?}: {}", out(&o));
-        }
-    };
-    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
-    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    assign_and_accept(&h).await;
     let o = h.sync().await;
     let sid = h.prop(PROJECT, "ssot_id").expect("sid");
     let tasks: Vec<_> = h
@@ -619,9 +611,7 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     );
     assert_eq!(h.live("issues").len(), 4, "the task is no project");
     // Credentialing done, then active: resumed, and the expert may read the issue.
-    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(h.v.join(PROJECT), text).expect("tick");
-    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    tick_all_and_activate(&h).await;
     let o = h.sync().await;
     assert_eq!(
         h.record_of(PROJECT, "issues").field("status"),
@@ -704,19 +694,9 @@ async fn archiving_a_project_deletes_its_issue_with_its_task() {
     set_account(&h, EXPERT, SEED_USERS[1].0);
     h.sync().await;
     let key = h.id_of(PROJECT);
-    let run = |args: &'static [&'static str]| {
-        let h = &h;
-        async move {
-            let o = h.run(args).await;
-            assert!(o.status.success(), "{args:?}: {}", out(&o));
-        }
-    };
-    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
-    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    assign_and_accept(&h).await;
     h.sync().await;
-    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(h.v.join(PROJECT), text).expect("tick");
-    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    tick_all_and_activate(&h).await;
     h.sync().await;
     let of_project = |h: &H| {
         h.live("issues")
@@ -725,8 +705,8 @@ async fn archiving_a_project_deletes_its_issue_with_its_task() {
             .count()
     };
     assert_eq!(of_project(&h), 2, "the issue and its task");
-    run(&["project", "done", "Złoty Kłos online shop"]).await;
-    run(&["archive", "Złoty Kłos online shop"]).await;
+    run_ok(&h, &["project", "done", "Złoty Kłos online shop"]).await;
+    run_ok(&h, &["archive", "Złoty Kłos online shop"]).await;
     let o = h.sync().await;
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(of_project(&h), 0, "{}", out(&o));
@@ -749,20 +729,9 @@ async fn a_run_killed_between_two_actions_resumes_at_the_second() {
     h.sync().await;
     let key = h.id_of(PROJECT);
     let base = h.sb.jira_base_url();
-    for args in [
-        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
-        &["project", "accept", "Złoty Kłos online shop"][..],
-    ] {
-        let o = h.run(args).await;
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-    }
+    assign_and_accept(&h).await;
     h.sync().await;
-    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(h.v.join(PROJECT), text).expect("tick");
-    let o = h
-        .run(&["project", "activate", "Złoty Kłos online shop"])
-        .await;
-    assert!(o.status.success(), "{}", out(&o));
+    tick_all_and_activate(&h).await;
 
     let journal = h.state_dir().join("journal.jsonl");
     let seen = std::fs::read_to_string(&journal).map_or(0, |t| t.len());
@@ -1169,19 +1138,9 @@ async fn a_blocked_project_is_on_hold_in_jira_and_settled_in_one_run() {
     set_account(&h, EXPERT, SEED_USERS[1].0);
     h.sync().await;
     let key = h.id_of(PROJECT);
-    let run = |args: &'static [&'static str]| {
-        let h = &h;
-        async move {
-            let o = h.run(args).await;
-            assert!(o.status.success(), "{args:?}: {}", out(&o));
-        }
-    };
-    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
-    run(&["project", "accept", "Złoty Kłos online shop"]).await;
+    assign_and_accept(&h).await;
     h.sync().await;
-    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(h.v.join(PROJECT), text).expect("tick");
-    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    tick_all_and_activate(&h).await;
     h.sync().await;
     let status = |h: &H| {
         h.record_of(PROJECT, "issues")
@@ -1208,7 +1167,7 @@ async fn a_blocked_project_is_on_hold_in_jira_and_settled_in_one_run() {
             "In Progress",
         ),
     ] {
-        run(args).await;
+        run_ok(&h, args).await;
         let o = h.sync().await;
         assert_eq!(status(&h).as_deref(), Some(issue), "{args:?}: {}", out(&o));
         let head = h.head();

@@ -186,6 +186,17 @@ async fn a_reply_on_the_helpdesk_card_sets_the_status_a_form_reply_sets() {
 /// Why the work stops (Ola's comment on the card, read as the reason).
 const REASON: &str = "Waiting for the client's VPN access";
 
+/// The template project made active everywhere, then blocked in Trello as a person does it (the
+/// reason commented on the card, the card moved to `Blocked`); its card's id.
+async fn blocked_in_trello(env: &ProcessEnv) -> String {
+    active(env).await;
+    let card = env.card_of(PROJECT).id;
+    env.comment_as(crate::conformance::trello::OLA, &card, REASON)
+        .await;
+    env.move_card(&card, "Blocked").await;
+    card
+}
+
 /// The template project made active in the vault and synced: active everywhere.
 async fn active(env: &ProcessEnv) {
     credentialing(env).await;
@@ -202,11 +213,7 @@ async fn active(env: &ProcessEnv) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_made_in_trello_reaches_hubspot_in_the_same_sync() {
     let env = ProcessEnv::new().await;
-    active(&env).await;
-    let card = env.card_of(PROJECT).id;
-    env.comment_as(crate::conformance::trello::OLA, &card, REASON)
-        .await;
-    env.move_card(&card, "Blocked").await;
+    let card = blocked_in_trello(&env).await;
     let head = env.head();
     let o = env.sync().await;
     assert_eq!(env.prop(PROJECT, "status").as_deref(), Some("blocked"));
@@ -247,11 +254,7 @@ async fn a_move_made_in_trello_reaches_hubspot_in_the_same_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commit_finishing_a_stopped_run_names_its_transition() {
     let env = ProcessEnv::new().await;
-    active(&env).await;
-    let card = env.card_of(PROJECT).id;
-    env.comment_as(crate::conformance::trello::OLA, &card, REASON)
-        .await;
-    env.move_card(&card, "Blocked").await;
+    blocked_in_trello(&env).await;
     let head = env.head();
     let mut envs = env.credentials();
     envs.push(("SSOT_TEST_STOP_AT".into(), "sync-applied:trello".into()));

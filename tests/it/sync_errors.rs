@@ -11,7 +11,10 @@ use ssot_vault::vault::note::Note;
 
 use crate::conformance::harness::Harness;
 use crate::conformance::jira::{JiraService, SHOP_APP};
-use crate::hs_env::{CLIENT, EXPERT, Env, PROJECT, git, out};
+use crate::hs_env::{
+    CLIENT, EXPERT, Env, PROJECT, ROZA, assign_and_accept, git, new_roza, out,
+    tick_all_and_activate,
+};
 
 type H = Harness<JiraService>;
 
@@ -19,12 +22,7 @@ type H = Harness<JiraService>;
 fn errors_of(text: &str) -> Vec<String> {
     let note = Note::parse(text.as_bytes()).expect("the note parses");
     note.get("sync_errors")
-        .map(|v| {
-            v.items()
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(ssot_vault::vault::value::Value::strings)
         .unwrap_or_default()
 }
 
@@ -49,20 +47,9 @@ async fn a_jira_grant_refused_is_on_the_note_until_a_run_carries_it_out() {
         &format!("\njira_account_id: {}\n---\n", SEED_USERS[1].0),
     );
     h.sync().await;
-    for args in [
-        &["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"][..],
-        &["project", "accept", "Złoty Kłos online shop"][..],
-    ] {
-        let o = h.run(args).await;
-        assert!(o.status.success(), "{args:?}: {}", out(&o));
-    }
+    assign_and_accept(&h).await;
     h.sync().await;
-    let text = h.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(h.v.join(PROJECT), text).expect("tick");
-    let o = h
-        .run(&["project", "activate", "Złoty Kłos online shop"])
-        .await;
-    assert!(o.status.success(), "{}", out(&o));
+    tick_all_and_activate(&h).await;
     edit_note(&h.v, SHOP_APP, "estimate_hours: 120", "estimate_hours: 8");
     h.faults(FaultConfig {
         fail_next: 1_000,
@@ -144,25 +131,13 @@ fn line_of(text: &str, prefix: &str) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-const ROZA: &str = "Clients/Kwiaciarnia Róża.md";
-
 /// A HubSpot write refused for one record (an e-mail another contact has): `sync_errors` on
 /// that note only, the other contact written; fixed in the vault, the entry is cleared. Another
 /// remote's entry on the note is kept all along.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hubspot_write_refused_for_one_record_is_on_its_note_only() {
     let e = Env::new("").await;
-    let o = e
-        .run(&[
-            "new",
-            "client",
-            "Kwiaciarnia Róża",
-            "--set",
-            "email=roza@example.pl",
-        ])
-        .await;
-    assert!(o.status.success(), "{}", out(&o));
-    e.sync().await;
+    new_roza(&e).await;
     let other = "jira: delete refused: 409 (2026-11-01)";
     edit_note(
         &e.v,

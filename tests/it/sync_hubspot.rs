@@ -8,7 +8,9 @@
 use serde_json::{Value, json};
 
 use crate::common::{bin, snapshot_tree};
-use crate::hs_env::{CLIENT, EXPERT, Env, PROJECT, git, out};
+use crate::hs_env::{
+    CLIENT, EXPERT, Env, PROJECT, assign_and_accept, git, out, run_ok, tick_all_and_activate,
+};
 
 /// How the first sync maps the vault made by `init`: clients and experts become contacts (the
 /// name split into first and last, the role, the lifecycle stage, skills joined by `;`), the
@@ -101,18 +103,8 @@ async fn the_deal_stage_follows_a_block_an_unblock_and_the_archive() {
             .as_str()
             .map(String::from)
     };
-    let run = |args: &'static [&'static str]| {
-        let e = &e;
-        async move {
-            let o = e.run(args).await;
-            assert!(o.status.success(), "{args:?}: {}", out(&o));
-        }
-    };
-    run(&["match", "Złoty Kłos online shop", "--assign", "Anna Nowak"]).await;
-    run(&["project", "accept", "Złoty Kłos online shop"]).await;
-    let text = e.note(PROJECT).replace("- [ ] ", "- [x] ");
-    std::fs::write(e.v.join(PROJECT), text).expect("tick");
-    run(&["project", "activate", "Złoty Kłos online shop"]).await;
+    assign_and_accept(&e).await;
+    tick_all_and_activate(&e).await;
     e.sync().await;
     assert_eq!(stage(&e).as_deref(), Some("contractsent"));
     for (args, want) in [
@@ -136,7 +128,7 @@ async fn the_deal_stage_follows_a_block_an_unblock_and_the_archive() {
         ),
         (&["archive", "Złoty Kłos online shop"][..], "closedwon"),
     ] {
-        run(args).await;
+        run_ok(&e, args).await;
         let o = e.sync().await;
         assert_eq!(stage(&e).as_deref(), Some(want), "{args:?}: {}", out(&o));
         let head = git(&e.v, &["rev-parse", "HEAD"]);

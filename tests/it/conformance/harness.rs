@@ -15,7 +15,7 @@ use ssot_vault::sandbox::emulator::{Remote, RemoteRecord};
 use ssot_vault::sandbox::{FaultConfig, Sandbox, SandboxConfig};
 
 use crate::common::init_vault;
-use crate::hs_env::{Env, git, out};
+use crate::hs_env::{Cli, Env, git, out};
 
 /// One field of a note the service syncs, from the vault made by `init`.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +142,15 @@ impl<S: Service> Deref for Harness<S> {
 
     fn deref(&self) -> &Env {
         &self.env
+    }
+}
+
+impl<S: Service> Cli for Harness<S> {
+    fn vault(&self) -> &Path {
+        &self.env.v
+    }
+    async fn cli(&self, args: &[&str]) -> Output {
+        self.run(args).await
     }
 }
 
