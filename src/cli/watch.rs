@@ -135,7 +135,7 @@ struct SyncRunner<'a> {
     cached: BTreeMap<String, Cached>,
     /// How old a full read may get before a poll run reads every note again.
     full_read_every: Duration,
-    /// The daemon's services.
+    /// The daemon's services, in order.
     services: Vec<String>,
     /// Per service, what it sends to its service (its last run's [`SyncReport::sends`]): which
     /// services a run's writes are carried to.
@@ -242,13 +242,14 @@ impl Runner for SyncRunner<'_> {
                     crate::sync::log_line(&report)
                 );
                 // The services its writes are carried to: those that send a field, section or
-                // note type it wrote into notes (as `sync`'s second pass judges), and those whose
-                // sends are not known yet (no run so far).
+                // note type it wrote into notes (as `sync`'s second pass judges). One that has not
+                // run yet (its sends unknown) is left out: its first poll, a whole run due since
+                // the daemon started, comes first and carries the writes.
                 let feeds = self
                     .services
                     .iter()
                     .filter(|o| *o != service)
-                    .filter(|o| self.sends.get(*o).is_none_or(|s| report.feeds(s)))
+                    .filter(|o| self.sends.get(*o).is_some_and(|s| report.feeds(s)))
                     .cloned()
                     .collect();
                 self.sends

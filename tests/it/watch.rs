@@ -711,11 +711,16 @@ async fn a_move_pulled_from_trello_reaches_hubspot_before_its_poll() {
         "pushed to HubSpot only: {text}"
     );
 
-    // Settled: Trello's polls go on, nothing more is pushed, nothing more committed.
+    // Settled: Trello's polls go on, quiet again (the push is a run like any other), nothing
+    // more is pushed, nothing more committed.
     let pushes = runs(&e.v, "push_runs");
     let head = git(&e.v, &["rev-parse", "HEAD"]);
-    let polls = runs_of("trello");
-    wait_for("more Trello polls", 30, || runs_of("trello") >= polls + 3).await;
+    let quiet = || log().matches("quiet poll").count();
+    let (polls, quiet_before) = (runs_of("trello"), quiet());
+    wait_for("more Trello polls, quiet ones", 30, || {
+        runs_of("trello") >= polls + 3 && quiet() >= quiet_before + 2
+    })
+    .await;
     assert_eq!(runs(&e.v, "push_runs"), pushes, "{}", log());
     assert_eq!(runs_of("hubspot"), 2, "{}", log());
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "{}", log());
