@@ -5,7 +5,9 @@
 //! and a manual `sync`, is refused with the daemon's pid. The vault's lock is taken for each run
 //! only, so the other commands that write (`set`, `project`, ...) work between runs (one that
 //! holds it when a run is due makes that run fail and wait for its service's next turn).
-//! Each run is the run of `sync` for one service ([`super::sync::sync_remote`]). SIGINT and
+//! Each run is the run of `sync` for one service ([`super::sync::sync_remote`]); the notes a run
+//! wrote are pushed at once to the other services that send what it wrote into them (the rule of
+//! `sync`'s second pass, `SyncReport::feeds`). SIGINT and
 //! SIGTERM end the run in flight (it journals and saves as `sync` does), then exit 0.
 //!
 //! `--status` reads the status file the daemon keeps under `.ssot/watch/`.
@@ -133,6 +135,13 @@ struct SyncRunner<'a> {
     cached: BTreeMap<String, Cached>,
     /// How old a full read may get before a poll run reads every note again.
     full_read_every: Duration,
+    /// The daemon's services, in order.
+    services: Vec<String>,
+    /// Per service, what it sends to its service (its last run's [`SyncReport::sends`]): which
+    /// services a run's writes are carried to.
+    ///
+    /// [`SyncReport::sends`]: crate::sync::SyncReport::sends
+    sends: BTreeMap<String, std::collections::BTreeSet<(String, String)>>,
 }
 
 fn lock(c: &Mutex<ReadCache>) -> std::sync::MutexGuard<'_, ReadCache> {
@@ -176,6 +185,7 @@ impl Runner for SyncRunner<'_> {
                     result: RunResult::Error(e.to_string()),
                     commit: None,
                     notes_read: None,
+                    feeds: None,
                 };
             }
         };
@@ -231,16 +241,31 @@ impl Runner for SyncRunner<'_> {
                     "{}",
                     crate::sync::log_line(&report)
                 );
+                // The services its writes are carried to: those that send a field, section or
+                // note type it wrote into notes (as `sync`'s second pass judges). One that has not
+                // run yet (its sends unknown) is left out: its first poll, a whole run due since
+                // the daemon started, comes first and carries the writes.
+                let feeds = self
+                    .services
+                    .iter()
+                    .filter(|o| *o != service)
+                    .filter(|o| self.sends.get(*o).is_some_and(|s| report.feeds(s)))
+                    .cloned()
+                    .collect();
+                self.sends
+                    .insert(service.to_string(), std::mem::take(&mut report.sends));
                 RunDone {
                     result: RunResult::Ok,
                     commit: report.commit,
                     notes_read: Some(lock(&cache).last_read()),
+                    feeds: Some(feeds),
                 }
             }
             Err(e) => RunDone {
                 result: classify(&e),
                 commit: None,
                 notes_read: None,
+                feeds: None,
             },
         }
     }
@@ -314,6 +339,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<Outcome, CliError> {
         rt,
         cached: BTreeMap::new(),
         full_read_every: Duration::from_secs(config.watch.full_read_minutes.saturating_mul(60)),
+        services: remotes.clone(),
+        sends: BTreeMap::new(),
     };
     daemon
         .run(tx, &rx, &mut runner)

@@ -8,7 +8,12 @@
 //!
 //! Own writes: after a run that made a commit, every `.md` file of that commit is recorded with
 //! the hash of the bytes committed (git's blob id), which are the bytes the run wrote; their
-//! events are then recognised by their bytes (see [`Scheduler::own_write`]).
+//! events are then recognised by their bytes (see [`Scheduler::own_write`]). Those notes are
+//! also pushed to the other services the run's writes matter to ([`RunDone::feeds`],
+//! [`Scheduler::carry`]): a card moved in Trello reaches HubSpot's deal right away, not at
+//! HubSpot's next poll. That push is a run like a save's (never quiet, and counted by [`Quiet`]
+//! as any run), and only a run that writes notes carries anything: the chain ends with the first
+//! push that changes nothing in the vault.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -97,6 +102,9 @@ pub struct RunDone {
     pub commit: Option<String>,
     /// How many notes it read from disk (a run started by saves reads only the changed ones).
     pub notes_read: Option<usize>,
+    /// The other services the notes it wrote matter to (each sends something the run wrote
+    /// into them), as far as the runner can tell; `None`: every other service.
+    pub feeds: Option<Vec<String>>,
 }
 
 /// Why a run is made.
@@ -332,7 +340,11 @@ impl Daemon {
             Job::Push { notes, services } => {
                 self.push_runs += 1;
                 let names: Vec<String> = notes.iter().map(|n| n.display().to_string()).collect();
-                tracing::info!(notes = %names.join(", "), "pushing changed notes");
+                tracing::info!(
+                    notes = %names.join(", "),
+                    services = %services.join(", "),
+                    "pushing changed notes"
+                );
                 services
             }
             Job::Poll { service } => {
@@ -357,9 +369,13 @@ impl Daemon {
             if let Some(n) = done.notes_read {
                 self.notes_read.insert(s.clone(), n);
             }
+            let mut written = Vec::new();
             if let Some(c) = &done.commit {
                 for (rel, h) in written_by(&self.settings.root, c) {
+                    // The next runs read it again, whenever its events arrive.
+                    runner.changed(&rel);
                     self.scheduler.own_write(&rel, h);
+                    written.push(rel);
                 }
             }
             match &done.result {
@@ -375,6 +391,18 @@ impl Daemon {
             self.quiet
                 .ran(&s, started, matches!(done.result, RunResult::Ok), now);
             self.scheduler.on_result(&s, done.result, now);
+            // What it wrote goes to the other services it matters to, as a save of it would.
+            let to = self
+                .scheduler
+                .carry(&s, &written, done.feeds.as_deref(), now);
+            if !to.is_empty() {
+                tracing::info!(
+                    service = s,
+                    to = %to.join(", "),
+                    notes = written.len(),
+                    "carrying the notes it wrote to the other services"
+                );
+            }
         }
         self.save_status(true);
     }

@@ -11,6 +11,11 @@
 //!   ([`Scheduler::own_write`]). An event on such a note whose bytes hash the same is the
 //!   daemon's own write and starts nothing; the record is kept until an event shows other bytes
 //!   (a person's edit), which is then a change like any other. No timing window is involved.
+//! - **Carried writes.** A run that wrote notes has them pushed to the other services
+//!   ([`Scheduler::carry`]: those the runner says carry what it wrote, never the writer), after
+//!   the same debounce, as a person's save of those notes would: a change pulled from one service
+//!   reaches the others at once, not at their next poll. A run that writes no notes carries
+//!   nothing, so a push that changes nothing in the vault ends the chain.
 //! - **Polls.** Each service is polled on its own interval; a push run of a service counts as a
 //!   poll of it.
 //! - **Backoff.** A failed run (error, rate limited, service down) puts its service back by its
@@ -18,7 +23,7 @@
 //!   go on meanwhile, and a push leaves out a service in backoff (its next poll, a whole run,
 //!   pushes the change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -30,7 +35,8 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 /// Something to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    /// Notes changed in the vault: run these services (each a whole sync run for now).
+    /// Notes changed in the vault (saved by a person, or written by another service's run): run
+    /// these services (each a whole sync run for now).
     Push {
         /// The changed notes, relative to the vault root.
         notes: Vec<PathBuf>,
@@ -95,12 +101,22 @@ pub struct ServiceState {
     pub runs: u64,
 }
 
+/// A changed note waiting for its burst to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    /// The time of its last event (or of the end of the run that wrote it).
+    last: Duration,
+    /// The services to push it to: `None` every one (a person's save), else those a run's write
+    /// is carried to.
+    to: Option<BTreeSet<String>>,
+}
+
 /// The scheduler.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     debounce: Duration,
-    /// Changed notes waiting for their burst to end: the time of their last event.
-    pending: BTreeMap<PathBuf, Duration>,
+    /// Changed notes waiting for their burst to end.
+    pending: BTreeMap<PathBuf, Pending>,
     /// The hash of the bytes the daemon's runs last wrote to each note.
     own: BTreeMap<PathBuf, String>,
     services: BTreeMap<String, ServiceState>,
@@ -155,8 +171,56 @@ impl Scheduler {
             }
             self.own.remove(rel);
         }
-        self.pending.insert(rel.to_path_buf(), now);
+        self.pending.insert(
+            rel.to_path_buf(),
+            Pending {
+                last: now,
+                to: None,
+            },
+        );
         true
+    }
+
+    /// A run of `writer` that ended at `now` wrote `notes`: they are pushed to `to` (the
+    /// services that carry what it wrote; `None`: every service), never to `writer` itself,
+    /// once `debounce` has passed, joined with any save of them meanwhile (which pushes to every
+    /// service). Returns the services it is carried to (empty: nothing scheduled).
+    pub fn carry(
+        &mut self,
+        writer: &str,
+        notes: &[PathBuf],
+        to: Option<&[String]>,
+        now: Duration,
+    ) -> Vec<String> {
+        let targets: BTreeSet<String> = self
+            .services
+            .keys()
+            .filter(|n| *n != writer && to.is_none_or(|t| t.contains(n)))
+            .cloned()
+            .collect();
+        if targets.is_empty() || notes.is_empty() {
+            return Vec::new();
+        }
+        for rel in notes.iter().filter(|r| watched(r)) {
+            match self.pending.get_mut(rel) {
+                Some(p) => {
+                    p.last = p.last.max(now);
+                    if let Some(t) = &mut p.to {
+                        t.extend(targets.iter().cloned());
+                    }
+                }
+                None => {
+                    self.pending.insert(
+                        rel.clone(),
+                        Pending {
+                            last: now,
+                            to: Some(targets.clone()),
+                        },
+                    );
+                }
+            }
+        }
+        targets.into_iter().collect()
     }
 
     /// Records that a run wrote bytes hashing to `hash` to `rel`.
@@ -164,23 +228,34 @@ impl Scheduler {
         self.own.insert(rel.to_path_buf(), hash);
     }
 
-    /// What is due at `now`, if anything: a push of the notes whose burst is over first, then
-    /// the service whose poll is the most overdue.
+    /// What is due at `now`, if anything: a push of the notes whose burst is over first (to
+    /// every service any of them is for), then the service whose poll is the most overdue.
     pub fn next(&mut self, now: Duration) -> Option<Job> {
         let ready: Vec<PathBuf> = self
             .pending
             .iter()
-            .filter(|(_, last)| **last + self.debounce <= now)
+            .filter(|(_, p)| p.last + self.debounce <= now)
             .map(|(p, _)| p.clone())
             .collect();
         if !ready.is_empty() {
+            // `None`: every service; else the union of the notes' targets.
+            let mut to: Option<BTreeSet<String>> = Some(BTreeSet::new());
             for p in &ready {
-                self.pending.remove(p);
+                let Some(done) = self.pending.remove(p) else {
+                    continue;
+                };
+                to = match (to, done.to) {
+                    (Some(mut a), Some(b)) => {
+                        a.extend(b);
+                        Some(a)
+                    }
+                    _ => None,
+                };
             }
             let services: Vec<String> = self
                 .services
                 .iter()
-                .filter(|(_, s)| s.failures == 0)
+                .filter(|(n, s)| s.failures == 0 && to.as_ref().is_none_or(|t| t.contains(*n)))
                 .map(|(n, _)| n.clone())
                 .collect();
             if !services.is_empty() {
@@ -199,7 +274,7 @@ impl Scheduler {
 
     /// When something is due next (`None`: nothing to wait for).
     pub fn wake_at(&self) -> Option<Duration> {
-        let push = self.pending.values().map(|t| *t + self.debounce).min();
+        let push = self.pending.values().map(|p| p.last + self.debounce).min();
         let poll = self.services.values().map(|s| s.next_poll).min();
         match (push, poll) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -417,6 +492,112 @@ mod tests {
         s.on_result("hubspot", RunResult::Ok, secs(300));
         assert_eq!(s.services()["hubspot"].next_poll, secs(310));
         assert_eq!(s.services()["hubspot"].failures, 0);
+    }
+
+    /// Three services, each polled every ten minutes, their first polls done at time zero.
+    fn three() -> Scheduler {
+        let mut s = Scheduler::new(
+            DEBOUNCE,
+            ["hubspot", "jira", "trello"].map(|n| (n.to_string(), secs(600))),
+        );
+        let jobs = drive(&mut s, Duration::ZERO, Duration::ZERO, secs(1), |_| {
+            RunResult::Ok
+        });
+        assert_eq!(jobs.len(), 3, "{jobs:?}");
+        s
+    }
+
+    #[test]
+    fn a_runs_writes_are_pushed_to_the_other_services_only_and_a_push_writing_nothing_ends_it() {
+        let mut s = three();
+        let note = PathBuf::from("Projects/Shop.md");
+        // Trello's poll at 30 s wrote the note (a card moved); its own write's event starts
+        // nothing.
+        s.on_result("trello", RunResult::Ok, secs(30));
+        s.own_write(&note, "blocked".into());
+        let to = s.carry("trello", std::slice::from_ref(&note), None, secs(30));
+        assert_eq!(to, ["hubspot", "jira"]);
+        assert!(!s.on_event(&note, secs(30) + ms(60), Some("blocked")));
+        assert_eq!(s.next(secs(30) + ms(499)), None, "after the debounce");
+        assert_eq!(s.wake_at(), Some(secs(30) + DEBOUNCE));
+        // Pushed at once to the others (their polls are ten minutes away), not to Trello; the
+        // push runs write nothing, so nothing more runs before the next polls.
+        let jobs = drive(&mut s, secs(30), secs(599), ms(100), |_| RunResult::Ok);
+        assert_eq!(
+            jobs,
+            [(
+                secs(30) + DEBOUNCE,
+                Job::Push {
+                    notes: vec![note.clone()],
+                    services: vec!["hubspot".into(), "jira".into()],
+                }
+            )]
+        );
+        // Only the services that carry what was written.
+        let hub = ["hubspot".to_string()];
+        assert_eq!(
+            s.carry("trello", std::slice::from_ref(&note), Some(&hub), secs(700)),
+            hub
+        );
+        assert_eq!(
+            s.next(secs(701)),
+            Some(Job::Push {
+                notes: vec![note.clone()],
+                services: hub.to_vec(),
+            })
+        );
+        // A writer that is the only service it feeds, or notes nobody carries: nothing.
+        assert!(
+            s.carry(
+                "hubspot",
+                std::slice::from_ref(&note),
+                Some(&hub),
+                secs(702)
+            )
+            .is_empty()
+        );
+        assert!(
+            s.carry("trello", std::slice::from_ref(&note), Some(&[]), secs(702))
+                .is_empty()
+        );
+        assert!(s.carry("trello", &[], None, secs(702)).is_empty());
+        assert_eq!(s.queued().count(), 0);
+    }
+
+    #[test]
+    fn a_persons_save_of_a_carried_note_goes_to_every_service() {
+        let mut s = three();
+        let note = PathBuf::from("Projects/Shop.md");
+        s.carry("trello", std::slice::from_ref(&note), None, secs(30));
+        // A person saves the note during the debounce: every service, Trello too.
+        assert!(s.on_event(&note, secs(30) + ms(200), Some("edited")));
+        assert_eq!(
+            s.next(secs(30) + ms(600)),
+            None,
+            "the save restarts the debounce"
+        );
+        assert_eq!(
+            s.next(secs(30) + ms(700)),
+            Some(Job::Push {
+                notes: vec![note.clone()],
+                services: vec!["hubspot".into(), "jira".into(), "trello".into()],
+            })
+        );
+        // And the other way round: a write carried onto a pending save keeps every service.
+        assert!(s.on_event(&note, secs(40), Some("edited again")));
+        s.carry(
+            "jira",
+            std::slice::from_ref(&note),
+            None,
+            secs(40) + ms(100),
+        );
+        assert_eq!(
+            s.next(secs(41)),
+            Some(Job::Push {
+                notes: vec![note],
+                services: vec!["hubspot".into(), "jira".into(), "trello".into()],
+            })
+        );
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub(crate) fn start(v: &Path, log: &Path) -> Child {
 
 /// Starts the daemon, its log (`RUST_LOG=rust_log`) in `log`.
 fn start_with(v: &Path, log: &Path, rust_log: &str) -> Child {
+    start_env(v, log, rust_log, &[])
+}
+
+/// Starts the daemon with more environment variables (other services' credentials), its log
+/// (`RUST_LOG=rust_log`) in `log`.
+fn start_env(v: &Path, log: &Path, rust_log: &str, envs: &[(&str, &str)]) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     Command::new(assert_cmd::cargo::cargo_bin("ssot-vault"))
         .arg("--vault")
@@ -48,6 +54,7 @@ fn start_with(v: &Path, log: &Path, rust_log: &str) -> Child {
         .env("NO_COLOR", "1")
         .env_remove("SSOT_VAULT")
         .env("RUST_LOG", rust_log)
+        .envs(envs.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -632,4 +639,96 @@ async fn a_service_down_does_not_stop_another_services_runs() {
     .await;
     let code = terminate(&mut daemon).await;
     assert_eq!(code.code(), Some(0), "{}", log());
+}
+
+/// A card moved to `Blocked` in Trello, pulled by Trello's poll into its project note, reaches
+/// the HubSpot deal's stage at once, long before HubSpot's own poll: the note Trello's run wrote
+/// is pushed to HubSpot (not to Trello, which wrote it), and that push, writing nothing, carries
+/// nothing further.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_pulled_from_trello_reaches_hubspot_before_its_poll() {
+    use crate::conformance::trello::{self, LOYALTY};
+    use ssot_vault::sandbox::{DEFAULT_TRELLO_KEY, DEFAULT_TRELLO_TOKEN};
+    let e = Env::new("poll_seconds = 600").await;
+    trello::configure(&e.v, &e.sb.base_url(), "poll_seconds = 1");
+    watch_settings(&e.v, 100, "");
+    let creds = [
+        ("TRELLO_KEY", DEFAULT_TRELLO_KEY),
+        ("TRELLO_TOKEN", DEFAULT_TRELLO_TOKEN),
+    ];
+    // The project active (every guard met), synced with both services.
+    let note = e
+        .note(LOYALTY)
+        .replace(
+            "status: matching\n",
+            "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+        )
+        .replace("blocked_reason: Waiting for the brief\n", "")
+        + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
+    std::fs::write(e.v.join(LOYALTY), note).expect("write");
+    git(&e.v, &["commit", "-qam", "Active"]);
+    let o = e.run_with(&["sync"], &creds).await;
+    assert!(o.status.success(), "{}", out(&o));
+    let sid = e.prop(LOYALTY, "ssot_id").expect("ssot_id");
+    let stage = || e.record_by_ssot("deals", &sid)["properties"]["dealstage"].clone();
+    assert_eq!(stage(), json!("contractsent"), "{}", out(&o));
+    let card = e.prop(LOYALTY, "trello_card_id").expect("card");
+    let cards = e.sb.remote("trello").expect("trello");
+
+    let log_path = e._tmp.path().join("watch.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut daemon = start_env(&e.v, &log_path, "warn,ssot_vault::watch=info", &creds);
+    let runs_of = |name: &str| {
+        status(&e.v)
+            .and_then(|s| s["services"][name]["runs"].as_u64())
+            .unwrap_or(0)
+    };
+    wait_for("the first polls", 30, || {
+        runs_of("hubspot") >= 1 && runs_of("trello") >= 1
+    })
+    .await;
+    assert_eq!(runs(&e.v, "push_runs"), 0, "{}", log());
+
+    // Ola blocks the card in Trello, saying why.
+    cards
+        .edit("cards", &card, "Blocked reason", "Waiting for VPN access")
+        .expect("reason");
+    cards
+        .edit("cards", &card, "list", "Blocked")
+        .expect("move to Blocked");
+    wait_for("the deal's stage blocked", 30, || {
+        stage() == json!("decisionmakerboughtin")
+    })
+    .await;
+    assert_eq!(e.prop(LOYALTY, "status").as_deref(), Some("blocked"));
+    // The push run's end, in the status file: HubSpot's second run, the first push.
+    wait_for("the push run counted", 5, || runs(&e.v, "push_runs") == 1).await;
+    assert_eq!(runs_of("hubspot"), 2, "one push run, no poll: {}", log());
+    let text = log();
+    assert!(
+        text.contains("carrying the notes it wrote to the other services service=\"trello\" to=hubspot notes=1")
+            && text.contains("pushing changed notes notes=Projects/Bakery loyalty app.md services=hubspot\n"),
+        "pushed to HubSpot only: {text}"
+    );
+
+    // Settled: Trello's polls go on, quiet again (the push is a run like any other), nothing
+    // more is pushed, nothing more committed.
+    let pushes = runs(&e.v, "push_runs");
+    let head = git(&e.v, &["rev-parse", "HEAD"]);
+    let quiet = || log().matches("quiet poll").count();
+    let (polls, quiet_before) = (runs_of("trello"), quiet());
+    wait_for("more Trello polls, quiet ones", 30, || {
+        runs_of("trello") >= polls + 3 && quiet() >= quiet_before + 2
+    })
+    .await;
+    assert_eq!(runs(&e.v, "push_runs"), pushes, "{}", log());
+    assert_eq!(runs_of("hubspot"), 2, "{}", log());
+    assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "{}", log());
+    let code = terminate(&mut daemon).await;
+    assert_eq!(code.code(), Some(0), "{}", log());
+    assert!(
+        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
+        "{}",
+        git(&e.v, &["status", "--porcelain"])
+    );
 }
