@@ -241,7 +241,7 @@ async fn a_hostile_refusal_is_written_clean_and_short() {
 /// entry goes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_writes_sync_errors_once_and_does_not_loop() {
-    use crate::watch::{runs, start, terminate, wait_for};
+    use crate::watch::{runs, start, stop_all_committed, wait_for};
     let e = Env::new("poll_seconds = 1").await;
     e.sync().await;
     let cfg = e.v.join("ssot-vault.toml");
@@ -295,13 +295,7 @@ async fn the_daemon_writes_sync_errors_once_and_does_not_loop() {
         !e.note(CLIENT).contains("sync_errors")
     })
     .await;
-    let code = terminate(&mut daemon).await;
-    assert_eq!(code.code(), Some(0), "{}", log());
-    assert!(
-        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
-        "{}",
-        git(&e.v, &["status", "--porcelain"])
-    );
+    stop_all_committed(&mut daemon, &e.v, &log()).await;
 }
 
 /// `check` warns of each entry on its line, shown with hidden characters escaped, and takes no

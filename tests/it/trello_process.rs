@@ -47,16 +47,7 @@ async fn comments(h: &H, note: &str) -> Vec<String> {
 /// board has a `Blocked` list.
 async fn active() -> H {
     let h = H::new("").await;
-    let note = h
-        .note(LOYALTY)
-        .replace(
-            "status: matching\n",
-            "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
-        )
-        .replace("blocked_reason: Waiting for the brief\n", "")
-        + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
-    std::fs::write(h.v.join(LOYALTY), note).expect("write");
-    git(&h.v, &["commit", "-qam", "Active"]);
+    crate::conformance::trello::make_loyalty_active(&h.v);
     h.sync().await;
     assert_eq!(list(&h, LOYALTY).as_deref(), Some("Active"));
     h.create("lists", &[("board", "Projects"), ("name", "Blocked")]);

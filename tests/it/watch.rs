@@ -88,6 +88,14 @@ fn notes_read(v: &Path, service: &str) -> Option<u64> {
 }
 
 /// Stops the daemon with SIGTERM and waits (bounded) for its exit.
+/// The daemon stopped by SIGTERM: it exits 0 (else `log` is shown) with everything committed.
+pub(crate) async fn stop_all_committed(daemon: &mut Child, v: &Path, log: &str) {
+    let code = terminate(daemon).await;
+    assert_eq!(code.code(), Some(0), "{log}");
+    let status = git(v, &["status", "--porcelain"]);
+    assert!(status.trim().is_empty(), "everything committed: {status}");
+}
+
 pub(crate) async fn terminate(daemon: &mut Child) -> std::process::ExitStatus {
     let k = Command::new("kill")
         .args(["-TERM", &daemon.id().to_string()])
@@ -367,13 +375,7 @@ async fn idle_polls_are_quiet_and_never_send_back_what_they_pulled() {
         .contains("Ssot-Source: vault")
     })
     .await;
-    let code = terminate(&mut daemon).await;
-    assert_eq!(code.code(), Some(0), "{}", log());
-    assert!(
-        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
-        "{}",
-        git(&e.v, &["status", "--porcelain"])
-    );
+    stop_all_committed(&mut daemon, &e.v, &log()).await;
 }
 
 /// `[workflow] auto_activate` (the template's): the last credentialing task ticked in the note
@@ -415,13 +417,7 @@ async fn the_last_credentialing_task_ticked_makes_the_project_active() {
         git(&e.v, &["log", "--format=%B", "-5"]).contains("Ssot-Transition: credentialing→active")
     })
     .await;
-    let code = terminate(&mut daemon).await;
-    assert_eq!(code.code(), Some(0), "{}", log());
-    assert!(
-        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
-        "{}",
-        git(&e.v, &["status", "--porcelain"])
-    );
+    stop_all_committed(&mut daemon, &e.v, &log()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,13 +565,7 @@ async fn after_kill_9_mid_run_the_next_start_converges() {
         shown.contains(&format!("watch: daemon running (pid {}", daemon.id())),
         "{shown}"
     );
-    let code = terminate(&mut daemon).await;
-    assert_eq!(code.code(), Some(0));
-    assert!(
-        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
-        "everything committed: {}",
-        git(&e.v, &["status", "--porcelain"])
-    );
+    stop_all_committed(&mut daemon, &e.v, "").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -657,16 +647,7 @@ async fn a_move_pulled_from_trello_reaches_hubspot_before_its_poll() {
         ("TRELLO_TOKEN", DEFAULT_TRELLO_TOKEN),
     ];
     // The project active (every guard met), synced with both services.
-    let note = e
-        .note(LOYALTY)
-        .replace(
-            "status: matching\n",
-            "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
-        )
-        .replace("blocked_reason: Waiting for the brief\n", "")
-        + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
-    std::fs::write(e.v.join(LOYALTY), note).expect("write");
-    git(&e.v, &["commit", "-qam", "Active"]);
+    trello::make_loyalty_active(&e.v);
     let o = e.run_with(&["sync"], &creds).await;
     assert!(o.status.success(), "{}", out(&o));
     let sid = e.prop(LOYALTY, "ssot_id").expect("ssot_id");
@@ -724,11 +705,5 @@ async fn a_move_pulled_from_trello_reaches_hubspot_before_its_poll() {
     assert_eq!(runs(&e.v, "push_runs"), pushes, "{}", log());
     assert_eq!(runs_of("hubspot"), 2, "{}", log());
     assert_eq!(git(&e.v, &["rev-parse", "HEAD"]), head, "{}", log());
-    let code = terminate(&mut daemon).await;
-    assert_eq!(code.code(), Some(0), "{}", log());
-    assert!(
-        git(&e.v, &["status", "--porcelain"]).trim().is_empty(),
-        "{}",
-        git(&e.v, &["status", "--porcelain"])
-    );
+    stop_all_committed(&mut daemon, &e.v, &log()).await;
 }

@@ -14,6 +14,21 @@ use crate::hs_env::{Env, PROJECT, git, quiet};
 
 /// A second project: the note of [`Service::field`].
 pub const LOYALTY: &str = "Projects/Bakery loyalty app.md";
+/// [`LOYALTY`] made active in the vault, every guard of `active` met (its expert accepted, its
+/// metrics set, its credentialing ticked), and committed.
+pub fn make_loyalty_active(v: &Path) {
+    let text = std::fs::read_to_string(v.join(LOYALTY)).expect("read");
+    let note = text
+        .replace(
+            "status: matching\n",
+            "status: active\nexpert: \"[[Anna Nowak]]\"\nexpert_status: accepted\nbudget: 12000\nestimate_hours: 80\n",
+        )
+        .replace("blocked_reason: Waiting for the brief\n", "")
+        + "\n## Credentialing\n\n- [x] NDA signed\n- [x] Contract signed\n";
+    std::fs::write(v.join(LOYALTY), note).expect("write");
+    git(v, &["commit", "-qam", "Active"]);
+}
+
 /// A third project: the note of [`Service::other`].
 pub const MENU: &str = "Projects/Café menu screens.md";
 
