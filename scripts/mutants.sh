@@ -48,8 +48,11 @@ extra=()
 if [[ "${ITERATE:-0}" == 1 ]]; then
     extra+=(--iterate)
 fi
+# The crash test (`process_crash`: kill -9 at points a seeded RNG picks, 36 s) is left out: where
+# its kills land varies with the machine's speed, so what it catches of a mutant is not
+# repeatable; the stop-point tests (`SSOT_TEST_STOP_AT`) reach the same code deterministically.
 exec cargo mutants "${args[@]}" "${extra[@]}" \
     --jobs "${JOBS:-1}" \
     --timeout-multiplier 3 \
     --output "${OUT:-target/mutants}" \
-    -- "${tests[@]}"
+    -- "${tests[@]}" -- --skip process_crash
