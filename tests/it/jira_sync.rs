@@ -588,7 +588,15 @@ async fn the_lifecycles_actions_reach_jira_with_the_experts_account() {
     let base = h.sb.jira_base_url();
     assert!(!can_read(&base, ewa, &key).await);
     assign_and_accept(&h).await;
-    let o = h.sync().await;
+    let o = h.run(&["sync", "--json"]).await;
+    assert!(o.status.success(), "{}", out(&o));
+    // Both of the move's Jira effects (the expert's task, the hold) counted as carried out.
+    let reports: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+    let jira = reports
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["remote"] == "jira"))
+        .expect("jira's report");
+    assert_eq!(jira["actions_done"], 2, "{}", out(&o));
     let sid = h.prop(PROJECT, "ssot_id").expect("sid");
     let tasks: Vec<_> = h
         .live("issues")
