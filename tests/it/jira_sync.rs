@@ -693,11 +693,9 @@ async fn a_status_moves_actions_wait_for_the_records_refused_write() {
     assert_eq!(tasks(&h), 1, "settled");
 }
 
-/// Closing a project deletes its issue from Jira with the expert's task under it: the archived
-/// note's status (mapped to Done) is written first, then the lifecycle's delete runs, and the
-/// next run has nothing left to do.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn archiving_a_project_deletes_its_issue_with_its_task() {
+/// A vault whose sample project is active and synced (its expert, Anna Nowak, with a Jira
+/// account, has accepted it, its credentialing is done), and its issue's key.
+async fn active_project() -> (H, String) {
     let h = H::new("").await;
     set_account(&h, EXPERT, SEED_USERS[1].0);
     h.sync().await;
@@ -706,6 +704,15 @@ async fn archiving_a_project_deletes_its_issue_with_its_task() {
     h.sync().await;
     tick_all_and_activate(&h).await;
     h.sync().await;
+    (h, key)
+}
+
+/// Closing a project deletes its issue from Jira with the expert's task under it: the archived
+/// note's status (mapped to Done) is written first, then the lifecycle's delete runs, and the
+/// next run has nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_a_project_deletes_its_issue_with_its_task() {
+    let (h, key) = active_project().await;
     let of_project = |h: &H| {
         h.live("issues")
             .into_iter()
@@ -1142,14 +1149,7 @@ async fn comment_count(h: &H, key: &str) -> usize {
 /// comment, no commit). Unblocking resumes the issue (In Progress), settled the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_project_is_on_hold_in_jira_and_settled_in_one_run() {
-    let h = H::new("").await;
-    set_account(&h, EXPERT, SEED_USERS[1].0);
-    h.sync().await;
-    let key = h.id_of(PROJECT);
-    assign_and_accept(&h).await;
-    h.sync().await;
-    tick_all_and_activate(&h).await;
-    h.sync().await;
+    let (h, key) = active_project().await;
     let status = |h: &H| {
         h.record_of(PROJECT, "issues")
             .field("status")

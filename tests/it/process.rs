@@ -684,13 +684,7 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
     );
     let deal = env.hubspot_of("deals", PROJECT);
     assert_eq!(deal["properties"]["dealstage"], "decisionmakerboughtin");
-    let head_blocked = env.head();
-    env.sync().await;
-    assert_eq!(env.head(), head_blocked, "settled: no ping-pong");
-    let deal = env.hubspot_of("deals", PROJECT);
-    assert_eq!(deal["properties"]["dealstage"], "decisionmakerboughtin");
-    assert_eq!(env.card_of(PROJECT).field("list"), Some("Blocked"));
-    assert_eq!(env.issue_of(PROJECT).field("status"), Some("On Hold"));
+    settled(env, "decisionmakerboughtin", "Blocked", "On Hold").await;
     assert_eq!(env.jira_comments(&key), notices, "no notice comment");
     // The move's trailer on the pull commit.
     // The move made in Trello is committed with its transition, as the vault's commands do.
@@ -710,13 +704,7 @@ async fn step_10_blocked_and_back(env: &ProcessEnv) {
     );
     let deal = env.hubspot_of("deals", PROJECT);
     assert_eq!(deal["properties"]["dealstage"], "contractsent");
-    let head_active = env.head();
-    env.sync().await;
-    assert_eq!(env.head(), head_active, "settled: no ping-pong");
-    let deal = env.hubspot_of("deals", PROJECT);
-    assert_eq!(deal["properties"]["dealstage"], "contractsent");
-    assert_eq!(env.card_of(PROJECT).field("list"), Some("Active"));
-    assert_eq!(env.issue_of(PROJECT).field("status"), Some("In Progress"));
+    settled(env, "contractsent", "Active", "In Progress").await;
     assert!(env.jira_can_read(ANNA_JIRA, &key).await, "access kept");
     assert_eq!(env.jira_comments(&key), notices, "no notice comment");
     // The move made in Trello is committed with its transition, as the vault's commands do.
@@ -856,4 +844,16 @@ async fn the_whole_process_across_the_five_services() {
     step_9_helpdesk(&env).await;
     step_10_blocked_and_back(&env).await;
     step_12_done_and_archive(&env).await;
+}
+
+/// The next `sync` after a move carried everywhere changes nothing (no ping-pong), and leaves
+/// the deal's stage, the card's list and the Jira issue's status as they are.
+async fn settled(env: &ProcessEnv, stage: &str, list: &str, issue: &str) {
+    let head = env.head();
+    env.sync().await;
+    assert_eq!(env.head(), head, "settled: no ping-pong");
+    let deal = env.hubspot_of("deals", PROJECT);
+    assert_eq!(deal["properties"]["dealstage"], stage);
+    assert_eq!(env.card_of(PROJECT).field("list"), Some(list));
+    assert_eq!(env.issue_of(PROJECT).field("status"), Some(issue));
 }
