@@ -31,18 +31,7 @@ const UPLOADS: &str = "POST /1/cards/{id}/attachments";
 /// Trello (board `Projects`) enabled on one sandbox; the expert has a Jira account.
 async fn env() -> H {
     let h = H::new("").await;
-    let p = h.v.join("ssot-vault.toml");
-    let text = std::fs::read_to_string(&p).expect("config");
-    let start = text.find("[remotes.trello]").expect("trello section");
-    let end = start
-        + text[start..]
-            .find("[remotes.sheets]")
-            .expect("sheets section");
-    let section = format!(
-        "[remotes.trello]\nenabled = true\nbase_url = \"{}/1\"\nboard = \"Projects\"\nretry_base_ms = 20\nretry_max_ms = 200\nmax_retries = 12\ntimeout_seconds = 1.0\n\n",
-        h.sb.base_url()
-    );
-    std::fs::write(&p, format!("{}{section}{}", &text[..start], &text[end..])).expect("config");
+    crate::conformance::trello::enable(&h.v, &h.sb.base_url(), "");
     let note = h.note(EXPERT).replacen(
         "\n---\n",
         &format!("\njira_account_id: {}\n---\n", SEED_USERS[1].0),
